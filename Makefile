@@ -1,0 +1,113 @@
+# portwatch: `make` builds ./portwatch; see README.md for the other targets.
+OUTPUT ?= .output
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+prefix ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+
+# The BPF side is built per target architecture; only these are supported.
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ifeq ($(filter x86 arm64,$(ARCH)),)
+$(error unsupported ARCH '$(ARCH)': portwatch builds for x86 and arm64)
+endif
+VMLINUX := vmlinux/$(ARCH)/vmlinux.h
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -I$(OUTPUT) -Ibpf -Iuser \
+	  -DPORTWATCH_VERSION='"$(VERSION)"'
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -I$(OUTPUT) -Ibpf -Ivmlinux/$(ARCH)
+
+LIBS := libbpf libmicrohttpd
+ifeq ($(STATIC),1)
+LDFLAGS += -static
+LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
+else
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
+endif
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(OUTPUT)/portwatch.o,$(USER_OBJS))
+SKEL := $(OUTPUT)/portwatch.skel.h
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd
+
+.DELETE_ON_ERROR:
+.PHONY: all clean deps run test unit integration install uninstall tools
+
+all: portwatch
+
+$(OUTPUT) $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/portwatch.bpf.o: bpf/portwatch.bpf.c bpf/portwatch.h $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(OUTPUT)/portwatch.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name portwatch_bpf > $@
+
+# Every userspace object may include the skeleton; order-only keeps -MMD exact.
+$(OUTPUT)/%.o: user/%.c | $(OUTPUT) $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+portwatch: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/%: tests/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -pthread $< $(LDFLAGS) -pthread -o $@
+
+tools: $(TOOL_BINS)
+
+# Debian/Ubuntu packages for building (first line) and testing (second).
+DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
+	libmicrohttpd-dev pkg-config gcc make
+TEST_DEPS := libcmocka-dev curl jq iproute2 procps
+
+deps:
+	$(Q)missing=$$(for p in $(DEPS) $(TEST_DEPS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+run: deps all
+	./portwatch
+
+test: deps all $(UNIT_BINS) $(TOOL_BINS)
+	$(Q)tests/run.sh
+
+install: portwatch
+	install -D -m 0755 portwatch $(DESTDIR)$(prefix)/sbin/portwatch
+
+uninstall:
+	rm -f $(DESTDIR)$(prefix)/sbin/portwatch
+
+clean:
+	rm -rf $(OUTPUT) portwatch
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)

@@ -1,0 +1,619 @@
+// SPDX-License-Identifier: GPL-2.0
+/* portwatch kernel side: follows each TCP connect() from entry to outcome,
+ * counts outcomes per (process, errno) and streams failures to a ring buffer.
+ * Three program sets, chosen by userspace with set_autoload():
+ *   fe_/fx_  fentry/fexit        (needs BPF trampolines)
+ *   kp_/krp_ kprobe/kretprobe    (needs CONFIG_KPROBES)
+ *   tp_      tp_btf/inet_sock_set_state (no kprobes, no trampolines) */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "portwatch.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define PW_AF_INET		2
+#define PW_AF_INET6		10
+#define PW_EADDRNOTAVAIL	99
+#define PW_IPPROTO_TCP		6
+
+/* Entry state of one connect(), from entry to outcome. Keyed by pid_tgid in
+ * fentry/kprobe modes and by socket in tracepoint mode (the outcome of a
+ * successful connect is seen in softirq context, not in the caller's). */
+struct stash {
+	__u64 sk;
+	__u64 t0;
+	__u64 scan_t0;
+	__u64 scan_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u32 segs_out;
+	__u32 ports_checked;
+	__u32 last_lport;
+	__u16 family;
+	__u16 dport;
+	__u16 sport;
+	__u16 depth;
+	__u8 scan_entered;
+	__u8 scan_timed;
+	__u8 bound;
+	__u8 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	char comm[PW_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct stash);
+} stash SEC(".maps");
+
+/* LRU: a socket that leaves SYN_SENT unseen must not pin an entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct stash);
+} stash_sk SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pw_proc_key);
+	__type(value, struct pw_proc_val);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+const volatile __u32 targ_tgid = 0;
+const volatile bool targ_comm_set = false;
+const volatile char targ_comm[PW_COMM_LEN] = {};
+const volatile __u32 targ_ndports = 0;
+const volatile __u16 targ_dports[PW_MAX_DPORTS] = {};
+const volatile bool targ_all = false;
+const volatile __u8 targ_mode = 0;
+const volatile bool targ_scan_depth = false;
+/* Wake the consumer only once this much is waiting; it polls anyway. */
+const volatile __u64 targ_wakeup_bytes = 256 << 10;
+
+/* struct local_ports was {seqlock_t lock; int range[2];} before 6.8. */
+struct local_ports___old {
+	int range[2];
+} __attribute__((preserve_access_index));
+
+struct netns_ipv4___old {
+	struct local_ports___old ip_local_ports;
+} __attribute__((preserve_access_index));
+
+/* inet_sock.local_port_range (IP_LOCAL_PORT_RANGE): {u16 lo, hi} in
+ * 6.3-6.7 and 6.1.32+, u32 (hi << 16 | lo) from 6.8. */
+struct inet_sock___u32 {
+	__u32 local_port_range;
+} __attribute__((preserve_access_index));
+
+struct inet_sock___pair {
+	struct {
+		__u16 lo;
+		__u16 hi;
+	} local_port_range;
+} __attribute__((preserve_access_index));
+
+static __always_inline void bump(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline bool task_wanted(__u32 tgid, char *comm)
+{
+	if (targ_tgid && targ_tgid != tgid)
+		return false;
+	if (targ_comm_set) {
+		for (int i = 0; i < PW_COMM_LEN; i++) {
+			if (comm[i] != targ_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	return true;
+}
+
+static __always_inline bool dport_wanted(__u16 dport)
+{
+	if (!targ_ndports)
+		return true;
+	for (int i = 0; i < PW_MAX_DPORTS; i++) {
+		if (i >= targ_ndports)
+			break;
+		if (targ_dports[i] == dport)
+			return true;
+	}
+	return false;
+}
+
+/* Fill the caller's identity; false if the filters drop it. */
+static __always_inline bool stash_task(struct stash *st)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	st->pid = id >> 32;
+	st->tid = (__u32)id;
+	bpf_get_current_comm(st->comm, sizeof(st->comm));
+	if (!task_wanted(st->pid, st->comm))
+		return false;
+	st->uid = (__u32)bpf_get_current_uid_gid();
+	st->cgroup_id = bpf_get_current_cgroup_id();
+	st->t0 = bpf_ktime_get_ns();
+	return true;
+}
+
+static __always_inline void read_sk_saddr(struct stash *st, struct sock *sk)
+{
+	if (st->family == PW_AF_INET6)
+		BPF_CORE_READ_INTO(&st->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+	else
+		BPF_CORE_READ_INTO(&st->saddr, sk, __sk_common.skc_rcv_saddr);
+}
+
+static __always_inline void read_sk_daddr(struct stash *st, struct sock *sk)
+{
+	if (st->family == PW_AF_INET6)
+		BPF_CORE_READ_INTO(&st->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	else
+		BPF_CORE_READ_INTO(&st->daddr, sk, __sk_common.skc_daddr);
+}
+
+static __always_inline void read_range(struct sock *sk, struct net *net,
+				       struct pw_event *e)
+{
+	int lo, hi, slo = 0, shi = 0;
+
+	if (bpf_core_field_size(net->ipv4.ip_local_ports.range) == 4) {
+		/* 6.8+: packed as high << 16 | low */
+		__u32 r = BPF_CORE_READ(net, ipv4.ip_local_ports.range);
+
+		lo = r & 0xffff;
+		hi = r >> 16;
+	} else {
+		struct netns_ipv4___old *o = (void *)&net->ipv4;
+
+		lo = BPF_CORE_READ(o, ip_local_ports.range[0]);
+		hi = BPF_CORE_READ(o, ip_local_ports.range[1]);
+	}
+
+	/* A per-socket IP_LOCAL_PORT_RANGE narrows it, as in
+	 * inet_sk_get_local_port_range(). */
+	struct inet_sock___u32 *a = (void *)sk;
+	struct inet_sock___pair *b = (void *)sk;
+
+	if (bpf_core_field_exists(a->local_port_range)) {
+		__u32 r = BPF_CORE_READ(a, local_port_range);
+
+		slo = r & 0xffff;
+		shi = r >> 16;
+	} else if (bpf_core_field_exists(b->local_port_range)) {
+		slo = BPF_CORE_READ(b, local_port_range.lo);
+		shi = BPF_CORE_READ(b, local_port_range.hi);
+	}
+	if (slo || shi) {
+		if (lo <= slo && slo <= hi)
+			lo = slo;
+		if (lo <= shi && shi <= hi)
+			hi = shi;
+	}
+	e->range_lo = lo;
+	e->range_hi = hi;
+	e->flags |= PW_HAS_RANGE;
+}
+
+static __always_inline void read_net(struct sock *sk, struct pw_event *e)
+{
+	struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	struct netns_ipv4 *ipv4;
+
+	if (!net)
+		return;
+	e->netns = BPF_CORE_READ(net, ns.inum);
+	read_range(sk, net, e);
+	/* int up to 5.12, u8 from 5.13: the probed bitfield read takes both */
+	ipv4 = &net->ipv4;
+	e->tw_reuse = BPF_CORE_READ_BITFIELD_PROBED(ipv4, sysctl_tcp_tw_reuse);
+	e->flags |= PW_HAS_TW_REUSE;
+}
+
+static __always_inline __u8 classify(struct stash *st, int ret)
+{
+	if (ret == 0)
+		return PW_CAUSE_NONE;
+	if (ret != -PW_EADDRNOTAVAIL)
+		return PW_CAUSE_OTHER;
+	if (!st->scan_entered)
+		return st->family == PW_AF_INET6 ? PW_CAUSE_NO_SOURCE : PW_CAUSE_OTHER;
+	return st->bound ? PW_CAUSE_BOUND_CONFLICT : PW_CAUSE_RANGE_EXHAUSTED;
+}
+
+static __always_inline void count(struct stash *st, int ret)
+{
+	struct pw_proc_key k = { .tgid = st->pid, .err = ret < 0 ? -ret : 0 };
+	struct pw_proc_val *v;
+
+	v = bpf_map_lookup_elem(&procs, &k);
+	if (!v) {
+		struct pw_proc_val nv = {};
+
+		__builtin_memcpy(nv.comm, st->comm, sizeof(nv.comm));
+		/* EEXIST means another CPU created it first: fine */
+		bpf_map_update_elem(&procs, &k, &nv, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&procs, &k);
+		if (!v) {
+			bump(PW_CNT_STATS_FULL);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	if (st->scan_entered)
+		__sync_fetch_and_add(&v->scans, 1);
+	if (st->scan_timed)
+		__sync_fetch_and_add(&v->scan_ns, st->scan_ns);
+}
+
+static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
+				 __u8 cause)
+{
+	struct pw_event *e;
+	__u64 avail;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		bump(PW_CNT_EVENTS_LOST);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->scan_ns = st->scan_ns;
+	e->netns = 0;
+	e->cgroup_id = st->cgroup_id;
+	e->pid = st->pid;
+	e->tid = st->tid;
+	e->uid = st->uid;
+	e->ret = ret;
+	e->ports_checked = st->ports_checked;
+	e->flags = 0;
+	if (st->scan_entered)
+		e->flags |= PW_HAS_SCAN;
+	if (st->scan_timed)
+		e->flags |= PW_HAS_SCAN_NS;
+	if (targ_scan_depth && st->scan_entered)
+		e->flags |= PW_HAS_PORTS_CHECKED;
+	e->family = st->family;
+	e->sport = st->sport;
+	e->dport = st->dport;
+	e->range_lo = 0;
+	e->range_hi = 0;
+	e->tw_reuse = 0;
+	e->cause = cause;
+	e->mode = targ_mode;
+	__builtin_memcpy(e->saddr, st->saddr, sizeof(e->saddr));
+	__builtin_memcpy(e->daddr, st->daddr, sizeof(e->daddr));
+	__builtin_memcpy(e->comm, st->comm, sizeof(e->comm));
+	read_net(sk, e);
+
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(e, avail >= targ_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+							   : BPF_RB_NO_WAKEUP);
+}
+
+/* The outcome of one traced connect(): count it, stream it if wanted. */
+static __always_inline void finish(struct stash *st, struct sock *sk, int ret)
+{
+	__u8 cause = classify(st, ret);
+
+	count(st, ret);
+	if (ret || targ_all)
+		emit(st, sk, ret, cause);
+}
+
+/* ---- fentry and kprobe modes: keyed by thread ---- */
+
+static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uaddr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct stash *cur, st = {};
+	__u16 port;
+
+	cur = bpf_map_lookup_elem(&stash, &id);
+	if (cur && cur->sk == (__u64)sk) {
+		/* v4-mapped: tcp_v6_connect() calls tcp_v4_connect(); count once */
+		cur->depth++;
+		return;
+	}
+	if (!stash_task(&st))
+		return;
+	st.family = BPF_CORE_READ(uaddr, sa_family);
+	bpf_probe_read_kernel(&port, sizeof(port), (void *)uaddr + 2);
+	st.dport = bpf_ntohs(port);
+	if (!dport_wanted(st.dport))
+		return;
+	st.sk = (__u64)sk;
+	st.depth = 1;
+	st.last_lport = ~0u;
+	if (st.family == PW_AF_INET6)
+		bpf_probe_read_kernel(&st.daddr, 16,
+				      &((struct sockaddr_in6 *)uaddr)->sin6_addr);
+	else
+		bpf_probe_read_kernel(&st.daddr, 4,
+				      &((struct sockaddr_in *)uaddr)->sin_addr);
+	if (bpf_map_update_elem(&stash, &id, &st, BPF_ANY))
+		bump(PW_CNT_STASH_FULL);
+}
+
+static __always_inline void connect_exit(int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct stash *st;
+	struct sock *sk;
+
+	st = bpf_map_lookup_elem(&stash, &id);
+	if (!st)
+		return;
+	if (st->depth > 1) {
+		st->depth--;
+		return;
+	}
+	sk = (struct sock *)st->sk;
+	if (ret == 0) {
+		/* the chosen port and source are only known now */
+		st->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		read_sk_saddr(st, sk);
+	}
+	finish(st, sk, ret);
+	bpf_map_delete_elem(&stash, &id);
+}
+
+static __always_inline void scan_enter(struct sock *sk)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct stash *st;
+
+	st = bpf_map_lookup_elem(&stash, &id);
+	if (!st || st->sk != (__u64)sk)
+		return;
+	st->scan_entered = 1;
+	st->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	st->bound = st->sport != 0;
+	read_sk_saddr(st, sk);
+	st->scan_t0 = bpf_ktime_get_ns();
+}
+
+static __always_inline void scan_exit(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct stash *st;
+
+	st = bpf_map_lookup_elem(&stash, &id);
+	if (!st || !st->scan_entered || st->scan_timed)
+		return;
+	st->scan_ns = bpf_ktime_get_ns() - st->scan_t0;
+	st->scan_timed = 1;
+}
+
+/* Distinct ports: from 6.15 the RCU pre-pass and the locked pass check the
+ * same port back to back. */
+static __always_inline void port_checked(struct sock *sk, __u16 lport)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct stash *st;
+
+	st = bpf_map_lookup_elem(&stash, &id);
+	if (!st || st->sk != (__u64)sk || st->last_lport == lport)
+		return;
+	st->last_lport = lport;
+	st->ports_checked++;
+}
+
+SEC("fentry/tcp_v4_connect")
+int BPF_PROG(fe_v4_connect, struct sock *sk, struct sockaddr *uaddr)
+{
+	connect_enter(sk, uaddr);
+	return 0;
+}
+
+SEC("fexit/tcp_v4_connect")
+int BPF_PROG(fx_v4_connect, struct sock *sk, struct sockaddr *uaddr, int len, int ret)
+{
+	connect_exit(ret);
+	return 0;
+}
+
+SEC("fentry/tcp_v6_connect")
+int BPF_PROG(fe_v6_connect, struct sock *sk, struct sockaddr *uaddr)
+{
+	connect_enter(sk, uaddr);
+	return 0;
+}
+
+SEC("fexit/tcp_v6_connect")
+int BPF_PROG(fx_v6_connect, struct sock *sk, struct sockaddr *uaddr, int len, int ret)
+{
+	connect_exit(ret);
+	return 0;
+}
+
+SEC("fentry/__inet_hash_connect")
+int BPF_PROG(fe_hash_connect, void *death_row, struct sock *sk)
+{
+	scan_enter(sk);
+	return 0;
+}
+
+/* __inet_hash_connect has 4 arguments up to 6.14 and 5 from 6.15 (u32
+ * hash_port0); the return value's slot follows them, so userspace loads the
+ * one matching the arity it counts in BTF. */
+SEC("fexit/__inet_hash_connect")
+int BPF_PROG(fx_hash_connect4, void *dr, struct sock *sk, __u64 off, void *check, int ret)
+{
+	scan_exit();
+	return 0;
+}
+
+SEC("fexit/__inet_hash_connect")
+int BPF_PROG(fx_hash_connect5, void *dr, struct sock *sk, __u64 off, __u32 h, void *check,
+	     int ret)
+{
+	scan_exit();
+	return 0;
+}
+
+/* lport is the third argument at every arity (4 up to 6.14, 6 from 6.15). */
+SEC("fentry/__inet_check_established")
+int BPF_PROG(fe_check4, void *dr, struct sock *sk, __u16 lport)
+{
+	port_checked(sk, lport);
+	return 0;
+}
+
+SEC("fentry/__inet6_check_established")
+int BPF_PROG(fe_check6, void *dr, struct sock *sk, __u16 lport)
+{
+	port_checked(sk, lport);
+	return 0;
+}
+
+SEC("kprobe/tcp_v4_connect")
+int BPF_KPROBE(kp_v4_connect, struct sock *sk, struct sockaddr *uaddr)
+{
+	connect_enter(sk, uaddr);
+	return 0;
+}
+
+SEC("kretprobe/tcp_v4_connect")
+int BPF_KRETPROBE(krp_v4_connect, int ret)
+{
+	connect_exit(ret);
+	return 0;
+}
+
+SEC("kprobe/tcp_v6_connect")
+int BPF_KPROBE(kp_v6_connect, struct sock *sk, struct sockaddr *uaddr)
+{
+	connect_enter(sk, uaddr);
+	return 0;
+}
+
+SEC("kretprobe/tcp_v6_connect")
+int BPF_KRETPROBE(krp_v6_connect, int ret)
+{
+	connect_exit(ret);
+	return 0;
+}
+
+SEC("kprobe/__inet_hash_connect")
+int BPF_KPROBE(kp_hash_connect, void *death_row, struct sock *sk)
+{
+	scan_enter(sk);
+	return 0;
+}
+
+/* The return register does not depend on the arity. */
+SEC("kretprobe/__inet_hash_connect")
+int BPF_KRETPROBE(krp_hash_connect)
+{
+	scan_exit();
+	return 0;
+}
+
+SEC("kprobe/__inet_check_established")
+int BPF_KPROBE(kp_check4, void *dr, struct sock *sk, __u16 lport)
+{
+	port_checked(sk, lport);
+	return 0;
+}
+
+SEC("kprobe/__inet6_check_established")
+int BPF_KPROBE(kp_check6, void *dr, struct sock *sk, __u16 lport)
+{
+	port_checked(sk, lport);
+	return 0;
+}
+
+/* ---- tracepoint mode: keyed by socket ----
+ * CLOSE->SYN_SENT: connect() is about to select a port (process context).
+ * SYN_SENT->CLOSE with no segment sent and no socket error: port selection
+ * failed. A refused connect also ends SYN_SENT->CLOSE (sport already 0) but
+ * has sent its SYN and carries sk_err. Any other exit from SYN_SENT means the
+ * port was taken and the SYN sent: connect() returned 0. */
+static __always_inline void tp_start(struct sock *sk)
+{
+	struct stash st = {};
+	__u64 key = (__u64)sk;
+
+	if (!stash_task(&st))
+		return;
+	st.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (!dport_wanted(st.dport))
+		return;
+	st.sk = key;
+	st.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	st.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	st.bound = st.sport != 0;
+	/* port selection always follows SYN_SENT in tcp_v[46]_connect() */
+	st.scan_entered = 1;
+	st.segs_out = BPF_CORE_READ((struct tcp_sock *)sk, segs_out);
+	read_sk_saddr(&st, sk);
+	read_sk_daddr(&st, sk);
+	if (bpf_map_update_elem(&stash_sk, &key, &st, BPF_ANY))
+		bump(PW_CNT_STASH_FULL);
+}
+
+static __always_inline void tp_end(struct sock *sk, int newstate)
+{
+	__u64 key = (__u64)sk;
+	struct stash *st;
+	int ret = 0;
+
+	st = bpf_map_lookup_elem(&stash_sk, &key);
+	if (!st)
+		return;
+	if (newstate == TCP_CLOSE &&
+	    BPF_CORE_READ((struct tcp_sock *)sk, segs_out) == st->segs_out &&
+	    BPF_CORE_READ(sk, sk_err) == 0) {
+		ret = -PW_EADDRNOTAVAIL;
+		st->scan_ns = bpf_ktime_get_ns() - st->t0;
+		st->scan_timed = 1;
+	} else {
+		st->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		read_sk_saddr(st, sk);
+	}
+	finish(st, sk, ret);
+	bpf_map_delete_elem(&stash_sk, &key);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != PW_IPPROTO_TCP)
+		return 0;
+	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
+		tp_start(sk);
+	else if (oldstate == TCP_SYN_SENT)
+		tp_end(sk, newstate);
+	return 0;
+}

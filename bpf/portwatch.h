@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The ABI shared by bpf/portwatch.bpf.c and user/: constants and the records
+ * that cross the ring buffer and the maps. Fixed-width types only. */
+#ifndef PORTWATCH_H
+#define PORTWATCH_H
+
+#define PW_COMM_LEN	16
+#define PW_MAX_DPORTS	8
+
+/* Attach modes, as set in targ_mode and reported in events. */
+enum pw_mode {
+	PW_MODE_FENTRY = 1,
+	PW_MODE_KPROBE = 2,
+	PW_MODE_TRACEPOINT = 3,
+};
+
+enum pw_cause {
+	PW_CAUSE_NONE = 0,		/* success */
+	PW_CAUSE_RANGE_EXHAUSTED = 1,	/* scan from inet_num == 0 found nothing */
+	PW_CAUSE_BOUND_CONFLICT = 2,	/* pre-bound port, 4-tuple taken */
+	PW_CAUSE_NO_SOURCE = 3,		/* IPv6: -EADDRNOTAVAIL before port selection */
+	PW_CAUSE_OTHER = 4,		/* any other errno */
+};
+
+/* Which optional fields of struct pw_event hold a value. */
+#define PW_HAS_SCAN_NS		(1u << 0)
+#define PW_HAS_PORTS_CHECKED	(1u << 1)
+#define PW_HAS_RANGE		(1u << 2)
+#define PW_HAS_TW_REUSE		(1u << 3)
+#define PW_HAS_SCAN		(1u << 4)	/* port selection was entered */
+
+struct pw_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() at the outcome */
+	__u64 scan_ns;		/* time spent in port selection */
+	__u64 netns;		/* netns inode of the socket */
+	__u64 cgroup_id;
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__u32 uid;
+	__s32 ret;		/* 0 or -errno */
+	__u32 ports_checked;	/* distinct ports checked (--scan-depth) */
+	__u32 flags;		/* PW_HAS_* */
+	__u16 family;		/* AF_INET / AF_INET6 */
+	__u16 sport;		/* host order */
+	__u16 dport;		/* host order */
+	__u16 range_lo;
+	__u16 range_hi;
+	__u8 tw_reuse;
+	__u8 cause;		/* enum pw_cause */
+	__u8 mode;		/* enum pw_mode */
+	__u8 pad[3];
+	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	char comm[PW_COMM_LEN];
+};
+
+/* Per-process counters: one entry per (tgid, errno), errno 0 = success, so
+ * every connect() outcome updates exactly one entry. */
+struct pw_proc_key {
+	__u32 tgid;
+	__u32 err;		/* positive errno, 0 for success */
+};
+
+struct pw_proc_val {
+	__u64 count;		/* connect() outcomes with this errno */
+	__u64 scans;		/* of those, port selections entered */
+	__u64 scan_ns;		/* their total time in port selection */
+	char comm[PW_COMM_LEN];	/* last seen */
+};
+
+/* Global counters, indexes into the per-CPU array `counters`. */
+enum pw_counter {
+	PW_CNT_EVENTS_LOST = 0,	/* ring buffer full */
+	PW_CNT_STATS_FULL,	/* per-process map full: outcome not counted */
+	PW_CNT_STASH_FULL,	/* per-thread stash full: connect not traced */
+	PW_CNT_MAX,
+};
+
+#endif /* PORTWATCH_H */

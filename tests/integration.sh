@@ -1,0 +1,298 @@
+# Integration tests on the host kernel. Each t_* function is one test, run by
+# tests/run.sh in its own subshell with $T as its temp dir; each makes its own
+# netns with a 10-port range (40000-40009) and tcp_tw_reuse=0 and checks
+# portwatch's output exactly against what its own clients observed.
+
+RANGE_LO=40000
+RANGE_HI=40009
+
+# (a) 25 sequential curl runs against a keep-alive server: 10 get a port,
+# 15 find every port in TIME_WAIT and exit 7.
+curl_runs() {
+	local i rc
+	CURL_OK=0 CURL_7=0 CURL_OTHER=0
+	: > "$T/curl.pids"
+	for i in $(seq 25); do
+		# $$ is curl's pid after exec: the ground truth for per-pid counts
+		in_ns sh -c "echo \$\$ >> $T/curl.pids; exec curl -s -o /dev/null http://127.0.0.1:8080/"
+		rc=$?
+		case $rc in
+		0) CURL_OK=$((CURL_OK + 1)) ;;
+		7) CURL_7=$((CURL_7 + 1)); [ -n "${1:-}" ] && "$1" "$CURL_7" ;;
+		*) CURL_OTHER=$((CURL_OTHER + 1)) ;;
+		esac
+	done
+}
+
+start_httpd() {
+	in_ns "$HTTPD" 127.0.0.1 8080 > "$T/httpd.out" 2>&1 &
+	defer "kill $!; wait $!"
+	wait_for "$T/httpd.out" '^ready' 5 || exit 1
+}
+
+t_curl_exhaustion_json() {
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	pw_start -j
+	curl_runs
+	pw_stop
+
+	check_eq "curl exit 0 (got a port)" 10 "$CURL_OK"
+	check_eq "curl exit 7 (CURLE_COULDNT_CONNECT)" 15 "$CURL_7"
+	check_eq "curl other exit codes" 0 "$CURL_OTHER"
+
+	ns_events > "$T/ev"
+	check_eq "events in the test netns" "$CURL_7" "$(wc -l < "$T/ev")"
+	check_eq "events: curl, EADDRNOTAVAIL (-99), port_range_exhausted, inet 127.0.0.1:8080, range [40000,40009], tw_reuse 0" \
+		"$CURL_7" "$(jq -c "select(.comm == \"curl\" and .ret == -99 and .errno == \"EADDRNOTAVAIL\"
+			and .cause == \"port_range_exhausted\" and .family == \"inet\"
+			and .daddr == \"127.0.0.1\" and .dport == 8080 and .sport == 0
+			and .port_range == [$RANGE_LO, $RANGE_HI] and .tw_reuse == 0
+			and .mode == \"tracepoint\" and (.scan_ns | . > 0))" "$T/ev" | wc -l)"
+	check_eq "event pids are curl runs that exited 7 (distinct pids)" "$CURL_7" \
+		"$(jq -r .pid "$T/ev" | sort -u | grep -cxFf "$T/curl.pids")"
+	check_eq "event time is RFC 3339 UTC with ns" "$CURL_7" \
+		"$(jq -r .time "$T/ev" | grep -cE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z$')"
+
+	local pids s
+	pids=$(jq -Rn '[inputs | tonumber]' "$T/curl.pids")
+	s=$(summary | jq -c --argjson p "$pids" '[.processes[] | select(.pid as $x | $p | index($x))]
+		| {n: length, attempts: (map(.attempts) | add), failures: (map(.failures) | add),
+		   eaddrnotavail: (map(.errors.EADDRNOTAVAIL // 0) | add), comms: (map(.comm) | unique)}')
+	check_eq "summary: curl processes" 25 "$(jq .n <<<"$s")"
+	check_eq "summary: attempts of the curl pids" 25 "$(jq .attempts <<<"$s")"
+	check_eq "summary: failures of the curl pids" "$CURL_7" "$(jq .failures <<<"$s")"
+	check_eq "summary: EADDRNOTAVAIL of the curl pids" "$CURL_7" "$(jq .eaddrnotavail <<<"$s")"
+	check_eq "summary: comm" '["curl"]' "$(jq -c .comms <<<"$s")"
+	check_eq "summary: events_lost" 0 "$(summary | jq .events_lost)"
+	check_eq "last line is the summary" summary "$(tail -n 1 "$T/pw.out" | jq -r .type)"
+}
+
+# The same in text mode: each failure must reach the terminal while the
+# run goes on, before the next curl starts.
+t_curl_live_text() {
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	pw_start
+	check_eq "text header" 1 "$(head -n 1 "$T/pw.out" | grep -c '^TIME  *PID  *COMM  *FAM  *DESTINATION  *ERRNO  *CAUSE  *RANGE  *SCAN$')"
+	seen_live() {
+		wait_count "$T/pw.out" ' curl .* 127\.0\.0\.1:8080 +EADDRNOTAVAIL +port_range_exhausted +40000-40009 ' "$1" 3
+	}
+	curl_runs seen_live
+	pw_stop
+	check_eq "curl exit 7" 15 "$CURL_7"
+	check_eq "failure lines for curl" "$CURL_7" \
+		"$(grep -cE ' curl .* 127\.0\.0\.1:8080 +EADDRNOTAVAIL +port_range_exhausted +40000-40009 ' "$T/pw.out")"
+	check_eq "summary table lists the curl pids" 25 \
+		"$(awk '$2 == "curl" {print $1}' "$T/pw.out" | sort -u | grep -cxFf "$T/curl.pids")"
+}
+
+# trigger's ground truth, summed over its record lines
+truth_sum() { truth "map($1) | add // 0" "$2"; }
+
+# (b) -c, -p, -P keep only what they name. Each trigger uses its own
+# destination port, so each has its own 10 ports to exhaust.
+t_filter_comm() {
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -c pwt-keep
+	must in_ns "$TRIGGER" --comm pwt-keep --port 18081 exhaust --count 13 > "$T/keep"
+	must in_ns "$TRIGGER" --comm pwt-drop --port 18082 exhaust --count 13 > "$T/drop"
+	pw_stop
+	local keep_pid drop_pid
+	keep_pid=$(truth '.[0].pid' "$T/keep")
+	drop_pid=$(truth '.[0].pid' "$T/drop")
+	check_eq "failures of pwt-drop (the scenario)" 3 "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/drop")"
+	ns_events > "$T/ev"
+	check_eq "events" "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/keep")" "$(wc -l < "$T/ev")"
+	check_eq "events not from pwt-keep" 0 "$(jq -c 'select(.comm != "pwt-keep")' "$T/ev" | wc -l)"
+	check_eq "summary rows for pwt-keep's pid" 1 "$(summary | jq "[.processes[] | select(.pid == $keep_pid)] | length")"
+	check_eq "summary failures of pwt-keep" 3 "$(summary | jq ".processes[] | select(.pid == $keep_pid) | .failures")"
+	check_eq "summary rows for pwt-drop's pid" 0 "$(summary | jq "[.processes[] | select(.pid == $drop_pid)] | length")"
+	check_eq "summary rows whose comm is not pwt-keep" 0 "$(summary | jq '[.processes[] | select(.comm != "pwt-keep")] | length')"
+}
+
+t_filter_pid() {
+	mk_netns $RANGE_LO $RANGE_HI
+	mkfifo "$T/go"
+	# the target waits on the fifo, so portwatch -p can start first
+	ip netns exec "$NS" "$TRIGGER" --go "$T/go" --port 18083 exhaust --count 14 > "$T/a" &
+	local apid=$!
+	defer "kill $apid"
+	wait_for "$T/a" '"type":"waiting"' 5 || exit 1
+	check_eq "target pid (ip netns exec execs)" "$apid" "$(jq -r 'select(.type == "waiting") | .pid' "$T/a")"
+	pw_start -j -p "$apid"
+	exec 3> "$T/go"
+	must in_ns "$TRIGGER" --port 18084 exhaust --count 14 > "$T/b"
+	wait "$apid"
+	check_eq "target trigger exit" 0 $?
+	exec 3>&-
+	pw_stop
+	ns_events > "$T/ev"
+	check_eq "events" "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/a")" "$(wc -l < "$T/ev")"
+	check_eq "target failures (the scenario)" 4 "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/a")"
+	check_eq "events of other pids" 0 "$(jq -c "select(.pid != $apid)" "$T/ev" | wc -l)"
+	check_eq "summary pids" "[$apid]" "$(summary | jq -c '[.processes[].pid]')"
+	check_eq "summary attempts" 14 "$(summary | jq '.processes[0].attempts')"
+}
+
+t_filter_dport() {
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -P 18086,18087
+	must in_ns "$TRIGGER" --port 18085 exhaust --count 13 > "$T/a"
+	must in_ns "$TRIGGER" --port 18086 exhaust --count 15 > "$T/b"
+	must in_ns "$TRIGGER" --port 18087 exhaust --count 11 > "$T/c"
+	pw_stop
+	ns_events > "$T/ev"
+	local want
+	want=$(( $(truth_sum '.errors.EADDRNOTAVAIL' "$T/b") + $(truth_sum '.errors.EADDRNOTAVAIL' "$T/c") ))
+	check_eq "events (5 to :18086 + 1 to :18087)" 6 "$want"
+	check_eq "events" "$want" "$(wc -l < "$T/ev")"
+	check_eq "events to other ports" 0 "$(jq -c 'select(.dport != 18086 and .dport != 18087)' "$T/ev" | wc -l)"
+	check_eq "summary rows for the :18085 client" 0 \
+		"$(summary | jq "[.processes[] | select(.pid == $(truth '.[0].pid' "$T/a"))] | length")"
+}
+
+# (c) 8 processes failing at full speed for 5 s: per-process counts exact;
+# every failure is either an event received or counted as lost.
+t_parallel_8_procs() {
+	mk_netns $RANGE_LO $RANGE_HI
+	"$PW" -j -c pwt-par 2> "$T/pw.err" > >(awk '/"type":"connect"/ { n++; next } { print }
+		END { print n + 0 > "'"$T/nev"'" }' > "$T/pw.out") &
+	PW_PID=$!
+	defer "kill -INT $PW_PID; wait $PW_PID"
+	wait_for "$T/pw.err" 'attached in' 10 || exit 1
+	must in_ns "$TRIGGER" --comm pwt-par parallel --procs 8 --seconds 5 > "$T/truth"
+	pw_stop
+	wait_for "$T/nev" '^[0-9]+$' 30 || exit 1
+
+	check_eq "worker records" 8 "$(truth '[.[] | select(.mode == "parallel")] | length' "$T/truth")"
+	local want got fails
+	want=$(jq -sc '[.[] | select(.type == "record")] | group_by(.pid)
+		| map({pid: .[0].pid, attempts: (map(.attempts) | add),
+		       failures: (map(.errors.EADDRNOTAVAIL // 0) | add)}) | sort_by(.pid)' "$T/truth")
+	got=$(summary | jq -c '[.processes[] | {pid, attempts, failures: .errors.EADDRNOTAVAIL}] | sort_by(.pid)')
+	check_eq "per-process attempts and failures (9 pids: filler + 8 workers)" "$want" "$got"
+	fails=$(jq '[.[].failures] | add' <<<"$want")
+	[ "$fails" -gt 100000 ] || fail "workers failed only $fails times in 5 s (expected > 100000)"
+	echo "    info: $fails failures, $(cat "$T/nev") events received, $(summary | jq .events_lost) lost"
+	check_eq "events received + events_lost" "$fails" \
+		"$(( $(cat "$T/nev") + $(summary | jq .events_lost) ))"
+}
+
+# (d) --all also shows the successful connects, with the port they got.
+t_all_outcomes() {
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -a
+	must in_ns "$TRIGGER" --port 18088 exhaust --count 12 > "$T/t"
+	pw_stop
+	ns_events > "$T/ev"
+	check_eq "events" 12 "$(wc -l < "$T/ev")"
+	check_eq "successes (ret 0, errno null, cause null)" "$(truth_sum .ok "$T/t")" \
+		"$(jq -c 'select(.ret == 0 and .errno == null and .cause == null)' "$T/ev" | wc -l)"
+	check_eq "distinct source ports of the successes, all in range" 10 \
+		"$(jq -r "select(.ret == 0 and .sport >= $RANGE_LO and .sport <= $RANGE_HI) | .sport" "$T/ev" | sort -u | wc -l)"
+	check_eq "failures" "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")" \
+		"$(jq -c 'select(.ret == -99)' "$T/ev" | wc -l)"
+}
+
+t_bound_port_conflict() {
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j
+	must in_ns "$TRIGGER" --port 18089 bound --lport 50000 > "$T/t"
+	pw_stop
+	ns_events > "$T/ev"
+	check_eq "failures (the scenario)" 1 "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")"
+	check_eq "events: bound_port_conflict from port 50000" 1 \
+		"$(jq -c 'select(.cause == "bound_port_conflict" and .sport == 50000 and .ret == -99)' "$T/ev" | wc -l)"
+	check_eq "events" 1 "$(wc -l < "$T/ev")"
+}
+
+t_ipv6_exhaustion() {
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j
+	must in_ns "$TRIGGER" --addr ::1 --port 18090 exhaust --count 17 > "$T/t"
+	pw_stop
+	ns_events > "$T/ev"
+	check_eq "failures (the scenario)" 7 "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")"
+	check_eq "events: inet6 [::1]:18090, port_range_exhausted" 7 \
+		"$(jq -c 'select(.family == "inet6" and .daddr == "::1" and .dport == 18090
+			and .cause == "port_range_exhausted")' "$T/ev" | wc -l)"
+	check_eq "events" 7 "$(wc -l < "$T/ev")"
+}
+
+# An IPv4-mapped connect goes tcp_v6_connect -> tcp_v4_connect: one outcome.
+t_v4_mapped_counted_once() {
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -a
+	must in_ns "$TRIGGER" --addr ::ffff:127.0.0.1 --port 18091 exhaust --count 12 > "$T/t"
+	pw_stop
+	ns_events > "$T/ev"
+	check_eq "events (one per connect)" 12 "$(wc -l < "$T/ev")"
+	local pid
+	pid=$(truth '.[0].pid' "$T/t")
+	check_eq "summary attempts" 12 "$(summary | jq ".processes[] | select(.pid == $pid) | .attempts")"
+	check_eq "summary failures" 2 "$(summary | jq ".processes[] | select(.pid == $pid) | .failures")"
+}
+
+# --interval prints the table while running; --duration stops with exit 0.
+t_interval_and_duration() {
+	mk_netns $RANGE_LO $RANGE_HI
+	"$PW" -q -i 1 -d 3 > "$T/pw.out" 2> "$T/pw.err" &
+	PW_PID=$!
+	defer "kill -INT $PW_PID; wait $PW_PID"
+	wait_for "$T/pw.err" 'attached in' 10 || exit 1
+	must in_ns "$TRIGGER" --comm pwt-int --port 18092 exhaust --count 13 > "$T/t"
+	wait "$PW_PID"
+	check_eq "exit code after --duration" 0 $?
+	local n
+	n=$(grep -c 'per-process connect() outcomes (interval' "$T/pw.out")
+	[ "$n" -ge 2 ] || fail "interval tables: expected >= 2 in 3 s, got $n"
+	check_eq "summary tables" 1 "$(grep -c 'per-process connect() outcomes (summary' "$T/pw.out")"
+	check_eq "summary row for the trigger" 1 \
+		"$(awk '/\(summary/ { s = 1 } s && $2 == "pwt-int" && $3 == 13 && $4 == 3' "$T/pw.out" | wc -l)"
+	check_eq "no event lines with -q" 0 "$(grep -c 'EADDRNOTAVAIL  *port_range' "$T/pw.out")"
+}
+
+# (e) usage errors exit 2 with a message
+t_bad_options() {
+	local args rc
+	for args in "--pid=abc" "--pid=0" "--dport=0" "--dport=1,2,3,4,5,6,7,8,9" "--dport=80," \
+		"--mode=bogus" "--interval=0" "--duration=-1" "--comm=0123456789abcdef" \
+		"--listen=127.0.0.1" "--listen=::1:80" "--bogus" "extra-arg" "-p"; do
+		"$PW" $args > "$T/out" 2> "$T/err"
+		rc=$?
+		check_eq "exit code for '$args'" 2 "$rc"
+		check_eq "stderr names portwatch for '$args'" 1 "$(head -n 1 "$T/err" | grep -cE '^(.*/)?portwatch: ')"
+		check_eq "stdout for '$args'" "" "$(cat "$T/out")"
+	done
+	"$PW" --help > "$T/out" 2>&1
+	check_eq "--help exit" 0 $?
+	"$PW" --version > "$T/out" 2>&1
+	check_eq "--version exit" 0 $?
+	check_eq "--version output" 1 "$(grep -c '^portwatch [0-9]' "$T/out")"
+}
+
+our_progs() { bpftool prog show 2>/dev/null | grep -cE ' name (tp_set_state|fe_|fx_|kp_|krp_)'; }
+
+# A mode the kernel does not allow: one line on stderr, exit 1, nothing attached.
+mode_unavailable() {
+	local mode=$1 rc before
+	before=$(our_progs)
+	"$PW" --mode="$mode" -d 1 > "$T/out" 2> "$T/err"
+	rc=$?
+	[ $rc -eq 0 ] && skip "--mode=$mode attaches on this kernel"
+	check_eq "exit code" 1 "$rc"
+	check_eq "stderr lines" 1 "$(wc -l < "$T/err")"
+	check_eq "the line names the mode" 1 "$(grep -c -- "--mode=$mode" "$T/err")"
+	echo "    info: $(cat "$T/err")"
+	check_eq "portwatch BPF programs loaded after exit" "$before" "$(our_progs)"
+}
+t_mode_kprobe_unavailable() { mode_unavailable kprobe; }
+t_mode_fentry_unavailable() { mode_unavailable fentry; }
+
+t_not_root() {
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) not installed"
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$PW" > "$T/out" 2> "$T/err"
+	check_eq "exit code as nobody" 1 $?
+	check_eq "stderr" "portwatch: needs root (or CAP_BPF and CAP_PERFMON): run with sudo" "$(cat "$T/err")"
+}

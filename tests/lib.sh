@@ -1,0 +1,101 @@
+# Helpers for tests/integration.sh: per-test temp dir, cleanup stack, private
+# network namespaces, portwatch start/stop, bounded waits and assertions.
+# Sourced by tests/run.sh; every test runs in its own subshell.
+
+PW=${PW:-./portwatch}
+OUT=${OUTPUT:-.output}
+TRIGGER=$OUT/tests/trigger
+HTTPD=$OUT/tests/httpd
+
+_cleanups=()
+# defer CMD: run CMD when the test's subshell exits, last registered first.
+defer() { _cleanups+=("$1"); }
+_run_cleanups() {
+	local i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanups[i]}" >/dev/null 2>&1
+	done
+}
+
+_failed=0
+fail() { echo "    FAIL: $*"; _failed=1; }
+skip() { echo "$*" > "$T/skip_reason"; exit 77; }
+# check_eq WHAT EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" != "$3" ]; then
+		fail "$1: expected $2, got $3"
+	else
+		echo "    ok: $1 = $3"
+	fi
+}
+# A setup step that must work, else the test fails now.
+must() { "$@" || { fail "setup: '$*' exited $?"; exit 1; }; }
+
+# wait_for FILE REGEX SECONDS: until a line of FILE matches (bounded).
+wait_for() {
+	local end=$((SECONDS + $3))
+	until grep -qE -- "$2" "$1" 2>/dev/null; do
+		if [ $SECONDS -ge $end ]; then
+			fail "timed out after $3 s waiting for /$2/ in $(basename "$1")"
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+# wait_count FILE REGEX N SECONDS: until N lines of FILE match (bounded).
+wait_count() {
+	local end=$((SECONDS + $4))
+	until [ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "$3" ]; do
+		if [ $SECONDS -ge $end ]; then
+			fail "timed out after $4 s waiting for $3 lines /$2/ in $(basename "$1")"
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+# mk_netns LO HI: a private netns with that ephemeral range and tcp_tw_reuse=0,
+# deleted when the test ends. Sets NS and NS_INO.
+mk_netns() {
+	NS=pwt-$$-$RANDOM
+	must ip netns add "$NS"
+	defer "ip netns del $NS"
+	must ip -n "$NS" link set lo up
+	must ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="$1 $2" \
+		net.ipv4.tcp_tw_reuse=0
+	NS_INO=$(stat -L -c %i "/run/netns/$NS")
+}
+
+# in_ns CMD...: run CMD inside the test's netns.
+in_ns() { ip netns exec "$NS" "$@"; }
+
+# pw_start ARGS...: start portwatch, output in $T/pw.out and $T/pw.err, and
+# wait until it says it is attached.
+pw_start() {
+	"$PW" "$@" > "$T/pw.out" 2> "$T/pw.err" &
+	PW_PID=$!
+	defer "kill -INT $PW_PID; wait $PW_PID"
+	if ! wait_for "$T/pw.err" 'attached in' 10; then
+		sed 's/^/      pw: /' "$T/pw.err"
+		exit 1
+	fi
+}
+
+# pw_stop: SIGINT, then its exit code in PW_RC (must be 0).
+pw_stop() {
+	kill -INT "$PW_PID"
+	wait "$PW_PID"
+	PW_RC=$?
+	check_eq "portwatch exit code after SIGINT" 0 "$PW_RC"
+}
+
+# Events of the test's netns, one JSON object per line.
+ns_events() {
+	jq -c --argjson ns "$NS_INO" 'select(.type == "connect" and .netns == $ns)' "$T/pw.out"
+}
+
+summary() { jq -c 'select(.type == "summary")' "$T/pw.out"; }
+
+# Ground truth from trigger's record lines: total over records of FIELD.
+truth() { jq -s "[.[] | select(.type == \"record\" and .mode != \"parallel_total\")] | $1" "$2"; }

@@ -1,0 +1,898 @@
+/*
+ * trigger: make connect() fail with EADDRNOTAVAIL (and friends) on purpose
+ * and print, as JSON lines on stdout, exactly what this process observed.
+ * That output is the ground truth a portwatch test compares the tracer to.
+ *
+ * All stdout lines are emitted with one write(2) each and stdio is never
+ * used for stdout, so forked workers cannot duplicate buffered output and
+ * concurrent lines cannot interleave.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEF_PORT 18080
+#define DEF_LPORT 50000
+/* Kernel errnos are always below 4096, so a flat table never overflows. */
+#define MAXERR 4096
+/* Reading the clock every iteration would cost more than a failing connect. */
+#define CLOCK_EVERY 256
+
+static const char usage_text[] =
+	"usage: trigger [global options] MODE [mode options]\n"
+	"global options:\n"
+	"  --private LO-HI   new netns: lo up, ip_local_port_range=LO HI, tcp_tw_reuse\n"
+	"  --tw-reuse N      tcp_tw_reuse for --private (default 0)\n"
+	"  --comm NAME       prctl(PR_SET_NAME) raw bytes\n"
+	"  --comm-hex HEX    same, name given as hex bytes\n"
+	"  --go FIFO         print {\"type\":\"waiting\"}, block opening FIFO, then start\n"
+	"  --addr A          target address (default 127.0.0.1; IPv6 and ::ffff:a.b.c.d ok)\n"
+	"  --port P          target port (default 18080)\n"
+	"  --no-server       do not run the built-in listener on addr:port\n"
+	"modes:\n"
+	"  exhaust --count N                 N sequential connect+close\n"
+	"  bound [--lport LP]                two sockets bound to addr:LP (default 50000)\n"
+	"  parallel (--procs N | --threads N) [--seconds S]\n"
+	"                                    fill the range, then hammer connect()\n"
+	"  once [--count N] [--bind-port LP] connect+close N times (default 1)\n";
+
+struct tally {
+	unsigned long long attempts, ok;
+	unsigned long long err[MAXERR];
+};
+
+struct target {
+	int family; /* socket family to use for client sockets */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	int mapped; /* ::ffff:a.b.c.d: client is AF_INET6, listener AF_INET */
+	struct in_addr v4;
+	char text[INET6_ADDRSTRLEN];
+	unsigned port;
+};
+
+static struct target tgt;
+static const char *mode_name;
+
+/* ---------- output ---------- */
+
+struct buf {
+	char *p;
+	size_t cap, len;
+};
+
+static void bput(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void bput(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->len >= b->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	b->len += (size_t)n;
+	if (b->len >= b->cap)
+		b->len = b->cap - 1;
+}
+
+static void emit(const char *s, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDOUT_FILENO, s, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+static const char *errname(int e, char *scratch, size_t n)
+{
+	switch (e) {
+	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case EADDRINUSE: return "EADDRINUSE";
+	case ENETUNREACH: return "ENETUNREACH";
+	case EHOSTUNREACH: return "EHOSTUNREACH";
+	case EINVAL: return "EINVAL";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case ECONNRESET: return "ECONNRESET";
+	case EAGAIN: return "EAGAIN";
+	case EINPROGRESS: return "EINPROGRESS";
+	case EALREADY: return "EALREADY";
+	case EISCONN: return "EISCONN";
+	case EINTR: return "EINTR";
+	case EACCES: return "EACCES";
+	case EPERM: return "EPERM";
+	case EAFNOSUPPORT: return "EAFNOSUPPORT";
+	case ENETDOWN: return "ENETDOWN";
+	case ENOBUFS: return "ENOBUFS";
+	case ENOMEM: return "ENOMEM";
+	case EBADF: return "EBADF";
+	case ENOTSOCK: return "ENOTSOCK";
+	case EMFILE: return "EMFILE";
+	case ENFILE: return "ENFILE";
+	}
+	snprintf(scratch, n, "E%d", e);
+	return scratch;
+}
+
+/*
+ * comm is arbitrary bytes; bytes outside printable ASCII are written as
+ * \u00XX so the line stays pure ASCII and each byte maps back 1:1
+ * (decode, then encode as latin-1). comm_hex carries the same bytes
+ * unambiguously.
+ */
+static void put_comm(struct buf *b)
+{
+	char comm[17] = { 0 };
+	size_t i, n;
+
+	if (prctl(PR_GET_NAME, comm, 0, 0, 0) != 0)
+		comm[0] = 0;
+	n = strnlen(comm, 16);
+	bput(b, "\"comm\":\"");
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)comm[i];
+
+		if (c == '"' || c == '\\')
+			bput(b, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			bput(b, "\\u%04x", c);
+		else
+			bput(b, "%c", c);
+	}
+	bput(b, "\",\"comm_hex\":\"");
+	for (i = 0; i < n; i++)
+		bput(b, "%02x", (unsigned char)comm[i]);
+	bput(b, "\"");
+}
+
+/* Must run in the thread the record is about: comm and tid are per thread. */
+static void emit_record(const char *mode, const struct tally *t)
+{
+	char line[8192], scratch[16];
+	struct buf b = { line, sizeof(line), 0 };
+	int first = 1;
+
+	bput(&b, "{\"type\":\"record\",\"mode\":\"%s\",\"pid\":%d,\"tid\":%d,",
+	     mode, (int)getpid(), (int)gettid());
+	put_comm(&b);
+	bput(&b, ",\"addr\":\"%s\",\"port\":%u,\"attempts\":%llu,\"ok\":%llu,\"errors\":{",
+	     tgt.text, tgt.port, t->attempts, t->ok);
+	for (int e = 0; e < MAXERR; e++) {
+		if (!t->err[e])
+			continue;
+		bput(&b, "%s\"%s\":%llu", first ? "" : ",",
+		     errname(e, scratch, sizeof(scratch)), t->err[e]);
+		first = 0;
+	}
+	bput(&b, "}}\n");
+	if (b.len == b.cap - 1)
+		line[b.len - 1] = '\n';
+	emit(line, b.len);
+}
+
+static void emit_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void emit_fmt(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		emit(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
+static void die(int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dprintf(STDERR_FILENO, "trigger: %s\n", msg);
+	_exit(code);
+}
+
+#define usage_err(...) die(2, __VA_ARGS__)
+#define setup_fail(...) die(1, __VA_ARGS__)
+
+static void tally_add(struct tally *t, int rc, int err)
+{
+	t->attempts++;
+	if (rc == 0)
+		t->ok++;
+	else
+		t->err[err > 0 && err < MAXERR ? err : 0]++;
+}
+
+/* ---------- setup ---------- */
+
+static void write_sysctl(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(val);
+
+	if (fd < 0)
+		setup_fail("open %s: %s", path, strerror(errno));
+	if (write(fd, val, len) != (ssize_t)len)
+		setup_fail("write %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+static void private_netns(unsigned lo, unsigned hi, unsigned tw)
+{
+	struct ifreq ifr;
+	char val[64];
+	int s;
+
+	if (unshare(CLONE_NEWNET) != 0)
+		setup_fail("unshare(CLONE_NEWNET): %s", strerror(errno));
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		setup_fail("socket: %s", strerror(errno));
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0)
+		setup_fail("SIOCGIFFLAGS lo: %s", strerror(errno));
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0)
+		setup_fail("SIOCSIFFLAGS lo: %s", strerror(errno));
+	close(s);
+	/* /proc/sys/net resolves to the opener's netns, i.e. the new one. */
+	snprintf(val, sizeof(val), "%u %u\n", lo, hi);
+	write_sysctl("/proc/sys/net/ipv4/ip_local_port_range", val);
+	snprintf(val, sizeof(val), "%u\n", tw);
+	write_sysctl("/proc/sys/net/ipv4/tcp_tw_reuse", val);
+}
+
+static void parse_addr(const char *s, unsigned port)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&tgt.sa;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&tgt.sa;
+
+	memset(&tgt, 0, sizeof(tgt));
+	tgt.port = port;
+	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
+		tgt.family = AF_INET;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		tgt.salen = sizeof(*a4);
+		tgt.v4 = a4->sin_addr;
+	} else if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
+		tgt.family = AF_INET6;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		tgt.salen = sizeof(*a6);
+		if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+			tgt.mapped = 1;
+			memcpy(&tgt.v4, &a6->sin6_addr.s6_addr[12], 4);
+		}
+	} else {
+		usage_err("bad --addr '%s'", s);
+	}
+	/* Echo the canonical form so tests can match it to what a tracer prints. */
+	inet_ntop(tgt.family, tgt.family == AF_INET ? (void *)&a4->sin_addr
+						     : (void *)&a6->sin6_addr,
+		  tgt.text, sizeof(tgt.text));
+}
+
+/* Copy of the target with another port, for binds and the listener. */
+static struct sockaddr_storage with_port(unsigned port)
+{
+	struct sockaddr_storage ss = tgt.sa;
+
+	if (tgt.family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+	return ss;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* fill keeps both ends of every connection open in this process */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* ---------- built-in listener ---------- */
+
+static int lsn_fd = -1, lsn_ep = -1;
+
+/*
+ * Never writes and only closes after the peer's FIN, so the client always
+ * closes first and its port lands in FIN_WAIT2/TIME_WAIT, never freed by RST.
+ */
+static void *listener_main(void *arg)
+{
+	struct epoll_event evs[256];
+	static char sink[16384];
+
+	(void)arg;
+	for (;;) {
+		int n = epoll_wait(lsn_ep, evs, 256, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			dprintf(STDERR_FILENO, "trigger: epoll_wait: %s\n", strerror(errno));
+			return NULL;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == lsn_fd) {
+				for (;;) {
+					int c = accept4(lsn_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					struct epoll_event ev = { .events = EPOLLIN };
+
+					if (c < 0) {
+						if (errno == EMFILE || errno == ENFILE) {
+							/* avoid spinning on a level-triggered listener */
+							dprintf(STDERR_FILENO, "trigger: accept: %s\n", strerror(errno));
+							usleep(10000);
+						}
+						break;
+					}
+					ev.data.fd = c;
+					if (epoll_ctl(lsn_ep, EPOLL_CTL_ADD, c, &ev) != 0)
+						close(c);
+				}
+				continue;
+			}
+			for (;;) {
+				ssize_t r = read(fd, sink, sizeof(sink));
+
+				if (r > 0)
+					continue;
+				if (r < 0 && (errno == EAGAIN || errno == EINTR))
+					break;
+				epoll_ctl(lsn_ep, EPOLL_CTL_DEL, fd, NULL);
+				close(fd);
+				break;
+			}
+		}
+	}
+}
+
+static void start_listener(void)
+{
+	struct sockaddr_storage ss;
+	struct epoll_event ev = { .events = EPOLLIN };
+	socklen_t len;
+	pthread_t th;
+	int one = 1, fam;
+
+	if (tgt.mapped) {
+		/* a v4-mapped connect lands in the IPv4 stack */
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+
+		memset(&ss, 0, sizeof(ss));
+		a4->sin_family = AF_INET;
+		a4->sin_addr = tgt.v4;
+		a4->sin_port = htons(tgt.port);
+		fam = AF_INET;
+		len = sizeof(*a4);
+	} else {
+		ss = with_port(tgt.port);
+		fam = tgt.family;
+		len = tgt.salen;
+	}
+	lsn_fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lsn_fd < 0)
+		setup_fail("listener socket: %s", strerror(errno));
+	setsockopt(lsn_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lsn_fd, (struct sockaddr *)&ss, len) != 0)
+		setup_fail("listener bind %s:%u: %s", tgt.text, tgt.port, strerror(errno));
+	if (listen(lsn_fd, 4096) != 0)
+		setup_fail("listen: %s", strerror(errno));
+	lsn_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (lsn_ep < 0)
+		setup_fail("epoll_create1: %s", strerror(errno));
+	ev.data.fd = lsn_fd;
+	if (epoll_ctl(lsn_ep, EPOLL_CTL_ADD, lsn_fd, &ev) != 0)
+		setup_fail("epoll_ctl: %s", strerror(errno));
+	if (pthread_create(&th, NULL, listener_main, NULL) != 0)
+		setup_fail("pthread_create failed");
+	pthread_detach(th);
+}
+
+/* ---------- client helpers ---------- */
+
+static const char *go_fifo;
+
+static void wait_go(void)
+{
+	int fd;
+
+	if (!go_fifo)
+		return;
+	emit_fmt("{\"type\":\"waiting\",\"pid\":%d}\n", (int)getpid());
+	do
+		fd = open(go_fifo, O_RDONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		setup_fail("open %s: %s", go_fifo, strerror(errno));
+	close(fd);
+}
+
+static int new_sock(void)
+{
+	int s = socket(tgt.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		setup_fail("socket: %s", strerror(errno));
+	return s;
+}
+
+static void bind_local(int s, unsigned lport)
+{
+	struct sockaddr_storage ss = with_port(lport);
+	int one = 1;
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (struct sockaddr *)&ss, tgt.salen) != 0)
+		setup_fail("bind %s:%u: %s", tgt.text, lport, strerror(errno));
+}
+
+static int do_connect(int s, struct tally *t)
+{
+	int rc;
+
+	do
+		rc = connect(s, (struct sockaddr *)&tgt.sa, tgt.salen);
+	while (rc != 0 && errno == EINTR);
+	tally_add(t, rc, rc ? errno : 0);
+	return rc;
+}
+
+/*
+ * Close first, then wait for the server's FIN: this proves the server
+ * accepted and closed, so our port sits in TIME_WAIT. Just closing could
+ * leave the peer in the listener's accept queue, and if our listener then
+ * exits the kernel resets it, freeing the port for later runs in the same
+ * netns. The timeout guards against external servers that never close.
+ */
+static void client_close(int s)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	char junk[4096];
+	ssize_t r;
+
+	shutdown(s, SHUT_WR);
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	do
+		r = read(s, junk, sizeof(junk));
+	while (r > 0 || (r < 0 && errno == EINTR));
+	close(s);
+}
+
+/*
+ * RST instead of FIN: leaves no TIME_WAIT behind, so a rerun in the same
+ * netns starts from the same state. Mass FIN teardown of held sockets also
+ * races with the server's close and frees a random subset of ports anyway.
+ */
+static void abort_close(int s)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(s);
+}
+
+/* ---------- modes ---------- */
+
+static int run_sequential(unsigned long count, unsigned bind_port)
+{
+	struct tally *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		setup_fail("out of memory");
+	wait_go();
+	for (unsigned long i = 0; i < count; i++) {
+		int s = new_sock();
+
+		if (bind_port)
+			bind_local(s, bind_port);
+		if (do_connect(s, t) == 0)
+			client_close(s);
+		else
+			close(s);
+	}
+	emit_record(mode_name, t);
+	return 0;
+}
+
+static int run_bound(unsigned lport)
+{
+	struct tally *t = calloc(1, sizeof(*t));
+	int s1, s2;
+
+	if (!t)
+		setup_fail("out of memory");
+	wait_go();
+	s1 = new_sock();
+	bind_local(s1, lport);
+	if (do_connect(s1, t) != 0) {
+		int e = errno;
+
+		emit_record("bound", t);
+		setup_fail("bound: first connect failed: %s", strerror(e));
+	}
+	s2 = new_sock();
+	bind_local(s2, lport);
+	do_connect(s2, t);
+	emit_record("bound", t);
+	close(s2);
+	abort_close(s1);
+	return 0;
+}
+
+struct worker {
+	double seconds;
+	int failed;
+	struct tally t;
+};
+
+static pthread_barrier_t start_barrier;
+static int use_barrier;
+
+static void worker_loop(struct worker *w)
+{
+	struct timespec now, end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += (time_t)w->seconds;
+	end.tv_nsec += (long)((w->seconds - (double)(time_t)w->seconds) * 1e9);
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		for (int i = 0; i < CLOCK_EVERY; i++) {
+			int s = socket(tgt.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+			if (s < 0) {
+				dprintf(STDERR_FILENO, "trigger: worker socket: %s\n", strerror(errno));
+				w->failed = 1;
+				return;
+			}
+			do_connect(s, &w->t);
+			close(s);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			return;
+	}
+}
+
+static void *thread_worker(void *arg)
+{
+	struct worker *w = arg;
+
+	if (use_barrier)
+		pthread_barrier_wait(&start_barrier);
+	worker_loop(w);
+	emit_record("parallel", &w->t);
+	return NULL;
+}
+
+static int run_parallel(unsigned nprocs, unsigned nthreads, double seconds)
+{
+	struct tally *fill = calloc(1, sizeof(*fill));
+	int *held = NULL;
+	size_t nheld = 0, cap = 0;
+	unsigned n = nprocs ? nprocs : nthreads;
+	struct worker *w = calloc(n, sizeof(*w));
+	int bad = 0;
+
+	if (!fill || !w)
+		setup_fail("out of memory");
+	/* Keep every connection ESTABLISHED so no port can come back. */
+	for (;;) {
+		int s = socket(tgt.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (s < 0) {
+			int e = errno;
+
+			emit_record("fill", fill);
+			setup_fail("fill: socket: %s (after %zu held)", strerror(e), nheld);
+		}
+		if (do_connect(s, fill) != 0) {
+			int e = errno;
+
+			close(s);
+			if (e == EADDRNOTAVAIL)
+				break;
+			emit_record("fill", fill);
+			setup_fail("fill: connect: %s", strerror(e));
+		}
+		if (nheld == cap) {
+			cap = cap ? cap * 2 : 64;
+			held = realloc(held, cap * sizeof(*held));
+			if (!held)
+				setup_fail("out of memory");
+		}
+		held[nheld++] = s;
+	}
+	emit_record("fill", fill);
+	wait_go();
+
+	for (unsigned i = 0; i < n; i++)
+		w[i].seconds = seconds;
+
+	if (nprocs) {
+		pid_t *pids = calloc(n, sizeof(*pids));
+
+		if (!pids)
+			setup_fail("out of memory");
+		for (unsigned i = 0; i < n; i++) {
+			pids[i] = fork();
+			if (pids[i] < 0)
+				setup_fail("fork: %s", strerror(errno));
+			if (pids[i] == 0) {
+				/* drop listener/fill fds so they cannot outlive the parent */
+				close_range(3, ~0U, 0);
+				worker_loop(&w[i]);
+				emit_record("parallel", &w[i].t);
+				_exit(w[i].failed);
+			}
+		}
+		for (unsigned i = 0; i < n; i++) {
+			int st;
+
+			while (waitpid(pids[i], &st, 0) < 0) {
+				if (errno != EINTR) {
+					st = -1;
+					break;
+				}
+			}
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				dprintf(STDERR_FILENO, "trigger: worker %d failed (status %d)\n",
+					(int)pids[i], st);
+				bad = 1;
+			}
+		}
+		free(pids);
+	} else {
+		pthread_t *th = calloc(n, sizeof(*th));
+		struct tally *sum = calloc(1, sizeof(*sum));
+
+		if (!th || !sum)
+			setup_fail("out of memory");
+		use_barrier = pthread_barrier_init(&start_barrier, NULL, n) == 0;
+		for (unsigned i = 0; i < n; i++)
+			if (pthread_create(&th[i], NULL, thread_worker, &w[i]) != 0)
+				setup_fail("pthread_create failed");
+		for (unsigned i = 0; i < n; i++) {
+			pthread_join(th[i], NULL);
+			bad |= w[i].failed;
+			sum->attempts += w[i].t.attempts;
+			sum->ok += w[i].t.ok;
+			for (int e = 0; e < MAXERR; e++)
+				sum->err[e] += w[i].t.err[e];
+		}
+		emit_record("parallel_total", sum);
+		free(sum);
+		free(th);
+	}
+	emit_fmt("{\"type\":\"done\",\"mode\":\"parallel\",\"pid\":%d,\"workers\":%u}\n",
+		 (int)getpid(), n);
+	for (size_t i = 0; i < nheld; i++)
+		abort_close(held[i]);
+	free(held);
+	free(w);
+	free(fill);
+	return bad ? 1 : 0;
+}
+
+/* ---------- argument parsing ---------- */
+
+/* Accepts both "--opt VALUE" and "--opt=VALUE". */
+static const char *optval(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] != 0)
+		return NULL;
+	if (*i + 1 >= argc)
+		usage_err("%s needs a value", name);
+	return argv[++*i];
+}
+
+static unsigned long parse_num(const char *s, const char *what,
+			       unsigned long min, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+		usage_err("bad %s '%s' (want %lu..%lu)", what, s, min, max);
+	return v;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *addr = "127.0.0.1", *comm = NULL, *v;
+	char combuf[64];
+	unsigned port = DEF_PORT, lo = 0, hi = 0, tw = 0, lport = DEF_LPORT, bind_port = 0;
+	unsigned procs = 0, threads = 0;
+	unsigned long count = 0;
+	int priv = 0, tw_set = 0, no_server = 0, have_count = 0, have_lport = 0;
+	int have_seconds = 0;
+	double seconds = 1.0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			emit(usage_text, strlen(usage_text));
+			return 0;
+		} else if ((v = optval(argc, argv, &i, "--private"))) {
+			char *dash = strchr(v, '-');
+
+			if (!dash)
+				usage_err("--private wants LO-HI, got '%s'", v);
+			*dash = 0;
+			lo = (unsigned)parse_num(v, "--private LO", 1, 65535);
+			hi = (unsigned)parse_num(dash + 1, "--private HI", 1, 65535);
+			if (lo > hi)
+				usage_err("--private: LO > HI");
+			priv = 1;
+		} else if ((v = optval(argc, argv, &i, "--tw-reuse"))) {
+			tw = (unsigned)parse_num(v, "--tw-reuse", 0, 2);
+			tw_set = 1;
+		} else if ((v = optval(argc, argv, &i, "--comm-hex"))) {
+			size_t n = strlen(v);
+
+			if (n % 2 || n / 2 >= sizeof(combuf) || n == 0)
+				usage_err("bad --comm-hex '%s'", v);
+			for (size_t k = 0; k < n / 2; k++) {
+				int h = hexval(v[2 * k]), l = hexval(v[2 * k + 1]);
+
+				if (h < 0 || l < 0)
+					usage_err("bad --comm-hex '%s'", v);
+				combuf[k] = (char)(h << 4 | l);
+			}
+			combuf[n / 2] = 0;
+			comm = combuf;
+		} else if ((v = optval(argc, argv, &i, "--comm"))) {
+			comm = v;
+		} else if ((v = optval(argc, argv, &i, "--go"))) {
+			go_fifo = v;
+		} else if ((v = optval(argc, argv, &i, "--addr"))) {
+			addr = v;
+		} else if ((v = optval(argc, argv, &i, "--port"))) {
+			port = (unsigned)parse_num(v, "--port", 1, 65535);
+		} else if (!strcmp(a, "--no-server")) {
+			no_server = 1;
+		} else if ((v = optval(argc, argv, &i, "--count"))) {
+			count = parse_num(v, "--count", 1, ~0UL);
+			have_count = 1;
+		} else if ((v = optval(argc, argv, &i, "--lport"))) {
+			lport = (unsigned)parse_num(v, "--lport", 1, 65535);
+			have_lport = 1;
+		} else if ((v = optval(argc, argv, &i, "--bind-port"))) {
+			bind_port = (unsigned)parse_num(v, "--bind-port", 1, 65535);
+		} else if ((v = optval(argc, argv, &i, "--procs"))) {
+			procs = (unsigned)parse_num(v, "--procs", 1, 4096);
+		} else if ((v = optval(argc, argv, &i, "--threads"))) {
+			threads = (unsigned)parse_num(v, "--threads", 1, 4096);
+		} else if ((v = optval(argc, argv, &i, "--seconds"))) {
+			char *end;
+
+			seconds = strtod(v, &end);
+			if (end == v || *end || !(seconds > 0 && seconds <= 86400))
+				usage_err("bad --seconds '%s'", v);
+			have_seconds = 1;
+		} else if (a[0] == '-') {
+			usage_err("unknown option '%s'", a);
+		} else if (!mode_name) {
+			mode_name = a;
+		} else {
+			usage_err("unexpected argument '%s'", a);
+		}
+	}
+
+	if (!mode_name)
+		usage_err("no MODE given (exhaust, bound, parallel, once)");
+	if (tw_set && !priv)
+		usage_err("--tw-reuse only works with --private");
+	if (strcmp(mode_name, "exhaust") && strcmp(mode_name, "bound") &&
+	    strcmp(mode_name, "parallel") && strcmp(mode_name, "once"))
+		usage_err("unknown MODE '%s'", mode_name);
+	if (!strcmp(mode_name, "exhaust") && !have_count)
+		usage_err("exhaust needs --count N");
+	if (have_count && strcmp(mode_name, "exhaust") && strcmp(mode_name, "once"))
+		usage_err("--count is for exhaust/once");
+	if (have_lport && strcmp(mode_name, "bound"))
+		usage_err("--lport is for bound");
+	if (bind_port && strcmp(mode_name, "once"))
+		usage_err("--bind-port is for once");
+	if ((procs || threads || have_seconds) && strcmp(mode_name, "parallel"))
+		usage_err("--procs/--threads/--seconds are for parallel");
+	if (!strcmp(mode_name, "parallel") && !!procs == !!threads)
+		usage_err("parallel needs exactly one of --procs N / --threads N");
+
+	parse_addr(addr, port);
+
+	if (comm && prctl(PR_SET_NAME, comm, 0, 0, 0) != 0)
+		setup_fail("PR_SET_NAME: %s", strerror(errno));
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	if (priv)
+		private_netns(lo, hi, tw);
+	if (!no_server)
+		start_listener();
+
+	if (!strcmp(mode_name, "exhaust"))
+		return run_sequential(count, 0);
+	if (!strcmp(mode_name, "once"))
+		return run_sequential(have_count ? count : 1, bind_port);
+	if (!strcmp(mode_name, "bound"))
+		return run_bound(lport);
+	return run_parallel(procs, threads, seconds);
+}

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <argp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+
+const char *argp_program_version = "portwatch " PORTWATCH_VERSION;
+const char *argp_program_bug_address = NULL;
+
+static const char doc[] =
+"portwatch: trace TCP connect() failing with EADDRNOTAVAIL (no free local "
+"port), count it per process, and say why.\n"
+"\n"
+"Shows each failing connect() live, with the process, the destination, the "
+"cause and what the port scan cost; prints a per-process summary at stop.\n"
+"\n"
+"EXAMPLES:\n"
+"  portwatch                     # live failures, one line each\n"
+"  portwatch --all               # every connect() outcome\n"
+"  portwatch -j > events.ndjson  # NDJSON\n"
+"  portwatch -i 5 -q             # per-process table every 5 s\n"
+"  portwatch -p 4242 -P 80,443   # one process, two destination ports\n"
+"\n"
+"Exit status: 0 after a normal stop, 1 when it cannot run (not root, no BTF, "
+"nothing attachable), 2 on a usage error.";
+
+static const struct argp_option options[] = {
+	{ "all", 'a', NULL, 0, "Show every connect() outcome, not only failures", 0 },
+	{ "pid", 'p', "PID", 0, "Only this process (tgid)", 0 },
+	{ "comm", 'c', "NAME", 0, "Only this command name (up to 15 bytes)", 0 },
+	{ "dport", 'P', "PORT[,PORT...]", 0, "Only these destination ports (up to 8)", 0 },
+	{ "mode", 'm', "MODE", 0, "auto (default), fentry, kprobe or tracepoint", 0 },
+	{ "json", 'j', NULL, 0, "NDJSON on stdout, one object per line", 0 },
+	{ "interval", 'i', "SEC", 0, "Print the per-process table every SEC seconds", 0 },
+	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds", 0 },
+	{ "quiet", 'q', NULL, 0, "No per-event lines", 0 },
+	{ "scan-depth", 'S', NULL, 0, "Count the ports checked in each scan (costs per port)", 0 },
+	{ "listen", 'l', "ADDR:PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", -1 },
+	{},
+};
+
+int pw_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int pw_parse_dports(const char *s, uint16_t *ports, unsigned int *n)
+{
+	char buf[256], *save = NULL, *tok;
+	unsigned long v;
+	unsigned int cnt = 0;
+	int err;
+
+	if (!s || !*s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	/* strtok_r would skip empty items: reject ",," and trailing commas */
+	if (buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
+		return -EINVAL;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		err = pw_parse_uint(tok, 1, 65535, &v);
+		if (err)
+			return err;
+		if (cnt == PW_MAX_DPORTS)
+			return -E2BIG;
+		ports[cnt++] = v;
+	}
+	*n = cnt;
+	return 0;
+}
+
+int pw_parse_mode(const char *s, enum pw_mode_req *mode)
+{
+	static const struct { const char *name; enum pw_mode_req mode; } modes[] = {
+		{ "auto", PW_REQ_AUTO }, { "fentry", PW_REQ_FENTRY },
+		{ "kprobe", PW_REQ_KPROBE }, { "tracepoint", PW_REQ_TRACEPOINT },
+	};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (s && !strcmp(s, modes[i].name)) {
+			*mode = modes[i].mode;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int pw_parse_listen(const char *s, char *host, size_t hostsz, uint16_t *port)
+{
+	const char *colon, *h = s;
+	size_t hlen;
+	unsigned long v;
+	unsigned char tmp[16];
+	int err;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		h = s + 1;
+		hlen = close - h;
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', colon - s))
+			return -EINVAL;	/* bare IPv6 needs brackets */
+		hlen = colon - s;
+	}
+	if (hlen >= hostsz)
+		return -EINVAL;
+	err = pw_parse_uint(colon + 1, 1, 65535, &v);
+	if (err)
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (hlen && inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1)
+		return -EINVAL;
+	*port = v;
+	return 0;
+}
+
+/* argp_error() exits unless ARGP_NO_EXIT; then the error must be returned. */
+#define usage(state, ...) (argp_error(state, __VA_ARGS__), EINVAL)
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct env *env = state->input;
+	unsigned long v;
+	int err;
+
+	switch (key) {
+	case 'a':
+		env->all = true;
+		break;
+	case 'p':
+		if (pw_parse_uint(arg, 1, 4194304, &v))
+			return usage(state, "invalid --pid '%s': a process id from 1 to 4194304", arg);
+		env->pid = v;
+		break;
+	case 'c':
+		if (!*arg || strlen(arg) >= PW_COMM_LEN) {
+			return usage(state, "invalid --comm '%s': 1 to %d bytes (the kernel's comm)",
+				     arg, PW_COMM_LEN - 1);
+		}
+		memset(env->comm, 0, sizeof(env->comm));
+		strcpy(env->comm, arg);
+		env->comm_set = true;
+		break;
+	case 'P':
+		err = pw_parse_dports(arg, env->dports, &env->ndports);
+		if (err == -E2BIG)
+			return usage(state, "invalid --dport '%s': at most %d ports", arg, PW_MAX_DPORTS);
+		if (err)
+			return usage(state, "invalid --dport '%s': ports 1-65535, comma-separated", arg);
+		break;
+	case 'm':
+		if (pw_parse_mode(arg, &env->mode))
+			return usage(state, "invalid --mode '%s': auto, fentry, kprobe or tracepoint", arg);
+		break;
+	case 'j':
+		env->json = true;
+		break;
+	case 'i':
+		if (pw_parse_uint(arg, 1, 86400, &v))
+			return usage(state, "invalid --interval '%s': seconds from 1 to 86400", arg);
+		env->interval_s = v;
+		break;
+	case 'd':
+		if (pw_parse_uint(arg, 1, 31536000, &v))
+			return usage(state, "invalid --duration '%s': seconds from 1 to 31536000", arg);
+		env->duration_s = v;
+		break;
+	case 'q':
+		env->quiet = true;
+		break;
+	case 'S':
+		env->scan_depth = true;
+		break;
+	case 'l':
+		if (pw_parse_listen(arg, env->listen_host, sizeof(env->listen_host),
+				    &env->listen_port))
+			return usage(state, "invalid --listen '%s': ADDR:PORT, [IPV6]:PORT or :PORT", arg);
+		env->listen_set = true;
+		break;
+	case 'v':
+		env->verbose = true;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case ARGP_KEY_ARG:
+		return usage(state, "unexpected argument '%s'", arg);
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int pw_parse_args(int argc, char **argv, struct env *env, unsigned int flags)
+{
+	static const struct argp argp = {
+		.options = options,
+		.parser = parse_opt,
+		.doc = doc,
+	};
+
+	argp_err_exit_status = PW_EXIT_USAGE;
+	return argp_parse(&argp, argc, argv, flags, NULL, env);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Decoding and formatting of events: errno and cause names, JSON escaping,
+ * one text line or one NDJSON object per event. Pure functions: no I/O. */
+#ifndef PW_OUTPUT_H
+#define PW_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "portwatch.h"
+
+/* A bounded string builder; `err` sticks once anything did not fit. */
+struct sbuf {
+	char *buf;
+	size_t cap;
+	size_t len;
+	bool err;
+};
+
+void sb_init(struct sbuf *sb, char *buf, size_t cap);
+void sb_printf(struct sbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Append a JSON string literal (with quotes) of n raw bytes: escapes quotes,
+ * backslashes and control bytes, replaces invalid UTF-8 with \ufffd. */
+void sb_json_str(struct sbuf *sb, const char *s, size_t n);
+
+/* "EADDRNOTAVAIL" for 99; NULL when unknown. */
+const char *pw_errno_name(int err);
+/* Like pw_errno_name, but "E<n>" for unknown ones, in buf. */
+const char *pw_errno_label(int err, char *buf, size_t sz);
+/* "port_range_exhausted", ...; NULL for PW_CAUSE_NONE. */
+const char *pw_cause_name(unsigned int cause);
+const char *pw_mode_name(unsigned int mode);
+const char *pw_family_name(unsigned int family);
+
+/* comm (up to PW_COMM_LEN bytes, NUL-terminated or not) made safe for a
+ * terminal: control bytes and invalid UTF-8 become '?'. */
+void pw_comm_text(char *dst, size_t sz, const char *comm);
+/* Length of comm up to its NUL, at most PW_COMM_LEN. */
+size_t pw_comm_len(const char *comm);
+
+/* "a.b.c.d" or an IPv6 text form; empty on a bad family. */
+void pw_addr_text(char *dst, size_t sz, unsigned int family, const uint8_t addr[16]);
+
+/* 2026-11-24T21:50:00.123456789Z */
+void pw_time_rfc3339(char *dst, size_t sz, uint64_t realtime_ns);
+
+/* Event time as realtime: events carry CLOCK_MONOTONIC ns. */
+static inline uint64_t pw_event_realtime(const struct pw_event *e, int64_t mono_to_real)
+{
+	return e->ts_ns + mono_to_real;
+}
+
+/* One NDJSON object (no newline). Returns false if it did not fit. */
+bool pw_event_json(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real);
+/* One text line under pw_event_header() (no newline); local time of day. */
+bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real);
+const char *pw_event_header(void);
+
+/* "182us", "1.25ms", "3.90s" */
+void pw_duration_text(char *dst, size_t sz, uint64_t ns);
+
+#endif /* PW_OUTPUT_H */
