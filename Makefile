@@ -29,7 +29,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -I$(OUTPUT) -Ibpf -Iuser \
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I$(OUTPUT) -Ibpf -Ivmlinux/$(ARCH)
 
-LIBS := libbpf libmicrohttpd
+LIBS := libbpf
 ifeq ($(STATIC),1)
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
@@ -47,7 +47,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd
 
 .DELETE_ON_ERROR:
-.PHONY: all clean deps run test unit integration install uninstall tools
+.DEFAULT_GOAL := all
+FORCE:
+.PHONY: FORCE all clean deps run test unit integration install uninstall tools
 
 all: portwatch
 
@@ -67,9 +69,13 @@ $(OUTPUT)/%.o: user/%.c | $(OUTPUT) $(SKEL)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-portwatch: $(USER_OBJS)
+# Relink when the link flags change (STATIC=1 and back).
+$(OUTPUT)/link-flags: FORCE | $(OUTPUT)
+	$(Q)echo '$(LDFLAGS) $(LDLIBS)' | cmp -s - $@ || echo '$(LDFLAGS) $(LDLIBS)' > $@
+
+portwatch: $(USER_OBJS) $(OUTPUT)/link-flags
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(USER_OBJS) $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)

@@ -285,7 +285,7 @@ bool pw_event_json(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_re
 	return !sb->err;
 }
 
-#define TEXT_FMT "%-12s %-7s %-16s %-5s %-28s %-14s %-21s %-11s %s"
+#define TEXT_FMT "%-12s %-7s %-16s %-5s %-28s %-14s %-21s %-12s %s"
 
 const char *pw_event_header(void)
 {
