@@ -49,7 +49,7 @@ int pw_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned 
 	char *end;
 	unsigned long v;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s || *s < '0' || *s > '9')	/* strtoul would take signs and spaces */
 		return -EINVAL;
 	errno = 0;
 	v = strtoul(s, &end, 10);
@@ -115,11 +115,13 @@ int pw_parse_listen(const char *s, char *host, size_t hostsz, uint16_t *port)
 	if (*s == '[') {
 		const char *close = strchr(s, ']');
 
-		if (!close || close[1] != ':')
+		if (!close || close[1] != ':' || close == s + 1)
 			return -EINVAL;
 		h = s + 1;
 		hlen = close - h;
 		colon = close + 1;
+		if (!memchr(h, ':', hlen))
+			return -EINVAL;	/* brackets are for IPv6 only */
 	} else {
 		colon = strrchr(s, ':');
 		if (!colon || memchr(s, ':', colon - s))
@@ -131,10 +133,15 @@ int pw_parse_listen(const char *s, char *host, size_t hostsz, uint16_t *port)
 	err = pw_parse_uint(colon + 1, 1, 65535, &v);
 	if (err)
 		return -EINVAL;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	if (hlen && inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1)
+	char buf[INET6_ADDRSTRLEN + 1];
+
+	if (hlen >= sizeof(buf))
 		return -EINVAL;
+	memcpy(buf, h, hlen);
+	buf[hlen] = '\0';
+	if (hlen && inet_pton(AF_INET, buf, tmp) != 1 && inet_pton(AF_INET6, buf, tmp) != 1)
+		return -EINVAL;
+	strcpy(host, buf);
 	*port = v;
 	return 0;
 }

@@ -214,8 +214,10 @@ void pw_comm_text(char *dst, size_t sz, const char *comm)
 
 void pw_addr_text(char *dst, size_t sz, unsigned int family, const uint8_t addr[16])
 {
-	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, dst, sz) && sz)
-		dst[0] = '\0';
+	if ((family != AF_INET && family != AF_INET6) || !inet_ntop(family, addr, dst, sz)) {
+		if (sz)
+			dst[0] = '\0';
+	}
 }
 
 void pw_time_rfc3339(char *dst, size_t sz, uint64_t ns)
@@ -231,11 +233,12 @@ void pw_time_rfc3339(char *dst, size_t sz, uint64_t ns)
 
 void pw_duration_text(char *dst, size_t sz, uint64_t ns)
 {
-	if (ns < 10000)
+	/* thresholds where rounding would print the next unit's first value */
+	if (ns < 9950)
 		snprintf(dst, sz, "%.1fus", ns / 1e3);
-	else if (ns < 1000000)
-		snprintf(dst, sz, "%lluus", (unsigned long long)(ns / 1000));
-	else if (ns < 1000000000)
+	else if (ns < 999500)
+		snprintf(dst, sz, "%lluus", (unsigned long long)((ns + 500) / 1000));
+	else if (ns < 999995000)
 		snprintf(dst, sz, "%.2fms", ns / 1e6);
 	else
 		snprintf(dst, sz, "%.2fs", ns / 1e9);
