@@ -81,6 +81,21 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* Scan time per result, and ports checked per scan (log2 slots). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_HIST_SLOTS * PW_SCAN_RESULTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} scan_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_HIST_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} ports_hist SEC(".maps");
+
 const volatile __u32 targ_tgid = 0;
 const volatile bool targ_comm_set = false;
 const volatile char targ_comm[PW_COMM_LEN] = {};
@@ -117,6 +132,37 @@ struct inet_sock___pair {
 static __always_inline void bump(__u32 idx)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline void bump_by(__u32 idx, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += n;
+}
+
+/* 64 - clz(v): the log2 slot of v (0 for 0). */
+static __always_inline __u32 log2_slot(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { v >>= 1; r += 1; }
+	r += (__u32)v;
+	return r < PW_HIST_SLOTS ? r : PW_HIST_SLOTS - 1;
+}
+
+static __always_inline void hist_add(void *map, __u32 slot)
+{
+	__u64 *c = bpf_map_lookup_elem(map, &slot);
 
 	if (c)
 		*c += 1;
@@ -253,7 +299,9 @@ static __always_inline __u8 classify(struct stash *st, int ret)
 
 static __always_inline void count(struct stash *st, int ret)
 {
-	struct pw_proc_key k = { .tgid = st->pid, .err = ret < 0 ? -ret : 0 };
+	struct pw_proc_key k = {
+		.tgid = st->pid, .err = ret < 0 ? -ret : 0, .family = st->family,
+	};
 	struct pw_proc_val *v;
 
 	v = bpf_map_lookup_elem(&procs, &k);
@@ -274,6 +322,14 @@ static __always_inline void count(struct stash *st, int ret)
 		__sync_fetch_and_add(&v->scans, 1);
 	if (st->scan_timed)
 		__sync_fetch_and_add(&v->scan_ns, st->scan_ns);
+
+	if (st->scan_timed && (ret == 0 || ret == -PW_EADDRNOTAVAIL))
+		hist_add(&scan_hist, log2_slot(st->scan_ns) +
+			 (ret ? PW_SCAN_EXHAUSTED : PW_SCAN_OK) * PW_HIST_SLOTS);
+	if (targ_scan_depth && st->scan_entered) {
+		hist_add(&ports_hist, log2_slot(st->ports_checked));
+		bump_by(PW_CNT_PORTS_CHECKED, st->ports_checked);
+	}
 }
 
 static __always_inline void emit(struct stash *st, struct sock *sk, int ret,

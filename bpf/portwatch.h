@@ -54,11 +54,12 @@ struct pw_event {
 	char comm[PW_COMM_LEN];
 };
 
-/* Per-process counters: one entry per (tgid, errno), errno 0 = success, so
+/* Per-process counters: one entry per (tgid, errno, family), errno 0 = success, so
  * every connect() outcome updates exactly one entry. */
 struct pw_proc_key {
 	__u32 tgid;
-	__u32 err;		/* positive errno, 0 for success */
+	__u16 err;		/* positive errno, 0 for success */
+	__u16 family;		/* AF_INET / AF_INET6 */
 };
 
 struct pw_proc_val {
@@ -73,7 +74,18 @@ enum pw_counter {
 	PW_CNT_EVENTS_LOST = 0,	/* ring buffer full */
 	PW_CNT_STATS_FULL,	/* per-process map full: outcome not counted */
 	PW_CNT_STASH_FULL,	/* per-thread stash full: connect not traced */
+	PW_CNT_PORTS_CHECKED,	/* sum of ports_checked over scans (--scan-depth) */
 	PW_CNT_MAX,
+};
+
+/* log2 histograms, per-CPU arrays indexed by slot: a value v > 0 goes to
+ * slot 64 - clz(v), so slot b holds [2^(b-1), 2^b); 0 goes to slot 0. */
+#define PW_HIST_SLOTS		64
+/* scan time in ns: slot + PW_HIST_SLOTS * result */
+enum pw_scan_result {
+	PW_SCAN_OK = 0,
+	PW_SCAN_EXHAUSTED = 1,	/* -EADDRNOTAVAIL */
+	PW_SCAN_RESULTS,
 };
 
 #endif /* PORTWATCH_H */
