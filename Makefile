@@ -7,6 +7,9 @@ PKG_CONFIG ?= pkg-config
 prefix ?= /usr/local
 DESTDIR ?=
 VERSION := 0.1.0
+# The program; a second build (e.g. the static one for the VM tests) can go
+# elsewhere with OUTPUT=... BIN=...
+BIN ?= portwatch
 
 # The BPF side is built per target architecture; only these are supported.
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -29,11 +32,15 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -I$(OUTPUT) -Ibpf -Iuser \
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I$(OUTPUT) -Ibpf -Ivmlinux/$(ARCH)
 
-LIBS := libbpf
+# Static builds have no /metrics: Debian ships libmicrohttpd.a but not the
+# static TLS libraries it needs.
 ifeq ($(STATIC),1)
+LIBS := libbpf
+CFLAGS += -DPW_NO_METRICS
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
 else
+LIBS := libbpf libmicrohttpd
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
 endif
 
@@ -51,7 +58,7 @@ TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd
 FORCE:
 .PHONY: FORCE all clean deps run test unit integration install uninstall tools
 
-all: portwatch
+all: $(BIN)
 
 $(OUTPUT) $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -65,15 +72,16 @@ $(SKEL): $(OUTPUT)/portwatch.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name portwatch_bpf > $@
 
 # Every userspace object may include the skeleton; order-only keeps -MMD exact.
-$(OUTPUT)/%.o: user/%.c | $(OUTPUT) $(SKEL)
+$(OUTPUT)/%.o: user/%.c $(OUTPUT)/build-flags | $(OUTPUT) $(SKEL)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-# Relink when the link flags change (STATIC=1 and back).
-$(OUTPUT)/link-flags: FORCE | $(OUTPUT)
-	$(Q)echo '$(LDFLAGS) $(LDLIBS)' | cmp -s - $@ || echo '$(LDFLAGS) $(LDLIBS)' > $@
+# Rebuild when the flags change (STATIC=1 and back).
+BUILD_FLAGS := $(CFLAGS) $(LDFLAGS) $(LDLIBS)
+$(OUTPUT)/build-flags: FORCE | $(OUTPUT)
+	$(Q)echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
-portwatch: $(USER_OBJS) $(OUTPUT)/link-flags
+$(BIN): $(USER_OBJS) $(OUTPUT)/build-flags
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $(USER_OBJS) $(LDLIBS) -o $@
 

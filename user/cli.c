@@ -27,6 +27,8 @@ static const char doc[] =
 "Exit status: 0 after a normal stop, 1 when it cannot run (not root, no BTF, "
 "nothing attachable), 2 on a usage error.";
 
+enum { OPT_MAX_PIDS = 256 };
+
 static const struct argp_option options[] = {
 	{ "all", 'a', NULL, 0, "Show every connect() outcome, not only failures", 0 },
 	{ "pid", 'p', "PID", 0, "Only this process (tgid)", 0 },
@@ -39,6 +41,8 @@ static const struct argp_option options[] = {
 	{ "quiet", 'q', NULL, 0, "No per-event lines", 0 },
 	{ "scan-depth", 'S', NULL, 0, "Count the ports checked in each scan (costs per port)", 0 },
 	{ "listen", 'l', "ADDR:PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics", 0 },
+	{ "max-pids", OPT_MAX_PIDS, "N", 0,
+	  "Cap on per-process metric series (default 1024; overflow is counted)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", -1 },
 	{},
@@ -209,6 +213,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			return usage(state, "invalid --listen '%s': ADDR:PORT, [IPV6]:PORT or :PORT", arg);
 		env->listen_set = true;
 		break;
+	case OPT_MAX_PIDS:
+		if (pw_parse_uint(arg, 1, 1000000, &v))
+			return usage(state, "invalid --max-pids '%s': from 1 to 1000000", arg);
+		env->max_pids = v;
+		break;
 	case 'v':
 		env->verbose = true;
 		break;
@@ -232,5 +241,7 @@ int pw_parse_args(int argc, char **argv, struct env *env, unsigned int flags)
 	};
 
 	argp_err_exit_status = PW_EXIT_USAGE;
+	if (!env->max_pids)
+		env->max_pids = PW_DEFAULT_MAX_PIDS;
 	return argp_parse(&argp, argc, argv, flags, NULL, env);
 }

@@ -39,7 +39,10 @@ struct env {
 	bool listen_set;
 	char listen_host[64];		/* as given, without brackets */
 	uint16_t listen_port;
+	unsigned int max_pids;		/* per-pid metric series cap */
 };
+
+#define PW_DEFAULT_MAX_PIDS 1024
 
 /* Parse argv into env. flags are argp_parse()'s: 0 in the program (argp
  * prints and exits 2 on errors), ARGP_SILENT in tests. Returns 0 or an

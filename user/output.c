@@ -36,8 +36,7 @@ void sb_printf(struct sbuf *sb, const char *fmt, ...)
 	sb->len += n;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
+size_t pw_utf8_seq_len(const unsigned char *s, size_t n)
 {
 	size_t len;
 	unsigned int cp;
@@ -77,7 +76,7 @@ void sb_json_str(struct sbuf *sb, const char *str, size_t n)
 
 	sb_printf(sb, "\"");
 	while (i < n && !sb->err) {
-		size_t l = utf8_seq_len(s + i, n - i);
+		size_t l = pw_utf8_seq_len(s + i, n - i);
 
 		if (l == 0) {
 			sb_printf(sb, "\\ufffd");
@@ -198,7 +197,7 @@ void pw_comm_text(char *dst, size_t sz, const char *comm)
 	if (!sz)
 		return;
 	while (i < n && o + 1 < sz) {
-		size_t l = utf8_seq_len(s + i, n - i);
+		size_t l = pw_utf8_seq_len(s + i, n - i);
 
 		if (l > 1 && o + l < sz) {
 			memcpy(dst + o, s + i, l);

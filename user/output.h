@@ -25,6 +25,10 @@ void sb_printf(struct sbuf *sb, const char *fmt, ...)
  * backslashes and control bytes, replaces invalid UTF-8 with \ufffd. */
 void sb_json_str(struct sbuf *sb, const char *s, size_t n);
 
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), 0 if it is
+ * invalid (overlong, surrogate, truncated, beyond U+10FFFF). */
+size_t pw_utf8_seq_len(const unsigned char *s, size_t n);
+
 /* "EADDRNOTAVAIL" for 99; NULL when unknown. */
 const char *pw_errno_name(int err);
 /* Like pw_errno_name, but "E<n>" for unknown ones, in buf. */

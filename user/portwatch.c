@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* portwatch: parse -> attach (open, configure, load) -> loop -> drain ->
- * summary -> cleanup. One thread, one epoll loop. */
+/* portwatch: parse -> listen -> attach (open, configure, load) -> loop ->
+ * detach -> drain -> summary -> cleanup. One thread, one epoll loop. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,20 +13,30 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "accounts.h"
 #include "attach.h"
 #include "cli.h"
+#include "http.h"
+#include "metrics.h"
 #include "output.h"
 #include "procs.h"
 #include "portwatch.skel.h"
 
-#define POLL_MS 100	/* bound on how late an event is shown (no wakeups) */
+#define POLL_MS		100	/* bound on how late an event is shown (no wakeups) */
+#define SYNC_NS		1000000000LL	/* fold exited processes' kernel entries */
+#define MAX_ROWS	65536	/* userspace (process, errno, family) rows kept */
 
 static volatile sig_atomic_t exiting;
 
-struct ctx {
-	const struct env *env;
+struct app {
+	struct env env;
+	struct pw_attach at;
+	struct pw_accounts acc;
+	struct ring_buffer *rb;
+	struct pw_http *http;
 	int64_t mono_to_real;
-	uint64_t events;
+	int64_t start;
+	char libbpf_version[16];
 };
 
 static void on_signal(int sig)
@@ -58,56 +68,75 @@ static int64_t now_ns(clockid_t clk)
 
 static int handle_event(void *arg, void *data, size_t size)
 {
-	struct ctx *c = arg;
+	struct app *app = arg;
 	const struct pw_event *e = data;
 	char buf[1024];
 	struct sbuf sb;
 
-	if (size < sizeof(*e))
-		return 0;
-	c->events++;
-	if (c->env->quiet)
+	if (size < sizeof(*e) || app->env.quiet)
 		return 0;
 	sb_init(&sb, buf, sizeof(buf));
-	if (c->env->json)
-		pw_event_json(&sb, e, c->mono_to_real);
+	if (app->env.json)
+		pw_event_json(&sb, e, app->mono_to_real);
 	else
-		pw_event_text(&sb, e, c->mono_to_real);
+		pw_event_text(&sb, e, app->mono_to_real);
 	fputs(buf, stdout);
 	fputc('\n', stdout);
 	return 0;
 }
 
-static uint64_t read_counter(struct portwatch_bpf *skel, __u32 idx)
+/* Sum over CPUs of `n` consecutive slots of a per-CPU array from `first`. */
+static int read_percpu(const struct bpf_map *map, __u32 first, __u32 n, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint64_t sum = 0;
 
 	if (ncpu <= 0)
-		return 0;
+		return -EINVAL;
 	uint64_t vals[ncpu];
 
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &idx, vals))
-		return 0;
-	for (int i = 0; i < ncpu; i++)
-		sum += vals[i];
-	return sum;
+	for (__u32 i = 0; i < n; i++) {
+		__u32 key = first + i;
+
+		out[i] = 0;
+		if (bpf_map_lookup_elem(bpf_map__fd(map), &key, vals))
+			return -errno;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	return 0;
+}
+
+static uint64_t read_counter(struct app *app, __u32 idx)
+{
+	uint64_t v;
+
+	return read_percpu(app->at.skel->maps.counters, idx, 1, &v) ? 0 : v;
+}
+
+static void sync_accounts(struct app *app, bool retire)
+{
+	int err = pw_accounts_sync(&app->acc, bpf_map__fd(app->at.skel->maps.procs),
+				   now_ns(CLOCK_MONOTONIC), retire);
+
+	if (err)
+		fprintf(stderr, "portwatch: reading per-process counters: %s\n", strerror(-err));
 }
 
 /* The per-process table: text under a time stamp, or one JSON object of
  * `type` ("interval" or "summary"). */
-static void print_table(struct portwatch_bpf *skel, const struct env *env, int mode,
-			const char *type, double duration_s)
+static void print_table(struct app *app, const char *type)
 {
+	const struct env *env = &app->env;
+	const char *mode = pw_mode_name(app->at.mode);
+	double duration_s = (now_ns(CLOCK_MONOTONIC) - app->start) / 1e9;
 	struct pw_procs procs = {};
-	uint64_t lost = read_counter(skel, PW_CNT_EVENTS_LOST);
-	uint64_t full = read_counter(skel, PW_CNT_STATS_FULL);
-	uint64_t stash_full = read_counter(skel, PW_CNT_STASH_FULL);
-	int err;
+	uint64_t lost = read_counter(app, PW_CNT_EVENTS_LOST);
+	uint64_t full = read_counter(app, PW_CNT_STATS_FULL);
+	uint64_t stash_full = read_counter(app, PW_CNT_STASH_FULL);
 
-	err = pw_procs_read(bpf_map__fd(skel->maps.procs), &procs);
-	if (err)
-		fprintf(stderr, "portwatch: reading per-process counters: %s\n", strerror(-err));
+	sync_accounts(app, false);
+	if (pw_accounts_procs(&app->acc, &procs))
+		fprintf(stderr, "portwatch: out of memory for the per-process table\n");
 	pw_procs_sort(&procs);
 
 	if (env->json) {
@@ -116,7 +145,7 @@ static void print_table(struct portwatch_bpf *skel, const struct env *env, int m
 
 		printf("{\"type\":\"%s\",\"mode\":\"%s\",\"duration_s\":%.3f,\"events_lost\":%llu,"
 		       "\"counts_dropped\":%llu,\"untraced\":%llu,\"processes\":[",
-		       type, pw_mode_name(mode), duration_s, (unsigned long long)lost,
+		       type, mode, duration_s, (unsigned long long)lost,
 		       (unsigned long long)full, (unsigned long long)stash_full);
 		for (size_t i = 0; i < procs.n; i++) {
 			sb_init(&sb, buf, sizeof(buf));
@@ -132,7 +161,7 @@ static void print_table(struct portwatch_bpf *skel, const struct env *env, int m
 		localtime_r(&now, &tm);
 		strftime(t, sizeof(t), "%H:%M:%S", &tm);
 		printf("\n%s per-process connect() outcomes (%s, %.1f s, mode %s):\n",
-		       t, type, duration_s, pw_mode_name(mode));
+		       t, type, duration_s, mode);
 		if (procs.n)
 			pw_procs_text(stdout, &procs);
 		else
@@ -151,21 +180,28 @@ static void print_table(struct portwatch_bpf *skel, const struct env *env, int m
 	pw_procs_free(&procs);
 }
 
+static int read_range(unsigned int *lo, unsigned int *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	int n;
+
+	if (!f)
+		return -errno;
+	n = fscanf(f, "%u %u", lo, hi);
+	fclose(f);
+	return n == 2 ? 0 : -EINVAL;
+}
+
 /* The tracer's own netns: what a user compares the events with. */
 static void print_netns_info(void)
 {
 	char range[64] = "?", reuse[16] = "?";
+	unsigned int lo, hi;
 	struct stat st;
 	FILE *f;
 
-	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-	if (f) {
-		unsigned int lo, hi;
-
-		if (fscanf(f, "%u %u", &lo, &hi) == 2)
-			snprintf(range, sizeof(range), "%u-%u", lo, hi);
-		fclose(f);
-	}
+	if (!read_range(&lo, &hi))
+		snprintf(range, sizeof(range), "%u-%u", lo, hi);
 	f = fopen("/proc/sys/net/ipv4/tcp_tw_reuse", "r");
 	if (f) {
 		if (!fgets(reuse, sizeof(reuse), f))
@@ -177,23 +213,61 @@ static void print_netns_info(void)
 		stat("/proc/self/ns/net", &st) ? 0ULL : (unsigned long long)st.st_ino, range, reuse);
 }
 
+static int render_metrics(void *arg, char **buf, size_t *len)
+{
+	struct app *app = arg;
+	struct portwatch_bpf *skel = app->at.skel;
+	struct pw_metrics_input in = {
+		.acc = &app->acc,
+		.now_ns = now_ns(CLOCK_MONOTONIC),
+		.max_pids = app->env.max_pids,
+		.scan_depth = app->env.scan_depth && app->at.mode != PW_MODE_TRACEPOINT,
+		.events_lost = read_counter(app, PW_CNT_EVENTS_LOST),
+		.counts_dropped = read_counter(app, PW_CNT_STATS_FULL),
+		.untraced = read_counter(app, PW_CNT_STASH_FULL),
+		.ports_sum = read_counter(app, PW_CNT_PORTS_CHECKED),
+		.range_size = -1,
+		.version = PORTWATCH_VERSION,
+		.libbpf_version = app->libbpf_version,
+		.mode = pw_mode_name(app->at.mode),
+	};
+	unsigned int lo, hi;
+	FILE *f;
+
+	sync_accounts(app, false);
+	read_percpu(skel->maps.scan_hist, 0, PW_HIST_SLOTS * PW_SCAN_RESULTS, &in.scan_hist[0][0]);
+	if (in.scan_depth)
+		read_percpu(skel->maps.ports_hist, 0, PW_HIST_SLOTS, in.ports_hist);
+	if (!read_range(&lo, &hi) && hi >= lo)
+		in.range_size = hi - lo + 1;
+
+	f = open_memstream(buf, len);
+	if (!f)
+		return -errno;
+	pw_metrics_render(f, &in);
+	if (fclose(f))
+		return -errno;
+	return 0;
+}
+
+static int epoll_add(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
 int main(int argc, char **argv)
 {
-	struct env env = { .mode = PW_REQ_AUTO };
-	struct pw_attach at = {};
-	struct ring_buffer *rb = NULL;
-	struct ctx c = { .env = &env };
+	static struct app app = { .env = { .mode = PW_REQ_AUTO } };
+	struct env *env = &app.env;
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct epoll_event ev = { .events = EPOLLIN };
-	int64_t start, next_table = 0, deadline = 0;
+	int64_t next_table = 0, next_sync, deadline = 0;
 	int epfd = -1, ret = PW_EXIT_CANNOT_RUN, err;
+	char why[256];
 
-	pw_parse_args(argc, argv, &env, 0);
+	pw_parse_args(argc, argv, env, 0);
 
-	if (env.listen_set) {
-		fprintf(stderr, "portwatch: --listen: the metrics endpoint is not built yet\n");
-		return PW_EXIT_CANNOT_RUN;
-	}
 	if (!pw_have_privileges()) {
 		fprintf(stderr, "portwatch: needs root (or CAP_BPF and CAP_PERFMON): run with sudo\n");
 		return PW_EXIT_CANNOT_RUN;
@@ -203,34 +277,52 @@ int main(int argc, char **argv)
 			"(needs CONFIG_DEBUG_INFO_BTF=y)\n");
 		return PW_EXIT_CANNOT_RUN;
 	}
-	libbpf_set_print(env.verbose ? libbpf_print_verbose : libbpf_print);
+	libbpf_set_print(env->verbose ? libbpf_print_verbose : libbpf_print);
+	snprintf(app.libbpf_version, sizeof(app.libbpf_version), "%u.%u",
+		 libbpf_major_version(), libbpf_minor_version());
+	pw_accounts_init(&app.acc, MAX_ROWS);
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	start = now_ns(CLOCK_MONOTONIC);
-	err = pw_attach(&env, &at);
+	/* listen before attaching: a taken port leaves nothing attached */
+	if (env->listen_set) {
+		err = pw_http_start(&app.http, env->listen_host, env->listen_port,
+				    render_metrics, &app, why, sizeof(why));
+		if (err) {
+			fprintf(stderr, "portwatch: %s\n", why);
+			return err == -EINVAL ? PW_EXIT_USAGE : PW_EXIT_CANNOT_RUN;
+		}
+	}
+
+	app.start = now_ns(CLOCK_MONOTONIC);
+	err = pw_attach(env, &app.at);
 	if (err) {
-		if (env.mode == PW_REQ_AUTO)
-			fprintf(stderr, "portwatch: nothing attachable: %s\n", at.why);
+		if (env->mode == PW_REQ_AUTO)
+			fprintf(stderr, "portwatch: nothing attachable: %s\n", app.at.why);
 		else
 			fprintf(stderr, "portwatch: %s (--mode=auto picks what this kernel allows)\n",
-				at.why);
-		return PW_EXIT_CANNOT_RUN;
+				app.at.why);
+		goto cleanup;
 	}
-	fprintf(stderr, "portwatch: attached in %s mode in %.0f ms (%s)\n", pw_mode_name(at.mode),
-		(now_ns(CLOCK_MONOTONIC) - start) / 1e6, at.why);
-	if (env.scan_depth && at.mode == PW_MODE_TRACEPOINT)
+	fprintf(stderr, "portwatch: attached in %s mode in %.0f ms (%s)\n",
+		pw_mode_name(app.at.mode), (now_ns(CLOCK_MONOTONIC) - app.start) / 1e6, app.at.why);
+	if (env->scan_depth && app.at.mode == PW_MODE_TRACEPOINT)
 		fprintf(stderr, "portwatch: --scan-depth: tracepoint mode cannot count ports; "
 			"ports_checked stays null\n");
 	print_netns_info();
+	if (app.http)
+		fprintf(stderr, "portwatch: metrics at http://%s%s%s:%u/metrics\n",
+			strchr(env->listen_host, ':') ? "[" : "",
+			env->listen_host[0] ? env->listen_host : "0.0.0.0",
+			strchr(env->listen_host, ':') ? "]" : "", env->listen_port);
 
-	c.mono_to_real = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
-	rb = ring_buffer__new(bpf_map__fd(at.skel->maps.events), handle_event, &c, NULL);
+	app.mono_to_real = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
+	app.rb = ring_buffer__new(bpf_map__fd(app.at.skel->maps.events), handle_event, &app, NULL);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!rb || epfd < 0 ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ev)) {
+	if (!app.rb || epfd < 0 || epoll_add(epfd, ring_buffer__epoll_fd(app.rb)) ||
+	    (app.http && epoll_add(epfd, pw_http_fd(app.http)))) {
 		fprintf(stderr, "portwatch: cannot set up the event loop: %s\n", strerror(errno));
 		goto cleanup;
 	}
@@ -239,20 +331,21 @@ int main(int argc, char **argv)
 	 * file, flushed after each batch of events */
 	if (isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!env.json && !env.quiet) {
+	if (!env->json && !env->quiet) {
 		puts(pw_event_header());
 		fflush(stdout);
 	}
 
-	start = now_ns(CLOCK_MONOTONIC);
-	if (env.interval_s)
-		next_table = start + (int64_t)env.interval_s * 1000000000;
-	if (env.duration_s)
-		deadline = start + (int64_t)env.duration_s * 1000000000;
+	app.start = now_ns(CLOCK_MONOTONIC);
+	next_sync = app.start + SYNC_NS;
+	if (env->interval_s)
+		next_table = app.start + (int64_t)env->interval_s * 1000000000;
+	if (env->duration_s)
+		deadline = app.start + (int64_t)env->duration_s * 1000000000;
 
 	while (!exiting) {
 		int64_t now = now_ns(CLOCK_MONOTONIC), wait = POLL_MS * 1000000LL;
-		struct epoll_event out;
+		struct epoll_event out[4];
 
 		if (next_table && next_table - now < wait)
 			wait = next_table - now;
@@ -260,36 +353,44 @@ int main(int argc, char **argv)
 			wait = deadline - now;
 		if (wait < 0)
 			wait = 0;
-		if (epoll_wait(epfd, &out, 1, (int)((wait + 999999) / 1000000)) < 0 && errno != EINTR) {
+		if (epoll_wait(epfd, out, 4, (int)((wait + 999999) / 1000000)) < 0 && errno != EINTR) {
 			fprintf(stderr, "portwatch: epoll_wait: %s\n", strerror(errno));
 			break;
 		}
-		err = ring_buffer__consume(rb);
+		err = ring_buffer__consume(app.rb);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "portwatch: reading events: %s\n", strerror(-err));
 			break;
 		}
 		fflush(stdout);
+		if (app.http)
+			pw_http_run(app.http);
 		now = now_ns(CLOCK_MONOTONIC);
 		if (deadline && now >= deadline)
 			break;
+		if (now >= next_sync) {
+			sync_accounts(&app, true);
+			next_sync = now + SYNC_NS;
+		}
 		if (next_table && now >= next_table) {
-			print_table(at.skel, &env, at.mode, "interval", (now - start) / 1e9);
-			next_table += (int64_t)env.interval_s * 1000000000;
+			print_table(&app, "interval");
+			next_table += (int64_t)env->interval_s * 1000000000;
 		}
 	}
 
 	/* detach first so the drain and the counts below are final */
-	portwatch_bpf__detach(at.skel);
-	ring_buffer__consume(rb);
+	portwatch_bpf__detach(app.at.skel);
+	ring_buffer__consume(app.rb);
 	fflush(stdout);
-	print_table(at.skel, &env, at.mode, "summary", (now_ns(CLOCK_MONOTONIC) - start) / 1e9);
+	print_table(&app, "summary");
 	ret = PW_EXIT_OK;
 
 cleanup:
 	if (epfd >= 0)
 		close(epfd);
-	ring_buffer__free(rb);
-	pw_detach(&at);
+	pw_http_stop(app.http);
+	ring_buffer__free(app.rb);
+	pw_detach(&app.at);
+	pw_accounts_free(&app.acc);
 	return ret;
 }

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "accounts.h"
+
+void pw_accounts_init(struct pw_accounts *a, size_t max_rows)
+{
+	memset(a, 0, sizeof(*a));
+	a->max_rows = max_rows;
+}
+
+void pw_accounts_free(struct pw_accounts *a)
+{
+	free(a->rows);
+	free(a->index);
+	free(a->expired);
+	memset(a, 0, sizeof(*a));
+}
+
+static size_t key_hash(const struct pw_proc_key *k, size_t cap)
+{
+	uint64_t h = (uint64_t)k->tgid * 0x9e3779b97f4a7c15ull ^
+		     ((uint64_t)k->err << 16 | k->family) * 0xc2b2ae3d27d4eb4full;
+
+	return (h ^ h >> 29) & (cap - 1);
+}
+
+static bool key_eq(const struct pw_proc_key *a, const struct pw_proc_key *b)
+{
+	return a->tgid == b->tgid && a->err == b->err && a->family == b->family;
+}
+
+static int reindex(struct pw_accounts *a, size_t cap)
+{
+	uint32_t *idx = calloc(cap, sizeof(*idx));
+
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t h = key_hash(&a->rows[i].key, cap);
+
+		while (idx[h])
+			h = (h + 1) & (cap - 1);
+		idx[h] = i + 1;
+	}
+	free(a->index);
+	a->index = idx;
+	a->index_cap = cap;
+	return 0;
+}
+
+static struct pw_row *find(const struct pw_accounts *a, const struct pw_proc_key *k)
+{
+	if (!a->index_cap)
+		return NULL;
+	for (size_t h = key_hash(k, a->index_cap); a->index[h]; h = (h + 1) & (a->index_cap - 1)) {
+		struct pw_row *r = &a->rows[a->index[h] - 1];
+
+		if (key_eq(&r->key, k))
+			return r;
+	}
+	return NULL;
+}
+
+static struct pw_row *add(struct pw_accounts *a, const struct pw_proc_key *k)
+{
+	size_t h;
+
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 256;
+		struct pw_row *rows = realloc(a->rows, cap * sizeof(*rows));
+
+		if (!rows)
+			return NULL;
+		a->rows = rows;
+		a->cap = cap;
+	}
+	/* keep the index at most half full */
+	if ((a->n + 1) * 2 > a->index_cap &&
+	    reindex(a, a->index_cap ? a->index_cap * 2 : 512))
+		return NULL;
+	memset(&a->rows[a->n], 0, sizeof(a->rows[0]));
+	a->rows[a->n].key = *k;
+	for (h = key_hash(k, a->index_cap); a->index[h]; h = (h + 1) & (a->index_cap - 1))
+		;
+	a->index[h] = ++a->n;
+	return &a->rows[a->n - 1];
+}
+
+int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
+		       const struct pw_proc_val *v)
+{
+	struct pw_row *r = find(a, k);
+
+	if (!r) {
+		r = add(a, k);
+		if (!r)
+			return -ENOMEM;
+	}
+	if (!r->in_kernel)
+		r->exited_ns = 0;	/* a new entry: the pid is in use (again) */
+	r->cur = *v;
+	r->in_kernel = true;
+	return 0;
+}
+
+void pw_row_total(const struct pw_row *r, struct pw_proc_val *out)
+{
+	*out = r->cur;
+	out->count += r->base.count;
+	out->scans += r->base.scans;
+	out->scan_ns += r->base.scan_ns;
+	if (!out->comm[0])
+		memcpy(out->comm, r->base.comm, PW_COMM_LEN);
+}
+
+size_t pw_accounts_exited(struct pw_accounts *a, uint32_t tgid, uint64_t now)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->rows[i].key.tgid == tgid && !a->rows[i].exited_ns) {
+			a->rows[i].exited_ns = now;
+			n++;
+		}
+	}
+	return n;
+}
+
+static int fold_expired(struct pw_accounts *a, const struct pw_row *r)
+{
+	struct pw_proc_val t;
+	struct pw_row *e = NULL;
+
+	pw_row_total(r, &t);
+	for (size_t i = 0; i < a->nexpired && !e; i++) {
+		if (a->expired[i].key.err == r->key.err && a->expired[i].key.family == r->key.family &&
+		    !memcmp(a->expired[i].base.comm, t.comm, PW_COMM_LEN))
+			e = &a->expired[i];
+	}
+	if (!e) {
+		if (a->nexpired == a->expired_cap) {
+			size_t cap = a->expired_cap ? a->expired_cap * 2 : 16;
+			struct pw_row *v = realloc(a->expired, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			a->expired = v;
+			a->expired_cap = cap;
+		}
+		e = &a->expired[a->nexpired++];
+		memset(e, 0, sizeof(*e));
+		e->key = r->key;
+		e->key.tgid = 0;
+		memcpy(e->base.comm, t.comm, PW_COMM_LEN);
+	}
+	e->base.count += t.count;
+	e->base.scans += t.scans;
+	e->base.scan_ns += t.scan_ns;
+	return 0;
+}
+
+/* Over max_rows: fold the rows of processes gone longest into `expired`. */
+static int shrink(struct pw_accounts *a, uint64_t now)
+{
+	uint64_t age = PW_EXPIRE_NS;
+	size_t kept;
+	int err;
+
+	while (a->n > a->max_rows) {
+		kept = 0;
+		for (size_t i = 0; i < a->n; i++) {
+			struct pw_row *r = &a->rows[i];
+
+			if (r->exited_ns && !r->in_kernel && now - r->exited_ns >= age) {
+				err = fold_expired(a, r);
+				if (err)
+					return err;
+				continue;
+			}
+			a->rows[kept++] = *r;
+		}
+		a->n = kept;
+		if (!age)
+			break;	/* only live processes left */
+		age /= 4;
+		if (age < 1000000000)
+			age = 0;
+	}
+	return reindex(a, a->index_cap);
+}
+
+int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retire)
+{
+	struct pw_proc_key key, next;
+	struct pw_proc_val val;
+	void *prev = NULL;
+	int err;
+
+	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(map_fd, &key, &val))
+			continue;
+		err = pw_accounts_update(a, &key, &val);
+		if (err)
+			return err;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	if (!retire)
+		return 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		struct pw_row *r = &a->rows[i];
+
+		if (!r->exited_ns && kill(r->key.tgid, 0) && errno == ESRCH)
+			pw_accounts_exited(a, r->key.tgid, now);
+		/* a pid reused since: its new entry starts from 0 again */
+		if (r->exited_ns && r->in_kernel && !bpf_map_delete_elem(map_fd, &r->key)) {
+			struct pw_proc_val t;
+
+			pw_row_total(r, &t);
+			r->base = t;
+			memset(&r->cur, 0, sizeof(r->cur));
+			r->in_kernel = false;
+		}
+	}
+	return a->n > a->max_rows ? shrink(a, now) : 0;
+}
+
+int pw_accounts_procs(const struct pw_accounts *a, struct pw_procs *p)
+{
+	struct pw_proc_val t;
+	int err;
+
+	for (size_t i = 0; i < a->n; i++) {
+		pw_row_total(&a->rows[i], &t);
+		err = pw_procs_add(p, &a->rows[i].key, &t);
+		if (err)
+			return err;
+	}
+	/* one pid 0 row for every process folded away */
+	for (size_t i = 0; i < a->nexpired; i++) {
+		t = a->expired[i].base;
+		memset(t.comm, 0, sizeof(t.comm));
+		strcpy(t.comm, "(exited)");
+		err = pw_procs_add(p, &a->expired[i].key, &t);
+		if (err)
+			return err;
+	}
+	return 0;
+}

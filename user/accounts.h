@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Userspace totals of the kernel's per-(process, errno, family) counters.
+ * The kernel map is bounded, so the entries of processes that exited are
+ * folded in here and deleted there; totals stay monotonic for the life of
+ * portwatch, and the summary and /metrics both read them from here. */
+#ifndef PW_ACCOUNTS_H
+#define PW_ACCOUNTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "portwatch.h"
+#include "procs.h"
+
+#define PW_EXPIRE_NS	(300ull * 1000000000)	/* exited series: 5 minutes */
+
+struct pw_row {
+	struct pw_proc_key key;
+	struct pw_proc_val base;	/* from kernel entries already deleted */
+	struct pw_proc_val cur;		/* the kernel entry as last read */
+	uint64_t exited_ns;		/* CLOCK_MONOTONIC when seen gone, 0 = live */
+	bool in_kernel;
+};
+
+struct pw_accounts {
+	struct pw_row *rows;
+	size_t n, cap;
+	uint32_t *index;		/* open addressing: row + 1, 0 = empty */
+	size_t index_cap;
+	size_t max_rows;		/* beyond it, exited rows fold into `expired` */
+	struct pw_row *expired;		/* per (comm, err, family); key.tgid = 0 */
+	size_t nexpired, expired_cap;
+};
+
+void pw_accounts_init(struct pw_accounts *a, size_t max_rows);
+void pw_accounts_free(struct pw_accounts *a);
+
+/* Fold one kernel entry in (its value is cumulative for that entry). */
+int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
+		       const struct pw_proc_val *v);
+/* Mark the rows of tgid exited at now; returns how many rows it marked. */
+size_t pw_accounts_exited(struct pw_accounts *a, uint32_t tgid, uint64_t now);
+/* A row's total so far. */
+void pw_row_total(const struct pw_row *r, struct pw_proc_val *out);
+
+/* Read the kernel map; with `retire`, delete the entries of processes that
+ * have exited (after reading them) and fold old rows when over max_rows.
+ * 0 or -errno. */
+int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retire);
+
+/* The per-process table: one row per tgid, expired ones as pid 0 per comm. */
+int pw_accounts_procs(const struct pw_accounts *a, struct pw_procs *p);
+
+#endif /* PW_ACCOUNTS_H */

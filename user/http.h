@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The /metrics endpoint: libmicrohttpd in external-epoll mode, driven from
+ * portwatch's one event loop (no threads). */
+#ifndef PW_HTTP_H
+#define PW_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pw_http;
+
+/* Render the exposition into a malloc()ed buffer; 0 or -errno. */
+typedef int (*pw_http_render_fn)(void *arg, char **buf, size_t *len);
+
+/* Listen on host:port (empty host: every address). 0, or -errno with a
+ * message for the user in err. */
+int pw_http_start(struct pw_http **out, const char *host, uint16_t port,
+		  pw_http_render_fn render, void *arg, char *err, size_t errsz);
+/* The fd to watch for EPOLLIN; MHD has work when it is readable. */
+int pw_http_fd(const struct pw_http *h);
+/* Let MHD serve what is pending. */
+void pw_http_run(struct pw_http *h);
+void pw_http_stop(struct pw_http *h);
+
+#endif /* PW_HTTP_H */

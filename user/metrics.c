@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "metrics.h"
+
+/* Scan-time buckets: le = 2^b ns for these b (1 us .. 4.3 s). */
+#define SCAN_B_MIN	10
+#define SCAN_B_MAX	32
+/* ports_checked buckets: le = 2^b ports (1 .. 65536). */
+#define PORTS_B_MAX	16
+
+void pw_prom_label(FILE *f, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t l = pw_utf8_seq_len(s + i, n - i);
+
+		if (l == 0) {
+			fputs("\xef\xbf\xbd", f);	/* U+FFFD */
+			i++;
+			continue;
+		}
+		if (l == 1 && (s[i] == '\\' || s[i] == '"'))
+			fprintf(f, "\\%c", s[i]);
+		else if (l == 1 && s[i] == '\n')
+			fputs("\\n", f);
+		else
+			fwrite(s + i, 1, l, f);
+		i += l;
+	}
+}
+
+static void label_comm(FILE *f, const char *comm)
+{
+	fputs("comm=\"", f);
+	pw_prom_label(f, comm, pw_comm_len(comm));
+	fputc('"', f);
+}
+
+static void header(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One total per (comm, errno, family), from every row and expired row. */
+struct agg {
+	char comm[PW_COMM_LEN];
+	uint16_t err;
+	uint16_t family;
+	uint64_t count;
+};
+
+static int cmp_agg(const void *a, const void *b)
+{
+	const struct agg *x = a, *y = b;
+	int c = memcmp(x->comm, y->comm, PW_COMM_LEN);
+
+	if (c)
+		return c;
+	if (x->err != y->err)
+		return x->err < y->err ? -1 : 1;
+	return (x->family > y->family) - (x->family < y->family);
+}
+
+static void failures_by_comm(FILE *f, const struct pw_accounts *a)
+{
+	size_t n = 0, cap = a->n + a->nexpired;
+	struct agg *v = calloc(cap ? cap : 1, sizeof(*v));
+	char ebuf[16];
+
+	header(f, "portwatch_connect_failures_total", "counter",
+	       "Failed connect() calls by command name, errno and address family.");
+	if (!v)
+		return;
+	for (size_t i = 0; i < cap; i++) {
+		const struct pw_row *r = i < a->n ? &a->rows[i] : &a->expired[i - a->n];
+		struct pw_proc_val t;
+
+		if (!r->key.err)
+			continue;
+		pw_row_total(r, &t);
+		memcpy(v[n].comm, t.comm, PW_COMM_LEN);
+		v[n].err = r->key.err;
+		v[n].family = r->key.family;
+		v[n].count = t.count;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), cmp_agg);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		uint64_t sum = v[i].count;
+
+		while (j < n && !cmp_agg(&v[i], &v[j]))
+			sum += v[j++].count;
+		fputs("portwatch_connect_failures_total{", f);
+		label_comm(f, v[i].comm);
+		fprintf(f, ",errno=\"%s\",family=\"%s\"} %llu\n",
+			pw_errno_label(v[i].err, ebuf, sizeof(ebuf)), pw_family_name(v[i].family),
+			(unsigned long long)sum);
+		i = j;
+	}
+	free(v);
+}
+
+static int cmp_row_pid(const void *a, const void *b)
+{
+	const struct pw_row *x = *(const struct pw_row *const *)a;
+	const struct pw_row *y = *(const struct pw_row *const *)b;
+
+	if (x->key.tgid != y->key.tgid)
+		return x->key.tgid < y->key.tgid ? -1 : 1;
+	return (x->key.err > y->key.err) - (x->key.err < y->key.err);
+}
+
+/* Per-process series: processes alive or gone for less than 5 minutes, the
+ * first max_pids of them by pid; the rest are counted, not shown. */
+static size_t failures_by_pid(FILE *f, const struct pw_metrics_input *in)
+{
+	const struct pw_accounts *a = in->acc;
+	const struct pw_row **v = calloc(a->n ? a->n : 1, sizeof(*v));
+	size_t n = 0, pids = 0, dropped = 0;
+	char ebuf[16];
+
+	header(f, "portwatch_process_connect_failures_total", "counter",
+	       "Failed connect() calls per process (live, or exited less than 5 minutes ago).");
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct pw_row *r = &a->rows[i];
+
+		if (r->key.err && (!r->exited_ns || in->now_ns - r->exited_ns < PW_EXPIRE_NS))
+			v[n++] = r;
+	}
+	qsort(v, n, sizeof(*v), cmp_row_pid);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		bool shown = pids < in->max_pids;
+
+		if (shown)
+			pids++;
+		else
+			dropped++;
+		/* rows of one pid: one series per errno, families summed */
+		while (j < n && v[j]->key.tgid == v[i]->key.tgid) {
+			size_t k = j;
+			uint64_t sum = 0;
+			struct pw_proc_val t;
+
+			while (k < n && v[k]->key.tgid == v[j]->key.tgid && v[k]->key.err == v[j]->key.err) {
+				pw_row_total(v[k], &t);
+				sum += t.count;
+				k++;
+			}
+			if (shown) {
+				pw_row_total(v[j], &t);
+				fprintf(f, "portwatch_process_connect_failures_total{pid=\"%u\",",
+					v[j]->key.tgid);
+				label_comm(f, t.comm);
+				fprintf(f, ",errno=\"%s\"} %llu\n",
+					pw_errno_label(v[j]->key.err, ebuf, sizeof(ebuf)),
+					(unsigned long long)sum);
+			}
+			j = k;
+		}
+		i = j;
+	}
+	free(v);
+	return dropped;
+}
+
+static const int families[] = { AF_INET, AF_INET6 };
+
+static void attempts_and_scans(FILE *f, const struct pw_accounts *a)
+{
+	uint64_t att[2] = {}, scans[2][PW_SCAN_RESULTS] = {};
+	size_t total = a->n + a->nexpired;
+
+	for (size_t i = 0; i < total; i++) {
+		const struct pw_row *r = i < a->n ? &a->rows[i] : &a->expired[i - a->n];
+		int fi = r->key.family == AF_INET6;
+		struct pw_proc_val t;
+
+		pw_row_total(r, &t);
+		att[fi] += t.count;
+		if (r->key.err == 0)
+			scans[fi][PW_SCAN_OK] += t.scans;
+		else if (r->key.err == 99)
+			scans[fi][PW_SCAN_EXHAUSTED] += t.scans;
+	}
+	header(f, "portwatch_connect_attempts_total", "counter",
+	       "connect() calls traced, by address family.");
+	for (int i = 0; i < 2; i++)
+		fprintf(f, "portwatch_connect_attempts_total{family=\"%s\"} %llu\n",
+			pw_family_name(families[i]), (unsigned long long)att[i]);
+	header(f, "portwatch_port_scans_total", "counter",
+	       "Ephemeral port selections, by address family and result.");
+	for (int i = 0; i < 2; i++) {
+		fprintf(f, "portwatch_port_scans_total{family=\"%s\",result=\"ok\"} %llu\n",
+			pw_family_name(families[i]), (unsigned long long)scans[i][PW_SCAN_OK]);
+		fprintf(f, "portwatch_port_scans_total{family=\"%s\",result=\"exhausted\"} %llu\n",
+			pw_family_name(families[i]), (unsigned long long)scans[i][PW_SCAN_EXHAUSTED]);
+	}
+}
+
+static void scan_duration(FILE *f, const struct pw_metrics_input *in)
+{
+	static const char *const results[PW_SCAN_RESULTS] = { "ok", "exhausted" };
+	const struct pw_accounts *a = in->acc;
+	uint64_t sum_ns[PW_SCAN_RESULTS] = {};
+	size_t total = a->n + a->nexpired;
+
+	for (size_t i = 0; i < total; i++) {
+		const struct pw_row *r = i < a->n ? &a->rows[i] : &a->expired[i - a->n];
+		struct pw_proc_val t;
+
+		pw_row_total(r, &t);
+		if (r->key.err == 0)
+			sum_ns[PW_SCAN_OK] += t.scan_ns;
+		else if (r->key.err == 99)
+			sum_ns[PW_SCAN_EXHAUSTED] += t.scan_ns;
+	}
+	header(f, "portwatch_port_scan_duration_seconds", "histogram",
+	       "Time in ephemeral port selection (timed scans only), by result.");
+	for (int res = 0; res < PW_SCAN_RESULTS; res++) {
+		uint64_t cum = 0;
+		int b = 0;
+
+		for (; b <= SCAN_B_MAX; b++) {
+			cum += in->scan_hist[res][b];
+			if (b >= SCAN_B_MIN)
+				fprintf(f, "portwatch_port_scan_duration_seconds_bucket{result=\"%s\",le=\"%.10g\"} %llu\n",
+					results[res], (double)(1ull << b) / 1e9, (unsigned long long)cum);
+		}
+		for (; b < PW_HIST_SLOTS; b++)
+			cum += in->scan_hist[res][b];
+		fprintf(f, "portwatch_port_scan_duration_seconds_bucket{result=\"%s\",le=\"+Inf\"} %llu\n",
+			results[res], (unsigned long long)cum);
+		fprintf(f, "portwatch_port_scan_duration_seconds_sum{result=\"%s\"} %.9f\n",
+			results[res], sum_ns[res] / 1e9);
+		fprintf(f, "portwatch_port_scan_duration_seconds_count{result=\"%s\"} %llu\n",
+			results[res], (unsigned long long)cum);
+	}
+}
+
+static void ports_checked(FILE *f, const struct pw_metrics_input *in)
+{
+	uint64_t cum = 0;
+	int b = 0;
+
+	header(f, "portwatch_ports_checked", "histogram",
+	       "Ports checked per port selection (with --scan-depth).");
+	for (; b <= PORTS_B_MAX; b++) {
+		cum += in->ports_hist[b];
+		fprintf(f, "portwatch_ports_checked_bucket{le=\"%llu\"} %llu\n",
+			1ull << b, (unsigned long long)cum);
+	}
+	for (; b < PW_HIST_SLOTS; b++)
+		cum += in->ports_hist[b];
+	fprintf(f, "portwatch_ports_checked_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+	fprintf(f, "portwatch_ports_checked_sum %llu\n", (unsigned long long)in->ports_sum);
+	fprintf(f, "portwatch_ports_checked_count %llu\n", (unsigned long long)cum);
+}
+
+static void counter(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	header(f, name, "counter", help);
+	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
+size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
+{
+	size_t dropped;
+
+	attempts_and_scans(f, in->acc);
+	failures_by_comm(f, in->acc);
+	dropped = failures_by_pid(f, in);
+	header(f, "portwatch_process_series_dropped", "gauge",
+	       "Processes with failures left out of the per-process series (over --max-pids).");
+	fprintf(f, "portwatch_process_series_dropped %zu\n", dropped);
+	scan_duration(f, in);
+	if (in->scan_depth)
+		ports_checked(f, in);
+	if (in->range_size >= 0) {
+		header(f, "portwatch_local_port_range_size", "gauge",
+		       "Ports in net.ipv4.ip_local_port_range of portwatch's network namespace.");
+		fprintf(f, "portwatch_local_port_range_size %ld\n", in->range_size);
+	}
+	counter(f, "portwatch_events_lost_total",
+		"Events dropped because the ring buffer was full (counts stay exact).", in->events_lost);
+	counter(f, "portwatch_counts_dropped_total",
+		"connect() outcomes not counted: the kernel per-process map was full.", in->counts_dropped);
+	counter(f, "portwatch_untraced_connects_total",
+		"connect() calls not traced: the kernel per-thread state map was full.", in->untraced);
+	header(f, "portwatch_build_info", "gauge", "portwatch build and attach mode.");
+	fprintf(f, "portwatch_build_info{version=\"%s\",libbpf_version=\"%s\",mode=\"%s\"} 1\n",
+		in->version, in->libbpf_version, in->mode);
+	return dropped;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Prometheus text exposition (format 0.0.4) of portwatch's counters. Pure:
+ * renders what it is given into a FILE. */
+#ifndef PW_METRICS_H
+#define PW_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "accounts.h"
+
+#define PW_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct pw_metrics_input {
+	const struct pw_accounts *acc;
+	uint64_t now_ns;		/* CLOCK_MONOTONIC, for series expiry */
+	unsigned int max_pids;		/* per-pid series cap */
+	uint64_t scan_hist[PW_SCAN_RESULTS][PW_HIST_SLOTS];
+	bool scan_depth;		/* ports_checked is counted */
+	uint64_t ports_hist[PW_HIST_SLOTS];
+	uint64_t ports_sum;
+	uint64_t events_lost;
+	uint64_t counts_dropped;
+	uint64_t untraced;
+	long range_size;		/* < 0: unknown */
+	const char *version;
+	const char *libbpf_version;
+	const char *mode;
+};
+
+/* A label value: \\, \" and \n escaped, invalid UTF-8 as U+FFFD. */
+void pw_prom_label(FILE *f, const char *s, size_t n);
+
+/* The whole exposition. Returns how many processes the per-pid series
+ * left out (over max_pids); they are also exported as a gauge. */
+size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in);
+
+#endif /* PW_METRICS_H */
