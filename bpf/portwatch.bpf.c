@@ -107,7 +107,9 @@ const volatile bool targ_scan_depth = false;
 /* Wake the consumer only once this much is waiting; it polls anyway. */
 const volatile __u64 targ_wakeup_bytes = 256 << 10;
 
-/* struct local_ports was {seqlock_t lock; int range[2];} before 6.8. */
+/* struct local_ports was {seqlock_t lock; int range[2];} before 6.8. libbpf
+ * does not match an int[2] with the u32 of vmlinux.h (6.18), so each layout
+ * is read through its own flavor (checked on 6.1 and 6.12). */
 struct local_ports___old {
 	int range[2];
 } __attribute__((preserve_access_index));
@@ -233,17 +235,17 @@ static __always_inline void read_range(struct sock *sk, struct net *net,
 {
 	int lo, hi, slo = 0, shi = 0;
 
-	if (bpf_core_field_size(net->ipv4.ip_local_ports.range) == 4) {
+	struct netns_ipv4___old *o = (void *)&net->ipv4;
+
+	if (bpf_core_field_exists(o->ip_local_ports.range)) {
+		lo = BPF_CORE_READ(o, ip_local_ports.range[0]);
+		hi = BPF_CORE_READ(o, ip_local_ports.range[1]);
+	} else {
 		/* 6.8+: packed as high << 16 | low */
 		__u32 r = BPF_CORE_READ(net, ipv4.ip_local_ports.range);
 
 		lo = r & 0xffff;
 		hi = r >> 16;
-	} else {
-		struct netns_ipv4___old *o = (void *)&net->ipv4;
-
-		lo = BPF_CORE_READ(o, ip_local_ports.range[0]);
-		hi = BPF_CORE_READ(o, ip_local_ports.range[1]);
 	}
 
 	/* A per-socket IP_LOCAL_PORT_RANGE narrows it, as in
