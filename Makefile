@@ -98,7 +98,7 @@ tools: $(TOOL_BINS)
 # Debian/Ubuntu packages for building (first line) and testing (second).
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
 	libmicrohttpd-dev pkg-config gcc make
-TEST_DEPS := libcmocka-dev curl jq iproute2 procps
+TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus
 
 deps:
 	$(Q)missing=$$(for p in $(DEPS) $(TEST_DEPS); do \

@@ -1,0 +1,144 @@
+# Integration tests of the /metrics endpoint (issue: Prometheus export):
+# the exposition parses with promtool, label values are escaped, HTTP
+# errors, listen errors, and a real Prometheus server scraping portwatch
+# while the curl case runs. Sourced by tests/run.sh after tests/lib.sh.
+
+METRICS_PORT=19099
+PROM_PORT=19090
+
+scrape() { curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT${1:-/metrics}"; }
+
+t_metrics_exposition_and_escaping() {
+	command -v promtool >/dev/null || skip "promtool not installed (package prometheus)"
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -q -l "127.0.0.1:$METRICS_PORT"
+	# a name with a quote, a backslash, a newline and an invalid UTF-8 byte
+	must in_ns "$TRIGGER" --comm-hex 6122625c630a64ff --port 18093 exhaust --count 13 > "$T/t"
+	scrape > "$T/m"
+	curl -s -o /dev/null -D "$T/h" "http://127.0.0.1:$METRICS_PORT/metrics"
+	check_eq "Content-Type" "text/plain; version=0.0.4; charset=utf-8" \
+		"$(grep -i '^content-type:' "$T/h" | cut -d' ' -f2- | tr -d '\r')"
+	promtool check metrics < "$T/m" > "$T/promtool" 2>&1
+	check_eq "promtool check metrics exit" 0 $?
+	sed 's/^/      promtool: /' "$T/promtool"
+	local pid want
+	pid=$(truth '.[0].pid' "$T/t")
+	want=$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")
+	check_eq "failures (the scenario)" 3 "$want"
+	check_eq "escaped comm in the comm series" 1 "$(grep -cF "portwatch_connect_failures_total{comm=\"a\\\"b\\\\c\\nd$(printf '\xef\xbf\xbd')\",errno=\"EADDRNOTAVAIL\",family=\"inet\"} $want" "$T/m")"
+	check_eq "escaped comm in the per-pid series" 1 "$(grep -cF "portwatch_process_connect_failures_total{pid=\"$pid\",comm=\"a\\\"b\\\\c\\nd$(printf '\xef\xbf\xbd')\",errno=\"EADDRNOTAVAIL\"} $want" "$T/m")"
+	check_eq "build_info" 1 "$(grep -cE '^portwatch_build_info\{version="[0-9.]+",libbpf_version="[0-9.]+",mode="tracepoint"\} 1$' "$T/m")"
+	check_eq "range size of portwatch's netns" "$(awk '{print $2 - $1 + 1}' /proc/sys/net/ipv4/ip_local_port_range)" \
+		"$(awk '$1 == "portwatch_local_port_range_size" {print $2}' "$T/m")"
+	check_eq "status of /" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/")"
+	check_eq "status of /nope" 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/nope")"
+	check_eq "status of POST /metrics" 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$METRICS_PORT/metrics")"
+	check_eq "status of HEAD /metrics" 200 "$(curl -s -o /dev/null -I -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/metrics")"
+	pw_stop
+}
+
+# Counters survive the process: after the trigger exits and portwatch folds
+# its kernel entries away (once a second), the scrape still has them.
+t_metrics_monotonic_after_exit() {
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -q -l "127.0.0.1:$METRICS_PORT"
+	must in_ns "$TRIGGER" --comm pwt-gone --port 18094 exhaust --count 14 > "$T/t"
+	local pid
+	pid=$(truth '.[0].pid' "$T/t")
+	scrape > "$T/m1"
+	# the kernel entry is deleted within ~1 s of the exit; wait until then
+	local end=$((SECONDS + 5))
+	until ! bpftool map dump name procs 2>/dev/null | grep -q "\"tgid\": $pid,"; do
+		[ $SECONDS -ge $end ] && { fail "kernel entry of exited pid $pid still there after 5 s"; break; }
+		sleep 0.1
+	done
+	scrape > "$T/m2"
+	check_eq "comm series before the fold" 1 "$(grep -c '^portwatch_connect_failures_total{comm="pwt-gone",errno="EADDRNOTAVAIL",family="inet"} 4$' "$T/m1")"
+	check_eq "comm series after the fold" 1 "$(grep -c '^portwatch_connect_failures_total{comm="pwt-gone",errno="EADDRNOTAVAIL",family="inet"} 4$' "$T/m2")"
+	check_eq "per-pid series kept (exited < 5 min)" 1 "$(grep -c "^portwatch_process_connect_failures_total{pid=\"$pid\",comm=\"pwt-gone\",errno=\"EADDRNOTAVAIL\"} 4$" "$T/m2")"
+	pw_stop
+	check_eq "summary keeps the exited process" 4 "$(summary | jq ".processes[] | select(.pid == $pid) | .failures" 2>/dev/null)"
+}
+
+t_metrics_listen_errors() {
+	local rc
+	# a port already taken (by another portwatch): exit 1, one line
+	pw_start -q -l "127.0.0.1:$METRICS_PORT"
+	"$PW" -q -l "127.0.0.1:$METRICS_PORT" -d 1 > "$T/out" 2> "$T/err"
+	rc=$?
+	check_eq "exit code, port in use" 1 "$rc"
+	check_eq "stderr lines" 1 "$(wc -l < "$T/err")"
+	check_eq "says address in use" 1 "$(grep -c 'Address already in use' "$T/err")"
+	echo "    info: $(cat "$T/err")"
+	for a in "300.0.0.1:80" "127.0.0.1:99999" "localhost:80" "127.0.0.1"; do
+		"$PW" -q -l "$a" -d 1 > "$T/out" 2> "$T/err"
+		check_eq "exit code for --listen=$a" 2 $?
+	done
+	"$PW" --max-pids=0 > /dev/null 2>&1
+	check_eq "exit code for --max-pids=0" 2 $?
+}
+
+# prom_query EXPR: the API's JSON answer.
+prom_query() {
+	curl -s --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1"
+}
+
+t_prometheus_scrapes_curl_case() {
+	command -v prometheus >/dev/null || skip "prometheus not installed (package prometheus)"
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	pw_start -j -q -l "127.0.0.1:$METRICS_PORT"
+	cat > "$T/prometheus.yml" <<-YML
+	global:
+	  scrape_interval: 1s
+	  evaluation_interval: 1s
+	scrape_configs:
+	  - job_name: portwatch
+	    static_configs:
+	      - targets: ['127.0.0.1:$METRICS_PORT']
+	YML
+	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/data" \
+		--web.listen-address="127.0.0.1:$PROM_PORT" > "$T/prom.log" 2>&1 &
+	defer "kill $!; wait $!"
+	local end=$((SECONDS + 30))
+	until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PROM_PORT/-/ready")" = 200 ]; do
+		[ $SECONDS -ge $end ] && { fail "prometheus not ready after 30 s"; tail -5 "$T/prom.log"; exit 1; }
+		sleep 0.2
+	done
+
+	curl_runs
+	check_eq "curl exit 7" 15 "$CURL_7"
+	# wait for a scrape that saw all of them (bounded), then compare exactly
+	local q='sum(portwatch_connect_failures_total{comm="curl",errno="EADDRNOTAVAIL"})' v=""
+	end=$((SECONDS + 20))
+	while :; do
+		v=$(prom_query "$q" | jq -r '.data.result[0].value[1] // empty')
+		[ "$v" = "$CURL_7" ] && break
+		[ $SECONDS -ge $end ] && break
+		sleep 0.2
+	done
+	check_eq "Prometheus: $q" "$CURL_7" "$v"
+	check_eq "Prometheus: up{job=\"portwatch\"}" 1 "$(prom_query 'up{job="portwatch"}' | jq -r '.data.result[0].value[1]')"
+	prom_query 'portwatch_process_connect_failures_total{comm="curl",errno="EADDRNOTAVAIL"}' \
+		| jq -c '[.data.result[] | {pid: (.metric.pid | tonumber), failures: (.value[1] | tonumber)}] | sort_by(.pid)' > "$T/perpid"
+	pw_stop
+	local pids
+	pids=$(jq -Rn '[inputs | tonumber]' "$T/curl.pids")
+	check_eq "per-pid series in Prometheus = summary's failing curl pids" \
+		"$(summary | jq -c --argjson p "$pids" '[.processes[] | select((.pid as $x | $p | index($x)) and .failures > 0) | {pid, failures}] | sort_by(.pid)')" \
+		"$(cat "$T/perpid")"
+	check_eq "per-pid series count" "$CURL_7" "$(jq length "$T/perpid")"
+}
+
+t_deploy_rules_and_config() {
+	command -v promtool >/dev/null || skip "promtool not installed (package prometheus)"
+	promtool check rules deploy/portwatch-rules.yml > "$T/out" 2>&1
+	check_eq "promtool check rules deploy/portwatch-rules.yml" 0 $?
+	sed 's/^/      /' "$T/out"
+	promtool check config deploy/prometheus-scrape.yml > "$T/out" 2>&1
+	check_eq "promtool check config deploy/prometheus-scrape.yml" 0 $?
+	sed 's/^/      /' "$T/out"
+	promtool test rules deploy/portwatch-rules.test.yml > "$T/out" 2>&1
+	check_eq "promtool test rules (alert fires after 5 min of failures)" 0 $?
+	sed 's/^/      /' "$T/out"
+}
