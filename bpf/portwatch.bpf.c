@@ -37,7 +37,7 @@ struct stash {
 	__u16 family;
 	__u16 dport;
 	__u16 sport;
-	__u16 depth;
+	__u16 sk_family;	/* the socket's; AF_INET6 for a v4-mapped connect */
 	__u8 scan_entered;
 	__u8 scan_timed;
 	__u8 bound;
@@ -391,18 +391,22 @@ static __always_inline void finish(struct stash *st, struct sock *sk, int ret)
 
 /* ---- fentry and kprobe modes: keyed by thread ---- */
 
+/* A v4-mapped connect is tcp_v6_connect() calling tcp_v4_connect() on the
+ * same AF_INET6 socket: the inner call is neither started nor finished, so it
+ * counts once. Telling it by the socket's family, not by a nesting depth,
+ * keeps a stash entry left behind by a missed kretprobe from turning the
+ * thread's next connect into a "nested" one: any outer entry replaces it. */
+static __always_inline bool v4_call_nested(struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_family) == PW_AF_INET6;
+}
+
 static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uaddr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct stash *cur, st = {};
+	struct stash st = {};
 	__u16 port;
 
-	cur = bpf_map_lookup_elem(&stash, &id);
-	if (cur && cur->sk == (__u64)sk) {
-		/* v4-mapped: tcp_v6_connect() calls tcp_v4_connect(); count once */
-		cur->depth++;
-		return;
-	}
 	if (!stash_task(&st))
 		return;
 	st.family = BPF_CORE_READ(uaddr, sa_family);
@@ -411,7 +415,7 @@ static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uadd
 	if (!dport_wanted(st.dport))
 		return;
 	st.sk = (__u64)sk;
-	st.depth = 1;
+	st.sk_family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	st.last_lport = ~0u;
 	if (st.family == PW_AF_INET6)
 		bpf_probe_read_kernel(&st.daddr, 16,
@@ -423,7 +427,9 @@ static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uadd
 		bump(PW_CNT_STASH_FULL);
 }
 
-static __always_inline void connect_exit(int ret)
+/* v4_exit: the return of tcp_v4_connect, which in a v4-mapped connect is
+ * the inner call (the stash then holds the outer AF_INET6 socket). */
+static __always_inline void connect_exit(int ret, bool v4_exit)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct stash *st;
@@ -432,10 +438,8 @@ static __always_inline void connect_exit(int ret)
 	st = bpf_map_lookup_elem(&stash, &id);
 	if (!st)
 		return;
-	if (st->depth > 1) {
-		st->depth--;
+	if (v4_exit && st->sk_family == PW_AF_INET6)
 		return;
-	}
 	sk = (struct sock *)st->sk;
 	if (ret == 0) {
 		/* the chosen port and source are only known now */
@@ -490,14 +494,15 @@ static __always_inline void port_checked(struct sock *sk, __u16 lport)
 SEC("fentry/tcp_v4_connect")
 int BPF_PROG(fe_v4_connect, struct sock *sk, struct sockaddr *uaddr)
 {
-	connect_enter(sk, uaddr);
+	if (!v4_call_nested(sk))
+		connect_enter(sk, uaddr);
 	return 0;
 }
 
 SEC("fexit/tcp_v4_connect")
 int BPF_PROG(fx_v4_connect, struct sock *sk, struct sockaddr *uaddr, int len, int ret)
 {
-	connect_exit(ret);
+	connect_exit(ret, true);
 	return 0;
 }
 
@@ -511,7 +516,7 @@ int BPF_PROG(fe_v6_connect, struct sock *sk, struct sockaddr *uaddr)
 SEC("fexit/tcp_v6_connect")
 int BPF_PROG(fx_v6_connect, struct sock *sk, struct sockaddr *uaddr, int len, int ret)
 {
-	connect_exit(ret);
+	connect_exit(ret, false);
 	return 0;
 }
 
@@ -558,14 +563,15 @@ int BPF_PROG(fe_check6, void *dr, struct sock *sk, __u16 lport)
 SEC("kprobe/tcp_v4_connect")
 int BPF_KPROBE(kp_v4_connect, struct sock *sk, struct sockaddr *uaddr)
 {
-	connect_enter(sk, uaddr);
+	if (!v4_call_nested(sk))
+		connect_enter(sk, uaddr);
 	return 0;
 }
 
 SEC("kretprobe/tcp_v4_connect")
 int BPF_KRETPROBE(krp_v4_connect, int ret)
 {
-	connect_exit(ret);
+	connect_exit(ret, true);
 	return 0;
 }
 
@@ -579,7 +585,7 @@ int BPF_KPROBE(kp_v6_connect, struct sock *sk, struct sockaddr *uaddr)
 SEC("kretprobe/tcp_v6_connect")
 int BPF_KRETPROBE(krp_v6_connect, int ret)
 {
-	connect_exit(ret);
+	connect_exit(ret, false);
 	return 0;
 }
 
