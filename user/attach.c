@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
+#include <linux/perf_event.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
@@ -130,6 +133,9 @@ static int precheck(int mode, const struct env *env, const struct btf *vmlinux,
 			return -ENOENT;
 		}
 		at->v6 = ksym_exists("tcp_v6_connect");
+		/* not needed by kretprobes (the return register does not move
+		 * with the arity), but reported */
+		at->hash_arity = pw_btf_func_arity(vmlinux, "__inet_hash_connect");
 		return 0;
 	case PW_MODE_TRACEPOINT:
 		if (btf__find_by_name_kind(vmlinux, "btf_trace_inet_sock_set_state",
@@ -140,6 +146,192 @@ static int precheck(int mode, const struct env *env, const struct btf *vmlinux,
 		return 0;
 	}
 	return -EINVAL;
+}
+
+/* ---- kretprobes through tracefs ----
+ * libbpf 1.1 cannot set a kretprobe's maxactive, and the perf kprobe PMU it
+ * uses takes none (kernel default max(10, 2 * CPUs)), nor does it report the
+ * misses before 6.7 (bpf_link_info). A kprobe_events definition
+ * "r<maxactive>:kprobes/<event> <func>" does both on every kernel from 4.x
+ * to 6.18: the misses are in kprobe_profile. */
+
+static const char *tracefs_dir(void)
+{
+	static const char *const dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[64];
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/kprobe_events", dirs[i]);
+		if (!access(path, W_OK))
+			return dirs[i];
+	}
+	return NULL;
+}
+
+static int append_file(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		err = errno ? -errno : -EIO;
+	close(fd);
+	return err;
+}
+
+static void krp_remove(const char *dir, struct pw_kretprobe *k)
+{
+	char path[128], cmd[96];
+
+	if (!k->event[0])
+		return;
+	snprintf(path, sizeof(path), "%s/kprobe_events", dir);
+	snprintf(cmd, sizeof(cmd), "-:kprobes/%s\n", k->event);
+	append_file(path, cmd);
+	k->event[0] = '\0';
+}
+
+/* PORTWATCH_KRETPROBE_MAXACTIVE (1..4096, the kernel's limit) lets a test
+ * provoke misses. */
+static int kretprobe_maxactive(void)
+{
+	const char *s = getenv("PORTWATCH_KRETPROBE_MAXACTIVE");
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return PW_KRETPROBE_MAXACTIVE;
+	v = strtol(s, &end, 10);
+	return *end || v < 1 || v > 4096 ? PW_KRETPROBE_MAXACTIVE : (int)v;
+}
+
+static struct bpf_link *krp_attach(const char *dir, struct bpf_program *prog, int maxactive,
+				   struct pw_kretprobe *k, int *err)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT };
+	char path[192], cmd[192], id[32] = "";
+	struct bpf_link *link;
+	int fd, pfd;
+	ssize_t n;
+
+	snprintf(k->event, sizeof(k->event), "pw_%d_%s", (int)getpid(), bpf_program__name(prog));
+	snprintf(path, sizeof(path), "%s/kprobe_events", dir);
+	snprintf(cmd, sizeof(cmd), "r%d:kprobes/%s %s\n", maxactive, k->event, k->func);
+	*err = append_file(path, cmd);
+	if (*err) {
+		k->event[0] = '\0';
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/events/kprobes/%s/id", dir, k->event);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, id, sizeof(id) - 1);
+	*err = n > 0 ? 0 : -errno;
+	if (fd >= 0)
+		close(fd);
+	if (*err)
+		goto remove;
+	attr.config = strtoull(id, NULL, 10);
+	pfd = syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0) {
+		*err = -errno;
+		goto remove;
+	}
+	link = bpf_program__attach_perf_event(prog, pfd);	/* owns pfd */
+	if (!link) {
+		*err = -errno;
+		close(pfd);
+		goto remove;
+	}
+	return link;
+remove:
+	krp_remove(dir, k);
+	return NULL;
+}
+
+/* Attach the kretprobes of the loaded skeleton with maxactive; without
+ * tracefs leave them to the skeleton (kernel default, misses unknown). */
+static int attach_kretprobes(struct portwatch_bpf *skel, struct pw_attach *at, char *why, size_t sz)
+{
+	struct {
+		struct bpf_program *prog;
+		struct bpf_link **link;
+	} krp[] = {
+		{ skel->progs.krp_v4_connect, &skel->links.krp_v4_connect },
+		{ skel->progs.krp_v6_connect, &skel->links.krp_v6_connect },
+		{ skel->progs.krp_hash_connect, &skel->links.krp_hash_connect },
+	};
+	const char *dir = tracefs_dir();
+	int err;
+
+	at->nkrp = 0;
+	at->maxactive = 0;
+	if (!dir)
+		return 0;
+	at->maxactive = kretprobe_maxactive();
+	for (size_t i = 0; i < sizeof(krp) / sizeof(krp[0]); i++) {
+		struct pw_kretprobe *k = &at->krp[at->nkrp];
+
+		if (!bpf_program__autoload(krp[i].prog))
+			continue;
+		/* the function is the section name's tail: "kretprobe/<func>" */
+		k->func = strchr(bpf_program__section_name(krp[i].prog), '/') + 1;
+		*krp[i].link = krp_attach(dir, krp[i].prog, at->maxactive, k, &err);
+		if (!*krp[i].link) {
+			snprintf(why, sz, "kretprobe on %s through %s/kprobe_events: %s",
+				 k->func, dir, strerror(-err));
+			return err;
+		}
+		bpf_program__set_autoattach(krp[i].prog, false);
+		at->nkrp++;
+	}
+	return 0;
+}
+
+static void remove_kretprobes(struct pw_attach *at)
+{
+	const char *dir = tracefs_dir();
+
+	for (int i = 0; dir && i < at->nkrp; i++)
+		krp_remove(dir, &at->krp[i]);
+	at->nkrp = 0;
+}
+
+void pw_kretprobe_misses(const struct pw_attach *at, struct pw_krp_misses *m)
+{
+	char path[64], line[256], name[128];
+	unsigned long long hits, missed;
+	const char *dir = tracefs_dir();
+	size_t off = 0;
+	FILE *f;
+
+	memset(m, 0, sizeof(*m));
+	m->total = -1;
+	if (at->mode != PW_MODE_KPROBE || !at->nkrp || !dir)
+		return;
+	snprintf(path, sizeof(path), "%s/kprobe_profile", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	m->total = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %127s %llu %llu", name, &hits, &missed) != 3)
+			continue;
+		for (int i = 0; i < at->nkrp; i++) {
+			const struct pw_kretprobe *k = &at->krp[i];
+
+			if (strcmp(name, k->event))
+				continue;
+			m->total += missed;
+			if (!strncmp(k->func, "tcp_", 4))
+				m->outcomes += missed;
+			if (off < sizeof(m->detail))
+				off += snprintf(m->detail + off, sizeof(m->detail) - off, "%s%s %llu",
+						off ? ", " : "", k->func, missed);
+		}
+	}
+	fclose(f);
 }
 
 static int try_mode(int mode, const struct env *env, const struct btf *vmlinux,
@@ -181,6 +373,11 @@ static int try_mode(int mode, const struct env *env, const struct btf *vmlinux,
 			 strerror(-err));
 		goto fail;
 	}
+	if (mode == PW_MODE_KPROBE) {
+		err = attach_kretprobes(skel, at, why, sz);
+		if (err)
+			goto fail;
+	}
 	err = portwatch_bpf__attach(skel);
 	if (err) {
 		snprintf(why, sz, "attach failed: %s", strerror(-err));
@@ -191,7 +388,28 @@ static int try_mode(int mode, const struct env *env, const struct btf *vmlinux,
 	return 0;
 fail:
 	portwatch_bpf__destroy(skel);
+	remove_kretprobes(at);
 	return err;
+}
+
+/* What the chosen mode depends on, after the reason it was chosen. */
+static void note_attach(struct pw_attach *at)
+{
+	size_t off = strlen(at->why);
+
+	if (at->mode == PW_MODE_TRACEPOINT)
+		return;
+	if (at->hash_arity > 0 && off < sizeof(at->why))
+		off += snprintf(at->why + off, sizeof(at->why) - off,
+				"; __inet_hash_connect has %d arguments (BTF)", at->hash_arity);
+	if (at->mode != PW_MODE_KPROBE || off >= sizeof(at->why))
+		return;
+	if (at->maxactive)
+		snprintf(at->why + off, sizeof(at->why) - off,
+			 "; kretprobe maxactive %d, misses counted", at->maxactive);
+	else
+		snprintf(at->why + off, sizeof(at->why) - off,
+			 "; kretprobe maxactive kernel default, misses not measurable (no tracefs)");
 }
 
 int pw_attach(const struct env *env, struct pw_attach *at)
@@ -218,6 +436,8 @@ int pw_attach(const struct env *env, struct pw_attach *at)
 			snprintf(at->why, sizeof(at->why), "--mode=%s: %s", pw_mode_name(env->mode), why);
 		else
 			snprintf(at->why, sizeof(at->why), "requested with --mode");
+		if (!err)
+			note_attach(at);
 		btf__free(vmlinux);
 		return err;
 	}
@@ -227,6 +447,7 @@ int pw_attach(const struct env *env, struct pw_attach *at)
 		if (!err) {
 			if (!off)
 				snprintf(at->why, sizeof(at->why), "first choice");
+			note_attach(at);
 			break;
 		}
 		off += snprintf(at->why + off, sizeof(at->why) - off, "%s%s: %s",
@@ -242,4 +463,5 @@ void pw_detach(struct pw_attach *at)
 {
 	portwatch_bpf__destroy(at->skel);
 	at->skel = NULL;
+	remove_kretprobes(at);
 }

@@ -11,12 +11,35 @@
 struct btf;
 struct portwatch_bpf;
 
+#define PW_MAX_KRETPROBES	4
+
+/* A kretprobe made through tracefs (kprobe_events), where maxactive can be
+ * set and kprobe_profile reports the misses. */
+struct pw_kretprobe {
+	const char *func;	/* kernel function */
+	char event[64];		/* kprobe_events name; "" if attached by libbpf */
+};
+
 struct pw_attach {
 	struct portwatch_bpf *skel;
 	int mode;		/* enum pw_mode chosen */
 	int hash_arity;		/* __inet_hash_connect's arguments, 0 if unknown */
 	bool v6;		/* tcp_v6_connect hooked (fentry/kprobe) */
+	int maxactive;		/* kretprobe instances per probe; 0: kernel default */
+	int nkrp;
+	struct pw_kretprobe krp[PW_MAX_KRETPROBES];
 	char why[512];		/* why this mode, or why none */
+};
+
+/* kretprobe maxactive when PORTWATCH_KRETPROBE_MAXACTIVE is not set. The
+ * kernel default is max(10, 2 * CPUs); a connect that scans can sleep
+ * (cond_resched per port), so more threads than that can be inside. */
+#define PW_KRETPROBE_MAXACTIVE	1024
+
+struct pw_krp_misses {
+	long long total;	/* -1: not kprobe mode, or not measurable */
+	long long outcomes;	/* of those, returns of tcp_v[46]_connect */
+	char detail[160];	/* "tcp_v4_connect 3, __inet_hash_connect 1" */
 };
 
 /* Number of parameters of the BTF function `name`, -ENOENT if absent. */
@@ -29,6 +52,12 @@ bool pw_have_privileges(void);
 /* Open, configure, load and attach per env->mode. On failure returns a
  * negative errno with the reason in at->why and nothing left attached. */
 int pw_attach(const struct env *env, struct pw_attach *at);
+
+/* kretprobe misses so far (kprobe_profile). A missed return of
+ * tcp_v[46]_connect is a connect() outcome not counted. Valid until
+ * pw_detach(), also after the skeleton's links are detached. */
+void pw_kretprobe_misses(const struct pw_attach *at, struct pw_krp_misses *m);
+
 void pw_detach(struct pw_attach *at);
 
 #endif /* PW_ATTACH_H */

@@ -133,7 +133,12 @@ static void print_table(struct app *app, const char *type)
 	uint64_t lost = read_counter(app, PW_CNT_EVENTS_LOST);
 	uint64_t full = read_counter(app, PW_CNT_STATS_FULL);
 	uint64_t stash_full = read_counter(app, PW_CNT_STASH_FULL);
+	struct pw_krp_misses krp;
+	char krp_json[24] = "null";
 
+	pw_kretprobe_misses(&app->at, &krp);
+	if (krp.total >= 0)
+		snprintf(krp_json, sizeof(krp_json), "%lld", krp.total);
 	sync_accounts(app, false);
 	if (pw_accounts_procs(&app->acc, &procs))
 		fprintf(stderr, "portwatch: out of memory for the per-process table\n");
@@ -144,9 +149,9 @@ static void print_table(struct app *app, const char *type)
 		struct sbuf sb;
 
 		printf("{\"type\":\"%s\",\"mode\":\"%s\",\"duration_s\":%.3f,\"events_lost\":%llu,"
-		       "\"counts_dropped\":%llu,\"untraced\":%llu,\"processes\":[",
+		       "\"counts_dropped\":%llu,\"untraced\":%llu,\"kretprobe_misses\":%s,\"processes\":[",
 		       type, mode, duration_s, (unsigned long long)lost,
-		       (unsigned long long)full, (unsigned long long)stash_full);
+		       (unsigned long long)full, (unsigned long long)stash_full, krp_json);
 		for (size_t i = 0; i < procs.n; i++) {
 			sb_init(&sb, buf, sizeof(buf));
 			pw_proc_json(&sb, &procs.v[i]);
@@ -177,6 +182,10 @@ static void print_table(struct app *app, const char *type)
 	if (stash_full)
 		fprintf(stderr, "portwatch: %llu connects not traced: per-thread state map full\n",
 			(unsigned long long)stash_full);
+	if (krp.total > 0)
+		fprintf(stderr, "portwatch: %lld kretprobe misses (%s): %lld connect() outcomes not "
+			"counted; maxactive %d is too low for this load\n", krp.total, krp.detail,
+			krp.outcomes, app->at.maxactive);
 	pw_procs_free(&procs);
 }
 
