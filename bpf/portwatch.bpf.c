@@ -147,9 +147,13 @@ static __always_inline void bump_by(__u32 idx, __u64 n)
 		*c += n;
 }
 
-/* 64 - clz(v): the log2 slot of v (0 for 0). */
+/* The histogram slot of v: 0 for v <= 1, else 64 - clz(v - 1), so slot b
+ * holds (2^(b-1), 2^b] and its Prometheus bucket is le = 2^b exactly. */
 static __always_inline __u32 log2_slot(__u64 v)
 {
+	if (v <= 1)
+		return 0;
+	v -= 1;
 	__u32 r = 0;
 
 	if (v >> 32) { v >>= 32; r += 32; }

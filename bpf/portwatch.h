@@ -78,8 +78,8 @@ enum pw_counter {
 	PW_CNT_MAX,
 };
 
-/* log2 histograms, per-CPU arrays indexed by slot: a value v > 0 goes to
- * slot 64 - clz(v), so slot b holds [2^(b-1), 2^b); 0 goes to slot 0. */
+/* log2 histograms, per-CPU arrays indexed by slot: v <= 1 goes to slot 0,
+ * any other v to slot 64 - clz(v - 1), so slot b holds (2^(b-1), 2^b]. */
 #define PW_HIST_SLOTS		64
 /* scan time in ns: slot + PW_HIST_SLOTS * result */
 enum pw_scan_result {

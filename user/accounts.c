@@ -90,6 +90,8 @@ static struct pw_row *add(struct pw_accounts *a, const struct pw_proc_key *k)
 	return &a->rows[a->n - 1];
 }
 
+static int fold_expired(struct pw_accounts *a, const struct pw_row *r);
+
 int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
 		       const struct pw_proc_val *v)
 {
@@ -100,8 +102,16 @@ int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
 		if (!r)
 			return -ENOMEM;
 	}
-	if (!r->in_kernel)
-		r->exited_ns = 0;	/* a new entry: the pid is in use (again) */
+	if (!r->in_kernel && r->exited_ns) {
+		/* the pid was reused by a new process: the old one's counts go
+		 * to `expired` under its own name, the new one starts at 0 */
+		int err = fold_expired(a, r);
+
+		if (err)
+			return err;
+		memset(&r->base, 0, sizeof(r->base));
+		r->exited_ns = 0;
+	}
 	r->cur = *v;
 	r->in_kernel = true;
 	return 0;

@@ -29,7 +29,8 @@ struct pw_accounts {
 	uint32_t *index;		/* open addressing: row + 1, 0 = empty */
 	size_t index_cap;
 	size_t max_rows;		/* beyond it, exited rows fold into `expired` */
-	struct pw_row *expired;		/* per (comm, err, family); key.tgid = 0 */
+	struct pw_row *expired;		/* per (comm, err, family); key.tgid = 0,
+					 * base.comm the name */
 	size_t nexpired, expired_cap;
 };
 
@@ -49,7 +50,8 @@ void pw_row_total(const struct pw_row *r, struct pw_proc_val *out);
  * 0 or -errno. */
 int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retire);
 
-/* The per-process table: one row per tgid, expired ones as pid 0 per comm. */
+/* The per-process table: one row per tgid; rows folded away (over max_rows,
+ * or a pid reused) all as one pid 0 row named "(exited)". */
 int pw_accounts_procs(const struct pw_accounts *a, struct pw_procs *p);
 
 #endif /* PW_ACCOUNTS_H */

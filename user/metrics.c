@@ -33,6 +33,18 @@ void pw_prom_label(FILE *f, const char *str, size_t n)
 	}
 }
 
+/* The label text of a comm, escaped, into buf. */
+static void label_text(char *buf, size_t sz, const char *comm)
+{
+	FILE *f = fmemopen(buf, sz, "w");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	pw_prom_label(f, comm, pw_comm_len(comm));
+	fclose(f);
+}
+
 static void label_comm(FILE *f, const char *comm)
 {
 	fputs("comm=\"", f);
@@ -45,9 +57,11 @@ static void header(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* One total per (comm, errno, family), from every row and expired row. */
+/* One total per (comm, errno, family), from every row and expired row; comm
+ * as its label shows it, so two names that differ only in invalid bytes are
+ * one series, not two with the same labels. */
 struct agg {
-	char comm[PW_COMM_LEN];
+	char comm[3 * PW_COMM_LEN + 1];
 	uint16_t err;
 	uint16_t family;
 	uint64_t count;
@@ -56,7 +70,7 @@ struct agg {
 static int cmp_agg(const void *a, const void *b)
 {
 	const struct agg *x = a, *y = b;
-	int c = memcmp(x->comm, y->comm, PW_COMM_LEN);
+	int c = strcmp(x->comm, y->comm);
 
 	if (c)
 		return c;
@@ -82,7 +96,7 @@ static void failures_by_comm(FILE *f, const struct pw_accounts *a)
 		if (!r->key.err)
 			continue;
 		pw_row_total(r, &t);
-		memcpy(v[n].comm, t.comm, PW_COMM_LEN);
+		label_text(v[n].comm, sizeof(v[n].comm), t.comm);
 		v[n].err = r->key.err;
 		v[n].family = r->key.family;
 		v[n].count = t.count;
@@ -95,8 +109,7 @@ static void failures_by_comm(FILE *f, const struct pw_accounts *a)
 
 		while (j < n && !cmp_agg(&v[i], &v[j]))
 			sum += v[j++].count;
-		fputs("portwatch_connect_failures_total{", f);
-		label_comm(f, v[i].comm);
+		fprintf(f, "portwatch_connect_failures_total{comm=\"%s\"", v[i].comm);
 		fprintf(f, ",errno=\"%s\",family=\"%s\"} %llu\n",
 			pw_errno_label(v[i].err, ebuf, sizeof(ebuf)), pw_family_name(v[i].family),
 			(unsigned long long)sum);

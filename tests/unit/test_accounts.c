@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests for user/accounts.c: userspace totals of the kernel's
+ * per-(tgid, errno, family) counters, rows that outlive their kernel entry,
+ * and the per-process table built from them. pw_accounts_sync (and the
+ * folding of old rows into `expired` it does over max_rows) needs a BPF map
+ * and is not called here; `base` and `expired` are filled by hand instead. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "accounts.h"
+
+static struct pw_proc_val val(uint64_t count, uint64_t scans, uint64_t scan_ns, const char *comm)
+{
+	struct pw_proc_val v;
+
+	memset(&v, 0, sizeof(v));
+	v.count = count;
+	v.scans = scans;
+	v.scan_ns = scan_ns;
+	/* may fill all 16 bytes, with no NUL */
+	memcpy(v.comm, comm, strnlen(comm, sizeof(v.comm)));
+	return v;
+}
+
+static void update(struct pw_accounts *a, uint32_t tgid, uint16_t err, uint16_t family,
+		   uint64_t count, uint64_t scans, uint64_t scan_ns, const char *comm)
+{
+	struct pw_proc_key k = { .tgid = tgid, .err = err, .family = family };
+	struct pw_proc_val v = val(count, scans, scan_ns, comm);
+
+	assert_int_equal(pw_accounts_update(a, &k, &v), 0);
+}
+
+static struct pw_row *row(struct pw_accounts *a, uint32_t tgid, uint16_t err, uint16_t family)
+{
+	struct pw_row *found = NULL;
+
+	for (size_t i = 0; i < a->n; i++) {
+		struct pw_row *r = &a->rows[i];
+
+		if (r->key.tgid == tgid && r->key.err == err && r->key.family == family) {
+			if (found)
+				fail_msg("row (%u, %u, %u) is there twice", tgid, err, family);
+			found = r;
+		}
+	}
+	if (!found)
+		fail_msg("row (%u, %u, %u) not found", tgid, err, family);
+	return found;
+}
+
+static struct pw_proc_val total(struct pw_accounts *a, uint32_t tgid, uint16_t err, uint16_t family)
+{
+	struct pw_proc_val t;
+
+	pw_row_total(row(a, tgid, err, family), &t);
+	return t;
+}
+
+static const struct pw_proc *proc(const struct pw_procs *p, uint32_t pid)
+{
+	const struct pw_proc *found = NULL;
+
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->v[i].pid == pid) {
+			if (found)
+				fail_msg("pid %u is there twice", pid);
+			found = &p->v[i];
+		}
+	}
+	if (!found)
+		fail_msg("pid %u not found", pid);
+	return found;
+}
+
+static uint64_t proc_err(const struct pw_proc *pr, int err)
+{
+	for (unsigned int i = 0; i < pr->nerrs; i++)
+		if (pr->errs[i].err == err)
+			return pr->errs[i].count;
+	fail_msg("pid %u has no errno %d", pr->pid, err);
+	return 0;
+}
+
+/* ---- init, update, totals ---- */
+
+static void test_init_free(void **state)
+{
+	struct pw_accounts a;
+
+	(void)state;
+	memset(&a, 0xa5, sizeof(a));
+	pw_accounts_init(&a, 123);
+	assert_int_equal(a.max_rows, 123);
+	assert_int_equal(a.n, 0);
+	assert_int_equal(a.nexpired, 0);
+	assert_null(a.rows);
+	assert_null(a.index);
+	assert_null(a.expired);
+
+	update(&a, 1, 0, AF_INET, 1, 0, 0, "x");
+	assert_non_null(a.rows);
+	assert_non_null(a.index);
+	pw_accounts_free(&a);
+	assert_null(a.rows);
+	assert_null(a.index);
+	assert_null(a.expired);
+	assert_int_equal(a.n, 0);
+	assert_int_equal(a.cap, 0);
+	assert_int_equal(a.index_cap, 0);
+	/* freeing twice is harmless */
+	pw_accounts_free(&a);
+}
+
+static void test_update_creates_rows(void **state)
+{
+	struct pw_accounts a;
+	struct pw_proc_val t;
+	struct pw_row *r;
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	/* keys differing in one field each: all distinct rows */
+	update(&a, 100, 0, AF_INET, 10, 10, 600000, "curl");
+	update(&a, 100, 99, AF_INET, 15, 15, 2130000, "curl");
+	update(&a, 100, 99, AF_INET6, 5, 4, 1000, "curl");
+	update(&a, 200, 99, AF_INET, 1, 1, 77, "wget");
+	update(&a, 100, 111, AF_INET, 2, 0, 0, "curl");
+	assert_int_equal(a.n, 5);
+
+	r = row(&a, 100, 99, AF_INET);
+	assert_true(r->in_kernel);
+	assert_int_equal(r->exited_ns, 0);
+	assert_int_equal(r->base.count, 0);
+	assert_int_equal(r->cur.count, 15);
+
+	t = total(&a, 100, 0, AF_INET);
+	assert_int_equal(t.count, 10);
+	assert_int_equal(t.scans, 10);
+	assert_int_equal(t.scan_ns, 600000);
+	assert_string_equal(t.comm, "curl");
+	t = total(&a, 100, 99, AF_INET);
+	assert_int_equal(t.count, 15);
+	assert_int_equal(t.scans, 15);
+	assert_int_equal(t.scan_ns, 2130000);
+	t = total(&a, 100, 99, AF_INET6);
+	assert_int_equal(t.count, 5);
+	assert_int_equal(t.scans, 4);
+	assert_int_equal(t.scan_ns, 1000);
+	t = total(&a, 200, 99, AF_INET);
+	assert_int_equal(t.count, 1);
+	assert_string_equal(t.comm, "wget");
+	t = total(&a, 100, 111, AF_INET);
+	assert_int_equal(t.count, 2);
+	assert_int_equal(t.scans, 0);
+	pw_accounts_free(&a);
+}
+
+static void test_update_replaces_cur(void **state)
+{
+	struct pw_accounts a;
+	struct pw_proc_val t;
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	update(&a, 42, 99, AF_INET, 5, 5, 500, "curl");
+	update(&a, 7, 99, AF_INET, 1, 1, 1, "other");
+	/* the kernel value is cumulative: the second read replaces the first */
+	update(&a, 42, 99, AF_INET, 8, 6, 900, "curl2");
+	assert_int_equal(a.n, 2);
+	t = total(&a, 42, 99, AF_INET);
+	assert_int_equal(t.count, 8);
+	assert_int_equal(t.scans, 6);
+	assert_int_equal(t.scan_ns, 900);
+	assert_string_equal(t.comm, "curl2");
+	/* the other row is untouched */
+	t = total(&a, 7, 99, AF_INET);
+	assert_int_equal(t.count, 1);
+	assert_string_equal(t.comm, "other");
+
+	/* same value again: same total, still one row */
+	update(&a, 42, 99, AF_INET, 8, 6, 900, "curl2");
+	assert_int_equal(a.n, 2);
+	assert_int_equal(total(&a, 42, 99, AF_INET).count, 8);
+	pw_accounts_free(&a);
+}
+
+#define MANY_TGIDS 5000
+
+/* Row i of a tgid in test_many_keys: (0, inet), (99, inet), (99, inet6). */
+static const struct {
+	uint16_t err, family;
+} many_keys[3] = { { 0, AF_INET }, { 99, AF_INET }, { 99, AF_INET6 } };
+
+static void test_many_keys(void **state)
+{
+	struct pw_accounts a;
+	struct pw_procs p = { 0 };
+
+	(void)state;
+	pw_accounts_init(&a, 100000);
+	/* tgids spread out, inserted in a scrambled order */
+	for (uint32_t i = 0; i < MANY_TGIDS; i++) {
+		uint32_t tgid = (i * 7919u) % MANY_TGIDS * 3 + 1;
+
+		for (int e = 0; e < 3; e++)
+			update(&a, tgid, many_keys[e].err, many_keys[e].family, tgid + e, e, 0, "x");
+	}
+	assert_int_equal(a.n, 3 * MANY_TGIDS);
+	/* the index grew and stays at most half full */
+	assert_true(a.index_cap >= 2 * a.n);
+	assert_int_equal(a.index_cap & (a.index_cap - 1), 0);
+
+	/* every key is found again: a new value replaces, no row is added */
+	for (uint32_t i = 0; i < MANY_TGIDS; i++) {
+		uint32_t tgid = i * 3 + 1;
+
+		for (int e = 0; e < 3; e++)
+			update(&a, tgid, many_keys[e].err, many_keys[e].family,
+			       1000 * tgid + e, 0, 0, "x");
+	}
+	assert_int_equal(a.n, 3 * MANY_TGIDS);
+	for (size_t i = 0; i < a.n; i++) {
+		const struct pw_row *r = &a.rows[i];
+		struct pw_proc_val t;
+		int e = r->key.err ? (r->key.family == AF_INET6 ? 2 : 1) : 0;
+
+		assert_int_equal(r->key.family, many_keys[e].family);
+		pw_row_total(r, &t);
+		assert_int_equal(t.count, 1000 * r->key.tgid + e);
+	}
+
+	/* and the per-process table has one row per tgid with the sums */
+	assert_int_equal(pw_accounts_procs(&a, &p), 0);
+	assert_int_equal(p.n, MANY_TGIDS);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct pw_proc *pr = &p.v[i];
+
+		assert_int_equal(pr->pid % 3, 1);
+		assert_int_equal(pr->attempts, 3000 * pr->pid + 3);
+		assert_int_equal(pr->failures, 2000 * pr->pid + 3);
+		assert_int_equal(pr->nerrs, 1);
+		assert_int_equal(pr->errs[0].err, 99);
+		assert_int_equal(pr->errs[0].count, 2000 * pr->pid + 3);
+	}
+	pw_procs_free(&p);
+	pw_accounts_free(&a);
+}
+
+/* Keys that differ in one field only, many of each: no two share a row. */
+static void test_close_keys(void **state)
+{
+	struct pw_accounts a;
+
+	(void)state;
+	pw_accounts_init(&a, 100000);
+	for (int round = 0; round < 2; round++) {
+		for (uint32_t tgid = 1; tgid <= 16; tgid++)
+			for (uint16_t err = 0; err < 32; err++)
+				for (uint16_t fam = 0; fam < 32; fam++)
+					update(&a, tgid, err, fam,
+					       round * 1000000 + tgid * 10000 + err * 100 + fam,
+					       0, 0, "x");
+		assert_int_equal(a.n, 16 * 32 * 32);
+	}
+	for (size_t i = 0; i < a.n; i++) {
+		const struct pw_row *r = &a.rows[i];
+		struct pw_proc_val t;
+
+		pw_row_total(r, &t);
+		assert_int_equal(t.count, 1000000 + r->key.tgid * 10000 + r->key.err * 100 +
+					  r->key.family);
+	}
+	pw_accounts_free(&a);
+}
+
+/* ---- exit, retired rows ---- */
+
+static void test_exited(void **state)
+{
+	struct pw_accounts a;
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	update(&a, 100, 0, AF_INET, 1, 0, 0, "a");
+	update(&a, 200, 99, AF_INET, 1, 0, 0, "b");
+	update(&a, 100, 99, AF_INET, 1, 0, 0, "a");
+	update(&a, 100, 99, AF_INET6, 1, 0, 0, "a");
+	update(&a, 1000, 99, AF_INET, 1, 0, 0, "c");
+
+	assert_int_equal(pw_accounts_exited(&a, 100, 5000), 3);
+	assert_int_equal(row(&a, 100, 0, AF_INET)->exited_ns, 5000);
+	assert_int_equal(row(&a, 100, 99, AF_INET)->exited_ns, 5000);
+	assert_int_equal(row(&a, 100, 99, AF_INET6)->exited_ns, 5000);
+	assert_int_equal(row(&a, 200, 99, AF_INET)->exited_ns, 0);
+	assert_int_equal(row(&a, 1000, 99, AF_INET)->exited_ns, 0);
+	/* exiting does not touch the kernel state nor the counts */
+	assert_true(row(&a, 100, 99, AF_INET)->in_kernel);
+	assert_int_equal(total(&a, 100, 99, AF_INET).count, 1);
+
+	/* already marked: nothing more, the first time is kept */
+	assert_int_equal(pw_accounts_exited(&a, 100, 9000), 0);
+	assert_int_equal(row(&a, 100, 0, AF_INET)->exited_ns, 5000);
+	/* unknown tgid */
+	assert_int_equal(pw_accounts_exited(&a, 300, 9000), 0);
+	assert_int_equal(pw_accounts_exited(&a, 1000, 9000), 1);
+	assert_int_equal(row(&a, 1000, 99, AF_INET)->exited_ns, 9000);
+	assert_int_equal(row(&a, 200, 99, AF_INET)->exited_ns, 0);
+
+	/* an update of the same kernel entry (still in the map) keeps it exited */
+	update(&a, 100, 99, AF_INET, 2, 0, 0, "a");
+	assert_int_equal(row(&a, 100, 99, AF_INET)->exited_ns, 5000);
+	pw_accounts_free(&a);
+}
+
+static void test_base_plus_cur(void **state)
+{
+	struct pw_accounts a;
+	struct pw_proc_val t;
+	struct pw_row *r;
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	update(&a, 42, 99, AF_INET, 3, 2, 50, "curl");
+	r = row(&a, 42, 99, AF_INET);
+	r->base = val(10, 4, 1000, "curl");
+	pw_row_total(r, &t);
+	assert_int_equal(t.count, 13);
+	assert_int_equal(t.scans, 6);
+	assert_int_equal(t.scan_ns, 1050);
+	assert_string_equal(t.comm, "curl");
+
+	/* a new kernel value replaces cur only */
+	update(&a, 42, 99, AF_INET, 7, 7, 70, "curl");
+	t = total(&a, 42, 99, AF_INET);
+	assert_int_equal(t.count, 17);
+	assert_int_equal(t.scans, 11);
+	assert_int_equal(t.scan_ns, 1070);
+	assert_int_equal(r->base.count, 10);
+
+	/* no kernel entry (cur zeroed): the base alone, with its comm */
+	memset(&r->cur, 0, sizeof(r->cur));
+	pw_row_total(r, &t);
+	assert_int_equal(t.count, 10);
+	assert_int_equal(t.scans, 4);
+	assert_int_equal(t.scan_ns, 1000);
+	assert_string_equal(t.comm, "curl");
+
+	/* a 16-byte comm with no NUL is kept whole */
+	r->base = val(1, 0, 0, "0123456789abcdef");
+	pw_row_total(r, &t);
+	assert_memory_equal(t.comm, "0123456789abcdef", PW_COMM_LEN);
+	pw_accounts_free(&a);
+}
+
+static void test_retired_row_reused(void **state)
+{
+	struct pw_accounts a;
+	struct pw_proc_val t;
+	struct pw_row *r;
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	update(&a, 42, 99, AF_INET, 5, 5, 500, "curl");
+	update(&a, 43, 99, AF_INET, 1, 1, 1, "other");
+	assert_int_equal(pw_accounts_exited(&a, 42, 1000), 1);
+	/* what pw_accounts_sync does once the kernel entry is deleted */
+	r = row(&a, 42, 99, AF_INET);
+	pw_row_total(r, &t);
+	r->base = t;
+	memset(&r->cur, 0, sizeof(r->cur));
+	r->in_kernel = false;
+	assert_int_equal(total(&a, 42, 99, AF_INET).count, 5);
+
+	/* the pid is reused by another process: a new kernel entry, counting
+	 * from 0; the old process's counts move to `expired` under its name */
+	update(&a, 42, 99, AF_INET, 2, 1, 30, "wget");
+	assert_int_equal(a.n, 2);
+	r = row(&a, 42, 99, AF_INET);
+	assert_int_equal(r->exited_ns, 0);
+	assert_true(r->in_kernel);
+	t = total(&a, 42, 99, AF_INET);
+	assert_int_equal(t.count, 2);
+	assert_int_equal(t.scans, 1);
+	assert_int_equal(t.scan_ns, 30);
+	assert_string_equal(t.comm, "wget");
+	assert_int_equal(a.nexpired, 1);
+	assert_int_equal(a.expired[0].key.tgid, 0);
+	assert_int_equal(a.expired[0].key.err, 99);
+	assert_int_equal(a.expired[0].base.count, 5);
+	assert_int_equal(a.expired[0].base.scan_ns, 500);
+	assert_string_equal(a.expired[0].base.comm, "curl");
+	/* and it can exit again */
+	assert_int_equal(pw_accounts_exited(&a, 42, 2000), 1);
+	assert_int_equal(r->exited_ns, 2000);
+	assert_int_equal(row(&a, 43, 99, AF_INET)->exited_ns, 0);
+	pw_accounts_free(&a);
+}
+
+/* ---- the per-process table ---- */
+
+static void test_procs_fold(void **state)
+{
+	struct pw_accounts a;
+	struct pw_procs p = { 0 };
+	const struct pw_proc *pr;
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	update(&a, 100, 0, AF_INET, 10, 10, 600000, "curl");
+	update(&a, 100, 99, AF_INET, 15, 15, 2130000, "curl");
+	update(&a, 200, 0, AF_INET6, 7, 3, 30, "wget");
+	update(&a, 100, 99, AF_INET6, 5, 4, 1000, "curl");
+	update(&a, 100, 111, AF_INET, 2, 0, 0, "curl");
+	/* a row with a retired part counts whole */
+	row(&a, 100, 111, AF_INET)->base = val(3, 1, 9, "curl");
+
+	assert_int_equal(pw_accounts_procs(&a, &p), 0);
+	assert_int_equal(p.n, 2);
+	pr = proc(&p, 100);
+	assert_string_equal(pr->comm, "curl");
+	assert_int_equal(pr->attempts, 10 + 15 + 5 + 5);
+	assert_int_equal(pr->failures, 15 + 5 + 5);
+	assert_int_equal(pr->scans, 10 + 15 + 4 + 1);
+	assert_int_equal(pr->scan_ns, 600000 + 2130000 + 1000 + 9);
+	assert_int_equal(pr->nerrs, 2);
+	assert_int_equal(proc_err(pr, 99), 20);
+	assert_int_equal(proc_err(pr, 111), 5);
+	assert_int_equal(pr->other_errs, 0);
+
+	pr = proc(&p, 200);
+	assert_string_equal(pr->comm, "wget");
+	assert_int_equal(pr->attempts, 7);
+	assert_int_equal(pr->failures, 0);
+	assert_int_equal(pr->scans, 3);
+	assert_int_equal(pr->scan_ns, 30);
+	assert_int_equal(pr->nerrs, 0);
+	pw_procs_free(&p);
+
+	/* nothing at all: an empty table */
+	pw_accounts_free(&a);
+	pw_accounts_init(&a, 1000);
+	assert_int_equal(pw_accounts_procs(&a, &p), 0);
+	assert_int_equal(p.n, 0);
+	pw_procs_free(&p);
+	pw_accounts_free(&a);
+}
+
+/* An expired row as fold_expired (reached only from pw_accounts_sync) makes it. */
+static void add_expired(struct pw_accounts *a, uint16_t err, uint16_t family,
+			uint64_t count, uint64_t scans, uint64_t scan_ns, const char *comm)
+{
+	struct pw_row *e;
+
+	if (a->nexpired == a->expired_cap) {
+		a->expired_cap = a->expired_cap ? a->expired_cap * 2 : 4;
+		a->expired = realloc(a->expired, a->expired_cap * sizeof(*a->expired));
+		assert_non_null(a->expired);
+	}
+	e = &a->expired[a->nexpired++];
+	memset(e, 0, sizeof(*e));
+	e->key.err = err;
+	e->key.family = family;
+	e->base = val(count, scans, scan_ns, comm);
+}
+
+static void test_procs_expired(void **state)
+{
+	struct pw_accounts a;
+	struct pw_procs p = { 0 };
+	const struct pw_proc *pr;
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	update(&a, 42, 99, AF_INET, 3, 3, 300, "curl");
+	add_expired(&a, 99, AF_INET, 4, 4, 400, "curl");
+	add_expired(&a, 0, AF_INET6, 3, 2, 20, "wget");
+	add_expired(&a, 111, AF_INET, 1, 0, 0, "nc");
+	add_expired(&a, 99, AF_INET6, 2, 2, 2, "wget");
+
+	assert_int_equal(pw_accounts_procs(&a, &p), 0);
+	assert_int_equal(p.n, 2);
+	pr = proc(&p, 42);
+	assert_string_equal(pr->comm, "curl");
+	assert_int_equal(pr->attempts, 3);
+	assert_int_equal(pr->failures, 3);
+
+	/* every folded-away process in one pid 0 row */
+	pr = proc(&p, 0);
+	assert_memory_equal(pr->comm, "(exited)\0\0\0\0\0\0\0\0", PW_COMM_LEN);
+	assert_int_equal(pr->attempts, 4 + 3 + 1 + 2);
+	assert_int_equal(pr->failures, 4 + 1 + 2);
+	assert_int_equal(pr->scans, 4 + 2 + 2);
+	assert_int_equal(pr->scan_ns, 400 + 20 + 2);
+	assert_int_equal(pr->nerrs, 2);
+	assert_int_equal(proc_err(pr, 99), 6);
+	assert_int_equal(proc_err(pr, 111), 1);
+	/* the accounts themselves are not changed */
+	assert_string_equal(a.expired[0].base.comm, "curl");
+	assert_int_equal(a.expired[0].key.tgid, 0);
+	pw_procs_free(&p);
+	pw_accounts_free(&a);
+	assert_null(a.expired);
+	assert_int_equal(a.nexpired, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_init_free),
+		cmocka_unit_test(test_update_creates_rows),
+		cmocka_unit_test(test_update_replaces_cur),
+		cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_close_keys),
+		cmocka_unit_test(test_exited),
+		cmocka_unit_test(test_base_plus_cur),
+		cmocka_unit_test(test_retired_row_reused),
+		cmocka_unit_test(test_procs_fold),
+		cmocka_unit_test(test_procs_expired),
+	};
+
+	return cmocka_run_group_tests_name("test_accounts", tests, NULL, NULL);
+}
