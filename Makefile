@@ -56,7 +56,7 @@ TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
 FORCE:
-.PHONY: FORCE all clean deps run test unit integration install uninstall tools
+.PHONY: FORCE all clean deps run test unit integration install uninstall tools vmtest
 
 all: $(BIN)
 
@@ -98,7 +98,8 @@ tools: $(TOOL_BINS)
 # Debian/Ubuntu packages for building (first line) and testing (second).
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
 	libmicrohttpd-dev pkg-config gcc make
-TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus
+TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
+	qemu-system-x86 busybox-static cpio
 
 deps:
 	$(Q)missing=$$(for p in $(DEPS) $(TEST_DEPS); do \
@@ -114,6 +115,11 @@ run: deps all
 
 test: deps all $(UNIT_BINS) $(TOOL_BINS)
 	$(Q)tests/run.sh
+
+# Kernel matrix only: Debian's kernels in QEMU (tests/vm/run.sh; also part of
+# `make test`). It builds its own static portwatch in $(OUTPUT)/static.
+vmtest: deps all $(TOOL_BINS)
+	$(Q)tests/vm/run.sh
 
 install: portwatch
 	install -D -m 0755 portwatch $(DESTDIR)$(prefix)/sbin/portwatch

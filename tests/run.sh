@@ -63,6 +63,22 @@ for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	rm -rf "$T"
 done
 
+# The kernel matrix (Debian's kernels in QEMU); its PASS/FAIL/SKIP lines
+# count here. Not with a NAME_REGEX; `make vmtest` runs it alone.
+if [ -z "$filter" ]; then
+	echo "== kernel matrix (tests/vm/run.sh)"
+	vm_log=$(mktemp /tmp/portwatch-vm-log.XXXXXX)
+	tests/vm/run.sh | tee "$vm_log"
+	vm_rc=${PIPESTATUS[0]}
+	passed=$((passed + $(grep -c '^PASS ' "$vm_log")))
+	skipped=$((skipped + $(grep -c '^SKIP ' "$vm_log")))
+	vm_failed=$(grep -c '^FAIL ' "$vm_log")
+	[ "$vm_rc" -ne 0 ] && [ "$vm_failed" -eq 0 ] && vm_failed=1
+	failed=$((failed + vm_failed))
+	[ "$vm_failed" -gt 0 ] && failed_names+=("kernel-matrix($vm_failed)")
+	rm -f "$vm_log"
+fi
+
 [ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

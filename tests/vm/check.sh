@@ -1,0 +1,184 @@
+# Assertions on one case of the kernel matrix (tests/vm/scenarios.sh output,
+# split by tests/vm/run.sh into $D/pw.out, pw.err, pw.rc, truth, setup, nev).
+# Sourced after tests/lib.sh (check_eq, fail). Set by the caller:
+#   D      the case's folder
+#   MODE   the --mode asked for (auto: none)
+#   WANT   the mode that must be taken (auto: fentry in the VMs)
+#   ARITY  __inet_hash_connect's arguments on that kernel ("" on the host)
+
+# rec PORT JQ: JQ over the trigger records of the run to PORT
+rec() { jq -s "[.[] | select(.type == \"record\" and .port == $1)] | $2" "$D/truth"; }
+# events of the trigger run to port P (the records carry the pid)
+ev_of() {
+	jq -c --argjson pids "$(rec "$1" 'map(.pid)')" \
+		'select(.type == "connect" and (.pid as $p | $pids | index($p)))' "$D/pw.out"
+}
+summary() { jq -c 'select(.type == "summary")' "$D/pw.out"; }
+# summary totals over the pids of the trigger run to port P
+sum_of() {
+	summary | jq --argjson pids "$(rec "$1" 'map(.pid)')" \
+		"[.processes[] | select(.pid as \$p | \$pids | index(\$p))] | $2"
+}
+depth() { case $WANT in fentry|kprobe) echo "$1" ;; *) echo null ;; esac; }
+
+common() {
+	check_eq "setup errors" "" "$(cat "$D/setup" 2>/dev/null)"
+	check_eq "portwatch exit code after SIGINT" 0 "$(cat "$D/pw.rc" 2>/dev/null)"
+	check_eq "attach line names the mode" 1 "$(grep -c "^portwatch: attached in $WANT mode" "$D/pw.err")"
+	if [ -n "$ARITY" ] && [ "$WANT" != tracepoint ]; then
+		check_eq "__inet_hash_connect arity detected from BTF" 1 \
+			"$(grep -c "__inet_hash_connect has $ARITY arguments (BTF)" "$D/pw.err")"
+	fi
+	check_eq "last line is the summary" summary "$(tail -n 1 "$D/pw.out" | jq -r .type)"
+	# a few events in slow scenarios: none may be lost
+	[ "${1:-}" = fast ] || check_eq "events_lost" 0 "$(summary | jq .events_lost)"
+	check_eq "counts_dropped + untraced" 0 "$(summary | jq '.counts_dropped + .untraced')"
+}
+
+no_misses() {
+	if [ "$WANT" = kprobe ]; then
+		check_eq "attach line: kretprobe maxactive" 1 \
+			"$(grep -c 'kretprobe maxactive 1024, misses counted' "$D/pw.err")"
+		check_eq "kretprobe_misses" 0 "$(summary | jq .kretprobe_misses)"
+	else
+		check_eq "kretprobe_misses (not kprobe mode)" null "$(summary | jq .kretprobe_misses)"
+	fi
+}
+
+# exact per-trigger counts: events (--all: one per connect) and summary
+exact() {	# exact PORT WHAT
+	local fails oks
+	fails=$(rec "$1" 'map(.errors.EADDRNOTAVAIL // 0) | add')
+	oks=$(rec "$1" 'map(.ok) | add')
+	echo "    info: $2: trigger saw $oks ok, $fails EADDRNOTAVAIL"
+	[ "$fails" -gt 0 ] || fail "$2: the scenario made no failure"
+	check_eq "$2: failure events" "$fails" "$(ev_of "$1" | jq -c 'select(.ret == -99)' | wc -l)"
+	check_eq "$2: success events" "$oks" "$(ev_of "$1" | jq -c 'select(.ret == 0)' | wc -l)"
+	check_eq "$2: summary attempts" "$(rec "$1" 'map(.attempts) | add')" "$(sum_of "$1" 'map(.attempts) | add')"
+	check_eq "$2: summary failures" "$fails" "$(sum_of "$1" 'map(.failures) | add')"
+	check_eq "$2: summary EADDRNOTAVAIL" "$fails" "$(sum_of "$1" 'map(.errors.EADDRNOTAVAIL // 0) | add')"
+}
+
+ck_core() {
+	common
+	no_misses
+	local pc
+	# IPv4: every failure a full scan of the 10-port range: the loop takes
+	# low's parity first, step 2, then the other parity (10 ports, 2 passes
+	# of 5), and every port's bucket is connect()-only, so
+	# __inet_check_established runs once per port (twice from 6.15, RCU
+	# pre-pass and locked pass, counted once): ports_checked = 10.
+	exact 18081 "IPv4"
+	pc=$(depth 10)
+	check_eq "IPv4 failures: inet 127.0.0.1:18081, port_range_exhausted, range [40000,40009], tw_reuse 0, ports_checked $pc, 0 < scan_ns < 1 s" \
+		"$(rec 18081 'map(.errors.EADDRNOTAVAIL // 0) | add')" \
+		"$(ev_of 18081 | jq -c "select(.ret == -99 and .errno == \"EADDRNOTAVAIL\" and .family == \"inet\"
+			and .daddr == \"127.0.0.1\" and .dport == 18081 and .sport == 0
+			and .cause == \"port_range_exhausted\" and .port_range == [40000, 40009]
+			and .tw_reuse == 0 and .ports_checked == $pc and .mode == \"$WANT\"
+			and .scan_ns > 0 and .scan_ns < 1000000000)" | wc -l)"
+	check_eq "IPv4 successes: source port in the range" "$(rec 18081 'map(.ok) | add')" \
+		"$(ev_of 18081 | jq -c 'select(.ret == 0 and .sport >= 40000 and .sport <= 40009)' | wc -l)"
+
+	exact 18090 "IPv6"
+	check_eq "IPv6 failures: inet6 ::1, port_range_exhausted, ports_checked $pc" \
+		"$(rec 18090 'map(.errors.EADDRNOTAVAIL // 0) | add')" \
+		"$(ev_of 18090 | jq -c "select(.ret == -99 and .family == \"inet6\" and .daddr == \"::1\"
+			and .cause == \"port_range_exhausted\" and .ports_checked == $pc and .scan_ns > 0)" | wc -l)"
+
+	# tcp_v6_connect calls tcp_v4_connect: still one outcome per connect
+	exact 18091 "v4-mapped"
+	check_eq "v4-mapped: events (one per connect)" "$(rec 18091 'map(.attempts) | add')" \
+		"$(ev_of 18091 | wc -l)"
+
+	# pre-bound port, 4-tuple ESTABLISHED: no scan, one check
+	exact 18089 "bound port"
+	check_eq "bound: bound_port_conflict from :50000, tw_reuse 2 (the netns's), ports_checked $(depth 1)" 1 \
+		"$(ev_of 18089 | jq -c "select(.ret == -99 and .cause == \"bound_port_conflict\"
+			and .sport == 50000 and .tw_reuse == 2 and .ports_checked == $(depth 1))" | wc -l)"
+
+	# --scan-depth. The range 40000-40007 has 8 ports (low even, high
+	# odd: no port lost to parity), scanned in two passes of step 2.
+	# 40002 is reserved (skipped before any check); 40005 has a bind()
+	# owner, a listener (its bucket has fastreuse >= 0: skipped, no
+	# check). The 6 others are taken one by one and left in TIME_WAIT;
+	# then each failing scan calls __inet_check_established for exactly
+	# those 6 (on 6.15+ twice each, RCU and locked pass, counted once):
+	# ports_checked = 6.
+	exact 18092 "scan depth"
+	pc=$(depth 6)
+	check_eq "scan depth: failures with ports_checked $pc, range [40000,40007]" \
+		"$(rec 18092 'map(.errors.EADDRNOTAVAIL // 0) | add')" \
+		"$(ev_of 18092 | jq -c "select(.ret == -99 and .ports_checked == $pc and .port_range == [40000, 40007])" | wc -l)"
+	check_eq "scan depth: ports taken (never 40002, 40005)" '[40000,40001,40003,40004,40006,40007]' \
+		"$(ev_of 18092 | jq -sc '[.[] | select(.ret == 0) | .sport] | unique')"
+}
+
+ck_filters() {
+	common
+	no_misses
+	local keep fails
+	keep=$(rec 18086 '.[0].pid')
+	fails=$(rec 18086 'map(.errors.EADDRNOTAVAIL // 0) | add')
+	echo "    info: pwvm-keep to :18086: $fails failures of 15"
+	[ "$fails" -gt 0 ] || fail "the scenario made no failure"
+	check_eq "events: all pwvm-keep to :18086" "$fails" \
+		"$(jq -c "select(.type == \"connect\" and .pid == $keep and .comm == \"pwvm-keep\" and .dport == 18086)" "$D/pw.out" | wc -l)"
+	check_eq "events" "$fails" "$(jq -c 'select(.type == "connect")' "$D/pw.out" | wc -l)"
+	check_eq "summary: only pwvm-keep to :18086" "[{\"pid\":$keep,\"attempts\":15,\"failures\":$fails}]" \
+		"$(summary | jq -c '[.processes[] | {pid, attempts, failures}]')"
+}
+
+ck_pid() {
+	common
+	no_misses
+	local tp fails
+	tp=$(jq -s '.[] | select(.type == "target") | .pid' "$D/truth")
+	fails=$(rec 18083 'map(.errors.EADDRNOTAVAIL // 0) | add')
+	echo "    info: target: $fails failures of 14"
+	[ "$fails" -gt 0 ] || fail "the scenario made no failure"
+	check_eq "target's record pid" "$tp" "$(rec 18083 '.[0].pid')"
+	check_eq "events: all of the target pid" "$fails" \
+		"$(jq -c "select(.type == \"connect\" and .pid == $tp)" "$D/pw.out" | wc -l)"
+	check_eq "events" "$fails" "$(jq -c 'select(.type == "connect")' "$D/pw.out" | wc -l)"
+	check_eq "summary: the target only" "[{\"pid\":$tp,\"attempts\":14}]" \
+		"$(summary | jq -c '[.processes[] | {pid, attempts}]')"
+}
+
+truth_by_pid() {
+	jq -sc '[.[] | select(.type == "record")] | group_by(.pid)
+		| map({pid: .[0].pid, attempts: (map(.attempts) | add),
+		       failures: (map(.errors.EADDRNOTAVAIL // 0) | add)}) | sort_by(.pid)' "$D/truth"
+}
+
+ck_parallel() {
+	common fast
+	no_misses
+	local want fails
+	want=$(truth_by_pid)
+	check_eq "worker records" 8 "$(jq -s '[.[] | select(.type == "record" and .mode == "parallel")] | length' "$D/truth")"
+	check_eq "per-process attempts and failures (filler + 8 workers)" "$want" \
+		"$(summary | jq -c '[.processes[] | {pid, attempts, failures: (.errors.EADDRNOTAVAIL // 0)}] | sort_by(.pid)')"
+	fails=$(jq '[.[].failures] | add' <<<"$want")
+	echo "    info: $fails failures in 2 s, $(cat "$D/nev") events"
+	check_eq "events received + events_lost" "$fails" "$(( $(cat "$D/nev") + $(summary | jq .events_lost) ))"
+}
+
+# kprobe mode with maxactive 1 and 8 processes: kretprobes miss, and
+# portwatch must say so (attach line, stderr at the end, JSON summary).
+ck_misses() {
+	check_eq "setup errors" "" "$(cat "$D/setup" 2>/dev/null)"
+	check_eq "portwatch exit code after SIGINT" 0 "$(cat "$D/pw.rc" 2>/dev/null)"
+	check_eq "attach line: maxactive 1" 1 "$(grep -c 'kretprobe maxactive 1, misses counted' "$D/pw.err")"
+	local misses lost truth got
+	misses=$(summary | jq .kretprobe_misses)
+	lost=$(sed -n 's/.*: \([0-9]*\) connect() outcomes not counted.*/\1/p' "$D/pw.err")
+	truth=$(jq -s '[.[] | select(.type == "record") | .attempts] | add' "$D/truth")
+	got=$(summary | jq '[.processes[] | select(.comm == "pwvm-par") | .attempts] | add')
+	echo "    info: $truth connects, $got counted, $misses kretprobe misses, ${lost:-?} of them returns of tcp_v4_connect"
+	[ "$misses" -gt 0 ] 2>/dev/null || fail "kretprobe_misses: expected > 0, got $misses"
+	[ -n "$lost" ] || fail "no 'kretprobe misses' line on stderr"
+	[ "$got" -lt "$truth" ] || fail "counted $got of $truth connects: the misses lost nothing?"
+	[ $((got + ${lost:-0})) -le "$truth" ] || fail "counted $got + missed returns $lost > $truth connects"
+	echo "    info: outcomes lost without a counted miss: $((truth - got - ${lost:-0}))"
+}

@@ -1,0 +1,176 @@
+#!/bin/sh
+# The kernel-matrix scenarios, run inside each VM by tests/vm/init (busybox
+# ash) and on the host by tests/vm/run.sh (tracepoint mode, as the
+# reference). Runs portwatch and tests/trigger and prints what both said,
+# raw, between markers; tests/vm/check.sh makes the assertions on the host.
+#   scenarios.sh MODE...      MODE: kprobe fentry tracepoint auto
+# Environment: PW (portwatch), TRIGGER, BB (a busybox, for nc), WORK (a
+# scratch dir). Output on stdout:
+#   @@case MODE SCENARIO / @@file NAME / <lines> / ... / @@end
+# Every wait is bounded; a hang is caught by the VM's timeout.
+set -u
+PW=${PW:-portwatch}
+TRIGGER=${TRIGGER:-trigger}
+BB=${BB:-busybox}
+WORK=${WORK:?set WORK to a scratch dir}
+mkdir -p "$WORK" || exit 1
+# Each scenario gets a 10-port range in its own netns (trigger --private).
+RANGE=40000-40009
+
+emit() {	# emit NAME FILE: one file of the case
+	echo "@@file $1"
+	[ -f "$2" ] && awk 1 "$2"	# awk ends the last line
+}
+
+# wait_line FILE REGEX TENTHS: until a line matches, at most TENTHS/10 s
+wait_line() {
+	i=0
+	while ! grep -qE -- "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -gt "$3" ] && return 1
+		sleep 0.1
+	done
+}
+
+mode_args() { [ "$1" = auto ] && echo "" || echo "-m $1"; }
+
+# pw_start MODE ARGS...: portwatch in the background, attached
+pw_start() {
+	m=$1
+	shift
+	# shellcheck disable=SC2046
+	"$PW" $(mode_args "$m") "$@" > "$WORK/pw.out" 2> "$WORK/pw.err" &
+	PW_PID=$!
+	wait_line "$WORK/pw.err" 'attached in|^portwatch: (nothing|--mode)' 600
+	grep -q 'attached in' "$WORK/pw.err"
+}
+
+pw_stop() {
+	kill -INT "$PW_PID" 2>/dev/null
+	wait "$PW_PID"
+	echo "$?" > "$WORK/pw.rc"
+}
+
+begin() {
+	rm -f "$WORK"/*
+	echo "@@case $1 $2"
+}
+
+end() {
+	emit pw.err "$WORK/pw.err"
+	emit pw.rc "$WORK/pw.rc"
+	emit truth "$WORK/truth"
+	emit setup "$WORK/setup"
+	echo "@@end"
+}
+
+# trig ARGS...: run trigger, append its JSON lines to the ground truth and
+# note a non-zero exit in setup
+trig() {
+	"$TRIGGER" "$@" >> "$WORK/truth" 2>> "$WORK/setup" ||
+		echo "trigger $* exited $?" >> "$WORK/setup"
+}
+
+# Failures, successes, both address families, a v4-mapped connect, a bound
+# port whose 4-tuple is taken, and the --scan-depth scan, in one run with
+# --all and --scan-depth. Checked per trigger pid.
+sc_core() {
+	begin "$1" core
+	# -c: on the host other programs connect too
+	if pw_start "$1" -j -a -S -c trigger; then
+		trig --private $RANGE --port 18081 exhaust --count 25
+		trig --private $RANGE --port 18090 --addr ::1 exhaust --count 17
+		trig --private $RANGE --port 18091 --addr ::ffff:127.0.0.1 exhaust --count 12
+		trig --private $RANGE --port 18089 --tw-reuse 2 bound --lport 50000
+		scan_depth
+		pw_stop
+	fi
+	emit pw.out "$WORK/pw.out"
+	end
+}
+
+# A netns whose scan is not "every port of the range": 8 ports
+# 40000-40007, 40002 reserved, 40005 held by a listener (bind()), every
+# other port in TIME_WAIT towards 127.0.0.1:18092. See check.sh.
+scan_depth() {
+	"$BB" unshare -n sh -c '
+		ip link set lo up || exit 1
+		echo "40000 40007" > /proc/sys/net/ipv4/ip_local_port_range || exit 1
+		echo 40002 > /proc/sys/net/ipv4/ip_local_reserved_ports || exit 1
+		echo 0 > /proc/sys/net/ipv4/tcp_tw_reuse || exit 1
+		"$0" nc -l -p 40005 < /dev/null > /dev/null 2>&1 &
+		nc=$!
+		i=0
+		until grep -q ":9C45 0*:0000 0A" /proc/net/tcp /proc/net/tcp6; do
+			i=$((i + 1)); [ $i -gt 100 ] && { kill $nc; echo "nc did not listen" >&2; exit 1; }
+			sleep 0.1
+		done
+		"$1" --port 18092 exhaust --count 9; rc=$?
+		kill $nc
+		exit $rc' "$BB" "$TRIGGER" >> "$WORK/truth" 2>> "$WORK/setup" ||
+		echo "scan-depth netns setup exited $?" >> "$WORK/setup"
+}
+
+# -c and -P are filtered in the kernel: only pwvm-keep to :18086/:18087.
+sc_filters() {
+	begin "$1" filters
+	if pw_start "$1" -j -c pwvm-keep -P 18086,18087; then
+		trig --private $RANGE --comm pwvm-keep --port 18086 exhaust --count 15
+		trig --private $RANGE --comm pwvm-keep --port 18085 exhaust --count 13
+		trig --private $RANGE --comm pwvm-drop --port 18087 exhaust --count 11
+		pw_stop
+	fi
+	emit pw.out "$WORK/pw.out"
+	end
+}
+
+# -p: the target waits on a fifo so that portwatch starts first.
+sc_pid() {
+	begin "$1" pid
+	mkfifo "$WORK/go"
+	"$TRIGGER" --private $RANGE --go "$WORK/go" --port 18083 exhaust --count 14 \
+		> "$WORK/target" 2>> "$WORK/setup" &
+	tp=$!
+	if wait_line "$WORK/target" '"type":"waiting"' 100 && pw_start "$1" -j -p "$tp"; then
+		trig --private $RANGE --port 18084 exhaust --count 14
+		# open and close without writing: the target closes its end at once
+		: > "$WORK/go"
+		wait "$tp" || echo "target trigger exited $?" >> "$WORK/setup"
+		pw_stop
+	else
+		kill "$tp"
+		echo "target did not wait or portwatch did not attach" >> "$WORK/setup"
+	fi
+	echo "{\"type\":\"target\",\"pid\":$tp}" >> "$WORK/truth"
+	cat "$WORK/target" >> "$WORK/truth"
+	emit pw.out "$WORK/pw.out"
+	end
+}
+
+# 8 processes failing at full speed: exact per-process counts. Events are
+# counted here, not sent (tens of thousands of lines).
+sc_parallel() {
+	begin "$1" "${2:-parallel}"
+	if pw_start "$1" -j -c pwvm-par; then
+		trig --private $RANGE --comm pwvm-par parallel --procs 8 --seconds 2
+		pw_stop
+	fi
+	echo "@@file nev"
+	grep -c '"type":"connect"' "$WORK/pw.out"
+	echo "@@file pw.out"
+	grep -v '"type":"connect"' "$WORK/pw.out"
+	end
+}
+
+for mode in "$@"; do
+	sc_core "$mode"
+	sc_filters "$mode"
+	sc_pid "$mode"
+	sc_parallel "$mode"
+	if [ "$mode" = kprobe ]; then
+		# too few kretprobe instances on purpose: the misses must show
+		export PORTWATCH_KRETPROBE_MAXACTIVE=1
+		sc_parallel "$mode" misses
+		unset PORTWATCH_KRETPROBE_MAXACTIVE
+	fi
+done
