@@ -142,3 +142,33 @@ t_deploy_rules_and_config() {
 	check_eq "promtool test rules (alert fires after 5 min of failures)" 0 $?
 	sed 's/^/      /' "$T/out"
 }
+
+# Early warning: a periodic census (every --interval) flags destinations at
+# or above --warn-at before anything fails, and feeds the top-20 gauges.
+t_pressure_warning_and_gauges() {
+	mk_netns $RANGE_LO $RANGE_HI
+	must in_ns "$TRIGGER" --port 18095 exhaust --count 9 > "$T/a"	# 9/10 held
+	must in_ns "$TRIGGER" --port 18096 exhaust --count 7 > "$T/b"	# 7/10 held
+	check_eq "failures (none: the range is not full yet)" 0 \
+		"$(( $(truth_sum '.errors.EADDRNOTAVAIL' "$T/a") + $(truth_sum '.errors.EADDRNOTAVAIL' "$T/b") ))"
+	pw_start -j -q -i 1 --warn-at=80 -l "127.0.0.1:$METRICS_PORT"
+	wait_for "$T/pw.out" '"type":"warning"' 10 || exit 1
+	scrape > "$T/m"
+	pw_stop
+	check_eq "warnings for :18095 (90% >= 80%), once" 1 \
+		"$(jq -c --argjson ns "$NS_INO" 'select(.type == "warning" and .pressure.netns == $ns
+			and .pressure.dport == 18095 and .pressure.held == 9 and .pressure.range_size == 10
+			and .pressure.states.TIME_WAIT == 9)' "$T/pw.out" | wc -l)"
+	check_eq "warnings for :18096 (70% < 80%)" 0 \
+		"$(jq -c 'select(.type == "warning" and .pressure.dport == 18096)' "$T/pw.out" | wc -l)"
+	check_eq "gauge ports in use, :18095" 1 \
+		"$(grep -cx 'portwatch_ephemeral_ports_in_use{daddr="127.0.0.1",dport="18095"} 9' "$T/m")"
+	check_eq "gauge usage ratio, :18096" 1 \
+		"$(grep -cx 'portwatch_ephemeral_port_usage_ratio{daddr="127.0.0.1",dport="18096"} 0.7' "$T/m")"
+	check_eq "gauge series at most 20" 1 \
+		"$([ "$(grep -c '^portwatch_ephemeral_port_usage_ratio{' "$T/m")" -le 20 ] && echo 1)"
+	if command -v promtool >/dev/null; then
+		promtool check metrics < "$T/m" > /dev/null 2>&1
+		check_eq "promtool check metrics" 0 $?
+	fi
+}

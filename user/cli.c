@@ -27,7 +27,7 @@ static const char doc[] =
 "Exit status: 0 after a normal stop, 1 when it cannot run (not root, no BTF, "
 "nothing attachable), 2 on a usage error.";
 
-enum { OPT_MAX_PIDS = 256 };
+enum { OPT_MAX_PIDS = 256, OPT_CENSUS, OPT_NETNS, OPT_WARN_AT };
 
 static const struct argp_option options[] = {
 	{ "all", 'a', NULL, 0, "Show every connect() outcome, not only failures", 0 },
@@ -43,6 +43,12 @@ static const struct argp_option options[] = {
 	{ "listen", 'l', "ADDR:PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics", 0 },
 	{ "max-pids", OPT_MAX_PIDS, "N", 0,
 	  "Cap on per-process metric series (default 1024; overflow is counted)", 0 },
+	{ "census", OPT_CENSUS, NULL, 0,
+	  "Print who holds the local ports towards each destination, and remedies, then exit", 0 },
+	{ "netns", OPT_NETNS, "PATH|PID", 0,
+	  "Census of this network namespace only (default: every one)", 0 },
+	{ "warn-at", OPT_WARN_AT, "PCT", 0,
+	  "Warn when a destination uses this share of its port range (default 80)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", -1 },
 	{},
@@ -218,6 +224,19 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			return usage(state, "invalid --max-pids '%s': from 1 to 1000000", arg);
 		env->max_pids = v;
 		break;
+	case OPT_CENSUS:
+		env->census = true;
+		break;
+	case OPT_NETNS:
+		if (!*arg)
+			return usage(state, "invalid --netns '': a path like /run/netns/NAME or a pid");
+		env->netns = arg;
+		break;
+	case OPT_WARN_AT:
+		if (pw_parse_uint(arg, 1, 100, &v))
+			return usage(state, "invalid --warn-at '%s': a percentage from 1 to 100", arg);
+		env->warn_at = v;
+		break;
 	case 'v':
 		env->verbose = true;
 		break;
@@ -243,5 +262,7 @@ int pw_parse_args(int argc, char **argv, struct env *env, unsigned int flags)
 	argp_err_exit_status = PW_EXIT_USAGE;
 	if (!env->max_pids)
 		env->max_pids = PW_DEFAULT_MAX_PIDS;
+	if (!env->warn_at)
+		env->warn_at = PW_DEFAULT_WARN_AT;
 	return argp_parse(&argp, argc, argv, flags, NULL, env);
 }

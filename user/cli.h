@@ -40,7 +40,12 @@ struct env {
 	char listen_host[64];		/* as given, without brackets */
 	uint16_t listen_port;
 	unsigned int max_pids;		/* per-pid metric series cap */
+	bool census;			/* one-shot port-pressure census */
+	const char *netns;		/* --netns=PATH|PID, NULL = every netns */
+	unsigned int warn_at;		/* early warning threshold, percent */
 };
+
+#define PW_DEFAULT_WARN_AT 80
 
 #define PW_DEFAULT_MAX_PIDS 1024
 

@@ -277,6 +277,28 @@ static void ports_checked(FILE *f, const struct pw_metrics_input *in)
 	fprintf(f, "portwatch_ports_checked_count %llu\n", (unsigned long long)cum);
 }
 
+/* From the last periodic census: the most used destinations (at most 20,
+ * so the series stay few). */
+static void pressure_gauges(FILE *f, const struct pw_metrics_input *in)
+{
+	char addr[64];
+
+	header(f, "portwatch_ephemeral_ports_in_use", "gauge",
+	       "Local ports held towards a destination (top 20 by usage, last census).");
+	for (size_t i = 0; i < in->ntop; i++) {
+		pw_addr_text(addr, sizeof(addr), in->top[i].family, in->top[i].daddr);
+		fprintf(f, "portwatch_ephemeral_ports_in_use{daddr=\"%s\",dport=\"%u\"} %u\n",
+			addr, in->top[i].dport, in->top[i].held);
+	}
+	header(f, "portwatch_ephemeral_port_usage_ratio", "gauge",
+	       "Share of the usable ephemeral range held towards a destination (top 20).");
+	for (size_t i = 0; i < in->ntop; i++) {
+		pw_addr_text(addr, sizeof(addr), in->top[i].family, in->top[i].daddr);
+		fprintf(f, "portwatch_ephemeral_port_usage_ratio{daddr=\"%s\",dport=\"%u\"} %.6g\n",
+			addr, in->top[i].dport, in->top[i].usage);
+	}
+}
+
 static void counter(FILE *f, const char *name, const char *help, uint64_t v)
 {
 	header(f, name, "counter", help);
@@ -301,6 +323,7 @@ size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
 		       "Ports in net.ipv4.ip_local_port_range of portwatch's network namespace.");
 		fprintf(f, "portwatch_local_port_range_size %ld\n", in->range_size);
 	}
+	pressure_gauges(f, in);
 	counter(f, "portwatch_events_lost_total",
 		"Events dropped because the ring buffer was full (counts stay exact).", in->events_lost);
 	counter(f, "portwatch_counts_dropped_total",

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "accounts.h"
+#include "pressure.h"
 
 #define PW_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -26,6 +27,8 @@ struct pw_metrics_input {
 	const char *version;
 	const char *libbpf_version;
 	const char *mode;
+	const struct pw_pressure_top *top;	/* most used destinations */
+	size_t ntop;
 };
 
 /* A label value: \\, \" and \n escaped, invalid UTF-8 as U+FFFD. */

@@ -253,6 +253,13 @@ static void sb_json_null_or_u64(struct sbuf *sb, const char *key, bool has, uint
 
 bool pw_event_json(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real)
 {
+	pw_event_json_open(sb, e, mono_to_real);
+	sb_printf(sb, "}");
+	return !sb->err;
+}
+
+bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real)
+{
 	char t[48], saddr[INET6_ADDRSTRLEN], daddr[INET6_ADDRSTRLEN], ebuf[16];
 	const char *cause = pw_cause_name(e->cause);
 
@@ -283,7 +290,7 @@ bool pw_event_json(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_re
 	sb_json_null_or_u64(sb, "scan_ns", e->flags & PW_HAS_SCAN_NS, e->scan_ns);
 	sb_json_null_or_u64(sb, "ports_checked", e->flags & PW_HAS_PORTS_CHECKED,
 			    e->ports_checked);
-	sb_printf(sb, ",\"mode\":\"%s\"}", pw_mode_name(e->mode));
+	sb_printf(sb, ",\"mode\":\"%s\"", pw_mode_name(e->mode));
 	return !sb->err;
 }
 

@@ -58,6 +58,8 @@ static inline uint64_t pw_event_realtime(const struct pw_event *e, int64_t mono_
 
 /* One NDJSON object (no newline). Returns false if it did not fit. */
 bool pw_event_json(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real);
+/* The same without the closing brace, for a caller that adds fields. */
+bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real);
 /* One text line under pw_event_header() (no newline); local time of day. */
 bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real);
 const char *pw_event_header(void);

@@ -19,12 +19,14 @@
 #include "http.h"
 #include "metrics.h"
 #include "output.h"
+#include "pressure.h"
 #include "procs.h"
 #include "portwatch.skel.h"
 
 #define POLL_MS		100	/* bound on how late an event is shown (no wakeups) */
 #define SYNC_NS		1000000000LL	/* fold exited processes' kernel entries */
 #define MAX_ROWS	65536	/* userspace (process, errno, family) rows kept */
+#define SCAN_NS		10000000000LL	/* periodic census without --interval */
 
 static volatile sig_atomic_t exiting;
 
@@ -34,6 +36,9 @@ struct app {
 	struct pw_accounts acc;
 	struct ring_buffer *rb;
 	struct pw_http *http;
+	struct pw_pressure *pressure;
+	uint32_t bound_conflicts;	/* seen in events, for the remedies */
+	bool curl_failed;
 	int64_t mono_to_real;
 	int64_t start;
 	char libbpf_version[16];
@@ -73,13 +78,38 @@ static int handle_event(void *arg, void *data, size_t size)
 	char buf[1024];
 	struct sbuf sb;
 
-	if (size < sizeof(*e) || app->env.quiet)
+	const struct pw_census_ns *ns = NULL;
+	const struct pw_census_dest *d = NULL;
+	bool diag = false;
+
+	if (size < sizeof(*e))
 		return 0;
+	if (e->cause == PW_CAUSE_BOUND_CONFLICT)
+		app->bound_conflicts++;
+	if (e->ret && !strncmp(e->comm, "curl", PW_COMM_LEN))
+		app->curl_failed = true;
+	if (app->env.quiet)
+		return 0;
+	/* the first failure to a destination (then every 5 s) says why */
+	if (e->ret == -EADDRNOTAVAIL && app->pressure)
+		diag = pw_pressure_diagnose(app->pressure, e, now_ns(CLOCK_MONOTONIC), &ns, &d);
 	sb_init(&sb, buf, sizeof(buf));
-	if (app->env.json)
-		pw_event_json(&sb, e, app->mono_to_real);
-	else
+	if (app->env.json) {
+		pw_event_json_open(&sb, e, app->mono_to_real);
+		if (diag) {
+			sb_printf(&sb, ",\"pressure\":");
+			pw_census_diag_sb(&sb, ns, d);
+		}
+		sb_printf(&sb, "}");
+	} else {
 		pw_event_text(&sb, e, app->mono_to_real);
+		if (diag) {
+			char line[512];
+
+			pw_census_diag_line(line, sizeof(line), ns, d);
+			sb_printf(&sb, "\n  -> %s", line);
+		}
+	}
 	fputs(buf, stdout);
 	fputc('\n', stdout);
 	return 0;
@@ -243,6 +273,8 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 	unsigned int lo, hi;
 	FILE *f;
 
+	if (app->pressure)
+		in.ntop = pw_pressure_top(app->pressure, &in.top);
 	sync_accounts(app, false);
 	read_percpu(skel->maps.scan_hist, 0, PW_HIST_SLOTS * PW_SCAN_RESULTS, &in.scan_hist[0][0]);
 	if (in.scan_depth)
@@ -259,6 +291,63 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 	return 0;
 }
 
+/* --census: one shot, no BPF. Exit code as main's. */
+static int run_census(const struct env *env)
+{
+	struct pw_census_filter f = { .holders = true };
+	struct pw_census_ns ns;
+	uint64_t *inodes = NULL;
+	int *fds = NULL, n, shown = 0, ret = PW_EXIT_OK;
+	char err[256];
+
+	if (env->netns) {
+		int fd = pw_census_open_netns(env->netns, err, sizeof(err));
+
+		if (fd < 0) {
+			fprintf(stderr, "portwatch: --netns=%s: %s\n", env->netns, err);
+			return PW_EXIT_USAGE;
+		}
+		fds = malloc(sizeof(*fds));
+		if (!fds) {
+			close(fd);
+			return PW_EXIT_CANNOT_RUN;
+		}
+		fds[0] = fd;
+		n = 1;
+	} else {
+		n = pw_census_list_netns(&fds, &inodes);
+		if (n < 0) {
+			fprintf(stderr, "portwatch: --census: cannot list network namespaces: %s\n",
+				strerror(-n));
+			return PW_EXIT_CANNOT_RUN;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (pw_census_take(fds[i], &f, &ns, err, sizeof(err))) {
+			fprintf(stderr, "portwatch: --census: %s\n", err);
+			ret = PW_EXIT_CANNOT_RUN;
+		} else if (env->netns || ns.sockets) {
+			/* every netns with TCP sockets, or the one asked for */
+			if (env->json)
+				pw_census_print_json(stdout, &ns);
+			else
+				pw_census_print_text(stdout, &ns);
+			if (ns.ndests && ns.dests[0].held)
+				pw_print_remedies(stdout, env->json, &ns, &ns.dests[0], 0, false);
+			shown++;
+			pw_census_free(&ns);
+		} else {
+			pw_census_free(&ns);
+		}
+		close(fds[i]);
+	}
+	if (!shown && !env->json)
+		printf("no network namespace has TCP sockets\n");
+	free(fds);
+	free(inodes);
+	return ret;
+}
+
 static int epoll_add(int epfd, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
@@ -271,7 +360,7 @@ int main(int argc, char **argv)
 	static struct app app = { .env = { .mode = PW_REQ_AUTO } };
 	struct env *env = &app.env;
 	struct sigaction sa = { .sa_handler = on_signal };
-	int64_t next_table = 0, next_sync, deadline = 0;
+	int64_t next_table = 0, next_sync, next_scan, deadline = 0;
 	int epfd = -1, ret = PW_EXIT_CANNOT_RUN, err;
 	char why[256];
 
@@ -286,6 +375,8 @@ int main(int argc, char **argv)
 			"(needs CONFIG_DEBUG_INFO_BTF=y)\n");
 		return PW_EXIT_CANNOT_RUN;
 	}
+	if (env->census)
+		return run_census(env);
 	libbpf_set_print(env->verbose ? libbpf_print_verbose : libbpf_print);
 	snprintf(app.libbpf_version, sizeof(app.libbpf_version), "%u.%u",
 		 libbpf_major_version(), libbpf_minor_version());
@@ -327,6 +418,7 @@ int main(int argc, char **argv)
 			env->listen_host[0] ? env->listen_host : "0.0.0.0",
 			strchr(env->listen_host, ':') ? "]" : "", env->listen_port);
 
+	app.pressure = pw_pressure_new(env->warn_at);
 	app.mono_to_real = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
 	app.rb = ring_buffer__new(bpf_map__fd(app.at.skel->maps.events), handle_event, &app, NULL);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -347,6 +439,7 @@ int main(int argc, char **argv)
 
 	app.start = now_ns(CLOCK_MONOTONIC);
 	next_sync = app.start + SYNC_NS;
+	next_scan = app.start + (env->interval_s ? (int64_t)env->interval_s * 1000000000 : SCAN_NS);
 	if (env->interval_s)
 		next_table = app.start + (int64_t)env->interval_s * 1000000000;
 	if (env->duration_s)
@@ -381,6 +474,10 @@ int main(int argc, char **argv)
 			sync_accounts(&app, true);
 			next_sync = now + SYNC_NS;
 		}
+		if (now >= next_scan && app.pressure) {
+			pw_pressure_scan(app.pressure, now, stdout, env->json);
+			next_scan = now + (env->interval_s ? (int64_t)env->interval_s * 1000000000 : SCAN_NS);
+		}
 		if (next_table && now >= next_table) {
 			print_table(&app, "interval");
 			next_table += (int64_t)env->interval_s * 1000000000;
@@ -391,13 +488,20 @@ int main(int argc, char **argv)
 	portwatch_bpf__detach(app.at.skel);
 	ring_buffer__consume(app.rb);
 	fflush(stdout);
+	/* the summary stays the last JSON line; in text, remedies follow it */
+	if (env->json && app.pressure)
+		pw_pressure_remedies(app.pressure, stdout, true, app.bound_conflicts, app.curl_failed);
 	print_table(&app, "summary");
+	if (!env->json && app.pressure)
+		pw_pressure_remedies(app.pressure, stdout, false, app.bound_conflicts, app.curl_failed);
+	fflush(stdout);
 	ret = PW_EXIT_OK;
 
 cleanup:
 	if (epfd >= 0)
 		close(epfd);
 	pw_http_stop(app.http);
+	pw_pressure_free(app.pressure);
 	ring_buffer__free(app.rb);
 	pw_detach(&app.at);
 	pw_accounts_free(&app.acc);

@@ -246,8 +246,15 @@ static void test_args_defaults(void **state)
 
 	(void)state;
 	memset(&zero, 0, sizeof(zero));
+	/* everything off but the documented defaults */
+	zero.max_pids = PW_DEFAULT_MAX_PIDS;
+	zero.warn_at = PW_DEFAULT_WARN_AT;
 	assert_int_equal(PARSE(&env), 0);
 	assert_memory_equal(&env, &zero, sizeof(env));
+	assert_int_equal(env.max_pids, 1024);
+	assert_int_equal(env.warn_at, 80);
+	assert_false(env.census);
+	assert_null(env.netns);
 	assert_int_equal(env.mode, PW_REQ_AUTO);
 	assert_false(env.all);
 	assert_false(env.json);
@@ -348,6 +355,14 @@ static void test_args_long_values(void **state)
 	assert_int_equal(PARSE(&env, "-P", "1,2,3", "-P", "22"), 0);
 	assert_int_equal(env.ndports, 1);
 	assert_int_equal(env.dports[0], 22);
+
+	/* census and metrics options */
+	assert_int_equal(PARSE(&env, "--census", "--netns=/run/netns/x", "--warn-at=95",
+			       "--max-pids=7"), 0);
+	assert_true(env.census);
+	assert_string_equal(env.netns, "/run/netns/x");
+	assert_int_equal(env.warn_at, 95);
+	assert_int_equal(env.max_pids, 7);
 }
 
 static void test_args_errors(void **state)
@@ -377,6 +392,10 @@ static void test_args_errors(void **state)
 	assert_int_not_equal(PARSE(&env, "-a", "foo"), 0);
 	assert_int_not_equal(PARSE(&env, "-p"), 0);		/* missing value */
 	assert_int_not_equal(PARSE(&env, "--all=1"), 0);	/* takes no value */
+	assert_int_not_equal(PARSE(&env, "--warn-at=0"), 0);
+	assert_int_not_equal(PARSE(&env, "--warn-at=101"), 0);
+	assert_int_not_equal(PARSE(&env, "--max-pids=0"), 0);
+	assert_int_not_equal(PARSE(&env, "--netns="), 0);
 
 	/* an error after valid options still fails the whole parse */
 	assert_int_not_equal(PARSE(&env, "-a", "-p", "42", "--mode=bogus"), 0);

@@ -1,0 +1,144 @@
+# Integration tests of `portwatch --census` (sourced by tests/run.sh after
+# tests/lib.sh). Each test builds its own netns with the range 40000-40009
+# and checks the census exactly against the sockets it made there.
+
+# census_httpd PORT: the keep-alive test server on 127.0.0.1:PORT in $NS.
+census_httpd() {
+	in_ns "$HTTPD" 127.0.0.1 "$1" > "$T/httpd.$1" 2>&1 &
+	defer "kill $!; wait $!"
+	wait_for "$T/httpd.$1" '^ready' 5 || exit 1
+}
+
+# The scenario: tcp_tw_reuse=$1 (default 0), port 40008 reserved, a listener
+# owning 40005, 5 connections to :18100 closed by the client (TIME_WAIT),
+# 3 held open to :18101 by one bash (pid in HOLDER_PID).
+census_scenario() {
+	mk_netns 40000 40009
+	must in_ns sysctl -qw net.ipv4.ip_local_reserved_ports=40008 net.ipv4.tcp_tw_reuse="${1:-0}"
+	census_httpd 18101
+	census_httpd 40005
+	# trigger's own listener on :18100 closes only after our FIN, so the
+	# client ends each connection and keeps the port in TIME_WAIT
+	must in_ns "$TRIGGER" --port 18100 exhaust --count 5 > "$T/trigger.out"
+	check_eq "setup: trigger connections" 5 \
+		"$(jq -s '[.[] | select(.type == "record")][0].ok' "$T/trigger.out")"
+	mkfifo "$T/hold"
+	# bash opens the sockets itself and blocks in open() of the fifo: no
+	# child inherits them, so it is their only holder
+	in_ns bash -c "echo \$\$ > '$T/holder.pid'
+		exec 5<>/dev/tcp/127.0.0.1/18101 6<>/dev/tcp/127.0.0.1/18101 7<>/dev/tcp/127.0.0.1/18101
+		echo ready > '$T/holder.ready'
+		read -r _ < '$T/hold'" &
+	defer "kill \$(cat '$T/holder.pid'); wait $!"
+	wait_for "$T/holder.ready" '^ready' 5 || exit 1
+	HOLDER_PID=$(cat "$T/holder.pid")
+}
+
+# census ARGS...: portwatch --census ARGS, stdout in $T/census.out, exit code
+# in CENSUS_RC.
+census() {
+	"$PW" --census "$@" > "$T/census.out" 2> "$T/census.err"
+	CENSUS_RC=$?
+}
+
+# On a failed check, the census output goes to the test's log.
+census_show_on_fail() {
+	[ "$_failed" = 0 ] || sed 's/^/      census: /' "$T/census.out" "$T/census.err"
+}
+
+census_dest() {
+	jq -c --argjson p "$1" 'select(.type == "census" and .dport == $p)' "$T/census.out"
+}
+
+t_census_counts_json() {
+	census_scenario
+	census --netns="/run/netns/$NS" -j
+	check_eq "exit code" 0 "$CENSUS_RC"
+	check_eq "destinations" 2 "$(jq -c 'select(.type == "census")' "$T/census.out" | wc -l)"
+	check_eq "first (most pressure) dport" 18100 \
+		"$(jq -s '[.[] | select(.type == "census")][0].dport' "$T/census.out")"
+	check_eq "all in the test netns, range 10 - 1 reserved - 1 bind-owned" \
+		"[$NS_INO,8]" "$(jq -c -s '[.[] | select(.type == "census") | [.netns, .range_size]] | unique | .[0]' "$T/census.out")"
+
+	local tw est
+	tw=$(census_dest 18100)
+	check_eq ":18100 daddr" '"127.0.0.1"' "$(jq .daddr <<<"$tw")"
+	check_eq ":18100 held" 5 "$(jq .held <<<"$tw")"
+	check_eq ":18100 states" '{"TIME_WAIT":5}' "$(jq -c .states <<<"$tw")"
+	check_eq ":18100 usage" 0.625 "$(jq .usage <<<"$tw")"
+	check_eq ":18100 reusable_time_wait (tw_reuse=0)" 0 "$(jq .reusable_time_wait <<<"$tw")"
+	check_eq ":18100 holders (TIME_WAIT has none)" '[]' "$(jq -c .holders <<<"$tw")"
+
+	est=$(census_dest 18101)
+	check_eq ":18101 held" 3 "$(jq .held <<<"$est")"
+	check_eq ":18101 states" '{"ESTABLISHED":3}' "$(jq -c .states <<<"$est")"
+	check_eq ":18101 usage" 0.375 "$(jq .usage <<<"$est")"
+	check_eq ":18101 holders" "[{\"pid\":$HOLDER_PID,\"comm\":\"bash\",\"sockets\":3}]" \
+		"$(jq -c .holders <<<"$est")"
+	census_show_on_fail
+}
+
+t_census_counts_text() {
+	census_scenario
+	census --netns="/run/netns/$NS"
+	check_eq "exit code" 0 "$CENSUS_RC"
+	check_eq "netns header" 1 "$(grep -cxF "netns $NS_INO: ip_local_port_range 40000-40009 (8 usable: 1 reserved, 1 owned by bind/listeners), tcp_tw_reuse 0, 13 sockets" "$T/census.out")"
+	check_eq "table header" 1 "$(grep -cE '^DEST +HELD +USAGE +ESTAB +SYN_SENT +TIME_WAIT +FIN_WAIT +CLOSE_WAIT +OTHER +REUSABLE_TW +HOLDERS$' "$T/census.out")"
+	check_eq ":18100 row" 1 "$(grep -cE '^127\.0\.0\.1:18100 +5 +62\.5% +0 +0 +5 +0 +0 +0 +0 +-$' "$T/census.out")"
+	check_eq ":18101 row" 1 "$(grep -cE "^127\.0\.0\.1:18101 +3 +37\.5% +3 +0 +0 +0 +0 +0 +0 +$HOLDER_PID/bash x3\$" "$T/census.out")"
+	check_eq "rows by pressure" "18100 18101" \
+		"$(grep -oE '^127\.0\.0\.1:[0-9]+' "$T/census.out" | cut -d: -f2 | xargs)"
+	census_show_on_fail
+}
+
+# With tcp_tw_reuse=1 every TIME_WAIT older than 1 s can be taken over.
+t_census_reusable_time_wait() {
+	census_scenario 1
+	sleep 1.2
+	census --netns="/run/netns/$NS" -j
+	check_eq "exit code" 0 "$CENSUS_RC"
+	check_eq ":18100 reusable_time_wait (tw_reuse=1, > 1 s old)" 5 \
+		"$(census_dest 18100 | jq .reusable_time_wait)"
+	check_eq ":18101 reusable_time_wait" 0 "$(census_dest 18101 | jq .reusable_time_wait)"
+}
+
+# --netns=PID: the netns of that process.
+t_census_netns_pid() {
+	census_scenario
+	census --netns="$HOLDER_PID" -j
+	check_eq "exit code" 0 "$CENSUS_RC"
+	check_eq "destinations in the holder's netns" "$NS_INO $NS_INO" \
+		"$(jq -r 'select(.type == "census") | .netns' "$T/census.out" | xargs)"
+}
+
+# Without --netns every netns with TCP sockets is counted, the test's too.
+t_census_all_netns() {
+	census_scenario
+	census -j
+	check_eq "exit code" 0 "$CENSUS_RC"
+	check_eq "the test netns's destinations" "18100 18101" \
+		"$(jq -r --argjson ns "$NS_INO" 'select(.type == "census" and .netns == $ns) | .dport' "$T/census.out" | xargs)"
+}
+
+t_census_empty_netns() {
+	mk_netns 40000 40009
+	census --netns="/run/netns/$NS"
+	check_eq "exit code" 0 "$CENSUS_RC"
+	check_eq "says so" 1 "$(grep -cxF "netns $NS_INO: no connecting TCP sockets" "$T/census.out")"
+	census --netns="/run/netns/$NS" -j
+	check_eq "exit code (-j)" 0 "$CENSUS_RC"
+	check_eq "no census objects (-j)" 0 "$(jq -c 'select(.type == "census")' "$T/census.out" | wc -l)"
+}
+
+t_census_bad_netns() {
+	local spec
+	# a missing path, a regular file, another kind of namespace, a PID above
+	# PID_MAX_LIMIT (never a process)
+	for spec in /nonexistent /etc/passwd /proc/self/ns/uts 99999999; do
+		census --netns="$spec"
+		check_eq "--netns=$spec exit code" 2 "$CENSUS_RC"
+		check_eq "--netns=$spec: a reason on stderr naming it" yes \
+			"$(grep -qF -- "$spec" "$T/census.err" && echo yes || echo no)"
+		check_eq "--netns=$spec: nothing on stdout" 0 "$(wc -c < "$T/census.out")"
+	done
+}

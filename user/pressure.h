@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Port pressure during a live run: a census of the destination behind a
+ * failure (rate-limited), a bounded periodic census for early warnings and
+ * the top-20 gauges, and the remedies at the end of a run that failed. */
+#ifndef PW_PRESSURE_H
+#define PW_PRESSURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "census.h"
+
+#define PW_DIAG_EVERY_NS	(5ull * 1000000000)	/* per destination */
+#define PW_TOP_DESTS		20
+
+struct pw_pressure_top {
+	uint16_t family;
+	uint8_t daddr[16];
+	uint16_t dport;
+	uint32_t held;
+	double usage;
+};
+
+struct pw_pressure;
+
+struct pw_pressure *pw_pressure_new(unsigned int warn_at_pct);
+void pw_pressure_free(struct pw_pressure *p);
+
+/* After a failure event: the census of its netns and destination, at most
+ * once per PW_DIAG_EVERY_NS per destination. True with *ns and *d set (valid
+ * until the next call) when one was taken. */
+bool pw_pressure_diagnose(struct pw_pressure *p, const struct pw_event *e, uint64_t now_ns,
+			  const struct pw_census_ns **ns, const struct pw_census_dest **d);
+
+/* The periodic census of every netns (at most a bounded number): a warning
+ * line (text) or object (JSON) for each destination at or above warn_at, at
+ * most once a minute each, and the top destinations for the gauges. */
+void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool json);
+size_t pw_pressure_top(const struct pw_pressure *p, const struct pw_pressure_top **top);
+
+/* At the end of a run with failures: the remedies that apply to the most
+ * pressured destination diagnosed. Prints nothing if none was. */
+void pw_pressure_remedies(struct pw_pressure *p, FILE *out, bool json,
+			  uint32_t bound_conflicts, bool is_curl);
+
+/* Remedies for one census destination (the --census one-shot). */
+void pw_print_remedies(FILE *out, bool json, const struct pw_census_ns *ns,
+		       const struct pw_census_dest *d, uint32_t bound_conflicts, bool is_curl);
+
+#endif /* PW_PRESSURE_H */

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Remedy rules for local-port pressure, keyed by the kernel version and the
+ * netns's settings. Each text carries the numbers that made it apply. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "census.h"
+
+/* The widest range a client can have: below 1024 needs privileges. */
+#define WIDE_LO		1024
+#define WIDE_HI		65535
+#define WIDE_SIZE	(WIDE_HI - WIDE_LO + 1)
+
+static struct pw_remedy *next(struct pw_remedy *out, int max, int *n, const char *id)
+{
+	if (*n >= max)
+		return NULL;
+	out[*n].id = id;
+	out[*n].text[0] = '\0';
+	return &out[(*n)++];
+}
+
+#define ADD(id, ...)							\
+	do {								\
+		struct pw_remedy *r_ = next(out, max, &n, id);		\
+		if (r_)							\
+			snprintf(r_->text, sizeof(r_->text), __VA_ARGS__); \
+	} while (0)
+
+static bool has_port_range_sockopt(const struct pw_remedy_input *in)
+{
+	int maj = in->kernel_major, min = in->kernel_minor;
+
+	/* 6.3, backported to 6.1.32 */
+	return maj > 6 || (maj == 6 && min >= 3) || (maj == 6 && min == 1 && in->kernel_patch >= 32);
+}
+
+int pw_remedies(const struct pw_remedy_input *in, struct pw_remedy *out, int max)
+{
+	int n = 0;
+
+	if (in->is_curl)
+		ADD("reuse_connections",
+		    "Reuse connections (keep-alive, a pool): each new one takes a local port and, "
+		    "closed first by the client, keeps it in TIME_WAIT for 60 s (%u now). With "
+		    "libcurl, keep using the same easy handle (or a share/multi handle): it keeps "
+		    "the connection open for the next request.", in->time_wait);
+	else
+		ADD("reuse_connections",
+		    "Reuse connections (HTTP keep-alive, a connection pool) instead of one per "
+		    "request: each new one takes a local port and, closed first by the client, "
+		    "keeps it in TIME_WAIT for 60 s (%u now).", in->time_wait);
+
+	if (in->tw_reuse != 1 && !in->dest_loopback)
+		ADD("tw_reuse_1",
+		    "Set net.ipv4.tcp_tw_reuse=1 in this netns: it is %d, which %s; with 1, "
+		    "connect() may take over a TIME_WAIT port older than 1 s (TCP timestamps "
+		    "needed; %u in TIME_WAIT now).", in->tw_reuse,
+		    in->tw_reuse == 2 ? "reuses TIME_WAIT ports only towards loopback"
+				      : "never reuses TIME_WAIT ports", in->time_wait);
+	else if (in->tw_reuse == 0 && in->dest_loopback)
+		ADD("tw_reuse_2",
+		    "Set net.ipv4.tcp_tw_reuse=2 (the default: loopback only) or 1 in this netns: "
+		    "it is 0, so TIME_WAIT ports towards this loopback destination are never "
+		    "reused, not even after 1 s (%u in TIME_WAIT now).", in->time_wait);
+
+	/* Only when 1024-65535 would at least double the range: the default
+	 * 32768-60999 (28232 ports) qualifies, an already wide one does not. */
+	if (in->range_full && in->range_full * 2 <= WIDE_SIZE)
+		ADD("wider_port_range",
+		    "Widen net.ipv4.ip_local_port_range: it has %u ports (%u usable); \"%d %d\" "
+		    "gives %d. Then list the ports your servers listen on in "
+		    "net.ipv4.ip_local_reserved_ports, or clients may take them first.",
+		    in->range_full, in->range_size, WIDE_LO, WIDE_HI, WIDE_SIZE);
+
+	if (in->bound_conflicts || in->bind_owned)
+		ADD("bind_address_no_port",
+		    "Sockets bind() before connect() (%u bound-port conflicts, %u port%s of the "
+		    "range owned by bind() or listeners): set IP_BIND_ADDRESS_NO_PORT before "
+		    "bind(addr, 0) so connect() picks the port and shares it across destinations. "
+		    "Listeners in the range belong in ip_local_reserved_ports.",
+		    in->bound_conflicts, in->bind_owned, in->bind_owned == 1 ? "" : "s");
+
+	if (has_port_range_sockopt(in))
+		ADD("ip_local_port_range_sockopt",
+		    "Linux %d.%d.%d has IP_LOCAL_PORT_RANGE (6.3+, 6.1.32+): give each busy client "
+		    "its own slice of the range per socket (setsockopt, hi << 16 | lo), so one "
+		    "cannot starve the others; with IP_BIND_ADDRESS_NO_PORT ports stay shared "
+		    "across destinations.", in->kernel_major, in->kernel_minor, in->kernel_patch);
+
+	if (in->sysctl_mentions_recycle)
+		ADD("tw_recycle_removed",
+		    "Remove net.ipv4.tcp_tw_recycle from /etc/sysctl.conf or /etc/sysctl.d: it no "
+		    "longer exists since Linux 4.12 (it dropped SYNs from clients behind NAT), so "
+		    "the setting does nothing and sysctl --system reports an error.");
+
+	ADD("more_destinations",
+	    "Last resort: one (source, destination address, port) tuple offers at most %u usable "
+	    "local ports here; spread connections over more destination addresses or ports, or "
+	    "add source addresses.", in->range_size);
+	return n;
+}
+
+bool pw_parse_kernel_version(const char *release, const char *version,
+			     int *major, int *minor, int *patch)
+{
+	int ma, mi, pa = 0, used = 0;
+	const char *deb;
+
+	if (sscanf(release, "%d.%d%n", &ma, &mi, &used) != 2 || ma < 0 || mi < 0)
+		return false;
+	if (release[used] == '.' && sscanf(release + used + 1, "%d", &pa) != 1)
+		pa = 0;
+	/* Debian keeps the ABI "X.Y.0" in the release, the real sublevel in
+	 * the version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.115-1 (2024-11-01)" */
+	if (pa == 0 && version && (deb = strstr(version, "Debian "))) {
+		int dma, dmi, dpa;
+
+		if (sscanf(deb + 7, "%d.%d.%d", &dma, &dmi, &dpa) == 3 && dma == ma && dmi == mi)
+			pa = dpa;
+	}
+	*major = ma;
+	*minor = mi;
+	*patch = pa;
+	return true;
+}
+
+bool pw_kernel_version(int *major, int *minor, int *patch)
+{
+	struct utsname u;
+
+	if (uname(&u))
+		return false;
+	return pw_parse_kernel_version(u.release, u.version, major, minor, patch);
+}
+
+static bool file_mentions_recycle(const char *path)
+{
+	char line[4096];
+	bool hit = false;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	while (!hit && fgets(line, sizeof(line), f)) {
+		const char *p = line + strspn(line, " \t");
+
+		/* sysctl.conf(5): '#' and ';' start comments */
+		if (*p == '#' || *p == ';')
+			continue;
+		hit = strstr(p, "tcp_tw_recycle") != NULL;
+	}
+	fclose(f);
+	return hit;
+}
+
+bool pw_sysctl_mentions_recycle(const char *root)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	bool hit;
+	DIR *d;
+
+	if (!root)
+		root = "";
+	snprintf(path, sizeof(path), "%s/etc/sysctl.conf", root);
+	hit = file_mentions_recycle(path);
+	snprintf(path, sizeof(path), "%s/etc/sysctl.d", root);
+	d = opendir(path);
+	if (!d)
+		return hit;
+	while (!hit && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l < 5 || strcmp(de->d_name + l - 5, ".conf"))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/etc/sysctl.d/%s", root, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		hit = file_mentions_recycle(path);
+	}
+	closedir(d);
+	return hit;
+}
+
+void pw_remedy_input_from_census(struct pw_remedy_input *in, const struct pw_census_ns *ns,
+				 const struct pw_census_dest *d)
+{
+	memset(in, 0, sizeof(*in));
+	if (!pw_kernel_version(&in->kernel_major, &in->kernel_minor, &in->kernel_patch))
+		in->kernel_major = in->kernel_minor = in->kernel_patch = 0;
+	in->tw_reuse = ns->tw_reuse;
+	in->range_size = ns->range_size;
+	in->range_full = ns->range_hi >= ns->range_lo ? ns->range_hi - ns->range_lo + 1 : 0;
+	in->bind_owned = ns->bind_owned;
+	in->sysctl_mentions_recycle = pw_sysctl_mentions_recycle("");
+	if (d) {
+		in->dest_loopback = pw_addr_is_loopback(d->family, d->daddr);
+		in->time_wait = d->states[6];
+	}
+}
