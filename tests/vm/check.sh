@@ -182,3 +182,22 @@ ck_misses() {
 	[ $((got + ${lost:-0})) -le "$truth" ] || fail "counted $got + missed returns $lost > $truth connects"
 	echo "    info: outcomes lost without a counted miss: $((truth - got - ${lost:-0}))"
 }
+
+# text mode: the failure lines as they come, then interval and summary tables
+ck_text() {
+	check_eq "setup errors" "" "$(cat "$D/setup" 2>/dev/null)"
+	check_eq "portwatch exit code after SIGINT" 0 "$(cat "$D/pw.rc" 2>/dev/null)"
+	check_eq "attach line names the mode" 1 "$(grep -c "^portwatch: attached in $WANT mode" "$D/pw.err")"
+	local pid fails att row
+	pid=$(rec 18093 '.[0].pid')
+	fails=$(rec 18093 'map(.errors.EADDRNOTAVAIL // 0) | add')
+	att=$(rec 18093 'map(.attempts) | add')
+	check_eq "header" 1 "$(head -n 1 "$D/pw.out" | grep -c '^TIME  *PID  *COMM  *FAM  *DESTINATION  *ERRNO  *CAUSE  *RANGE  *SCAN$')"
+	check_eq "failure lines" "$fails" "$(grep -cE "^[0-9:.]+ +$pid +pwvm-txt +ipv4 +127\.0\.0\.1:18093 +EADDRNOTAVAIL +port_range_exhausted +40000-40009 +[0-9.]+(ns|us|ms|s)$" "$D/pw.out")"
+	row="$pid pwvm-txt $att $fails $att EADDRNOTAVAIL:$fails"
+	check_eq "last interval table: the trigger's row (PID COMM ATTEMPTS FAILURES SCANS ERRORS)" "$row" \
+		"$(awk '/outcomes \(interval/ { t = "" } $1 == '"$pid"' { t = $1 " " $2 " " $3 " " $4 " " $5 " " $7 }
+			/outcomes \(summary/ { exit } END { print t }' "$D/pw.out")"
+	check_eq "summary table: the trigger's row" "$row" \
+		"$(awk '/outcomes \(summary/ { s = 1 } s && $1 == '"$pid"' { print $1, $2, $3, $4, $5, $7 }' "$D/pw.out")"
+}

@@ -14,7 +14,7 @@ CACHE=tests/.cache
 LIST=${PW_VM_KERNELS:-tests/vm/kernels}
 BOOT_TIMEOUT=${PW_VM_TIMEOUT:-300}
 VM_MODES="kprobe fentry tracepoint auto"
-SCENARIOS="core filters pid parallel"
+SCENARIOS="core filters pid text parallel"
 OUT=${OUTPUT:-.output}
 STATIC=$OUT/static
 passed=0 failed=0 skipped=0

@@ -147,6 +147,24 @@ sc_pid() {
 	end
 }
 
+# Text mode with --interval: failure lines, interval tables, the summary.
+sc_text() {
+	begin "$1" text
+	if pw_start "$1" -c pwvm-txt -i 1; then
+		trig --private $RANGE --comm pwvm-txt --port 18093 exhaust --count 13
+		# one interval table after the failures, at most 10 s
+		n=$(grep -c 'outcomes (interval' "$WORK/pw.out")
+		i=0
+		while [ "$(grep -c 'outcomes (interval' "$WORK/pw.out")" -le "$n" ] && [ $i -lt 100 ]; do
+			i=$((i + 1))
+			sleep 0.1
+		done
+		pw_stop
+	fi
+	emit pw.out "$WORK/pw.out"
+	end
+}
+
 # 8 processes failing at full speed: exact per-process counts. Events are
 # counted here, not sent (tens of thousands of lines).
 sc_parallel() {
@@ -166,6 +184,7 @@ for mode in "$@"; do
 	sc_core "$mode"
 	sc_filters "$mode"
 	sc_pid "$mode"
+	sc_text "$mode"
 	sc_parallel "$mode"
 	if [ "$mode" = kprobe ]; then
 		# too few kretprobe instances on purpose: the misses must show
