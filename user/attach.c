@@ -96,29 +96,49 @@ static bool prog_wanted(const char *name, int mode, const struct env *env,
 	return true;
 }
 
+/* What the kernel's BTF says, read once: libbpf parses the same BTF again
+ * for every load, so ours is freed before the first (peak RSS). */
+struct kfacts {
+	int v4_connect;		/* arities, < 0 if absent */
+	int v6_connect;
+	int hash_connect;
+	int check4;
+	int check6;
+	bool set_state_tp;
+};
+
+static void read_kfacts(const struct btf *vmlinux, struct kfacts *k)
+{
+	k->v4_connect = pw_btf_func_arity(vmlinux, "tcp_v4_connect");
+	k->v6_connect = pw_btf_func_arity(vmlinux, "tcp_v6_connect");
+	k->hash_connect = pw_btf_func_arity(vmlinux, "__inet_hash_connect");
+	k->check4 = pw_btf_func_arity(vmlinux, "__inet_check_established");
+	k->check6 = pw_btf_func_arity(vmlinux, "__inet6_check_established");
+	k->set_state_tp = btf__find_by_name_kind(vmlinux, "btf_trace_inet_sock_set_state",
+						 BTF_KIND_TYPEDEF) >= 0;
+}
+
 /* What the kernel must offer before a mode is worth loading; 0 or -errno
  * with the reason in why. */
-static int precheck(int mode, const struct env *env, const struct btf *vmlinux,
+static int precheck(int mode, const struct env *env, const struct kfacts *k,
 		    struct pw_attach *at, char *why, size_t sz)
 {
 	at->hash_arity = 0;
 	at->v6 = true;
 	switch (mode) {
 	case PW_MODE_FENTRY:
-		if (pw_btf_func_arity(vmlinux, "tcp_v4_connect") < 0) {
+		if (k->v4_connect < 0) {
 			snprintf(why, sz, "tcp_v4_connect not in kernel BTF");
 			return -ENOENT;
 		}
-		at->hash_arity = pw_btf_func_arity(vmlinux, "__inet_hash_connect");
+		at->hash_arity = k->hash_connect;
 		if (at->hash_arity != 4 && at->hash_arity != 5) {
 			snprintf(why, sz, "__inet_hash_connect %s in kernel BTF",
 				 at->hash_arity < 0 ? "not found" : "has an unknown arity");
 			return -ENOENT;
 		}
-		at->v6 = pw_btf_func_arity(vmlinux, "tcp_v6_connect") >= 0;
-		if (env->scan_depth &&
-		    (pw_btf_func_arity(vmlinux, "__inet_check_established") < 0 ||
-		     (at->v6 && pw_btf_func_arity(vmlinux, "__inet6_check_established") < 0))) {
+		at->v6 = k->v6_connect >= 0;
+		if (env->scan_depth && (k->check4 < 0 || (at->v6 && k->check6 < 0))) {
 			snprintf(why, sz, "__inet(6)_check_established not in kernel BTF (--scan-depth)");
 			return -ENOENT;
 		}
@@ -135,11 +155,10 @@ static int precheck(int mode, const struct env *env, const struct btf *vmlinux,
 		at->v6 = ksym_exists("tcp_v6_connect");
 		/* not needed by kretprobes (the return register does not move
 		 * with the arity), but reported */
-		at->hash_arity = pw_btf_func_arity(vmlinux, "__inet_hash_connect");
+		at->hash_arity = k->hash_connect;
 		return 0;
 	case PW_MODE_TRACEPOINT:
-		if (btf__find_by_name_kind(vmlinux, "btf_trace_inet_sock_set_state",
-					   BTF_KIND_TYPEDEF) < 0) {
+		if (!k->set_state_tp) {
 			snprintf(why, sz, "tracepoint sock:inet_sock_set_state not in kernel BTF");
 			return -ENOENT;
 		}
@@ -334,14 +353,14 @@ void pw_kretprobe_misses(const struct pw_attach *at, struct pw_krp_misses *m)
 	fclose(f);
 }
 
-static int try_mode(int mode, const struct env *env, const struct btf *vmlinux,
+static int try_mode(int mode, const struct env *env, const struct kfacts *k,
 		    struct pw_attach *at, char *why, size_t sz)
 {
 	struct portwatch_bpf *skel;
 	struct bpf_program *prog;
 	int err;
 
-	err = precheck(mode, env, vmlinux, at, why, sz);
+	err = precheck(mode, env, k, at, why, sz);
 	if (err)
 		return err;
 
@@ -417,6 +436,7 @@ int pw_attach(const struct env *env, struct pw_attach *at)
 	static const int order[] = { PW_MODE_FENTRY, PW_MODE_KPROBE, PW_MODE_TRACEPOINT };
 	char why[256];
 	struct btf *vmlinux;
+	struct kfacts k;
 	size_t off = 0;
 	int err = -ENOENT;
 
@@ -429,21 +449,22 @@ int pw_attach(const struct env *env, struct pw_attach *at)
 			 strerror(errno));
 		return err;
 	}
+	read_kfacts(vmlinux, &k);
+	btf__free(vmlinux);
 
 	if (env->mode != PW_REQ_AUTO) {
-		err = try_mode(env->mode, env, vmlinux, at, why, sizeof(why));
+		err = try_mode(env->mode, env, &k, at, why, sizeof(why));
 		if (err)
 			snprintf(at->why, sizeof(at->why), "--mode=%s: %s", pw_mode_name(env->mode), why);
 		else
 			snprintf(at->why, sizeof(at->why), "requested with --mode");
 		if (!err)
 			note_attach(at);
-		btf__free(vmlinux);
 		return err;
 	}
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		err = try_mode(order[i], env, vmlinux, at, why, sizeof(why));
+		err = try_mode(order[i], env, &k, at, why, sizeof(why));
 		if (!err) {
 			if (!off)
 				snprintf(at->why, sizeof(at->why), "first choice");
@@ -455,7 +476,6 @@ int pw_attach(const struct env *env, struct pw_attach *at)
 		if (off >= sizeof(at->why))
 			off = sizeof(at->why) - 1;
 	}
-	btf__free(vmlinux);
 	return err;
 }
 

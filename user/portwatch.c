@@ -2,6 +2,7 @@
 /* portwatch: parse -> listen -> attach (open, configure, load) -> loop ->
  * detach -> drain -> summary -> cleanup. One thread, one epoll loop. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -406,6 +407,8 @@ int main(int argc, char **argv)
 				app.at.why);
 		goto cleanup;
 	}
+	/* libbpf's parses of the kernel BTF are freed: give the heap back */
+	malloc_trim(0);
 	fprintf(stderr, "portwatch: attached in %s mode in %.0f ms (%s)\n",
 		pw_mode_name(app.at.mode), (now_ns(CLOCK_MONOTONIC) - app.start) / 1e6, app.at.why);
 	if (env->scan_depth && app.at.mode == PW_MODE_TRACEPOINT)
