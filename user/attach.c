@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +270,32 @@ remove:
 	return NULL;
 }
 
+/* Kretprobes left by a portwatch that was killed (SIGKILL, crash) stay in
+ * kprobe_events: remove those whose process is gone. */
+static void remove_stale_kretprobes(const char *dir)
+{
+	char path[64], line[256], ev[64];
+	struct pw_kretprobe k;
+	FILE *f;
+	int pid;
+
+	snprintf(path, sizeof(path), "%s/kprobe_events", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "r%*d:kprobes/%63s", ev) != 1 &&
+		    sscanf(line, "r:kprobes/%63s", ev) != 1)
+			continue;
+		if (sscanf(ev, "pw_%d_krp_", &pid) != 1 || pid <= 0 || pid == getpid() ||
+		    kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(k.event, sizeof(k.event), "%s", ev);
+		krp_remove(dir, &k);
+	}
+	fclose(f);
+}
+
 /* Attach the kretprobes of the loaded skeleton with maxactive; without
  * tracefs leave them to the skeleton (kernel default, misses unknown). */
 static int attach_kretprobes(struct portwatch_bpf *skel, struct pw_attach *at, char *why, size_t sz)
@@ -289,6 +316,7 @@ static int attach_kretprobes(struct portwatch_bpf *skel, struct pw_attach *at, c
 	if (!dir)
 		return 0;
 	at->maxactive = kretprobe_maxactive();
+	remove_stale_kretprobes(dir);
 	for (size_t i = 0; i < sizeof(krp) / sizeof(krp[0]); i++) {
 		struct pw_kretprobe *k = &at->krp[at->nkrp];
 
