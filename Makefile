@@ -56,11 +56,11 @@ TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
 FORCE:
-.PHONY: FORCE all clean deps run test unit integration install uninstall tools vmtest
+.PHONY: FORCE all clean deps run test unit integration install uninstall tools vmtest bench
 
 all: $(BIN)
 
-$(OUTPUT) $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/portwatch.bpf.o: bpf/portwatch.bpf.c bpf/portwatch.h $(VMLINUX) | $(OUTPUT)
@@ -120,6 +120,20 @@ test: deps all $(UNIT_BINS) $(TOOL_BINS)
 # `make test`). It builds its own static portwatch in $(OUTPUT)/static.
 vmtest: deps all $(TOOL_BINS)
 	$(Q)tests/vm/run.sh
+
+# Benchmark, never a pass/fail timed test (bench/run.sh; README "Performance").
+# Scale with BENCH_PAIRS, BENCH_SECONDS, ... (listed atop bench/run.sh);
+# BENCH_SMOKE=1 is the few-second version CI runs.
+BENCH_BINS := $(OUTPUT)/bench/loadgen
+
+$(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -pthread $< -pthread -o $@
+
+bench: deps all $(BENCH_BINS)
+	$(Q)command -v bpftrace >/dev/null || $(MAKE) --no-print-directory deps DEPS=bpftrace TEST_DEPS= || \
+		echo "bench: bpftrace could not be installed; its row will say so"
+	$(Q)OUTPUT=$(OUTPUT) bench/run.sh
 
 install: portwatch
 	install -D -m 0755 portwatch $(DESTDIR)$(prefix)/sbin/portwatch

@@ -1,0 +1,484 @@
+#!/usr/bin/env bash
+# make bench: what portwatch costs a connect()-heavy host, side by side with
+# no tracer and with the bpftrace one-liner people reach for instead.
+#
+# Loops of bench/loadgen, each run in its own fresh netns (tcp_tw_reuse=0):
+#   fail  10-port range held full; socket+connect+close, every connect fails
+#         with EADDRNOTAVAIL (the hottest path)
+#   ok    default range; socket+connect, the listener accepts and closes
+#         first, read EOF, close (every connect succeeds)
+#   rate  fail, reconnecting the same socket, paced to BENCH_RATE failures/s
+#         over BENCH_RATE_THREADS threads: are all events written to a file?
+# Per tracer case, pairs (no tracer, tracer) run back to back, A/B/A/B,
+# BENCH_PAIRS times; overhead is taken per pair. Then one more run per case
+# with kernel.bpf_stats_enabled=1 gives the BPF run time (stats cost time
+# themselves, so the pairs run without them). The table goes to stdout and
+# to $OUTPUT/bench/<run>/table.md, raw results to results.tsv beside it.
+#
+# Settings (environment or make variables):
+#   BENCH_PAIRS=5 BENCH_SECONDS=2 BENCH_THREADS=1 BENCH_LOOPS="fail ok rate"
+#   BENCH_RATE=250000 BENCH_RATE_THREADS=2
+#   BENCH_CASES="pw-tracepoint bpftrace"   only these tracer cases
+#   BENCH_SMOKE=1   one short pair per case: checks the harness, not numbers
+#   PW=path         the portwatch binary to measure (default ./portwatch)
+# Exit 1 only when the harness breaks (a tool fails to start or to report),
+# never because of a number.
+set -u
+export LC_ALL=C
+cd "$(dirname "$0")/.."
+
+OUT=${OUTPUT:-.output}
+PW=${PW:-./portwatch}
+LOADGEN=$OUT/bench/loadgen
+SMOKE=${BENCH_SMOKE:-0}
+if [ "$SMOKE" = 1 ]; then
+	PAIRS=${BENCH_PAIRS:-1}
+	SECS=${BENCH_SECONDS:-0.3}
+else
+	PAIRS=${BENCH_PAIRS:-5}
+	SECS=${BENCH_SECONDS:-2}
+fi
+THREADS=${BENCH_THREADS:-1}
+RATE=${BENCH_RATE:-250000}
+RATE_THREADS=${BENCH_RATE_THREADS:-2}
+LOOPS=${BENCH_LOOPS:-fail ok rate}
+ONLY=${BENCH_CASES:-}
+BPFTRACE_PROG='tracepoint:syscalls:sys_exit_connect /args->ret < 0/ { @[comm, pid, args->ret] = count(); }'
+FAIL_RANGE="40000 40009"
+PORT=18090
+
+die() { echo "bench: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+[ "$(id -u)" -eq 0 ] || die "needs root (run: sudo make bench)"
+[ -x "$PW" ] && [ -x "$LOADGEN" ] || die "build first: make bench builds $PW and $LOADGEN"
+for t in ip jq bpftool flock; do
+	command -v $t >/dev/null || die "$t not found (make deps installs it)"
+done
+for l in $LOOPS; do
+	case $l in fail|ok|rate) ;; *) die "BENCH_LOOPS: unknown loop '$l' (fail, ok, rate)" ;; esac
+done
+
+RUN=$OUT/bench/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$RUN" || die "cannot create $RUN"
+RES=$RUN/results.tsv
+
+# ---- host state we change, and put back whatever happens ----
+# One bench at a time on a host: they would share bpf_stats and the CPUs.
+exec 9>/run/portwatch-bench.lock
+flock -w 900 9 || die "another bench holds /run/portwatch-bench.lock"
+
+STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo "")
+TRACEFS_MOUNTED=0
+PIDS=()
+NETNS=()
+cleanup() {
+	local p n
+	for p in "${PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	PIDS=()
+	for n in "${NETNS[@]}"; do
+		[ -n "$n" ] && ip netns del "$n" 2>/dev/null
+	done
+	NETNS=()
+	if [ -n "$STATS_OLD" ] && [ "$(sysctl -n kernel.bpf_stats_enabled)" != "$STATS_OLD" ]; then
+		sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
+	fi
+	if [ "$TRACEFS_MOUNTED" = 1 ]; then
+		umount /sys/kernel/tracing 2>/dev/null && TRACEFS_MOUNTED=0
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# stats VALUE: kernel.bpf_stats_enabled, never turned off if it was on before
+stats() {
+	[ -n "$STATS_OLD" ] || return 0
+	[ "$STATS_OLD" = 1 ] && return 0
+	sysctl -qw kernel.bpf_stats_enabled="$1" || die "cannot set kernel.bpf_stats_enabled"
+}
+[ -n "$STATS_OLD" ] || note "kernel.bpf_stats_enabled not available: no BPF run time"
+[ "$STATS_OLD" = 1 ] && note "kernel.bpf_stats_enabled was already 1: every run pays for it"
+
+# microseconds since the epoch, without a fork
+now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+
+# wait_line FILE REGEX SECONDS PID: until a line matches, PID dies, or time runs out.
+wait_line() {
+	local end=$(( $(now_us) + $3 * 1000000 ))
+	until grep -qE -- "$2" "$1" 2>/dev/null; do
+		kill -0 "$4" 2>/dev/null || return 1
+		[ "$(now_us)" -gt "$end" ] && return 1
+		sleep 0.002
+	done
+}
+
+forget() {
+	local i
+	for i in "${!PIDS[@]}"; do
+		[ "${PIDS[i]}" = "$1" ] && unset 'PIDS[i]'
+	done
+	PIDS=("${PIDS[@]}")
+}
+
+# wait_exit PID SECONDS: wait for our child, SIGKILL it past the bound.
+wait_exit() {
+	local end=$((SECONDS + $2)) rc
+	while kill -0 "$1" 2>/dev/null; do
+		if [ $SECONDS -ge $end ]; then
+			note "pid $1 did not stop within $2 s: killed"
+			kill -KILL "$1" 2>/dev/null
+			break
+		fi
+		sleep 0.01
+	done
+	wait "$1" 2>/dev/null
+	rc=$?
+	forget "$1"
+	return $rc
+}
+
+# ns_new LOOP: a netns for one run, in NS (name) and NS_INO.
+ns_new() {
+	NS=pwb-$$-$RANDOM
+	ip netns add "$NS" || die "ip netns add $NS failed"
+	NETNS+=("$NS")
+	ip -n "$NS" link set lo up || die "lo up in $NS failed"
+	ip netns exec "$NS" sysctl -qw net.ipv4.tcp_tw_reuse=0 || die "sysctl in $NS failed"
+	if [ "$1" != ok ]; then
+		ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="$FAIL_RANGE" ||
+			die "sysctl in $NS failed"
+	fi
+	NS_INO=$(stat -L -c %i "/run/netns/$NS")
+}
+ns_del() {
+	local i
+	ip netns del "$NS"
+	for i in "${!NETNS[@]}"; do
+		[ "${NETNS[i]}" = "$NS" ] && unset 'NETNS[i]'
+	done
+	NETNS=("${NETNS[@]}")
+}
+
+# BPF programs a process holds: "run_time_ns run_cnt" summed over them.
+bpf_stats_of() {
+	local ids id t=0 c=0 line
+	# a program's fd and its link's fd both name it
+	ids=$(cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '/^prog_id:/ {print $2}' | sort -u)
+	for id in $ids; do
+		line=$(bpftool prog show id "$id" -j 2>/dev/null |
+			jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"') || continue
+		t=$((t + ${line% *}))
+		c=$((c + ${line#* }))
+	done
+	echo "$t $c"
+}
+
+vmhwm_kb() { awk '/^VmHWM:/ {print $2}' /proc/"$1"/status 2>/dev/null; }
+# user + system CPU of a process, in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' /proc/"$1"/stat 2>/dev/null; }
+TICK=$(getconf CLK_TCK)
+
+# ---- which portwatch modes this kernel allows ----
+MODES=()
+declare -A MODE_WHY
+for m in fentry kprobe tracepoint; do
+	"$PW" -m "$m" -q > "$RUN/probe-$m.out" 2> "$RUN/probe-$m.err" &
+	p=$!
+	PIDS+=("$p")
+	if wait_line "$RUN/probe-$m.err" 'attached in' 10 "$p"; then
+		MODES+=("$m")
+	else
+		MODE_WHY[$m]=$(grep -m1 'portwatch:' "$RUN/probe-$m.err" | sed 's/^portwatch: //')
+	fi
+	kill -INT "$p" 2>/dev/null
+	wait_exit "$p" 10
+done
+[ ${#MODES[@]} -gt 0 ] || die "portwatch attaches in no mode here: $(cat "$RUN"/probe-*.err)"
+BEST=${MODES[0]}
+
+# ---- bpftrace: installed, and its syscall tracepoints visible ----
+BT_WHY=
+if ! command -v bpftrace >/dev/null; then
+	BT_WHY="bpftrace not installed (apt-get install bpftrace)"
+elif [ ! -d /sys/kernel/tracing/events/syscalls ]; then
+	if [ ! -d /sys/kernel/tracing/events ] &&
+	   mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; then
+		TRACEFS_MOUNTED=1
+		note "mounted tracefs at /sys/kernel/tracing for bpftrace (unmounted at exit)"
+	fi
+	[ -d /sys/kernel/tracing/events/syscalls ] ||
+		BT_WHY="no syscall tracepoints (tracefs or CONFIG_FTRACE_SYSCALLS missing)"
+fi
+
+# ---- the cases: name|label|how (portwatch arguments, or "bpftrace") ----
+CASES=()
+for m in "${MODES[@]}"; do
+	CASES+=("pw-$m|portwatch -j ($m)|-m $m -j")
+done
+if [ "$BEST" = tracepoint ]; then
+	CASES+=("pw-S|portwatch -j -S ($BEST: -S has no effect)|-j -S")
+else
+	CASES+=("pw-S|portwatch -j -S ($BEST)|-j -S")
+fi
+CASES+=("bpftrace|bpftrace one-liner (sys_exit_connect)|bpftrace")
+if [ -n "$ONLY" ]; then
+	kept=()
+	for c in "${CASES[@]}"; do
+		[[ " $ONLY " == *" ${c%%|*} "* ]] && kept+=("$c")
+	done
+	[ ${#kept[@]} -gt 0 ] || die "BENCH_CASES='$ONLY' matches none of: $(printf '%s ' "${CASES[@]%%|*}")"
+	CASES=("${kept[@]}")
+fi
+
+# cases_of LOOP: the rate loop is about portwatch's event stream, default options
+cases_of() {
+	local c
+	for c in "${CASES[@]}"; do
+		[ "$1" = rate ] && [[ "$c" != pw-[a-z]*"|"* || "$c" == pw-S"|"* ]] && continue
+		echo "$c"
+	done
+}
+
+loadgen_args() {
+	case $1 in
+	fail) echo "fail --threads $THREADS" ;;
+	ok) echo "ok --threads $THREADS" ;;
+	rate) echo "fail --reuse --threads $RATE_THREADS --rate $RATE" ;;
+	esac
+}
+
+TRACER_PID=
+TRACER_OUT=
+ATTACH_MS=
+
+# start_tracer HOW TAG: start it, wait until it is attached (bounded).
+start_tracer() {
+	local how=$1 tag=$2 t0
+	TRACER_OUT=$RUN/$tag.out
+	t0=$(now_us)
+	if [ "$how" = bpftrace ]; then
+		bpftrace -e "$BPFTRACE_PROG" > "$TRACER_OUT" 2> "$RUN/$tag.err" &
+		TRACER_PID=$!
+		PIDS+=("$TRACER_PID")
+		wait_line "$TRACER_OUT" '^Attaching 1 probe' 30 "$TRACER_PID" || return 1
+	else
+		# shellcheck disable=SC2086
+		"$PW" $how > "$TRACER_OUT" 2> "$RUN/$tag.err" &
+		TRACER_PID=$!
+		PIDS+=("$TRACER_PID")
+		wait_line "$RUN/$tag.err" 'attached in' 10 "$TRACER_PID" || return 1
+	fi
+	ATTACH_MS=$(( ($(now_us) - t0) / 1000 ))
+}
+
+# stop_tracer HOW: SIGINT for portwatch, SIGTERM for bpftrace (a background
+# job of a script starts with SIGINT ignored and bpftrace keeps it so).
+stop_tracer() {
+	local sig=INT
+	[ "$1" = bpftrace ] && sig=TERM
+	kill -$sig "$TRACER_PID" 2>/dev/null
+	wait_exit "$TRACER_PID" 120
+}
+
+# run_one LOOP NAME HOW PAIR ROLE: one run (A: no tracer, B: tracer, S: tracer
+# with BPF stats on); appends a line to $RES. Returns 2 if bpftrace would not start.
+run_one() {
+	local loop=$1 name=$2 how=$3 pair=$4 role=$5 tag lg rc c0=- c1=-
+	local rss=- attach=- bpf="- -" events=- lost=- counts=- ports=- tcpu=-
+	tag=$loop-$name-$pair-$role
+	ns_new "$loop"
+	if [ "$role" != A ]; then
+		[ "$role" = S ] && stats 1
+		if ! start_tracer "$how" "$tag"; then
+			sed 's/^/  | /' "$RUN/$tag.err" >&2
+			if [ "$how" = bpftrace ]; then
+				BT_WHY="bpftrace did not attach: $(grep -m1 . "$RUN/$tag.err")"
+				stop_tracer bpftrace
+				ns_del
+				stats 0
+				return 2
+			fi
+			die "$name did not attach (log above)"
+		fi
+		attach=$ATTACH_MS
+		c0=$(cpu_ticks "$TRACER_PID")
+	fi
+	# shellcheck disable=SC2046
+	ip netns exec "$NS" "$LOADGEN" $(loadgen_args "$loop") --seconds "$SECS" \
+		--port "$PORT" > "$RUN/$tag.load" 2> "$RUN/$tag.loaderr"
+	rc=$?
+	[ $rc -eq 0 ] || { cat "$RUN/$tag.loaderr" >&2; die "loadgen ($loop) exited $rc"; }
+	lg=$(cat "$RUN/$tag.load")
+	local lpid wall cpu per failures attempts secs
+	read -r lpid wall cpu per failures attempts secs < <(jq -r \
+		'"\(.pid) \(.ns_per_connect) \(.cpu_ns_per_connect) \(.per_s) \(.process.failures) \(.process.attempts) \(.seconds)"' \
+		<<<"$lg") || die "loadgen printed no result: $lg"
+
+	if [ "$role" != A ]; then
+		c1=$(cpu_ticks "$TRACER_PID")
+		tcpu=$(awk -v a="$c0" -v b="$c1" -v t="$TICK" -v s="$secs" 'BEGIN {printf "%.1f", (b - a) / t / s * 100}')
+		rss=$(vmhwm_kb "$TRACER_PID")
+		[ "$role" = S ] && bpf=$(bpf_stats_of "$TRACER_PID")
+		stop_tracer "$how" || { rc=$?; [ "$how" = bpftrace ] || die "$name exited $rc (see $RUN/$tag.err)"; }
+		[ "$role" = S ] && stats 0
+		if [ "$how" = bpftrace ]; then
+			# counted in the kernel, printed at exit: "@[comm, pid, ret]: n"
+			local got
+			got=$(grep -E "^@\[loadgen, $lpid, -[0-9]+\]: " "$TRACER_OUT" |
+				awk '{s += $NF} END {print s + 0}')
+			[ "$got" = "$failures" ] && counts=exact || counts="fail:$got/$failures"
+		else
+			local sum s_att s_fail
+			sum=$(tail -n 1 "$TRACER_OUT")
+			[ "$(jq -r .type <<<"$sum" 2>/dev/null)" = summary ] ||
+				die "$name: no JSON summary as last line of $TRACER_OUT"
+			lost=$(jq -r .events_lost <<<"$sum")
+			read -r s_att s_fail < <(jq -r --argjson p "$lpid" \
+				'[.processes[] | select(.pid == $p)] | "\(map(.attempts) | add // 0) \(map(.failures) | add // 0)"' \
+				<<<"$sum")
+			if [ "$s_att" = "$attempts" ] && [ "$s_fail" = "$failures" ]; then
+				counts=exact
+			else
+				counts="att:$s_att/$attempts,fail:$s_fail/$failures"
+			fi
+			events=$(grep -c "\"netns\":$NS_INO," "$TRACER_OUT")
+			ports=$(grep "\"netns\":$NS_INO," "$TRACER_OUT" | grep -o '"ports_checked":[0-9]*' |
+				awk -F: '{s += $2; n++} END {print n ? s / n : "-"}')
+		fi
+		rm -f "$TRACER_OUT"	# hundreds of MB at full rate
+	fi
+	ns_del
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+		"$loop" "$name" "$pair" "$role" "$wall" "$cpu" "$per" "$failures" "$events" "$lost" \
+		"$counts" "${rss:--}" "$attach" "$bpf" "$ports" "$tcpu" >> "$RES"
+	printf '  %-4s %-13s %s%s %7.0f ns/connect (CPU %6.0f) %7.0f/s events %s lost %s counts %s\n' \
+		"$loop" "$name" "$role" "$pair" "$wall" "$cpu" "$per" "$events" "$lost" "$counts" >&2
+}
+
+# ---- machine ----
+CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+MACHINE="$(nproc) x $CPU, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)"
+[ -r /etc/debian_version ] && MACHINE="$MACHINE, Debian $(cat /etc/debian_version)"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+BT_VER=$(bpftrace --version 2>/dev/null | awk '{print $2}')
+PW_VER=$(git describe --always --dirty 2>/dev/null || echo '?')
+[ "$PW" = ./portwatch ] || PW_VER="$PW_VER, binary $PW"
+
+note "run: $RUN; modes: ${MODES[*]}; $PAIRS pairs x ${SECS}s; loadavg $LOAD0"
+for m in fentry kprobe; do
+	[ -n "${MODE_WHY[$m]:-}" ] && note "mode $m not available: ${MODE_WHY[$m]}"
+done
+[ -n "$BT_WHY" ] && note "$BT_WHY"
+
+: > "$RES"
+stats 0
+for loop in $LOOPS; do
+	mapfile -t LCASES < <(cases_of "$loop")
+	for ((i = 1; i <= PAIRS; i++)); do
+		for c in "${LCASES[@]}"; do
+			IFS='|' read -r name label how <<<"$c"
+			[ "$how" = bpftrace ] && [ -n "$BT_WHY" ] && continue
+			run_one "$loop" "$name" "$how" "$i" A
+			run_one "$loop" "$name" "$how" "$i" B
+		done
+	done
+	for c in "${LCASES[@]}"; do
+		IFS='|' read -r name label how <<<"$c"
+		[ "$how" = bpftrace ] && [ -n "$BT_WHY" ] && continue
+		[ -n "$STATS_OLD" ] && run_one "$loop" "$name" "$how" 1 S
+	done
+done
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- the table ----
+# stat3: "min median max" of the numbers on stdin, "- - -" if none
+stat3() { sort -g | awk '{a[NR] = $1} END {
+	if (!NR) { print "- - -"; exit }
+	m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+	print a[1], m, a[NR] }'; }
+med() { stat3 | cut -d' ' -f2; }
+col() { awk -F'\t' -v l="$1" -v n="$2" -v r="$3" -v c="$4" '$1 == l && $2 == n && $4 == r {print $c}' "$RES"; }
+# ovh LOOP NAME COLUMN: per-pair overhead in %, one per line
+ovh() {
+	join -t$'\t' <(awk -F'\t' -v l="$1" -v n="$2" -v c="$3" '$1 == l && $2 == n && $4 == "A" {print $3 "\t" $c}' "$RES" | sort) \
+		<(awk -F'\t' -v l="$1" -v n="$2" -v c="$3" '$1 == l && $2 == n && $4 == "B" {print $3 "\t" $c}' "$RES" | sort) |
+		awk -F'\t' '{printf "%.2f\n", ($3 / $2 - 1) * 100}'
+}
+pct() { awk '$1 == "-" {print "-"; next} {printf "%+.1f%%", $1}'; }
+
+table() {
+	local loop desc c
+	echo "Machine: $MACHINE; load average $LOAD0 at start, $LOAD1 at end."
+	echo "portwatch $PW_VER; bpftrace ${BT_VER:-not installed}. $PAIRS pairs of ${SECS} s runs per case."
+	echo "Reproduce: \`sudo make bench$([ "$SMOKE" = 1 ] && echo ' BENCH_SMOKE=1')\`."
+	for loop in $LOOPS; do
+		case $loop in
+		fail) desc="fast-fail loop, $THREADS thread(s): socket+connect+close, 10-port range held full, every connect fails with EADDRNOTAVAIL" ;;
+		ok) desc="success loop, $THREADS thread(s): socket+connect, the listener accepts and closes, read EOF, close" ;;
+		rate) desc="event stream: connect on one socket per thread, failing, paced to $RATE/s over $RATE_THREADS threads; events to a file" ;;
+		esac
+		echo
+		echo "**$desc**"
+		echo
+		echo "| case | ns/connect | CPU ns/connect | overhead, CPU: min / median / max | overhead, wall: median | connects/s | events / failures | lost | counts | tracer CPU | peak RSS | start to attached | BPF ns/run |"
+		echo "| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |"
+		printf '| no tracer | %.0f | %.0f | - | - | %.0f | - | - | - | - | - | - | - |\n' \
+			"$(awk -F'\t' -v l="$loop" '$1 == l && $4 == "A" {print $5}' "$RES" | med)" \
+			"$(awk -F'\t' -v l="$loop" '$1 == l && $4 == "A" {print $6}' "$RES" | med)" \
+			"$(awk -F'\t' -v l="$loop" '$1 == l && $4 == "A" {print $7}' "$RES" | med)"
+		while IFS= read -r c; do
+			local name label how
+			IFS='|' read -r name label how <<<"$c"
+			if [ "$how" = bpftrace ] && [ -n "$BT_WHY" ]; then
+				echo "| $label | not run: $BT_WHY | | | | | | | | | | | |"
+				continue
+			fi
+			[ -n "$(col "$loop" "$name" B 5)" ] || continue
+			local o ow ev fl lost npairs nexact rss att bpfns tc
+			o=$(ovh "$loop" "$name" 6 | stat3 | awk '$1 == "-" {print "-"; next} {printf "%+.1f%% / %+.1f%% / %+.1f%%", $1, $2, $3}')
+			ow=$(ovh "$loop" "$name" 5 | med | pct)
+			fl=$(col "$loop" "$name" B 8 | awk '{s += $1} END {print s + 0}')
+			ev=$(col "$loop" "$name" B 9 | awk '$1 == "-" {d = 1} {s += $1} END {print d ? "-" : s + 0}')
+			lost=$(col "$loop" "$name" B 10 | awk '$1 == "-" {d = 1} {s += $1} END {print d ? "-" : s + 0}')
+			npairs=$(col "$loop" "$name" B 11 | wc -l)
+			nexact=$(col "$loop" "$name" B 11 | grep -cx exact)
+			rss=$(col "$loop" "$name" B 12 | stat3 | awk '$3 == "-" {print "-"; next} {printf "%.1f MiB", $3 / 1024}')
+			att=$(col "$loop" "$name" B 13 | med | awk '$1 == "-" {print "-"; next} {printf "%d ms", $1}')
+			bpfns=$(col "$loop" "$name" S 14 | awk '{split($0, f, " "); if (f[2] > 0) printf "%.0f (%d runs)\n", f[1] / f[2], f[2]}')
+			tc=$(col "$loop" "$name" B 16 | med | awk '$1 == "-" {print "-"; next} {printf "%.0f%%", $1}')
+			printf '| %s | %.0f | %.0f | %s | %s | %.0f | %s / %s | %s | exact %s/%s | %s | %s | %s | %s |\n' \
+				"$label" "$(col "$loop" "$name" B 5 | med)" "$(col "$loop" "$name" B 6 | med)" \
+				"$o" "$ow" "$(col "$loop" "$name" B 7 | med)" "$ev" "$fl" "$lost" "$nexact" "$npairs" \
+				"$tc" "$rss" "$att" "${bpfns:--}"
+		done < <(cases_of "$loop")
+	done
+	cat <<-'EOF'
+
+	ns/connect: wall time of one loop iteration of a thread; CPU ns/connect: that thread's CPU
+	time per iteration, which a busy neighbour on the host inflates far less. Overhead: per pair,
+	the tracer's run against the no-tracer run just before it (min / median / max over pairs).
+	events: portwatch's NDJSON lines from the run's netns (failures only, default options), summed
+	over the pairs, against the failures the load generator counted itself; lost: the summary's
+	events_lost; counts: runs where the tracer's per-process numbers for the load generator's pid
+	equal its own (portwatch: attempts and failures; bpftrace: its failure count). tracer CPU: the
+	tracer process's user+system time during the load, in % of one CPU. Peak RSS: VmHWM at the end
+	of the run (largest over runs). Start to attached: from launch to the tracer's ready line
+	("attached in" on portwatch's stderr, "Attaching 1 probe" from bpftrace). BPF ns/run:
+	run_time_ns / run_cnt of the tracer's programs over one extra run with kernel.bpf_stats_enabled=1
+	(off again after it); the programs run for every matching event on the host, not only the bench's.
+	EOF
+	if [ "$BEST" = tracepoint ]; then
+		echo "--scan-depth: this kernel allows only tracepoint mode, where -S counts nothing and costs"
+		echo "nothing (same programs as without it); its per-port cost needs fentry or kprobe mode."
+	elif [[ " $LOOPS " == *" fail "* ]]; then
+		awk -v d="$(col fail pw-S B 6 | med)" -v b="$(col fail "pw-$BEST" B 6 | med)" \
+		    -v p="$(col fail pw-S B 15 | med)" -v m="$BEST" 'BEGIN { if (p > 0 && d != "-" && b != "-")
+			printf "--scan-depth (%s mode): %+.0f ns of CPU per failing connect, %.1f ports checked each: %+.1f ns per port scanned.\n", m, d - b, p, (d - b) / p }'
+	fi
+}
+
+table | tee "$RUN/table.md"
+note "results: $RES"
