@@ -344,9 +344,12 @@ run_one() {
 			else
 				counts="att:$s_att/$attempts,fail:$s_fail/$failures"
 			fi
-			events=$(grep -c "\"netns\":$NS_INO," "$TRACER_OUT")
-			ports=$(grep "\"netns\":$NS_INO," "$TRACER_OUT" | grep -o '"ports_checked":[0-9]*' |
+			# connect events of this run's netns (other lines: remedies, summary)
+			grep '^{"type":"connect",' "$TRACER_OUT" | grep "\"netns\":$NS_INO," > "$RUN/$tag.ev"
+			events=$(wc -l < "$RUN/$tag.ev")
+			ports=$(grep -o '"ports_checked":[0-9]*' "$RUN/$tag.ev" |
 				awk -F: '{s += $2; n++} END {print n ? s / n : "-"}')
+			rm -f "$RUN/$tag.ev"
 		fi
 		rm -f "$TRACER_OUT"	# hundreds of MB at full rate
 	fi
