@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
 #include "procs.h"
 
 static struct pw_proc *find_or_add(struct pw_procs *p, uint32_t pid)
@@ -53,25 +52,6 @@ int pw_procs_add(struct pw_procs *p, const struct pw_proc_key *k, const struct p
 	pr->errs[i].count = v->count;
 	pr->nerrs++;
 	return 0;
-}
-
-int pw_procs_read(int map_fd, struct pw_procs *p)
-{
-	struct pw_proc_key key, next;
-	struct pw_proc_val val;
-	void *prev = NULL;
-	int err;
-
-	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(map_fd, &key, &val))
-			continue;	/* deleted under us */
-		err = pw_procs_add(p, &key, &val);
-		if (err)
-			return err;
-	}
-	return errno == ENOENT ? 0 : -errno;
 }
 
 static int cmp_proc(const void *a, const void *b)

@@ -33,8 +33,6 @@ struct pw_procs {
 
 /* Fold one kernel entry in. 0 or -ENOMEM. */
 int pw_procs_add(struct pw_procs *p, const struct pw_proc_key *k, const struct pw_proc_val *v);
-/* Read the whole `procs` map. 0 or -errno. */
-int pw_procs_read(int map_fd, struct pw_procs *p);
 /* Most failures first, then most attempts, then pid. */
 void pw_procs_sort(struct pw_procs *p);
 void pw_procs_free(struct pw_procs *p);

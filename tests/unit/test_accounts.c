@@ -17,28 +17,7 @@
 #include <cmocka.h>
 
 #include "accounts.h"
-
-static struct pw_proc_val val(uint64_t count, uint64_t scans, uint64_t scan_ns, const char *comm)
-{
-	struct pw_proc_val v;
-
-	memset(&v, 0, sizeof(v));
-	v.count = count;
-	v.scans = scans;
-	v.scan_ns = scan_ns;
-	/* may fill all 16 bytes, with no NUL */
-	memcpy(v.comm, comm, strnlen(comm, sizeof(v.comm)));
-	return v;
-}
-
-static void update(struct pw_accounts *a, uint32_t tgid, uint16_t err, uint16_t family,
-		   uint64_t count, uint64_t scans, uint64_t scan_ns, const char *comm)
-{
-	struct pw_proc_key k = { .tgid = tgid, .err = err, .family = family };
-	struct pw_proc_val v = val(count, scans, scan_ns, comm);
-
-	assert_int_equal(pw_accounts_update(a, &k, &v), 0);
-}
+#include "accounts_fixture.h"
 
 static struct pw_row *row(struct pw_accounts *a, uint32_t tgid, uint16_t err, uint16_t family)
 {
@@ -107,7 +86,7 @@ static void test_init_free(void **state)
 	assert_null(a.index);
 	assert_null(a.expired);
 
-	update(&a, 1, 0, AF_INET, 1, 0, 0, "x");
+	fx_update(&a, 1, 0, AF_INET, 1, 0, 0, "x");
 	assert_non_null(a.rows);
 	assert_non_null(a.index);
 	pw_accounts_free(&a);
@@ -130,11 +109,11 @@ static void test_update_creates_rows(void **state)
 	(void)state;
 	pw_accounts_init(&a, 1000);
 	/* keys differing in one field each: all distinct rows */
-	update(&a, 100, 0, AF_INET, 10, 10, 600000, "curl");
-	update(&a, 100, 99, AF_INET, 15, 15, 2130000, "curl");
-	update(&a, 100, 99, AF_INET6, 5, 4, 1000, "curl");
-	update(&a, 200, 99, AF_INET, 1, 1, 77, "wget");
-	update(&a, 100, 111, AF_INET, 2, 0, 0, "curl");
+	fx_update(&a, 100, 0, AF_INET, 10, 10, 600000, "curl");
+	fx_update(&a, 100, 99, AF_INET, 15, 15, 2130000, "curl");
+	fx_update(&a, 100, 99, AF_INET6, 5, 4, 1000, "curl");
+	fx_update(&a, 200, 99, AF_INET, 1, 1, 77, "wget");
+	fx_update(&a, 100, 111, AF_INET, 2, 0, 0, "curl");
 	assert_int_equal(a.n, 5);
 
 	r = row(&a, 100, 99, AF_INET);
@@ -172,10 +151,10 @@ static void test_update_replaces_cur(void **state)
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
-	update(&a, 42, 99, AF_INET, 5, 5, 500, "curl");
-	update(&a, 7, 99, AF_INET, 1, 1, 1, "other");
+	fx_update(&a, 42, 99, AF_INET, 5, 5, 500, "curl");
+	fx_update(&a, 7, 99, AF_INET, 1, 1, 1, "other");
 	/* the kernel value is cumulative: the second read replaces the first */
-	update(&a, 42, 99, AF_INET, 8, 6, 900, "curl2");
+	fx_update(&a, 42, 99, AF_INET, 8, 6, 900, "curl2");
 	assert_int_equal(a.n, 2);
 	t = total(&a, 42, 99, AF_INET);
 	assert_int_equal(t.count, 8);
@@ -188,7 +167,7 @@ static void test_update_replaces_cur(void **state)
 	assert_string_equal(t.comm, "other");
 
 	/* same value again: same total, still one row */
-	update(&a, 42, 99, AF_INET, 8, 6, 900, "curl2");
+	fx_update(&a, 42, 99, AF_INET, 8, 6, 900, "curl2");
 	assert_int_equal(a.n, 2);
 	assert_int_equal(total(&a, 42, 99, AF_INET).count, 8);
 	pw_accounts_free(&a);
@@ -213,7 +192,7 @@ static void test_many_keys(void **state)
 		uint32_t tgid = (i * 7919u) % MANY_TGIDS * 3 + 1;
 
 		for (int e = 0; e < 3; e++)
-			update(&a, tgid, many_keys[e].err, many_keys[e].family, tgid + e, e, 0, "x");
+			fx_update(&a, tgid, many_keys[e].err, many_keys[e].family, tgid + e, e, 0, "x");
 	}
 	assert_int_equal(a.n, 3 * MANY_TGIDS);
 	/* the index grew and stays at most half full */
@@ -225,7 +204,7 @@ static void test_many_keys(void **state)
 		uint32_t tgid = i * 3 + 1;
 
 		for (int e = 0; e < 3; e++)
-			update(&a, tgid, many_keys[e].err, many_keys[e].family,
+			fx_update(&a, tgid, many_keys[e].err, many_keys[e].family,
 			       1000 * tgid + e, 0, 0, "x");
 	}
 	assert_int_equal(a.n, 3 * MANY_TGIDS);
@@ -267,7 +246,7 @@ static void test_close_keys(void **state)
 		for (uint32_t tgid = 1; tgid <= 16; tgid++)
 			for (uint16_t err = 0; err < 32; err++)
 				for (uint16_t fam = 0; fam < 32; fam++)
-					update(&a, tgid, err, fam,
+					fx_update(&a, tgid, err, fam,
 					       round * 1000000 + tgid * 10000 + err * 100 + fam,
 					       0, 0, "x");
 		assert_int_equal(a.n, 16 * 32 * 32);
@@ -291,11 +270,11 @@ static void test_exited(void **state)
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
-	update(&a, 100, 0, AF_INET, 1, 0, 0, "a");
-	update(&a, 200, 99, AF_INET, 1, 0, 0, "b");
-	update(&a, 100, 99, AF_INET, 1, 0, 0, "a");
-	update(&a, 100, 99, AF_INET6, 1, 0, 0, "a");
-	update(&a, 1000, 99, AF_INET, 1, 0, 0, "c");
+	fx_update(&a, 100, 0, AF_INET, 1, 0, 0, "a");
+	fx_update(&a, 200, 99, AF_INET, 1, 0, 0, "b");
+	fx_update(&a, 100, 99, AF_INET, 1, 0, 0, "a");
+	fx_update(&a, 100, 99, AF_INET6, 1, 0, 0, "a");
+	fx_update(&a, 1000, 99, AF_INET, 1, 0, 0, "c");
 
 	assert_int_equal(pw_accounts_exited(&a, 100, 5000), 3);
 	assert_int_equal(row(&a, 100, 0, AF_INET)->exited_ns, 5000);
@@ -317,7 +296,7 @@ static void test_exited(void **state)
 	assert_int_equal(row(&a, 200, 99, AF_INET)->exited_ns, 0);
 
 	/* an update of the same kernel entry (still in the map) keeps it exited */
-	update(&a, 100, 99, AF_INET, 2, 0, 0, "a");
+	fx_update(&a, 100, 99, AF_INET, 2, 0, 0, "a");
 	assert_int_equal(row(&a, 100, 99, AF_INET)->exited_ns, 5000);
 	pw_accounts_free(&a);
 }
@@ -330,9 +309,9 @@ static void test_base_plus_cur(void **state)
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
-	update(&a, 42, 99, AF_INET, 3, 2, 50, "curl");
+	fx_update(&a, 42, 99, AF_INET, 3, 2, 50, "curl");
 	r = row(&a, 42, 99, AF_INET);
-	r->base = val(10, 4, 1000, "curl");
+	r->base = fx_val(10, 4, 1000, "curl");
 	pw_row_total(r, &t);
 	assert_int_equal(t.count, 13);
 	assert_int_equal(t.scans, 6);
@@ -340,7 +319,7 @@ static void test_base_plus_cur(void **state)
 	assert_string_equal(t.comm, "curl");
 
 	/* a new kernel value replaces cur only */
-	update(&a, 42, 99, AF_INET, 7, 7, 70, "curl");
+	fx_update(&a, 42, 99, AF_INET, 7, 7, 70, "curl");
 	t = total(&a, 42, 99, AF_INET);
 	assert_int_equal(t.count, 17);
 	assert_int_equal(t.scans, 11);
@@ -356,7 +335,7 @@ static void test_base_plus_cur(void **state)
 	assert_string_equal(t.comm, "curl");
 
 	/* a 16-byte comm with no NUL is kept whole */
-	r->base = val(1, 0, 0, "0123456789abcdef");
+	r->base = fx_val(1, 0, 0, "0123456789abcdef");
 	pw_row_total(r, &t);
 	assert_memory_equal(t.comm, "0123456789abcdef", PW_COMM_LEN);
 	pw_accounts_free(&a);
@@ -370,8 +349,8 @@ static void test_retired_row_reused(void **state)
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
-	update(&a, 42, 99, AF_INET, 5, 5, 500, "curl");
-	update(&a, 43, 99, AF_INET, 1, 1, 1, "other");
+	fx_update(&a, 42, 99, AF_INET, 5, 5, 500, "curl");
+	fx_update(&a, 43, 99, AF_INET, 1, 1, 1, "other");
 	assert_int_equal(pw_accounts_exited(&a, 42, 1000), 1);
 	/* what pw_accounts_sync does once the kernel entry is deleted */
 	r = row(&a, 42, 99, AF_INET);
@@ -383,7 +362,7 @@ static void test_retired_row_reused(void **state)
 
 	/* the pid is reused by another process: a new kernel entry, counting
 	 * from 0; the old process's counts move to `expired` under its name */
-	update(&a, 42, 99, AF_INET, 2, 1, 30, "wget");
+	fx_update(&a, 42, 99, AF_INET, 2, 1, 30, "wget");
 	assert_int_equal(a.n, 2);
 	r = row(&a, 42, 99, AF_INET);
 	assert_int_equal(r->exited_ns, 0);
@@ -416,13 +395,13 @@ static void test_procs_fold(void **state)
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
-	update(&a, 100, 0, AF_INET, 10, 10, 600000, "curl");
-	update(&a, 100, 99, AF_INET, 15, 15, 2130000, "curl");
-	update(&a, 200, 0, AF_INET6, 7, 3, 30, "wget");
-	update(&a, 100, 99, AF_INET6, 5, 4, 1000, "curl");
-	update(&a, 100, 111, AF_INET, 2, 0, 0, "curl");
+	fx_update(&a, 100, 0, AF_INET, 10, 10, 600000, "curl");
+	fx_update(&a, 100, 99, AF_INET, 15, 15, 2130000, "curl");
+	fx_update(&a, 200, 0, AF_INET6, 7, 3, 30, "wget");
+	fx_update(&a, 100, 99, AF_INET6, 5, 4, 1000, "curl");
+	fx_update(&a, 100, 111, AF_INET, 2, 0, 0, "curl");
 	/* a row with a retired part counts whole */
-	row(&a, 100, 111, AF_INET)->base = val(3, 1, 9, "curl");
+	row(&a, 100, 111, AF_INET)->base = fx_val(3, 1, 9, "curl");
 
 	assert_int_equal(pw_accounts_procs(&a, &p), 0);
 	assert_int_equal(p.n, 2);
@@ -455,24 +434,6 @@ static void test_procs_fold(void **state)
 	pw_accounts_free(&a);
 }
 
-/* An expired row as fold_expired (reached only from pw_accounts_sync) makes it. */
-static void add_expired(struct pw_accounts *a, uint16_t err, uint16_t family,
-			uint64_t count, uint64_t scans, uint64_t scan_ns, const char *comm)
-{
-	struct pw_row *e;
-
-	if (a->nexpired == a->expired_cap) {
-		a->expired_cap = a->expired_cap ? a->expired_cap * 2 : 4;
-		a->expired = realloc(a->expired, a->expired_cap * sizeof(*a->expired));
-		assert_non_null(a->expired);
-	}
-	e = &a->expired[a->nexpired++];
-	memset(e, 0, sizeof(*e));
-	e->key.err = err;
-	e->key.family = family;
-	e->base = val(count, scans, scan_ns, comm);
-}
-
 static void test_procs_expired(void **state)
 {
 	struct pw_accounts a;
@@ -481,11 +442,11 @@ static void test_procs_expired(void **state)
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
-	update(&a, 42, 99, AF_INET, 3, 3, 300, "curl");
-	add_expired(&a, 99, AF_INET, 4, 4, 400, "curl");
-	add_expired(&a, 0, AF_INET6, 3, 2, 20, "wget");
-	add_expired(&a, 111, AF_INET, 1, 0, 0, "nc");
-	add_expired(&a, 99, AF_INET6, 2, 2, 2, "wget");
+	fx_update(&a, 42, 99, AF_INET, 3, 3, 300, "curl");
+	fx_add_expired(&a, 99, AF_INET, 4, 4, 400, "curl");
+	fx_add_expired(&a, 0, AF_INET6, 3, 2, 20, "wget");
+	fx_add_expired(&a, 111, AF_INET, 1, 0, 0, "nc");
+	fx_add_expired(&a, 99, AF_INET6, 2, 2, 2, "wget");
 
 	assert_int_equal(pw_accounts_procs(&a, &p), 0);
 	assert_int_equal(p.n, 2);

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "metrics.h"
+#include "accounts_fixture.h"
 
 #ifndef PROMTOOL
 #define PROMTOOL	"/usr/bin/promtool"
@@ -49,41 +50,6 @@ static void label(const char *s, size_t n)
 	assert_int_equal(label_len, sizeof(want) - 1);			\
 	assert_memory_equal(label_out, want, sizeof(want) - 1);		\
 } while (0)
-
-static void update(struct pw_accounts *a, uint32_t tgid, uint16_t err, uint16_t family,
-		   uint64_t count, uint64_t scans, uint64_t scan_ns, const char *comm)
-{
-	struct pw_proc_key k = { .tgid = tgid, .err = err, .family = family };
-	struct pw_proc_val v;
-
-	memset(&v, 0, sizeof(v));
-	v.count = count;
-	v.scans = scans;
-	v.scan_ns = scan_ns;
-	memcpy(v.comm, comm, strnlen(comm, sizeof(v.comm)));
-	assert_int_equal(pw_accounts_update(a, &k, &v), 0);
-}
-
-/* An expired row as fold_expired (reached only from pw_accounts_sync) makes it. */
-static void add_expired(struct pw_accounts *a, uint16_t err, uint16_t family,
-			uint64_t count, uint64_t scans, uint64_t scan_ns, const char *comm)
-{
-	struct pw_row *e;
-
-	if (a->nexpired == a->expired_cap) {
-		a->expired_cap = a->expired_cap ? a->expired_cap * 2 : 4;
-		a->expired = realloc(a->expired, a->expired_cap * sizeof(*a->expired));
-		assert_non_null(a->expired);
-	}
-	e = &a->expired[a->nexpired++];
-	memset(e, 0, sizeof(*e));
-	e->key.err = err;
-	e->key.family = family;
-	e->base.count = count;
-	e->base.scans = scans;
-	e->base.scan_ns = scan_ns;
-	memcpy(e->base.comm, comm, strnlen(comm, sizeof(e->base.comm)));
-}
 
 static void input_init(struct pw_metrics_input *in, const struct pw_accounts *a)
 {
@@ -380,16 +346,16 @@ out:
 static void fill_rich(struct pw_accounts *a)
 {
 	pw_accounts_init(a, 1000);
-	update(a, 42, 0, AF_INET, 10, 10, 600000, "curl");
-	update(a, 42, 99, AF_INET, 5, 5, 2000000, "curl");
-	update(a, 42, 99, AF_INET6, 1, 1, 3000, "curl");
-	update(a, 43, 99, AF_INET, 3, 3, 1000, "curl");
-	update(a, 44, 111, AF_INET, 2, 0, 0, "wget");
-	update(a, 45, 200, AF_INET6, 1, 0, 0, "a\"b\\c\nd\xff\x01");
-	update(a, 46, 99, AF_INET, 4, 4, 400, "0123456789abcdef");
-	update(a, 47, 99, AF_INET, 6, 6, 600, "gone");
+	fx_update(a, 42, 0, AF_INET, 10, 10, 600000, "curl");
+	fx_update(a, 42, 99, AF_INET, 5, 5, 2000000, "curl");
+	fx_update(a, 42, 99, AF_INET6, 1, 1, 3000, "curl");
+	fx_update(a, 43, 99, AF_INET, 3, 3, 1000, "curl");
+	fx_update(a, 44, 111, AF_INET, 2, 0, 0, "wget");
+	fx_update(a, 45, 200, AF_INET6, 1, 0, 0, "a\"b\\c\nd\xff\x01");
+	fx_update(a, 46, 99, AF_INET, 4, 4, 400, "0123456789abcdef");
+	fx_update(a, 47, 99, AF_INET, 6, 6, 600, "gone");
 	pw_accounts_exited(a, 47, T0 - PW_EXPIRE_NS);
-	add_expired(a, 99, AF_INET, 7, 7, 700, "curl");
+	fx_add_expired(a, 99, AF_INET, 7, 7, 700, "curl");
 }
 
 static void fill_rich_input(struct pw_metrics_input *in, const struct pw_accounts *a)
@@ -465,10 +431,10 @@ static void test_render_attempts_and_failures(void **state)
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
-	update(&a, 42, 0, AF_INET, 10, 10, 0, "curl");
-	update(&a, 42, 99, AF_INET, 5, 5, 0, "curl");
-	update(&a, 43, 99, AF_INET, 3, 3, 0, "curl");
-	update(&a, 44, 111, AF_INET, 2, 0, 0, "wget");
+	fx_update(&a, 42, 0, AF_INET, 10, 10, 0, "curl");
+	fx_update(&a, 42, 99, AF_INET, 5, 5, 0, "curl");
+	fx_update(&a, 43, 99, AF_INET, 3, 3, 0, "curl");
+	fx_update(&a, 44, 111, AF_INET, 2, 0, 0, "wget");
 	input_init(&in, &a);
 	assert_int_equal(render(&in), 0);
 
@@ -503,11 +469,11 @@ static void test_render_families_and_odd_comms(void **state)
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
-	update(&a, 42, 99, AF_INET, 5, 5, 0, "curl");
-	update(&a, 42, 99, AF_INET6, 1, 1, 0, "curl");
-	update(&a, 42, 0, AF_INET6, 4, 4, 0, "curl");
-	update(&a, 9, 200, AF_INET6, 2, 0, 0, "a\"b\\c\nd\xff\x01");
-	update(&a, 10, 99, AF_INET, 1, 1, 0, "0123456789abcdef");
+	fx_update(&a, 42, 99, AF_INET, 5, 5, 0, "curl");
+	fx_update(&a, 42, 99, AF_INET6, 1, 1, 0, "curl");
+	fx_update(&a, 42, 0, AF_INET6, 4, 4, 0, "curl");
+	fx_update(&a, 9, 200, AF_INET6, 2, 0, 0, "a\"b\\c\nd\xff\x01");
+	fx_update(&a, 10, 99, AF_INET, 1, 1, 0, "0123456789abcdef");
 	input_init(&in, &a);
 	assert_int_equal(render(&in), 0);
 
@@ -537,8 +503,8 @@ static void test_render_merges_equal_labels(void **state)
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
-	update(&a, 50, 99, AF_INET, 1, 1, 0, "x\xff");
-	update(&a, 51, 99, AF_INET, 2, 2, 0, "x\xfe");
+	fx_update(&a, 50, 99, AF_INET, 1, 1, 0, "x\xff");
+	fx_update(&a, 51, 99, AF_INET, 2, 2, 0, "x\xfe");
 	input_init(&in, &a);
 	render(&in);
 	has_line("portwatch_connect_failures_total{comm=\"x\xef\xbf\xbd\",errno=\"EADDRNOTAVAIL\",family=\"inet\"} 3");
@@ -555,11 +521,11 @@ static void test_render_pid_cap(void **state)
 	(void)state;
 	pw_accounts_init(&a, 1000);
 	/* out of pid order; pid 5 never failed and does not count */
-	update(&a, 30, 99, AF_INET, 3, 3, 0, "c");
-	update(&a, 5, 0, AF_INET, 100, 0, 0, "ok");
-	update(&a, 10, 99, AF_INET, 1, 1, 0, "a");
-	update(&a, 20, 99, AF_INET, 2, 2, 0, "b");
-	update(&a, 10, 111, AF_INET, 4, 0, 0, "a");
+	fx_update(&a, 30, 99, AF_INET, 3, 3, 0, "c");
+	fx_update(&a, 5, 0, AF_INET, 100, 0, 0, "ok");
+	fx_update(&a, 10, 99, AF_INET, 1, 1, 0, "a");
+	fx_update(&a, 20, 99, AF_INET, 2, 2, 0, "b");
+	fx_update(&a, 10, 111, AF_INET, 4, 0, 0, "a");
 	input_init(&in, &a);
 	in.max_pids = 2;
 	assert_int_equal(render(&in), 1);
@@ -595,9 +561,9 @@ static void test_render_exited_expiry(void **state)
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
-	update(&a, 42, 99, AF_INET, 5, 5, 0, "curl");
-	update(&a, 43, 99, AF_INET, 3, 3, 0, "curl");
-	add_expired(&a, 99, AF_INET, 7, 7, 0, "curl");
+	fx_update(&a, 42, 99, AF_INET, 5, 5, 0, "curl");
+	fx_update(&a, 43, 99, AF_INET, 3, 3, 0, "curl");
+	fx_add_expired(&a, 99, AF_INET, 7, 7, 0, "curl");
 	assert_int_equal(pw_accounts_exited(&a, 42, T0), 1);
 	input_init(&in, &a);
 	in.max_pids = 1;
@@ -630,13 +596,13 @@ static void test_render_port_scans(void **state)
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
-	update(&a, 1, 0, AF_INET, 8, 7, 0, "a");
-	update(&a, 1, 99, AF_INET, 4, 4, 0, "a");
-	update(&a, 2, 99, AF_INET, 1, 1, 0, "b");
-	update(&a, 2, 111, AF_INET, 9, 9, 0, "b");	/* neither ok nor exhausted */
-	update(&a, 3, 0, AF_INET6, 2, 2, 0, "c");
-	update(&a, 3, 99, AF_INET6, 3, 1, 0, "c");
-	add_expired(&a, 0, AF_INET, 20, 20, 0, "d");
+	fx_update(&a, 1, 0, AF_INET, 8, 7, 0, "a");
+	fx_update(&a, 1, 99, AF_INET, 4, 4, 0, "a");
+	fx_update(&a, 2, 99, AF_INET, 1, 1, 0, "b");
+	fx_update(&a, 2, 111, AF_INET, 9, 9, 0, "b");	/* neither ok nor exhausted */
+	fx_update(&a, 3, 0, AF_INET6, 2, 2, 0, "c");
+	fx_update(&a, 3, 99, AF_INET6, 3, 1, 0, "c");
+	fx_add_expired(&a, 0, AF_INET, 20, 20, 0, "d");
 	input_init(&in, &a);
 	render(&in);
 
@@ -667,11 +633,11 @@ static void test_render_scan_histogram(void **state)
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
-	update(&a, 1, 99, AF_INET, 3, 3, 1500000000, "a");
-	update(&a, 2, 99, AF_INET6, 2, 2, 250, "b");
-	update(&a, 2, 111, AF_INET, 2, 2, 777777, "b");	/* in neither sum */
-	update(&a, 1, 0, AF_INET, 4, 4, 2000, "a");
-	add_expired(&a, 0, AF_INET, 1, 1, 1000, "c");
+	fx_update(&a, 1, 99, AF_INET, 3, 3, 1500000000, "a");
+	fx_update(&a, 2, 99, AF_INET6, 2, 2, 250, "b");
+	fx_update(&a, 2, 111, AF_INET, 2, 2, 777777, "b");	/* in neither sum */
+	fx_update(&a, 1, 0, AF_INET, 4, 4, 2000, "a");
+	fx_add_expired(&a, 0, AF_INET, 1, 1, 1000, "c");
 	input_init(&in, &a);
 	/* exhausted: 3 in [1024, 2048) ns, 2 far beyond the last bucket */
 	in.scan_hist[PW_SCAN_EXHAUSTED][11] = 3;
