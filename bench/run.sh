@@ -411,6 +411,12 @@ ovh() {
 		awk -F'\t' '{printf "%.2f\n", ($3 / $2 - 1) * 100}'
 }
 pct() { awk '$1 == "-" {print "-"; next} {printf "%+.1f%%", $1}'; }
+# noise LOOP COLUMN: the same "overhead" between successive no-tracer runs
+# (A/A): how much the host moves on its own
+noise() {
+	awk -F'\t' -v l="$1" -v c="$2" '$1 == l && $4 == "A" {
+		if (n++) printf "%.2f\n", ($c / p - 1) * 100; p = $c }' "$RES"
+}
 
 table() {
 	local loop desc c
@@ -428,9 +434,11 @@ table() {
 		echo
 		echo "| case | ns/connect | CPU ns/connect | overhead, CPU: min / median / max | overhead, wall: median | connects/s | events / failures | lost | counts | tracer CPU | peak RSS | start to attached | BPF ns/run |"
 		echo "| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |"
-		printf '| no tracer | %.0f | %.0f | - | - | %.0f | - | - | - | - | - | - | - |\n' \
+		printf '| no tracer | %.0f | %.0f | %s | %s | %.0f | - | - | - | - | - | - | - |\n' \
 			"$(awk -F'\t' -v l="$loop" '$1 == l && $4 == "A" {print $5}' "$RES" | med)" \
 			"$(awk -F'\t' -v l="$loop" '$1 == l && $4 == "A" {print $6}' "$RES" | med)" \
+			"$(noise "$loop" 6 | stat3 | awk '$1 == "-" {print "-"; next} {printf "noise: %+.1f%% / %+.1f%% / %+.1f%%", $1, $2, $3}')" \
+			"$(noise "$loop" 5 | med | pct)" \
 			"$(awk -F'\t' -v l="$loop" '$1 == l && $4 == "A" {print $7}' "$RES" | med)"
 		while IFS= read -r c; do
 			local name label how
@@ -462,7 +470,8 @@ table() {
 
 	ns/connect: wall time of one loop iteration of a thread; CPU ns/connect: that thread's CPU
 	time per iteration, which a busy neighbour on the host inflates far less. Overhead: per pair,
-	the tracer's run against the no-tracer run just before it (min / median / max over pairs).
+	the tracer's run against the no-tracer run just before it (min / median / max over pairs);
+	the no-tracer row's "noise" is the same figure between successive no-tracer runs.
 	events: portwatch's NDJSON lines from the run's netns (failures only, default options), summed
 	over the pairs, against the failures the load generator counted itself; lost: the summary's
 	events_lost; counts: runs where the tracer's per-process numbers for the load generator's pid
