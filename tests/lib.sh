@@ -55,7 +55,8 @@ wait_count() {
 	done
 }
 
-# mk_netns LO HI: a private netns with that ephemeral range and tcp_tw_reuse=0,
+# mk_netns LO HI: a private netns with that ephemeral range and tcp_tw_reuse=0
+# (and tcp_rfc1337=1: no RST ends a TIME_WAIT early, so 10 ports stay 10),
 # deleted when the test ends. Sets NS and NS_INO.
 mk_netns() {
 	NS=pwt-$$-$RANDOM
@@ -63,7 +64,7 @@ mk_netns() {
 	defer "ip netns del $NS"
 	must ip -n "$NS" link set lo up
 	must ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="$1 $2" \
-		net.ipv4.tcp_tw_reuse=0
+		net.ipv4.tcp_tw_reuse=0 net.ipv4.tcp_rfc1337=1
 	NS_INO=$(stat -L -c %i "/run/netns/$NS")
 }
 

@@ -284,6 +284,9 @@ static void private_netns(unsigned lo, unsigned hi, unsigned tw)
 	write_sysctl("/proc/sys/net/ipv4/ip_local_port_range", val);
 	snprintf(val, sizeof(val), "%u\n", tw);
 	write_sysctl("/proc/sys/net/ipv4/tcp_tw_reuse", val);
+	/* a late segment's RST must not end a TIME_WAIT early (RFC 1337): it
+	 * would hand out an 11th port of 10 now and then under load */
+	write_sysctl("/proc/sys/net/ipv4/tcp_rfc1337", "1\n");
 }
 
 static void parse_addr(const char *s, unsigned port)
