@@ -354,9 +354,9 @@ run_one() {
 		rm -f "$TRACER_OUT"	# hundreds of MB at full rate
 	fi
 	ns_del
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 		"$loop" "$name" "$pair" "$role" "$wall" "$cpu" "$per" "$failures" "$events" "$lost" \
-		"$counts" "${rss:--}" "$attach" "$bpf" "$ports" "$tcpu" >> "$RES"
+		"$counts" "${rss:--}" "$attach" "$bpf" "$ports" "$tcpu" "$attempts" >> "$RES"
 	printf '  %-4s %-13s %s%s %7.0f ns/connect (CPU %6.0f) %7.0f/s events %s lost %s counts %s\n' \
 		"$loop" "$name" "$role" "$pair" "$wall" "$cpu" "$per" "$events" "$lost" "$counts" >&2
 }
@@ -432,9 +432,9 @@ table() {
 		echo
 		echo "**$desc**"
 		echo
-		echo "| case | ns/connect | CPU ns/connect | overhead, CPU: min / median / max | overhead, wall: median | connects/s | events / failures | lost | counts | tracer CPU | peak RSS | start to attached | BPF ns/run |"
-		echo "| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |"
-		printf '| no tracer | %.0f | %.0f | %s | %s | %.0f | - | - | - | - | - | - | - |\n' \
+		echo "| case | ns/connect | CPU ns/connect | overhead, CPU: min / median / max | overhead, wall: median | connects/s | events / failures | lost | counts | tracer CPU | peak RSS | start to attached | BPF ns/run | BPF ns/connect |"
+		echo "| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+		printf '| no tracer | %.0f | %.0f | %s | %s | %.0f | - | - | - | - | - | - | - | - |\n' \
 			"$(awk -F'\t' -v l="$loop" '$1 == l && $4 == "A" {print $5}' "$RES" | med)" \
 			"$(awk -F'\t' -v l="$loop" '$1 == l && $4 == "A" {print $6}' "$RES" | med)" \
 			"$(noise "$loop" 6 | stat3 | awk '$1 == "-" {print "-"; next} {printf "noise: %+.1f%% / %+.1f%% / %+.1f%%", $1, $2, $3}')" \
@@ -444,11 +444,11 @@ table() {
 			local name label how
 			IFS='|' read -r name label how <<<"$c"
 			if [ "$how" = bpftrace ] && [ -n "$BT_WHY" ]; then
-				echo "| $label | not run: $BT_WHY | | | | | | | | | | | |"
+				echo "| $label | not run: $BT_WHY | | | | | | | | | | | | |"
 				continue
 			fi
 			[ -n "$(col "$loop" "$name" B 5)" ] || continue
-			local o ow ev fl lost npairs nexact rss att bpfns tc
+			local o ow ev fl lost npairs nexact rss att bpfns bpfcon tc
 			o=$(ovh "$loop" "$name" 6 | stat3 | awk '$1 == "-" {print "-"; next} {printf "%+.1f%% / %+.1f%% / %+.1f%%", $1, $2, $3}')
 			ow=$(ovh "$loop" "$name" 5 | med | pct)
 			fl=$(col "$loop" "$name" B 8 | awk '{s += $1} END {print s + 0}')
@@ -458,12 +458,17 @@ table() {
 			nexact=$(col "$loop" "$name" B 11 | grep -cx exact)
 			rss=$(col "$loop" "$name" B 12 | stat3 | awk '$3 == "-" {print "-"; next} {printf "%.1f MiB", $3 / 1024}')
 			att=$(col "$loop" "$name" B 13 | med | awk '$1 == "-" {print "-"; next} {printf "%d ms", $1}')
-			bpfns=$(col "$loop" "$name" S 14 | awk '{split($0, f, " "); if (f[2] > 0) printf "%.0f (%d runs)\n", f[1] / f[2], f[2]}')
+			bpfns=$(col "$loop" "$name" S 14 | awk '{split($0, f, " "); if (f[2] > 0) printf "%.0f\n", f[1] / f[2]}')
+			# all of the programs' time during the load, per connect of the load, and as a
+			# share of a no-tracer connect's CPU time: the synchronous cost, without A/B noise
+			bpfcon=$(awk -F'\t' -v l="$loop" -v n="$name" -v base="$(awk -F'\t' -v l="$loop" '$1 == l && $4 == "A" {print $6}' "$RES" | med)" \
+				'$1 == l && $2 == n && $4 == "S" { split($14, f, " "); if ($17 > 0 && f[2] > 0)
+					printf "%.0f (%.1f%%)\n", f[1] / $17, f[1] / $17 / base * 100 }' "$RES")
 			tc=$(col "$loop" "$name" B 16 | med | awk '$1 == "-" {print "-"; next} {printf "%.0f%%", $1}')
-			printf '| %s | %.0f | %.0f | %s | %s | %.0f | %s / %s | %s | exact %s/%s | %s | %s | %s | %s |\n' \
+			printf '| %s | %.0f | %.0f | %s | %s | %.0f | %s / %s | %s | exact %s/%s | %s | %s | %s | %s | %s |\n' \
 				"$label" "$(col "$loop" "$name" B 5 | med)" "$(col "$loop" "$name" B 6 | med)" \
 				"$o" "$ow" "$(col "$loop" "$name" B 7 | med)" "$ev" "$fl" "$lost" "$nexact" "$npairs" \
-				"$tc" "$rss" "$att" "${bpfns:--}"
+				"$tc" "$rss" "$att" "${bpfns:--}" "${bpfcon:--}"
 		done < <(cases_of "$loop")
 	done
 	cat <<-'EOF'
@@ -481,6 +486,8 @@ table() {
 	("attached in" on portwatch's stderr, "Attaching 1 probe" from bpftrace). BPF ns/run:
 	run_time_ns / run_cnt of the tracer's programs over one extra run with kernel.bpf_stats_enabled=1
 	(off again after it); the programs run for every matching event on the host, not only the bench's.
+	BPF ns/connect: their whole run time in that run over the load generator's connects, and in %
+	of a no-tracer connect's CPU time: the synchronous cost in the kernel, free of A/B noise.
 	EOF
 	if [ "$BEST" = tracepoint ]; then
 		echo "--scan-depth: this kernel allows only tracepoint mode, where -S counts nothing and costs"
