@@ -1,4 +1,34 @@
 # portwatch: `make` builds ./portwatch; see README.md for the other targets.
+
+# The target architecture: the BPF side is built for it (vmlinux/<arch>,
+# __TARGET_ARCH_<arch>); when it is not this machine's, `make ARCH=arm64`
+# cross-builds a static program (no /metrics) into .output/<arch>/.
+HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ARCH ?= $(HOST_ARCH)
+override ARCH := $(patsubst amd64,x86,$(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(ARCH))))
+ifeq ($(filter x86 arm64,$(ARCH)),)
+$(error unsupported ARCH '$(ARCH)': portwatch builds for x86 and arm64)
+endif
+TRIPLET_x86 := x86_64-linux-gnu
+TRIPLET_arm64 := aarch64-linux-gnu
+DEB_ARCH_x86 := amd64
+DEB_ARCH_arm64 := arm64
+ifneq ($(ARCH),$(HOST_ARCH))
+OUTPUT ?= .output/$(ARCH)
+BIN ?= $(OUTPUT)/portwatch
+CC := $(TRIPLET_$(ARCH))-gcc
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/$(TRIPLET_$(ARCH))/pkgconfig pkg-config
+override STATIC := 1
+# Debian's cross compiler and the target's libraries (dpkg multiarch)
+FOREIGN := $(DEB_ARCH_$(ARCH))
+CROSS_DEPS := gcc-$(subst _,-,$(TRIPLET_$(ARCH))) libc6-dev-$(FOREIGN)-cross \
+	$(addsuffix :$(FOREIGN),libbpf-dev libelf-dev zlib1g-dev libzstd-dev)
+ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
+ifeq ($(shell command -v $(CC)),)
+$(error $(CC) not found: a cross build needs `make deps ARCH=$(ARCH)` (as root) first)
+endif
+endif
+endif
 OUTPUT ?= .output
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -11,11 +41,6 @@ VERSION := 0.1.0
 # elsewhere with OUTPUT=... BIN=...
 BIN ?= portwatch
 
-# The BPF side is built per target architecture; only these are supported.
-ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-ifeq ($(filter x86 arm64,$(ARCH)),)
-$(error unsupported ARCH '$(ARCH)': portwatch builds for x86 and arm64)
-endif
 VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 
 ifeq ($(V),1)
@@ -99,10 +124,13 @@ tools: $(TOOL_BINS)
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
 	libmicrohttpd-dev pkg-config gcc make
 TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
-	qemu-system-x86 busybox-static cpio
+	qemu-system-x86 qemu-system-arm busybox-static cpio
 
 deps:
-	$(Q)missing=$$(for p in $(DEPS) $(TEST_DEPS); do \
+	$(Q)if [ -n "$(FOREIGN)" ] && ! dpkg --print-foreign-architectures | grep -qx '$(FOREIGN)'; then \
+		echo "dpkg --add-architecture $(FOREIGN)"; dpkg --add-architecture $(FOREIGN); \
+	fi
+	$(Q)missing=$$(for p in $(DEPS) $(TEST_DEPS) $(CROSS_DEPS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \
@@ -142,6 +170,6 @@ uninstall:
 	rm -f $(DESTDIR)$(prefix)/sbin/portwatch
 
 clean:
-	rm -rf $(OUTPUT) portwatch
+	rm -rf $(OUTPUT) $(BIN)
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)
