@@ -161,7 +161,7 @@ $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 bench: deps all $(BENCH_BINS)
 	$(Q)command -v bpftrace >/dev/null || $(MAKE) --no-print-directory deps DEPS=bpftrace TEST_DEPS= || \
 		echo "bench: bpftrace could not be installed; its row will say so"
-	$(Q)OUTPUT=$(OUTPUT) bench/run.sh
+	$(Q)OUTPUT=$(OUTPUT) PW="$${PW:-$(if $(filter /%,$(BIN)),$(BIN),./$(BIN))}" bench/run.sh
 
 install: portwatch
 	install -D -m 0755 portwatch $(DESTDIR)$(prefix)/sbin/portwatch
