@@ -54,9 +54,10 @@ struct {
 	__type(value, struct stash);
 } stash SEC(".maps");
 
-/* LRU: a socket that leaves SYN_SENT unseen must not pin an entry. */
+/* Every socket that enters SYN_SENT leaves it (to CLOSE at the latest)
+ * before it is freed, so a plain hash does not leak; a full one is counted. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct stash);
@@ -104,6 +105,8 @@ const volatile __u16 targ_dports[PW_MAX_DPORTS] = {};
 const volatile bool targ_all = false;
 const volatile __u8 targ_mode = 0;
 const volatile bool targ_scan_depth = false;
+/* -q: nobody reads the events, so none are written (counts are kept). */
+const volatile bool targ_events = true;
 /* Wake the consumer only once this much is waiting; it polls anyway. */
 const volatile __u64 targ_wakeup_bytes = 256 << 10;
 
@@ -212,41 +215,74 @@ static __always_inline bool stash_task(struct stash *st)
 	bpf_get_current_comm(st->comm, sizeof(st->comm));
 	if (!task_wanted(st->pid, st->comm))
 		return false;
-	st->uid = (__u32)bpf_get_current_uid_gid();
-	st->cgroup_id = bpf_get_current_cgroup_id();
+	/* only events use these; a failure's is sent from the caller's
+	 * context (see emit), a success's only with --all and maybe not */
+	if (targ_all && targ_events) {
+		st->uid = (__u32)bpf_get_current_uid_gid();
+		st->cgroup_id = bpf_get_current_cgroup_id();
+	}
 	st->t0 = bpf_ktime_get_ns();
 	return true;
 }
 
-static __always_inline void read_sk_saddr(struct stash *st, struct sock *sk)
+/* tp_btf and fentry/fexit programs get BTF pointers: their fields are plain
+ * loads that the verifier checks. kprobes, and a socket kept in a map, need
+ * bpf_probe_read_kernel(): a helper call per field, which return-thunk
+ * mitigations make costly. `direct` is a constant at every inlined call. */
+#define READ_SK(direct, p, field) ((direct) ? (p)->field : BPF_CORE_READ(p, field))
+
+static __always_inline void copy_in6(__u8 *dst, const struct in6_addr *a)
 {
-	if (st->family == PW_AF_INET6)
-		BPF_CORE_READ_INTO(&st->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-	else
-		BPF_CORE_READ_INTO(&st->saddr, sk, __sk_common.skc_rcv_saddr);
+	__u32 w[4] = {
+		a->in6_u.u6_addr32[0], a->in6_u.u6_addr32[1],
+		a->in6_u.u6_addr32[2], a->in6_u.u6_addr32[3],
+	};
+
+	__builtin_memcpy(dst, w, sizeof(w));
 }
 
+static __always_inline void read_sk_saddr(struct stash *st, struct sock *sk, bool direct)
+{
+	__u32 a;
+
+	if (st->family == PW_AF_INET6) {
+		if (direct)
+			copy_in6(st->saddr, &sk->__sk_common.skc_v6_rcv_saddr);
+		else
+			BPF_CORE_READ_INTO(&st->saddr, sk,
+					   __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		return;
+	}
+	a = READ_SK(direct, sk, __sk_common.skc_rcv_saddr);
+	__builtin_memcpy(st->saddr, &a, sizeof(a));
+}
+
+/* tracepoint mode only: always direct */
 static __always_inline void read_sk_daddr(struct stash *st, struct sock *sk)
 {
-	if (st->family == PW_AF_INET6)
-		BPF_CORE_READ_INTO(&st->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	else
-		BPF_CORE_READ_INTO(&st->daddr, sk, __sk_common.skc_daddr);
+	__u32 a;
+
+	if (st->family == PW_AF_INET6) {
+		copy_in6(st->daddr, &sk->__sk_common.skc_v6_daddr);
+		return;
+	}
+	a = sk->__sk_common.skc_daddr;
+	__builtin_memcpy(st->daddr, &a, sizeof(a));
 }
 
 static __always_inline void read_range(struct sock *sk, struct net *net,
-				       struct pw_event *e)
+				       struct pw_event *e, bool direct)
 {
 	int lo, hi, slo = 0, shi = 0;
 
 	struct netns_ipv4___old *o = (void *)&net->ipv4;
 
 	if (bpf_core_field_exists(o->ip_local_ports.range)) {
-		lo = BPF_CORE_READ(o, ip_local_ports.range[0]);
-		hi = BPF_CORE_READ(o, ip_local_ports.range[1]);
+		lo = READ_SK(direct, o, ip_local_ports.range[0]);
+		hi = READ_SK(direct, o, ip_local_ports.range[1]);
 	} else {
 		/* 6.8+: packed as high << 16 | low */
-		__u32 r = BPF_CORE_READ(net, ipv4.ip_local_ports.range);
+		__u32 r = READ_SK(direct, net, ipv4.ip_local_ports.range);
 
 		lo = r & 0xffff;
 		hi = r >> 16;
@@ -258,6 +294,7 @@ static __always_inline void read_range(struct sock *sk, struct net *net,
 	struct inet_sock___pair *b = (void *)sk;
 
 	if (bpf_core_field_exists(a->local_port_range)) {
+		/* beyond struct sock: no direct load, whatever the mode */
 		__u32 r = BPF_CORE_READ(a, local_port_range);
 
 		slo = r & 0xffff;
@@ -277,18 +314,21 @@ static __always_inline void read_range(struct sock *sk, struct net *net,
 	e->flags |= PW_HAS_RANGE;
 }
 
-static __always_inline void read_net(struct sock *sk, struct pw_event *e)
+static __always_inline void read_net(struct sock *sk, struct pw_event *e, bool direct)
 {
-	struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	struct net *net = READ_SK(direct, sk, __sk_common.skc_net.net);
 	struct netns_ipv4 *ipv4;
 
 	if (!net)
 		return;
-	e->netns = BPF_CORE_READ(net, ns.inum);
-	read_range(sk, net, e);
-	/* int up to 5.12, u8 from 5.13: the probed bitfield read takes both */
+	e->netns = READ_SK(direct, net, ns.inum);
+	read_range(sk, net, e, direct);
+	/* int up to 5.12, u8 from 5.13: the bitfield reads take both sizes */
 	ipv4 = &net->ipv4;
-	e->tw_reuse = BPF_CORE_READ_BITFIELD_PROBED(ipv4, sysctl_tcp_tw_reuse);
+	if (direct)
+		e->tw_reuse = BPF_CORE_READ_BITFIELD(ipv4, sysctl_tcp_tw_reuse);
+	else
+		e->tw_reuse = BPF_CORE_READ_BITFIELD_PROBED(ipv4, sysctl_tcp_tw_reuse);
 	e->flags |= PW_HAS_TW_REUSE;
 }
 
@@ -339,7 +379,7 @@ static __always_inline void count(struct stash *st, int ret)
 }
 
 static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
-				 __u8 cause)
+				 __u8 cause, bool direct)
 {
 	struct pw_event *e;
 	__u64 avail;
@@ -352,10 +392,16 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 	e->ts_ns = bpf_ktime_get_ns();
 	e->scan_ns = st->scan_ns;
 	e->netns = 0;
-	e->cgroup_id = st->cgroup_id;
+	if (targ_all) {
+		e->cgroup_id = st->cgroup_id;
+		e->uid = st->uid;
+	} else {
+		/* a failure: still in the connecting task */
+		e->cgroup_id = bpf_get_current_cgroup_id();
+		e->uid = (__u32)bpf_get_current_uid_gid();
+	}
 	e->pid = st->pid;
 	e->tid = st->tid;
-	e->uid = st->uid;
 	e->ret = ret;
 	e->ports_checked = st->ports_checked;
 	e->flags = 0;
@@ -376,7 +422,7 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 	__builtin_memcpy(e->saddr, st->saddr, sizeof(e->saddr));
 	__builtin_memcpy(e->daddr, st->daddr, sizeof(e->daddr));
 	__builtin_memcpy(e->comm, st->comm, sizeof(e->comm));
-	read_net(sk, e);
+	read_net(sk, e, direct);
 
 	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	bpf_ringbuf_submit(e, avail >= targ_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
@@ -384,13 +430,13 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 }
 
 /* The outcome of one traced connect(): count it, stream it if wanted. */
-static __always_inline void finish(struct stash *st, struct sock *sk, int ret)
+static __always_inline void finish(struct stash *st, struct sock *sk, int ret, bool direct)
 {
 	__u8 cause = classify(st, ret);
 
 	count(st, ret);
-	if (ret || targ_all)
-		emit(st, sk, ret, cause);
+	if (targ_events && (ret || targ_all))
+		emit(st, sk, ret, cause, direct);
 }
 
 /* ---- fentry and kprobe modes: keyed by thread ---- */
@@ -400,12 +446,12 @@ static __always_inline void finish(struct stash *st, struct sock *sk, int ret)
  * counts once. Telling it by the socket's family, not by a nesting depth,
  * keeps a stash entry left behind by a missed kretprobe from turning the
  * thread's next connect into a "nested" one: any outer entry replaces it. */
-static __always_inline bool v4_call_nested(struct sock *sk)
+static __always_inline bool v4_call_nested(struct sock *sk, bool direct)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_family) == PW_AF_INET6;
+	return READ_SK(direct, sk, __sk_common.skc_family) == PW_AF_INET6;
 }
 
-static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uaddr)
+static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uaddr, bool direct)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct stash st = {};
@@ -419,7 +465,7 @@ static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uadd
 	if (!dport_wanted(st.dport))
 		return;
 	st.sk = (__u64)sk;
-	st.sk_family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	st.sk_family = READ_SK(direct, sk, __sk_common.skc_family);
 	st.last_lport = ~0u;
 	if (st.family == PW_AF_INET6)
 		bpf_probe_read_kernel(&st.daddr, 16,
@@ -433,7 +479,8 @@ static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uadd
 
 /* v4_exit: the return of tcp_v4_connect, which in a v4-mapped connect is
  * the inner call (the stash then holds the outer AF_INET6 socket). */
-static __always_inline void connect_exit(int ret, bool v4_exit)
+static __always_inline void connect_exit(struct sock *btf_sk, int ret, bool v4_exit,
+					 bool direct)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct stash *st;
@@ -444,17 +491,18 @@ static __always_inline void connect_exit(int ret, bool v4_exit)
 		return;
 	if (v4_exit && st->sk_family == PW_AF_INET6)
 		return;
-	sk = (struct sock *)st->sk;
+	/* fexit has the socket as a BTF pointer; a kretprobe only the stash's */
+	sk = direct ? btf_sk : (struct sock *)st->sk;
 	if (ret == 0) {
 		/* the chosen port and source are only known now */
-		st->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-		read_sk_saddr(st, sk);
+		st->sport = READ_SK(direct, sk, __sk_common.skc_num);
+		read_sk_saddr(st, sk, direct);
 	}
-	finish(st, sk, ret);
+	finish(st, sk, ret, direct);
 	bpf_map_delete_elem(&stash, &id);
 }
 
-static __always_inline void scan_enter(struct sock *sk)
+static __always_inline void scan_enter(struct sock *sk, bool direct)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct stash *st;
@@ -463,9 +511,9 @@ static __always_inline void scan_enter(struct sock *sk)
 	if (!st || st->sk != (__u64)sk)
 		return;
 	st->scan_entered = 1;
-	st->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	st->sport = READ_SK(direct, sk, __sk_common.skc_num);
 	st->bound = st->sport != 0;
-	read_sk_saddr(st, sk);
+	read_sk_saddr(st, sk, direct);
 	st->scan_t0 = bpf_ktime_get_ns();
 }
 
@@ -498,36 +546,36 @@ static __always_inline void port_checked(struct sock *sk, __u16 lport)
 SEC("fentry/tcp_v4_connect")
 int BPF_PROG(fe_v4_connect, struct sock *sk, struct sockaddr *uaddr)
 {
-	if (!v4_call_nested(sk))
-		connect_enter(sk, uaddr);
+	if (!v4_call_nested(sk, true))
+		connect_enter(sk, uaddr, true);
 	return 0;
 }
 
 SEC("fexit/tcp_v4_connect")
 int BPF_PROG(fx_v4_connect, struct sock *sk, struct sockaddr *uaddr, int len, int ret)
 {
-	connect_exit(ret, true);
+	connect_exit(sk, ret, true, true);
 	return 0;
 }
 
 SEC("fentry/tcp_v6_connect")
 int BPF_PROG(fe_v6_connect, struct sock *sk, struct sockaddr *uaddr)
 {
-	connect_enter(sk, uaddr);
+	connect_enter(sk, uaddr, true);
 	return 0;
 }
 
 SEC("fexit/tcp_v6_connect")
 int BPF_PROG(fx_v6_connect, struct sock *sk, struct sockaddr *uaddr, int len, int ret)
 {
-	connect_exit(ret, false);
+	connect_exit(sk, ret, false, true);
 	return 0;
 }
 
 SEC("fentry/__inet_hash_connect")
 int BPF_PROG(fe_hash_connect, void *death_row, struct sock *sk)
 {
-	scan_enter(sk);
+	scan_enter(sk, true);
 	return 0;
 }
 
@@ -567,36 +615,36 @@ int BPF_PROG(fe_check6, void *dr, struct sock *sk, __u16 lport)
 SEC("kprobe/tcp_v4_connect")
 int BPF_KPROBE(kp_v4_connect, struct sock *sk, struct sockaddr *uaddr)
 {
-	if (!v4_call_nested(sk))
-		connect_enter(sk, uaddr);
+	if (!v4_call_nested(sk, false))
+		connect_enter(sk, uaddr, false);
 	return 0;
 }
 
 SEC("kretprobe/tcp_v4_connect")
 int BPF_KRETPROBE(krp_v4_connect, int ret)
 {
-	connect_exit(ret, true);
+	connect_exit(NULL, ret, true, false);
 	return 0;
 }
 
 SEC("kprobe/tcp_v6_connect")
 int BPF_KPROBE(kp_v6_connect, struct sock *sk, struct sockaddr *uaddr)
 {
-	connect_enter(sk, uaddr);
+	connect_enter(sk, uaddr, false);
 	return 0;
 }
 
 SEC("kretprobe/tcp_v6_connect")
 int BPF_KRETPROBE(krp_v6_connect, int ret)
 {
-	connect_exit(ret, false);
+	connect_exit(NULL, ret, false, false);
 	return 0;
 }
 
 SEC("kprobe/__inet_hash_connect")
 int BPF_KPROBE(kp_hash_connect, void *death_row, struct sock *sk)
 {
-	scan_enter(sk);
+	scan_enter(sk, false);
 	return 0;
 }
 
@@ -628,6 +676,13 @@ int BPF_KPROBE(kp_check6, void *dr, struct sock *sk, __u16 lport)
  * failed. A refused connect also ends SYN_SENT->CLOSE (sport already 0) but
  * has sent its SYN and carries sk_err. Any other exit from SYN_SENT means the
  * port was taken and the SYN sent: connect() returned 0. */
+static __always_inline __u32 segs_out(struct sock *sk)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+
+	return tp ? tp->segs_out : 0;
+}
+
 static __always_inline void tp_start(struct sock *sk)
 {
 	struct stash st = {};
@@ -635,17 +690,17 @@ static __always_inline void tp_start(struct sock *sk)
 
 	if (!stash_task(&st))
 		return;
-	st.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	st.dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (!dport_wanted(st.dport))
 		return;
 	st.sk = key;
-	st.family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	st.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	st.family = sk->__sk_common.skc_family;
+	st.sport = sk->__sk_common.skc_num;
 	st.bound = st.sport != 0;
 	/* port selection always follows SYN_SENT in tcp_v[46]_connect() */
 	st.scan_entered = 1;
-	st.segs_out = BPF_CORE_READ((struct tcp_sock *)sk, segs_out);
-	read_sk_saddr(&st, sk);
+	st.segs_out = segs_out(sk);
+	read_sk_saddr(&st, sk, true);
 	read_sk_daddr(&st, sk);
 	if (bpf_map_update_elem(&stash_sk, &key, &st, BPF_ANY))
 		bump(PW_CNT_STASH_FULL);
@@ -660,24 +715,22 @@ static __always_inline void tp_end(struct sock *sk, int newstate)
 	st = bpf_map_lookup_elem(&stash_sk, &key);
 	if (!st)
 		return;
-	if (newstate == TCP_CLOSE &&
-	    BPF_CORE_READ((struct tcp_sock *)sk, segs_out) == st->segs_out &&
-	    BPF_CORE_READ(sk, sk_err) == 0) {
+	if (newstate == TCP_CLOSE && segs_out(sk) == st->segs_out && sk->sk_err == 0) {
 		ret = -PW_EADDRNOTAVAIL;
 		st->scan_ns = bpf_ktime_get_ns() - st->t0;
 		st->scan_timed = 1;
 	} else {
-		st->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-		read_sk_saddr(st, sk);
+		st->sport = sk->__sk_common.skc_num;
+		read_sk_saddr(st, sk, true);
 	}
-	finish(st, sk, ret);
+	finish(st, sk, ret, true);
 	bpf_map_delete_elem(&stash_sk, &key);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 {
-	if (BPF_CORE_READ(sk, sk_protocol) != PW_IPPROTO_TCP)
+	if (sk->sk_protocol != PW_IPPROTO_TCP)
 		return 0;
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
 		tp_start(sk);

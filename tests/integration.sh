@@ -51,6 +51,8 @@ t_curl_exhaustion_json() {
 			and .mode == \"tracepoint\" and (.scan_ns | . > 0))" "$T/ev" | wc -l)"
 	check_eq "event pids are curl runs that exited 7 (distinct pids)" "$CURL_7" \
 		"$(jq -r .pid "$T/ev" | sort -u | grep -cxFf "$T/curl.pids")"
+	check_eq "events with curl's uid and a cgroup id" "$CURL_7" \
+		"$(jq -c --argjson uid "$(id -u)" 'select(.uid == $uid and .cgroup_id > 0)' "$T/ev" | wc -l)"
 	check_eq "event time is RFC 3339 UTC with ns" "$CURL_7" \
 		"$(jq -r .time "$T/ev" | grep -cE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z$')"
 
@@ -203,7 +205,9 @@ t_parallel_8_procs() {
 t_all_outcomes() {
 	mk_netns $RANGE_LO $RANGE_HI
 	pw_start -j -a
-	must in_ns "$TRIGGER" --port 18088 exhaust --count 12 > "$T/t"
+	# as another user: the events must carry its uid, for both outcomes
+	must in_ns setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$TRIGGER" --port 18088 exhaust --count 12 > "$T/t"
 	pw_stop
 	ns_events > "$T/ev"
 	check_eq "events" 12 "$(wc -l < "$T/ev")"
@@ -213,6 +217,10 @@ t_all_outcomes() {
 		"$(jq -r "select(.ret == 0 and .sport >= $RANGE_LO and .sport <= $RANGE_HI) | .sport" "$T/ev" | sort -u | wc -l)"
 	check_eq "failures" "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")" \
 		"$(jq -c 'select(.ret == -99)' "$T/ev" | wc -l)"
+	# identity is taken in the connecting task for both outcomes
+	check_eq "events with the trigger's pid, uid and a cgroup id" 12 \
+		"$(jq -c --argjson pid "$(truth '.[0].pid' "$T/t")" --argjson uid 65534 \
+			'select(.pid == $pid and .uid == $uid and .cgroup_id > 0)' "$T/ev" | wc -l)"
 }
 
 t_bound_port_conflict() {

@@ -405,6 +405,7 @@ static int try_mode(int mode, const struct env *env, const struct kfacts *k,
 	for (unsigned int i = 0; i < env->ndports; i++)
 		skel->rodata->targ_dports[i] = env->dports[i];
 	skel->rodata->targ_all = env->all;
+	skel->rodata->targ_events = !env->quiet;
 	skel->rodata->targ_mode = mode;
 	skel->rodata->targ_scan_depth = env->scan_depth && mode != PW_MODE_TRACEPOINT;
 
@@ -427,7 +428,10 @@ static int try_mode(int mode, const struct env *env, const struct kfacts *k,
 	}
 	err = portwatch_bpf__attach(skel);
 	if (err) {
-		snprintf(why, sz, "attach failed: %s", strerror(-err));
+		/* 524 is the kernel's own ENOTSUPP, which libc cannot name: e.g.
+		 * fentry on arm64 before 6.4 (no ftrace direct calls) */
+		snprintf(why, sz, "attach failed: %s", err == -524 ? "not supported by this kernel (ENOTSUPP)"
+								  : strerror(-err));
 		goto fail;
 	}
 	at->skel = skel;
