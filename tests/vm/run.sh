@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Kernel matrix: boots Debian's kernels (tests/vm/kernels) in QEMU (TCG, no
-# network) with a busybox initramfs holding a static portwatch and trigger,
-# runs tests/vm/scenarios.sh in the kprobe, fentry, tracepoint and auto modes
-# and checks the results here (tests/vm/check.sh). The same scenarios also
-# run on the host in tracepoint mode, the reference.
+# Kernel matrix: boots Debian's kernels (tests/vm/kernels), x86-64 and arm64,
+# in QEMU (TCG, no network) with a busybox initramfs of the kernel's
+# architecture holding a static portwatch and trigger (cross-built for a
+# foreign one), runs tests/vm/scenarios.sh in the kprobe, fentry, tracepoint
+# and auto modes and checks the results here (tests/vm/check.sh). The same
+# scenarios also run on the host in tracepoint mode, the reference.
 # Prints one PASS/FAIL/SKIP line per kernel x mode x scenario and ends with
 # "vmtest: N passed, N failed, N skipped" and the "Kernels verified" table.
 #   tests/vm/run.sh           (root; make vmtest)
-# Environment: PW_VM_KERNELS (kernel list file), PW_VM_TIMEOUT (s per boot).
+# Environment: PW_VM_KERNELS (kernel list file), PW_VM_TIMEOUT (s per boot),
+# PW_VM_JOBS (VMs at a time; default: one per 2 CPUs, at least 2).
 set -u
 cd "$(dirname "$0")/../.."
 CACHE=tests/.cache
@@ -16,7 +18,8 @@ BOOT_TIMEOUT=${PW_VM_TIMEOUT:-300}
 VM_MODES="kprobe fentry tracepoint auto"
 SCENARIOS="core filters pid text parallel"
 OUT=${OUTPUT:-.output}
-STATIC=$OUT/static
+HOST_ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+JOBS=${PW_VM_JOBS:-$(( $(nproc) / 2 > 2 ? $(nproc) / 2 : 2 ))}
 passed=0 failed=0 skipped=0
 table=()
 start_all=$SECONDS
@@ -34,8 +37,8 @@ finish() {
 	echo
 	echo "Kernels verified ($(date -u +%Y-%m-%d), matrix $((SECONDS - start_all)) s):"
 	echo
-	echo "| kernel | modes | result |"
-	echo "| --- | --- | --- |"
+	echo "| kernel | arch | modes | result |"
+	echo "| --- | --- | --- | --- |"
 	printf '%s\n' "${table[@]}"
 	echo
 	echo "vmtest: $passed passed, $failed failed, $skipped skipped"
@@ -47,7 +50,7 @@ W=$(mktemp -d /tmp/portwatch-vm.XXXXXX)
 # PW_VM_KEEP=1 keeps the work folder (results, consoles) for a look
 [ -n "${PW_VM_KEEP:-}" ] && echo "work folder: $W" || trap 'rm -rf "$W"' EXIT
 
-for tool in qemu-system-x86_64 busybox cpio gzip jq apt-get apt-cache dpkg-deb; do
+for tool in busybox cpio gzip jq apt-get apt-cache dpkg-deb; do
 	if ! command -v $tool >/dev/null; then
 		result FAIL "vm setup" "$tool not installed (make deps installs it)"
 		finish
@@ -63,33 +66,73 @@ if [ "$(id -u)" -ne 0 ]; then
 	finish
 fi
 
-# --- static build for the initramfs (its own output folder) ---
-if ! make -s STATIC=1 OUTPUT=$STATIC BIN=$STATIC/portwatch \
-	$STATIC/portwatch $STATIC/tests/trigger > "$W/build.log" 2>&1; then
-	cat "$W/build.log"
-	result FAIL "vm setup" "static build failed"
-	finish
-fi
+UNREACHABLE='could not resolve|failed to fetch|temporary failure|unable to connect|connection'
+deb_arch() { case $1 in x86) echo amd64 ;; *) echo "$1" ;; esac; }
+qemu_of() { case $1 in x86) echo qemu-system-x86_64 ;; *) echo qemu-system-aarch64 ;; esac; }
+arch_label() { case $1 in x86) echo x86-64 ;; *) echo "$1" ;; esac; }
 
-# --- the initramfs: busybox, portwatch, trigger, init, scenarios ---
-R=$W/root
-mkdir -p "$R"/{bin,dev,proc,sys,tmp}
-cp "$BUSYBOX" "$R/bin/busybox"
-cp $STATIC/portwatch $STATIC/tests/trigger "$R/bin/"
-cp tests/vm/init "$R/init"
-cp tests/vm/scenarios.sh "$R/scenarios.sh"
-(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$W/initrd.gz" || {
-	result FAIL "vm setup" "cannot build the initramfs"
-	finish
+# --- per architecture: static build, busybox, initramfs ---
+declare -A initrds=() initrd_fail=() initrd_skip=()
+# initrd_for ARCH: sets INITRD (built once per architecture), or SKIP_WHY /
+# FAIL_WHY. A foreign architecture is cross-built (make deps ARCH=... adds
+# the dpkg architecture and installs Debian's cross compiler and libraries)
+# and gets busybox-static of its own architecture from the archive.
+initrd_for() {
+	local arch=$1 da st bb deb log=$W/build-$1.log R=$W/root-$1
+	SKIP_WHY=${initrd_skip[$arch]:-} FAIL_WHY=${initrd_fail[$arch]:-} INITRD=${initrds[$arch]:-}
+	[ -n "$INITRD" ] && return 0
+	[ -z "$SKIP_WHY$FAIL_WHY" ] || return 1
+	da=$(deb_arch "$arch")
+	if [ "$arch" = "$HOST_ARCH" ]; then
+		st=$OUT/static bb=$BUSYBOX
+	else
+		st=$OUT/$arch bb=$W/busybox-$arch
+		if ! make -s deps ARCH="$arch" > "$log" 2>&1; then
+			if grep -qiE "$UNREACHABLE" "$log"; then
+				SKIP_WHY="package archive unreachable: $(grep -iE 'fail|err' "$log" | head -n 1)"
+			else
+				FAIL_WHY="make deps ARCH=$arch: $(tail -n 1 "$log")"
+			fi
+		else
+			mkdir -p "$CACHE"
+			deb=$(ls "$CACHE"/busybox-static_*_"$da".deb 2>/dev/null | head -n 1)
+			if [ -z "$deb" ] && ! (cd "$CACHE" && apt-get download -q "busybox-static:$da") >> "$log" 2>&1; then
+				FAIL_WHY="apt-get download busybox-static:$da: $(tail -n 1 "$log")"
+				grep -qiE "$UNREACHABLE" "$log" && SKIP_WHY="package archive unreachable" FAIL_WHY=
+			else
+				deb=$(ls "$CACHE"/busybox-static_*_"$da".deb | head -n 1)
+				dpkg-deb --fsys-tarfile "$deb" | tar -x -O ./bin/busybox > "$bb" 2>> "$log" ||
+					FAIL_WHY="no /bin/busybox in $deb"
+			fi
+		fi
+	fi
+	if [ -z "$SKIP_WHY$FAIL_WHY" ] && ! make -s ARCH="$arch" STATIC=1 OUTPUT="$st" BIN="$st/portwatch" \
+		"$st/portwatch" "$st/tests/trigger" >> "$log" 2>&1; then
+		cat "$log"
+		FAIL_WHY="static build for $arch failed"
+	fi
+	if [ -z "$SKIP_WHY$FAIL_WHY" ]; then
+		mkdir -p "$R"/{bin,dev,proc,sys,tmp}
+		cp "$bb" "$R/bin/busybox" && chmod 755 "$R/bin/busybox"
+		cp "$st/portwatch" "$st/tests/trigger" "$R/bin/"
+		cp tests/vm/init "$R/init"
+		cp tests/vm/scenarios.sh "$R/scenarios.sh"
+		(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$W/initrd-$arch.gz" ||
+			FAIL_WHY="cannot build the $arch initramfs"
+	fi
+	initrd_skip[$arch]=$SKIP_WHY initrd_fail[$arch]=$FAIL_WHY
+	[ -z "$SKIP_WHY$FAIL_WHY" ] || return 1
+	INITRD=$W/initrd-$arch.gz
+	initrds[$arch]=$INITRD
 }
 
 # --- kernels: newest package per line, cached .deb, extracted vmlinuz ---
 apt_updated=
-# newest PACKAGE VERSION matching a regex that the archive offers
+# newest PACKAGE VERSION matching a regex that the archive offers (arch $2)
 newest_pkg() {
 	local p v best= bestv=
 	for p in $(apt-cache search --names-only "$1" 2>/dev/null | awk '{print $1}'); do
-		v=$(apt-cache policy "$p" | awk '/Candidate:/ {print $2}')
+		v=$(apt-cache policy "$p:$2" | awk '/Candidate:/ {print $2}')
 		[ -n "$v" ] && [ "$v" != "(none)" ] || continue
 		if [ -z "$bestv" ] || dpkg --compare-versions "$v" gt "$bestv"; then
 			best=$p bestv=$v
@@ -98,19 +141,18 @@ newest_pkg() {
 	[ -n "$best" ] && echo "$best $bestv"
 }
 
-# fetch_kernel REGEX: sets KPKG, KVER, VMLINUZ; or SKIP_WHY / FAIL_WHY
+# fetch_kernel REGEX DEB_ARCH: sets KPKG, KVER, VMLINUZ; or SKIP_WHY / FAIL_WHY
 fetch_kernel() {
 	local found deb log
 	SKIP_WHY= FAIL_WHY=
-	found=$(newest_pkg "$1")
+	found=$(newest_pkg "$1" "$2")
 	if [ -z "$found" ] && [ -z "$apt_updated" ]; then
 		apt_updated=1
 		apt-get update -qq > "$W/apt-update.log" 2>&1
-		found=$(newest_pkg "$1")
+		found=$(newest_pkg "$1" "$2")
 	fi
 	if [ -z "$found" ]; then
-		if grep -qiE 'could not resolve|failed to fetch|temporary failure|unable to connect|connection' \
-			"$W/apt-update.log" 2>/dev/null; then
+		if grep -qiE "$UNREACHABLE" "$W/apt-update.log" 2>/dev/null; then
 			SKIP_WHY="package archive unreachable: $(grep -iE 'fail|err' "$W/apt-update.log" | head -n 1)"
 		else
 			FAIL_WHY="no package matching $1 in the archive"
@@ -122,11 +164,11 @@ fetch_kernel() {
 	deb=$(ls "$CACHE/${KPKG}_${KVER//:/%3a}_"*.deb 2>/dev/null | head -n 1)
 	if [ -z "$deb" ]; then
 		log=$W/download.log
-		if ! (cd "$CACHE" && apt-get download -q "$KPKG=$KVER") > "$log" 2>&1; then
-			if grep -qiE 'could not resolve|failed to fetch|temporary failure|unable to connect|connection' "$log"; then
+		if ! (cd "$CACHE" && apt-get download -q "$KPKG:$2=$KVER") > "$log" 2>&1; then
+			if grep -qiE "$UNREACHABLE" "$log"; then
 				SKIP_WHY="package archive unreachable: $(grep -iE 'fail|err' "$log" | head -n 1)"
 			else
-				FAIL_WHY="apt-get download $KPKG=$KVER: $(tail -n 1 "$log")"
+				FAIL_WHY="apt-get download $KPKG:$2=$KVER: $(tail -n 1 "$log")"
 			fi
 			return 1
 		fi
@@ -158,10 +200,12 @@ split_results() {
 source tests/lib.sh
 source tests/vm/check.sh
 
-# check_cases KERNEL DIR WANT_AUTO ARITY MODES...: one line per mode x scenario
+# check_cases KERNEL ARCH DIR WANT_AUTO ARITY MODES...: one line per mode x
+# scenario, one row of the table. A kernel whose auto mode must pick kprobe
+# cannot attach fentry: that is a SKIP with the reason from auto's attach line.
 check_cases() {
-	local kname=$1 dir=$2 want_auto=$3 arity=$4 m s scen ok_modes="" bad=0
-	shift 4
+	local kname=$1 arch=$2 dir=$3 want_auto=$4 arity=$5 m s scen ok_modes="" bad=0 notes=""
+	shift 5
 	for m in "$@"; do
 		scen=$SCENARIOS
 		[ "$m" = kprobe ] && scen="$scen misses"
@@ -191,49 +235,101 @@ check_cases() {
 		[ $mode_ok = 1 ] && ok_modes="$ok_modes${ok_modes:+, }$m"
 		[ "$m" = auto ] && [ $mode_ok = 1 ] && ok_modes="${ok_modes%auto}auto (picks $want_auto)"
 	done
-	[ $bad = 0 ] && table+=("| $kname | $ok_modes | pass |") ||
-		table+=("| $kname | ${ok_modes:-none} | FAIL |")
+	if [ "$want_auto" = kprobe ]; then
+		local why
+		why=$(sed -n 's/^portwatch: attached in kprobe mode.*(fentry: \([^;)]*\).*/\1/p' "$dir/auto/core/pw.err" 2>/dev/null)
+		if [ -n "$why" ]; then
+			result SKIP "$kname fentry" "this kernel cannot attach fentry ($why)"
+			notes="; fentry: SKIP ($why)"
+		else
+			result FAIL "$kname fentry" "auto mode did not say why fentry was not taken"
+			bad=1
+		fi
+	fi
+	[ $bad = 0 ] && table+=("| $kname | $(arch_label "$arch") | $ok_modes$notes | pass |") ||
+		table+=("| $kname | $(arch_label "$arch") | ${ok_modes:-none}$notes | FAIL |")
 }
 
-# --- the host, tracepoint mode: the reference counts ---
+# boot_vm ARCH VMLINUZ INITRD DIR MODES: one VM, in the background; DIR gets
+# its console, results, qemu.log, exit code (rc) and seconds taken (secs)
+boot_vm() {
+	local arch=$1 dir=$4 t0=$SECONDS app
+	local -a qemu
+	case $arch in
+	x86)	qemu=("$(qemu_of x86)" -accel tcg -cpu max
+			-serial "file:$dir/console" -serial "file:$dir/results")
+		app="console=ttyS0" ;;
+	arm64)	# virt has one PL011 UART, the console: the results go to a
+		# PCI 16550 (ttyS0). -cpu max's architected pointer
+		# authentication is slow under TCG; pauth-impdef is QEMU's own.
+		qemu=("$(qemu_of arm64)" -M virt -cpu max,pauth-impdef=on
+			-serial "file:$dir/console"
+			-chardev "file,id=results,path=$dir/results" -device pci-serial,chardev=results)
+		app="console=ttyAMA0 pw.out=ttyS0" ;;
+	esac
+	timeout -k 5 "$BOOT_TIMEOUT" "${qemu[@]}" -m 1024 -smp 2 -nographic -no-reboot -nodefaults \
+		-net none -kernel "$2" -initrd "$3" -append "$app quiet panic=-1 pw.modes=${5// /,}" \
+		< /dev/null > "$dir/qemu.log" 2>&1
+	echo $? > "$dir/rc"
+	echo $((SECONDS - t0)) > "$dir/secs"
+}
+
+# --- kernels: fetch each, and the initramfs of its architecture ---
+vms=()
+while read -r arch regex arity auto; do
+	case $arch in ''|'#'*) continue ;; esac
+	kname=$regex
+	if ! initrd_for "$arch" || ! fetch_kernel "$regex" "$(deb_arch "$arch")" ||
+		! command -v "$(qemu_of "$arch")" > /dev/null; then
+		[ -n "$SKIP_WHY$FAIL_WHY" ] || FAIL_WHY="$(qemu_of "$arch") not installed (make deps installs it)"
+		if [ -n "$SKIP_WHY" ]; then
+			result SKIP "vm $regex" "$SKIP_WHY"
+			table+=("| $regex | $(arch_label "$arch") | - | SKIP ($SKIP_WHY) |")
+		else
+			result FAIL "vm $regex" "$FAIL_WHY"
+			table+=("| $regex | $(arch_label "$arch") | - | FAIL ($FAIL_WHY) |")
+		fi
+		continue
+	fi
+	modes=$VM_MODES
+	[ "$auto" = fentry ] || modes=${modes/fentry /}
+	V=$W/vm-$arch-$KVER
+	mkdir -p "$V"
+	vms+=("$arch|$KPKG $KVER|$VMLINUZ|$INITRD|$V|$arity|$auto|$modes")
+done < "$LIST"
+
+# --- the VMs, $JOBS at a time (TCG keeps about one core busy per VM), and
+# meanwhile the host in tracepoint mode ---
+echo "== ${#vms[@]} VMs, $JOBS at a time"
+(
+	for vm in "${vms[@]}"; do
+		IFS='|' read -r arch kname vmlinuz initrd V arity auto modes <<<"$vm"
+		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+		echo "   booting $kname ($(arch_label "$arch"): $modes)"
+		boot_vm "$arch" "$vmlinuz" "$initrd" "$V" "$modes" &
+	done
+	wait
+) &
+vms_pid=$!
+
 echo "== host $(uname -r): tracepoint"
 HD=$W/host
 t0=$SECONDS
 PW=./portwatch TRIGGER=$OUT/tests/trigger BB=$BUSYBOX WORK=$W/host-work \
 	sh tests/vm/scenarios.sh tracepoint > "$W/host.results" 2>&1
 split_results "$W/host.results" "$HD"
-check_cases "host $(uname -r)" "$HD" tracepoint "" tracepoint
+check_cases "host $(uname -r)" "$HOST_ARCH" "$HD" tracepoint "" tracepoint
 echo "   ($((SECONDS - t0)) s)"
+wait "$vms_pid"
 
-# --- each kernel in a VM ---
-while read -r regex arity; do
-	case $regex in ''|'#'*) continue ;; esac
-	if ! fetch_kernel "$regex"; then
-		if [ -n "$SKIP_WHY" ]; then
-			result SKIP "vm $regex" "$SKIP_WHY"
-			table+=("| $regex | - | SKIP ($SKIP_WHY) |")
-		else
-			result FAIL "vm $regex" "$FAIL_WHY"
-			table+=("| $regex | - | FAIL ($FAIL_WHY) |")
-		fi
-		continue
-	fi
-	kname="$KPKG $KVER"
-	echo "== $kname"
-	t0=$SECONDS
-	V=$W/vm-$KVER
-	mkdir -p "$V"
-	timeout -k 5 "$BOOT_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2 \
-		-nographic -no-reboot -nodefaults -net none \
-		-serial "file:$V/console" -serial "file:$V/results" \
-		-kernel "$VMLINUZ" -initrd "$W/initrd.gz" \
-		-append "console=ttyS0 quiet panic=-1 pw.modes=${VM_MODES// /,}" \
-		< /dev/null > "$V/qemu.log" 2>&1
-	rc=$?
+for vm in "${vms[@]}"; do
+	IFS='|' read -r arch kname vmlinuz initrd V arity auto modes <<<"$vm"
+	echo "== $kname ($(arch_label "$arch"))"
+	rc=$(cat "$V/rc")
 	tr -d '\r' < "$V/results" > "$V/results.txt" 2>/dev/null
-	if [ $rc -ne 0 ] || ! grep -q '^@@done' "$V/results.txt"; then
-		if [ $rc -eq 124 ]; then why="VM did not finish in $BOOT_TIMEOUT s"
-		elif [ $rc -ne 0 ]; then why="qemu exited $rc"
+	if [ "$rc" -ne 0 ] || ! grep -q '^@@done' "$V/results.txt"; then
+		if [ "$rc" -eq 124 ]; then why="VM did not finish in $BOOT_TIMEOUT s"
+		elif [ "$rc" -ne 0 ]; then why="qemu exited $rc"
 		else why="VM stopped before the end of the scenarios"; fi
 		result FAIL "vm $kname" "$why"
 		echo "      -- qemu:"; sed 's/^/      /' "$V/qemu.log"
@@ -241,8 +337,9 @@ while read -r regex arity; do
 		echo "      -- results (last 20 lines):"; tail -n 20 "$V/results.txt" | sed 's/^/      /'
 	fi
 	split_results "$V/results.txt" "$V/cases"
-	check_cases "$kname" "$V/cases" fentry "$arity" $VM_MODES
-	echo "   ($((SECONDS - t0)) s, kernel $(sed -n 's/^@@kernel //p' "$V/results.txt"))"
-done < "$LIST"
+	# shellcheck disable=SC2086
+	check_cases "$kname" "$arch" "$V/cases" "$auto" "$arity" $modes
+	echo "   ($(cat "$V/secs") s, kernel $(sed -n 's/^@@kernel //p' "$V/results.txt"))"
+done
 
 finish
