@@ -68,6 +68,13 @@ RES=$RUN/results.tsv
 exec 9>/run/portwatch-bench.lock
 flock -w 900 9 || die "another bench holds /run/portwatch-bench.lock"
 
+# A bench killed with SIGKILL could not put bpf_stats back: it left the
+# value to restore here, and the next bench restores it first.
+STATS_SAVED=/run/portwatch-bench.bpf_stats
+if [ -s "$STATS_SAVED" ]; then
+	note "a previous bench died with kernel.bpf_stats_enabled on: restoring $(cat "$STATS_SAVED")"
+	sysctl -qw kernel.bpf_stats_enabled="$(cat "$STATS_SAVED")" && rm -f "$STATS_SAVED"
+fi
 STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo "")
 TRACEFS_MOUNTED=0
 PIDS=()
@@ -83,7 +90,7 @@ cleanup() {
 	done
 	NETNS=()
 	if [ -n "$STATS_OLD" ] && [ "$(sysctl -n kernel.bpf_stats_enabled)" != "$STATS_OLD" ]; then
-		sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
+		sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD" && rm -f "$STATS_SAVED"
 	fi
 	if [ "$TRACEFS_MOUNTED" = 1 ]; then
 		umount /sys/kernel/tracing 2>/dev/null && TRACEFS_MOUNTED=0
@@ -97,7 +104,10 @@ trap 'exit 143' TERM
 stats() {
 	[ -n "$STATS_OLD" ] || return 0
 	[ "$STATS_OLD" = 1 ] && return 0
+	[ "$1" = 1 ] && echo "$STATS_OLD" > "$STATS_SAVED"
 	sysctl -qw kernel.bpf_stats_enabled="$1" || die "cannot set kernel.bpf_stats_enabled"
+	[ "$1" = "$STATS_OLD" ] && rm -f "$STATS_SAVED"
+	return 0
 }
 [ -n "$STATS_OLD" ] || note "kernel.bpf_stats_enabled not available: no BPF run time"
 [ "$STATS_OLD" = 1 ] && note "kernel.bpf_stats_enabled was already 1: every run pays for it"
