@@ -75,6 +75,11 @@ if [ -s "$STATS_SAVED" ]; then
 	note "a previous bench died with kernel.bpf_stats_enabled on: restoring $(cat "$STATS_SAVED")"
 	sysctl -qw kernel.bpf_stats_enabled="$(cat "$STATS_SAVED")" && rm -f "$STATS_SAVED"
 fi
+# and its netns (pwb-<pid>-N) whose bench is gone
+for n in $(ip netns list 2>/dev/null | grep -o '^pwb-[0-9]*-[0-9]*'); do
+	p=${n#pwb-}
+	kill -0 "${p%-*}" 2>/dev/null || ip netns del "$n" 2>/dev/null
+done
 STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo "")
 TRACEFS_MOUNTED=0
 PIDS=()
