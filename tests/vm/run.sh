@@ -127,17 +127,22 @@ initrd_for() {
 }
 
 # --- kernels: newest package per line, cached .deb, extracted vmlinuz ---
-apt_updated=
-# newest PACKAGE VERSION matching a regex that the archive offers (arch $2)
+apt_updated= pkgnames=
+# newest PACKAGE VERSION matching a regex that the archive offers (arch $2);
+# one apt-cache call for all the candidates (each takes a second or two)
 newest_pkg() {
-	local p v best= bestv=
-	for p in $(apt-cache search --names-only "$1" 2>/dev/null | awk '{print $1}'); do
-		v=$(apt-cache policy "$p:$2" | awk '/Candidate:/ {print $2}')
-		[ -n "$v" ] && [ "$v" != "(none)" ] || continue
+	local names p v best= bestv=
+	[ -n "$pkgnames" ] || pkgnames=$(apt-cache pkgnames 2>/dev/null)
+	names=$(grep -E -- "$1" <<<"$pkgnames" | sed "s/\$/:$2/")
+	[ -n "$names" ] || return 1
+	# shellcheck disable=SC2086
+	while read -r p v; do
 		if [ -z "$bestv" ] || dpkg --compare-versions "$v" gt "$bestv"; then
 			best=$p bestv=$v
 		fi
-	done
+	done < <(apt-cache policy $names 2>/dev/null | awk '
+		/^[^ ]/ { p = $1; sub(/:$/, "", p); sub(/:[a-z0-9]+$/, "", p) }
+		/^  Candidate:/ && $2 != "(none)" { print p, $2 }')
 	[ -n "$best" ] && echo "$best $bestv"
 }
 
@@ -147,7 +152,7 @@ fetch_kernel() {
 	SKIP_WHY= FAIL_WHY=
 	found=$(newest_pkg "$1" "$2")
 	if [ -z "$found" ] && [ -z "$apt_updated" ]; then
-		apt_updated=1
+		apt_updated=1 pkgnames=
 		apt-get update -qq > "$W/apt-update.log" 2>&1
 		found=$(newest_pkg "$1" "$2")
 	fi
@@ -237,7 +242,7 @@ check_cases() {
 	done
 	if [ "$want_auto" = kprobe ]; then
 		local why
-		why=$(sed -n 's/^portwatch: attached in kprobe mode.*(fentry: \([^;)]*\).*/\1/p' "$dir/auto/core/pw.err" 2>/dev/null)
+		why=$(sed -n 's/^portwatch: attached in kprobe mode.*(fentry: \([^;]*\)[;)].*/\1/p' "$dir/auto/core/pw.err" 2>/dev/null)
 		if [ -n "$why" ]; then
 			result SKIP "$kname fentry" "this kernel cannot attach fentry ($why)"
 			notes="; fentry: SKIP ($why)"
@@ -270,48 +275,51 @@ boot_vm() {
 	timeout -k 5 "$BOOT_TIMEOUT" "${qemu[@]}" -m 1024 -smp 2 -nographic -no-reboot -nodefaults \
 		-net none -kernel "$2" -initrd "$3" -append "$app quiet panic=-1 pw.modes=${5// /,}" \
 		< /dev/null > "$dir/qemu.log" 2>&1
-	echo $? > "$dir/rc"
+	local rc=$?
 	echo $((SECONDS - t0)) > "$dir/secs"
+	echo $rc > "$dir/rc.tmp" && mv "$dir/rc.tmp" "$dir/rc"
 }
 
-# --- kernels: fetch each, and the initramfs of its architecture ---
-vms=()
+# --- the VMs, in the background: each prepared (initramfs of its
+# architecture, kernel) and booted in list order, $JOBS at a time (TCG keeps
+# about one core busy per VM). VM i's folder gets "prep" (OK, SKIP or FAIL)
+# and, when it is done, "rc"; the checks below follow in list order. ---
+lines=()
 while read -r arch regex arity auto; do
 	case $arch in ''|'#'*) continue ;; esac
-	kname=$regex
-	if ! initrd_for "$arch" || ! fetch_kernel "$regex" "$(deb_arch "$arch")" ||
-		! command -v "$(qemu_of "$arch")" > /dev/null; then
-		[ -n "$SKIP_WHY$FAIL_WHY" ] || FAIL_WHY="$(qemu_of "$arch") not installed (make deps installs it)"
-		if [ -n "$SKIP_WHY" ]; then
-			result SKIP "vm $regex" "$SKIP_WHY"
-			table+=("| $regex | $(arch_label "$arch") | - | SKIP ($SKIP_WHY) |")
-		else
-			result FAIL "vm $regex" "$FAIL_WHY"
-			table+=("| $regex | $(arch_label "$arch") | - | FAIL ($FAIL_WHY) |")
-		fi
-		continue
-	fi
-	modes=$VM_MODES
-	[ "$auto" = fentry ] || modes=${modes/fentry /}
-	V=$W/vm-$arch-$KVER
-	mkdir -p "$V"
-	vms+=("$arch|$KPKG $KVER|$VMLINUZ|$INITRD|$V|$arity|$auto|$modes")
+	lines+=("$arch|$regex|$arity|$auto")
 done < "$LIST"
 
-# --- the VMs, $JOBS at a time (TCG keeps about one core busy per VM), and
-# meanwhile the host in tracepoint mode ---
-echo "== ${#vms[@]} VMs, $JOBS at a time"
-(
-	for vm in "${vms[@]}"; do
-		IFS='|' read -r arch kname vmlinuz initrd V arity auto modes <<<"$vm"
+launch_vms() {
+	local i=0 l arch regex arity auto V modes
+	for l in "${lines[@]}"; do
+		i=$((i + 1)) V=$W/vm-$i
+		mkdir -p "$V"
+		IFS='|' read -r arch regex arity auto <<<"$l"
+		if ! initrd_for "$arch" || ! fetch_kernel "$regex" "$(deb_arch "$arch")" ||
+			! command -v "$(qemu_of "$arch")" > /dev/null; then
+			[ -n "$SKIP_WHY$FAIL_WHY" ] || FAIL_WHY="$(qemu_of "$arch") not installed (make deps installs it)"
+			if [ -n "$SKIP_WHY" ]; then
+				echo "SKIP|$regex||$SKIP_WHY" > "$V/prep"
+			else
+				echo "FAIL|$regex||$FAIL_WHY" > "$V/prep"
+			fi
+			continue
+		fi
+		modes=$VM_MODES
+		[ "$auto" = fentry ] || modes=${modes/fentry /}
 		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
-		echo "   booting $kname ($(arch_label "$arch"): $modes)"
-		boot_vm "$arch" "$vmlinuz" "$initrd" "$V" "$modes" &
+		echo "   booting $KPKG $KVER ($(arch_label "$arch"): $modes)"
+		boot_vm "$arch" "$VMLINUZ" "$INITRD" "$V" "$modes" &
+		echo "OK|$KPKG $KVER|$modes|" > "$V/prep"
 	done
 	wait
-) &
-vms_pid=$!
+}
+echo "== ${#lines[@]} VMs, $JOBS at a time"
+launch_vms &
+launcher=$!
 
+# --- meanwhile the host, tracepoint mode: the reference counts ---
 echo "== host $(uname -r): tracepoint"
 HD=$W/host
 t0=$SECONDS
@@ -320,16 +328,37 @@ PW=./portwatch TRIGGER=$OUT/tests/trigger BB=$BUSYBOX WORK=$W/host-work \
 split_results "$W/host.results" "$HD"
 check_cases "host $(uname -r)" "$HOST_ARCH" "$HD" tracepoint "" tracepoint
 echo "   ($((SECONDS - t0)) s)"
-wait "$vms_pid"
 
-for vm in "${vms[@]}"; do
-	IFS='|' read -r arch kname vmlinuz initrd V arity auto modes <<<"$vm"
+# wait_file FILE: until it exists or the launcher is gone
+wait_file() {
+	until [ -f "$1" ]; do
+		kill -0 "$launcher" 2>/dev/null || { sleep 1; [ -f "$1" ]; return; }
+		sleep 1
+	done
+}
+
+i=0
+for l in "${lines[@]}"; do
+	i=$((i + 1)) V=$W/vm-$i
+	IFS='|' read -r arch regex arity auto <<<"$l"
+	if ! wait_file "$V/prep"; then
+		result FAIL "vm $regex" "not prepared (the launcher stopped)"
+		table+=("| $regex | $(arch_label "$arch") | - | FAIL (not prepared) |")
+		continue
+	fi
+	IFS='|' read -r st kname modes why < "$V/prep"
+	if [ "$st" != OK ]; then
+		result "$st" "vm $regex" "$why"
+		table+=("| $regex | $(arch_label "$arch") | - | $st ($why) |")
+		continue
+	fi
+	wait_file "$V/rc"
 	echo "== $kname ($(arch_label "$arch"))"
-	rc=$(cat "$V/rc")
+	rc=$(cat "$V/rc" 2>/dev/null || echo "none")
 	tr -d '\r' < "$V/results" > "$V/results.txt" 2>/dev/null
-	if [ "$rc" -ne 0 ] || ! grep -q '^@@done' "$V/results.txt"; then
-		if [ "$rc" -eq 124 ]; then why="VM did not finish in $BOOT_TIMEOUT s"
-		elif [ "$rc" -ne 0 ]; then why="qemu exited $rc"
+	if [ "$rc" != 0 ] || ! grep -q '^@@done' "$V/results.txt"; then
+		if [ "$rc" = 124 ]; then why="VM did not finish in $BOOT_TIMEOUT s"
+		elif [ "$rc" != 0 ]; then why="qemu exited $rc"
 		else why="VM stopped before the end of the scenarios"; fi
 		result FAIL "vm $kname" "$why"
 		echo "      -- qemu:"; sed 's/^/      /' "$V/qemu.log"
@@ -339,7 +368,8 @@ for vm in "${vms[@]}"; do
 	split_results "$V/results.txt" "$V/cases"
 	# shellcheck disable=SC2086
 	check_cases "$kname" "$arch" "$V/cases" "$auto" "$arity" $modes
-	echo "   ($(cat "$V/secs") s, kernel $(sed -n 's/^@@kernel //p' "$V/results.txt"))"
+	echo "   ($(cat "$V/secs") s in the VM, kernel $(sed -n 's/^@@kernel //p' "$V/results.txt"))"
 done
+wait "$launcher"
 
 finish
