@@ -145,7 +145,9 @@ test: deps all $(UNIT_BINS) $(TOOL_BINS)
 	$(Q)tests/run.sh
 
 # Kernel matrix only: Debian's kernels in QEMU (tests/vm/run.sh; also part of
-# `make test`). It builds its own static portwatch in $(OUTPUT)/static.
+# `make test`). It builds its own static portwatch in $(OUTPUT)/static, and
+# for arm64 kernels runs `make deps ARCH=arm64` and cross-builds in
+# $(OUTPUT)/arm64.
 vmtest: deps all $(TOOL_BINS)
 	$(Q)tests/vm/run.sh
 
