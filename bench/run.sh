@@ -291,11 +291,18 @@ start_tracer() {
 
 # stop_tracer HOW: SIGINT for portwatch, SIGTERM for bpftrace (a background
 # job of a script starts with SIGINT ignored and bpftrace keeps it so).
+# bpftrace 0.17 now and then prints its map and then hangs on exit: for it,
+# the bound is how long its map may take to appear.
 stop_tracer() {
 	local sig=INT
 	[ "$1" = bpftrace ] && sig=TERM
 	kill -$sig "$TRACER_PID" 2>/dev/null
-	wait_exit "$TRACER_PID" 120
+	if [ "$1" = bpftrace ]; then
+		wait_line "$TRACER_OUT" '^@\[' 10 "$TRACER_PID"
+		wait_exit "$TRACER_PID" 5
+		return 0
+	fi
+	wait_exit "$TRACER_PID" 60
 }
 
 # run_one LOOP NAME HOW PAIR ROLE: one run (A: no tracer, B: tracer, S: tracer
