@@ -133,7 +133,7 @@ bool pw_pressure_diagnose(struct pw_pressure *p, const struct pw_event *e, uint6
 	close(fd);
 	*ns = &p->last;
 	*d = &p->last.dests[0];
-	if (!p->have_worst || (*d)->usage >= p->worst_dest.usage) {
+	if (!p->have_worst || (*d)->usage > p->worst_dest.usage) {
 		p->worst = p->last;
 		p->worst.dests = NULL;
 		p->worst.ndests = 0;
