@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -487,8 +489,11 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* detach first so the drain and the counts below are final */
+	/* detach first so the drain and the counts below are final; a program
+	 * preempted mid-run (after counting, before its event) may still be
+	 * inside: an RCU grace period waits it out */
 	portwatch_bpf__detach(app.at.skel);
+	syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
 	ring_buffer__consume(app.rb);
 	fflush(stdout);
 	/* the summary stays the last JSON line; in text, remedies follow it */
