@@ -9,6 +9,7 @@
 #include "pressure.h"
 
 #define DIAG_SLOTS	256	/* destinations remembered for rate limiting */
+#define DIAG_WAYS	8	/* set-associative: one set is searched per event */
 #define SCAN_MAX_NETNS	256	/* netns per periodic census */
 #define WARN_EVERY_NS	(60ull * 1000000000)
 
@@ -49,15 +50,21 @@ void pw_pressure_free(struct pw_pressure *p)
 	free(p);
 }
 
-/* Is it time again for this destination? Records now if so. The table
- * forgets the stalest entry when full. */
+/* Is it time again for this destination? Records now if so. Called for
+ * every failure event, so only the destination's set of DIAG_WAYS slots is
+ * searched; a full set forgets its stalest entry. */
 static bool due(struct seen *tab, uint64_t netns, uint16_t family, const uint8_t *daddr,
 		uint16_t dport, uint64_t now, uint64_t every)
 {
-	struct seen *oldest = &tab[0];
+	uint64_t h = netns * 0x9e3779b97f4a7c15ull ^ ((uint64_t)family << 16 | dport);
+	struct seen *set, *oldest;
 
-	for (int i = 0; i < DIAG_SLOTS; i++) {
-		struct seen *s = &tab[i];
+	for (int i = 0; i < 16; i++)
+		h = (h ^ daddr[i]) * 0x100000001b3ull;
+	set = &tab[(h >> 32) % (DIAG_SLOTS / DIAG_WAYS) * DIAG_WAYS];
+	oldest = &set[0];
+	for (int i = 0; i < DIAG_WAYS; i++) {
+		struct seen *s = &set[i];
 
 		if (s->last_ns && s->netns == netns && s->family == family && s->dport == dport &&
 		    !memcmp(s->daddr, daddr, 16)) {
