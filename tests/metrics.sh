@@ -3,7 +3,7 @@
 # errors, listen errors, and a real Prometheus server scraping portwatch
 # while the curl case runs. Sourced by tests/run.sh after tests/lib.sh.
 
-METRICS_PORT=19099
+METRICS_PORT=${METRICS_PORT:-19099}	# override when suites run side by side
 PROM_PORT=19090
 
 scrape() { curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT${1:-/metrics}"; }
