@@ -22,7 +22,7 @@ override STATIC := 1
 # Debian's cross compiler and the target's libraries (dpkg multiarch)
 FOREIGN := $(DEB_ARCH_$(ARCH))
 CROSS_DEPS := gcc-$(subst _,-,$(TRIPLET_$(ARCH))) libc6-dev-$(FOREIGN)-cross \
-	$(addsuffix :$(FOREIGN),libbpf-dev libelf-dev zlib1g-dev libzstd-dev)
+	$(addsuffix :$(FOREIGN),libbpf-dev libelf-dev zlib1g-dev libzstd-dev libcap-ng-dev)
 ifneq ($(or $(MAKECMDGOALS),all),$(filter deps clean,$(MAKECMDGOALS)))
 ifeq ($(and $(shell command -v $(CC)),$(wildcard /usr/lib/$(TRIPLET_$(ARCH))/pkgconfig/libbpf.pc)),)
 $(error $(CC) or libbpf-dev:$(FOREIGN) missing: a cross build needs `make deps ARCH=$(ARCH)` (as root) first)
@@ -63,12 +63,12 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # Static builds have no /metrics: Debian ships libmicrohttpd.a but not the
 # static TLS libraries it needs.
 ifeq ($(STATIC),1)
-LIBS := libbpf
+LIBS := libbpf libcap-ng
 CFLAGS += -DPW_NO_METRICS
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
 else
-LIBS := libbpf libmicrohttpd
+LIBS := libbpf libmicrohttpd libcap-ng
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
 endif
 
@@ -125,9 +125,9 @@ tools: $(TOOL_BINS)
 
 # Debian/Ubuntu packages for building (first line) and testing (second).
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
-	libmicrohttpd-dev pkg-config gcc make
+	libmicrohttpd-dev libcap-ng-dev pkg-config gcc make
 TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
-	qemu-system-x86 qemu-system-arm busybox-static cpio
+	qemu-system-x86 qemu-system-arm busybox-static cpio umoci runc
 
 deps:
 	$(Q)if [ -n "$(FOREIGN)" ] && ! dpkg --print-foreign-architectures | grep -qx '$(FOREIGN)'; then \

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include "accounts.h"
 #include "attach.h"
+#include "caps.h"
 #include "cli.h"
 #include "http.h"
 #include "metrics.h"
@@ -40,6 +41,7 @@ struct app {
 	struct ring_buffer *rb;
 	struct pw_http *http;
 	struct pw_pressure *pressure;
+	struct pw_privs privs;
 	uint32_t bound_conflicts;	/* seen in events, for the remedies */
 	bool curl_failed;
 	int64_t mono_to_real;
@@ -222,39 +224,6 @@ static void print_table(struct app *app, const char *type)
 	pw_procs_free(&procs);
 }
 
-static int read_range(unsigned int *lo, unsigned int *hi)
-{
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-	int n;
-
-	if (!f)
-		return -errno;
-	n = fscanf(f, "%u %u", lo, hi);
-	fclose(f);
-	return n == 2 ? 0 : -EINVAL;
-}
-
-/* The tracer's own netns: what a user compares the events with. */
-static void print_netns_info(void)
-{
-	char range[64] = "?", reuse[16] = "?";
-	unsigned int lo, hi;
-	struct stat st;
-	FILE *f;
-
-	if (!read_range(&lo, &hi))
-		snprintf(range, sizeof(range), "%u-%u", lo, hi);
-	f = fopen("/proc/sys/net/ipv4/tcp_tw_reuse", "r");
-	if (f) {
-		if (!fgets(reuse, sizeof(reuse), f))
-			strcpy(reuse, "?");
-		reuse[strcspn(reuse, "\n")] = '\0';
-		fclose(f);
-	}
-	fprintf(stderr, "portwatch: netns %llu: ip_local_port_range %s, tcp_tw_reuse %s\n",
-		stat("/proc/self/ns/net", &st) ? 0ULL : (unsigned long long)st.st_ino, range, reuse);
-}
-
 static int render_metrics(void *arg, char **buf, size_t *len)
 {
 	struct app *app = arg;
@@ -273,7 +242,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 		.libbpf_version = app->libbpf_version,
 		.mode = pw_mode_name(app->at.mode),
 	};
-	unsigned int lo, hi;
+	struct pw_census_skips skips;
 	FILE *f;
 
 	if (app->pressure)
@@ -282,8 +251,10 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 	read_percpu(skel->maps.scan_hist, 0, PW_HIST_SLOTS * PW_SCAN_RESULTS, &in.scan_hist[0][0]);
 	if (in.scan_depth)
 		read_percpu(skel->maps.ports_hist, 0, PW_HIST_SLOTS, in.ports_hist);
-	if (!read_range(&lo, &hi) && hi >= lo)
-		in.range_size = hi - lo + 1;
+	in.range_size = pw_privs_range_size(&app->privs, &in.range_netns);
+	pw_census_skips(&skips);
+	in.census_netns_skipped = skips.netns;
+	in.census_processes_skipped = skips.processes;
 
 	f = open_memstream(buf, len);
 	if (!f)
@@ -295,7 +266,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 }
 
 /* --census: one shot, no BPF. Exit code as main's. */
-static int run_census(const struct env *env)
+static int run_census(const struct env *env, const struct pw_privs *privs)
 {
 	struct pw_census_filter f = { .holders = true };
 	struct pw_census_ns ns;
@@ -348,6 +319,7 @@ static int run_census(const struct env *env)
 		printf("no network namespace has TCP sockets\n");
 	free(fds);
 	free(inodes);
+	pw_privs_census_report(privs, stderr);
 	return ret;
 }
 
@@ -378,12 +350,14 @@ int main(int argc, char **argv)
 			"(needs CONFIG_DEBUG_INFO_BTF=y)\n");
 		return PW_EXIT_CANNOT_RUN;
 	}
+	pw_privs_probe(&app.privs, env->census, stderr);
 	if (env->census)
-		return run_census(env);
+		return run_census(env, &app.privs);
 	libbpf_set_print(env->verbose ? libbpf_print_verbose : libbpf_print);
 	snprintf(app.libbpf_version, sizeof(app.libbpf_version), "%u.%u",
 		 libbpf_major_version(), libbpf_minor_version());
 	pw_accounts_init(&app.acc, MAX_ROWS);
+	app.acc.foreign_pids = !app.privs.pids_own;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -416,7 +390,8 @@ int main(int argc, char **argv)
 	if (env->scan_depth && app.at.mode == PW_MODE_TRACEPOINT)
 		fprintf(stderr, "portwatch: --scan-depth: tracepoint mode cannot count ports; "
 			"ports_checked stays null\n");
-	print_netns_info();
+	pw_privs_print_net(&app.privs, stderr);
+	pw_privs_drop(&app.privs, app.at.nkrp > 0, stderr);
 	if (app.http)
 		fprintf(stderr, "portwatch: metrics at http://%s%s%s:%u/metrics\n",
 			strchr(env->listen_host, ':') ? "[" : "",
@@ -513,5 +488,6 @@ cleanup:
 	ring_buffer__free(app.rb);
 	pw_detach(&app.at);
 	pw_accounts_free(&app.acc);
+	pw_privs_free(&app.privs);
 	return ret;
 }
