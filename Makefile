@@ -84,7 +84,7 @@ TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
 FORCE:
-.PHONY: FORCE all clean deps run test unit integration install uninstall tools vmtest bench
+.PHONY: FORCE all clean deps run test unit integration install uninstall tools vmtest bench image
 
 all: $(BIN)
 
@@ -145,7 +145,7 @@ deps:
 run: deps all
 	./portwatch
 
-test: deps all $(UNIT_BINS) $(TOOL_BINS)
+test: deps all image $(UNIT_BINS) $(TOOL_BINS)
 	$(Q)tests/run.sh
 
 # Kernel matrix only: Debian's kernels in QEMU (tests/vm/run.sh; also part of
@@ -168,6 +168,61 @@ bench: deps all $(BENCH_BINS)
 	$(Q)command -v bpftrace >/dev/null || $(MAKE) --no-print-directory deps DEPS=bpftrace TEST_DEPS= || \
 		echo "bench: bpftrace could not be installed; its row will say so"
 	$(Q)OUTPUT=$(OUTPUT) PW="$${PW:-$(if $(filter /%,$(BIN)),$(BIN),./$(BIN))}" bench/run.sh
+
+# The OCI image (README "Container image"): the dynamic portwatch (with
+# /metrics) and exactly its run-time closure: the shared libraries ldd names,
+# the loader, and the copyright files of the Debian packages they come from.
+# Nothing else is opened at run time (checked with strace: /etc/gnutls/config
+# and /etc/localtime are optional, absent means defaults and UTC). Built with
+# umoci from an empty layout, nothing pulled; saved as an OCI archive that
+# skopeo pushes (oci-archive:$(IMAGE_ARCHIVE)).
+IMAGE_NAME ?= portwatch
+IMAGE_DIR := $(OUTPUT)/image
+IMAGE_ARCHIVE := $(OUTPUT)/$(IMAGE_NAME)-$(VERSION).oci.tar
+IMAGE_REVISION = $(shell git rev-parse HEAD 2>/dev/null)
+IMAGE_CREATED = $(shell date -u -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s) +%Y-%m-%dT%H:%M:%SZ)
+
+image: $(IMAGE_ARCHIVE)
+
+$(IMAGE_ARCHIVE): $(BIN) Makefile
+	$(Q)if [ "$(STATIC)" = 1 ] || [ "$(ARCH)" != "$(HOST_ARCH)" ]; then \
+		echo "make image: builds the native dynamic portwatch (with /metrics); not with STATIC=1 or ARCH=$(ARCH)"; exit 2; fi
+	$(Q)command -v umoci >/dev/null || { echo "make image: umoci missing: sudo make deps"; exit 1; }
+	$(call msg,IMAGE,$@)
+	$(Q)rm -rf $(IMAGE_DIR) && umoci init --layout $(IMAGE_DIR)/oci && \
+		umoci new --image $(IMAGE_DIR)/oci:$(VERSION) && \
+		umoci unpack --image $(IMAGE_DIR)/oci:$(VERSION) $(IMAGE_DIR)/bundle >/dev/null
+	$(Q)cd $(IMAGE_DIR)/bundle/rootfs && mkdir -p usr/sbin proc sys dev etc tmp && chmod 1777 tmp
+	$(Q)install -m 0755 $(BIN) $(IMAGE_DIR)/bundle/rootfs/usr/sbin/portwatch
+	$(Q)libs=$$(ldd $(BIN) | awk '$$2 == "=>" && $$3 ~ /^\// {print $$3} $$1 ~ /^\// {print $$1}'); \
+	[ -n "$$libs" ] || { echo "make image: ldd found no libraries in $(BIN)"; exit 1; }; \
+	for f in $$libs; do \
+		install -D -m 0644 "$$(readlink -f $$f)" "$(IMAGE_DIR)/bundle/rootfs$$f" || exit 1; \
+		pkg=$$({ dpkg -S "$$f" || dpkg -S "$$(readlink -f $$f)"; } 2>/dev/null | head -n 1 | cut -d: -f1); \
+		[ -z "$$pkg" ] || [ ! -f /usr/share/doc/$$pkg/copyright ] || \
+			install -D -m 0644 /usr/share/doc/$$pkg/copyright \
+				$(IMAGE_DIR)/bundle/rootfs/usr/share/doc/$$pkg/copyright; \
+	done; \
+	chmod 0755 $(IMAGE_DIR)/bundle/rootfs/lib64/ld-linux-*.so.* 2>/dev/null; true
+	$(Q)umoci repack --image $(IMAGE_DIR)/oci:$(VERSION) --history.created_by "make image" \
+		$(IMAGE_DIR)/bundle
+	$(Q)umoci config --image $(IMAGE_DIR)/oci:$(VERSION) \
+		--os linux --architecture $(DEB_ARCH_$(ARCH)) --created $(IMAGE_CREATED) \
+		--config.entrypoint /usr/sbin/portwatch \
+		--config.cmd --quiet --config.cmd --listen=:10099 \
+		--config.exposedports 10099/tcp \
+		$(foreach l,org.opencontainers.image.version=$(VERSION) \
+			org.opencontainers.image.title=portwatch \
+			org.opencontainers.image.description=traces_connect()_failing_with_EADDRNOTAVAIL \
+			org.opencontainers.image.licenses=GPL-2.0 \
+			org.opencontainers.image.revision=$(IMAGE_REVISION) \
+			org.opencontainers.image.created=$(IMAGE_CREATED), \
+			--config.label '$(subst _, ,$(l))' --manifest.annotation '$(subst _, ,$(l))')
+	$(Q)umoci gc --layout $(IMAGE_DIR)/oci
+	$(Q)tar -C $(IMAGE_DIR)/oci --sort=name --owner=0 --group=0 --numeric-owner \
+		-cf $@.tmp . && mv $@.tmp $@
+	$(Q)rm -rf $(IMAGE_DIR)/bundle
+	@echo "  image    $@ ($(IMAGE_NAME):$(VERSION), $$(du -h $@ | cut -f1))"
 
 install: portwatch
 	install -D -m 0755 portwatch $(DESTDIR)$(prefix)/sbin/portwatch
