@@ -127,7 +127,7 @@ tools: $(TOOL_BINS)
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
 	libmicrohttpd-dev libcap-ng-dev pkg-config gcc make
 TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
-	qemu-system-x86 qemu-system-arm busybox-static cpio umoci runc
+	qemu-system-x86 qemu-system-arm busybox-static cpio umoci runc python3-yaml
 
 deps:
 	$(Q)if [ -n "$(FOREIGN)" ] && ! dpkg --print-foreign-architectures | grep -qx '$(FOREIGN)'; then \
