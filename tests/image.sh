@@ -128,7 +128,7 @@ t_image_daemonset_runc() {
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
 	image_start
-	echo "    info: $(grep -c . "$T/pw.err") start lines; $(head -c 300 "$T/pw.err" | head -n 1)"
+	echo "    info: $(grep '^portwatch: netns' "$T/pw.err")"
 
 	# least privilege: the census is not limited, and after attach only
 	# the census's two capabilities remain, with no way to regain any
