@@ -24,6 +24,36 @@ curl_runs() {
 	done
 }
 
+# check_curl_events MODE: the events of the test netns ($T/ev) are the curl
+# runs that exited 7, one each, with every field as the scenario made it.
+check_curl_events() {
+	ns_events > "$T/ev"
+	check_eq "events in the test netns" "$CURL_7" "$(wc -l < "$T/ev")"
+	check_eq "events: curl, EADDRNOTAVAIL (-99), port_range_exhausted, inet 127.0.0.1:8080, range [40000,40009], tw_reuse 0, mode $1" \
+		"$CURL_7" "$(jq -c "select(.comm == \"curl\" and .ret == -99 and .errno == \"EADDRNOTAVAIL\"
+			and .cause == \"port_range_exhausted\" and .family == \"inet\"
+			and .daddr == \"127.0.0.1\" and .dport == 8080 and .sport == 0
+			and .port_range == [$RANGE_LO, $RANGE_HI] and .tw_reuse == 0
+			and .mode == \"$1\" and (.scan_ns | . > 0))" "$T/ev" | wc -l)"
+	check_eq "event pids are curl runs that exited 7 (distinct pids)" "$CURL_7" \
+		"$(jq -r .pid "$T/ev" | sort -u | grep -cxFf "$T/curl.pids")"
+}
+
+# check_curl_summary: the summary's rows of the 25 curl pids, added up,
+# are what curl saw.
+check_curl_summary() {
+	local s
+	s=$(summary | jq -c --argjson p "$(jq -Rn '[inputs | tonumber]' "$T/curl.pids")" \
+		'[.processes[] | select(.pid as $x | $p | index($x))]
+		| {n: length, attempts: (map(.attempts) | add), failures: (map(.failures) | add),
+		   eaddrnotavail: (map(.errors.EADDRNOTAVAIL // 0) | add), comms: (map(.comm) | unique)}')
+	check_eq "summary: curl processes" 25 "$(jq .n <<<"$s")"
+	check_eq "summary: attempts of the curl pids" 25 "$(jq .attempts <<<"$s")"
+	check_eq "summary: failures of the curl pids" "$CURL_7" "$(jq .failures <<<"$s")"
+	check_eq "summary: EADDRNOTAVAIL of the curl pids" "$CURL_7" "$(jq .eaddrnotavail <<<"$s")"
+	check_eq "summary: comm" '["curl"]' "$(jq -c .comms <<<"$s")"
+}
+
 start_httpd() {
 	in_ns "$HTTPD" 127.0.0.1 8080 > "$T/httpd.out" 2>&1 &
 	defer "kill $!; wait $!"
@@ -42,31 +72,13 @@ t_curl_exhaustion_json() {
 	check_eq "curl exit 7 (CURLE_COULDNT_CONNECT)" 15 "$CURL_7"
 	check_eq "curl other exit codes" 0 "$CURL_OTHER"
 
-	ns_events > "$T/ev"
-	check_eq "events in the test netns" "$CURL_7" "$(wc -l < "$T/ev")"
-	check_eq "events: curl, EADDRNOTAVAIL (-99), port_range_exhausted, inet 127.0.0.1:8080, range [40000,40009], tw_reuse 0" \
-		"$CURL_7" "$(jq -c "select(.comm == \"curl\" and .ret == -99 and .errno == \"EADDRNOTAVAIL\"
-			and .cause == \"port_range_exhausted\" and .family == \"inet\"
-			and .daddr == \"127.0.0.1\" and .dport == 8080 and .sport == 0
-			and .port_range == [$RANGE_LO, $RANGE_HI] and .tw_reuse == 0
-			and .mode == \"tracepoint\" and (.scan_ns | . > 0))" "$T/ev" | wc -l)"
-	check_eq "event pids are curl runs that exited 7 (distinct pids)" "$CURL_7" \
-		"$(jq -r .pid "$T/ev" | sort -u | grep -cxFf "$T/curl.pids")"
+	check_curl_events tracepoint
 	check_eq "events with curl's uid and a cgroup id" "$CURL_7" \
 		"$(jq -c --argjson uid "$(id -u)" 'select(.uid == $uid and .cgroup_id > 0)' "$T/ev" | wc -l)"
 	check_eq "event time is RFC 3339 UTC with ns" "$CURL_7" \
 		"$(jq -r .time "$T/ev" | grep -cE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z$')"
 
-	local pids s
-	pids=$(jq -Rn '[inputs | tonumber]' "$T/curl.pids")
-	s=$(summary | jq -c --argjson p "$pids" '[.processes[] | select(.pid as $x | $p | index($x))]
-		| {n: length, attempts: (map(.attempts) | add), failures: (map(.failures) | add),
-		   eaddrnotavail: (map(.errors.EADDRNOTAVAIL // 0) | add), comms: (map(.comm) | unique)}')
-	check_eq "summary: curl processes" 25 "$(jq .n <<<"$s")"
-	check_eq "summary: attempts of the curl pids" 25 "$(jq .attempts <<<"$s")"
-	check_eq "summary: failures of the curl pids" "$CURL_7" "$(jq .failures <<<"$s")"
-	check_eq "summary: EADDRNOTAVAIL of the curl pids" "$CURL_7" "$(jq .eaddrnotavail <<<"$s")"
-	check_eq "summary: comm" '["curl"]' "$(jq -c .comms <<<"$s")"
+	check_curl_summary
 	check_eq "summary: events_lost" 0 "$(summary | jq .events_lost)"
 	check_eq "last line is the summary" summary "$(tail -n 1 "$T/pw.out" | jq -r .type)"
 	check_eq "pressure object on the first failure (10/10 held, tw_reuse 0)" \

@@ -385,6 +385,19 @@ static void test_retired_row_reused(void **state)
 	pw_accounts_free(&a);
 }
 
+/* What retire_idle does once the kernel entry is taken out. */
+static void retire_idle_by_hand(struct pw_row *r, uint64_t now)
+{
+	struct pw_proc_val t;
+
+	pw_row_total(r, &t);
+	r->base = t;
+	memset(&r->cur, 0, sizeof(r->cur));
+	r->in_kernel = false;
+	r->idle = true;
+	r->exited_ns = now;
+}
+
 /* Foreign pids (own pid namespace): a row retired for being idle continues
  * when its pid comes back with the same comm; another comm is a reuse. */
 static void test_idle_row_continues(void **state)
@@ -397,14 +410,7 @@ static void test_idle_row_continues(void **state)
 	pw_accounts_init(&a, 1000);
 	a.foreign_pids = true;
 	fx_update(&a, 42, 99, AF_INET, 5, 5, 500, "curl");
-	/* what retire_idle does once the kernel entry is taken out */
-	r = row(&a, 42, 99, AF_INET);
-	pw_row_total(r, &t);
-	r->base = t;
-	memset(&r->cur, 0, sizeof(r->cur));
-	r->in_kernel = false;
-	r->idle = true;
-	r->exited_ns = 1000;
+	retire_idle_by_hand(row(&a, 42, 99, AF_INET), 1000);
 	/* the same process fails again: a new kernel entry counting from 0 */
 	fx_update(&a, 42, 99, AF_INET, 2, 2, 20, "curl");
 	r = row(&a, 42, 99, AF_INET);
@@ -415,12 +421,7 @@ static void test_idle_row_continues(void **state)
 	assert_int_equal(t.scan_ns, 520);
 	assert_int_equal(a.nexpired, 0);
 	/* retired again, then the pid is another program's */
-	pw_row_total(r, &t);
-	r->base = t;
-	memset(&r->cur, 0, sizeof(r->cur));
-	r->in_kernel = false;
-	r->idle = true;
-	r->exited_ns = 2000;
+	retire_idle_by_hand(r, 2000);
 	fx_update(&a, 42, 99, AF_INET, 1, 1, 1, "wget");
 	t = total(&a, 42, 99, AF_INET);
 	assert_int_equal(t.count, 1);
