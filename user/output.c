@@ -51,6 +51,8 @@ void sb_put(struct sbuf *sb, const char *s, size_t n)
 	sb->buf[sb->len] = '\0';
 }
 
+#define sb_lit(sb, s) sb_put(sb, s, sizeof(s) - 1)
+
 void sb_puts(struct sbuf *sb, const char *s)
 {
 	sb_put(sb, s, strlen(s));
@@ -61,16 +63,32 @@ void sb_putc(struct sbuf *sb, char c)
 	sb_put(sb, &c, 1);
 }
 
-/* Decimal digits of v, at least `width` of them (zero-padded). */
+/* Decimal digits of v, at least `width` (up to 20) of them, zero-padded;
+ * two digits per division. */
 void sb_u64w(struct sbuf *sb, uint64_t v, unsigned int width)
 {
+	static const char pairs[201] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
 	char d[24];
 	int i = sizeof(d);
 
-	do {
-		d[--i] = '0' + v % 10;
-		v /= 10;
-	} while (v || (int)sizeof(d) - i < (int)width);
+	while (v >= 100) {
+		unsigned int r = v % 100;
+
+		v /= 100;
+		i -= 2;
+		memcpy(d + i, pairs + 2 * r, 2);
+	}
+	if (v >= 10) {
+		i -= 2;
+		memcpy(d + i, pairs + 2 * v, 2);
+	} else {
+		d[--i] = '0' + v;
+	}
+	while ((int)sizeof(d) - i < (int)width && i > 0)
+		d[--i] = '0';
 	sb_put(sb, d + i, sizeof(d) - i);
 }
 
@@ -495,41 +513,41 @@ bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_t mono_
 {
 	char ebuf[16];
 
-	sb_puts(sb, "{\"type\":\"connect\",\"time\":\"");
+	sb_lit(sb, "{\"type\":\"connect\",\"time\":\"");
 	sb_time_rfc3339(sb, pw_event_realtime(e, mono_to_real));
-	sb_puts(sb, "\",\"pid\":");
+	sb_lit(sb, "\",\"pid\":");
 	sb_u64(sb, e->pid);
-	sb_puts(sb, ",\"tid\":");
+	sb_lit(sb, ",\"tid\":");
 	sb_u64(sb, e->tid);
-	sb_puts(sb, ",\"uid\":");
+	sb_lit(sb, ",\"uid\":");
 	sb_u64(sb, e->uid);
-	sb_puts(sb, ",\"comm\":");
+	sb_lit(sb, ",\"comm\":");
 	sb_json_str(sb, e->comm, pw_comm_len(e->comm));
 	sb_key_name_or_null(sb, ",\"family\":", pw_family_name(e->family));
-	sb_puts(sb, ",\"saddr\":\"");
+	sb_lit(sb, ",\"saddr\":\"");
 	sb_addr(sb, e->family, e->saddr);
-	sb_puts(sb, "\",\"sport\":");
+	sb_lit(sb, "\",\"sport\":");
 	sb_u64(sb, e->sport);
-	sb_puts(sb, ",\"daddr\":\"");
+	sb_lit(sb, ",\"daddr\":\"");
 	sb_addr(sb, e->family, e->daddr);
-	sb_puts(sb, "\",\"dport\":");
+	sb_lit(sb, "\",\"dport\":");
 	sb_u64(sb, e->dport);
-	sb_puts(sb, ",\"ret\":");
+	sb_lit(sb, ",\"ret\":");
 	sb_i64(sb, e->ret);
 	sb_key_name_or_null(sb, ",\"errno\":", errno_text(e->ret, ebuf, sizeof(ebuf)));
 	sb_key_name_or_null(sb, ",\"cause\":", pw_cause_name(e->cause));
-	sb_puts(sb, ",\"netns\":");
+	sb_lit(sb, ",\"netns\":");
 	sb_u64(sb, e->netns);
-	sb_puts(sb, ",\"cgroup_id\":");
+	sb_lit(sb, ",\"cgroup_id\":");
 	sb_u64(sb, e->cgroup_id);
 	if (e->flags & PW_HAS_RANGE) {
-		sb_puts(sb, ",\"port_range\":[");
+		sb_lit(sb, ",\"port_range\":[");
 		sb_u64(sb, e->range_lo);
 		sb_putc(sb, ',');
 		sb_u64(sb, e->range_hi);
 		sb_putc(sb, ']');
 	} else {
-		sb_puts(sb, ",\"port_range\":null");
+		sb_lit(sb, ",\"port_range\":null");
 	}
 	sb_key_u64_or_null(sb, ",\"tw_reuse\":", e->flags & PW_HAS_TW_REUSE, e->tw_reuse);
 	sb_key_u64_or_null(sb, ",\"scan_ns\":", e->flags & PW_HAS_SCAN_NS, e->scan_ns);
@@ -624,7 +642,7 @@ bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_re
 		if (e->flags & PW_HAS_PORTS_CHECKED) {
 			sb_putc(sb, ' ');
 			sb_u64(sb, e->ports_checked);
-			sb_puts(sb, " ports");
+			sb_lit(sb, " ports");
 		}
 	} else {
 		sb_putc(sb, '-');
