@@ -137,6 +137,12 @@ t_image_daemonset_runc() {
 	check_eq "CapEff of portwatch in the container (SYS_ADMIN | SYS_PTRACE)" 0000000000280000 \
 		"$(awk '$1 == "CapEff:" {print $2}' "/proc/$CTR_PID/status")"
 	check_eq "CapPrm" 0000000000280000 "$(awk '$1 == "CapPrm:" {print $2}' "/proc/$CTR_PID/status")"
+	# capabilities are per thread: the worker thread (census, /metrics)
+	# must have been started after the drop
+	check_eq "at least the consumer and the worker thread" yes \
+		"$([ "$(ls "/proc/$CTR_PID/task" | wc -l)" -ge 2 ] && echo yes || echo no)"
+	check_eq "CapEff of every thread ($(ls "/proc/$CTR_PID/task" | wc -l) threads)" 0000000000280000 \
+		"$(cat /proc/"$CTR_PID"/task/*/status | awk '$1 == "CapEff:" {print $2}' | sort -u | xargs)"
 	check_eq "CapInh, CapAmb" "0000000000000000 0000000000000000" \
 		"$(awk '$1 == "CapInh:" || $1 == "CapAmb:" {print $2}' "/proc/$CTR_PID/status" | xargs)"
 	check_eq "NoNewPrivs" 1 "$(awk '$1 == "NoNewPrivs:" {print $2}' "/proc/$CTR_PID/status")"
