@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <cap-ng.h>
+#include <bpf/bpf.h>
 #include <linux/capability.h>
 
 #include "caps.h"
@@ -104,7 +105,8 @@ void pw_privs_free(struct pw_privs *p)
 /* Kept after attach, and why. Everything else goes: CAP_BPF and
  * CAP_PERFMON (programs are loaded and attached; the maps, the ring buffer
  * and the links are used through the fds already open, which needs no
- * capability), CAP_SYS_RESOURCE (memlock was raised before loading), and
+ * capability, except on kernels before 6.5: see bpf_needs_cap()),
+ * CAP_SYS_RESOURCE (memlock was raised before loading), and
  * whatever else a root process holds. The census enters every network
  * namespace again at each scan (CAP_SYS_ADMIN: setns has no narrower
  * capability) and opens other processes' /proc/PID/ns/net (CAP_SYS_PTRACE);
@@ -121,12 +123,47 @@ static const struct {
 	{ CAP_SYS_ADMIN, "census: setns" },
 	{ CAP_SYS_PTRACE, "census: other processes' /proc/PID/ns/net" },
 	{ CAP_DAC_OVERRIDE, "removing kretprobes from kprobe_events at exit" },
+	{ CAP_BPF, "reading the maps: this kernel's bpf() wants it for every command" },
 };
 
-int pw_privs_drop(const struct pw_privs *p, bool tracefs_probes, FILE *err)
+/* Set the effective set to the permitted one (on) or to nothing (off). */
+static int effective(bool on)
 {
-	bool held[sizeof(keep) / sizeof(keep[0])], bounds;
-	char kept[256] = "";
+	if (capng_get_caps_process())
+		return -1;
+	for (unsigned int c = 0; c <= CAP_LAST_CAP; c++) {
+		if (!on)
+			capng_update(CAPNG_DROP, CAPNG_EFFECTIVE, c);
+		else if (capng_have_capability(CAPNG_PERMITTED, c))
+			capng_update(CAPNG_ADD, CAPNG_EFFECTIVE, c);
+	}
+	return capng_apply(CAPNG_SELECT_CAPS);
+}
+
+/* Before 6.5 (kernel.unprivileged_bpf_disabled set, Debian's default)
+ * every bpf() command, a map lookup too, wants CAP_BPF or CAP_SYS_ADMIN;
+ * from 6.5 on only creating maps and loading programs do. Tried for real:
+ * with no effective capability (the permitted set stays, so this is
+ * undone), can a map be read? */
+static bool bpf_needs_cap(int map_fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	bool needs;
+
+	if (map_fd < 0 || effective(false))
+		return true;
+	memset(&info, 0, sizeof(info));
+	needs = bpf_obj_get_info_by_fd(map_fd, &info, &len) && errno == EPERM;
+	if (effective(true))
+		return true;
+	return needs;
+}
+
+int pw_privs_drop(const struct pw_privs *p, bool tracefs_probes, int map_fd, FILE *err)
+{
+	bool held[sizeof(keep) / sizeof(keep[0])], bounds, bpf_cap = bpf_needs_cap(map_fd);
+	char kept[384] = "";
 	size_t len = 0;
 
 	(void)p;
@@ -139,6 +176,9 @@ int pw_privs_drop(const struct pw_privs *p, bool tracefs_probes, FILE *err)
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		held[i] = capng_have_capability(CAPNG_EFFECTIVE, keep[i].cap);
 		if (keep[i].cap == CAP_DAC_OVERRIDE && (!tracefs_probes || geteuid() == 0))
+			held[i] = false;
+		/* CAP_SYS_ADMIN, when kept, does for bpf() what CAP_BPF does */
+		if (keep[i].cap == CAP_BPF && (!bpf_cap || held[0]))
 			held[i] = false;
 	}
 	capng_clear(CAPNG_SELECT_BOTH);

@@ -38,8 +38,9 @@ void pw_privs_free(struct pw_privs *p);
  * (see caps.c), drop the rest from the effective, permitted, inheritable,
  * ambient and (with CAP_SETPCAP) bounding sets; one line saying what was
  * kept. `tracefs_probes`: kretprobes were defined in kprobe_events and must
- * be removed at exit. 0, or -1 when nothing could be dropped (said why). */
-int pw_privs_drop(const struct pw_privs *p, bool tracefs_probes, FILE *err);
+ * be removed at exit; `map_fd`: a map of the loaded programs, to find out
+ * whether reading it still needs a capability on this kernel. 0, or -1 when nothing could be dropped (said why). */
+int pw_privs_drop(const struct pw_privs *p, bool tracefs_probes, int map_fd, FILE *err);
 
 /* The node's ip_local_port_range and tcp_tw_reuse (pid 1's netns when we
  * share the host's pid namespace and may enter it), else portwatch's own:

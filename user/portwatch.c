@@ -700,7 +700,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "portwatch: --scan-depth: tracepoint mode cannot count ports; "
 			"ports_checked stays null\n");
 	pw_privs_print_net(&app.privs, stderr);
-	pw_privs_drop(&app.privs, app.at.nkrp > 0, stderr);
+	pw_privs_drop(&app.privs, app.at.nkrp > 0, bpf_map__fd(app.at.skel->maps.procs), stderr);
 	if (app.http)
 		fprintf(stderr, "portwatch: metrics at http://%s%s%s:%u/metrics\n",
 			strchr(env->listen_host, ':') ? "[" : "",
