@@ -24,8 +24,8 @@ FOREIGN := $(DEB_ARCH_$(ARCH))
 CROSS_DEPS := gcc-$(subst _,-,$(TRIPLET_$(ARCH))) libc6-dev-$(FOREIGN)-cross \
 	$(addsuffix :$(FOREIGN),libbpf-dev libelf-dev zlib1g-dev libzstd-dev libcap-ng-dev)
 ifneq ($(or $(MAKECMDGOALS),all),$(filter deps clean,$(MAKECMDGOALS)))
-ifeq ($(and $(shell command -v $(CC)),$(wildcard /usr/lib/$(TRIPLET_$(ARCH))/pkgconfig/libbpf.pc)),)
-$(error $(CC) or libbpf-dev:$(FOREIGN) missing: a cross build needs `make deps ARCH=$(ARCH)` (as root) first)
+ifeq ($(and $(shell command -v $(CC)),$(wildcard /usr/lib/$(TRIPLET_$(ARCH))/pkgconfig/libbpf.pc),$(wildcard /usr/lib/$(TRIPLET_$(ARCH))/pkgconfig/libcap-ng.pc)),)
+$(error $(CC), libbpf-dev:$(FOREIGN) or libcap-ng-dev:$(FOREIGN) missing: a cross build needs `make deps ARCH=$(ARCH)` (as root) first)
 endif
 else
 # deps and clean alone need no flags: the target's libraries may not be there yet
