@@ -149,6 +149,16 @@ t_image_daemonset_runc() {
 	check_eq "its own netns (the container's)" "$CNS_INO" "$(stat -L -c %i "/proc/$CTR_PID/ns/net")"
 	check_eq "the host's pid namespace" "$(stat -L -c %i /proc/self/ns/pid)" \
 		"$(stat -L -c %i "/proc/$CTR_PID/ns/pid")"
+	# resources.limits.memory, as the runtime sets it (cgroup v1 or v2)
+	local cg limit
+	cg=$(awk -F: '$2 == "memory" {print $3}' "/proc/$CTR_PID/cgroup")
+	if [ -n "$cg" ]; then
+		limit=$(cat "/sys/fs/cgroup/memory$cg/memory.limit_in_bytes" 2>/dev/null)
+	else
+		cg=$(awk -F: '$1 == "0" {print $3}' "/proc/$CTR_PID/cgroup")
+		limit=$(cat "/sys/fs/cgroup$cg/memory.max" 2>/dev/null)
+	fi
+	check_eq "memory limit of the container's cgroup (64Mi)" 67108864 "$limit"
 	check_eq "root filesystem read-only" ro \
 		"$(awk '$5 == "/" {print $6}' "/proc/$CTR_PID/mountinfo" | cut -d, -f1)"
 
