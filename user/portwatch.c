@@ -766,7 +766,16 @@ int main(int argc, char **argv)
 	app.start = now_ns(CLOCK_MONOTONIC);
 	if (env->duration_s)
 		deadline = app.start + (int64_t)env->duration_s * 1000000000;
+	/* the worker starts with SIGINT and SIGTERM blocked: they interrupt the
+	 * consumer's epoll_wait, which checks `exiting` */
+	sigset_t block, old;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
 	err = pthread_create(&worker, NULL, worker_main, &app);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		fprintf(stderr, "portwatch: cannot start the worker thread: %s\n", strerror(err));
 		goto cleanup;
