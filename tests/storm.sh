@@ -102,6 +102,11 @@ t_stdout_dev_full() {
 	# text mode too (the header is the first write)
 	"$PW" -d 5 > /dev/full 2> "$T/pw2.err"
 	check_eq "exit code, text mode" 1 "$?"
+	# a closed stdout: said at once, nothing attached
+	"$PW" -d 5 >&- 2> "$T/pw3.err"
+	check_eq "exit code with stdout closed" 1 "$?"
+	check_eq "stderr with stdout closed" "portwatch: stdout is closed: nowhere to write events (-q writes none)" \
+		"$(cat "$T/pw3.err")"
 }
 
 # Failures to many destinations while another client storms: each

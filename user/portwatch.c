@@ -22,6 +22,7 @@
  * The accounts, the pressure state and the HTTP server belong to the worker
  * until it is joined; then the consumer prints the summary. */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -675,7 +676,20 @@ int main(int argc, char **argv)
 	bool worker_started = false, more = false, out_ok = true;
 	char why[256];
 
+	/* a closed 0, 1 or 2 would be taken by the next fd we open (epoll,
+	 * BPF maps), and events written into it: /dev/null holds the place;
+	 * a closed stdout is then a write error like any other */
+	bool stdout_closed = fcntl(STDOUT_FILENO, F_GETFD) < 0;
+
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			return PW_EXIT_CANNOT_RUN;
+	}
 	pw_parse_args(argc, argv, env, 0);
+	if (stdout_closed && !env->quiet && !env->census) {
+		fprintf(stderr, "portwatch: stdout is closed: nowhere to write events (-q writes none)\n");
+		return PW_EXIT_CANNOT_RUN;
+	}
 
 	if (!pw_have_privileges()) {
 		fprintf(stderr, "portwatch: needs root (or CAP_BPF and CAP_PERFMON): run with sudo\n");
