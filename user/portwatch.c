@@ -166,6 +166,7 @@ static void ask_diagnosis(struct app *app, const struct pw_event *e)
 	int due = pw_dest_limit_due(app->diag_limit, e->netns, e->family, e->daddr, e->dport,
 				    e->ts_ns, PW_DIAG_EVERY_NS);
 	struct pw_diag_req *r;
+	bool first;
 
 	if (due < 0)
 		bump(&app->diag_skipped, 1);
@@ -186,8 +187,10 @@ static void ask_diagnosis(struct app *app, const struct pw_event *e)
 	r->dport = e->dport;
 	memcpy(r->daddr, e->daddr, 16);
 	memcpy(r->comm, e->comm, PW_COMM_LEN);
+	first = app->nreqs == 1;
 	pthread_mutex_unlock(&app->lock);
-	wake(app->wake_worker);
+	if (first)
+		wake(app->wake_worker);	/* once per batch: the worker takes all */
 }
 
 static void out_write(struct app *app, const char *buf, size_t len)
