@@ -275,9 +275,20 @@ bool pw_http_tls(const struct pw_http *h)
 	return h->cfg.tls;
 }
 
+/* In external epoll mode MHD keeps connections it could not finish with in
+ * a ready list of its own (edge-triggered: the epoll fd does not wake us
+ * again), and it reads a large request head 128 bytes a call once its first
+ * buffer is full: run it again while it says it has work (timeout 0), for up
+ * to 5 ms, so that a 20 kB request is answered now rather than one step per
+ * 100 ms wakeup, and the ring buffer is not kept waiting either. */
 void pw_http_run(struct pw_http *h)
 {
-	MHD_run(h->d);
+	int64_t end = mono_ns() + 5000000;
+	MHD_UNSIGNED_LONG_LONG t;
+
+	do
+		MHD_run(h->d);
+	while (MHD_get_timeout(h->d, &t) == MHD_YES && t == 0 && mono_ns() < end);
 }
 
 void pw_http_stop(struct pw_http *h)
