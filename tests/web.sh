@@ -86,14 +86,8 @@ t_web_tls_basic_auth_prometheus() {
 	    basic_auth: { username: prom, password: not-it }
 	    static_configs: [ { targets: ['127.0.0.1:$METRICS_PORT'] } ]
 	YML
-	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/data" \
-		--web.listen-address="127.0.0.1:$WEB_PROM_PORT" > "$T/prom.log" 2>&1 &
-	defer "kill $!; wait $!"
-	local end=$((SECONDS + 30))
-	until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WEB_PROM_PORT/-/ready")" = 200 ]; do
-		[ $SECONDS -ge $end ] && { fail "prometheus not ready after 30 s"; tail -5 "$T/prom.log"; exit 1; }
-		sleep 0.2
-	done
+	prom_start "$WEB_PROM_PORT"
+	local end
 	local q="portwatch_connect_failures_total{comm=\"pwt-web\",errno=\"EADDRNOTAVAIL\"}" v="" up=""
 	end=$((SECONDS + 20))
 	while :; do
