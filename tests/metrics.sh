@@ -4,7 +4,7 @@
 # while the curl case runs. Sourced by tests/run.sh after tests/lib.sh.
 
 METRICS_PORT=${METRICS_PORT:-19099}	# override when suites run side by side
-PROM_PORT=19090
+PROM_PORT=${PROM_PORT:-19090}	# likewise
 
 scrape() { curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT${1:-/metrics}"; }
 
