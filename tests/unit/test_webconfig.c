@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "webconfig.h"
@@ -190,6 +191,55 @@ static void test_aliases(void **state)
 	pw_webconfig_free(&cfg);
 }
 
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Loading: the file, then cert_file/key_file relative to its folder. */
+static void test_load(void **state)
+{
+	char dir[] = "/tmp/pw-webconfig.XXXXXX", path[64], want[512];
+	struct pw_webconfig cfg;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/none.yml", dir);
+	assert_int_equal(pw_webconfig_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "--web.config.file: cannot read %s: No such file or directory", path);
+	assert_string_equal(err, want);
+
+	snprintf(path, sizeof(path), "%s/web.yml", dir);
+	put(path, "tls_server_config:\n  cert_file: a.crt\n  key_file: /nonexistent/b.key\n");
+	assert_int_equal(pw_webconfig_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "--web.config.file=%s: cert_file %s/a.crt: No such file or directory",
+		 path, dir);
+	assert_string_equal(err, want);
+	assert_null(cfg.cert_file);	/* freed */
+
+	snprintf(want, sizeof(want), "%s/a.crt", dir);
+	put(want, "not PEM\n");
+	assert_int_equal(pw_webconfig_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "key_file /nonexistent/b.key: No such file"));
+
+	put(path, "basic_auth_users:\n  alice: " HASH4 "\n");
+	assert_int_equal(pw_webconfig_load(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nusers, 1);
+	assert_false(cfg.tls);
+	pw_webconfig_free(&cfg);
+
+	/* a folder is not a configuration */
+	assert_int_equal(pw_webconfig_load(dir, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+	unlink(want);
+	unlink(path);
+	rmdir(dir);
+}
+
 static int64_t mono(void)
 {
 	struct timespec ts;
@@ -264,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_too_many_users),
 		cmocka_unit_test(test_aliases),
+		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_auth_cache),
 		cmocka_unit_test(test_auth_budget),
 	};
