@@ -66,6 +66,9 @@ t_web_tls_basic_auth_prometheus() {
 	local rc=$?
 	check_eq "plain HTTP to the TLS port fails (curl exit not 0)" 1 "$([ $rc -ne 0 ] && echo 1)"
 	check_eq "metric lines over plain HTTP" 0 "$(grep -c '^portwatch_' "$T/m")"
+	# the default versions are the toolkit's TLS 1.2 and 1.3
+	check_eq "status over TLS 1.2 (default min_version TLS12)" 200 \
+		"$(wscrape -u "prom:$WEB_PASS" --tls-max 1.2 | tail -1)"
 	# a TLS client that does not trust the certificate refuses it
 	curl -s --max-time 5 -u "prom:$WEB_PASS" "https://127.0.0.1:$METRICS_PORT/metrics" > /dev/null
 	check_eq "curl without the CA: exit 60 (certificate not trusted)" 60 $?
@@ -102,6 +105,20 @@ t_web_tls_basic_auth_prometheus() {
 	check_eq "Prometheus: up{job=\"intruder\"} (wrong password)" 0 "$up"
 	check_eq "Prometheus: the intruder's scrapes got 401" 1 \
 		"$(wprom_targets | jq '[.data.activeTargets[] | select(.labels.job == "intruder") | .lastError | test("401")] | length')"
+	pw_stop
+}
+
+# min_version: TLS13 refuses a TLS 1.2 client, which the default admits.
+t_web_tls_min_version() {
+	web_setup
+	printf '  min_version: TLS13\n' > "$T/v.yml"
+	sed '/key_file:/r '"$T/v.yml" "$T/web.yml" > "$T/web13.yml"
+	check_eq "config has min_version" 1 "$(grep -c 'min_version: TLS13' "$T/web13.yml")"
+	pw_start -q -l "127.0.0.1:$METRICS_PORT" --web.config.file="$T/web13.yml"
+	check_eq "status over TLS 1.3" 200 "$(wscrape -u "prom:$WEB_PASS" --tlsv1.3 | tail -1)"
+	wscrape -u "prom:$WEB_PASS" --tls-max 1.2 > "$T/m"
+	check_eq "curl limited to TLS 1.2: handshake fails (exit 35)" 35 $?
+	check_eq "metric lines over TLS 1.2" 0 "$(grep -c '^portwatch_' "$T/m")"
 	pw_stop
 }
 
