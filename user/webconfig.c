@@ -215,6 +215,8 @@ static int header_pair(struct parse *p, const char *key, yaml_node_t *k, yaml_no
 			return fail(p, v, "header X-Frame-Options: deny or sameorigin, not '%s'", s);
 		if (!strcmp(key, "X-Content-Type-Options") && strcasecmp(s, "nosniff"))
 			return fail(p, v, "header X-Content-Type-Options: nosniff, not '%s'", s);
+		if (c->nheaders == PW_WEBCONFIG_MAX_HEADERS)	/* duplicates are refused */
+			return fail(p, k, "too many headers");
 		h = &c->headers[c->nheaders];
 		h->name = allowed[i];
 		h->value = strdup(s);
