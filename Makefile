@@ -55,7 +55,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -I$(OUTPUT) -Ibpf -Iuser \
+LDFLAGS += -pthread
+CFLAGS += -std=gnu11 -pthread -Wall -Wextra -Werror -MMD -MP -I$(OUTPUT) -Ibpf -Iuser \
 	  -DPORTWATCH_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I$(OUTPUT) -Ibpf -Ivmlinux/$(ARCH)

@@ -26,6 +26,7 @@ struct env {
 	bool all;
 	bool json;
 	bool quiet;
+	bool no_fold;			/* text: every line, no "... more" */
 	bool scan_depth;
 	bool verbose;
 	uint32_t pid;			/* 0 = any */

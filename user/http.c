@@ -280,7 +280,8 @@ bool pw_http_tls(const struct pw_http *h)
  * again), and it reads a large request head 128 bytes a call once its first
  * buffer is full: run it again while it says it has work (timeout 0), for up
  * to 5 ms, so that a 20 kB request is answered now rather than one step per
- * 100 ms wakeup, and the ring buffer is not kept waiting either. */
+ * wakeup of the loop (up to a second apart), and the loop's other work is not
+ * kept waiting either. */
 void pw_http_run(struct pw_http *h)
 {
 	int64_t end = mono_ns() + 5000000;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The /metrics endpoint: libmicrohttpd in external-epoll mode, driven from
- * portwatch's one event loop (no threads). */
+ * portwatch's worker thread's loop. */
 #ifndef PW_HTTP_H
 #define PW_HTTP_H
 

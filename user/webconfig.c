@@ -502,9 +502,10 @@ int pw_webconfig_load(const char *path, struct pw_webconfig *cfg, char *err, siz
 
 /*
  * Basic auth. bcrypt is slow on purpose (about 70 ms at cost 10) and
- * /metrics runs inside portwatch's one event loop, next to the ring-buffer
- * consumer: a flood of requests with wrong passwords must not turn into a
- * flood of bcrypt runs. So:
+ * /metrics runs in portwatch's worker thread, whose loop also takes the
+ * diagnoses, the periodic census and the per-process folding: a flood of
+ * requests with wrong passwords must not turn into a flood of bcrypt runs
+ * that holds all of that up. So:
  * - the last password that verified for each user is kept as an HMAC-SHA256
  *   under a random per-process key (never the password itself) and compared
  *   in constant time: Prometheus's scrapes, with the same credentials every
@@ -514,7 +515,7 @@ int pw_webconfig_load(const char *path, struct pw_webconfig *cfg, char *err, siz
  * - every other check (a new or a wrong password) spends from a time budget
  *   that refills at 100 ms a second up to 300 ms: once it is spent the answer
  *   is 429 without running bcrypt, so bcrypt takes at most about a tenth of
- *   the loop, in stalls of at most about 300 ms plus one hash, whatever the
+ *   the worker's time, in stalls of at most about 300 ms plus one hash, whatever the
  *   clients send and whatever the cost in the hashes.
  */
 int pw_webauth_init(struct pw_webauth *a)

@@ -51,7 +51,7 @@ void pw_webconfig_free(struct pw_webconfig *cfg);
 void pw_webconfig_priorities(const struct pw_webconfig *cfg, char *buf, size_t bufsz);
 
 /* Basic auth against cfg->users. bcrypt costs tens of milliseconds and runs
- * in portwatch's one event loop, so it is budgeted (see webconfig.c). */
+ * in portwatch's worker loop, so it is budgeted (see webconfig.c). */
 enum pw_auth_result {
 	PW_AUTH_OK,
 	PW_AUTH_DENIED,		/* no such user, or a wrong password: 401 */
