@@ -69,7 +69,7 @@ CFLAGS += -DPW_NO_METRICS
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
 else
-LIBS := libbpf libmicrohttpd
+LIBS := libbpf libmicrohttpd yaml-0.1 libcrypt gnutls
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
 endif
 
@@ -126,8 +126,9 @@ tools: $(TOOL_BINS)
 
 # Debian/Ubuntu packages for building (first line) and testing (second).
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
-	libmicrohttpd-dev pkg-config gcc make
+	libmicrohttpd-dev libyaml-dev libcrypt-dev libgnutls28-dev pkg-config gcc make
 TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
+	openssl python3 python3-yaml apache2-utils \
 	qemu-system-x86 qemu-system-arm busybox-static cpio
 
 deps:

@@ -717,7 +717,7 @@ int main(int argc, char **argv)
 
 	/* listen before attaching: a taken port leaves nothing attached */
 	if (env->listen_set) {
-		err = pw_http_start(&app.http, env->listen_host, env->listen_port,
+		err = pw_http_start(&app.http, env->listen_host, env->listen_port, env->web_config,
 				    render_metrics, &app, why, sizeof(why));
 		if (err) {
 			fprintf(stderr, "portwatch: %s\n", why);
@@ -744,8 +744,8 @@ int main(int argc, char **argv)
 			"ports_checked stays null\n");
 	print_netns_info();
 	if (app.http)
-		fprintf(stderr, "portwatch: metrics at http://%s%s%s:%u/metrics\n",
-			strchr(env->listen_host, ':') ? "[" : "",
+		fprintf(stderr, "portwatch: metrics at http%s://%s%s%s:%u/metrics\n",
+			pw_http_tls(app.http) ? "s" : "", strchr(env->listen_host, ':') ? "[" : "",
 			env->listen_host[0] ? env->listen_host : "0.0.0.0",
 			strchr(env->listen_host, ':') ? "]" : "", env->listen_port);
 
