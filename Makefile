@@ -69,7 +69,7 @@ CFLAGS += -DPW_NO_METRICS
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
 else
-LIBS := libbpf libmicrohttpd libcap-ng
+LIBS := libbpf libmicrohttpd yaml-0.1 libcrypt gnutls libcap-ng
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
 endif
 
@@ -126,9 +126,10 @@ tools: $(TOOL_BINS)
 
 # Debian/Ubuntu packages for building (first line) and testing (second).
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
-	libmicrohttpd-dev libcap-ng-dev pkg-config gcc make
+	libmicrohttpd-dev libyaml-dev libcrypt-dev libgnutls28-dev libcap-ng-dev pkg-config gcc make
 TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
-	qemu-system-x86 qemu-system-arm busybox-static cpio umoci runc python3-yaml
+	openssl python3 python3-yaml apache2-utils \
+	qemu-system-x86 qemu-system-arm busybox-static cpio umoci runc
 
 deps:
 	$(Q)if [ -n "$(FOREIGN)" ] && ! dpkg --print-foreign-architectures | grep -qx '$(FOREIGN)'; then \

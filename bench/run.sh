@@ -425,28 +425,37 @@ run_storm() {
 	done
 	c1=$(cpu_ticks "$TRACER_PID")
 	t1=$(thread_ticks "$TRACER_PID")
-	stop_tracer pw || die "portwatch exited $? (see $RUN/$tag.err)"
-	local sum failures secs events lost counts=exact diags l got want
+	local sum failures secs events lost counts=exact diags l got want t_stop
+	t_stop=$(now_us)
+	# an older portwatch could take longer than the bound to stop (it took
+	# each diagnosis in the event loop): a row that says so, not a dead bench
+	stop_tracer pw || counts="killed: no stop within 60 s"
+	t_stop=$(( ($(now_us) - t_stop) / 1000 ))
 	sum=$(tail -n 1 "$TRACER_OUT")
-	[ "$(jq -r .type <<<"$sum" 2>/dev/null)" = summary ] || die "$loop: no JSON summary as last line"
-	lost=$(jq -r .events_lost <<<"$sum")
+	if [ "$(jq -r .type <<<"$sum" 2>/dev/null)" = summary ]; then
+		lost=$(jq -r .events_lost <<<"$sum")
+	else
+		[ "$counts" = exact ] && die "$loop: no JSON summary as last line"
+		lost=-
+		sum='{"processes":[]}'
+	fi
 	failures=0
 	secs=0
 	for l in "$RUN/$tag".load.*; do
 		read -r p want secs < <(jq -r '"\(.pid) \(.process.failures) \(.seconds)"' "$l")
 		failures=$((failures + want))
 		got=$(jq -r --argjson p "$p" '[.processes[] | select(.pid == $p) | .failures] | add // 0' <<<"$sum")
-		[ "$got" = "$want" ] || counts="fail:$got/$want"
+		[ "$got" = "$want" ] || [ "$lost" = - ] || counts="fail:$got/$want"
 	done
 	events=$(grep '^{"type":"connect",' "$TRACER_OUT" | grep -c "\"netns\":$NS_INO,")
 	diags=$(grep -c '"pressure":{' "$TRACER_OUT")
 	rm -f "$TRACER_OUT" "$RUN/$tag".load.* "$RUN/$tag".loaderr.*
 	ns_del
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$loop" "$run" "$failures" "$events" "$lost" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$loop" "$run" "$failures" "$events" "$lost" \
 		"$counts" "$secs" "$(awk -v a="$t0" -v b="$t1" -v t="$TICK" -v e="$events" 'BEGIN {printf "%.3f", e ? (b - a) / t / e * 1e6 : 0}')" \
 		"$(awk -v a="$c0" -v b="$c1" -v t="$TICK" -v e="$events" 'BEGIN {printf "%.3f", e ? (b - a) / t / e * 1e6 : 0}')" \
-		"$diags" >> "$STORM_RES"
-	printf '  %-5s run %s: %s failures, %s events, %s lost, counts %s\n' "$loop" "$run" "$failures" "$events" "$lost" "$counts" >&2
+		"$diags" "$t_stop" >> "$STORM_RES"
+	printf '  %-5s run %s: %s failures, %s events, %s lost, counts %s, stop %s ms\n' "$loop" "$run" "$failures" "$events" "$lost" "$counts" "$t_stop" >&2
 }
 
 # ---- machine ----
@@ -519,8 +528,8 @@ storm_table() {
 	echo
 	echo "**failure storms, portwatch -j -m $BEST to a file, $STORM_RUNS run(s) of ${SECS} s each**"
 	echo
-	echo "| case | failures | events received | lost | lost share | failures/s | consumer CPU per event | process CPU per event | diagnoses | counts |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	echo "| case | failures | events received | lost | lost share | failures/s | consumer CPU per event | process CPU per event | diagnoses | SIGINT to exit | counts |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 	local loop desc
 	for loop in storm dests; do
 		grep -q "^$loop	" "$STORM_RES" || continue
@@ -530,12 +539,17 @@ storm_table() {
 		esac
 		awk -F'\t' -v l="$loop" -v d="$desc" \
 			-v mc="$(awk -F'\t' -v l="$loop" '$1 == l {print $8}' "$STORM_RES" | med)" \
-			-v mp="$(awk -F'\t' -v l="$loop" '$1 == l {print $9}' "$STORM_RES" | med)" '$1 == l {
-			f += $3; e += $4; x += $5; s += $7; n++; g += $10
-			if ($6 == "exact") ok++ }
+			-v mp="$(awk -F'\t' -v l="$loop" '$1 == l {print $9}' "$STORM_RES" | med)" \
+			-v ms="$(awk -F'\t' -v l="$loop" '$1 == l {print $11}' "$STORM_RES" | stat3)" '$1 == l {
+			f += $3; e += $4; s += $7; n++; g += $10
+			if ($5 == "-") nolost = 1; else x += $5
+			if ($6 == "exact") ok++; else if ($6 ~ /^killed/) killed++ }
 			END {
-				printf "| %s | %d | %d | %d | %.2f%% | %.0f | %.2f us | %.2f us | %d | exact %d/%d |\n",
-					d, f, e, x, f ? x / f * 100 : 0, s ? f / s : 0, mc, mp, g, ok, n }' "$STORM_RES"
+				split(ms, m, " ")
+				printf "| %s | %d | %d | %s | %s | %.0f | %.2f us | %.2f us | %d | %d / %d / %d ms | exact %d/%d%s |\n",
+					d, f, e, nolost ? "unknown" : x, nolost ? "-" : sprintf("%.2f%%", f ? x / f * 100 : 0),
+					s ? f / s : 0, mc, mp, g, m[1], m[2], m[3], ok, n,
+					killed ? sprintf(", %d killed after 60 s without a summary", killed) : "" }' "$STORM_RES"
 	done
 	cat <<-'EOF'
 
@@ -543,6 +557,8 @@ storm_table() {
 	events_lost (the kernel counts every event it could not write). Consumer CPU per event: the
 	main thread's user+system time during the load over the events received (median over runs);
 	process CPU adds the worker thread (diagnoses, accounts). Diagnoses: pressure objects written.
+	SIGINT to exit: from the stop signal to the process's end (min / median / max), the final
+	drain included.
 	EOF
 }
 

@@ -30,6 +30,7 @@ echo "== integration tests (kernel $(uname -r))"
 source tests/lib.sh
 source tests/integration.sh
 source tests/metrics.sh
+source tests/web.sh
 source tests/census.sh
 source tests/storm.sh
 source tests/image.sh
