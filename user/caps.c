@@ -29,6 +29,25 @@ bool pw_pids_are_own(uint64_t *pidns)
 	return st.st_ino == PW_INIT_PIDNS_INO;
 }
 
+/* The node's filesystem root for its configuration files (/etc/sysctl.*):
+ * pid 1's root when that is the node's init and not our own root. */
+static char node_root[16];
+
+const char *pw_node_root(void)
+{
+	return node_root;
+}
+
+static void find_node_root(bool pids_own)
+{
+	struct stat a, b;
+
+	node_root[0] = '\0';
+	if (pids_own && !stat("/proc/1/root/", &a) && !stat("/", &b) &&
+	    (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+		snprintf(node_root, sizeof(node_root), "/proc/1/root");
+}
+
 static uint64_t own_netns(void)
 {
 	struct stat st;
@@ -81,6 +100,7 @@ void pw_privs_probe(struct pw_privs *p, bool census_only, FILE *err)
 			"only this namespace's processes; fix: hostPID: true (run in the host's "
 			"pid namespace)\n", (unsigned long long)p->pidns);
 
+	find_node_root(p->pids_own);
 	/* pid 1 is the node's init only in the host's pid namespace */
 	if (!p->pids_own) {
 		snprintf(p->node_why, sizeof(p->node_why),

@@ -51,6 +51,11 @@ void pw_privs_print_net(struct pw_privs *p, FILE *err);
  * unreadable. */
 long pw_privs_range_size(struct pw_privs *p, uint64_t *label_netns);
 
+/* The node's root directory for its /etc ("/proc/1/root" when pid 1 is the
+ * node's init with another root than ours, as in a hostPID container), else
+ * "" (ours). Set by pw_privs_probe(). */
+const char *pw_node_root(void);
+
 /* --census: when something could not be read, one line saying what and
  * how to fix it (the census printed stays valid for what it shows). */
 void pw_privs_census_report(const struct pw_privs *p, FILE *err);
