@@ -23,6 +23,8 @@ image_bundle() {
 	must mkdir -p "$T/oci" "$T/bundle"
 	must tar -C "$T/oci" -xf "$IMAGE_ARCHIVE"
 	must umoci raw unpack --image "$T/oci:$tag" "$T/bundle/rootfs"
+	cmp -s "$T/bundle/rootfs/usr/sbin/portwatch" "$PW" ||
+		{ fail "the image's portwatch is not $PW: run make image"; exit 1; }
 	(cd "$T/bundle" && runc spec) || { fail "setup: runc spec"; exit 1; }
 
 	CNS=pwc-$$-$RANDOM
