@@ -32,6 +32,11 @@ image_bundle() {
 	defer "ip netns del $CNS"
 	must ip -n "$CNS" link set lo up
 	CNS_INO=$(stat -L -c %i "/run/netns/$CNS")
+	check_eq "the DaemonSet's image tag is the version" "portwatch:$tag" \
+		"$(python3 -c 'import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d.get("kind") == "DaemonSet":
+        print(d["spec"]["template"]["spec"]["containers"][0]["image"].rsplit("/", 1)[1])' "$DAEMONSET")"
 	must python3 - "$DAEMONSET" "$T/bundle/config.json" "/run/netns/$CNS" "${1:-}" <<'EOF'
 # The pod spec of the DaemonSet as a runtime config, the way a CRI runtime
 # would make it: only what the pod spec says, nothing added.
