@@ -678,14 +678,18 @@ static int enter_ns(int nsfd, int *orig, bool *entered, uint64_t *ino, char *err
 	*entered = false;
 	*orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (*orig < 0 || fstat(*orig, &self)) {
-		snprintf(err, errsz, "/proc/self/ns/net: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+
+		snprintf(err, errsz, "/proc/self/ns/net: %s", strerror(e));
+		return -e;
 	}
 	st = self;
 	if (nsfd >= 0) {
 		if (fstat(nsfd, &st)) {
-			snprintf(err, errsz, "netns fd: %s", strerror(errno));
-			return -errno;
+			int e = errno;
+
+			snprintf(err, errsz, "netns fd: %s", strerror(e));
+			return -e;
 		}
 		/* our own netns needs no setns (nor CAP_SYS_ADMIN) */
 		if (st.st_ino != self.st_ino || st.st_dev != self.st_dev) {
@@ -711,8 +715,10 @@ static int leave_ns(int orig, bool entered, char *err, size_t errsz)
 	/* stuck in the wrong netns: nothing portwatch does after this can be
 	 * trusted, so say so loudly */
 	if (entered && setns(orig, CLONE_NEWNET)) {
-		snprintf(err, errsz, "setns back to portwatch's netns: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+
+		snprintf(err, errsz, "setns back to portwatch's netns: %s", strerror(e));
+		return -e;
 	}
 	return 0;
 }
