@@ -133,6 +133,8 @@ void pw_privs_free(struct pw_privs *p)
  * the census runs beside the event loop, so privilege separation (a census
  * helper holding these two while the main process keeps none) is the next
  * step, not taken: the parsers of HTTP and netlink then run with these two.
+ * (Capabilities are per thread, but dropping them in the consumer thread
+ * alone would be no boundary: the threads share their memory.)
  * kprobe_events, written again at exit to remove portwatch's kretprobes, is
  * root's file: uid 0 needs no capability for it, another uid needs
  * CAP_DAC_OVERRIDE, kept only then. */
