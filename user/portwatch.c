@@ -717,12 +717,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "portwatch: --scan-depth: tracepoint mode cannot count ports; "
 			"ports_checked stays null\n");
 	pw_privs_print_net(&app.privs, stderr);
-	pw_privs_drop(&app.privs, app.at.nkrp > 0, bpf_map__fd(app.at.skel->maps.procs), stderr);
 	if (app.http)
 		fprintf(stderr, "portwatch: metrics at http%s://%s%s%s:%u/metrics\n",
 			pw_http_tls(app.http) ? "s" : "", strchr(env->listen_host, ':') ? "[" : "",
 			env->listen_host[0] ? env->listen_host : "0.0.0.0",
 			strchr(env->listen_host, ':') ? "]" : "", env->listen_port);
+	pw_privs_drop(&app.privs, app.at.nkrp > 0, bpf_map__fd(app.at.skel->maps.procs), stderr);
 
 	app.pressure = pw_pressure_new(env->warn_at);
 	app.diag_limit = pw_dest_limit_new(DIAG_LIMIT_SLOTS);
