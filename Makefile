@@ -41,7 +41,7 @@ prefix ?= /usr/local
 DESTDIR ?=
 # The version is debian/changelog's (its first line, `portwatch (VERSION) ...`):
 # the package needs it there, so it is kept there only. `dch -v X.Y.Z` bumps it.
-VERSION := $(shell sed -n '1s/^portwatch (\([^)]*\)).*/\1/p' debian/changelog)
+VERSION := $(shell sed -n '1s/^portwatch (\([^ ]*\)) .*/\1/p' debian/changelog)
 ifeq ($(VERSION),)
 $(error no version: debian/changelog must start with "portwatch (VERSION) ...")
 endif
