@@ -31,6 +31,7 @@ source tests/lib.sh
 source tests/integration.sh
 source tests/metrics.sh
 source tests/census.sh
+source tests/package.sh
 for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	[ -n "$filter" ] && ! grep -qE -- "$filter" <<<"$name" && continue
 	T=$(mktemp -d /tmp/portwatch-test.XXXXXX)
