@@ -27,6 +27,15 @@ man_section() {
 		sed 's/\\f[BIRP]//g; s/\\-/-/g; s/\\(aq/'"'"'/g'
 }
 
+# "-p, --pid=PID" as the .TP line of the man page: \fB\-p\fR, \fB\-\-pid\fR=\fIPID\fR
+roff_entry() {
+	local o=$1 arg= short=
+	case $o in *=*) arg="=\\fI${o#*=}\\fR"; o=${o%%=*} ;; esac
+	case $o in -?,\ *) short="\\fB\\-${o:1:1}\\fR, "; o=${o#*, } ;; esac
+	o=${o//-/\\-}
+	echo "$short\\fB$o\\fR$arg"
+}
+
 # The option list has one source, user/cli.c (argp): --help and the man page
 # must list the same options with the same short letters and arguments. A new
 # option fails here, by name, until deploy/portwatch.8 has its .TP entry.
@@ -40,8 +49,8 @@ t_package_man_options() {
 	while IFS= read -r o; do long=$(grep -o -- '--[^=[]*' <<<"$o"); M[$long]=$o; done <<<"$m"
 	for long in "${!H[@]}"; do
 		if [ -z "${M[$long]+x}" ]; then
-			fail "option $long is in --help ('${H[$long]}') but not in $MAN_SRC: add a .TP entry" \
-				"under .SH OPTIONS, e.g. '\\fB\\-\\-${long#--}\\fR...' as the others"
+			fail "option $long is in --help ('${H[$long]}') but not in $MAN_SRC: add under" \
+				".SH OPTIONS the lines '.TP', '$(roff_entry "${H[$long]}")' and its description"
 			missing=1
 		elif [ "${H[$long]}" != "${M[$long]}" ]; then
 			fail "option $long: --help says '${H[$long]}', $MAN_SRC says '${M[$long]}'"
@@ -300,12 +309,12 @@ t_package_deb() {
 	check_eq "lintian errors" "" "$(grep '^E: ' "$T/lintian")"
 	sed -n 's/^\([WIP]\): /    info: lintian \1: /p' "$T/lintian"
 
-	defer "dpkg --purge portwatch"
+	defer "dpkg_wait --purge portwatch"
 	out=$(dpkg_wait -i "$deb") || { fail "dpkg -i: $out"; return; }
 	check_eq "installed portwatch --version" "portwatch $version" "$(/usr/sbin/portwatch --version)"
 	check_eq "man -w portwatch" /usr/share/man/man8/portwatch.8.gz "$(man -w portwatch 2>&1)"
 	MANWIDTH=80 man portwatch > "$T/man.txt" 2>&1
-	grep -q '^ *portwatch - trace TCP connect' "$T/man.txt" || fail "man portwatch: $(head -3 "$T/man.txt")"
+	grep -qE '^ *portwatch +- +trace +TCP' "$T/man.txt" || fail "man portwatch: $(head -3 "$T/man.txt")"
 	cmp -s "$UNIT_SRC" /lib/systemd/system/portwatch.service ||
 		fail "/lib/systemd/system/portwatch.service is not $UNIT_SRC"
 	[ -e /etc/systemd/system/multi-user.target.wants/portwatch.service ] &&
