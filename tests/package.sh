@@ -297,8 +297,10 @@ t_package_deb() {
 	if dpkg-query -W -f='${Status}' portwatch 2>/dev/null | grep -q 'installed'; then
 		skip "a portwatch package is installed on this machine: not replacing it"
 	fi
+	git rev-parse --git-dir >/dev/null 2>&1 || skip "not a git checkout: no fresh clone to build"
 	local src=$T/src version deb out
 	must git clone -q "$PWD" "$src"
+	echo "    info: package built from a fresh clone of HEAD $(git -C "$src" rev-parse --short HEAD)"
 	version=$(cd "$src" && dpkg-parsechangelog -S Version)
 	(cd "$src" && env -u MAKEFLAGS -u MAKELEVEL -u OUTPUT -u BIN make -s deb) > "$T/deb.log" 2>&1 ||
 		{ fail "make deb in a fresh clone failed"; tail -n 30 "$T/deb.log"; return; }
