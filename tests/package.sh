@@ -197,6 +197,14 @@ t_package_unit() {
 	readme=$(sed -n 's/.*`systemd-analyze security` exposure level is \([0-9.]*\).*/\1/p' README.md)
 	check_eq "exposure level (systemd-analyze security) as in README" "$readme" "$score"
 
+	# verify before installing: the unit with this checkout's portwatch
+	# (t_package_deb verifies the installed one, man page included)
+	local pw_abs
+	pw_abs=$(readlink -f "$PW")
+	sed "s|^ExecStart=/usr/sbin/portwatch|ExecStart=$pw_abs|" "$UNIT_SRC" > "$T/portwatch.service"
+	check_eq "systemd-analyze verify --man=no (ExecStart=$pw_abs)" "" \
+		"$(systemd-analyze verify --man=no "$T/portwatch.service" 2>&1)"
+
 	caps=$(unit_caps)
 	check_eq "unit's capability bounding set" "+bpf,+perfmon,+sys_admin,+sys_ptrace,+sys_resource" "$caps"
 	local argv
