@@ -60,7 +60,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -I$(OUTPUT) -Ibpf -Iuser \
+LDFLAGS += -pthread
+CFLAGS += -std=gnu11 -pthread -Wall -Wextra -Werror -MMD -MP -I$(OUTPUT) -Ibpf -Iuser \
 	  -DPORTWATCH_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I$(OUTPUT) -Ibpf -Ivmlinux/$(ARCH)
@@ -73,7 +74,7 @@ CFLAGS += -DPW_NO_METRICS
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
 else
-LIBS := libbpf libmicrohttpd
+LIBS := libbpf libmicrohttpd yaml-0.1 libcrypt gnutls
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
 endif
 
@@ -130,8 +131,9 @@ tools: $(TOOL_BINS)
 
 # Debian/Ubuntu packages for building (first line) and testing (second).
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
-	libmicrohttpd-dev pkg-config gcc make
+	libmicrohttpd-dev libyaml-dev libcrypt-dev libgnutls28-dev pkg-config gcc make
 TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
+	openssl python3 python3-yaml apache2-utils \
 	qemu-system-x86 qemu-system-arm busybox-static cpio \
 	dpkg-dev debhelper lintian git groff man-db bash-completion systemd strace
 

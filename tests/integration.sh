@@ -69,11 +69,22 @@ t_curl_exhaustion_json() {
 	check_eq "summary: comm" '["curl"]' "$(jq -c .comms <<<"$s")"
 	check_eq "summary: events_lost" 0 "$(summary | jq .events_lost)"
 	check_eq "last line is the summary" summary "$(tail -n 1 "$T/pw.out" | jq -r .type)"
-	check_eq "pressure object on the first failure (10/10 held, tw_reuse 0)" \
+	# the first failure to a destination is diagnosed by the worker thread: a
+	# {"type":"pressure"} line after that failure's event, naming its pid
+	local first_ev first_pr
+	first_ev=$(grep -n '"type":"connect"' "$T/pw.out" | grep "\"netns\":$NS_INO," | head -n 1 | cut -d: -f1)
+	first_pr=$(grep -n '"type":"pressure"' "$T/pw.out" | head -n 1 | cut -d: -f1)
+	check_eq "pressure object for the first failure (10/10 held, tw_reuse 0)" \
 		"{\"netns\":$NS_INO,\"daddr\":\"127.0.0.1\",\"dport\":8080,\"held\":10,\"range_size\":10,\"usage\":1,\"tw_reuse\":0}" \
-		"$(head -n 1 "$T/ev" | jq -c '.pressure | {netns, daddr, dport, held, range_size, usage, tw_reuse}')"
-	check_eq "pressure objects all 10/10" "$(jq -c 'select(.pressure)' "$T/ev" | wc -l)" \
-		"$(jq -c 'select(.pressure.held == 10 and .pressure.range_size == 10)' "$T/ev" | wc -l)"
+		"$(jq -c 'select(.type == "pressure") | .pressure | {netns, daddr, dport, held, range_size, usage, tw_reuse}' "$T/pw.out" | head -n 1)"
+	check_eq "the pressure object comes after the first failure's event" 1 \
+		"$([ -n "$first_ev" ] && [ -n "$first_pr" ] && [ "$first_pr" -gt "$first_ev" ] && echo 1 || echo 0)"
+	check_eq "the pressure object names the first failure's pid" "$(head -n 1 "$T/ev" | jq .pid)" \
+		"$(jq -c 'select(.type == "pressure") | .pid' "$T/pw.out" | head -n 1)"
+	check_eq "pressure objects all 10/10" "$(jq -c 'select(.type == "pressure")' "$T/pw.out" | wc -l)" \
+		"$(jq -c 'select(.type == "pressure" and .pressure.held == 10 and .pressure.range_size == 10)' "$T/pw.out" | wc -l)"
+	check_eq "summary: events_received = events (no other connect matched -c curl)" \
+		"$(jq -c 'select(.type == "connect")' "$T/pw.out" | wc -l)" "$(summary | jq .events_received)"
 	check_eq "remedies object before the summary" remedies "$(tail -n 2 "$T/pw.out" | head -n 1 | jq -r .type)"
 	# (ip_local_port_range_sockopt depends on the kernel: unit-tested)
 	check_eq "remedy ids for a loopback TIME_WAIT pile-up with tw_reuse=0" \
@@ -102,8 +113,13 @@ t_curl_live_text() {
 	# (then at most every 5 s per destination), remedies at the end; a port
 	# may still be in FIN_WAIT2 rather than TIME_WAIT when the census runs
 	local diag="^  -> 127\.0\.0\.1:8080 \(netns $NS_INO\): 10/10 ports held, .*tw_reuse=0$"
-	check_eq "a diagnosis line right under the first failure" 1 \
-		"$(grep -A1 -m1 ' curl .*EADDRNOTAVAIL' "$T/pw.out" | tail -n 1 | grep -cE "$diag")"
+	local first_fail first_diag
+	first_fail=$(grep -n -m1 ' curl .*EADDRNOTAVAIL' "$T/pw.out" | cut -d: -f1)
+	first_diag=$(grep -n -m1 '^  -> ' "$T/pw.out" | cut -d: -f1)
+	check_eq "the first diagnosis line is about this netns' destination" 1 \
+		"$(grep -m1 '^  -> ' "$T/pw.out" | grep -cE "$diag")"
+	check_eq "a diagnosis line after the first failure" 1 \
+		"$([ -n "$first_fail" ] && [ -n "$first_diag" ] && [ "$first_diag" -gt "$first_fail" ] && echo 1 || echo 0)"
 	check_eq "every diagnosis line says 10/10 held" "$(grep -c '^  -> ' "$T/pw.out")" \
 		"$(grep -cE "$diag" "$T/pw.out")"
 	check_eq "remedies heading" 1 \

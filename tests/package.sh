@@ -154,6 +154,10 @@ t_package_completion() {
 	grep -qx "$spid" "$T/comp" || fail "completion of --pid ${spid:0:1} lacks pid $spid"
 	complete_words "$PW" --comm slee
 	check_eq "completion of --comm slee" sleep "$(cat "$T/comp")"
+	# an option whose value has no completion of its own: file names
+	: > "$T/web.yml"
+	complete_words "$PW" --web.config.file = "$T/we"
+	check_eq "completion of --web.config.file=$T/we" "$T/web.yml" "$(cat "$T/comp")"
 	# a value with nothing to offer
 	complete_words "$PW" --max-pids ''
 	check_eq "completion of --max-pids" "" "$(cat "$T/comp")"
