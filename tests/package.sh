@@ -325,6 +325,8 @@ t_package_deb() {
 	lintian --pedantic -I "${deb%.deb}.changes" > "$T/lintian" 2>&1
 	check_eq "lintian errors" "" "$(grep '^E: ' "$T/lintian")"
 	sed -n 's/^\([WIP]\): /    info: lintian \1: /p' "$T/lintian"
+	echo "    info: lintian --pedantic -I: $(grep -c '^[EWIP]: ' "$T/lintian") tags" \
+		"($(grep -c '^portwatch: ' debian/portwatch.lintian-overrides) overridden in debian/portwatch.lintian-overrides)"
 
 	defer "dpkg_wait --purge portwatch"
 	out=$(dpkg_wait -i "$deb") || { fail "dpkg -i: $out"; return; }
