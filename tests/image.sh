@@ -6,7 +6,9 @@
 # census must say what it cannot read); portwatch in a pid namespace of its
 # own. Sourced by tests/run.sh after tests/lib.sh and tests/integration.sh.
 
-IMAGE_ARCHIVE=${IMAGE_ARCHIVE:-$OUT/portwatch-$(sed -n 's/^VERSION := //p' Makefile).oci.tar}
+# the version, as the Makefile reads it (debian/changelog)
+IMAGE_VERSION=$(sed -n '1s/^portwatch (\([^ ]*\)) .*/\1/p' debian/changelog)
+IMAGE_ARCHIVE=${IMAGE_ARCHIVE:-$OUT/portwatch-$IMAGE_VERSION.oci.tar}
 DAEMONSET=deploy/daemonset.yaml
 
 # image_bundle [CAPS]: an OCI bundle in $T/bundle from the image archive:
@@ -19,7 +21,8 @@ image_bundle() {
 	python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml not installed (sudo make deps)"
 	[ -f "$IMAGE_ARCHIVE" ] || { fail "no image at $IMAGE_ARCHIVE: run make image"; exit 1; }
 	local tag
-	tag=$(sed -n 's/^VERSION := //p' Makefile)
+	tag=$IMAGE_VERSION
+	check_eq "the version is portwatch's (--version)" "portwatch $tag" "$("$PW" --version)"
 	must mkdir -p "$T/oci" "$T/bundle"
 	must tar -C "$T/oci" -xf "$IMAGE_ARCHIVE"
 	must umoci raw unpack --image "$T/oci:$tag" "$T/bundle/rootfs"

@@ -33,6 +33,7 @@ source tests/metrics.sh
 source tests/web.sh
 source tests/census.sh
 source tests/storm.sh
+source tests/package.sh
 source tests/image.sh
 for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	[ -n "$filter" ] && ! grep -qE -- "$filter" <<<"$name" && continue
