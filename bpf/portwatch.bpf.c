@@ -94,13 +94,18 @@ struct {
 	__type(value, struct sk_state);
 } stash_sk SEC(".maps");
 
-/* Bytes of events written on this CPU since it last woke the consumer. */
+/* The wakeup policy's per-CPU state (see send()). */
+struct wake_state {
+	__u32 events;		/* written on this CPU */
+	__u32 behind;		/* the last query found the consumer behind */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
-} wake_bytes SEC(".maps");
+	__type(value, struct wake_state);
+} wake SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -146,11 +151,10 @@ const volatile __u8 targ_mode = 0;
 const volatile bool targ_scan_depth = false;
 /* -q: nobody reads the events, so none are written (counts are kept). */
 const volatile bool targ_events = true;
-/* Each CPU wakes the consumer once it has written this much since its own
- * last wakeup (userspace sets 256 KiB / CPUs): less than 256 KiB waits
- * unannounced, as with a ring-buffer query per event, without that query's
- * cache miss on the consumer's position. The consumer polls anyway. */
-const volatile __u64 targ_wakeup_cpu_bytes = 4096;
+/* Wake the consumer only once this much is waiting; it polls anyway. */
+const volatile __u64 targ_wakeup_bytes = 256 << 10;
+/* How often a CPU asks the ring how much is waiting (a power of 2). */
+#define PW_WAKE_QUERY_EVERY	64
 /* Tracepoint mode keeps its per-socket state in sk_states, else in stash_sk. */
 const volatile bool targ_sk_storage = false;
 
@@ -425,23 +429,28 @@ static __always_inline void count(__u32 tgid, __u16 family, const char *comm, in
 	}
 }
 
-/* Write an event built on the stack: one helper call (reserve, copy and
- * commit), and a wakeup only once this CPU has written
- * targ_wakeup_cpu_bytes since its last one (the per-CPU array lookup is
- * inlined by the verifier). */
+/* Write an event built on the stack with one helper call (reserve, copy and
+ * commit). Wakeups: the consumer is woken for every event while
+ * targ_wakeup_bytes or more wait (it is behind; the wakeups' cost also slows
+ * the producers down to its pace), else it finds the events at its next poll.
+ * Whether it is behind costs a query, a cache miss on the consumer's
+ * position: each CPU asks every PW_WAKE_QUERY_EVERY events, and for every
+ * event while the last answer was "behind", so falling behind is noticed at
+ * most that many events per CPU late (8 KiB of a 4 MiB ring). The per-CPU
+ * array lookup is inlined by the verifier. */
 static __always_inline void send(struct pw_event *e)
 {
 	__u32 zero = 0;
-	__u64 *w = bpf_map_lookup_elem(&wake_bytes, &zero);
-	__u64 flags = 0;	/* no counter (cannot happen): the kernel's policy */
+	struct wake_state *w = bpf_map_lookup_elem(&wake, &zero);
+	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (w) {
-		*w += sizeof(*e);
-		flags = BPF_RB_NO_WAKEUP;
-		if (*w >= targ_wakeup_cpu_bytes) {
-			*w = 0;
+	if (!w || w->behind || !(w->events++ & (PW_WAKE_QUERY_EVERY - 1))) {
+		bool behind = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= targ_wakeup_bytes;
+
+		if (w)
+			w->behind = behind;
+		if (behind)
 			flags = BPF_RB_FORCE_WAKEUP;
-		}
 	}
 	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags))
 		bump(PW_CNT_EVENTS_LOST);

@@ -393,16 +393,6 @@ static bool state_sk_storage_wanted(void)
 	return s && !strcmp(s, "sk_storage");
 }
 
-/* Bytes each CPU writes before it wakes the consumer: the ring's wakeup
- * threshold (256 KiB) shared by the CPUs, at least one event. */
-static __u64 wakeup_cpu_bytes(void)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 b = (256 << 10) / (ncpu > 0 ? ncpu : 1);
-
-	return b < sizeof(struct pw_event) ? sizeof(struct pw_event) : b;
-}
-
 static int try_mode(int mode, const struct env *env, const struct kfacts *k,
 		    struct pw_attach *at, char *why, size_t sz)
 {
@@ -434,7 +424,6 @@ again:
 	skel->rodata->targ_mode = mode;
 	skel->rodata->targ_scan_depth = env->scan_depth && mode != PW_MODE_TRACEPOINT;
 	skel->rodata->targ_sk_storage = at->sk_storage;
-	skel->rodata->targ_wakeup_cpu_bytes = wakeup_cpu_bytes();
 
 	/* the stashes the mode does not use cost no memory */
 	if (mode != PW_MODE_TRACEPOINT)
