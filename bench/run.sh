@@ -532,7 +532,7 @@ bpf_per_connect() {
 verdict() {
 	awk -v v="$1" -v m="$2" -v u="$3" 'BEGIN {
 		if (v == "" || v == "-" || m == "" || m == "-") { print "not measured"; exit }
-		if (v + 0 <= m + 0) print "met"; else printf "missed by %.3g%s\n", v - m, u }'
+		if (v + 0 <= m + 0) print "met"; else printf "missed by %.*f%s\n", u == " ns" ? 0 : 1, v - m, u }'
 }
 targets() {
 	local pw=pw-$BEST b_pw b_bt o base b_ok share lim

@@ -267,6 +267,33 @@ t_v4_mapped_counted_once() {
 	check_eq "summary failures" 2 "$(summary | jq ".processes[] | select(.pid == $pid) | .failures")"
 }
 
+# Tracepoint mode keeps its per-socket state in a hash map by default, in
+# socket storage with PORTWATCH_STATE=sk_storage (5.11+): that path must be as
+# exact, for failures (parallel) and for successes (--all, ended in softirq
+# or not). Where the kernel refuses socket storage portwatch falls back to
+# the hash and says so: a SKIP, since that path is the default tests'.
+sk_storage_check() {
+	grep -q 'socket storage refused' "$T/pw.err" &&
+		skip "the kernel refused socket storage in a tracing program (fell back to the hash)"
+	check_eq "attached with socket storage" 1 \
+		"$(grep -c 'attached in tracepoint mode .*socket state in socket storage (PORTWATCH_STATE=sk_storage)' "$T/pw.err")"
+}
+t_sk_storage_parallel_8_procs() {
+	export PORTWATCH_STATE=sk_storage
+	t_parallel_8_procs
+	sk_storage_check
+}
+t_sk_storage_all_outcomes() {
+	export PORTWATCH_STATE=sk_storage
+	t_all_outcomes
+	sk_storage_check
+}
+t_sk_storage_v4_mapped() {
+	export PORTWATCH_STATE=sk_storage
+	t_v4_mapped_counted_once
+	sk_storage_check
+}
+
 # --interval prints the table while running; --duration stops with exit 0.
 t_interval_and_duration() {
 	mk_netns $RANGE_LO $RANGE_HI
