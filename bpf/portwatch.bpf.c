@@ -253,22 +253,51 @@ static __always_inline bool dport_wanted(__u16 dport)
 	return false;
 }
 
-/* Fill the caller's identity; false if the filters drop it. */
-static __always_inline bool stash_task(struct stash *st)
+/* The caller's identity, false if the filters drop it; uid and cgroup only
+ * if ids (only events carry them). With task_btf (tracing programs, 5.11+)
+ * one helper call gives the task and the rest are plain loads of the values
+ * bpf_get_current_{pid_tgid,comm,uid_gid,cgroup_id}() return; else one
+ * helper per item. */
+static __always_inline bool caller(__u32 *pid, __u32 *tid, char *comm, __u32 *uid,
+				   __u64 *cgroup_id, bool ids, bool task_btf)
 {
+	if (task_btf && bpf_core_enum_value_exists(enum bpf_func_id,
+						   BPF_FUNC_get_current_task_btf)) {
+		struct task_struct *t = bpf_get_current_task_btf();
+
+		*pid = t->tgid;
+		*tid = t->pid;
+		__builtin_memcpy(comm, t->comm, PW_COMM_LEN);
+		if (!task_wanted(*pid, comm))
+			return false;
+		if (ids) {
+			*uid = t->cred->uid.val;
+			*cgroup_id = t->cgroups->dfl_cgrp->kn->id;
+		}
+		return true;
+	}
 	__u64 id = bpf_get_current_pid_tgid();
 
-	st->pid = id >> 32;
-	st->tid = (__u32)id;
-	bpf_get_current_comm(st->comm, sizeof(st->comm));
-	if (!task_wanted(st->pid, st->comm))
+	*pid = id >> 32;
+	*tid = (__u32)id;
+	bpf_get_current_comm(comm, PW_COMM_LEN);
+	if (!task_wanted(*pid, comm))
 		return false;
-	/* only events use these; a failure's is sent from the caller's
-	 * context (see emit), a success's only with --all and maybe not */
-	if (targ_all && targ_events) {
-		st->uid = (__u32)bpf_get_current_uid_gid();
-		st->cgroup_id = bpf_get_current_cgroup_id();
+	if (ids) {
+		*uid = (__u32)bpf_get_current_uid_gid();
+		*cgroup_id = bpf_get_current_cgroup_id();
 	}
+	return true;
+}
+
+/* Fill the caller's identity; false if the filters drop it. uid and cgroup
+ * only go into events: a failure's are taken from the caller's context (see
+ * emit), a success's only with --all and maybe not. */
+static __always_inline bool stash_task(struct stash *st, bool direct)
+{
+	if (!caller(&st->pid, &st->tid, st->comm, &st->uid, &st->cgroup_id,
+		    targ_all && targ_events, direct))
+		return false;
 	st->t0 = bpf_ktime_get_ns();
 	return true;
 }
@@ -527,7 +556,7 @@ static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uadd
 	struct stash st = {};
 	__u16 port;
 
-	if (!stash_task(&st))
+	if (!stash_task(&st, direct))
 		return;
 	st.family = BPF_CORE_READ(uaddr, sa_family);
 	bpf_probe_read_kernel(&port, sizeof(port), (void *)uaddr + 2);
@@ -751,40 +780,6 @@ int BPF_KPROBE(kp_check6, void *dr, struct sock *sk, __u16 lport)
  * SYN_SENT means the port was taken and the SYN sent: connect() returned 0.
  * No helper runs before a state change is known to be one of these two. */
 
-/* The caller's identity into s, false if the filters drop it. From 5.11 one
- * helper call gives the task and the rest are plain loads (the same values
- * bpf_get_current_{pid_tgid,comm,uid_gid,cgroup_id}() return); before, one
- * helper per item. uid and cgroup only go into events. */
-static __always_inline bool task_state(struct sk_state *s)
-{
-	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
-		struct task_struct *t = bpf_get_current_task_btf();
-
-		s->pid = t->tgid;
-		s->tid = t->pid;
-		__builtin_memcpy(s->comm, t->comm, sizeof(s->comm));
-		if (!task_wanted(s->pid, s->comm))
-			return false;
-		if (targ_events) {
-			s->uid = t->cred->uid.val;
-			s->cgroup_id = t->cgroups->dfl_cgrp->kn->id;
-		}
-		return true;
-	}
-	__u64 id = bpf_get_current_pid_tgid();
-
-	s->pid = id >> 32;
-	s->tid = (__u32)id;
-	bpf_get_current_comm(s->comm, sizeof(s->comm));
-	if (!task_wanted(s->pid, s->comm))
-		return false;
-	if (targ_events) {
-		s->uid = (__u32)bpf_get_current_uid_gid();
-		s->cgroup_id = bpf_get_current_cgroup_id();
-	}
-	return true;
-}
-
 static __always_inline bool sk_state_put(struct sock *sk, const struct sk_state *s)
 {
 	__u64 key = (__u64)sk;
@@ -825,7 +820,8 @@ static __always_inline void tp_start(struct sock *sk)
 {
 	struct sk_state s = {};
 
-	if (!task_state(&s))
+	/* uid and cgroup for any event: a success ends in softirq context */
+	if (!caller(&s.pid, &s.tid, s.comm, &s.uid, &s.cgroup_id, targ_events, true))
 		return;
 	if (!dport_wanted(bpf_ntohs(sk->__sk_common.skc_dport)))
 		return;
