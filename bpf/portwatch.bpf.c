@@ -775,8 +775,9 @@ int BPF_KPROBE(kp_check6, void *dr, struct sock *sk, __u16 lport)
  * port selection failed. Past port selection, tcp_connect() queues the SYN
  * (sk_wmem_queued) before sending it, and it stays queued while the socket
  * is in SYN_SENT unless a reset, a timeout or an abort purges the queue, all
- * of which set sk_err first; a close() or a disconnect of a connecting
- * socket leaves SYN_SENT with its SYN still queued. Any other exit from
+ * of which set sk_err before the socket leaves SYN_SENT; a close() or a
+ * disconnect of a connecting socket leaves SYN_SENT with its SYN still
+ * queued (tests: syn_sent_then_closed). Any other exit from
  * SYN_SENT means the port was taken and the SYN sent: connect() returned 0.
  * No helper runs before a state change is known to be one of these two. */
 
