@@ -25,6 +25,7 @@ struct pw_attach {
 	int mode;		/* enum pw_mode chosen */
 	int hash_arity;		/* __inet_hash_connect's arguments, 0 if unknown */
 	bool v6;		/* tcp_v6_connect hooked (fentry/kprobe) */
+	bool sk_storage;	/* tracepoint mode: socket storage, else a hash map */
 	int maxactive;		/* kretprobe instances per probe; 0: kernel default */
 	int nkrp;
 	struct pw_kretprobe krp[PW_MAX_KRETPROBES];
