@@ -234,8 +234,9 @@ static struct args *mkargs(struct args *a, ...)
 	return a;
 }
 
+/* static: env keeps pointers into argv (--netns) past the statement */
 #define PARSE(env, ...) ({ \
-	struct args _a; \
+	static struct args _a; \
 	mkargs(&_a, ##__VA_ARGS__, (const char *)NULL); \
 	memset((env), 0, sizeof(*(env))); \
 	pw_parse_args(_a.argc, _a.argv, (env), ARGP_SILENT); })
