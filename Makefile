@@ -164,6 +164,11 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB_OB
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) $(LDLIBS) -ljson-c -o $@
 
+# tests/fuzz/record.sh's recorder of the census seeds
+$(FUZZ_OUT)/record_diag: tests/fuzz/record_diag.c tests/fuzz/census_input.h | $(FUZZ_OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
 fuzz-bins: $(FUZZ_BINS)
 .SECONDARY: $(FUZZ_LIB_OBJS)
 
