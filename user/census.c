@@ -849,12 +849,12 @@ static int add_ns(const char *path, int **fds, uint64_t **inos, int *n, int *cap
 	struct stat st;
 	int fd;
 
-	if (stat(path, &st))
-		return 0;
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return 0;	/* nsfs files are regular: not a FIFO in /run/netns */
 	for (int i = 0; i < *n; i++)
 		if ((*inos)[i] == st.st_ino)
 			return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return 0;	/* raced with an exit or an unmount */
 	/* /run/netns may hold other files; only nsfs of type net counts */
@@ -934,6 +934,7 @@ int pw_census_open_netns(const char *spec, char *err, size_t errsz)
 	char path[PATH_MAX];
 	bool is_pid = *spec != '\0';
 	struct statfs sfs;
+	struct stat st;
 	int fd, type, e;
 
 	for (const char *p = spec; *p; p++)
@@ -947,7 +948,14 @@ int pw_census_open_netns(const char *spec, char *err, size_t errsz)
 		snprintf(path, sizeof(path), "/proc/%s/ns/net", spec);
 	else
 		snprintf(path, sizeof(path), "%s", spec);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* namespace files are regular files of nsfs: never open anything else
+	 * (a FIFO would block, a device could act on the open); O_NONBLOCK in
+	 * case it is swapped for one in between, and fstatfs below decides */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "%s is not a namespace file", path);
+		return -EINVAL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		e = errno;
 		if (is_pid && e == ENOENT)

@@ -251,6 +251,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_ARG:
 		return usage(state, "unexpected argument '%s'", arg);
+	case ARGP_KEY_END:
+		/* tracing covers every netns; only the census takes one */
+		if (env->netns && !env->census)
+			return usage(state, "--netns needs --census (tracing covers every network namespace)");
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}

@@ -676,6 +676,11 @@ int main(int argc, char **argv)
 	char why[256];
 
 	pw_parse_args(argc, argv, env, 0);
+	if (pw_kretprobe_maxactive() < 0) {
+		fprintf(stderr, "portwatch: PORTWATCH_KRETPROBE_MAXACTIVE='%s': a number from 1 to 4096\n",
+			getenv("PORTWATCH_KRETPROBE_MAXACTIVE"));
+		return PW_EXIT_USAGE;
+	}
 
 	if (!pw_have_privileges()) {
 		fprintf(stderr, "portwatch: needs root (or CAP_BPF and CAP_PERFMON): run with sudo\n");
@@ -693,8 +698,10 @@ int main(int argc, char **argv)
 		 libbpf_major_version(), libbpf_minor_version());
 	pw_accounts_init(&app.acc, MAX_ROWS);
 
+	/* a hangup (the terminal or a supervisor going away) stops like these */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	/* a closed stdout shows as EPIPE (and EPOLLERR), not as a signal */
 	signal(SIGPIPE, SIG_IGN);
 
@@ -766,13 +773,14 @@ int main(int argc, char **argv)
 	app.start = now_ns(CLOCK_MONOTONIC);
 	if (env->duration_s)
 		deadline = app.start + (int64_t)env->duration_s * 1000000000;
-	/* the worker starts with SIGINT and SIGTERM blocked: they interrupt the
-	 * consumer's epoll_wait, which checks `exiting` */
+	/* the worker starts with SIGINT, SIGTERM and SIGHUP blocked: they
+	 * interrupt the consumer's epoll_wait, which checks `exiting` */
 	sigset_t block, old;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	err = pthread_create(&worker, NULL, worker_main, &app);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
