@@ -15,18 +15,21 @@ krp_entries_of() {
 	echo 0
 }
 
+# stop_with SIG PID WHAT: send SIG, wait, exit code must be 0.
+stop_with() {
+	kill -"$1" "$2"
+	wait "$2"
+	check_eq "$3 exit code after SIG$1" 0 $?
+}
+
 # SIGHUP stops like SIGINT/SIGTERM: exit 0, the events drained, the summary
 # printed, no kprobe_events entry left.
 t_robust_sighup() {
-	local rc
 	mk_netns $RANGE_LO $RANGE_HI
 	pw_start -j -c pwt-hup
 	must in_ns "$TRIGGER" --comm pwt-hup --port 18091 exhaust --count 13 > "$T/trig"
 	check_eq "failures (the scenario)" 3 "$(failures_of "$T/trig")"
-	kill -HUP "$PW_PID"
-	wait "$PW_PID"
-	rc=$?
-	check_eq "exit code after SIGHUP" 0 "$rc"
+	stop_with HUP "$PW_PID" portwatch
 	check_eq "events" 3 "$(ns_events | wc -l)"
 	check_eq "summary objects" 1 "$(summary | wc -l)"
 	check_eq "summary failures of the trigger" 3 \
@@ -96,7 +99,7 @@ t_robust_bad_kretprobe_maxactive() {
 # Two instances at once both count exactly; stopping one leaves the other
 # exact.
 t_robust_two_instances() {
-	local b_pid rc
+	local b_pid
 	mk_netns $RANGE_LO $RANGE_HI
 	pw_start -j -c pwt-two
 	"$PW" -j -c pwt-two > "$T/b.out" 2> "$T/b.err" &
@@ -105,10 +108,7 @@ t_robust_two_instances() {
 	wait_for "$T/b.err" 'attached in' 20 || exit 1
 	must in_ns "$TRIGGER" --comm pwt-two --port 18092 exhaust --count 17 > "$T/t1"
 	check_eq "first run's failures (the scenario)" 7 "$(failures_of "$T/t1")"
-	kill -TERM "$b_pid"
-	wait "$b_pid"
-	rc=$?
-	check_eq "second instance's exit code after SIGTERM" 0 "$rc"
+	stop_with TERM "$b_pid" "second instance's"
 	# the other ten ports are still in TIME_WAIT: every connect fails
 	must in_ns "$TRIGGER" --comm pwt-two --port 18092 exhaust --count 4 > "$T/t2"
 	check_eq "second run's failures (the scenario)" 4 "$(failures_of "$T/t2")"

@@ -685,6 +685,18 @@ static void ctx_free(struct census_ctx *c)
 	free(c->itab);
 }
 
+/* Free the context; on an error r, the census too. Returns r. */
+static int ctx_end(struct census_ctx *c, int r)
+{
+	struct pw_census_ns *out = c->out;
+
+	ctx_free(c);
+	free(c);
+	if (r)
+		pw_census_free(out);
+	return r;
+}
+
 int pw_census_take(int nsfd, const struct pw_census_filter *f, struct pw_census_ns *out,
 		   char *err, size_t errsz)
 {
@@ -777,11 +789,7 @@ out:
 		close(sk);
 	if (orig >= 0)
 		close(orig);
-	ctx_free(c);
-	free(c);
-	if (r)
-		pw_census_free(out);
-	return r;
+	return ctx_end(c, r);
 }
 
 /* Every dump in buf (replies as recorded, each ending in NLMSG_DONE). */
@@ -828,11 +836,7 @@ int pw_census_replay(const struct pw_census_replay_in *in, struct pw_census_ns *
 		r = replay_dumps(c, in->others, in->others_len);
 	if (!r)
 		finish(c);
-	ctx_free(c);
-	free(c);
-	if (r)
-		pw_census_free(out);
-	return r;
+	return ctx_end(c, r);
 }
 
 void pw_census_free(struct pw_census_ns *ns)
