@@ -3,7 +3,9 @@
  * replies (pw_census_replay, the pure part of pw_census_take), seeded with
  * dumps record_diag recorded in a test netns. Input: census_input.h. The
  * result must be consistent: every destination in range, usage in [0, 1]
- * unless the range is empty, sorted, and it must print as valid NDJSON. */
+ * unless the range is empty, sorted, and it must print as valid NDJSON (one
+ * line per destination, also with 8 holders whose comm, from the input, any
+ * local user could have chosen) and as text without control bytes. */
 #include <stdint.h>
 #include <sys/socket.h>
 #include "census.h"
@@ -19,6 +21,22 @@ static void *aligned_copy(const uint8_t *p, size_t n)
 	fz_assert(b, "malloc");
 	memcpy(b, p, n);
 	return b;
+}
+
+static void check_text(const struct pw_census_ns *ns)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	fz_assert(f, "open_memstream");
+	pw_census_print_text(f, ns);
+	fz_assert(!fclose(f), "fclose");
+	for (size_t i = 0; i < len; i++)
+		fz_assert(out[i] == '\n' || ((unsigned char)out[i] >= 0x20 && out[i] != 0x7f),
+			  "control byte %#x in the text", (unsigned char)out[i]);
+	fz_assert(fz_utf8_valid(out, len), "text not UTF-8");
+	free(out);
 }
 
 static void check_json(const struct pw_census_ns *ns)
@@ -103,6 +121,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			  (ns.range_hi >= ns.range_lo ? (uint32_t)(ns.range_hi - ns.range_lo + 1) : 0u) ||
 			  ns.range_size == 0, "range arithmetic");
 		check_json(&ns);
+		/* the most holders a destination shows, each with a hostile comm
+		 * (a C string, as census.c reads it from /proc/PID/comm) */
+		for (size_t i = 0; i < ns.ndests; i++) {
+			struct pw_census_dest *d = &ns.dests[i];
+
+			d->nholders = PW_MAX_HOLDERS;
+			for (unsigned int j = 0; j < PW_MAX_HOLDERS; j++) {
+				d->holders[j].pid = 4194304 - j;
+				d->holders[j].sockets = UINT32_MAX - j;
+				memcpy(d->holders[j].comm, h.daddr, PW_COMM_LEN);
+				d->holders[j].comm[PW_COMM_LEN - 1] = '\0';
+			}
+		}
+		check_json(&ns);
+		check_text(&ns);
 		pw_census_free(&ns);
 	}
 	free(owners);
