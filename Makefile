@@ -172,8 +172,9 @@ $(FUZZ_OUT)/record_diag: tests/fuzz/record_diag.c tests/fuzz/census_input.h | $(
 fuzz-bins: $(FUZZ_BINS)
 .SECONDARY: $(FUZZ_LIB_OBJS)
 
+FUZZ_SECONDS ?= 15
 fuzz: deps $(FUZZ_BINS)
-	$(Q)OUTPUT=$(OUTPUT) tests/fuzz/run.sh
+	$(Q)OUTPUT=$(OUTPUT) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 # Debian/Ubuntu packages for building (first line) and testing (second).
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
@@ -200,7 +201,7 @@ run: deps all
 
 # Also the fuzz targets' short runs and the sanitizer pass (tests/run.sh).
 test: deps all $(UNIT_BINS) $(TOOL_BINS) fuzz-bins asan
-	$(Q)tests/run.sh
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh
 
 # Kernel matrix only: Debian's kernels in QEMU (tests/vm/run.sh; also part of
 # `make test`). It builds its own static portwatch in $(OUTPUT)/static, and
