@@ -39,7 +39,12 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 prefix ?= /usr/local
 DESTDIR ?=
-VERSION := 0.1.0
+# The version is debian/changelog's (its first line, `portwatch (VERSION) ...`):
+# the package needs it there, so it is kept there only. `dch -v X.Y.Z` bumps it.
+VERSION := $(shell sed -n '1s/^portwatch (\([^ ]*\)) .*/\1/p' debian/changelog)
+ifeq ($(VERSION),)
+$(error no version: debian/changelog must start with "portwatch (VERSION) ...")
+endif
 # The program; a second build (e.g. the static one for the VM tests) can go
 # elsewhere with OUTPUT=... BIN=...
 BIN ?= portwatch
@@ -77,7 +82,7 @@ CFLAGS += -DPW_NO_METRICS
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
 else
-LIBS := libbpf libmicrohttpd
+LIBS := libbpf libmicrohttpd yaml-0.1 libcrypt gnutls
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
 endif
 
@@ -93,7 +98,7 @@ TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
 FORCE:
-.PHONY: FORCE all clean deps run test unit integration install uninstall tools vmtest bench \
+.PHONY: FORCE all clean deps run test unit integration install uninstall tools vmtest bench deb \
 	asan fuzz fuzz-bins test-bins
 
 all: $(BIN)
@@ -112,10 +117,10 @@ $(SKEL): $(OUTPUT)/portwatch.bpf.o
 # Every userspace object may include the skeleton; order-only keeps -MMD exact.
 $(OUTPUT)/%.o: user/%.c $(OUTPUT)/build-flags | $(OUTPUT) $(SKEL)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # Rebuild when the flags change (STATIC=1 and back).
-BUILD_FLAGS := $(CFLAGS) $(LDFLAGS) $(LDLIBS)
+BUILD_FLAGS := $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
 $(OUTPUT)/build-flags: FORCE | $(OUTPUT)
 	$(Q)echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
@@ -178,9 +183,11 @@ fuzz: deps $(FUZZ_BINS)
 
 # Debian/Ubuntu packages for building (first line) and testing (second).
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
-	libmicrohttpd-dev pkg-config gcc make
+	libmicrohttpd-dev libyaml-dev libcrypt-dev libgnutls28-dev pkg-config gcc make
 TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
+	openssl python3 python3-yaml apache2-utils \
 	qemu-system-x86 qemu-system-arm busybox-static cpio \
+	dpkg-dev debhelper lintian git groff man-db bash-completion systemd strace \
 	libclang-rt-dev libjson-c-dev
 
 deps:
@@ -224,11 +231,35 @@ bench: deps all $(BENCH_BINS)
 		echo "bench: bpftrace could not be installed; its row will say so"
 	$(Q)OUTPUT=$(OUTPUT) PW="$${PW:-$(if $(filter /%,$(BIN)),$(BIN),./$(BIN))}" bench/run.sh
 
+# The man page and bash completion come along; the systemd unit does not
+# (deploy/portwatch.service names /usr/sbin/portwatch: the package installs it).
+MAN_DIR := $(prefix)/share/man/man8
+COMPLETION_DIR := $(prefix)/share/bash-completion/completions
+
 install: portwatch
 	install -D -m 0755 portwatch $(DESTDIR)$(prefix)/sbin/portwatch
+	install -D -m 0644 deploy/portwatch.8 $(DESTDIR)$(MAN_DIR)/portwatch.8
+	install -D -m 0644 deploy/portwatch.bash-completion $(DESTDIR)$(COMPLETION_DIR)/portwatch
 
 uninstall:
-	rm -f $(DESTDIR)$(prefix)/sbin/portwatch
+	rm -f $(DESTDIR)$(prefix)/sbin/portwatch $(DESTDIR)$(MAN_DIR)/portwatch.8 \
+		$(DESTDIR)$(COMPLETION_DIR)/portwatch
+
+# The Debian package, built from a copy of this tree in $(OUTPUT)/deb/ (a
+# package build writes next to its source tree and cleans it): the .deb ends
+# up in $(OUTPUT)/deb/. Not the tests (they need root; see debian/rules).
+DEB_DIR := $(OUTPUT)/deb
+DEB_SRC := $(DEB_DIR)/portwatch-$(VERSION)
+DEB := $(DEB_DIR)/portwatch_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+
+deb: deps
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	$(Q)tar -c --exclude-vcs --exclude=./.output --exclude=./$(OUTPUT) --exclude=./portwatch \
+		--exclude=./tests/.cache . | tar -x -C $(DEB_SRC)
+	$(Q)cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u OUTPUT -u BIN -u STATIC \
+		dpkg-buildpackage -b -us -uc $(if $(V),,>../build.log 2>&1) || \
+		{ tail -n 30 $(DEB_DIR)/build.log; echo "make deb: dpkg-buildpackage failed; log: $(DEB_DIR)/build.log"; exit 1; }
+	$(Q)echo "  DEB      $(DEB)"
 
 clean:
 	rm -rf $(OUTPUT) $(BIN)

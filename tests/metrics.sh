@@ -4,7 +4,7 @@
 # while the curl case runs. Sourced by tests/run.sh after tests/lib.sh.
 
 METRICS_PORT=${METRICS_PORT:-19099}	# override when suites run side by side
-PROM_PORT=19090
+PROM_PORT=${PROM_PORT:-19090}	# likewise
 
 scrape() { curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT${1:-/metrics}"; }
 
@@ -97,14 +97,8 @@ t_prometheus_scrapes_curl_case() {
 	    static_configs:
 	      - targets: ['127.0.0.1:$METRICS_PORT']
 	YML
-	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/data" \
-		--web.listen-address="127.0.0.1:$PROM_PORT" > "$T/prom.log" 2>&1 &
-	defer "kill $!; wait $!"
-	local end=$((SECONDS + 30))
-	until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PROM_PORT/-/ready")" = 200 ]; do
-		[ $SECONDS -ge $end ] && { fail "prometheus not ready after 30 s"; tail -5 "$T/prom.log"; exit 1; }
-		sleep 0.2
-	done
+	prom_start "$PROM_PORT"
+	local end
 
 	curl_runs
 	check_eq "curl exit 7" 15 "$CURL_7"

@@ -22,6 +22,7 @@
  * The accounts, the pressure state and the HTTP server belong to the worker
  * until it is joined; then the consumer prints the summary. */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -165,6 +166,7 @@ static void ask_diagnosis(struct app *app, const struct pw_event *e)
 	int due = pw_dest_limit_due(app->diag_limit, e->netns, e->family, e->daddr, e->dport,
 				    e->ts_ns, PW_DIAG_EVERY_NS);
 	struct pw_diag_req *r;
+	bool first;
 
 	if (due < 0)
 		bump(&app->diag_skipped, 1);
@@ -185,8 +187,10 @@ static void ask_diagnosis(struct app *app, const struct pw_event *e)
 	r->dport = e->dport;
 	memcpy(r->daddr, e->daddr, 16);
 	memcpy(r->comm, e->comm, PW_COMM_LEN);
+	first = app->nreqs == 1;
 	pthread_mutex_unlock(&app->lock);
-	wake(app->wake_worker);
+	if (first)
+		wake(app->wake_worker);	/* once per batch: the worker takes all */
 }
 
 static void out_write(struct app *app, const char *buf, size_t len)
@@ -675,11 +679,24 @@ int main(int argc, char **argv)
 	bool worker_started = false, more = false, out_ok = true;
 	char why[256];
 
+	/* a closed 0, 1 or 2 would be taken by the next fd we open (epoll,
+	 * BPF maps), and events written into it: /dev/null holds the place;
+	 * a closed stdout is then a write error like any other */
+	bool stdout_closed = fcntl(STDOUT_FILENO, F_GETFD) < 0;
+
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			return PW_EXIT_CANNOT_RUN;
+	}
 	pw_parse_args(argc, argv, env, 0);
 	if (pw_kretprobe_maxactive() < 0) {
 		fprintf(stderr, "portwatch: PORTWATCH_KRETPROBE_MAXACTIVE='%s': a number from 1 to 4096\n",
 			getenv("PORTWATCH_KRETPROBE_MAXACTIVE"));
 		return PW_EXIT_USAGE;
+	}
+	if (stdout_closed && !env->quiet && !env->census) {
+		fprintf(stderr, "portwatch: stdout is closed: nowhere to write events (-q writes none)\n");
+		return PW_EXIT_CANNOT_RUN;
 	}
 
 	if (!pw_have_privileges()) {
@@ -707,7 +724,7 @@ int main(int argc, char **argv)
 
 	/* listen before attaching: a taken port leaves nothing attached */
 	if (env->listen_set) {
-		err = pw_http_start(&app.http, env->listen_host, env->listen_port,
+		err = pw_http_start(&app.http, env->listen_host, env->listen_port, env->web_config,
 				    render_metrics, &app, why, sizeof(why));
 		if (err) {
 			fprintf(stderr, "portwatch: %s\n", why);
@@ -734,8 +751,8 @@ int main(int argc, char **argv)
 			"ports_checked stays null\n");
 	print_netns_info();
 	if (app.http)
-		fprintf(stderr, "portwatch: metrics at http://%s%s%s:%u/metrics\n",
-			strchr(env->listen_host, ':') ? "[" : "",
+		fprintf(stderr, "portwatch: metrics at http%s://%s%s%s:%u/metrics\n",
+			pw_http_tls(app.http) ? "s" : "", strchr(env->listen_host, ':') ? "[" : "",
 			env->listen_host[0] ? env->listen_host : "0.0.0.0",
 			strchr(env->listen_host, ':') ? "]" : "", env->listen_port);
 
