@@ -548,6 +548,7 @@ static int run_sequential(unsigned long count, unsigned bind_port)
 			close(s);
 	}
 	emit_record(mode_name, t);
+	free(t);
 	return 0;
 }
 
@@ -573,6 +574,7 @@ static int run_bound(unsigned lport)
 	emit_record("bound", t);
 	close(s2);
 	abort_close(s1);
+	free(t);
 	return 0;
 }
 

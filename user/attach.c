@@ -215,17 +215,15 @@ static void krp_remove(const char *dir, struct pw_kretprobe *k)
 }
 
 /* PORTWATCH_KRETPROBE_MAXACTIVE (1..4096, the kernel's limit) lets a test
- * provoke misses. */
-static int kretprobe_maxactive(void)
+ * provoke misses; -EINVAL when set to anything else (main says so). */
+int pw_kretprobe_maxactive(void)
 {
 	const char *s = getenv("PORTWATCH_KRETPROBE_MAXACTIVE");
-	char *end;
-	long v;
+	unsigned long v;
 
 	if (!s || !*s)
-		return PW_KRETPROBE_MAXACTIVE;
-	v = strtol(s, &end, 10);
-	return *end || v < 1 || v > 4096 ? PW_KRETPROBE_MAXACTIVE : (int)v;
+		return PW_KRETPROBE_MAXACTIVE;	/* unset or empty: the default */
+	return pw_parse_uint(s, 1, 4096, &v) ? -EINVAL : (int)v;
 }
 
 static struct bpf_link *krp_attach(const char *dir, struct bpf_program *prog, int maxactive,
@@ -320,7 +318,9 @@ static int attach_kretprobes(struct portwatch_bpf *skel, struct pw_attach *at, c
 	at->maxactive = 0;
 	if (!dir)
 		return 0;
-	at->maxactive = kretprobe_maxactive();
+	at->maxactive = pw_kretprobe_maxactive();
+	if (at->maxactive < 0)	/* main() refuses to start with it */
+		at->maxactive = PW_KRETPROBE_MAXACTIVE;
 	remove_stale_kretprobes(dir);
 	for (size_t i = 0; i < sizeof(krp) / sizeof(krp[0]); i++) {
 		struct pw_kretprobe *k = &at->krp[at->nkrp];
