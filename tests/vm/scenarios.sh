@@ -204,20 +204,21 @@ sc_parallel() {
 # as a container runtime does) under a 64 KiB RLIMIT_MEMLOCK, a container's
 # default, in auto mode:
 #   limit   ulimit -l 64 (soft and hard)
-#   soft    ulimit -S -l 64 (the hard limit stays unlimited)
+#   soft    ulimit -S -l 64 (the hard limit unlimited)
 #   sysres  ulimit -l 64, and CAP_SYS_RESOURCE too
 # Files: caps (its /proc status Cap* lines and locked-memory limit once
 # attached), pw.rc (also when it exits by itself).
 sc_caps() {
 	for c in limit soft sysres; do
 		begin caps "$c"
-		caps=bpf,perfmon lim="-l 64"
+		caps=bpf,perfmon hard=64
 		case $c in
-		soft) lim="-S -l 64" ;;
+		soft) hard=unlimited ;;
 		sysres) caps=$caps,sys_resource ;;
 		esac
-		# shellcheck disable=SC2086
-		(ulimit $lim && exec "$CAPEXEC" $caps "$PW" -j -a -c pwvm-cap) \
+		# the kernel's own default before 5.16 is 64 KiB, soft and hard
+		(ulimit -H -l unlimited && ulimit -S -l 64 && ulimit -H -l $hard &&
+			exec "$CAPEXEC" $caps "$PW" -j -a -c pwvm-cap) \
 			> "$WORK/pw.out" 2> "$WORK/pw.err" &
 		PW_PID=$!
 		i=0
