@@ -22,6 +22,7 @@ HOST_ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 JOBS=${PW_VM_JOBS:-$(( $(nproc) / 2 > 2 ? $(nproc) / 2 : 2 ))}
 passed=0 failed=0 skipped=0
 table=()
+KNOTE=
 start_all=$SECONDS
 
 result() {	# result PASS|FAIL|SKIP NAME [REASON]
@@ -180,6 +181,7 @@ apt_setup() {
 apt_updated= pkgnames=
 apt_update() {
 	apt_updated=1 pkgnames=
+	rm -f "$A/gone"
 	if vapt apt-get update -qq > "$W/apt-update.log" 2>&1 && ! grep -q '^[WE]:' "$W/apt-update.log"; then
 		touch "$A/updated"
 	else
@@ -195,40 +197,52 @@ archive_why() {
 	fi
 }
 
-# newest PACKAGE VERSION matching a regex that the archive offers (arch $2);
-# one apt-cache call for all the candidates (each takes a second or two)
-newest_pkg() {
-	local names p v best= bestv=
+# candidates REGEX DEB_ARCH: "PACKAGE VERSION" lines of the packages matching
+# a regex that the archive lists for that architecture, newest first; one
+# apt-cache call for all of them (each takes a second or two)
+candidates() {
+	local names
 	[ -n "$pkgnames" ] || pkgnames=$(vapt apt-cache pkgnames 2>/dev/null)
 	names=$(grep -E -- "$1" <<<"$pkgnames" | sort -u | sed "s/\$/:$2/")
 	[ -n "$names" ] || return 1
 	# shellcheck disable=SC2086
-	while read -r p v; do
-		if [ -z "$bestv" ] || dpkg --compare-versions "$v" gt "$bestv"; then
-			best=$p bestv=$v
-		fi
-	done < <(vapt apt-cache policy $names 2>/dev/null | awk '
+	vapt apt-cache policy $names 2>/dev/null | awk '
 		/^[^ ]/ { p = $1; sub(/:$/, "", p); sub(/:[a-z0-9]+$/, "", p) }
-		/^  Candidate:/ && $2 != "(none)" { print p, $2 }')
-	[ -n "$best" ] && echo "$best $bestv"
+		/^  Candidate:/ && $2 != "(none)" { print p, $2 }' | sort_versions
+}
+# sort_versions: "PACKAGE VERSION" lines, highest VERSION first (dpkg's order)
+sort_versions() {
+	local -a l=()
+	local x i j
+	while read -r x; do l+=("$x"); done
+	for ((i = 1; i < ${#l[@]}; i++)); do
+		x=${l[i]} j=$i
+		while [ "$j" -gt 0 ] && dpkg --compare-versions "${x#* }" gt "${l[j - 1]#* }"; do
+			l[j]=${l[j - 1]} j=$((j - 1))
+		done
+		l[j]=$x
+	done
+	[ ${#l[@]} -gt 0 ] && printf '%s\n' "${l[@]}"
 }
 
 # fetch_kernel REGEX DEB_ARCH: sets KPKG, KVER, VMLINUZ; or SKIP_WHY / FAIL_WHY.
-# A kernel the archive no longer offers is a SKIP with that reason. The
-# image is /boot/vmlinuz-<v> in linux-image-<v>-*-unsigned packages, and
+# The newest package the archive serves: one it lists but answers 404 for
+# (e.g. bullseye-security's pool on a partial mirror) is passed over, and a
+# kernel it no longer offers at all is a SKIP with that reason. The image is
+# /boot/vmlinuz-<v> in linux-image-<v>-*-unsigned packages, and
 # /usr/lib/modules/<v>/vmlinuz[.unsigned] in sid's linux-binary-* ones (where
 # linux-image-<v>-cloud-amd64 is an empty dependency package).
 fetch_kernel() {
-	local found deb log member
-	SKIP_WHY= FAIL_WHY=
+	local found deb log member gone=""
+	SKIP_WHY= FAIL_WHY= KPKG= NOTE=
 	if ! apt_setup; then
 		FAIL_WHY="cannot write the matrix's apt configuration in $A"
 		return 1
 	fi
-	found=$(newest_pkg "$1" "$2")
+	found=$(candidates "$1" "$2")
 	if [ -z "$found" ] && [ -z "$apt_updated" ]; then
 		apt_update
-		found=$(newest_pkg "$1" "$2")
+		found=$(candidates "$1" "$2")
 	fi
 	if [ -z "$found" ]; then
 		if [ -f "$A/updated" ]; then
@@ -238,15 +252,33 @@ fetch_kernel() {
 		fi
 		return 1
 	fi
-	read -r KPKG KVER <<<"$found"
-	deb=$(ls "$A/archives/${KPKG}_${KVER//:/%3a}_"*.deb 2>/dev/null | head -n 1)
-	if [ -z "$deb" ]; then
-		log=$W/download-$KPKG.log
-		if ! (cd "$A/archives" && vapt apt-get download -q "$KPKG:$2=$KVER") > "$log" 2>&1; then
-			archive_why "$log" "apt-get download $KPKG:$2=$KVER: $(tail -n 1 "$log")"
-			return 1
+	while read -r KPKG KVER; do
+		deb=$(ls "$A/archives/${KPKG}_${KVER//:/%3a}_"*.deb 2>/dev/null | head -n 1)
+		[ -n "$deb" ] && break
+		# answered 404 since the last apt-get update
+		if grep -qxF "$KPKG $KVER" "$A/gone" 2>/dev/null; then
+			gone="$gone${gone:+, }$KPKG $KVER"
+			continue
 		fi
-		deb=$(ls "$A/archives/${KPKG}_${KVER//:/%3a}_"*.deb | head -n 1)
+		log=$W/download-$KPKG.log
+		(cd "$A/archives" && vapt apt-get download -q "$KPKG:$2=$KVER") > "$log" 2>&1 &&
+			deb=$(ls "$A/archives/${KPKG}_${KVER//:/%3a}_"*.deb 2>/dev/null | head -n 1)
+		[ -n "$deb" ] && break
+		if grep -q ' 404 ' "$log"; then
+			echo "$KPKG $KVER" >> "$A/gone"
+			gone="$gone${gone:+, }$KPKG $KVER"
+			continue
+		fi
+		archive_why "$log" "apt-get download $KPKG:$2=$KVER: $(grep -m 1 '^E:' "$log")"
+		return 1
+	done <<<"$found"
+	if [ -n "$gone" ]; then
+		NOTE="newest served: $(wc -l <<<"${gone//, /$'\n'}") newer listed but not served (404)"
+		echo "   $KPKG: $NOTE (${gone})" >&2
+	fi
+	if [ -z "$deb" ]; then
+		SKIP_WHY="the archive lists but no longer serves (404) any package matching $1: $gone"
+		return 1
 	fi
 	VMLINUZ=$A/$(basename "$deb" .deb).vmlinuz
 	if [ ! -s "$VMLINUZ" ]; then
@@ -322,7 +354,6 @@ check_cases() {
 			continue
 		fi
 		[ $mode_ok = 1 ] && ok_modes="$ok_modes${ok_modes:+, }$m"
-		[ "$m" = auto ] && [ $mode_ok = 1 ] && ok_modes="${ok_modes%auto}auto (picks $want_auto)"
 		# BPF run time per connect of the parallel scenario (bpf_stats)
 		ns=$(bpf_ns_per_connect "$dir/$m/parallel")
 		if [ -n "$ns" ]; then
@@ -353,7 +384,7 @@ check_cases() {
 		done
 		ratios=${ratios:-"-"}
 	fi
-	local row="| $kname | $(arch_label "$arch") | ${found_arity:--} | $want_auto | ${ok_modes:-none}$notes | $ratios | $deploy"
+	local row="| $kname${KNOTE:+ ($KNOTE)} | $(arch_label "$arch") | ${found_arity:--} | $want_auto | ${ok_modes:-none}$notes | $ratios | $deploy"
 	[ $bad = 0 ] && table+=("$row | pass |") || table+=("$row | FAIL |")
 }
 
@@ -427,7 +458,7 @@ launch_vms() {
 		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
 		echo "   booting $KPKG $KVER ($(arch_label "$arch"): $modes)"
 		boot_vm "$arch" "$VMLINUZ" "$INITRD" "$V" "$modes" &
-		echo "OK|$KPKG $KVER|$modes|" > "$V/prep"
+		echo "OK|$KPKG $KVER|$modes|$NOTE" > "$V/prep"
 	done
 	wait
 }
@@ -469,7 +500,8 @@ for l in "${lines[@]}"; do
 		continue
 	fi
 	wait_file "$V/rc"
-	echo "== $kname ($(arch_label "$arch"))"
+	echo "== $kname ($(arch_label "$arch"))${why:+: $why}"
+	KNOTE=$why
 	rc=$(cat "$V/rc" 2>/dev/null || echo "none")
 	tr -d '\r' < "$V/results" > "$V/results.txt" 2>/dev/null
 	if [ "$rc" != 0 ] || ! grep -q '^@@done' "$V/results.txt"; then
