@@ -220,6 +220,14 @@ ck_caps() {
 		check_eq "nothing on stdout" 0 "$(wc -c < "$D/pw.out")"
 		return
 	fi
+	# Debian's and Ubuntu's kernels add a perf_event_paranoid level 3 (their
+	# default) at which perf_event_open takes CAP_SYS_ADMIN, CAP_PERFMON is
+	# not enough: kprobe mode cannot attach and auto takes tracepoint
+	if [ "$WANT" = kprobe ] && [ "$(cat "$D/paranoid")" -gt 2 ]; then
+		WANT=tracepoint
+		check_eq "auto: kprobe refused (perf_event_paranoid $(cat "$D/paranoid"): perf_event_open needs CAP_SYS_ADMIN)" 1 \
+			"$(grep -c '^portwatch: attached in tracepoint mode .*; kprobe: [^;]*Permission denied' "$D/pw.err")"
+	fi
 	common
 	local eff=000000c000000000 lim
 	[ "$CASE" = sysres ] && eff=000000c001000000

@@ -351,6 +351,8 @@ check_cases() {
 			elif [ "$bpfmem" = rlimit ]; then
 				deploy="ulimit -l 64: exits 1 naming RLIMIT_MEMLOCK and CAP_SYS_RESOURCE; works with CAP_SYS_RESOURCE or a soft limit (raised)"
 			else deploy="works (limit not needed)"; fi
+			[ "$want_auto" = kprobe ] && [ "$(cat "$dir/caps/soft/paranoid" 2>/dev/null)" -gt 2 ] 2>/dev/null &&
+				deploy="$deploy; auto takes tracepoint: kprobe needs CAP_SYS_ADMIN at perf_event_paranoid $(cat "$dir/caps/soft/paranoid")"
 			continue
 		fi
 		[ $mode_ok = 1 ] && ok_modes="$ok_modes${ok_modes:+, }$m"
@@ -429,11 +431,12 @@ boot_vm() {
 # about one core busy per VM). VM i's folder gets "prep" (OK, SKIP or FAIL)
 # and, when it is done, "rc"; the checks below follow in list order. ---
 lines=()
+US=$'\x1f'	# field separator of lines and prep files: regexes hold '|'
 while read -r arch regex arity auto bpfmem modes; do
 	case $arch in ''|'#'*) continue ;; esac
 	# PW_VM_ONLY=REGEX: only the lines matching it ("x86.*5\.10", "arm64")
 	[ -z "${PW_VM_ONLY:-}" ] || grep -qE -- "$PW_VM_ONLY" <<<"$arch $regex" || continue
-	lines+=("$arch|$regex|$arity|$auto|$bpfmem|${modes:-all}")
+	lines+=("$arch$US$regex$US$arity$US$auto$US$bpfmem$US${modes:-all}")
 done < "$LIST"
 
 launch_vms() {
@@ -441,14 +444,14 @@ launch_vms() {
 	for l in "${lines[@]}"; do
 		i=$((i + 1)) V=$W/vm-$i
 		mkdir -p "$V"
-		IFS='|' read -r arch regex arity auto bpfmem modes <<<"$l"
+		IFS=$US read -r arch regex arity auto bpfmem modes <<<"$l"
 		if ! initrd_for "$arch" || ! fetch_kernel "$regex" "$(deb_arch "$arch")" ||
 			! command -v "$(qemu_of "$arch")" > /dev/null; then
 			[ -n "$SKIP_WHY$FAIL_WHY" ] || FAIL_WHY="$(qemu_of "$arch") not installed (make deps installs it)"
 			if [ -n "$SKIP_WHY" ]; then
-				echo "SKIP|$regex||$SKIP_WHY" > "$V/prep"
+				echo "SKIP$US$regex$US$US$SKIP_WHY" > "$V/prep"
 			else
-				echo "FAIL|$regex||$FAIL_WHY" > "$V/prep"
+				echo "FAIL$US$regex$US$US$FAIL_WHY" > "$V/prep"
 			fi
 			continue
 		fi
@@ -458,7 +461,7 @@ launch_vms() {
 		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
 		echo "   booting $KPKG $KVER ($(arch_label "$arch"): $modes)"
 		boot_vm "$arch" "$VMLINUZ" "$INITRD" "$V" "$modes" &
-		echo "OK|$KPKG $KVER|$modes|$NOTE" > "$V/prep"
+		echo "OK$US$KPKG $KVER$US$modes$US$NOTE" > "$V/prep"
 	done
 	wait
 }
@@ -487,16 +490,16 @@ wait_file() {
 i=0
 for l in "${lines[@]}"; do
 	i=$((i + 1)) V=$W/vm-$i
-	IFS='|' read -r arch regex arity auto bpfmem _ <<<"$l"
+	IFS=$US read -r arch regex arity auto bpfmem _ <<<"$l"
 	if ! wait_file "$V/prep"; then
 		result FAIL "vm $regex" "not prepared (the launcher stopped)"
-		table+=("| $regex | $(arch_label "$arch") | - | - | - | - | - | FAIL (not prepared) |")
+		table+=("| ${regex//|/\\|} | $(arch_label "$arch") | - | - | - | - | - | FAIL (not prepared) |")
 		continue
 	fi
-	IFS='|' read -r st kname modes why < "$V/prep"
+	IFS=$US read -r st kname modes why < "$V/prep"
 	if [ "$st" != OK ]; then
 		result "$st" "vm $regex" "$why"
-		table+=("| $regex | $(arch_label "$arch") | - | - | - | - | - | $st ($why) |")
+		table+=("| ${regex//|/\\|} | $(arch_label "$arch") | - | - | - | - | - | $st (${why//|/\\|}) |")
 		continue
 	fi
 	wait_file "$V/rc"

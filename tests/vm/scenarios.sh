@@ -207,10 +207,13 @@ sc_parallel() {
 #   soft    ulimit -S -l 64 (the hard limit unlimited)
 #   sysres  ulimit -l 64, and CAP_SYS_RESOURCE too
 # Files: caps (its /proc status Cap* lines and locked-memory limit once
-# attached), pw.rc (also when it exits by itself).
+# attached), pw.rc (also when it exits by itself), paranoid
+# (kernel.perf_event_paranoid: Debian's level 3, its default, makes
+# perf_event_open, hence kprobe mode, need CAP_SYS_ADMIN).
 sc_caps() {
 	for c in limit soft sysres; do
 		begin caps "$c"
+		cat /proc/sys/kernel/perf_event_paranoid > "$WORK/paranoid"
 		caps=bpf,perfmon hard=64
 		case $c in
 		soft) hard=unlimited ;;
@@ -240,6 +243,7 @@ sc_caps() {
 		fi
 		emit pw.out "$WORK/pw.out"
 		emit caps "$WORK/caps"
+		emit paranoid "$WORK/paranoid"
 		end
 	done
 }
