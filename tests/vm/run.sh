@@ -357,6 +357,8 @@ check_cases() {
 		fi
 		[ $mode_ok = 1 ] && ok_modes="$ok_modes${ok_modes:+, }$m"
 		# BPF run time per connect of the parallel scenario (bpf_stats)
+		[ -s "$dir/$m/parallel/bpfstats" ] &&
+			echo "    info: $m parallel: bpf_stats $(awk '{ print $2 " runs of " $3 " programs, " $4 " recursion misses (runs skipped)" }' "$dir/$m/parallel/bpfstats")"
 		ns=$(bpf_ns_per_connect "$dir/$m/parallel")
 		if [ -n "$ns" ]; then
 			echo "    info: $m: BPF programs $ns ns per connect (TCG: only the ratio to tracepoint means anything)"
@@ -395,7 +397,7 @@ check_cases() {
 bpf_ns_per_connect() {
 	local t c n att
 	[ -s "$1/bpfstats" ] || return 0
-	read -r t c n < "$1/bpfstats"
+	read -r t c n _ < "$1/bpfstats"
 	att=$(jq -s '[.[] | select(.type == "record") | .attempts] | add // 0' "$1/truth" 2>/dev/null)
 	[ "${att:-0}" -gt 0 ] && [ "${t:-0}" -gt 0 ] || return 0
 	echo $((t / att))
