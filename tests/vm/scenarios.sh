@@ -174,14 +174,16 @@ sc_text() {
 # fds (their fdinfo: run_time_ns and run_cnt, counted while
 # kernel.bpf_stats_enabled is 1, which the VM's init sets; never on the host):
 # file bpfstats, "RUN_TIME_NS RUN_CNT PROGRAMS RECURSION_MISSES" (runs the
-# kernel skipped because the program was already running on that CPU, 5.12+).
+# kernel skipped because the program was already running on that CPU; "-"
+# before 5.12, whose fdinfo does not say).
 bpf_stats() {
 	[ "$(cat /proc/sys/kernel/bpf_stats_enabled 2>/dev/null)" = 1 ] || return 0
 	for f in /proc/"$PW_PID"/fdinfo/*; do
 		awk '/^prog_type:/ { p = 1 } /^run_time_ns:/ { t = $2 } /^run_cnt:/ { c = $2 }
 			/^recursion_misses:/ { m = $2 }
-			END { if (p) print t + 0, c + 0, m + 0 }' "$f" 2>/dev/null
-	done | awk '{ t += $1; c += $2; m += $3; n++ } END { print t + 0, c + 0, n + 0, m + 0 }' > "$WORK/bpfstats"
+			END { if (p) print t + 0, c + 0, (m == "" ? "-" : m) }' "$f" 2>/dev/null
+	done | awk '{ t += $1; c += $2; if ($3 == "-") nm = 1; else m += $3; n++ }
+		END { print t + 0, c + 0, n + 0, (nm ? "-" : m + 0) }' > "$WORK/bpfstats"
 }
 
 # 8 processes failing at full speed: exact per-process counts. Events are
