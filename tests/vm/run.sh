@@ -9,13 +9,23 @@
 # "vmtest: N passed, N failed, N skipped" and the "Kernels verified" table.
 #   tests/vm/run.sh           (root; make vmtest)
 # Environment: PW_VM_KERNELS (kernel list file), PW_VM_TIMEOUT (s per boot),
-# PW_VM_JOBS (VMs at a time; default: one per 2 CPUs, at least 2).
+# PW_VM_JOBS (VMs at a time; default: one per 2 CPUs, at least 2),
+# PW_VM_ONLY (only the kernel lines matching this regex), PW_VM_KEEP=1 (keep
+# the work folder), PW_VM_QEMU_ARGS (more QEMU arguments; default
+# "-icount shift=0,sleep=on", "" for none),
+# PW_VM_MIRROR and PW_VM_SECURITY_MIRROR (Debian mirrors; default: the
+# system's).
 set -u
 cd "$(dirname "$0")/../.."
 CACHE=tests/.cache
 LIST=${PW_VM_KERNELS:-tests/vm/kernels}
 BOOT_TIMEOUT=${PW_VM_TIMEOUT:-480}
 VM_MODES="kprobe fentry tracepoint auto"
+# -icount: the guest's clock counts the instructions it executes (1 ns each,
+# the idle time skipped), so the BPF programs' run_time_ns is their
+# instruction count, the same whatever the host's load (without it, on a
+# shared host the ratios between modes moved by a factor of 2 between runs)
+QEMU_ARGS=${PW_VM_QEMU_ARGS--icount shift=0,sleep=on}
 SCENARIOS="core filters pid text parallel"
 OUT=${OUTPUT:-.output}
 HOST_ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -361,7 +371,7 @@ check_cases() {
 			echo "    info: $m parallel: bpf_stats $(awk '{ print $2 " runs of " $3 " programs, " ($4 == "-" ? "recursion misses not reported (before 5.12)" : $4 " recursion misses (runs skipped)") }' "$dir/$m/parallel/bpfstats")"
 		ns=$(bpf_ns_per_connect "$dir/$m/parallel")
 		if [ -n "$ns" ]; then
-			echo "    info: $m: BPF programs $ns ns per connect (TCG: only the ratio to tracepoint means anything)"
+			echo "    info: $m: BPF programs $ns guest ns per connect (${QEMU_ARGS:-no -icount}; only the ratio to tracepoint means anything)"
 			[ "$m" = tracepoint ] && tp_ns=$ns
 			costs="$costs $m=$ns"
 		fi
@@ -420,7 +430,8 @@ boot_vm() {
 			-chardev "file,id=results,path=$dir/results" -device pci-serial,chardev=results)
 		app="console=ttyAMA0 pw.out=ttyS0" ;;
 	esac
-	timeout -k 5 "$BOOT_TIMEOUT" "${qemu[@]}" -m 1024 -smp 2 -nographic -no-reboot -nodefaults \
+	# shellcheck disable=SC2086
+	timeout -k 5 "$BOOT_TIMEOUT" "${qemu[@]}" $QEMU_ARGS -m 1024 -smp 2 -nographic -no-reboot -nodefaults \
 		-net none -kernel "$2" -initrd "$3" -append "$app quiet panic=-1 pw.modes=${5// /,}" \
 		< /dev/null > "$dir/qemu.log" 2>&1
 	local rc=$?
