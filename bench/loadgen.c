@@ -8,6 +8,11 @@
  *	connects the same socket again instead (a failed connect leaves it in
  *	CLOSE): the highest failure rate one thread can make. --rate paces
  *	all threads together to R connects per second at most.
+ *	--dests N spreads the failures over N destinations (127.1.x.y:P, one
+ *	listener on every address): the range is filled towards each with
+ *	connections the client closes first, so that each port is held in
+ *	TIME_WAIT (no file descriptor per port), and each thread cycles
+ *	through the destinations: every connect goes to another one.
  *   loadgen ok [--threads N] [--seconds S] [--port P]
  *	each thread loops socket+connect, waits for the listener's FIN (the
  *	listener accepts and closes at once), close: every connect succeeds
@@ -36,12 +41,15 @@
 
 struct worker {
 	pthread_t th;
+	int next;		/* --dests: the next destination */
 	uint64_t attempts, ok, eaddrnotavail, other_err;
 	int64_t wall_ns, cpu_ns;
 	int err;		/* errno of a socket() that failed */
 } __attribute__((aligned(64)));
 
 static struct sockaddr_in dst;
+static struct sockaddr_in *dsts;	/* --dests: every destination */
+static int ndests = 1;
 static bool loop_ok, reuse;
 static double seconds = 2.0, rate;	/* connects/s over all threads; 0: flat out */
 static int threads = 1;
@@ -78,6 +86,28 @@ static void *acceptor(void *arg)
 	return NULL;
 }
 
+/* --dests: accept each filling connection, wait for the client's FIN,
+ * close: the client closed first, so TIME_WAIT holds its port. */
+static void *drainer(void *arg)
+{
+	char buf[16];
+
+	(void)arg;
+	for (;;) {
+		int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (c < 0) {
+			if (errno != EINTR && errno != ECONNABORTED)
+				usleep(1000);
+			continue;
+		}
+		while (read(c, buf, sizeof(buf)) > 0)
+			;
+		close(c);
+	}
+	return NULL;
+}
+
 static void start_listener(bool accepting)
 {
 	int one = 1;
@@ -87,17 +117,23 @@ static void start_listener(bool accepting)
 	if (listen_fd < 0)
 		die("socket");
 	setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(listen_fd, (struct sockaddr *)&dst, sizeof(dst)))
+	struct sockaddr_in any = dst;
+
+	if (ndests > 1)
+		any.sin_addr.s_addr = htonl(INADDR_ANY);
+	if (bind(listen_fd, (struct sockaddr *)&any, sizeof(any)))
 		die("bind listener");
 	if (listen(listen_fd, 4096))
 		die("listen");
 	if (accepting && pthread_create(&th, NULL, acceptor, NULL))
 		die("pthread_create");
+	if (!accepting && ndests > 1 && pthread_create(&th, NULL, drainer, NULL))
+		die("pthread_create");
 }
 
 /* Hold one established connection per ephemeral port until none is left;
  * returns how many. The connect that finds none fails like the loop's. */
-static uint64_t fill_range(void)
+static uint64_t fill_range(const struct sockaddr_in *to)
 {
 	uint64_t held = 0;
 
@@ -106,7 +142,7 @@ static uint64_t fill_range(void)
 
 		if (s < 0)
 			die("fill: socket");
-		if (connect(s, (struct sockaddr *)&dst, sizeof(dst))) {
+		if (connect(s, (struct sockaddr *)to, sizeof(*to))) {
 			int e = errno;
 
 			close(s);
@@ -115,6 +151,8 @@ static uint64_t fill_range(void)
 			errno = e;
 			die("fill: connect");
 		}
+		if (ndests > 1)
+			close(s);	/* TIME_WAIT holds the port */
 		if (++held > 4096) {
 			fprintf(stderr, "loadgen: fill: range larger than 4096 ports; "
 				"set ip_local_port_range in the netns first\n");
@@ -145,7 +183,13 @@ static bool one_connect(struct worker *w, int *sock)
 		w->err = errno;
 		return false;
 	}
-	rc = connect(s, (struct sockaddr *)&dst, sizeof(dst));
+	if (ndests > 1) {
+		rc = connect(s, (struct sockaddr *)&dsts[w->next], sizeof(dst));
+		if (++w->next == ndests)
+			w->next = 0;
+	} else {
+		rc = connect(s, (struct sockaddr *)&dst, sizeof(dst));
+	}
 	count(w, rc);
 	if (rc == 0 && loop_ok) {
 		/* the listener's FIN: it accepted and closed */
@@ -205,14 +249,14 @@ static void *worker_main(void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: loadgen fail|ok [--threads N] [--seconds S] [--port P] "
-		"[--reuse] [--rate R]\n");
+		"[--reuse] [--rate R] [--dests N]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	static struct worker w[MAX_THREADS];
-	uint64_t fill = 0, attempts = 0, ok = 0, ena = 0, other = 0;
+	uint64_t fill = 0, attempts = 0, ok = 0, ena = 0, other = 0, fill_fail;
 	int64_t wall_sum = 0, cpu_sum = 0, t0, wall;
 	int port = 18090, err = 0;
 
@@ -232,19 +276,36 @@ int main(int argc, char **argv)
 			port = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--rate"))
 			rate = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--dests") && !loop_ok)
+			ndests = atoi(argv[++i]);
 		else
 			usage();
 	}
 	if (threads < 1 || threads > MAX_THREADS || !(seconds > 0) || port < 1 || port > 65535 ||
-	    rate < 0)
+	    rate < 0 || ndests < 1 || ndests > 60000)
 		usage();
 
 	dst.sin_family = AF_INET;
 	dst.sin_port = htons(port);
 	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (ndests > 1) {
+		dsts = calloc(ndests, sizeof(*dsts));
+		if (!dsts)
+			die("calloc");
+		for (int d = 0; d < ndests; d++) {
+			dsts[d] = dst;
+			dsts[d].sin_addr.s_addr = htonl(0x7f010000u + 1 + d);	/* 127.1.x.y */
+		}
+	}
+	/* each destination's fill ends with a failing connect */
+	fill_fail = loop_ok ? 0 : ndests;
 	start_listener(loop_ok);
-	if (!loop_ok)
-		fill = fill_range();
+	if (!loop_ok) {
+		for (int d = 0; d < ndests; d++)
+			fill += fill_range(ndests > 1 ? &dsts[d] : &dst);
+	}
+	for (int i = 0; i < threads; i++)
+		w[i].next = (int)((long)i * ndests / threads);
 
 	if (pthread_barrier_init(&go, NULL, threads + 1))
 		die("pthread_barrier_init");
@@ -278,9 +339,9 @@ int main(int argc, char **argv)
 	       attempts ? (double)wall_sum / attempts : 0.0,
 	       attempts ? (double)cpu_sum / attempts : 0.0,
 	       wall ? attempts * 1e9 / wall : 0.0,
-	       (unsigned long long)(fill + !loop_ok + attempts),
-	       (unsigned long long)(!loop_ok + ena + other),
-	       (unsigned long long)(!loop_ok + ena));
+	       (unsigned long long)(fill + fill_fail + attempts),
+	       (unsigned long long)(fill_fail + ena + other),
+	       (unsigned long long)(fill_fail + ena));
 	if (err) {
 		fprintf(stderr, "loadgen: socket() failed in a worker: %s\n", strerror(err));
 		return 1;

@@ -9,6 +9,11 @@
 #         first, read EOF, close (every connect succeeds)
 #   rate  fail, reconnecting the same socket, paced to BENCH_RATE failures/s
 #         over BENCH_RATE_THREADS threads: are all events written to a file?
+#   storm BENCH_STORM_PROCS (8) processes failing at full speed, each to its
+#         own destination; portwatch -j to a file: events received, lost,
+#         and the consumer thread's CPU time per event
+#   dests one process failing at full speed over BENCH_DESTS (1000)
+#         destinations, each exhausted (a diagnosis for each): the same figures
 # Per tracer case, pairs (no tracer, tracer) run back to back, A/B/A/B,
 # BENCH_PAIRS times; overhead is taken per pair. Then one more run per case
 # with kernel.bpf_stats_enabled=1 gives the BPF run time (stats cost time
@@ -16,8 +21,9 @@
 # to $OUTPUT/bench/<run>/table.md, raw results to results.tsv beside it.
 #
 # Settings (environment or make variables):
-#   BENCH_PAIRS=5 BENCH_SECONDS=2 BENCH_THREADS=1 BENCH_LOOPS="fail ok rate"
+#   BENCH_PAIRS=5 BENCH_SECONDS=2 BENCH_THREADS=1 BENCH_LOOPS="fail ok rate storm dests"
 #   BENCH_RATE=250000 BENCH_RATE_THREADS=2
+#   BENCH_STORM_PROCS=8 BENCH_DESTS=1000 BENCH_STORM_RUNS=3
 #   BENCH_CASES="pw-tracepoint bpftrace"   only these tracer cases
 #   BENCH_SMOKE=1   one short pair per case: checks the harness, not numbers
 #   PW=path         the portwatch binary to measure (default ./portwatch)
@@ -41,7 +47,11 @@ fi
 THREADS=${BENCH_THREADS:-1}
 RATE=${BENCH_RATE:-250000}
 RATE_THREADS=${BENCH_RATE_THREADS:-2}
-LOOPS=${BENCH_LOOPS:-fail ok rate}
+LOOPS=${BENCH_LOOPS:-fail ok rate storm dests}
+STORM_PROCS=${BENCH_STORM_PROCS:-8}
+DESTS=${BENCH_DESTS:-1000}
+STORM_RUNS=${BENCH_STORM_RUNS:-3}
+[ "$SMOKE" = 1 ] && STORM_RUNS=${BENCH_STORM_RUNS:-1}
 ONLY=${BENCH_CASES:-}
 BPFTRACE_PROG='tracepoint:syscalls:sys_exit_connect /args->ret < 0/ { @[comm, pid, args->ret] = count(); }'
 FAIL_RANGE="40000 40009"
@@ -56,7 +66,7 @@ for t in ip jq bpftool flock; do
 	command -v $t >/dev/null || die "$t not found (make deps installs it)"
 done
 for l in $LOOPS; do
-	case $l in fail|ok|rate) ;; *) die "BENCH_LOOPS: unknown loop '$l' (fail, ok, rate)" ;; esac
+	case $l in fail|ok|rate|storm|dests) ;; *) die "BENCH_LOOPS: unknown loop '$l' (fail, ok, rate, storm, dests)" ;; esac
 done
 
 RUN=$OUT/bench/$(date +%Y%m%d-%H%M%S)
@@ -251,6 +261,7 @@ fi
 # cases_of LOOP: the rate loop is about portwatch's event stream, default options
 cases_of() {
 	local c
+	case $1 in storm|dests) return ;; esac	# run_storm's
 	for c in "${CASES[@]}"; do
 		[ "$1" = rate ] && [[ "$c" != pw-[a-z]*"|"* || "$c" == pw-S"|"* ]] && continue
 		echo "$c"
@@ -383,6 +394,70 @@ run_one() {
 		"$loop" "$name" "$role" "$pair" "$wall" "$cpu" "$per" "$events" "$lost" "$counts" >&2
 }
 
+# user + system CPU of a process's main thread (portwatch's consumer), in ticks
+thread_ticks() { awk '{print $14 + $15}' /proc/"$1"/task/"$1"/stat 2>/dev/null; }
+
+# run_storm LOOP RUN: portwatch -j (best mode) to a file while the storm or
+# dests load runs; appends a line to $STORM_RES.
+run_storm() {
+	local loop=$1 run=$2 tag lpids=() p c0 c1 t0 t1 i
+	tag=$loop-$run
+	ns_new fail
+	ip netns exec "$NS" sysctl -qw net.ipv4.tcp_rfc1337=1
+	start_tracer "-m $BEST -j" "$tag" || die "portwatch did not attach (see $RUN/$tag.err)"
+	c0=$(cpu_ticks "$TRACER_PID")
+	t0=$(thread_ticks "$TRACER_PID")
+	if [ "$loop" = storm ]; then
+		for ((i = 0; i < STORM_PROCS; i++)); do
+			ip netns exec "$NS" "$LOADGEN" fail --threads 1 --seconds "$SECS" \
+				--port $((PORT + i)) > "$RUN/$tag.load.$i" 2> "$RUN/$tag.loaderr.$i" &
+			lpids+=($!)
+		done
+	else
+		ip netns exec "$NS" "$LOADGEN" fail --threads 1 --seconds "$SECS" --dests "$DESTS" \
+			--port "$PORT" > "$RUN/$tag.load.0" 2> "$RUN/$tag.loaderr.0" &
+		lpids+=($!)
+	fi
+	PIDS+=("${lpids[@]}")
+	for p in "${lpids[@]}"; do
+		wait "$p" || { cat "$RUN/$tag".loaderr.* >&2; die "loadgen ($loop) failed"; }
+		forget "$p"
+	done
+	c1=$(cpu_ticks "$TRACER_PID")
+	t1=$(thread_ticks "$TRACER_PID")
+	local sum failures secs events lost counts=exact diags l got want t_stop
+	t_stop=$(now_us)
+	# an older portwatch could take longer than the bound to stop (it took
+	# each diagnosis in the event loop): a row that says so, not a dead bench
+	stop_tracer pw || counts="killed: no stop within 60 s"
+	t_stop=$(( ($(now_us) - t_stop) / 1000 ))
+	sum=$(tail -n 1 "$TRACER_OUT")
+	if [ "$(jq -r .type <<<"$sum" 2>/dev/null)" = summary ]; then
+		lost=$(jq -r .events_lost <<<"$sum")
+	else
+		[ "$counts" = exact ] && die "$loop: no JSON summary as last line"
+		lost=-
+		sum='{"processes":[]}'
+	fi
+	failures=0
+	secs=0
+	for l in "$RUN/$tag".load.*; do
+		read -r p want secs < <(jq -r '"\(.pid) \(.process.failures) \(.seconds)"' "$l")
+		failures=$((failures + want))
+		got=$(jq -r --argjson p "$p" '[.processes[] | select(.pid == $p) | .failures] | add // 0' <<<"$sum")
+		[ "$got" = "$want" ] || [ "$lost" = - ] || counts="fail:$got/$want"
+	done
+	events=$(grep '^{"type":"connect",' "$TRACER_OUT" | grep -c "\"netns\":$NS_INO,")
+	diags=$(grep -c '"pressure":{' "$TRACER_OUT")
+	rm -f "$TRACER_OUT" "$RUN/$tag".load.* "$RUN/$tag".loaderr.*
+	ns_del
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$loop" "$run" "$failures" "$events" "$lost" \
+		"$counts" "$secs" "$(awk -v a="$t0" -v b="$t1" -v t="$TICK" -v e="$events" 'BEGIN {printf "%.3f", e ? (b - a) / t / e * 1e6 : 0}')" \
+		"$(awk -v a="$c0" -v b="$c1" -v t="$TICK" -v e="$events" 'BEGIN {printf "%.3f", e ? (b - a) / t / e * 1e6 : 0}')" \
+		"$diags" "$t_stop" >> "$STORM_RES"
+	printf '  %-5s run %s: %s failures, %s events, %s lost, counts %s, stop %s ms\n' "$loop" "$run" "$failures" "$events" "$lost" "$counts" "$t_stop" >&2
+}
+
 # ---- machine ----
 CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 MACHINE="$(nproc) x $CPU, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)"
@@ -399,8 +474,15 @@ done
 [ -n "$BT_WHY" ] && note "$BT_WHY"
 
 : > "$RES"
+STORM_RES=$RUN/storm.tsv
+: > "$STORM_RES"
 stats 0
 for loop in $LOOPS; do
+	case $loop in
+	storm|dests)
+		for ((i = 1; i <= STORM_RUNS; i++)); do run_storm "$loop" "$i"; done
+		continue ;;
+	esac
 	mapfile -t LCASES < <(cases_of "$loop")
 	for ((i = 1; i <= PAIRS; i++)); do
 		for c in "${LCASES[@]}"; do
@@ -440,6 +522,46 @@ noise() {
 		if (n++) printf "%.2f\n", ($c / p - 1) * 100; p = $c }' "$RES"
 }
 
+# The storm cases: one row per loop, sums and medians over the runs.
+storm_table() {
+	[ -s "$STORM_RES" ] || return 0
+	echo
+	echo "**failure storms, portwatch -j -m $BEST to a file, $STORM_RUNS run(s) of ${SECS} s each**"
+	echo
+	echo "| case | failures | events received | lost | lost share | failures/s | consumer CPU per event | process CPU per event | diagnoses | SIGINT to exit | counts |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	local loop desc
+	for loop in storm dests; do
+		grep -q "^$loop	" "$STORM_RES" || continue
+		case $loop in
+		storm) desc="$STORM_PROCS processes at full speed, one destination each" ;;
+		dests) desc="1 process at full speed over $DESTS destinations" ;;
+		esac
+		awk -F'\t' -v l="$loop" -v d="$desc" \
+			-v mc="$(awk -F'\t' -v l="$loop" '$1 == l {print $8}' "$STORM_RES" | med)" \
+			-v mp="$(awk -F'\t' -v l="$loop" '$1 == l {print $9}' "$STORM_RES" | med)" \
+			-v ms="$(awk -F'\t' -v l="$loop" '$1 == l {print $11}' "$STORM_RES" | stat3)" '$1 == l {
+			f += $3; e += $4; s += $7; n++; g += $10
+			if ($5 == "-") nolost = 1; else x += $5
+			if ($6 == "exact") ok++; else if ($6 ~ /^killed/) killed++ }
+			END {
+				split(ms, m, " ")
+				printf "| %s | %d | %d | %s | %s | %.0f | %.2f us | %.2f us | %d | %d / %d / %d ms | exact %d/%d%s |\n",
+					d, f, e, nolost ? "unknown" : x, nolost ? "-" : sprintf("%.2f%%", f ? x / f * 100 : 0),
+					s ? f / s : 0, mc, mp, g, m[1], m[2], m[3], ok, n,
+					killed ? sprintf(", %d killed after 60 s without a summary", killed) : "" }' "$STORM_RES"
+	done
+	cat <<-'EOF'
+
+	Storms: events received are the run's NDJSON connect lines in the file; lost is the summary's
+	events_lost (the kernel counts every event it could not write). Consumer CPU per event: the
+	main thread's user+system time during the load over the events received (median over runs);
+	process CPU adds the worker thread (diagnoses, accounts). Diagnoses: pressure objects written.
+	SIGINT to exit: from the stop signal to the process's end (min / median / max), the final
+	drain included.
+	EOF
+}
+
 table() {
 	local loop desc c
 	echo "Machine: $MACHINE; load average $LOAD0 at start, $LOAD1 at end."
@@ -447,6 +569,7 @@ table() {
 	echo "Reproduce: \`sudo make bench$([ "$SMOKE" = 1 ] && echo ' BENCH_SMOKE=1')\`."
 	for loop in $LOOPS; do
 		case $loop in
+		storm|dests) continue ;;
 		fail) desc="fast-fail loop, $THREADS thread(s): socket+connect+close, 10-port range held full, every connect fails with EADDRNOTAVAIL" ;;
 		ok) desc="success loop, $THREADS thread(s): socket+connect, the listener accepts and closes, read EOF, close" ;;
 		rate) desc="event stream: connect on one socket per thread, failing, paced to $RATE/s over $RATE_THREADS threads; events to a file" ;;
@@ -493,6 +616,7 @@ table() {
 				"$tc" "$rss" "$att" "${bpfns:--}" "${bpfcon:--}"
 		done < <(cases_of "$loop")
 	done
+	storm_table
 	cat <<-'EOF'
 
 	ns/connect: wall time of one loop iteration of a thread; CPU ns/connect: that thread's CPU

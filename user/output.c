@@ -36,6 +36,92 @@ void sb_printf(struct sbuf *sb, const char *fmt, ...)
 	sb->len += n;
 }
 
+/* The per-event path appends with these, not printf: a formatted event is
+ * built from memcpy and digit loops only (README "Performance"). */
+void sb_put(struct sbuf *sb, const char *s, size_t n)
+{
+	if (sb->err)
+		return;
+	if (n >= sb->cap - sb->len) {
+		sb->err = true;
+		return;
+	}
+	memcpy(sb->buf + sb->len, s, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
+#define sb_lit(sb, s) sb_put(sb, s, sizeof(s) - 1)
+
+void sb_puts(struct sbuf *sb, const char *s)
+{
+	sb_put(sb, s, strlen(s));
+}
+
+void sb_putc(struct sbuf *sb, char c)
+{
+	sb_put(sb, &c, 1);
+}
+
+/* Decimal digits of v, at least `width` (up to 20) of them, zero-padded;
+ * two digits per division. */
+void sb_u64w(struct sbuf *sb, uint64_t v, unsigned int width)
+{
+	static const char pairs[201] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+	char d[24];
+	int i = sizeof(d);
+
+	while (v >= 100) {
+		unsigned int r = v % 100;
+
+		v /= 100;
+		i -= 2;
+		memcpy(d + i, pairs + 2 * r, 2);
+	}
+	if (v >= 10) {
+		i -= 2;
+		memcpy(d + i, pairs + 2 * v, 2);
+	} else {
+		d[--i] = '0' + v;
+	}
+	while ((int)sizeof(d) - i < (int)width && i > 0)
+		d[--i] = '0';
+	sb_put(sb, d + i, sizeof(d) - i);
+}
+
+void sb_u64(struct sbuf *sb, uint64_t v)
+{
+	sb_u64w(sb, v, 1);
+}
+
+void sb_i64(struct sbuf *sb, int64_t v)
+{
+	if (v < 0) {
+		sb_putc(sb, '-');
+		sb_u64(sb, -(uint64_t)v);
+	} else {
+		sb_u64(sb, v);
+	}
+}
+
+/* Spaces until the text since `from` is `width` long (then one at least is
+ * the caller's: the columns are separated by a space). */
+static void sb_pad(struct sbuf *sb, size_t from, size_t width)
+{
+	static const char spaces[] = "                                ";
+	size_t have = sb->len - from;
+
+	while (!sb->err && have < width) {
+		size_t n = width - have < sizeof(spaces) - 1 ? width - have : sizeof(spaces) - 1;
+
+		sb_put(sb, spaces, n);
+		have += n;
+	}
+}
+
 size_t pw_utf8_seq_len(const unsigned char *s, size_t n)
 {
 	size_t len;
@@ -71,40 +157,52 @@ size_t pw_utf8_seq_len(const unsigned char *s, size_t n)
 
 void sb_json_str(struct sbuf *sb, const char *str, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
+	size_t i = 0, plain;
 
-	sb_printf(sb, "\"");
+	sb_putc(sb, '"');
 	while (i < n && !sb->err) {
-		size_t l = pw_utf8_seq_len(s + i, n - i);
+		size_t l;
 
+		/* a run of printable ASCII goes in one copy */
+		for (plain = i; plain < n && s[plain] >= 0x20 && s[plain] < 0x7f &&
+		     s[plain] != '"' && s[plain] != '\\'; plain++)
+			;
+		if (plain > i) {
+			sb_put(sb, str + i, plain - i);
+			i = plain;
+			continue;
+		}
+		l = pw_utf8_seq_len(s + i, n - i);
 		if (l == 0) {
-			sb_printf(sb, "\\ufffd");
+			sb_put(sb, "\\ufffd", 6);
 			i++;
 			continue;
 		}
 		if (l > 1) {
-			sb_printf(sb, "%.*s", (int)l, (const char *)s + i);
+			sb_put(sb, str + i, l);
 			i += l;
 			continue;
 		}
 		switch (s[i]) {
-		case '"':  sb_printf(sb, "\\\""); break;
-		case '\\': sb_printf(sb, "\\\\"); break;
-		case '\n': sb_printf(sb, "\\n"); break;
-		case '\r': sb_printf(sb, "\\r"); break;
-		case '\t': sb_printf(sb, "\\t"); break;
-		case '\b': sb_printf(sb, "\\b"); break;
-		case '\f': sb_printf(sb, "\\f"); break;
-		default:
-			if (s[i] < 0x20 || s[i] == 0x7f)
-				sb_printf(sb, "\\u%04x", s[i]);
-			else
-				sb_printf(sb, "%c", s[i]);
+		case '"':  sb_put(sb, "\\\"", 2); break;
+		case '\\': sb_put(sb, "\\\\", 2); break;
+		case '\n': sb_put(sb, "\\n", 2); break;
+		case '\r': sb_put(sb, "\\r", 2); break;
+		case '\t': sb_put(sb, "\\t", 2); break;
+		case '\b': sb_put(sb, "\\b", 2); break;
+		case '\f': sb_put(sb, "\\f", 2); break;
+		default: {
+			/* control bytes and DEL */
+			char u[6] = { '\\', 'u', '0', '0', hex[s[i] >> 4], hex[s[i] & 15] };
+
+			sb_put(sb, u, 6);
+		}
 		}
 		i++;
 	}
-	sb_printf(sb, "\"");
+	sb_putc(sb, '"');
 }
 
 static const struct {
@@ -211,132 +309,333 @@ void pw_comm_text(char *dst, size_t sz, const char *comm)
 	dst[o] = '\0';
 }
 
+static void sb_ipv4(struct sbuf *sb, const uint8_t a[4])
+{
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			sb_putc(sb, '.');
+		sb_u64(sb, a[i]);
+	}
+}
+
+/* The text inet_ntop gives (RFC 5952 with glibc's choices: the first
+ * longest run of two or more zero groups becomes "::"; ::ffff:a.b.c.d and
+ * ::a.b.c.d keep the dotted IPv4 form). */
+static void sb_ipv6(struct sbuf *sb, const uint8_t a[16])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned int w[8];
+	int best = -1, best_len = 0, cur = -1, cur_len = 0;
+
+	for (int i = 0; i < 8; i++) {
+		w[i] = a[2 * i] << 8 | a[2 * i + 1];
+		if (!w[i]) {
+			if (cur < 0) {
+				cur = i;
+				cur_len = 0;
+			}
+			if (++cur_len > best_len) {
+				best = cur;
+				best_len = cur_len;
+			}
+		} else {
+			cur = -1;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		if (i == best) {
+			sb_putc(sb, ':');
+			i += best_len - 1;
+			if (i == 7)
+				sb_putc(sb, ':');
+			continue;
+		}
+		if (i)
+			sb_putc(sb, ':');
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+			sb_ipv4(sb, a + 12);
+			return;
+		}
+		char d[4];
+		int n = 0;
+
+		for (int sh = 12; sh >= 0; sh -= 4)
+			if (n || (w[i] >> sh) & 15 || !sh)
+				d[n++] = hex[(w[i] >> sh) & 15];
+		sb_put(sb, d, n);
+	}
+}
+
+/* An address of `family` as text; nothing for another family. */
+void sb_addr(struct sbuf *sb, unsigned int family, const uint8_t addr[16])
+{
+	if (family == AF_INET)
+		sb_ipv4(sb, addr);
+	else if (family == AF_INET6)
+		sb_ipv6(sb, addr);
+}
+
 void pw_addr_text(char *dst, size_t sz, unsigned int family, const uint8_t addr[16])
 {
-	if ((family != AF_INET && family != AF_INET6) || !inet_ntop(family, addr, dst, sz)) {
-		if (sz)
-			dst[0] = '\0';
+	struct sbuf sb;
+
+	sb_init(&sb, dst, sz);
+	sb_addr(&sb, family, addr);
+	if (sb.err && sz)
+		dst[0] = '\0';
+}
+
+/* The second of realtime ns as "2026-11-24T21:50:00" (UTC) or "22:45:38"
+ * (local), remade only when the second changes: events come in bursts
+ * within one second. Per thread. */
+static const char *second_text(uint64_t sec, bool local)
+{
+	static __thread struct {
+		uint64_t sec;
+		char text[32];
+	} cache[2] = { { UINT64_MAX, "" }, { UINT64_MAX, "" } };
+
+	if (sec != cache[local].sec) {
+		time_t t = sec;
+		struct tm tm;
+
+		if (local)
+			localtime_r(&t, &tm);
+		else
+			gmtime_r(&t, &tm);
+		strftime(cache[local].text, sizeof(cache[local].text),
+			 local ? "%H:%M:%S" : "%Y-%m-%dT%H:%M:%S", &tm);
+		cache[local].sec = sec;
 	}
+	return cache[local].text;
+}
+
+static void sb_time_rfc3339(struct sbuf *sb, uint64_t ns)
+{
+	sb_puts(sb, second_text(ns / 1000000000ull, false));
+	sb_putc(sb, '.');
+	sb_u64w(sb, ns % 1000000000ull, 9);
+	sb_putc(sb, 'Z');
 }
 
 void pw_time_rfc3339(char *dst, size_t sz, uint64_t ns)
 {
-	time_t sec = ns / 1000000000ull;
-	struct tm tm;
-	char date[32];
+	struct sbuf sb;
 
-	gmtime_r(&sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(dst, sz, "%s.%09lluZ", date, (unsigned long long)(ns % 1000000000ull));
+	sb_init(&sb, dst, sz);
+	sb_time_rfc3339(&sb, ns);
+}
+
+/* ns / unit, rounded half up, with `decimals` (0 to 2) decimals, then suffix;
+ * unit is a multiple of 100 */
+static void sb_fixed(struct sbuf *sb, uint64_t ns, uint64_t unit, unsigned int decimals,
+		     const char *suffix)
+{
+	uint64_t scale = decimals == 2 ? 100 : decimals == 1 ? 10 : 1;
+	uint64_t step = unit / scale, q = ns / step + (ns % step >= step / 2);
+
+	sb_u64(sb, q / scale);
+	if (decimals) {
+		sb_putc(sb, '.');
+		sb_u64w(sb, q % scale, decimals);
+	}
+	sb_puts(sb, suffix);
+}
+
+static void sb_duration(struct sbuf *sb, uint64_t ns)
+{
+	/* thresholds where rounding would print the next unit's first value */
+	if (ns < 9950)
+		sb_fixed(sb, ns, 1000, 1, "us");
+	else if (ns < 999500)
+		sb_fixed(sb, ns, 1000, 0, "us");
+	else if (ns < 999995000)
+		sb_fixed(sb, ns, 1000000, 2, "ms");
+	else
+		sb_fixed(sb, ns, 1000000000, 2, "s");
 }
 
 void pw_duration_text(char *dst, size_t sz, uint64_t ns)
 {
-	/* thresholds where rounding would print the next unit's first value */
-	if (ns < 9950)
-		snprintf(dst, sz, "%.1fus", ns / 1e3);
-	else if (ns < 999500)
-		snprintf(dst, sz, "%lluus", (unsigned long long)((ns + 500) / 1000));
-	else if (ns < 999995000)
-		snprintf(dst, sz, "%.2fms", ns / 1e6);
-	else
-		snprintf(dst, sz, "%.2fs", ns / 1e9);
+	struct sbuf sb;
+
+	sb_init(&sb, dst, sz);
+	sb_duration(&sb, ns);
 }
 
-static void sb_json_null_or_u64(struct sbuf *sb, const char *key, bool has, uint64_t v)
+static void sb_key_u64_or_null(struct sbuf *sb, const char *key, bool has, uint64_t v)
 {
+	sb_puts(sb, key);
 	if (has)
-		sb_printf(sb, ",\"%s\":%llu", key, (unsigned long long)v);
+		sb_u64(sb, v);
 	else
-		sb_printf(sb, ",\"%s\":null", key);
+		sb_put(sb, "null", 4);
+}
+
+/* ,"key":"value" or ,"key":null */
+static void sb_key_name_or_null(struct sbuf *sb, const char *key, const char *v)
+{
+	sb_puts(sb, key);
+	if (v) {
+		sb_putc(sb, '"');
+		sb_puts(sb, v);
+		sb_putc(sb, '"');
+	} else {
+		sb_put(sb, "null", 4);
+	}
+}
+
+static const char *errno_text(int ret, char *buf, size_t sz)
+{
+	return ret ? pw_errno_label(-ret, buf, sz) : NULL;
 }
 
 bool pw_event_json(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real)
 {
 	pw_event_json_open(sb, e, mono_to_real);
-	sb_printf(sb, "}");
+	sb_putc(sb, '}');
 	return !sb->err;
 }
 
 bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real)
 {
-	char t[48], saddr[INET6_ADDRSTRLEN], daddr[INET6_ADDRSTRLEN], ebuf[16];
-	const char *cause = pw_cause_name(e->cause);
+	char ebuf[16];
 
-	pw_time_rfc3339(t, sizeof(t), pw_event_realtime(e, mono_to_real));
-	pw_addr_text(saddr, sizeof(saddr), e->family, e->saddr);
-	pw_addr_text(daddr, sizeof(daddr), e->family, e->daddr);
-
-	sb_printf(sb, "{\"type\":\"connect\",\"time\":\"%s\",\"pid\":%u,\"tid\":%u,\"uid\":%u,\"comm\":",
-		  t, e->pid, e->tid, e->uid);
+	sb_lit(sb, "{\"type\":\"connect\",\"time\":\"");
+	sb_time_rfc3339(sb, pw_event_realtime(e, mono_to_real));
+	sb_lit(sb, "\",\"pid\":");
+	sb_u64(sb, e->pid);
+	sb_lit(sb, ",\"tid\":");
+	sb_u64(sb, e->tid);
+	sb_lit(sb, ",\"uid\":");
+	sb_u64(sb, e->uid);
+	sb_lit(sb, ",\"comm\":");
 	sb_json_str(sb, e->comm, pw_comm_len(e->comm));
-	sb_printf(sb, ",\"family\":\"%s\",\"saddr\":\"%s\",\"sport\":%u,\"daddr\":\"%s\",\"dport\":%u,\"ret\":%d",
-		  pw_family_name(e->family), saddr, e->sport, daddr, e->dport, e->ret);
-	if (e->ret)
-		sb_printf(sb, ",\"errno\":\"%s\"", pw_errno_label(-e->ret, ebuf, sizeof(ebuf)));
-	else
-		sb_printf(sb, ",\"errno\":null");
-	if (cause)
-		sb_printf(sb, ",\"cause\":\"%s\"", cause);
-	else
-		sb_printf(sb, ",\"cause\":null");
-	sb_printf(sb, ",\"netns\":%llu,\"cgroup_id\":%llu",
-		  (unsigned long long)e->netns, (unsigned long long)e->cgroup_id);
-	if (e->flags & PW_HAS_RANGE)
-		sb_printf(sb, ",\"port_range\":[%u,%u]", e->range_lo, e->range_hi);
-	else
-		sb_printf(sb, ",\"port_range\":null");
-	sb_json_null_or_u64(sb, "tw_reuse", e->flags & PW_HAS_TW_REUSE, e->tw_reuse);
-	sb_json_null_or_u64(sb, "scan_ns", e->flags & PW_HAS_SCAN_NS, e->scan_ns);
-	sb_json_null_or_u64(sb, "ports_checked", e->flags & PW_HAS_PORTS_CHECKED,
-			    e->ports_checked);
-	sb_printf(sb, ",\"mode\":\"%s\"", pw_mode_name(e->mode));
+	sb_key_name_or_null(sb, ",\"family\":", pw_family_name(e->family));
+	sb_lit(sb, ",\"saddr\":\"");
+	sb_addr(sb, e->family, e->saddr);
+	sb_lit(sb, "\",\"sport\":");
+	sb_u64(sb, e->sport);
+	sb_lit(sb, ",\"daddr\":\"");
+	sb_addr(sb, e->family, e->daddr);
+	sb_lit(sb, "\",\"dport\":");
+	sb_u64(sb, e->dport);
+	sb_lit(sb, ",\"ret\":");
+	sb_i64(sb, e->ret);
+	sb_key_name_or_null(sb, ",\"errno\":", errno_text(e->ret, ebuf, sizeof(ebuf)));
+	sb_key_name_or_null(sb, ",\"cause\":", pw_cause_name(e->cause));
+	sb_lit(sb, ",\"netns\":");
+	sb_u64(sb, e->netns);
+	sb_lit(sb, ",\"cgroup_id\":");
+	sb_u64(sb, e->cgroup_id);
+	if (e->flags & PW_HAS_RANGE) {
+		sb_lit(sb, ",\"port_range\":[");
+		sb_u64(sb, e->range_lo);
+		sb_putc(sb, ',');
+		sb_u64(sb, e->range_hi);
+		sb_putc(sb, ']');
+	} else {
+		sb_lit(sb, ",\"port_range\":null");
+	}
+	sb_key_u64_or_null(sb, ",\"tw_reuse\":", e->flags & PW_HAS_TW_REUSE, e->tw_reuse);
+	sb_key_u64_or_null(sb, ",\"scan_ns\":", e->flags & PW_HAS_SCAN_NS, e->scan_ns);
+	sb_key_u64_or_null(sb, ",\"ports_checked\":", e->flags & PW_HAS_PORTS_CHECKED,
+			   e->ports_checked);
+	sb_key_name_or_null(sb, ",\"mode\":", pw_mode_name(e->mode));
 	return !sb->err;
 }
 
-#define TEXT_FMT "%-12s %-7s %-16s %-5s %-28s %-14s %-21s %-12s %s"
+/* Column widths of the text lines (the last column has none). */
+static const unsigned char text_widths[] = { 12, 7, 16, 5, 28, 14, 21, 12 };
 
 const char *pw_event_header(void)
 {
+	static const char *const names[] = { "TIME", "PID", "COMM", "FAM", "DESTINATION",
+					     "ERRNO", "CAUSE", "RANGE", "SCAN" };
 	static char hdr[160];
+	struct sbuf sb;
 
-	if (!hdr[0])
-		snprintf(hdr, sizeof(hdr), TEXT_FMT, "TIME", "PID", "COMM", "FAM",
-			 "DESTINATION", "ERRNO", "CAUSE", "RANGE", "SCAN");
+	if (!hdr[0]) {
+		sb_init(&sb, hdr, sizeof(hdr));
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			size_t from = sb.len;
+
+			sb_puts(&sb, names[i]);
+			if (i < sizeof(text_widths)) {
+				sb_pad(&sb, from, text_widths[i]);
+				sb_putc(&sb, ' ');
+			}
+		}
+	}
 	return hdr;
+}
+
+/* The destination as ADDR:PORT or [ADDR6]:PORT. */
+void sb_dest(struct sbuf *sb, unsigned int family, const uint8_t addr[16], uint16_t port)
+{
+	if (family == AF_INET6)
+		sb_putc(sb, '[');
+	sb_addr(sb, family, addr);
+	if (family == AF_INET6)
+		sb_putc(sb, ']');
+	sb_putc(sb, ':');
+	sb_u64(sb, port);
+}
+
+/* Safe comm for a terminal, appended. */
+void sb_comm_text(struct sbuf *sb, const char *comm)
+{
+	char c[4 * PW_COMM_LEN];
+
+	pw_comm_text(c, sizeof(c), comm);
+	sb_puts(sb, c);
 }
 
 bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real)
 {
-	char t[32], ms[8], pid[16], comm[4 * PW_COMM_LEN], addr[INET6_ADDRSTRLEN];
-	char dest[INET6_ADDRSTRLEN + 10], range[16] = "-", scan[48] = "-", dur[24], ebuf[16];
-	const char *cause = pw_cause_name(e->cause);
 	uint64_t rt = pw_event_realtime(e, mono_to_real);
-	time_t sec = rt / 1000000000ull;
-	struct tm tm;
+	const char *cause = pw_cause_name(e->cause);
+	char ebuf[16];
+	size_t col = sb->len;
+	int i = 0;
 
-	localtime_r(&sec, &tm);
-	strftime(t, sizeof(t), "%H:%M:%S", &tm);
-	snprintf(ms, sizeof(ms), ".%03u", (unsigned int)(rt % 1000000000ull / 1000000));
-	strncat(t, ms, sizeof(t) - strlen(t) - 1);
-	snprintf(pid, sizeof(pid), "%u", e->pid);
-	pw_comm_text(comm, sizeof(comm), e->comm);
-	pw_addr_text(addr, sizeof(addr), e->family, e->daddr);
-	if (e->family == AF_INET6)
-		snprintf(dest, sizeof(dest), "[%s]:%u", addr, e->dport);
-	else
-		snprintf(dest, sizeof(dest), "%s:%u", addr, e->dport);
-	if (e->flags & PW_HAS_RANGE)
-		snprintf(range, sizeof(range), "%u-%u", e->range_lo, e->range_hi);
-	if (e->flags & PW_HAS_SCAN_NS) {
-		pw_duration_text(dur, sizeof(dur), e->scan_ns);
-		if (e->flags & PW_HAS_PORTS_CHECKED)
-			snprintf(scan, sizeof(scan), "%s %u ports", dur, e->ports_checked);
-		else
-			snprintf(scan, sizeof(scan), "%s", dur);
+#define NEXT_COLUMN() do { sb_pad(sb, col, text_widths[i++]); sb_putc(sb, ' '); col = sb->len; } while (0)
+	sb_puts(sb, second_text(rt / 1000000000ull, true));
+	sb_putc(sb, '.');
+	sb_u64w(sb, rt % 1000000000ull / 1000000, 3);
+	NEXT_COLUMN();
+	sb_u64(sb, e->pid);
+	NEXT_COLUMN();
+	sb_comm_text(sb, e->comm);
+	NEXT_COLUMN();
+	sb_puts(sb, e->family == AF_INET6 ? "ipv6" : "ipv4");
+	NEXT_COLUMN();
+	sb_dest(sb, e->family, e->daddr, e->dport);
+	NEXT_COLUMN();
+	sb_puts(sb, e->ret ? pw_errno_label(-e->ret, ebuf, sizeof(ebuf)) : "-");
+	NEXT_COLUMN();
+	sb_puts(sb, cause ? cause : "ok");
+	NEXT_COLUMN();
+	if (e->flags & PW_HAS_RANGE) {
+		sb_u64(sb, e->range_lo);
+		sb_putc(sb, '-');
+		sb_u64(sb, e->range_hi);
+	} else {
+		sb_putc(sb, '-');
 	}
-	sb_printf(sb, TEXT_FMT, t, pid, comm, e->family == AF_INET6 ? "ipv6" : "ipv4",
-		  dest, e->ret ? pw_errno_label(-e->ret, ebuf, sizeof(ebuf)) : "-",
-		  cause ? cause : "ok", range, scan);
+	NEXT_COLUMN();
+#undef NEXT_COLUMN
+	if (e->flags & PW_HAS_SCAN_NS) {
+		sb_duration(sb, e->scan_ns);
+		if (e->flags & PW_HAS_PORTS_CHECKED) {
+			sb_putc(sb, ' ');
+			sb_u64(sb, e->ports_checked);
+			sb_lit(sb, " ports");
+		}
+	} else {
+		sb_putc(sb, '-');
+	}
 	return !sb->err;
 }

@@ -21,6 +21,21 @@ struct sbuf {
 void sb_init(struct sbuf *sb, char *buf, size_t cap);
 void sb_printf(struct sbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* printf-free appends for the per-event path; like sb_printf, a piece
+ * that does not fit sets err and leaves the text before it terminated. */
+void sb_put(struct sbuf *sb, const char *s, size_t n);
+void sb_puts(struct sbuf *sb, const char *s);
+void sb_putc(struct sbuf *sb, char c);
+void sb_u64(struct sbuf *sb, uint64_t v);
+/* at least width digits, zero-padded */
+void sb_u64w(struct sbuf *sb, uint64_t v, unsigned int width);
+void sb_i64(struct sbuf *sb, int64_t v);
+/* an address as inet_ntop writes it; nothing for an unknown family */
+void sb_addr(struct sbuf *sb, unsigned int family, const uint8_t addr[16]);
+/* ADDR:PORT, [ADDR6]:PORT */
+void sb_dest(struct sbuf *sb, unsigned int family, const uint8_t addr[16], uint16_t port);
+/* comm made safe for a terminal (as pw_comm_text) */
+void sb_comm_text(struct sbuf *sb, const char *comm);
 /* Append a JSON string literal (with quotes) of n raw bytes: escapes quotes,
  * backslashes and control bytes, replaces invalid UTF-8 with \ufffd. */
 void sb_json_str(struct sbuf *sb, const char *s, size_t n);

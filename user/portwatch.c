@@ -1,8 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /* portwatch: parse -> listen -> attach (open, configure, load) -> loop ->
- * detach -> drain -> summary -> cleanup. One thread, one epoll loop. */
+ * detach -> drain -> summary -> cleanup.
+ *
+ * Two threads, so that a failure storm is written as fast as it comes. The
+ * consumer (the main thread) drains the ring buffer and writes events, and
+ * nothing else: it never waits on a census, a /proc walk, the rendering of
+ * /metrics or an HTTP client. The worker thread does all the slow work: the
+ * diagnosis censuses, the periodic census and its warnings, folding the
+ * counts of exited processes (the accounts), the interval tables, and the
+ * /metrics endpoint (libmicrohttpd in external-epoll mode in the worker's
+ * loop). They share two bounded queues and read-only state:
+ *  - diagnosis requests, consumer -> worker. The consumer checks the
+ *    per-destination rate limit first (pw_dest_limit: bounded memory, a
+ *    bounded search, for any number of destinations), so only the first
+ *    failure to a destination in PW_DIAG_EVERY_NS asks; the worker takes
+ *    the whole queue at once and takes one census per netns. A full queue
+ *    drops the request, counted.
+ *  - finished output, worker -> consumer: diagnosis lines, warnings, tables.
+ *    The consumer writes them between batches of events, so stdout has one
+ *    writer and a diagnosis comes out after the failure that asked for it.
+ * The accounts, the pressure state and the HTTP server belong to the worker
+ * until it is joined; then the consumer prints the summary. */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <linux/membarrier.h>
 #include <sys/stat.h>
@@ -18,7 +41,9 @@
 #include <bpf/libbpf.h>
 #include "accounts.h"
 #include "attach.h"
+#include "caps.h"
 #include "cli.h"
+#include "fold.h"
 #include "http.h"
 #include "memlock.h"
 #include "metrics.h"
@@ -31,22 +56,84 @@
 #define SYNC_NS		1000000000LL	/* fold exited processes' kernel entries */
 #define MAX_ROWS	65536	/* userspace (process, errno, family) rows kept */
 #define SCAN_NS		10000000000LL	/* periodic census without --interval */
+#define BATCH		4096	/* events per ring-buffer pass: then the loop's other duties */
+#define DIAG_QUEUE	1024	/* diagnosis requests waiting for the worker */
+#define DIAG_LIMIT_SLOTS 16384	/* destinations remembered by the rate limit */
+#define OUT_QUEUE_MAX	(8 << 20)	/* bytes of worker output waiting */
+#define BATCH_CUT	(-ECANCELED)	/* handle_event: end this pass */
+
+/* Worker output waiting for the consumer. */
+struct out_msg {
+	struct out_msg *next;
+	size_t len;
+	char text[];
+};
 
 static volatile sig_atomic_t exiting;
 
 struct app {
 	struct env env;
 	struct pw_attach at;
-	struct pw_accounts acc;
+	struct pw_accounts acc;		/* the worker's while it runs */
 	struct ring_buffer *rb;
-	struct pw_http *http;
-	struct pw_pressure *pressure;
+	struct pw_http *http;		/* the worker's */
+	struct pw_pressure *pressure;	/* the worker's while it runs */
+	struct pw_privs privs;		/* the worker's while it runs */
 	uint32_t bound_conflicts;	/* seen in events, for the remedies */
 	bool curl_failed;
 	int64_t mono_to_real;
 	int64_t start;
 	char libbpf_version[16];
+
+	/* the consumer's; the worker reads the counters (relaxed atomics) */
+	struct pw_fold *fold;		/* text mode, unless --no-fold */
+	struct pw_dest_limit *diag_limit;
+	uint64_t received;		/* events taken from the ring buffer */
+	uint64_t diag_skipped;		/* no room in the rate limit table */
+	unsigned int batch;		/* events in this pass */
+	int out_err;			/* errno of a failed write to stdout */
+	bool out_closed;		/* stdout's reader is gone (EPOLLERR/HUP) */
+	char line[2048];
+
+	/* shared, under lock */
+	pthread_mutex_t lock;
+	int wake_worker, wake_main;	/* eventfds */
+	bool stop_worker;
+	struct pw_diag_req reqs[DIAG_QUEUE];
+	size_t nreqs;
+	uint64_t diag_dropped;		/* queue full */
+	struct out_msg *out_head, *out_tail;
+	size_t out_bytes;
+	uint64_t out_dropped;		/* worker output over OUT_QUEUE_MAX */
 };
+
+static uint64_t load(const uint64_t *v)
+{
+	return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+static void bump(uint64_t *v, uint64_t n)
+{
+	__atomic_store_n(v, *v + n, __ATOMIC_RELAXED);	/* one writer */
+}
+
+static void wake(int efd)
+{
+	uint64_t one = 1;
+
+	if (write(efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, so it is readable anyway */
+	}
+}
+
+static void unwake(int efd)
+{
+	uint64_t v;
+
+	if (read(efd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing was pending */
+	}
+}
 
 static void on_signal(int sig)
 {
@@ -75,48 +162,82 @@ static int64_t now_ns(clockid_t clk)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Consumer: a diagnosis for the first failure to a destination (then every
+ * PW_DIAG_EVERY_NS), asked of the worker. */
+static void ask_diagnosis(struct app *app, const struct pw_event *e)
+{
+	int due = pw_dest_limit_due(app->diag_limit, e->netns, e->family, e->daddr, e->dport,
+				    e->ts_ns, PW_DIAG_EVERY_NS);
+	struct pw_diag_req *r;
+	bool first;
+
+	if (due < 0)
+		bump(&app->diag_skipped, 1);
+	if (due != 1)
+		return;
+	pthread_mutex_lock(&app->lock);
+	if (app->nreqs == DIAG_QUEUE) {
+		app->diag_dropped++;
+		pthread_mutex_unlock(&app->lock);
+		return;
+	}
+	r = &app->reqs[app->nreqs++];
+	r->netns = e->netns;
+	r->ts_ns = e->ts_ns;
+	r->pid = e->pid;
+	r->tid = e->tid;
+	r->family = e->family;
+	r->dport = e->dport;
+	memcpy(r->daddr, e->daddr, 16);
+	memcpy(r->comm, e->comm, PW_COMM_LEN);
+	first = app->nreqs == 1;
+	pthread_mutex_unlock(&app->lock);
+	if (first)
+		wake(app->wake_worker);	/* once per batch: the worker takes all */
+}
+
+static void out_write(struct app *app, const char *buf, size_t len)
+{
+	if (app->out_err)
+		return;
+	if (fwrite_unlocked(buf, 1, len, stdout) != len)
+		app->out_err = errno ? errno : EIO;
+}
+
 static int handle_event(void *arg, void *data, size_t size)
 {
 	struct app *app = arg;
 	const struct pw_event *e = data;
-	char buf[1024];
 	struct sbuf sb;
-
-	const struct pw_census_ns *ns = NULL;
-	const struct pw_census_dest *d = NULL;
-	bool diag = false;
 
 	if (size < sizeof(*e))
 		return 0;
+	bump(&app->received, 1);
 	if (e->cause == PW_CAUSE_BOUND_CONFLICT)
 		app->bound_conflicts++;
 	if (e->ret && !strncmp(e->comm, "curl", PW_COMM_LEN))
 		app->curl_failed = true;
-	if (app->env.quiet)
-		return 0;
-	/* the first failure to a destination (then every 5 s) says why */
-	if (e->ret == -EADDRNOTAVAIL && app->pressure)
-		diag = pw_pressure_diagnose(app->pressure, e, now_ns(CLOCK_MONOTONIC), &ns, &d);
-	sb_init(&sb, buf, sizeof(buf));
-	if (app->env.json) {
-		pw_event_json_open(&sb, e, app->mono_to_real);
-		if (diag) {
-			sb_printf(&sb, ",\"pressure\":");
-			pw_census_diag_sb(&sb, ns, d);
+	if (e->ret == -EADDRNOTAVAIL && e->netns && app->pressure)
+		ask_diagnosis(app, e);
+	if (!app->fold || pw_fold_event(app->fold, e, stdout)) {
+		sb_init(&sb, app->line, sizeof(app->line));
+		if (app->env.json)
+			pw_event_json(&sb, e, app->mono_to_real);
+		else
+			pw_event_text(&sb, e, app->mono_to_real);
+		sb_putc(&sb, '\n');
+		if (sb.err) {
+			/* never a cut line (invalid JSON): say so, loudly */
+			fprintf(stderr, "portwatch: an event did not fit in %zu bytes; stopping\n",
+				sizeof(app->line));
+			app->out_err = EOVERFLOW;
+			exiting = 1;
+			return BATCH_CUT;
 		}
-		sb_printf(&sb, "}");
-	} else {
-		pw_event_text(&sb, e, app->mono_to_real);
-		if (diag) {
-			char line[512];
-
-			pw_census_diag_line(line, sizeof(line), ns, d);
-			sb_printf(&sb, "\n  -> %s", line);
-		}
+		out_write(app, app->line, sb.len);
 	}
-	fputs(buf, stdout);
-	fputc('\n', stdout);
-	return 0;
+	/* a storm must not keep the loop from its other duties */
+	return ++app->batch >= BATCH ? BATCH_CUT : 0;
 }
 
 /* Sum over CPUs of `n` consecutive slots of a per-CPU array from `first`. */
@@ -157,8 +278,8 @@ static void sync_accounts(struct app *app, bool retire)
 }
 
 /* The per-process table: text under a time stamp, or one JSON object of
- * `type` ("interval" or "summary"). */
-static void print_table(struct app *app, const char *type)
+ * `type` ("interval" or "summary"), written to out. */
+static void print_table(struct app *app, const char *type, FILE *out)
 {
 	const struct env *env = &app->env;
 	const char *mode = pw_mode_name(app->at.mode);
@@ -167,6 +288,7 @@ static void print_table(struct app *app, const char *type)
 	uint64_t lost = read_counter(app, PW_CNT_EVENTS_LOST);
 	uint64_t full = read_counter(app, PW_CNT_STATS_FULL);
 	uint64_t stash_full = read_counter(app, PW_CNT_STASH_FULL);
+	uint64_t received = load(&app->received);
 	struct pw_krp_misses krp;
 	char krp_json[24] = "null";
 
@@ -182,16 +304,17 @@ static void print_table(struct app *app, const char *type)
 		char buf[1024];
 		struct sbuf sb;
 
-		printf("{\"type\":\"%s\",\"mode\":\"%s\",\"duration_s\":%.3f,\"events_lost\":%llu,"
-		       "\"counts_dropped\":%llu,\"untraced\":%llu,\"kretprobe_misses\":%s,\"processes\":[",
-		       type, mode, duration_s, (unsigned long long)lost,
-		       (unsigned long long)full, (unsigned long long)stash_full, krp_json);
+		fprintf(out, "{\"type\":\"%s\",\"mode\":\"%s\",\"duration_s\":%.3f,\"events_received\":%llu,"
+			"\"events_lost\":%llu,\"counts_dropped\":%llu,\"untraced\":%llu,"
+			"\"kretprobe_misses\":%s,\"processes\":[",
+			type, mode, duration_s, (unsigned long long)received, (unsigned long long)lost,
+			(unsigned long long)full, (unsigned long long)stash_full, krp_json);
 		for (size_t i = 0; i < procs.n; i++) {
 			sb_init(&sb, buf, sizeof(buf));
 			pw_proc_json(&sb, &procs.v[i]);
-			printf("%s%s", i ? "," : "", buf);
+			fprintf(out, "%s%s", i ? "," : "", buf);
 		}
-		printf("]}\n");
+		fprintf(out, "]}\n");
 	} else {
 		char t[32];
 		time_t now = time(NULL);
@@ -199,14 +322,27 @@ static void print_table(struct app *app, const char *type)
 
 		localtime_r(&now, &tm);
 		strftime(t, sizeof(t), "%H:%M:%S", &tm);
-		printf("\n%s per-process connect() outcomes (%s, %.1f s, mode %s):\n",
-		       t, type, duration_s, mode);
+		fprintf(out, "\n%s per-process connect() outcomes (%s, %.1f s, mode %s):\n",
+			t, type, duration_s, mode);
 		if (procs.n)
-			pw_procs_text(stdout, &procs);
+			pw_procs_text(out, &procs);
 		else
-			printf("(no connect() seen)\n");
+			fprintf(out, "(no connect() seen)\n");
+		if (!env->quiet) {
+			/* the fold's counters are the consumer's: final only in the summary */
+			uint64_t printed = app->fold ? pw_fold_printed(app->fold) : received;
+
+			if (strcmp(type, "summary"))
+				fprintf(out, "events: %llu received, %llu lost (ring buffer full)\n",
+					(unsigned long long)received, (unsigned long long)lost);
+			else
+				fprintf(out, "events: %llu received = %llu lines printed + %llu folded "
+					"into \"... more\" lines; %llu lost (ring buffer full)\n",
+					(unsigned long long)received, (unsigned long long)printed,
+					(unsigned long long)(app->fold ? pw_fold_folded(app->fold) : 0),
+					(unsigned long long)lost);
+		}
 	}
-	fflush(stdout);
 	if (lost)
 		fprintf(stderr, "portwatch: %llu events lost (ring buffer full); counts above are exact\n",
 			(unsigned long long)lost);
@@ -221,39 +357,6 @@ static void print_table(struct app *app, const char *type)
 			"counted; maxactive %d is too low for this load\n", krp.total, krp.detail,
 			krp.outcomes, app->at.maxactive);
 	pw_procs_free(&procs);
-}
-
-static int read_range(unsigned int *lo, unsigned int *hi)
-{
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-	int n;
-
-	if (!f)
-		return -errno;
-	n = fscanf(f, "%u %u", lo, hi);
-	fclose(f);
-	return n == 2 ? 0 : -EINVAL;
-}
-
-/* The tracer's own netns: what a user compares the events with. */
-static void print_netns_info(void)
-{
-	char range[64] = "?", reuse[16] = "?";
-	unsigned int lo, hi;
-	struct stat st;
-	FILE *f;
-
-	if (!read_range(&lo, &hi))
-		snprintf(range, sizeof(range), "%u-%u", lo, hi);
-	f = fopen("/proc/sys/net/ipv4/tcp_tw_reuse", "r");
-	if (f) {
-		if (!fgets(reuse, sizeof(reuse), f))
-			strcpy(reuse, "?");
-		reuse[strcspn(reuse, "\n")] = '\0';
-		fclose(f);
-	}
-	fprintf(stderr, "portwatch: netns %llu: ip_local_port_range %s, tcp_tw_reuse %s\n",
-		stat("/proc/self/ns/net", &st) ? 0ULL : (unsigned long long)st.st_ino, range, reuse);
 }
 
 static int render_metrics(void *arg, char **buf, size_t *len)
@@ -274,7 +377,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 		.libbpf_version = app->libbpf_version,
 		.mode = pw_mode_name(app->at.mode),
 	};
-	unsigned int lo, hi;
+	struct pw_census_skips skips;
 	FILE *f;
 
 	if (app->pressure)
@@ -283,8 +386,10 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 	read_percpu(skel->maps.scan_hist, 0, PW_HIST_SLOTS * PW_SCAN_RESULTS, &in.scan_hist[0][0]);
 	if (in.scan_depth)
 		read_percpu(skel->maps.ports_hist, 0, PW_HIST_SLOTS, in.ports_hist);
-	if (!read_range(&lo, &hi) && hi >= lo)
-		in.range_size = hi - lo + 1;
+	in.range_size = pw_privs_range_size(&app->privs, &in.range_netns);
+	pw_census_skips(&skips);
+	in.census_netns_skipped = skips.netns;
+	in.census_processes_skipped = skips.processes;
 
 	f = open_memstream(buf, len);
 	if (!f)
@@ -296,7 +401,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 }
 
 /* --census: one shot, no BPF. Exit code as main's. */
-static int run_census(const struct env *env)
+static int run_census(const struct env *env, const struct pw_privs *privs)
 {
 	struct pw_census_filter f = { .holders = true };
 	struct pw_census_ns ns;
@@ -349,26 +454,218 @@ static int run_census(const struct env *env)
 		printf("no network namespace has TCP sockets\n");
 	free(fds);
 	free(inodes);
+	pw_privs_census_report(privs, stderr);
 	return ret;
 }
 
-static int epoll_add(int epfd, int fd)
+static int epoll_add(int epfd, int fd, uint32_t events)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	struct epoll_event ev = { .events = events, .data.fd = fd };
 
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* ---- the worker ---- */
+
+/* Queue what a memstream holds for the consumer to write. */
+static void push_output(struct app *app, FILE *mem, char **buf, size_t *len)
+{
+	struct out_msg *m;
+
+	if (fclose(mem) || !*buf || !*len) {
+		free(*buf);
+		return;
+	}
+	m = malloc(sizeof(*m) + *len);
+	if (m) {
+		m->next = NULL;
+		m->len = *len;
+		memcpy(m->text, *buf, *len);
+	}
+	free(*buf);
+	pthread_mutex_lock(&app->lock);
+	if (!m || app->out_bytes + m->len > OUT_QUEUE_MAX) {
+		app->out_dropped++;
+		free(m);
+		m = NULL;
+	} else {
+		if (app->out_tail)
+			app->out_tail->next = m;
+		else
+			app->out_head = m;
+		app->out_tail = m;
+		app->out_bytes += m->len;
+	}
+	pthread_mutex_unlock(&app->lock);
+	if (m)
+		wake(app->wake_main);
+}
+
+static void take_requests(struct app *app)
+{
+	static struct pw_diag_req reqs[DIAG_QUEUE];	/* the worker's copy */
+	size_t n;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	pthread_mutex_lock(&app->lock);
+	n = app->nreqs;
+	memcpy(reqs, app->reqs, n * sizeof(reqs[0]));
+	app->nreqs = 0;
+	pthread_mutex_unlock(&app->lock);
+	if (!n || !(mem = open_memstream(&buf, &len)))
+		return;
+	pw_pressure_diagnose(app->pressure, reqs, n, mem, app->env.json, app->mono_to_real);
+	push_output(app, mem, &buf, &len);
+}
+
+static void *worker_main(void *arg)
+{
+	struct app *app = arg;
+	const struct env *env = &app->env;
+	int64_t now = now_ns(CLOCK_MONOTONIC), next_table = 0, next_sync = now + SYNC_NS;
+	int64_t every = env->interval_s ? (int64_t)env->interval_s * 1000000000 : SCAN_NS;
+	int64_t next_scan = now + every;
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+
+	if (env->interval_s)
+		next_table = now + (int64_t)env->interval_s * 1000000000;
+	if (epfd < 0 || epoll_add(epfd, app->wake_worker, EPOLLIN) ||
+	    (app->http && epoll_add(epfd, pw_http_fd(app->http), EPOLLIN))) {
+		fprintf(stderr, "portwatch: cannot set up the worker's loop: %s; no diagnosis, "
+			"warnings or /metrics from now on\n", strerror(errno));
+		if (epfd >= 0)
+			close(epfd);
+		return NULL;
+	}
+	for (;;) {
+		struct epoll_event out[4];
+		int64_t wait = next_sync - now;
+		bool stop;
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *mem;
+
+		if (app->pressure && next_scan - now < wait)
+			wait = next_scan - now;
+		if (next_table && next_table - now < wait)
+			wait = next_table - now;
+		if (wait < 0)
+			wait = 0;
+		epoll_wait(epfd, out, 4, (int)((wait + 999999) / 1000000));
+		unwake(app->wake_worker);
+		pthread_mutex_lock(&app->lock);
+		stop = app->stop_worker;
+		pthread_mutex_unlock(&app->lock);
+		if (stop)
+			break;
+		if (app->pressure)
+			take_requests(app);
+		if (app->http)
+			pw_http_run(app->http);
+		now = now_ns(CLOCK_MONOTONIC);
+		if (now >= next_sync) {
+			sync_accounts(app, true);
+			next_sync = now + SYNC_NS;
+		}
+		if (app->pressure && now >= next_scan && (mem = open_memstream(&buf, &len))) {
+			pw_pressure_scan(app->pressure, now, mem, env->json);
+			push_output(app, mem, &buf, &len);
+			next_scan = now + every;
+		}
+		if (next_table && now >= next_table && (mem = open_memstream(&buf, &len))) {
+			print_table(app, "interval", mem);
+			push_output(app, mem, &buf, &len);
+			next_table += (int64_t)env->interval_s * 1000000000;
+		}
+	}
+	close(epfd);
+	return NULL;
+}
+
+/* ---- the consumer ---- */
+
+/* Write what the worker queued. */
+static void drain_output(struct app *app)
+{
+	struct out_msg *m;
+
+	pthread_mutex_lock(&app->lock);
+	m = app->out_head;
+	app->out_head = app->out_tail = NULL;
+	app->out_bytes = 0;
+	pthread_mutex_unlock(&app->lock);
+	while (m) {
+		struct out_msg *next = m->next;
+
+		out_write(app, m->text, m->len);
+		free(m);
+		m = next;
+	}
+}
+
+/* Flush stdout. False when it can take no more: its reader is gone (EPIPE,
+ * a normal end: `portwatch -j | head`) or a write failed (ENOSPC, EIO...:
+ * one line, exit 1). */
+static bool out_flush(struct app *app, int *ret)
+{
+	if (!app->out_err && app->out_closed)
+		app->out_err = EPIPE;
+	if (!app->out_err && fflush(stdout))
+		app->out_err = errno ? errno : EIO;
+	if (!app->out_err)
+		return true;
+	if (app->out_err != EPIPE && app->out_err != EOVERFLOW) {
+		fprintf(stderr, "portwatch: writing to stdout: %s\n", strerror(app->out_err));
+		*ret = PW_EXIT_CANNOT_RUN;
+	} else if (app->out_err == EOVERFLOW) {
+		*ret = PW_EXIT_CANNOT_RUN;
+	}
+	return false;
+}
+
+/* One pass over the ring buffer (at most BATCH events); true if it stopped
+ * at the batch limit with more waiting. -errno on a failure. */
+static int consume(struct app *app)
+{
+	int err;
+
+	app->batch = 0;
+	err = ring_buffer__consume(app->rb);
+	if (err == BATCH_CUT)
+		return !app->out_err;
+	if (err < 0 && err != -EINTR)
+		return err;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	static struct app app = { .env = { .mode = PW_REQ_AUTO } };
+	static struct app app = { .env = { .mode = PW_REQ_AUTO }, .wake_worker = -1,
+				  .wake_main = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct env *env = &app.env;
 	struct sigaction sa = { .sa_handler = on_signal };
-	int64_t next_table = 0, next_sync, next_scan, deadline = 0;
+	int64_t deadline = 0;
 	int epfd = -1, ret = PW_EXIT_CANNOT_RUN, err;
+	pthread_t worker;
+	bool worker_started = false, more = false, out_ok = true;
 	char why[256];
 
+	/* a closed 0, 1 or 2 would be taken by the next fd we open (epoll,
+	 * BPF maps), and events written into it: /dev/null holds the place;
+	 * a closed stdout is then a write error like any other */
+	bool stdout_closed = fcntl(STDOUT_FILENO, F_GETFD) < 0;
+
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			return PW_EXIT_CANNOT_RUN;
+	}
 	pw_parse_args(argc, argv, env, 0);
+	if (stdout_closed && !env->quiet && !env->census) {
+		fprintf(stderr, "portwatch: stdout is closed: nowhere to write events (-q writes none)\n");
+		return PW_EXIT_CANNOT_RUN;
+	}
 
 	if (!pw_have_privileges()) {
 		fprintf(stderr, "portwatch: needs root (or CAP_BPF and CAP_PERFMON): run with sudo\n");
@@ -379,20 +676,23 @@ int main(int argc, char **argv)
 			"(needs CONFIG_DEBUG_INFO_BTF=y)\n");
 		return PW_EXIT_CANNOT_RUN;
 	}
+	pw_privs_probe(&app.privs, env->census, stderr);
 	if (env->census)
-		return run_census(env);
+		return run_census(env, &app.privs);
 	libbpf_set_print(env->verbose ? libbpf_print_verbose : libbpf_print);
 	snprintf(app.libbpf_version, sizeof(app.libbpf_version), "%u.%u",
 		 libbpf_major_version(), libbpf_minor_version());
 	pw_accounts_init(&app.acc, MAX_ROWS);
+	app.acc.foreign_pids = !app.privs.pids_own;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* a closed stdout shows as EPIPE (and EPOLLERR), not as a signal */
 	signal(SIGPIPE, SIG_IGN);
 
 	/* listen before attaching: a taken port leaves nothing attached */
 	if (env->listen_set) {
-		err = pw_http_start(&app.http, env->listen_host, env->listen_port,
+		err = pw_http_start(&app.http, env->listen_host, env->listen_port, env->web_config,
 				    render_metrics, &app, why, sizeof(why));
 		if (err) {
 			fprintf(stderr, "portwatch: %s\n", why);
@@ -419,77 +719,107 @@ int main(int argc, char **argv)
 	if (env->scan_depth && app.at.mode == PW_MODE_TRACEPOINT)
 		fprintf(stderr, "portwatch: --scan-depth: tracepoint mode cannot count ports; "
 			"ports_checked stays null\n");
-	print_netns_info();
+	pw_privs_print_net(&app.privs, stderr);
 	if (app.http)
-		fprintf(stderr, "portwatch: metrics at http://%s%s%s:%u/metrics\n",
-			strchr(env->listen_host, ':') ? "[" : "",
+		fprintf(stderr, "portwatch: metrics at http%s://%s%s%s:%u/metrics\n",
+			pw_http_tls(app.http) ? "s" : "", strchr(env->listen_host, ':') ? "[" : "",
 			env->listen_host[0] ? env->listen_host : "0.0.0.0",
 			strchr(env->listen_host, ':') ? "]" : "", env->listen_port);
+	pw_privs_drop(&app.privs, app.at.nkrp > 0, bpf_map__fd(app.at.skel->maps.procs), stderr);
 
 	app.pressure = pw_pressure_new(env->warn_at);
+	app.diag_limit = pw_dest_limit_new(DIAG_LIMIT_SLOTS);
+	if (!app.diag_limit) {
+		pw_pressure_free(app.pressure);
+		app.pressure = NULL;	/* no diagnosis without its rate limit */
+	}
+	if (!env->json && !env->quiet && !env->no_fold)
+		app.fold = pw_fold_new(4096);
 	app.mono_to_real = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
 	app.rb = ring_buffer__new(bpf_map__fd(app.at.skel->maps.events), handle_event, &app, NULL);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!app.rb || epfd < 0 || epoll_add(epfd, ring_buffer__epoll_fd(app.rb)) ||
-	    (app.http && epoll_add(epfd, pw_http_fd(app.http)))) {
+	app.wake_worker = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	app.wake_main = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!app.rb || epfd < 0 || app.wake_worker < 0 || app.wake_main < 0 ||
+	    epoll_add(epfd, ring_buffer__epoll_fd(app.rb), EPOLLIN) ||
+	    epoll_add(epfd, app.wake_main, EPOLLIN) ||
+	    (!env->json && !env->quiet && !env->no_fold && !app.fold)) {
 		fprintf(stderr, "portwatch: cannot set up the event loop: %s\n", strerror(errno));
 		goto cleanup;
 	}
+	/* a pipe or socket whose reader is gone reports EPOLLERR even when
+	 * nothing is written (not every stdout can be watched: a file cannot) */
+	epoll_add(epfd, STDOUT_FILENO, 0);
 
-	/* stdout: line-buffered on a terminal, fully buffered into a pipe or
-	 * file, flushed after each batch of events */
-	if (isatty(STDOUT_FILENO))
-		setvbuf(stdout, NULL, _IOLBF, 0);
+	/* stdout: fully buffered, flushed after each pass over the ring buffer */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	if (!env->json && !env->quiet) {
 		puts(pw_event_header());
 		fflush(stdout);
 	}
 
 	app.start = now_ns(CLOCK_MONOTONIC);
-	next_sync = app.start + SYNC_NS;
-	next_scan = app.start + (env->interval_s ? (int64_t)env->interval_s * 1000000000 : SCAN_NS);
-	if (env->interval_s)
-		next_table = app.start + (int64_t)env->interval_s * 1000000000;
 	if (env->duration_s)
 		deadline = app.start + (int64_t)env->duration_s * 1000000000;
+	/* the worker starts with SIGINT and SIGTERM blocked: they interrupt the
+	 * consumer's epoll_wait, which checks `exiting` */
+	sigset_t block, old;
 
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	err = pthread_create(&worker, NULL, worker_main, &app);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		fprintf(stderr, "portwatch: cannot start the worker thread: %s\n", strerror(err));
+		goto cleanup;
+	}
+	worker_started = true;
+
+	ret = PW_EXIT_OK;
 	while (!exiting) {
 		int64_t now = now_ns(CLOCK_MONOTONIC), wait = POLL_MS * 1000000LL;
 		struct epoll_event out[4];
+		int n, got;
 
-		if (next_table && next_table - now < wait)
-			wait = next_table - now;
+		if (app.fold && pw_fold_next_due(app.fold)) {
+			int64_t due = pw_fold_next_due(app.fold) - now;
+
+			if (due < wait)
+				wait = due;
+		}
 		if (deadline && deadline - now < wait)
 			wait = deadline - now;
-		if (wait < 0)
+		if (wait < 0 || more)
 			wait = 0;
-		if (epoll_wait(epfd, out, 4, (int)((wait + 999999) / 1000000)) < 0 && errno != EINTR) {
+		n = epoll_wait(epfd, out, 4, (int)((wait + 999999) / 1000000));
+		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "portwatch: epoll_wait: %s\n", strerror(errno));
+			ret = PW_EXIT_CANNOT_RUN;
 			break;
 		}
-		err = ring_buffer__consume(app.rb);
-		if (err < 0 && err != -EINTR) {
-			fprintf(stderr, "portwatch: reading events: %s\n", strerror(-err));
+		for (int i = 0; i < n; i++) {
+			if (out[i].data.fd == STDOUT_FILENO)
+				app.out_closed = true;
+			else if (out[i].data.fd == app.wake_main)
+				unwake(app.wake_main);
+		}
+		got = consume(&app);
+		if (got < 0) {
+			fprintf(stderr, "portwatch: reading events: %s\n", strerror(-got));
+			ret = PW_EXIT_CANNOT_RUN;
 			break;
 		}
-		fflush(stdout);
-		if (app.http)
-			pw_http_run(app.http);
+		more = got > 0;
+		drain_output(&app);
 		now = now_ns(CLOCK_MONOTONIC);
+		if (app.fold)
+			pw_fold_flush(app.fold, now, false, stdout);
+		if (!(out_ok = out_flush(&app, &ret)))
+			break;
 		if (deadline && now >= deadline)
 			break;
-		if (now >= next_sync) {
-			sync_accounts(&app, true);
-			next_sync = now + SYNC_NS;
-		}
-		if (now >= next_scan && app.pressure) {
-			pw_pressure_scan(app.pressure, now, stdout, env->json);
-			next_scan = now + (env->interval_s ? (int64_t)env->interval_s * 1000000000 : SCAN_NS);
-		}
-		if (next_table && now >= next_table) {
-			print_table(&app, "interval");
-			next_table += (int64_t)env->interval_s * 1000000000;
-		}
 	}
 
 	/* detach first so the drain and the counts below are final; a program
@@ -497,24 +827,73 @@ int main(int argc, char **argv)
 	 * inside: an RCU grace period waits it out */
 	portwatch_bpf__detach(app.at.skel);
 	syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
-	ring_buffer__consume(app.rb);
-	fflush(stdout);
-	/* the summary stays the last JSON line; in text, remedies follow it */
-	if (env->json && app.pressure)
-		pw_pressure_remedies(app.pressure, stdout, true, app.bound_conflicts, app.curl_failed);
-	print_table(&app, "summary");
-	if (!env->json && app.pressure)
-		pw_pressure_remedies(app.pressure, stdout, false, app.bound_conflicts, app.curl_failed);
-	fflush(stdout);
-	ret = PW_EXIT_OK;
+	pthread_mutex_lock(&app.lock);
+	app.stop_worker = true;
+	pthread_mutex_unlock(&app.lock);
+	wake(app.wake_worker);
+	pthread_join(worker, NULL);
+	worker_started = false;
+	/* from here on the accounts, pressure and http are the consumer's */
+	if (out_ok) {
+		while ((err = consume(&app)) > 0)
+			;
+		if (app.pressure)
+			take_requests(&app);
+		drain_output(&app);
+		if (app.fold)
+			pw_fold_flush(app.fold, 0, true, stdout);
+		out_ok = out_flush(&app, &ret);
+	}
+	if (out_ok) {
+		/* the summary stays the last JSON line; in text, remedies follow it */
+		if (env->json && app.pressure)
+			pw_pressure_remedies(app.pressure, stdout, true, app.bound_conflicts,
+					     app.curl_failed);
+		print_table(&app, "summary", stdout);
+		if (!env->json && app.pressure)
+			pw_pressure_remedies(app.pressure, stdout, false, app.bound_conflicts,
+					     app.curl_failed);
+		out_flush(&app, &ret);
+	} else {
+		sync_accounts(&app, false);	/* the final counts, for nobody but metrics */
+	}
+	if (app.diag_dropped || app.diag_skipped)
+		fprintf(stderr, "portwatch: %llu diagnoses not taken (%llu: too many at once, "
+			"%llu: too many destinations within %llu s)\n",
+			(unsigned long long)(app.diag_dropped + app.diag_skipped),
+			(unsigned long long)app.diag_dropped, (unsigned long long)app.diag_skipped,
+			PW_DIAG_EVERY_NS / 1000000000);
+	if (app.out_dropped)
+		fprintf(stderr, "portwatch: %llu diagnosis, warning or table outputs dropped "
+			"(stdout too slow)\n", (unsigned long long)app.out_dropped);
 
 cleanup:
+	if (worker_started) {
+		pthread_mutex_lock(&app.lock);
+		app.stop_worker = true;
+		pthread_mutex_unlock(&app.lock);
+		wake(app.wake_worker);
+		pthread_join(worker, NULL);
+	}
 	if (epfd >= 0)
 		close(epfd);
+	if (app.wake_worker >= 0)
+		close(app.wake_worker);
+	if (app.wake_main >= 0)
+		close(app.wake_main);
 	pw_http_stop(app.http);
 	pw_pressure_free(app.pressure);
+	pw_dest_limit_free(app.diag_limit);
+	pw_fold_free(app.fold);
 	ring_buffer__free(app.rb);
 	pw_detach(&app.at);
 	pw_accounts_free(&app.acc);
+	while (app.out_head) {
+		struct out_msg *m = app.out_head;
+
+		app.out_head = m->next;
+		free(m);
+	}
+	pw_privs_free(&app.privs);
 	return ret;
 }

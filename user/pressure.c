@@ -8,24 +8,96 @@
 #include "output.h"
 #include "pressure.h"
 
-#define DIAG_SLOTS	256	/* destinations remembered for rate limiting */
-#define DIAG_WAYS	8	/* set-associative: one set is searched per event */
+#define WARN_SLOTS	4096	/* destinations remembered for warnings */
 #define SCAN_MAX_NETNS	256	/* netns per periodic census */
 #define WARN_EVERY_NS	(60ull * 1000000000)
+#define LIMIT_PROBES	32
 
-struct seen {
+/* ---- per-destination rate limit ----
+ * Open addressing over a fixed table: an entry older than the period is
+ * free again, so the table only fills with destinations seen within one
+ * period. At most LIMIT_PROBES slots are searched, so a call costs the same
+ * however many destinations there are; a destination that finds no room is
+ * refused (-1, counted by the caller), never let through: the rate limit
+ * holds for any number of destinations. */
+struct limit_slot {
 	uint64_t netns;
+	uint64_t last_ns;	/* 0: never used */
 	uint16_t family;
 	uint16_t dport;
 	uint8_t daddr[16];
-	uint64_t last_ns;
 };
+
+struct pw_dest_limit {
+	size_t mask;
+	struct limit_slot *slots;	/* calloc: pages are touched as they fill */
+};
+
+struct pw_dest_limit *pw_dest_limit_new(unsigned int slots)
+{
+	struct pw_dest_limit *l = calloc(1, sizeof(*l));
+	size_t n = 64;
+
+	while (n < slots)
+		n <<= 1;
+	if (!l)
+		return NULL;
+	l->mask = n - 1;
+	l->slots = calloc(n, sizeof(*l->slots));
+	if (!l->slots) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void pw_dest_limit_free(struct pw_dest_limit *l)
+{
+	if (l)
+		free(l->slots);
+	free(l);
+}
+
+int pw_dest_limit_due(struct pw_dest_limit *l, uint64_t netns, uint16_t family,
+		      const uint8_t daddr[16], uint16_t dport, uint64_t now, uint64_t every)
+{
+	uint64_t h = netns * 0x9e3779b97f4a7c15ull ^ ((uint64_t)family << 16 | dport);
+	struct limit_slot *free_slot = NULL;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ daddr[i]) * 0x100000001b3ull;
+	h ^= h >> 31;
+	for (size_t i = 0; i < LIMIT_PROBES; i++) {
+		struct limit_slot *s = &l->slots[(h + i) & l->mask];
+
+		if (!s->last_ns) {
+			if (!free_slot)
+				free_slot = s;
+			break;
+		}
+		if (s->netns == netns && s->family == family && s->dport == dport &&
+		    !memcmp(s->daddr, daddr, 16)) {
+			if (now - s->last_ns < every)
+				return 0;
+			s->last_ns = now;
+			return 1;
+		}
+		if (!free_slot && now - s->last_ns >= every)
+			free_slot = s;	/* expired: free again (keep looking for the key) */
+	}
+	if (!free_slot)
+		return -1;
+	free_slot->netns = netns;
+	free_slot->family = family;
+	free_slot->dport = dport;
+	memcpy(free_slot->daddr, daddr, 16);
+	free_slot->last_ns = now ? now : 1;
+	return 1;
+}
 
 struct pw_pressure {
 	unsigned int warn_at;
-	struct seen diag[DIAG_SLOTS];
-	struct seen warned[DIAG_SLOTS];
-	struct pw_census_ns last;		/* of the last diagnosis */
+	struct pw_dest_limit *warned;
 	bool have_worst;
 	struct pw_census_ns worst;		/* header only: dests == NULL */
 	struct pw_census_dest worst_dest;
@@ -37,8 +109,14 @@ struct pw_pressure *pw_pressure_new(unsigned int warn_at_pct)
 {
 	struct pw_pressure *p = calloc(1, sizeof(*p));
 
-	if (p)
-		p->warn_at = warn_at_pct;
+	if (!p)
+		return NULL;
+	p->warn_at = warn_at_pct;
+	p->warned = pw_dest_limit_new(WARN_SLOTS);
+	if (!p->warned) {
+		free(p);
+		return NULL;
+	}
 	return p;
 }
 
@@ -46,42 +124,8 @@ void pw_pressure_free(struct pw_pressure *p)
 {
 	if (!p)
 		return;
-	pw_census_free(&p->last);
+	pw_dest_limit_free(p->warned);
 	free(p);
-}
-
-/* Is it time again for this destination? Records now if so. Called for
- * every failure event, so only the destination's set of DIAG_WAYS slots is
- * searched; a full set forgets its stalest entry. */
-static bool due(struct seen *tab, uint64_t netns, uint16_t family, const uint8_t *daddr,
-		uint16_t dport, uint64_t now, uint64_t every)
-{
-	uint64_t h = netns * 0x9e3779b97f4a7c15ull ^ ((uint64_t)family << 16 | dport);
-	struct seen *set, *oldest;
-
-	for (int i = 0; i < 16; i++)
-		h = (h ^ daddr[i]) * 0x100000001b3ull;
-	set = &tab[(h >> 32) % (DIAG_SLOTS / DIAG_WAYS) * DIAG_WAYS];
-	oldest = &set[0];
-	for (int i = 0; i < DIAG_WAYS; i++) {
-		struct seen *s = &set[i];
-
-		if (s->last_ns && s->netns == netns && s->family == family && s->dport == dport &&
-		    !memcmp(s->daddr, daddr, 16)) {
-			if (now - s->last_ns < every)
-				return false;
-			s->last_ns = now;
-			return true;
-		}
-		if (s->last_ns < oldest->last_ns)
-			oldest = s;
-	}
-	oldest->netns = netns;
-	oldest->family = family;
-	oldest->dport = dport;
-	memcpy(oldest->daddr, daddr, 16);
-	oldest->last_ns = now;
-	return true;
 }
 
 static bool fd_is_netns(int fd, uint64_t inode)
@@ -93,7 +137,7 @@ static bool fd_is_netns(int fd, uint64_t inode)
 
 /* An fd of the netns with this inode: the failing process's if it is still
  * there, else any process's or /run/netns's. -1 if it is gone. */
-static int open_netns(uint32_t pid, uint64_t inode)
+static int open_netns(uint32_t pid, uint64_t inode, bool walk)
 {
 	char path[64];
 	uint64_t *inodes = NULL;
@@ -106,6 +150,8 @@ static int open_netns(uint32_t pid, uint64_t inode)
 	if (fd >= 0)
 		close(fd);
 	fd = -1;
+	if (!walk)
+		return -1;
 	n = pw_census_list_netns(&fds, &inodes);
 	for (int i = 0; i < n; i++) {
 		if (fd < 0 && inodes[i] == inode)
@@ -118,36 +164,96 @@ static int open_netns(uint32_t pid, uint64_t inode)
 	return fd;
 }
 
-bool pw_pressure_diagnose(struct pw_pressure *p, const struct pw_event *e, uint64_t now_ns,
-			  const struct pw_census_ns **ns, const struct pw_census_dest **d)
+static int req_by_netns(const void *a, const void *b)
 {
-	struct pw_census_filter f = { .one_dest = true, .family = e->family, .dport = e->dport };
-	char err[256];
-	int fd;
+	const struct pw_diag_req *x = a, *y = b;
 
-	if (e->ret != -EADDRNOTAVAIL || !e->netns ||
-	    !due(p->diag, e->netns, e->family, e->daddr, e->dport, now_ns, PW_DIAG_EVERY_NS))
-		return false;
-	fd = open_netns(e->pid, e->netns);
-	if (fd < 0)
-		return false;
-	memcpy(f.daddr, e->daddr, 16);
-	pw_census_free(&p->last);
-	if (pw_census_take(fd, &f, &p->last, err, sizeof(err)) || !p->last.ndests) {
+	return x->netns < y->netns ? -1 : x->netns > y->netns;
+}
+
+static const struct pw_census_dest *find_dest(const struct pw_census_ns *ns,
+					       const struct pw_diag_req *r)
+{
+	for (size_t i = 0; i < ns->ndests; i++) {
+		const struct pw_census_dest *d = &ns->dests[i];
+
+		if (d->family == r->family && d->dport == r->dport && !memcmp(d->daddr, r->daddr, 16))
+			return d;
+	}
+	return NULL;
+}
+
+static void diag_out(FILE *out, bool json, int64_t mono_to_real, const struct pw_diag_req *r,
+		     const struct pw_census_ns *ns, const struct pw_census_dest *d)
+{
+	char buf[1024];
+	struct sbuf sb;
+
+	sb_init(&sb, buf, sizeof(buf));
+	if (json) {
+		char t[48];
+
+		pw_time_rfc3339(t, sizeof(t), r->ts_ns + mono_to_real);
+		sb_printf(&sb, "{\"type\":\"pressure\",\"time\":\"%s\",\"pid\":%u,\"tid\":%u,\"comm\":",
+			  t, r->pid, r->tid);
+		sb_json_str(&sb, r->comm, pw_comm_len(r->comm));
+		sb_printf(&sb, ",\"pressure\":");
+		pw_census_diag_sb(&sb, ns, d);
+		sb_printf(&sb, "}\n");
+	} else {
+		sb_printf(&sb, "  -> ");
+		pw_census_diag_line(buf + sb.len, sizeof(buf) - sb.len, ns, d);
+		sb.len += strlen(buf + sb.len);
+		sb_printf(&sb, "\n");
+	}
+	if (!sb.err)
+		fputs(buf, out);
+}
+
+void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_t n,
+			  FILE *out, bool json, int64_t mono_to_real)
+{
+	qsort(reqs, n, sizeof(*reqs), req_by_netns);
+	for (size_t i = 0, j; i < n; i = j) {
+		struct pw_census_filter f = { 0 };
+		struct pw_census_ns ns;
+		char err[256];
+		int fd = -1;
+
+		for (j = i; j < n && reqs[j].netns == reqs[i].netns; j++)
+			;
+		/* one destination: a filtered dump; more: one dump of the netns */
+		if (j - i == 1) {
+			f.one_dest = true;
+			f.family = reqs[i].family;
+			f.dport = reqs[i].dport;
+			memcpy(f.daddr, reqs[i].daddr, 16);
+		}
+		for (size_t k = i; k < j && fd < 0; k++)
+			fd = open_netns(reqs[k].pid, reqs[k].netns, k == j - 1);
+		if (fd < 0)
+			continue;	/* the netns is gone */
+		if (pw_census_take(fd, &f, &ns, err, sizeof(err))) {
+			close(fd);
+			continue;
+		}
 		close(fd);
-		return false;
+		for (size_t k = i; k < j; k++) {
+			const struct pw_census_dest *d = find_dest(&ns, &reqs[k]);
+
+			if (!d)
+				continue;
+			diag_out(out, json, mono_to_real, &reqs[k], &ns, d);
+			if (!p->have_worst || d->usage > p->worst_dest.usage) {
+				p->worst = ns;
+				p->worst.dests = NULL;
+				p->worst.ndests = 0;
+				p->worst_dest = *d;
+				p->have_worst = true;
+			}
+		}
+		pw_census_free(&ns);
 	}
-	close(fd);
-	*ns = &p->last;
-	*d = &p->last.dests[0];
-	if (!p->have_worst || (*d)->usage > p->worst_dest.usage) {
-		p->worst = p->last;
-		p->worst.dests = NULL;
-		p->worst.ndests = 0;
-		p->worst_dest = **d;
-		p->have_worst = true;
-	}
-	return true;
 }
 
 static void top_add(struct pw_pressure *p, const struct pw_census_dest *d)
@@ -211,6 +317,8 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 	char err[256];
 
 	n = pw_census_list_netns(&fds, &inodes);
+	if (n > SCAN_MAX_NETNS)
+		pw_census_count_skipped_netns(n - SCAN_MAX_NETNS);
 	p->ntop = 0;
 	for (int i = 0; i < n; i++) {
 		if (i < SCAN_MAX_NETNS && !pw_census_take(fds[i], &f, &ns, err, sizeof(err))) {
@@ -221,8 +329,8 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 					continue;
 				top_add(p, d);
 				if (d->usage * 100 >= p->warn_at &&
-				    due(p->warned, ns.netns, d->family, d->daddr, d->dport, now_ns,
-					WARN_EVERY_NS))
+				    pw_dest_limit_due(p->warned, ns.netns, d->family, d->daddr,
+						      d->dport, now_ns, WARN_EVERY_NS) == 1)
 					warn(out, json, &ns, d, p->warn_at);
 			}
 			pw_census_free(&ns);

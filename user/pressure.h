@@ -26,11 +26,30 @@ struct pw_pressure;
 struct pw_pressure *pw_pressure_new(unsigned int warn_at_pct);
 void pw_pressure_free(struct pw_pressure *p);
 
-/* After a failure event: the census of its netns and destination, at most
- * once per PW_DIAG_EVERY_NS per destination. True with *ns and *d set (valid
- * until the next call) when one was taken. */
-bool pw_pressure_diagnose(struct pw_pressure *p, const struct pw_event *e, uint64_t now_ns,
-			  const struct pw_census_ns **ns, const struct pw_census_dest **d);
+/* A destination whose failure asks for a diagnosis, and the failure. */
+struct pw_diag_req {
+	uint64_t netns;
+	uint64_t ts_ns;		/* the failure's, CLOCK_MONOTONIC */
+	uint32_t pid, tid;
+	uint16_t family, dport;
+	uint8_t daddr[16];
+	char comm[PW_COMM_LEN];
+};
+
+/* The censuses behind a batch of requests (one dump per netns; the order of
+ * reqs changes): a diagnosis line ("  -> ...") or a {"type":"pressure"}
+ * object per request whose destination has sockets, written to out. */
+void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_t n,
+			  FILE *out, bool json, int64_t mono_to_real);
+
+/* Per-destination rate limit: at most once per `every` per (netns,
+ * destination), for any number of destinations, in bounded memory and time.
+ * 1: due (recorded), 0: not yet, -1: no room to remember it (not due). */
+struct pw_dest_limit;
+struct pw_dest_limit *pw_dest_limit_new(unsigned int slots);
+void pw_dest_limit_free(struct pw_dest_limit *l);
+int pw_dest_limit_due(struct pw_dest_limit *l, uint64_t netns, uint16_t family,
+		      const uint8_t daddr[16], uint16_t dport, uint64_t now, uint64_t every);
 
 /* The periodic census of every netns (at most a bounded number): a warning
  * line (text) or object (JSON) for each destination at or above warn_at, at

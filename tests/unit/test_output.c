@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -684,6 +685,106 @@ static int group_setup(void **state)
 	return 0;
 }
 
+/* ---- the printf-free writer against libc ---- */
+
+/* sb_addr writes what inet_ntop writes, for every shape of zero runs (all
+ * 256 patterns of zero/non-zero groups, with several non-zero values) and
+ * random addresses, v4-mapped and v4-compatible ones included. */
+static void test_addr_matches_inet_ntop(void **state)
+{
+	char want[INET6_ADDRSTRLEN], got[64];
+	uint8_t a[16];
+	struct sbuf sb;
+	unsigned int seed = 42;
+
+	(void)state;
+	for (int round = 0; round < 4096 + 20000; round++) {
+		if (round < 4096) {
+			int pattern = round % 256;
+			unsigned int v = round / 256 == 0 ? 1 : round / 256 == 1 ? 0xffff :
+					 (unsigned int)(round * 2654435761u) & 0xffff;
+
+			for (int g = 0; g < 8; g++) {
+				unsigned int w = pattern >> g & 1 ? (v ? v : 1) : 0;
+
+				a[2 * g] = w >> 8;
+				a[2 * g + 1] = w & 0xff;
+			}
+		} else {
+			for (int i = 0; i < 16; i++)
+				a[i] = rand_r(&seed) & (i % 3 ? 0xff : 0x0f);
+			if (round % 5 == 0)
+				memset(a, 0, 10 + (round % 3));
+			if (round % 7 == 0) {
+				memset(a, 0, 10);
+				a[10] = a[11] = 0xff;
+			}
+		}
+		inet_ntop(AF_INET6, a, want, sizeof(want));
+		sb_init(&sb, got, sizeof(got));
+		sb_addr(&sb, AF_INET6, a);
+		assert_false(sb.err);
+		assert_string_equal(got, want);
+		inet_ntop(AF_INET, a, want, sizeof(want));
+		sb_init(&sb, got, sizeof(got));
+		sb_addr(&sb, AF_INET, a);
+		assert_string_equal(got, want);
+	}
+}
+
+static void test_sb_numbers(void **state)
+{
+	char b[64];
+	struct sbuf sb;
+
+	(void)state;
+	sb_init(&sb, b, sizeof(b));
+	sb_u64(&sb, 0);
+	sb_putc(&sb, ' ');
+	sb_u64(&sb, 18446744073709551615ull);
+	sb_putc(&sb, ' ');
+	sb_i64(&sb, -99);
+	sb_putc(&sb, ' ');
+	sb_i64(&sb, INT64_MIN);
+	sb_putc(&sb, ' ');
+	sb_u64w(&sb, 42, 9);
+	sb_putc(&sb, ' ');
+	sb_u64w(&sb, 1234, 3);
+	assert_false(sb.err);
+	assert_string_equal(b, "0 18446744073709551615 -99 -9223372036854775808 000000042 1234");
+	/* a number that does not fit is not cut */
+	sb_init(&sb, b, 4);
+	sb_u64(&sb, 12345);
+	assert_true(sb.err);
+	assert_string_equal(b, "");
+}
+
+/* The duration text at every rounding edge, as printf's "%.Nf" gives it
+ * (away from exact halves, where the two may round differently). */
+static void test_duration_matches_printf(void **state)
+{
+	char want[32], got[32];
+	uint64_t ns;
+
+	(void)state;
+	for (ns = 0; ns < 20000000000ull; ns = ns * 11 / 10 + 7) {
+		uint64_t step = ns < 9950 ? 100 : ns < 999500 ? 1000 : ns < 999995000 ? 10000 : 10000000;
+
+		if (ns % step == step / 2)
+			continue;	/* an exact half: libc rounds the binary double */
+		if (ns < 9950)
+			snprintf(want, sizeof(want), "%.1fus", ns / 1e3);
+		else if (ns < 999500)
+			snprintf(want, sizeof(want), "%.0fus", ns / 1e3);
+		else if (ns < 999995000)
+			snprintf(want, sizeof(want), "%.2fms", ns / 1e6);
+		else
+			snprintf(want, sizeof(want), "%.2fs", ns / 1e9);
+		pw_duration_text(got, sizeof(got), ns);
+		assert_string_equal(got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -710,6 +811,9 @@ int main(void)
 		cmocka_unit_test(test_event_text_failure),
 		cmocka_unit_test(test_event_text_success6),
 		cmocka_unit_test(test_event_text_comm_sanitized),
+		cmocka_unit_test(test_addr_matches_inet_ntop),
+		cmocka_unit_test(test_sb_numbers),
+		cmocka_unit_test(test_duration_matches_printf),
 	};
 
 	return cmocka_run_group_tests_name("test_output", tests, group_setup, NULL);

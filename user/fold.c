@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+#include "fold.h"
+#include "output.h"
+
+#define PROBES 32	/* slots searched for a key before it goes to "other" */
+
+struct entry {
+	/* key */
+	uint32_t pid;
+	int32_t ret;
+	uint16_t family;
+	uint16_t dport;
+	uint8_t cause;
+	bool used;
+	uint8_t daddr[16];
+	/* state */
+	char comm[PW_COMM_LEN];
+	uint32_t printed;	/* lines of the current burst */
+	bool pending;		/* in the pending list */
+	uint64_t last_ns;	/* last event of the key */
+	uint64_t window_ns;	/* first folded event of the window */
+	uint64_t folded;	/* in the window */
+};
+
+struct pw_fold {
+	size_t mask;
+	struct entry *slots;
+	struct entry other;		/* keys that found no room */
+	struct entry **pending;		/* entries with folded > 0 */
+	size_t npending;
+	uint64_t printed, folded;
+};
+
+struct pw_fold *pw_fold_new(unsigned int slots)
+{
+	struct pw_fold *f = calloc(1, sizeof(*f));
+	size_t n = 64;
+
+	while (n < slots)
+		n <<= 1;
+	if (!f)
+		return NULL;
+	f->mask = n - 1;
+	f->slots = calloc(n, sizeof(*f->slots));
+	f->pending = calloc(n + 1, sizeof(*f->pending));
+	if (!f->slots || !f->pending) {
+		pw_fold_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void pw_fold_free(struct pw_fold *f)
+{
+	if (!f)
+		return;
+	free(f->slots);
+	free(f->pending);
+	free(f);
+}
+
+static bool same_key(const struct entry *s, const struct pw_event *e)
+{
+	return s->pid == e->pid && s->ret == e->ret && s->family == e->family &&
+	       s->dport == e->dport && s->cause == e->cause && !memcmp(s->daddr, e->daddr, 16);
+}
+
+static size_t hash(const struct pw_event *e)
+{
+	uint64_t h = (uint64_t)e->pid * 0x9e3779b97f4a7c15ull ^
+		     ((uint64_t)e->dport << 32 | (uint32_t)e->ret) ^ (uint64_t)e->cause << 56;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ e->daddr[i]) * 0x100000001b3ull;
+	return h ^ h >> 29;
+}
+
+/* The key's entry; a new one in an empty slot or in one whose key is idle
+ * (nothing pending, quiet for a window); NULL when none is in reach. */
+static struct entry *lookup(struct pw_fold *f, const struct pw_event *e)
+{
+	struct entry *reuse = NULL;
+	size_t h = hash(e);
+
+	for (size_t i = 0; i < PROBES; i++) {
+		struct entry *s = &f->slots[(h + i) & f->mask];
+
+		if (!s->used) {
+			if (!reuse)
+				reuse = s;
+			break;
+		}
+		if (same_key(s, e))
+			return s;
+		if (!reuse && !s->pending && (int64_t)(e->ts_ns - s->last_ns) >= (int64_t)PW_FOLD_WINDOW_NS)
+			reuse = s;
+	}
+	if (reuse) {
+		memset(reuse, 0, sizeof(*reuse));
+		reuse->used = true;
+		reuse->pid = e->pid;
+		reuse->ret = e->ret;
+		reuse->family = e->family;
+		reuse->dport = e->dport;
+		reuse->cause = e->cause;
+		memcpy(reuse->daddr, e->daddr, 16);
+		memcpy(reuse->comm, e->comm, PW_COMM_LEN);
+	}
+	return reuse;
+}
+
+void pw_thousands(char *dst, size_t sz, uint64_t v)
+{
+	char d[32];
+	int n = 0, o = 0;
+
+	do {
+		if (n && n % 3 == 0)
+			d[o++] = ',';
+		d[o++] = '0' + v % 10;
+		v /= 10;
+		n++;
+	} while (v);
+	if (!sz)
+		return;
+	for (n = 0; n < o && (size_t)n + 1 < sz; n++)
+		dst[n] = d[o - 1 - n];
+	dst[n] = '\0';
+}
+
+static void emit(struct pw_fold *f, struct entry *s, uint64_t end_ns, FILE *out)
+{
+	char num[32], buf[256];
+	struct sbuf sb;
+	uint64_t span = (int64_t)(end_ns - s->window_ns) > 0 ? end_ns - s->window_ns : 0;
+
+	pw_thousands(num, sizeof(num), s->folded);
+	sb_init(&sb, buf, sizeof(buf));
+	sb_puts(&sb, "  ... ");
+	sb_puts(&sb, num);
+	sb_puts(&sb, " more  ");
+	if (s == &f->other) {
+		sb_puts(&sb, "of other processes and destinations (fold table full)");
+	} else {
+		const char *cause = pw_cause_name(s->cause);
+		char ebuf[16];
+
+		sb_comm_text(&sb, s->comm);
+		sb_putc(&sb, '[');
+		sb_u64(&sb, s->pid);
+		sb_puts(&sb, "] -> ");
+		sb_dest(&sb, s->family, s->daddr, s->dport);
+		sb_putc(&sb, ' ');
+		sb_puts(&sb, cause ? cause : s->ret ? pw_errno_label(-s->ret, ebuf, sizeof(ebuf)) : "ok");
+	}
+	/* the window: a second, less when the run ends first */
+	sb_printf(&sb, " (%.1f s)\n", (span > PW_FOLD_WINDOW_NS ? PW_FOLD_WINDOW_NS : span) / 1e9);
+	fputs(buf, out);
+	s->folded = 0;
+	s->window_ns = 0;
+}
+
+static void unpend(struct pw_fold *f, size_t i)
+{
+	f->pending[i]->pending = false;
+	f->pending[i] = f->pending[--f->npending];
+}
+
+bool pw_fold_event(struct pw_fold *f, const struct pw_event *e, FILE *out)
+{
+	struct entry *s = lookup(f, e);
+
+	if (!s) {
+		s = &f->other;
+		if (!s->used) {
+			s->used = true;
+			s->last_ns = e->ts_ns;
+		}
+	}
+	if (s->pending && (int64_t)(e->ts_ns - s->window_ns) >= (int64_t)PW_FOLD_WINDOW_NS) {
+		/* its window is over: out first, then this event */
+		for (size_t i = 0; i < f->npending; i++) {
+			if (f->pending[i] == s) {
+				emit(f, s, e->ts_ns, out);
+				unpend(f, i);
+				break;
+			}
+		}
+	}
+	if ((int64_t)(e->ts_ns - s->last_ns) >= (int64_t)PW_FOLD_WINDOW_NS)
+		s->printed = 0;		/* quiet for a window: a new burst */
+	if ((int64_t)(e->ts_ns - s->last_ns) > 0)
+		s->last_ns = e->ts_ns;
+	if (s->printed < PW_FOLD_AFTER) {
+		s->printed++;
+		f->printed++;
+		return true;
+	}
+	if (!s->folded++) {
+		s->window_ns = e->ts_ns;
+		s->pending = true;
+		f->pending[f->npending++] = s;
+	}
+	f->folded++;
+	return false;
+}
+
+void pw_fold_flush(struct pw_fold *f, uint64_t now_ns, bool all, FILE *out)
+{
+	for (size_t i = 0; i < f->npending;) {
+		struct entry *s = f->pending[i];
+
+		if (all || (int64_t)(now_ns - s->window_ns) >= (int64_t)PW_FOLD_WINDOW_NS) {
+			emit(f, s, all ? s->last_ns : now_ns, out);
+			unpend(f, i);
+		} else {
+			i++;
+		}
+	}
+}
+
+uint64_t pw_fold_next_due(const struct pw_fold *f)
+{
+	uint64_t due = 0;
+
+	for (size_t i = 0; i < f->npending; i++) {
+		uint64_t d = f->pending[i]->window_ns + PW_FOLD_WINDOW_NS;
+
+		if (!due || d < due)
+			due = d;
+	}
+	return due;
+}
+
+uint64_t pw_fold_printed(const struct pw_fold *f)
+{
+	return f->printed;
+}
+
+uint64_t pw_fold_folded(const struct pw_fold *f)
+{
+	return f->folded;
+}
