@@ -45,6 +45,7 @@
 #include "cli.h"
 #include "fold.h"
 #include "http.h"
+#include "memlock.h"
 #include "metrics.h"
 #include "output.h"
 #include "pressure.h"
@@ -709,7 +710,9 @@ int main(int argc, char **argv)
 	app.start = now_ns(CLOCK_MONOTONIC);
 	err = pw_attach(env, &app.at);
 	if (err) {
-		if (env->mode == PW_REQ_AUTO)
+		if (err == -EPERM && pw_memlock_short(why, sizeof(why)))
+			fprintf(stderr, "portwatch: %s\n", why);
+		else if (env->mode == PW_REQ_AUTO)
 			fprintf(stderr, "portwatch: nothing attachable: %s\n", app.at.why);
 		else
 			fprintf(stderr, "portwatch: %s (--mode=auto picks what this kernel allows)\n",

@@ -201,3 +201,56 @@ ck_text() {
 	check_eq "summary table: the trigger's row" "$row" \
 		"$(awk '/outcomes \(summary/ { s = 1 } s && $1 == '"$pid"' { print $1, $2, $3, $4, $5, $7 }' "$D/pw.out")"
 }
+
+# The deployment case (scenarios.sh sc_caps), auto mode, CASE limit, soft or
+# sysres; BPFMEM rlimit or memcg (tests/vm/kernels). Only CAP_BPF and
+# CAP_PERFMON (and CAP_SYS_RESOURCE in sysres) under a 64 KiB memlock limit:
+# where the kernel charges BPF memory to RLIMIT_MEMLOCK and the hard limit
+# is 64 KiB, portwatch exits 1 with one line naming the limit, the
+# capability and the fixes; everywhere else it runs, with exact counts, and
+# on rlimit kernels it has raised the limit (libbpf) to unlimited.
+ck_caps() {
+	check_eq "setup errors" "" "$(cat "$D/setup" 2>/dev/null)"
+	if [ "$CASE" = limit ] && [ "$BPFMEM" = rlimit ]; then
+		echo "    info: $(cat "$D/pw.err")"
+		check_eq "portwatch exit code" 1 "$(cat "$D/pw.rc")"
+		# besides the line of the census, which without CAP_SYS_PTRACE and
+		# CAP_SYS_ADMIN reads only the namespaces it may (README "Least
+		# privilege"), said before attaching
+		check_eq "stderr: one line besides the census's missing-capability line" 1 \
+			"$(grep -vc '^portwatch: census of other network namespaces .* needs CAP_SYS_PTRACE' "$D/pw.err")"
+		check_eq "the line names RLIMIT_MEMLOCK (64 KiB), CAP_SYS_RESOURCE, ulimit -l, LimitMEMLOCK, --ulimit" 1 \
+			"$(grep -c '^portwatch: this kernel (before 5.11) charges BPF maps to RLIMIT_MEMLOCK, 64 KiB here: grant CAP_SYS_RESOURCE (portwatch then raises it) or raise it (ulimit -l unlimited, systemd LimitMEMLOCK=infinity, --ulimit memlock=-1)$' "$D/pw.err")"
+		check_eq "nothing on stdout" 0 "$(wc -c < "$D/pw.out")"
+		return
+	fi
+	# Debian's and Ubuntu's kernels add a perf_event_paranoid level 3 (their
+	# default) at which perf_event_open takes CAP_SYS_ADMIN, CAP_PERFMON is
+	# not enough: kprobe mode cannot attach and auto takes tracepoint
+	if [ "$WANT" = kprobe ] && [ "$(cat "$D/paranoid")" -gt 2 ]; then
+		WANT=tracepoint
+		check_eq "auto: kprobe refused (perf_event_paranoid $(cat "$D/paranoid"): perf_event_open needs CAP_SYS_ADMIN)" 1 \
+			"$(grep -c '^portwatch: attached in tracepoint mode .*; kprobe: [^;]*Permission denied' "$D/pw.err")"
+	fi
+	common
+	local eff=000000c000000000 lim
+	[ "$CASE" = sysres ] && eff=000000c001000000
+	# the bounding set is what it was started with (it cannot drop from it
+	# without CAP_SETPCAP); after attach it keeps a subset (README "Least
+	# privilege": CAP_BPF before 6.5)
+	check_eq "capabilities: bounding set (CAP_BPF, CAP_PERFMON$([ "$CASE" = sysres ] && echo ", CAP_SYS_RESOURCE"))" \
+		$eff "$(sed -n 's/^CapBnd:[[:space:]]*//p' "$D/caps")"
+	local got
+	got=$(sed -n 's/^CapEff:[[:space:]]*//p' "$D/caps")
+	echo "    info: effective capabilities after attach: $got"
+	check_eq "capabilities: effective after attach, none beyond those granted" 0 \
+		"$(( 0x${got:-ffffffffffffffff} & ~0x$eff ))"
+	case $BPFMEM/$CASE in
+	rlimit/*) lim="unlimited unlimited" ;;	# raised by libbpf
+	*/soft) lim="65536 unlimited" ;;
+	*) lim="65536 65536" ;;
+	esac
+	check_eq "locked-memory limit (soft hard) while attached" "$lim" \
+		"$(awk '/^Max locked memory/ { print $4, $5 }' "$D/caps")"
+	exact 18094 "deployment ($CASE)"
+}

@@ -3,9 +3,10 @@
 # ash) and on the host by tests/vm/run.sh (tracepoint mode, as the
 # reference). Runs portwatch and tests/trigger and prints what both said,
 # raw, between markers; tests/vm/check.sh makes the assertions on the host.
-#   scenarios.sh MODE...      MODE: kprobe fentry tracepoint auto
+#   scenarios.sh MODE...      MODE: kprobe fentry tracepoint auto, or caps
+#                             (the deployment case, auto mode: sc_caps)
 # Environment: PW (portwatch), TRIGGER, BB (a busybox, for nc), WORK (a
-# scratch dir). Output on stdout:
+# scratch dir), CAPEXEC (tests/capexec, for caps). Output on stdout:
 #   @@case MODE SCENARIO / @@file NAME / <lines> / ... / @@end
 # Every wait is bounded; a hang is caught by the VM's timeout.
 set -u
@@ -169,22 +170,93 @@ sc_text() {
 	end
 }
 
+# The run time of portwatch's BPF programs so far, summed over its program
+# fds (their fdinfo: run_time_ns and run_cnt, counted while
+# kernel.bpf_stats_enabled is 1, which the VM's init sets; never on the host):
+# file bpfstats, "RUN_TIME_NS RUN_CNT PROGRAMS RECURSION_MISSES" (runs the
+# kernel skipped because the program was already running on that CPU; "-"
+# before 5.12, whose fdinfo does not say).
+bpf_stats() {
+	[ "$(cat /proc/sys/kernel/bpf_stats_enabled 2>/dev/null)" = 1 ] || return 0
+	for f in /proc/"$PW_PID"/fdinfo/*; do
+		awk '/^prog_type:/ { p = 1 } /^run_time_ns:/ { t = $2 } /^run_cnt:/ { c = $2 }
+			/^recursion_misses:/ { m = $2 }
+			END { if (p) print t + 0, c + 0, (m == "" ? "-" : m) }' "$f" 2>/dev/null
+	done | awk '{ t += $1; c += $2; if ($3 == "-") nm = 1; else m += $3; n++ }
+		END { print t + 0, c + 0, n + 0, (nm ? "-" : m + 0) }' > "$WORK/bpfstats"
+}
+
 # 8 processes failing at full speed: exact per-process counts. Events are
 # counted here, not sent (tens of thousands of lines).
 sc_parallel() {
 	begin "$1" "${2:-parallel}"
 	if pw_start "$1" -j -c pwvm-par; then
 		trig --private $RANGE --comm pwvm-par parallel --procs 8 --seconds 2
+		bpf_stats
 		pw_stop
 	fi
 	echo "@@file nev"
 	grep -c '"type":"connect"' "$WORK/pw.out"
 	echo "@@file pw.out"
 	grep -v '"type":"connect"' "$WORK/pw.out"
+	emit bpfstats "$WORK/bpfstats"
 	end
 }
 
+# The deployment case (README "Deploying"): portwatch as root with only
+# CAP_BPF and CAP_PERFMON (tests/capexec drops the rest, bounding set too,
+# as a container runtime does) under a 64 KiB RLIMIT_MEMLOCK, a container's
+# default, in auto mode:
+#   limit   ulimit -l 64 (soft and hard)
+#   soft    ulimit -S -l 64 (the hard limit unlimited)
+#   sysres  ulimit -l 64, and CAP_SYS_RESOURCE too
+# Files: caps (its /proc status Cap* lines and locked-memory limit once
+# attached), pw.rc (also when it exits by itself), paranoid
+# (kernel.perf_event_paranoid: Debian's level 3, its default, makes
+# perf_event_open, hence kprobe mode, need CAP_SYS_ADMIN).
+sc_caps() {
+	for c in limit soft sysres; do
+		begin caps "$c"
+		cat /proc/sys/kernel/perf_event_paranoid > "$WORK/paranoid"
+		caps=bpf,perfmon hard=64
+		case $c in
+		soft) hard=unlimited ;;
+		sysres) caps=$caps,sys_resource ;;
+		esac
+		# the kernel's own default before 5.16 is 64 KiB, soft and hard
+		(ulimit -H -l unlimited && ulimit -S -l 64 && ulimit -H -l $hard &&
+			exec "$CAPEXEC" $caps "$PW" -j -a -c pwvm-cap) \
+			> "$WORK/pw.out" 2> "$WORK/pw.err" &
+		PW_PID=$!
+		i=0
+		# until attached or exited (a zombie until waited for), at most 60 s
+		while ! grep -q 'attached in' "$WORK/pw.err" && [ $i -lt 600 ] && [ -e /proc/$PW_PID ] &&
+			! grep -q '^State:[[:space:]]*Z' /proc/$PW_PID/status 2>/dev/null; do
+			i=$((i + 1))
+			sleep 0.1
+		done
+		if grep -q 'attached in' "$WORK/pw.err"; then
+			grep '^Cap' /proc/$PW_PID/status > "$WORK/caps"
+			grep '^Max locked memory' /proc/$PW_PID/limits >> "$WORK/caps"
+			trig --private $RANGE --comm pwvm-cap --port 18094 exhaust --count 12
+			pw_stop
+		else
+			kill "$PW_PID" 2>/dev/null
+			wait "$PW_PID"
+			echo "$?" > "$WORK/pw.rc"
+		fi
+		emit pw.out "$WORK/pw.out"
+		emit caps "$WORK/caps"
+		emit paranoid "$WORK/paranoid"
+		end
+	done
+}
+
 for mode in "$@"; do
+	if [ "$mode" = caps ]; then
+		sc_caps
+		continue
+	fi
 	sc_core "$mode"
 	sc_filters "$mode"
 	sc_pid "$mode"
