@@ -11,7 +11,9 @@
 #include <linux/perf_event.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <bpf/bpf.h>
 #include "attach.h"
+#include "census.h"
 #include "caps.h"
 #include "output.h"
 #include "portwatch.skel.h"
@@ -348,6 +350,30 @@ static void remove_kretprobes(struct pw_attach *at)
 	for (int i = 0; dir && i < at->nkrp; i++)
 		krp_remove(dir, &at->krp[i]);
 	at->nkrp = 0;
+}
+
+long long pw_recursion_misses(const struct pw_attach *at)
+{
+	struct bpf_program *prog;
+	long long total = 0;
+	int maj, min, pat;
+
+	/* bpf_prog_info.recursion_misses exists from 5.12; before, a 0 there
+	 * would be a made-up answer */
+	if (!at->skel || !pw_kernel_version(&maj, &min, &pat) || maj < 5 || (maj == 5 && min < 12))
+		return -1;
+	bpf_object__for_each_program(prog, at->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || !bpf_program__autoload(prog))
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			return -1;
+		total += info.recursion_misses;
+	}
+	return total;
 }
 
 void pw_kretprobe_misses(const struct pw_attach *at, struct pw_krp_misses *m)

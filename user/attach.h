@@ -62,6 +62,12 @@ int pw_attach(const struct env *env, struct pw_attach *at);
  * pw_detach(), also after the skeleton's links are detached. */
 void pw_kretprobe_misses(const struct pw_attach *at, struct pw_krp_misses *m);
 
+/* Program runs the kernel skipped because the program was already running
+ * on that CPU (bpf_prog_info.recursion_misses, summed over portwatch's
+ * programs): each may be a connect() outcome not counted. -1 before 5.12
+ * (not reported) or when it cannot be read. */
+long long pw_recursion_misses(const struct pw_attach *at);
+
 void pw_detach(struct pw_attach *at);
 
 #endif /* PW_ATTACH_H */

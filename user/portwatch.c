@@ -290,11 +290,14 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	uint64_t stash_full = read_counter(app, PW_CNT_STASH_FULL);
 	uint64_t received = load(&app->received);
 	struct pw_krp_misses krp;
-	char krp_json[24] = "null";
+	char krp_json[24] = "null", rec_json[24] = "null";
+	long long rec = pw_recursion_misses(&app->at);
 
 	pw_kretprobe_misses(&app->at, &krp);
 	if (krp.total >= 0)
 		snprintf(krp_json, sizeof(krp_json), "%lld", krp.total);
+	if (rec >= 0)
+		snprintf(rec_json, sizeof(rec_json), "%lld", rec);
 	sync_accounts(app, false);
 	if (pw_accounts_procs(&app->acc, &procs))
 		fprintf(stderr, "portwatch: out of memory for the per-process table\n");
@@ -306,9 +309,9 @@ static void print_table(struct app *app, const char *type, FILE *out)
 
 		fprintf(out, "{\"type\":\"%s\",\"mode\":\"%s\",\"duration_s\":%.3f,\"events_received\":%llu,"
 			"\"events_lost\":%llu,\"counts_dropped\":%llu,\"untraced\":%llu,"
-			"\"kretprobe_misses\":%s,\"processes\":[",
+			"\"kretprobe_misses\":%s,\"recursion_misses\":%s,\"processes\":[",
 			type, mode, duration_s, (unsigned long long)received, (unsigned long long)lost,
-			(unsigned long long)full, (unsigned long long)stash_full, krp_json);
+			(unsigned long long)full, (unsigned long long)stash_full, krp_json, rec_json);
 		for (size_t i = 0; i < procs.n; i++) {
 			sb_init(&sb, buf, sizeof(buf));
 			pw_proc_json(&sb, &procs.v[i]);
@@ -352,6 +355,10 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	if (stash_full)
 		fprintf(stderr, "portwatch: %llu connects not traced: per-thread state map full\n",
 			(unsigned long long)stash_full);
+	if (rec > 0)
+		fprintf(stderr, "portwatch: %lld program runs skipped by the kernel (already running on "
+			"that CPU: recursion misses): up to %lld connect() outcomes not counted; kprobe "
+			"mode has no such limit\n", rec, rec);
 	if (krp.total > 0)
 		fprintf(stderr, "portwatch: %lld kretprobe misses (%s): %lld connect() outcomes not "
 			"counted; maxactive %d is too low for this load\n", krp.total, krp.detail,

@@ -157,6 +157,24 @@ ck_parallel() {
 	local want fails
 	want=$(truth_by_pid)
 	check_eq "worker records" 8 "$(jq -s '[.[] | select(.type == "record" and .mode == "parallel")] | length' "$D/truth")"
+	local rec got_att want_att
+	rec=$(summary | jq '.recursion_misses // 0')
+	if [ "$rec" -gt 0 ] 2>/dev/null; then
+		# the kernel skipped program runs (the program already running on
+		# that CPU: seen on 7.2 x86-64 in fentry and tracepoint modes);
+		# each can be an outcome not counted. Not silent: said on stderr
+		# and in the summary, and the shortfall is within it
+		got_att=$(summary | jq '[.processes[].attempts] | add')
+		want_att=$(jq '[.[].attempts] | add' <<<"$want")
+		echo "    info: $rec recursion misses reported; counted $got_att of $want_att connects"
+		check_eq "recursion misses said on stderr" 1 \
+			"$(grep -c "^portwatch: $rec program runs skipped by the kernel" "$D/pw.err")"
+		check_eq "counted <= connects <= counted + recursion misses" 1 \
+			"$([ "$got_att" -le "$want_att" ] && [ "$want_att" -le $((got_att + rec)) ] && echo 1 || echo 0)"
+		fails=$(jq '[.[].failures] | add' <<<"$want")
+		echo "    info: $fails failures in 2 s, $(cat "$D/nev") events"
+		return
+	fi
 	check_eq "per-process attempts and failures (filler + 8 workers)" "$want" \
 		"$(summary | jq -c '[.processes[] | {pid, attempts, failures: (.errors.EADDRNOTAVAIL // 0)}] | sort_by(.pid)')"
 	fails=$(jq '[.[].failures] | add' <<<"$want")
