@@ -149,8 +149,6 @@ asan:
 # libFuzzer targets: every tests/fuzz/fuzz_NAME.c, linked with the user/
 # objects built for it (ASan+UBSan, coverage), seeds in tests/fuzz/corpus/NAME.
 # `make fuzz` runs each for FUZZ_SECONDS (tests/fuzz/run.sh; make test too).
-# The web config parser (user/webconfig.c, branch i13a) gets its target by
-# adding tests/fuzz/fuzz_webconfig.c and tests/fuzz/corpus/webconfig/.
 FUZZ_OUT := $(OUTPUT)/fuzz
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB_OBJS := $(patsubst $(OUTPUT)/%.o,$(FUZZ_OUT)/%.o,$(LIB_OBJS))

@@ -7,8 +7,6 @@
 # failed check is a FAIL with the reproducer's path and the command that
 # replays it. Exit 1 if any failed.
 #   tests/fuzz/run.sh [NAME_REGEX]
-# The web config parser's target (fuzz_webconfig, user/webconfig.c from
-# branch i13a) runs here as soon as tests/fuzz/fuzz_webconfig.c exists.
 set -u
 cd "$(dirname "$0")/../.."
 OUTPUT=${OUTPUT:-.output}
