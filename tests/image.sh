@@ -16,6 +16,9 @@ DAEMONSET=deploy/daemonset.yaml
 # DaemonSet's pod spec asks for; CAPS (e.g. "BPF PERFMON") replaces its
 # capabilities. Also makes the container's netns ($CNS) and its cleanup.
 image_bundle() {
+	# the sanitizer pass runs the suite again with the ASan build: the
+	# image holds the release build, which the first pass ran already
+	[ -z "${PW_SAN_INNER:-}" ] || skip "the image holds the release build, not the sanitizer build (run in the first pass)"
 	command -v runc >/dev/null || skip "runc not installed (sudo make deps)"
 	command -v umoci >/dev/null || skip "umoci not installed (sudo make deps)"
 	python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml not installed (sudo make deps)"
