@@ -44,7 +44,8 @@ struct stash {
 	__u8 pad;
 	__u8 saddr[16];
 	__u8 daddr[16];
-	char comm[PW_COMM_LEN];
+	char comm[PW_COMM_LEN];		/* the process's: its thread-group leader's */
+	char thread[PW_COMM_LEN];	/* the connecting thread's own */
 };
 
 struct {
@@ -97,6 +98,15 @@ struct {
 	__type(value, __u64);
 } ports_hist SEC(".maps");
 
+/* --cgroup=PATH: slot 0 holds that cgroup (v2); only tasks in it or below */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+const volatile bool targ_cgroup_set = false;
 const volatile __u32 targ_tgid = 0;
 const volatile bool targ_comm_set = false;
 const volatile char targ_comm[PW_COMM_LEN] = {};
@@ -189,6 +199,9 @@ static __always_inline bool task_wanted(__u32 tgid, char *comm)
 				break;
 		}
 	}
+	/* 1: under it; 0: not; <0: slot empty (cannot happen once loaded) */
+	if (targ_cgroup_set && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
+		return false;
 	return true;
 }
 
@@ -209,17 +222,24 @@ static __always_inline bool dport_wanted(__u16 dport)
 static __always_inline bool stash_task(struct stash *st)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *task;
 
 	st->pid = id >> 32;
 	st->tid = (__u32)id;
-	bpf_get_current_comm(st->comm, sizeof(st->comm));
+	/* comm is the process's name (its leader's), so that -c and the
+	 * labels do not depend on which thread connects; thread its own */
+	bpf_get_current_comm(st->thread, sizeof(st->thread));
+	task = (struct task_struct *)bpf_get_current_task();
+	if (BPF_CORE_READ_INTO(&st->comm, task, group_leader, comm))
+		__builtin_memcpy(st->comm, st->thread, sizeof(st->comm));
 	if (!task_wanted(st->pid, st->comm))
 		return false;
+	/* counted per process with it: the workload of the counters */
+	st->cgroup_id = bpf_get_current_cgroup_id();
 	/* only events use these; a failure's is sent from the caller's
 	 * context (see emit), a success's only with --all and maybe not */
 	if (targ_all && targ_events) {
 		st->uid = (__u32)bpf_get_current_uid_gid();
-		st->cgroup_id = bpf_get_current_cgroup_id();
 	}
 	st->t0 = bpf_ktime_get_ns();
 	return true;
@@ -355,6 +375,7 @@ static __always_inline void count(struct stash *st, int ret)
 		struct pw_proc_val nv = {};
 
 		__builtin_memcpy(nv.comm, st->comm, sizeof(nv.comm));
+		nv.cgroup_id = st->cgroup_id;
 		/* EEXIST means another CPU created it first: fine */
 		bpf_map_update_elem(&procs, &k, &nv, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&procs, &k);
@@ -392,12 +413,11 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 	e->ts_ns = bpf_ktime_get_ns();
 	e->scan_ns = st->scan_ns;
 	e->netns = 0;
+	e->cgroup_id = st->cgroup_id;
 	if (targ_all) {
-		e->cgroup_id = st->cgroup_id;
 		e->uid = st->uid;
 	} else {
 		/* a failure: still in the connecting task */
-		e->cgroup_id = bpf_get_current_cgroup_id();
 		e->uid = (__u32)bpf_get_current_uid_gid();
 	}
 	e->pid = st->pid;
@@ -422,6 +442,7 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 	__builtin_memcpy(e->saddr, st->saddr, sizeof(e->saddr));
 	__builtin_memcpy(e->daddr, st->daddr, sizeof(e->daddr));
 	__builtin_memcpy(e->comm, st->comm, sizeof(e->comm));
+	__builtin_memcpy(e->thread, st->thread, sizeof(e->thread));
 	read_net(sk, e, direct);
 
 	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);

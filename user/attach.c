@@ -10,6 +10,7 @@
 #include <linux/capability.h>
 #include <linux/perf_event.h>
 #include <bpf/btf.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "output.h"
@@ -398,6 +399,7 @@ static int try_mode(int mode, const struct env *env, const struct kfacts *k,
 		snprintf(why, sz, "cannot open BPF object: %s", strerror(errno));
 		return err;
 	}
+	skel->rodata->targ_cgroup_set = env->cgroup_fd > 0;
 	skel->rodata->targ_tgid = env->pid;
 	skel->rodata->targ_comm_set = env->comm_set;
 	memcpy((char *)skel->rodata->targ_comm, env->comm, PW_COMM_LEN);
@@ -420,6 +422,15 @@ static int try_mode(int mode, const struct env *env, const struct kfacts *k,
 		snprintf(why, sz, "load %s: %s", err == -EPERM ? "refused" : "failed",
 			 strerror(-err));
 		goto fail;
+	}
+	if (env->cgroup_fd > 0) {
+		__u32 slot = 0, fd = env->cgroup_fd;
+
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_filter), &slot, &fd, BPF_ANY)) {
+			err = -errno;
+			snprintf(why, sz, "--cgroup: %s", strerror(errno));
+			goto fail;
+		}
 	}
 	if (mode == PW_MODE_KPROBE) {
 		err = attach_kretprobes(skel, at, why, sz);
