@@ -64,12 +64,12 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # Static builds have no /metrics: Debian ships libmicrohttpd.a but not the
 # static TLS libraries it needs.
 ifeq ($(STATIC),1)
-LIBS := libbpf
+LIBS := libbpf libelf
 CFLAGS += -DPW_NO_METRICS
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
 else
-LIBS := libbpf libmicrohttpd
+LIBS := libbpf libmicrohttpd libelf
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
 endif
 

@@ -197,12 +197,14 @@ static void test_proc_json(void **state)
 	add(&p, 4242, 99, 15, 15, 2130000, "curl");
 	assert_string_equal(proc_json(find(&p, 4242)),
 		"{\"pid\":4242,\"comm\":\"curl\",\"attempts\":25,\"failures\":15,"
-		"\"errors\":{\"EADDRNOTAVAIL\":15},\"scans\":25,\"scan_ns_total\":2730000}");
+		"\"errors\":{\"EADDRNOTAVAIL\":15},\"scans\":25,\"scan_ns_total\":2730000,"
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null}");
 
 	add(&p, 7, 0, 5, 0, 0, "wget");
 	assert_string_equal(proc_json(find(&p, 7)),
 		"{\"pid\":7,\"comm\":\"wget\",\"attempts\":5,\"failures\":0,"
-		"\"errors\":{},\"scans\":0,\"scan_ns_total\":0}");
+		"\"errors\":{},\"scans\":0,\"scan_ns_total\":0,"
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null}");
 	pw_procs_free(&p);
 }
 
@@ -218,7 +220,8 @@ static void test_proc_json_errors(void **state)
 	add(&p, 9, 4242, 1, 0, 0, "a\"b\n\xff");
 	assert_string_equal(proc_json(find(&p, 9)),
 		"{\"pid\":9,\"comm\":\"a\\\"b\\n\\ufffd\",\"attempts\":2,\"failures\":2,"
-		"\"errors\":{\"ECONNREFUSED\":1,\"E4242\":1},\"scans\":0,\"scan_ns_total\":0}");
+		"\"errors\":{\"ECONNREFUSED\":1,\"E4242\":1},\"scans\":0,\"scan_ns_total\":0,"
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null}");
 
 	/* only "other" */
 	memset(&pr, 0, sizeof(pr));
@@ -229,7 +232,8 @@ static void test_proc_json_errors(void **state)
 	pr.other_errs = 5;
 	assert_string_equal(proc_json(&pr),
 		"{\"pid\":3,\"comm\":\"x\",\"attempts\":5,\"failures\":5,"
-		"\"errors\":{\"other\":5},\"scans\":0,\"scan_ns_total\":0}");
+		"\"errors\":{\"other\":5},\"scans\":0,\"scan_ns_total\":0,"
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null}");
 
 	/* errors and "other" */
 	pr.nerrs = 1;
@@ -238,7 +242,8 @@ static void test_proc_json_errors(void **state)
 	pr.other_errs = 2;
 	assert_string_equal(proc_json(&pr),
 		"{\"pid\":3,\"comm\":\"x\",\"attempts\":5,\"failures\":5,"
-		"\"errors\":{\"EADDRNOTAVAIL\":3,\"other\":2},\"scans\":0,\"scan_ns_total\":0}");
+		"\"errors\":{\"EADDRNOTAVAIL\":3,\"other\":2},\"scans\":0,\"scan_ns_total\":0,"
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null}");
 
 	/* too small a buffer: false */
 	sb_init(&sb, small, sizeof(small));
@@ -261,7 +266,7 @@ static char *procs_text(const struct pw_procs *p)
 	return buf;
 }
 
-#define HEADER "PID     COMM              ATTEMPTS  FAILURES     SCANS    SCAN_MS  ERRORS\n"
+#define HEADER "PID     COMM              ATTEMPTS  FAILURES     SCANS    SCAN_MS  ERRORS                   WORKLOAD\n"
 
 static void test_procs_text(void **state)
 {
@@ -284,10 +289,10 @@ static void test_procs_text(void **state)
 	t = procs_text(&p);
 	/* pid 9: slots 111, 4242, 201..206, other = 207 + 208 */
 	assert_string_equal(t, HEADER
-		"4242    curl                    25        15        25      2.730  EADDRNOTAVAIL:15\n"
+		"4242    curl                    25        15        25      2.730  EADDRNOTAVAIL:15         ?\n"
 		"9       a?b                     10        10         0      0.000  "
-		"ECONNREFUSED:1,E4242:1,E201:1,E202:1,E203:1,E204:1,E205:1,E206:1,other:2\n"
-		"7       wget                     5         0         0      0.000  -\n");
+		"ECONNREFUSED:1,E4242:1,E201:1,E202:1,E203:1,E204:1,E205:1,E206:1,other:2 ?\n"
+		"7       wget                     5         0         0      0.000  -                        ?\n");
 	free(t);
 	pw_procs_free(&p);
 }
@@ -310,7 +315,7 @@ static void test_procs_text_other_only(void **state)
 	p.v[0].other_errs = 4;
 	t = procs_text(&p);
 	assert_string_equal(t, HEADER
-		"9       0123456789abcdef         4         4         1      1.235  other:4\n");
+		"9       0123456789abcdef         4         4         1      1.235  other:4                  ?\n");
 	free(t);
 	pw_procs_free(&p);
 }
