@@ -398,6 +398,13 @@ static void print_netns_info(void)
 		stat("/proc/self/ns/net", &st) ? 0ULL : (unsigned long long)st.st_ino, range, reuse);
 }
 
+static const struct pw_workload *metrics_workload(void *arg, uint64_t cgroup_id)
+{
+	struct app *app = arg;
+
+	return pw_workloads_get(app->wl_worker, cgroup_id, now_ns(CLOCK_MONOTONIC));
+}
+
 static int render_metrics(void *arg, char **buf, size_t *len)
 {
 	struct app *app = arg;
@@ -415,6 +422,8 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 		.version = PORTWATCH_VERSION,
 		.libbpf_version = app->libbpf_version,
 		.mode = pw_mode_name(app->at.mode),
+		.workload = app->wl_worker ? metrics_workload : NULL,
+		.workload_ctx = app,
 	};
 	unsigned int lo, hi;
 	FILE *f;
