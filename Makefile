@@ -80,7 +80,7 @@ SKEL := $(OUTPUT)/portwatch.skel.h
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd
+TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd $(OUTPUT)/tests/fetcher
 
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
@@ -118,6 +118,11 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
 
+# a libcurl client not named curl (tests/workload.sh)
+$(OUTPUT)/tests/fetcher: tests/fetcher.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) $(shell $(PKG_CONFIG) --libs libcurl) -o $@
+
 $(OUTPUT)/tests/%: tests/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $< $(LDFLAGS) -pthread -o $@
@@ -127,7 +132,7 @@ tools: $(TOOL_BINS)
 # Debian/Ubuntu packages for building (first line) and testing (second).
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
 	libmicrohttpd-dev pkg-config gcc make
-TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
+TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus libcurl4-openssl-dev golang-go \
 	qemu-system-x86 qemu-system-arm busybox-static cpio
 
 deps:

@@ -32,6 +32,7 @@ source tests/integration.sh
 source tests/metrics.sh
 source tests/census.sh
 source tests/storm.sh
+source tests/workload.sh
 for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	[ -n "$filter" ] && ! grep -qE -- "$filter" <<<"$name" && continue
 	T=$(mktemp -d /tmp/portwatch-test.XXXXXX)

@@ -1,0 +1,278 @@
+# Integration tests of workload attribution (issue: who is failing): real
+# cgroups made under the host's cgroup v2 hierarchy with the names the
+# kubelet (systemd and cgroupfs drivers) and systemd give them, a fake pods
+# folder (--pods-dir), real clients moved into them (curl, the trigger, a
+# libcurl program not named curl, a Go program built here), and exact
+# checks against what the clients saw. Sourced by tests/run.sh after
+# tests/lib.sh and tests/integration.sh (curl_runs, start_httpd).
+
+FETCHER=$OUT/tests/fetcher
+WL_UID=6f1e2c3a-1b2c-4d5e-8f90-a1b2c3d4e5f6
+WL_UID_=${WL_UID//-/_}
+WL_CID=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+WL_CID2=fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210
+
+# The cgroup v2 mount (on hybrid hosts /sys/fs/cgroup/unified). Sets CG_ROOT.
+cg_root() {
+	CG_ROOT=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break; if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
+	[ -n "$CG_ROOT" ] && [ -w "$CG_ROOT/cgroup.procs" ] || skip "no writable cgroup v2 hierarchy in /proc/self/mountinfo"
+}
+
+# cg_make REL: mkdir each missing level of $CG_ROOT/REL; cleanup (deferred)
+# moves any process left back to the root and removes, deepest first, only
+# the levels made here. Prints the absolute path.
+cg_make() {
+	local rel=$1 path=$CG_ROOT part
+	local IFS=/
+	for part in $rel; do
+		[ -z "$part" ] && continue
+		path=$path/$part
+		if [ ! -d "$path" ]; then
+			mkdir "$path" || { fail "setup: mkdir $path"; exit 1; }
+			defer "cg_remove '$path'"
+		fi
+	done
+}
+cg_remove() {
+	local p
+	for p in $(cat "$1/cgroup.procs" 2>/dev/null); do
+		echo "$p" > "$CG_ROOT/cgroup.procs" 2>/dev/null
+	done
+	rmdir "$1"
+}
+
+# in_cg REL CMD...: run CMD in the test netns, inside cgroup REL, appending
+# its pid to $T/pids.REL-basename (the ground truth of who ran where). The
+# shell joins the cgroup first: `ip netns exec` mounts a sysfs of its own,
+# without the cgroup mounts, and then execs CMD in the same process.
+in_cg() {
+	local cg=$CG_ROOT/$1
+	shift
+	sh -c 'echo $$ > "$1/cgroup.procs" && echo $$ >> "$2" && shift 2 && exec ip netns exec "$@"' \
+		sh "$cg" "$T/pids.$(basename "$cg")" "$NS" "$@"
+}
+
+# curl_runs_cg REL N: N curl runs inside REL; counts in CG_OK / CG_7 / CG_OTHER
+curl_runs_cg() {
+	local i rc
+	CG_OK=0 CG_7=0 CG_OTHER=0
+	for i in $(seq "$2"); do
+		in_cg "$1" curl -s -o /dev/null http://127.0.0.1:8080/
+		rc=$?
+		case $rc in
+		0) CG_OK=$((CG_OK + 1)) ;;
+		7) CG_7=$((CG_7 + 1)) ;;
+		*) CG_OTHER=$((CG_OTHER + 1)) ;;
+		esac
+	done
+}
+
+# A pods folder as the kubelet lays it out: <ns>_<pod>_<uid>/<container>/
+mk_pods() {
+	mkdir -p "$T/logs/pods/$1_$2_$3/$4" "$T/logs/containers"
+}
+
+# The systemd cgroup driver with containerd: every event carries the pod
+# (namespace, name, uid, QoS) and the container, exactly as many as curl's
+# exit-7 runs; the summary rows of those runs too; and Prometheus' series.
+t_workload_kubelet_systemd_json() {
+	cg_root
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	local slice=kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod$WL_UID_.slice
+	local cg=$slice/cri-containerd-$WL_CID.scope port=${METRICS_PORT:-19099}
+	cg_make "$cg"
+	mk_pods shop web-7d9f "$WL_UID" app
+	pw_start -j -c curl --pods-dir="$T/logs/pods" -l "127.0.0.1:$port"
+	curl_runs_cg "$cg" 25
+	check_eq "curl exit 0" 10 "$CG_OK"
+	check_eq "curl exit 7" 15 "$CG_7"
+	curl -s --max-time 5 "http://127.0.0.1:$port/metrics" > "$T/m"
+	pw_stop
+
+	ns_events > "$T/ev"
+	check_eq "events in the test netns" "$CG_7" "$(wc -l < "$T/ev")"
+	check_eq "events with the cgroup, pod, QoS, container and its id" "$CG_7" \
+		"$(jq -c --arg cg "/$cg" --arg uid "$WL_UID" --arg cid "$WL_CID" 'select(.cgroup == $cg
+			and .pod == {namespace: "shop", name: "web-7d9f", uid: $uid, qos: "burstable"}
+			and .container == "app" and .container_id == $cid and .unit == null
+			and .comm == "curl" and .thread == null)' "$T/ev" | wc -l)"
+	check_eq "event pids are runs in the cgroup" "$CG_7" \
+		"$(jq -r .pid "$T/ev" | sort -u | grep -cxFf "$T/pids.cri-containerd-$WL_CID.scope")"
+	local pids
+	pids=$(jq -Rn '[inputs | tonumber]' "$T/pids.cri-containerd-$WL_CID.scope")
+	check_eq "summary rows of the runs, each with its pod and container" 25 \
+		"$(summary | jq -c --argjson p "$pids" '.processes[] | select(.pid as $x | $p | index($x))
+			| select(.pod.name == "web-7d9f" and .pod.namespace == "shop" and .container == "app")' | wc -l)"
+	check_eq "workload series (pod, container) = curl's exit-7 runs" 1 \
+		"$(grep -cxF "portwatch_workload_connect_failures_total{namespace=\"shop\",pod=\"web-7d9f\",container=\"app\",unit=\"\",errno=\"EADDRNOTAVAIL\"} $CG_7" "$T/m")"
+	check_eq "remedies: the same rule ids as before" \
+		'["reuse_connections","tw_reuse_2","wider_port_range","more_destinations"]' \
+		"$(jq -c 'select(.type == "remedies") | [.remedies[].id | select(. != "ip_local_port_range_sockopt")]' "$T/pw.out")"
+}
+
+# The cgroupfs driver (QoS besteffort), a pod of two containers told apart
+# by the /var/log/containers link; text mode: every failure line ends with
+# namespace/pod/container.
+t_workload_kubelet_cgroupfs_text() {
+	cg_root
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	local cg=kubepods/besteffort/pod$WL_UID/$WL_CID2
+	cg_make "$cg"
+	mk_pods shop api-5c "$WL_UID" main
+	mk_pods shop api-5c "$WL_UID" sidecar
+	: > "$T/logs/containers/api-5c_shop_sidecar-$WL_CID2.log"
+	pw_start -c curl --pods-dir="$T/logs/pods"
+	check_eq "text header ends with WORKLOAD" 1 "$(head -n 1 "$T/pw.out" | grep -c ' SCAN  *WORKLOAD$')"
+	curl_runs_cg "$cg" 25
+	wait_count "$T/pw.out" 'EADDRNOTAVAIL' "$CG_7" 5
+	pw_stop
+	check_eq "curl exit 7" 15 "$CG_7"
+	check_eq "failure lines ending with shop/api-5c/sidecar" "$CG_7" \
+		"$(grep -cE ' curl .*127\.0\.0\.1:8080 +EADDRNOTAVAIL +port_range_exhausted +40000-40009 +[0-9.]+[um]?s +shop/api-5c/sidecar$' "$T/pw.out")"
+	check_eq "summary table rows of the runs with the workload" 25 \
+		"$(awk '$2 == "curl" && $NF == "shop/api-5c/sidecar" {print $1}' "$T/pw.out" | sort -u | grep -cxFf "$T/pids.$WL_CID2")"
+}
+
+# A systemd service and a second cgroup side by side; --cgroup keeps the
+# service's subtree only, exactly: its runs' failures are the events and
+# the summary has none of the others.
+t_workload_unit_and_cgroup_filter() {
+	cg_root
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	local unit=pwtest-$$-$RANDOM.service other=pwtest-other-$$-$RANDOM
+	cg_make "system.slice/$unit"
+	cg_make "$other"
+	pw_start -j --cgroup="system.slice/$unit"
+	local i rc a7=0 b7=0 a=0
+	for i in $(seq 25); do
+		if [ $((i % 2)) -eq 1 ]; then
+			in_cg "system.slice/$unit" curl -s -o /dev/null http://127.0.0.1:8080/
+			rc=$?; a=$((a + 1)); [ $rc -eq 7 ] && a7=$((a7 + 1))
+		else
+			in_cg "$other" curl -s -o /dev/null http://127.0.0.1:8080/
+			rc=$?; [ $rc -eq 7 ] && b7=$((b7 + 1))
+		fi
+	done
+	pw_stop
+	check_eq "failures of both (10 ports, 25 runs)" 15 "$((a7 + b7))"
+	ns_events > "$T/ev"
+	check_eq "events: only the service's runs that exited 7" "$a7" "$(wc -l < "$T/ev")"
+	check_eq "events carry the unit and no pod" "$a7" \
+		"$(jq -c --arg u "system.slice/$unit" --arg cg "/system.slice/$unit" \
+			'select(.unit == $u and .cgroup == $cg and .pod == null and .container == null)' "$T/ev" | wc -l)"
+	check_eq "event pids are the service's runs" "$a7" \
+		"$(jq -r .pid "$T/ev" | sort -u | grep -cxFf "$T/pids.$unit")"
+	check_eq "summary: the service's runs, all of them" "$a" \
+		"$(summary | jq -r '.processes[].pid' | grep -cxFf "$T/pids.$unit")"
+	check_eq "summary: none of the other cgroup's runs" 0 \
+		"$(summary | jq -r '.processes[].pid' | grep -cxFf "$T/pids.$other")"
+	check_eq "summary: only processes of the service (none from elsewhere on the host)" "$a" \
+		"$(summary | jq '.processes | length')"
+	# a path that is no cgroup: exit 2, one line, nothing attached
+	"$PW" --cgroup=/nonexistent/x -d 1 > "$T/o" 2> "$T/e"
+	check_eq "--cgroup=/nonexistent/x exit" 2 $?
+	check_eq "one line on stderr" 1 "$(wc -l < "$T/e")"
+	"$PW" --cgroup=/proc -d 1 > "$T/o" 2> "$T/e"
+	check_eq "--cgroup=/proc (not cgroup2) exit" 2 $?
+	check_eq "it says why" 1 "$(grep -c 'not a cgroup v2 directory' "$T/e")"
+}
+
+# A thread named with prctl(PR_SET_NAME) fails: the process's name in
+# comm (and -c matches it), the thread's in thread.
+t_workload_named_thread() {
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -c pwt-proc
+	must in_ns "$TRIGGER" --comm pwt-proc --thread-name pool-worker-7 --port 18095 exhaust --count 13 > "$T/t"
+	pw_stop
+	local tid fails
+	tid=$(truth '.[0].tid' "$T/t")
+	fails=$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")
+	check_eq "the trigger's thread failed" 3 "$fails"
+	check_eq "the record is the thread's (not the process's)" 1 \
+		"$(jq -c 'select(.type == "record" and .comm == "pool-worker-7" and .tid != .pid)' "$T/t" | wc -l)"
+	ns_events > "$T/ev"
+	check_eq "events: comm the process's, thread the thread's, tid the thread's" "$fails" \
+		"$(jq -c --argjson tid "$tid" 'select(.comm == "pwt-proc" and .thread == "pool-worker-7" and .tid == $tid)' "$T/ev" | wc -l)"
+	check_eq "summary row under the process's name" pwt-proc \
+		"$(summary | jq -r --argjson p "$(truth '.[0].pid' "$T/t")" '.processes[] | select(.pid == $p) | .comm')"
+}
+
+# release FIFO: let a waiting client exit
+release() { timeout 5 sh -c ": > '$1'"; }
+
+# A libcurl program not named curl (one easy handle per request), kept alive
+# until portwatch's diagnosis has looked at it: the remedies name libcurl's
+# settings, for its pid.
+t_workload_libcurl_client_remedy() {
+	[ -x "$FETCHER" ] || skip "$FETCHER not built (libcurl4-openssl-dev missing: make deps tools)"
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	mkfifo "$T/go"
+	# -c: other failures on the host must not change the remedies asserted
+	pw_start -j -c fetcher
+	ip netns exec "$NS" "$FETCHER" http://127.0.0.1:8080/ 13 "$T/go" > "$T/f" &
+	local fpid=$!
+	defer "release '$T/go'; kill $fpid; wait $fpid"
+	wait_for "$T/f" '"couldnt_connect"' 20 || exit 1
+	local pid
+	pid=$(jq .pid "$T/f")
+	# the diagnosis of its first failure names the client found in it
+	wait_for "$T/pw.out" "\"type\":\"pressure\".*\"pid\":$pid," 10 || exit 1
+	release "$T/go"
+	wait $fpid
+	pw_stop
+	check_eq "fetcher: ok, couldn't connect, other" '[10,3,0]' "$(jq -c '[.ok, .couldnt_connect, .other]' "$T/f")"
+	check_eq "its process name is not curl" fetcher "$(ns_events | jq -r .comm | sort -u)"
+	check_eq "events of its failures" 3 "$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p)' | wc -l)"
+	check_eq "pressure object: client libcurl" libcurl \
+		"$(jq -r --argjson p "$pid" 'select(.type == "pressure" and .pid == $p) | .client' "$T/pw.out" | head -n 1)"
+	check_eq "remedies: client libcurl" libcurl "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	local text
+	text=$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out")
+	check_eq "reuse_connections names libcurl, the pid, the easy handle, CURLOPT_MAXCONNECTS" 1 \
+		"$(grep -c "pid $pid) uses libcurl.*same easy handle.*share handle.*CURLOPT_MAXCONNECTS" <<<"$text")"
+}
+
+# A Go client (Debian's golang-go, built here offline, standard library
+# only), a new http.Transport per request: the remedies name http.Transport
+# and MaxIdleConnsPerHost.
+t_workload_go_client_remedy() {
+	local go
+	go=$(command -v go || ls /usr/lib/go/bin/go 2>/dev/null)
+	[ -n "$go" ] || skip "go not installed (package golang-go: make deps)"
+	mkdir -p "$T/gobuild"
+	cp tests/goclient.go "$T/gobuild/"
+	(cd "$T/gobuild" && GOCACHE="$T/gocache" GOPATH="$T/gopath" GOFLAGS=-mod=mod GOPROXY=off \
+		GOTOOLCHAIN=local GO111MODULE=off CGO_ENABLED=0 "$go" build -o goclient goclient.go) > "$T/gobuild.log" 2>&1
+	check_eq "go build exit" 0 $?
+	[ -x "$T/gobuild/goclient" ] || { sed 's/^/      go: /' "$T/gobuild.log"; exit 1; }
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	mkfifo "$T/go"
+	pw_start -j -c goclient
+	ip netns exec "$NS" "$T/gobuild/goclient" http://127.0.0.1:8080/ 13 "$T/go" > "$T/g" &
+	local gpid=$!
+	defer "release '$T/go'; kill $gpid; wait $gpid"
+	wait_for "$T/g" '"eaddrnotavail"' 30 || exit 1
+	local pid
+	pid=$(jq .pid "$T/g")
+	wait_for "$T/pw.out" "\"type\":\"pressure\".*\"pid\":$pid," 10 || exit 1
+	release "$T/go"
+	wait $gpid
+	pw_stop
+	check_eq "goclient: ok, failed, EADDRNOTAVAIL" '[10,3,3]' "$(jq -c '[.ok, .failed, .eaddrnotavail]' "$T/g")"
+	# Go's dialer tries a connect() that fails with EADDRNOTAVAIL twice
+	# more before it gives up (net/tcpsock_posix.go, spuriousENOTAVAIL):
+	# 3 connect() failures per failed request
+	check_eq "events: 3 connect() failures per failed request" 9 \
+		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l)"
+	check_eq "summary: the same failures" 9 \
+		"$(summary | jq --argjson p "$pid" '[.processes[] | select(.pid == $p) | .errors.EADDRNOTAVAIL] | add')"
+	check_eq "remedies: client go" go "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "reuse_connections names http.Transport and MaxIdleConnsPerHost (default 2)" 1 \
+		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
+			| grep -c "pid $pid) is a Go program.*http.Transport.*MaxIdleConnsPerHost (default 2")"
+}
