@@ -98,7 +98,7 @@ t_curl_live_text() {
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
 	pw_start -c curl
-	check_eq "text header" 1 "$(head -n 1 "$T/pw.out" | grep -c '^TIME  *PID  *COMM  *FAM  *DESTINATION  *ERRNO  *CAUSE  *RANGE  *SCAN$')"
+	check_eq "text header" 1 "$(head -n 1 "$T/pw.out" | grep -c '^TIME  *PID  *COMM  *FAM  *DESTINATION  *ERRNO  *CAUSE  *RANGE  *SCAN  *WORKLOAD$')"
 	seen_live() {
 		wait_count "$T/pw.out" ' curl .* 127\.0\.0\.1:8080 +EADDRNOTAVAIL +port_range_exhausted +40000-40009 ' "$1" 3
 	}
