@@ -229,8 +229,9 @@ static __always_inline bool stash_task(struct stash *st)
 	/* comm is the process's name (its leader's), so that -c and the
 	 * labels do not depend on which thread connects; thread its own */
 	bpf_get_current_comm(st->thread, sizeof(st->thread));
+	/* the main thread's name is the process's: no reads for it */
 	task = (struct task_struct *)bpf_get_current_task();
-	if (BPF_CORE_READ_INTO(&st->comm, task, group_leader, comm))
+	if (st->pid == st->tid || BPF_CORE_READ_INTO(&st->comm, task, group_leader, comm))
 		__builtin_memcpy(st->comm, st->thread, sizeof(st->comm));
 	if (!task_wanted(st->pid, st->comm))
 		return false;
