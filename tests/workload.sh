@@ -203,6 +203,29 @@ t_workload_named_thread() {
 # release FIFO: let a waiting client exit
 release() { timeout 5 sh -c ": > '$1'"; }
 
+# kept_client NAME OUT DONE CMD...: portwatch -j -c NAME (other failures on
+# the host must not change the remedies asserted) while CMD runs in the
+# netns and, once it printed DONE to OUT, stays alive until portwatch's
+# diagnosis of its failure is out (the worker has looked at it); then CMD is
+# let go and portwatch stopped. CMD's last argument must be its FIFO,
+# $T/go. Sets CLIENT_PID.
+kept_client() {
+	local name=$1 out=$2 done=$3 cpid
+	shift 3
+	mkfifo "$T/go"
+	pw_start -j -c "$name"
+	ip netns exec "$NS" "$@" > "$out" &
+	cpid=$!
+	defer "release '$T/go'; kill $cpid; wait $cpid"
+	wait_for "$out" "$done" 30 || exit 1
+	CLIENT_PID=$(jq .pid "$out")
+	# the diagnosis of its first failure names the client found in it
+	wait_for "$T/pw.out" "\"type\":\"pressure\".*\"pid\":$CLIENT_PID," 10 || exit 1
+	release "$T/go"
+	wait $cpid
+	pw_stop
+}
+
 # A libcurl program not named curl (one easy handle per request), kept alive
 # until portwatch's diagnosis has looked at it: the remedies name libcurl's
 # settings, for its pid.
@@ -210,20 +233,8 @@ t_workload_libcurl_client_remedy() {
 	[ -x "$FETCHER" ] || skip "$FETCHER not built (libcurl4-openssl-dev missing: make deps tools)"
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
-	mkfifo "$T/go"
-	# -c: other failures on the host must not change the remedies asserted
-	pw_start -j -c fetcher
-	ip netns exec "$NS" "$FETCHER" http://127.0.0.1:8080/ 13 "$T/go" > "$T/f" &
-	local fpid=$!
-	defer "release '$T/go'; kill $fpid; wait $fpid"
-	wait_for "$T/f" '"couldnt_connect"' 20 || exit 1
-	local pid
-	pid=$(jq .pid "$T/f")
-	# the diagnosis of its first failure names the client found in it
-	wait_for "$T/pw.out" "\"type\":\"pressure\".*\"pid\":$pid," 10 || exit 1
-	release "$T/go"
-	wait $fpid
-	pw_stop
+	kept_client fetcher "$T/f" '"couldnt_connect"' "$FETCHER" http://127.0.0.1:8080/ 13 "$T/go"
+	local pid=$CLIENT_PID
 	check_eq "fetcher: ok, couldn't connect, other" '[10,3,0]' "$(jq -c '[.ok, .couldnt_connect, .other]' "$T/f")"
 	check_eq "its process name is not curl" fetcher "$(ns_events | jq -r .comm | sort -u)"
 	check_eq "events of its failures" 3 "$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p)' | wc -l)"
@@ -251,18 +262,8 @@ t_workload_go_client_remedy() {
 	[ -x "$T/gobuild/goclient" ] || { sed 's/^/      go: /' "$T/gobuild.log"; exit 1; }
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
-	mkfifo "$T/go"
-	pw_start -j -c goclient
-	ip netns exec "$NS" "$T/gobuild/goclient" http://127.0.0.1:8080/ 13 "$T/go" > "$T/g" &
-	local gpid=$!
-	defer "release '$T/go'; kill $gpid; wait $gpid"
-	wait_for "$T/g" '"eaddrnotavail"' 30 || exit 1
-	local pid
-	pid=$(jq .pid "$T/g")
-	wait_for "$T/pw.out" "\"type\":\"pressure\".*\"pid\":$pid," 10 || exit 1
-	release "$T/go"
-	wait $gpid
-	pw_stop
+	kept_client goclient "$T/g" '"eaddrnotavail"' "$T/gobuild/goclient" http://127.0.0.1:8080/ 13 "$T/go"
+	local pid=$CLIENT_PID
 	check_eq "goclient: ok, failed, EADDRNOTAVAIL" '[10,3,3]' "$(jq -c '[.ok, .failed, .eaddrnotavail]' "$T/g")"
 	# Go's dialer tries a connect() that fails with EADDRNOTAVAIL twice
 	# more before it gives up (net/tcpsock_posix.go, spuriousENOTAVAIL):
