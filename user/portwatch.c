@@ -731,8 +731,6 @@ int main(int argc, char **argv)
 	/* without a cgroup2 hierarchy, workloads stay null: said once */
 	app.wl = pw_workloads_new(env->pods_dir, WL_CACHE, WL_PER_SECOND);
 	app.wl_worker = pw_workloads_new(env->pods_dir, WL_CACHE, WL_PER_SECOND);
-	if (!app.wl || !app.wl_worker)
-		fprintf(stderr, "portwatch: no cgroup v2 hierarchy mounted: workload fields stay null\n");
 
 	/* listen before attaching: a taken port leaves nothing attached */
 	if (env->listen_set) {
@@ -762,6 +760,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "portwatch: --scan-depth: tracepoint mode cannot count ports; "
 			"ports_checked stays null\n");
 	print_netns_info();
+	if (!app.wl || !app.wl_worker)
+		fprintf(stderr, "portwatch: no cgroup v2 hierarchy mounted: workload fields stay null\n");
 	if (app.http)
 		fprintf(stderr, "portwatch: metrics at http://%s%s%s:%u/metrics\n",
 			strchr(env->listen_host, ':') ? "[" : "",
