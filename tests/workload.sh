@@ -277,3 +277,42 @@ t_workload_go_client_remedy() {
 		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
 			| grep -c "pid $pid) is a Go program.*http.Transport.*MaxIdleConnsPerHost (default 2")"
 }
+
+# A local user who makes cgroups quickly cannot make the event path resolve
+# without end: one process connects 600 times, each time from a new cgroup
+# (trigger --cgroup-hop; 10 connects succeed, 590 fail). portwatch resolves
+# at most 256 new cgroups per second on the event path: the events it
+# resolved each name their own cgroup, the others have null workload fields,
+# and stderr says exactly how many; nothing is lost, the run ends normally.
+t_workload_new_cgroups_bounded() {
+	cg_root
+	local base=pwtest-hop-$$-$RANDOM n=600 i
+	cg_make "$base"
+	for i in $(seq 0 $((n - 1))); do
+		mkdir "$CG_ROOT/$base/$i" || { fail "setup: mkdir"; exit 1; }
+		defer "cg_remove '$CG_ROOT/$base/$i'"
+	done
+	pw_start -j --cgroup="$base"
+	must "$TRIGGER" --private $RANGE_LO-$RANGE_HI --cgroup-hop "$CG_ROOT/$base" exhaust --count $n > "$T/t"
+	pw_stop
+	local pid fails
+	pid=$(truth '.[0].pid' "$T/t")
+	fails=$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")
+	check_eq "trigger failures" $((n - 10)) "$fails"
+	jq -c --argjson p "$pid" 'select(.type == "connect" and .pid == $p)' "$T/pw.out" > "$T/ev"
+	check_eq "events: every failure" "$fails" "$(wc -l < "$T/ev")"
+	check_eq "events lost" 0 "$(summary | jq .events_lost)"
+	local resolved unresolved said span
+	resolved=$(jq -c 'select(.cgroup != null)' "$T/ev" | wc -l)
+	unresolved=$(jq -c 'select(.cgroup == null and .unit == null and .pod == null and .container_id == null)' "$T/ev" | wc -l)
+	check_eq "events: resolved + null = all" "$fails" "$((resolved + unresolved))"
+	check_eq "resolved events name their own cgroup, each a different one" "$resolved" \
+		"$(jq -r 'select(.cgroup != null) | .cgroup' "$T/ev" | grep -xE "/$base/[0-9]+" | sort -u | wc -l)"
+	said=$(sed -n 's/^portwatch: workloads: \([0-9]*\) events without theirs.*/\1/p' "$T/pw.err")
+	check_eq "stderr: the events left without their workload" "$unresolved" "${said:-0}"
+	# at most 256 resolutions per second of the run (the windows it spans)
+	span=$(jq -rs '[.[].time | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601] | (max - min)' "$T/ev")
+	check_eq "resolved within 256 per second ($resolved in a span of ${span}s)" 1 \
+		"$([ "$resolved" -le $((256 * (span + 2))) ] && echo 1 || echo 0)"
+	echo "    info: $resolved of $fails events resolved, $unresolved over the budget, span ${span}s"
+}
