@@ -14,7 +14,8 @@
  * that cgroup tries again. The cache is capped; when it is full it starts
  * over (counted), so memory stays bounded whatever the number of cgroups.
  * Only where handles are refused (no CAP_DAC_READ_SEARCH) is the hierarchy
- * walked, at most WALK_MAX_DIRS directories per resolution. */
+ * walked, at most WALK_MAX_DIRS directories per resolution and at most
+ * WALKS_PER_SECOND resolutions a second (the rest count as over budget). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +33,7 @@
 
 #define FILEID_KERNFS	0xfe	/* include/linux/exportfs.h: cgroup ids as handles */
 #define WALK_MAX_DIRS	16384
+#define WALKS_PER_SECOND 2	/* without handles: a walk is up to 16384 stat()s */
 #define NAMES_RETRY_NS	(10ll * 1000000000)	/* a pod's log folder may come later */
 
 const char *pw_qos_name(enum pw_qos q)
@@ -347,7 +349,7 @@ struct pw_workloads {
 	char *pods_dir;
 	struct slot *slots;
 	size_t cap, n, max;
-	unsigned int per_second, used;
+	unsigned int per_second, used, walks_used;
 	int64_t window;
 	bool no_handles;	/* open_by_handle_at refused: walk */
 	struct pw_workloads_stats st;
@@ -499,12 +501,15 @@ static bool budget(struct pw_workloads *ws, int64_t now_ns)
 	if (sec != ws->window) {
 		ws->window = sec;
 		ws->used = 0;
+		ws->walks_used = 0;
 	}
-	if (ws->used >= ws->per_second) {
+	if (ws->used >= ws->per_second || (ws->no_handles && ws->walks_used >= WALKS_PER_SECOND)) {
 		ws->st.over_budget++;
 		return false;
 	}
 	ws->used++;
+	if (ws->no_handles)
+		ws->walks_used++;
 	return true;
 }
 
