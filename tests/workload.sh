@@ -316,3 +316,73 @@ t_workload_new_cgroups_bounded() {
 		"$([ "$resolved" -le $((256 * (span + 2))) ] && echo 1 || echo 0)"
 	echo "    info: $resolved of $fails events resolved, $unresolved over the budget, span ${span}s"
 }
+
+# CPython (urllib, a new connection per request) and Node.js (a new
+# http.Agent without keep-alive per request): found from the executable's
+# exported symbols (or libpython / libnode mapped), never from the name;
+# their remedies name requests.Session and http.Agent keepAlive.
+t_workload_python_client_remedy() {
+	command -v python3 >/dev/null || skip "python3 not installed (package python3: make deps)"
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	cat > "$T/client.py" <<'PY'
+import errno, json, os, sys, urllib.request, urllib.error
+ok = eaddr = other = 0
+for _ in range(int(sys.argv[2])):
+    try:
+        with urllib.request.urlopen(sys.argv[1]) as r:
+            r.read()
+        ok += 1
+    except urllib.error.URLError as e:
+        if getattr(e.reason, "errno", None) == errno.EADDRNOTAVAIL:
+            eaddr += 1
+        else:
+            other += 1
+print(json.dumps({"pid": os.getpid(), "ok": ok, "eaddrnotavail": eaddr, "other": other}), flush=True)
+open(sys.argv[3]).close()
+PY
+	kept_client python3 "$T/p" '"eaddrnotavail"' python3 "$T/client.py" http://127.0.0.1:8080/ 13 "$T/go"
+	local pid=$CLIENT_PID
+	check_eq "client: ok, EADDRNOTAVAIL, other" '[10,3,0]' "$(jq -c '[.ok, .eaddrnotavail, .other]' "$T/p")"
+	check_eq "events of its failures" 3 \
+		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l)"
+	check_eq "remedies: client python" python "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "reuse_connections names requests.Session" 1 \
+		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
+			| grep -c "pid $pid) is CPython.*requests.Session.*pool_maxsize")"
+}
+
+t_workload_node_client_remedy() {
+	command -v node >/dev/null || skip "node not installed (package nodejs: make deps)"
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	cat > "$T/client.js" <<'JS'
+const http = require('http'), fs = require('fs');
+const [url, n, fifo] = process.argv.slice(2);
+let ok = 0, eaddr = 0, other = 0;
+function one(i) {
+	if (i === +n) {
+		console.log(JSON.stringify({pid: process.pid, ok, eaddrnotavail: eaddr, other}));
+		fs.closeSync(fs.openSync(fifo, 'r'));
+		return;
+	}
+	http.get(url, {agent: new http.Agent({keepAlive: false})}, (res) => {
+		res.resume();
+		res.on('end', () => { ok++; one(i + 1); });
+	}).on('error', (e) => {
+		if (e.code === 'EADDRNOTAVAIL') eaddr++; else other++;
+		one(i + 1);
+	});
+}
+one(0);
+JS
+	kept_client node "$T/n" '"eaddrnotavail"' node "$T/client.js" http://127.0.0.1:8080/ 13 "$T/go"
+	local pid=$CLIENT_PID
+	check_eq "client: ok, EADDRNOTAVAIL, other" '[10,3,0]' "$(jq -c '[.ok, .eaddrnotavail, .other]' "$T/n")"
+	check_eq "events of its failures" 3 \
+		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l)"
+	check_eq "remedies: client node" node "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "reuse_connections names http.Agent keepAlive" 1 \
+		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
+			| grep -c "pid $pid) is Node.js.*http.Agent with keepAlive: true")"
+}
