@@ -133,6 +133,7 @@ tools: $(TOOL_BINS)
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
 	libmicrohttpd-dev pkg-config gcc make
 TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus libcurl4-openssl-dev golang-go python3 nodejs \
+	openjdk-17-jdk-headless \
 	qemu-system-x86 qemu-system-arm busybox-static cpio
 
 deps:

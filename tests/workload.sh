@@ -386,3 +386,50 @@ JS
 		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
 			| grep -c "pid $pid) is Node.js.*http.Agent with keepAlive: true")"
 }
+
+# A JVM (HttpURLConnection with http.keepAlive=false: the client closes
+# each connection): found from libjvm.so mapped; its events carry the
+# process's name (java), whatever the connecting thread is called.
+t_workload_jvm_client_remedy() {
+	command -v java >/dev/null && java --list-modules 2>/dev/null | grep -q '^jdk.compiler' ||
+		skip "no JDK to run a single-file Java program (package openjdk-17-jdk-headless)"
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	cat > "$T/Client.java" <<'JAVA'
+import java.io.*;
+import java.net.*;
+
+public class Client {
+	public static void main(String[] a) throws Exception {
+		System.setProperty("http.keepAlive", "false");
+		int ok = 0, eaddr = 0, other = 0;
+		for (int i = 0; i < Integer.parseInt(a[1]); i++) {
+			try {
+				HttpURLConnection c = (HttpURLConnection) new URL(a[0]).openConnection();
+				try (InputStream in = c.getInputStream()) { in.readAllBytes(); }
+				ok++;
+			} catch (BindException e) {
+				eaddr++;	/* "Cannot assign requested address" */
+			} catch (IOException e) {
+				other++;
+			}
+		}
+		System.out.println("{\"pid\":" + ProcessHandle.current().pid() + ",\"ok\":" + ok +
+				   ",\"eaddrnotavail\":" + eaddr + ",\"other\":" + other + "}");
+		System.out.flush();
+		new FileInputStream(a[2]).close();
+	}
+}
+JAVA
+	kept_client java "$T/j" '"eaddrnotavail"' java -Xshare:auto -XX:TieredStopAtLevel=1 "$T/Client.java" \
+		http://127.0.0.1:8080/ 13 "$T/go"
+	local pid=$CLIENT_PID
+	check_eq "client: ok, EADDRNOTAVAIL, other" '[10,3,0]' "$(jq -c '[.ok, .eaddrnotavail, .other]' "$T/j")"
+	check_eq "events of its failures, under the process's name" 3 \
+		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL" and .comm == "java")' | wc -l)"
+	echo "    info: the JVM's connecting thread: $(ns_events | jq -c '[.tid != .pid, .thread]' | sort -u | tr '\n' ' ')"
+	check_eq "remedies: client jvm" jvm "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "reuse_connections names HttpClient and http.maxConnections" 1 \
+		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
+			| grep -c "pid $pid) is a JVM.*HttpClient.*http.keepAlive.*http.maxConnections")"
+}
