@@ -226,6 +226,20 @@ kept_client() {
 	pw_stop
 }
 
+# client_checks OUT CLIENT TEXT: what an interpreter's client saw (10 ok, 3
+# EADDRNOTAVAIL, nothing else), one event per failure, and the remedies for
+# CLIENT whose reuse_connections text matches "pid PID) TEXT".
+client_checks() {
+	local pid=$CLIENT_PID
+	check_eq "client: ok, EADDRNOTAVAIL, other" '[10,3,0]' "$(jq -c '[.ok, .eaddrnotavail, .other]' "$1")"
+	check_eq "events of its failures" 3 \
+		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l)"
+	check_eq "remedies: client $2" "$2" "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "reuse_connections: $3" 1 \
+		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
+			| grep -c "pid $pid) $3")"
+}
+
 # A libcurl program not named curl (one easy handle per request), kept alive
 # until portwatch's diagnosis has looked at it: the remedies name libcurl's
 # settings, for its pid.
@@ -342,14 +356,7 @@ print(json.dumps({"pid": os.getpid(), "ok": ok, "eaddrnotavail": eaddr, "other":
 open(sys.argv[3]).close()
 PY
 	kept_client python3 "$T/p" '"eaddrnotavail"' python3 "$T/client.py" http://127.0.0.1:8080/ 13 "$T/go"
-	local pid=$CLIENT_PID
-	check_eq "client: ok, EADDRNOTAVAIL, other" '[10,3,0]' "$(jq -c '[.ok, .eaddrnotavail, .other]' "$T/p")"
-	check_eq "events of its failures" 3 \
-		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l)"
-	check_eq "remedies: client python" python "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
-	check_eq "reuse_connections names requests.Session" 1 \
-		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
-			| grep -c "pid $pid) is CPython.*requests.Session.*pool_maxsize")"
+	client_checks "$T/p" python "is CPython.*requests.Session.*pool_maxsize"
 }
 
 t_workload_node_client_remedy() {
@@ -377,14 +384,7 @@ function one(i) {
 one(0);
 JS
 	kept_client node "$T/n" '"eaddrnotavail"' node "$T/client.js" http://127.0.0.1:8080/ 13 "$T/go"
-	local pid=$CLIENT_PID
-	check_eq "client: ok, EADDRNOTAVAIL, other" '[10,3,0]' "$(jq -c '[.ok, .eaddrnotavail, .other]' "$T/n")"
-	check_eq "events of its failures" 3 \
-		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l)"
-	check_eq "remedies: client node" node "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
-	check_eq "reuse_connections names http.Agent keepAlive" 1 \
-		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
-			| grep -c "pid $pid) is Node.js.*http.Agent with keepAlive: true")"
+	client_checks "$T/n" node "is Node.js.*http.Agent with keepAlive: true"
 }
 
 # A JVM (HttpURLConnection with http.keepAlive=false: the client closes
@@ -423,13 +423,8 @@ public class Client {
 JAVA
 	kept_client java "$T/j" '"eaddrnotavail"' java -Xshare:auto -XX:TieredStopAtLevel=1 "$T/Client.java" \
 		http://127.0.0.1:8080/ 13 "$T/go"
-	local pid=$CLIENT_PID
-	check_eq "client: ok, EADDRNOTAVAIL, other" '[10,3,0]' "$(jq -c '[.ok, .eaddrnotavail, .other]' "$T/j")"
-	check_eq "events of its failures, under the process's name" 3 \
-		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL" and .comm == "java")' | wc -l)"
+	client_checks "$T/j" jvm "is a JVM.*HttpClient.*http.keepAlive.*http.maxConnections"
+	check_eq "its events under the process's name" 3 \
+		"$(ns_events | jq -c --argjson p "$CLIENT_PID" 'select(.pid == $p and .comm == "java")' | wc -l)"
 	echo "    info: the JVM's connecting thread: $(ns_events | jq -c '[.tid != .pid, .thread]' | sort -u | tr '\n' ' ')"
-	check_eq "remedies: client jvm" jvm "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
-	check_eq "reuse_connections names HttpClient and http.maxConnections" 1 \
-		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
-			| grep -c "pid $pid) is a JVM.*HttpClient.*http.keepAlive.*http.maxConnections")"
 }
