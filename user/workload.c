@@ -317,7 +317,9 @@ bool pw_cgroup2_mount(const char *mountinfo, char *dst, size_t sz)
 
 	if (!f)
 		return false;
-	while (!hit && fgets(line, sizeof(line), f)) {
+	/* the last one: a mount over an earlier one (a container's own
+	 * cgroup2 under the host's, mounted from hostPath) is the visible one */
+	while (fgets(line, sizeof(line), f)) {
 		/* id parent major:minor root mountpoint opts [optional...] - fstype src opts */
 		char *sep = strstr(line, " - "), *save = NULL, *tok, *mnt = NULL;
 		int i = 0;

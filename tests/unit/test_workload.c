@@ -181,6 +181,12 @@ static void test_mountinfo(void **state)
 	fclose(f);
 	assert_true(pw_cgroup2_mount(path, dst, sizeof(dst)));
 	assert_string_equal(dst, "/sys/fs/cgroup/unified x");
+	/* mounted over: the last one is what the path shows */
+	f = fopen(path, "a");
+	fputs("36 25 0:31 / /host/cgroup rw - cgroup2 cgroup2 rw\n", f);
+	fclose(f);
+	assert_true(pw_cgroup2_mount(path, dst, sizeof(dst)));
+	assert_string_equal(dst, "/host/cgroup");
 	assert_false(pw_cgroup2_mount(path, dst, 8));	/* does not fit: no partial path */
 	f = fopen(path, "w");
 	fputs("25 30 0:23 / /sys rw,nosuid - sysfs sysfs rw\n", f);
