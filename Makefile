@@ -22,10 +22,10 @@ override STATIC := 1
 # Debian's cross compiler and the target's libraries (dpkg multiarch)
 FOREIGN := $(DEB_ARCH_$(ARCH))
 CROSS_DEPS := gcc-$(subst _,-,$(TRIPLET_$(ARCH))) libc6-dev-$(FOREIGN)-cross \
-	$(addsuffix :$(FOREIGN),libbpf-dev libelf-dev zlib1g-dev libzstd-dev)
+	$(addsuffix :$(FOREIGN),libbpf-dev libelf-dev zlib1g-dev libzstd-dev libcap-ng-dev)
 ifneq ($(or $(MAKECMDGOALS),all),$(filter deps clean,$(MAKECMDGOALS)))
-ifeq ($(and $(shell command -v $(CC)),$(wildcard /usr/lib/$(TRIPLET_$(ARCH))/pkgconfig/libbpf.pc)),)
-$(error $(CC) or libbpf-dev:$(FOREIGN) missing: a cross build needs `make deps ARCH=$(ARCH)` (as root) first)
+ifeq ($(and $(shell command -v $(CC)),$(wildcard /usr/lib/$(TRIPLET_$(ARCH))/pkgconfig/libbpf.pc),$(wildcard /usr/lib/$(TRIPLET_$(ARCH))/pkgconfig/libcap-ng.pc)),)
+$(error $(CC), libbpf-dev:$(FOREIGN) or libcap-ng-dev:$(FOREIGN) missing: a cross build needs `make deps ARCH=$(ARCH)` (as root) first)
 endif
 else
 # deps and clean alone need no flags: the target's libraries may not be there yet
@@ -39,7 +39,12 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 prefix ?= /usr/local
 DESTDIR ?=
-VERSION := 0.1.0
+# The version is debian/changelog's (its first line, `portwatch (VERSION) ...`):
+# the package needs it there, so it is kept there only. `dch -v X.Y.Z` bumps it.
+VERSION := $(shell sed -n '1s/^portwatch (\([^ ]*\)) .*/\1/p' debian/changelog)
+ifeq ($(VERSION),)
+$(error no version: debian/changelog must start with "portwatch (VERSION) ...")
+endif
 # The program; a second build (e.g. the static one for the VM tests) can go
 # elsewhere with OUTPUT=... BIN=...
 BIN ?= portwatch
@@ -64,12 +69,12 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # Static builds have no /metrics: Debian ships libmicrohttpd.a but not the
 # static TLS libraries it needs.
 ifeq ($(STATIC),1)
-LIBS := libbpf libelf
+LIBS := libbpf libcap-ng libelf
 CFLAGS += -DPW_NO_METRICS
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
 else
-LIBS := libbpf libmicrohttpd libelf
+LIBS := libbpf libmicrohttpd yaml-0.1 libcrypt gnutls libcap-ng libelf
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
 endif
 
@@ -85,7 +90,7 @@ TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd $(OUTPUT)/tests/fetch
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
 FORCE:
-.PHONY: FORCE all clean deps run test unit integration install uninstall tools vmtest bench
+.PHONY: FORCE all clean deps run test unit integration install uninstall tools vmtest bench deb image
 
 all: $(BIN)
 
@@ -103,10 +108,10 @@ $(SKEL): $(OUTPUT)/portwatch.bpf.o
 # Every userspace object may include the skeleton; order-only keeps -MMD exact.
 $(OUTPUT)/%.o: user/%.c $(OUTPUT)/build-flags | $(OUTPUT) $(SKEL)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # Rebuild when the flags change (STATIC=1 and back).
-BUILD_FLAGS := $(CFLAGS) $(LDFLAGS) $(LDLIBS)
+BUILD_FLAGS := $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
 $(OUTPUT)/build-flags: FORCE | $(OUTPUT)
 	$(Q)echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
@@ -131,10 +136,13 @@ tools: $(TOOL_BINS)
 
 # Debian/Ubuntu packages for building (first line) and testing (second).
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
-	libmicrohttpd-dev pkg-config gcc make
-TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus libcurl4-openssl-dev golang-go python3 nodejs \
-	openjdk-17-jdk-headless \
-	qemu-system-x86 qemu-system-arm busybox-static cpio
+	libmicrohttpd-dev libyaml-dev libcrypt-dev libgnutls28-dev libcap-ng-dev pkg-config gcc make
+TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
+	libcurl4-openssl-dev golang-go nodejs openjdk-17-jdk-headless \
+	openssl python3 python3-yaml apache2-utils \
+	qemu-system-x86 qemu-system-arm busybox-static cpio \
+	dpkg-dev debhelper lintian git groff man-db bash-completion systemd strace \
+	umoci runc
 
 deps:
 	$(Q)if [ -n "$(FOREIGN)" ] && ! dpkg --print-foreign-architectures | grep -qx '$(FOREIGN)'; then \
@@ -152,7 +160,7 @@ deps:
 run: deps all
 	./portwatch
 
-test: deps all $(UNIT_BINS) $(TOOL_BINS)
+test: deps all image $(UNIT_BINS) $(TOOL_BINS)
 	$(Q)tests/run.sh
 
 # Kernel matrix only: Debian's kernels in QEMU (tests/vm/run.sh; also part of
@@ -176,11 +184,90 @@ bench: deps all $(BENCH_BINS)
 		echo "bench: bpftrace could not be installed; its row will say so"
 	$(Q)OUTPUT=$(OUTPUT) PW="$${PW:-$(if $(filter /%,$(BIN)),$(BIN),./$(BIN))}" bench/run.sh
 
+# The OCI image (README "Container image"): the dynamic portwatch (with
+# /metrics) and exactly its run-time closure: the shared libraries ldd names,
+# the loader, and the copyright files of the Debian packages they come from.
+# Nothing else is opened at run time (checked with strace: /etc/gnutls/config
+# and /etc/localtime are optional, absent means defaults and UTC). Built with
+# umoci from an empty layout, nothing pulled; saved as an OCI archive that
+# skopeo pushes (oci-archive:$(IMAGE_ARCHIVE)).
+IMAGE_NAME ?= portwatch
+IMAGE_DIR := $(OUTPUT)/image
+IMAGE_ARCHIVE := $(OUTPUT)/$(IMAGE_NAME)-$(VERSION).oci.tar
+IMAGE_REVISION = $(shell git rev-parse HEAD 2>/dev/null)
+IMAGE_CREATED = $(shell date -u -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s) +%Y-%m-%dT%H:%M:%SZ)
+
+image: $(IMAGE_ARCHIVE)
+
+$(IMAGE_ARCHIVE): $(BIN) Makefile
+	$(Q)if [ "$(STATIC)" = 1 ] || [ "$(ARCH)" != "$(HOST_ARCH)" ]; then \
+		echo "make image: builds the native dynamic portwatch (with /metrics); not with STATIC=1 or ARCH=$(ARCH)"; exit 2; fi
+	$(Q)command -v umoci >/dev/null || { echo "make image: umoci missing: sudo make deps"; exit 1; }
+	$(call msg,IMAGE,$@)
+	$(Q)rm -rf $(IMAGE_DIR) && umoci init --layout $(IMAGE_DIR)/oci && \
+		umoci new --image $(IMAGE_DIR)/oci:$(VERSION) && \
+		umoci unpack --image $(IMAGE_DIR)/oci:$(VERSION) $(IMAGE_DIR)/bundle >/dev/null
+	$(Q)cd $(IMAGE_DIR)/bundle/rootfs && mkdir -p usr/sbin proc sys dev etc tmp && chmod 1777 tmp
+	$(Q)install -m 0755 $(BIN) $(IMAGE_DIR)/bundle/rootfs/usr/sbin/portwatch
+	$(Q)libs=$$(ldd $(BIN) | awk '$$2 == "=>" && $$3 ~ /^\// {print $$3} $$1 ~ /^\// {print $$1}'); \
+	[ -n "$$libs" ] || { echo "make image: ldd found no libraries in $(BIN)"; exit 1; }; \
+	for f in $$libs; do \
+		install -D -m 0644 "$$(readlink -f $$f)" "$(IMAGE_DIR)/bundle/rootfs$$f" || exit 1; \
+		pkg=$$({ dpkg -S "$$f" || dpkg -S "$$(readlink -f $$f)"; } 2>/dev/null | head -n 1 | cut -d: -f1); \
+		[ -z "$$pkg" ] || [ ! -f /usr/share/doc/$$pkg/copyright ] || \
+			install -D -m 0644 /usr/share/doc/$$pkg/copyright \
+				$(IMAGE_DIR)/bundle/rootfs/usr/share/doc/$$pkg/copyright; \
+	done; \
+	chmod 0755 $(IMAGE_DIR)/bundle/rootfs/lib64/ld-linux-*.so.* 2>/dev/null; true
+	$(Q)umoci repack --image $(IMAGE_DIR)/oci:$(VERSION) --history.created_by "make image" \
+		$(IMAGE_DIR)/bundle
+	$(Q)umoci config --image $(IMAGE_DIR)/oci:$(VERSION) \
+		--os linux --architecture $(DEB_ARCH_$(ARCH)) --created $(IMAGE_CREATED) \
+		--config.entrypoint /usr/sbin/portwatch \
+		--config.cmd --quiet --config.cmd --listen=:10099 \
+		--config.exposedports 10099/tcp \
+		$(foreach l,org.opencontainers.image.version=$(VERSION) \
+			org.opencontainers.image.title=portwatch \
+			org.opencontainers.image.description=traces_connect()_failing_with_EADDRNOTAVAIL \
+			org.opencontainers.image.licenses=GPL-2.0 \
+			org.opencontainers.image.revision=$(IMAGE_REVISION) \
+			org.opencontainers.image.created=$(IMAGE_CREATED), \
+			--config.label '$(subst _, ,$(l))' --manifest.annotation '$(subst _, ,$(l))')
+	$(Q)umoci gc --layout $(IMAGE_DIR)/oci
+	$(Q)tar -C $(IMAGE_DIR)/oci --sort=name --owner=0 --group=0 --numeric-owner \
+		-cf $@.tmp . && mv $@.tmp $@
+	$(Q)rm -rf $(IMAGE_DIR)/bundle
+	@echo "  image    $@ ($(IMAGE_NAME):$(VERSION), $$(du -h $@ | cut -f1))"
+
+# The man page and bash completion come along; the systemd unit does not
+# (deploy/portwatch.service names /usr/sbin/portwatch: the package installs it).
+MAN_DIR := $(prefix)/share/man/man8
+COMPLETION_DIR := $(prefix)/share/bash-completion/completions
+
 install: portwatch
 	install -D -m 0755 portwatch $(DESTDIR)$(prefix)/sbin/portwatch
+	install -D -m 0644 deploy/portwatch.8 $(DESTDIR)$(MAN_DIR)/portwatch.8
+	install -D -m 0644 deploy/portwatch.bash-completion $(DESTDIR)$(COMPLETION_DIR)/portwatch
 
 uninstall:
-	rm -f $(DESTDIR)$(prefix)/sbin/portwatch
+	rm -f $(DESTDIR)$(prefix)/sbin/portwatch $(DESTDIR)$(MAN_DIR)/portwatch.8 \
+		$(DESTDIR)$(COMPLETION_DIR)/portwatch
+
+# The Debian package, built from a copy of this tree in $(OUTPUT)/deb/ (a
+# package build writes next to its source tree and cleans it): the .deb ends
+# up in $(OUTPUT)/deb/. Not the tests (they need root; see debian/rules).
+DEB_DIR := $(OUTPUT)/deb
+DEB_SRC := $(DEB_DIR)/portwatch-$(VERSION)
+DEB := $(DEB_DIR)/portwatch_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+
+deb: deps
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	$(Q)tar -c --exclude-vcs --exclude=./.output --exclude=./$(OUTPUT) --exclude=./portwatch \
+		--exclude=./tests/.cache . | tar -x -C $(DEB_SRC)
+	$(Q)cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u OUTPUT -u BIN -u STATIC \
+		dpkg-buildpackage -b -us -uc $(if $(V),,>../build.log 2>&1) || \
+		{ tail -n 30 $(DEB_DIR)/build.log; echo "make deb: dpkg-buildpackage failed; log: $(DEB_DIR)/build.log"; exit 1; }
+	$(Q)echo "  DEB      $(DEB)"
 
 clean:
 	rm -rf $(OUTPUT) $(BIN)

@@ -142,3 +142,29 @@ t_census_bad_netns() {
 		check_eq "--netns=$spec: nothing on stdout" 0 "$(wc -c < "$T/census.out")"
 	done
 }
+
+# With only CAP_BPF and CAP_PERFMON (what the DaemonSet used to grant), the
+# census cannot open other processes' netns nor enter any: it must say so
+# at start and at the end, with counts, never list its own netns silently.
+t_census_without_caps() {
+	census_scenario
+	setpriv --bounding-set=-all,+bpf,+perfmon "$PW" --census -j > "$T/census.out" 2> "$T/census.err"
+	CENSUS_RC=$?
+	check_eq "start line: feature, missing capabilities, fix" 1 \
+		"$(grep -cE '^portwatch: --census of other network namespaces and their socket holders needs CAP_SYS_PTRACE .* missing CAP_SYS_PTRACE and CAP_SYS_ADMIN: .* fix: run as root, or grant SYS_PTRACE and SYS_ADMIN$' "$T/census.err")"
+	# /run/netns/NAME opens without ptrace; entering it needs CAP_SYS_ADMIN
+	check_eq "the test netns: setns refused, said" 1 \
+		"$(grep -cF "setns into netns $NS_INO: Operation not permitted (needs CAP_SYS_ADMIN)" "$T/census.err")"
+	check_eq "the test netns is not in the output" 0 \
+		"$(jq -c --argjson ns "$NS_INO" 'select(.netns == $ns)' "$T/census.out" | wc -l)"
+	local line n p
+	line=$(grep '^portwatch: --census is partial: ' "$T/census.err")
+	n=$(sed -E 's/.*partial: ([0-9]+) network namespaces not entered.*/\1/' <<<"$line")
+	p=$(sed -E 's/.*\(setns\), ([0-9]+) processes whose network namespace.*/\1/' <<<"$line")
+	check_eq "end line names the fix" 1 "$(grep -c 'fix: run as root, or grant SYS_ADMIN and SYS_PTRACE$' <<<"$line")"
+	check_eq "namespaces not entered (at least the test netns)" yes "$([ "${n:-0}" -ge 1 ] && echo yes || echo no)"
+	check_eq "processes whose netns could not be opened (at least the scenario's holder and servers)" yes \
+		"$([ "${p:-0}" -ge 3 ] && echo yes || echo no)"
+	check_eq "exit code (a netns could not be entered)" 1 "$CENSUS_RC"
+	census_show_on_fail
+}

@@ -24,6 +24,58 @@ curl_runs() {
 	done
 }
 
+# check_curl_events MODE: the events of the test netns ($T/ev) are the curl
+# runs that exited 7, one each, with every field as the scenario made it.
+check_curl_events() {
+	ns_events > "$T/ev"
+	check_eq "events in the test netns" "$CURL_7" "$(wc -l < "$T/ev")"
+	check_eq "events: curl, EADDRNOTAVAIL (-99), port_range_exhausted, inet 127.0.0.1:8080, range [40000,40009], tw_reuse 0, mode $1" \
+		"$CURL_7" "$(jq -c "select(.comm == \"curl\" and .ret == -99 and .errno == \"EADDRNOTAVAIL\"
+			and .cause == \"port_range_exhausted\" and .family == \"inet\"
+			and .daddr == \"127.0.0.1\" and .dport == 8080 and .sport == 0
+			and .port_range == [$RANGE_LO, $RANGE_HI] and .tw_reuse == 0
+			and .mode == \"$1\" and (.scan_ns | . > 0))" "$T/ev" | wc -l)"
+	check_eq "event pids are curl runs that exited 7 (distinct pids)" "$CURL_7" \
+		"$(jq -r .pid "$T/ev" | sort -u | grep -cxFf "$T/curl.pids")"
+}
+
+# check_curl_diagnosis: the first failure to the test netns's destination is
+# diagnosed by the worker thread: a {"type":"pressure"} line after that
+# failure's event ($T/ev), naming its pid, 10/10 held.
+check_curl_diagnosis() {
+	# the first failure to a destination is diagnosed by the worker thread: a
+	# {"type":"pressure"} line after that failure's event, naming its pid
+	# (only the test netns's: a curl case elsewhere on the host has its own)
+	local first_ev first_pr mine
+	mine="select(.type == \"pressure\" and .pressure.netns == $NS_INO)"
+	first_ev=$(grep -n '"type":"connect"' "$T/pw.out" | grep "\"netns\":$NS_INO," | head -n 1 | cut -d: -f1)
+	first_pr=$(grep -n '"type":"pressure"' "$T/pw.out" | grep "\"netns\":$NS_INO," | head -n 1 | cut -d: -f1)
+	check_eq "pressure object for the first failure (10/10 held, tw_reuse 0)" \
+		"{\"netns\":$NS_INO,\"daddr\":\"127.0.0.1\",\"dport\":8080,\"held\":10,\"range_size\":10,\"usage\":1,\"tw_reuse\":0}" \
+		"$(jq -c "$mine | .pressure | {netns, daddr, dport, held, range_size, usage, tw_reuse}" "$T/pw.out" | head -n 1)"
+	check_eq "the pressure object comes after the first failure's event" 1 \
+		"$([ -n "$first_ev" ] && [ -n "$first_pr" ] && [ "$first_pr" -gt "$first_ev" ] && echo 1 || echo 0)"
+	check_eq "the pressure object names the first failure's pid" "$(head -n 1 "$T/ev" | jq .pid)" \
+		"$(jq -c "$mine | .pid" "$T/pw.out" | head -n 1)"
+	check_eq "pressure objects all 10/10" "$(jq -c "$mine" "$T/pw.out" | wc -l)" \
+		"$(jq -c "$mine | select(.pressure.held == 10 and .pressure.range_size == 10)" "$T/pw.out" | wc -l)"
+}
+
+# check_curl_summary: the summary's rows of the 25 curl pids, added up,
+# are what curl saw.
+check_curl_summary() {
+	local s
+	s=$(summary | jq -c --argjson p "$(jq -Rn '[inputs | tonumber]' "$T/curl.pids")" \
+		'[.processes[] | select(.pid as $x | $p | index($x))]
+		| {n: length, attempts: (map(.attempts) | add), failures: (map(.failures) | add),
+		   eaddrnotavail: (map(.errors.EADDRNOTAVAIL // 0) | add), comms: (map(.comm) | unique)}')
+	check_eq "summary: curl processes" 25 "$(jq .n <<<"$s")"
+	check_eq "summary: attempts of the curl pids" 25 "$(jq .attempts <<<"$s")"
+	check_eq "summary: failures of the curl pids" "$CURL_7" "$(jq .failures <<<"$s")"
+	check_eq "summary: EADDRNOTAVAIL of the curl pids" "$CURL_7" "$(jq .eaddrnotavail <<<"$s")"
+	check_eq "summary: comm" '["curl"]' "$(jq -c .comms <<<"$s")"
+}
+
 start_httpd() {
 	in_ns "$HTTPD" 127.0.0.1 8080 > "$T/httpd.out" 2>&1 &
 	defer "kill $!; wait $!"
@@ -42,47 +94,16 @@ t_curl_exhaustion_json() {
 	check_eq "curl exit 7 (CURLE_COULDNT_CONNECT)" 15 "$CURL_7"
 	check_eq "curl other exit codes" 0 "$CURL_OTHER"
 
-	ns_events > "$T/ev"
-	check_eq "events in the test netns" "$CURL_7" "$(wc -l < "$T/ev")"
-	check_eq "events: curl, EADDRNOTAVAIL (-99), port_range_exhausted, inet 127.0.0.1:8080, range [40000,40009], tw_reuse 0" \
-		"$CURL_7" "$(jq -c "select(.comm == \"curl\" and .ret == -99 and .errno == \"EADDRNOTAVAIL\"
-			and .cause == \"port_range_exhausted\" and .family == \"inet\"
-			and .daddr == \"127.0.0.1\" and .dport == 8080 and .sport == 0
-			and .port_range == [$RANGE_LO, $RANGE_HI] and .tw_reuse == 0
-			and .mode == \"tracepoint\" and (.scan_ns | . > 0))" "$T/ev" | wc -l)"
-	check_eq "event pids are curl runs that exited 7 (distinct pids)" "$CURL_7" \
-		"$(jq -r .pid "$T/ev" | sort -u | grep -cxFf "$T/curl.pids")"
+	check_curl_events tracepoint
 	check_eq "events with curl's uid and a cgroup id" "$CURL_7" \
 		"$(jq -c --argjson uid "$(id -u)" 'select(.uid == $uid and .cgroup_id > 0)' "$T/ev" | wc -l)"
 	check_eq "event time is RFC 3339 UTC with ns" "$CURL_7" \
 		"$(jq -r .time "$T/ev" | grep -cE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z$')"
 
-	local pids s
-	pids=$(jq -Rn '[inputs | tonumber]' "$T/curl.pids")
-	s=$(summary | jq -c --argjson p "$pids" '[.processes[] | select(.pid as $x | $p | index($x))]
-		| {n: length, attempts: (map(.attempts) | add), failures: (map(.failures) | add),
-		   eaddrnotavail: (map(.errors.EADDRNOTAVAIL // 0) | add), comms: (map(.comm) | unique)}')
-	check_eq "summary: curl processes" 25 "$(jq .n <<<"$s")"
-	check_eq "summary: attempts of the curl pids" 25 "$(jq .attempts <<<"$s")"
-	check_eq "summary: failures of the curl pids" "$CURL_7" "$(jq .failures <<<"$s")"
-	check_eq "summary: EADDRNOTAVAIL of the curl pids" "$CURL_7" "$(jq .eaddrnotavail <<<"$s")"
-	check_eq "summary: comm" '["curl"]' "$(jq -c .comms <<<"$s")"
+	check_curl_summary
 	check_eq "summary: events_lost" 0 "$(summary | jq .events_lost)"
 	check_eq "last line is the summary" summary "$(tail -n 1 "$T/pw.out" | jq -r .type)"
-	# the first failure to a destination is diagnosed by the worker thread: a
-	# {"type":"pressure"} line after that failure's event, naming its pid
-	local first_ev first_pr
-	first_ev=$(grep -n '"type":"connect"' "$T/pw.out" | grep "\"netns\":$NS_INO," | head -n 1 | cut -d: -f1)
-	first_pr=$(grep -n '"type":"pressure"' "$T/pw.out" | head -n 1 | cut -d: -f1)
-	check_eq "pressure object for the first failure (10/10 held, tw_reuse 0)" \
-		"{\"netns\":$NS_INO,\"daddr\":\"127.0.0.1\",\"dport\":8080,\"held\":10,\"range_size\":10,\"usage\":1,\"tw_reuse\":0}" \
-		"$(jq -c 'select(.type == "pressure") | .pressure | {netns, daddr, dport, held, range_size, usage, tw_reuse}' "$T/pw.out" | head -n 1)"
-	check_eq "the pressure object comes after the first failure's event" 1 \
-		"$([ -n "$first_ev" ] && [ -n "$first_pr" ] && [ "$first_pr" -gt "$first_ev" ] && echo 1 || echo 0)"
-	check_eq "the pressure object names the first failure's pid" "$(head -n 1 "$T/ev" | jq .pid)" \
-		"$(jq -c 'select(.type == "pressure") | .pid' "$T/pw.out" | head -n 1)"
-	check_eq "pressure objects all 10/10" "$(jq -c 'select(.type == "pressure")' "$T/pw.out" | wc -l)" \
-		"$(jq -c 'select(.type == "pressure" and .pressure.held == 10 and .pressure.range_size == 10)' "$T/pw.out" | wc -l)"
+	check_curl_diagnosis
 	check_eq "summary: events_received = events (no other connect matched -c curl)" \
 		"$(jq -c 'select(.type == "connect")' "$T/pw.out" | wc -l)" "$(summary | jq .events_received)"
 	check_eq "remedies object before the summary" remedies "$(tail -n 2 "$T/pw.out" | head -n 1 | jq -r .type)"

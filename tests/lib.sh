@@ -91,6 +91,19 @@ pw_stop() {
 	check_eq "portwatch exit code after SIGINT" 0 "$PW_RC"
 }
 
+# prom_start PORT: a real Prometheus with $T/prometheus.yml on 127.0.0.1:PORT,
+# stopped when the test ends; returns once it is ready (at most 30 s).
+prom_start() {
+	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/data" \
+		--web.listen-address="127.0.0.1:$1" > "$T/prom.log" 2>&1 &
+	defer "kill $!; wait $!"
+	local end=$((SECONDS + 30))
+	until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/-/ready")" = 200 ]; do
+		[ $SECONDS -ge $end ] && { fail "prometheus not ready after 30 s"; tail -5 "$T/prom.log"; exit 1; }
+		sleep 0.2
+	done
+}
+
 # Events of the test's netns, one JSON object per line.
 ns_events() {
 	jq -c --argjson ns "$NS_INO" 'select(.type == "connect" and .netns == $ns)' "$T/pw.out"

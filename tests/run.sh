@@ -30,8 +30,11 @@ echo "== integration tests (kernel $(uname -r))"
 source tests/lib.sh
 source tests/integration.sh
 source tests/metrics.sh
+source tests/web.sh
 source tests/census.sh
 source tests/storm.sh
+source tests/package.sh
+source tests/image.sh
 source tests/workload.sh
 for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	[ -n "$filter" ] && ! grep -qE -- "$filter" <<<"$name" && continue

@@ -6,6 +6,10 @@
 #include <bpf/bpf.h>
 #include "accounts.h"
 
+#ifndef ENOTSUPP
+#define ENOTSUPP 524	/* the kernel's, not in libc's errno.h */
+#endif
+
 void pw_accounts_init(struct pw_accounts *a, size_t max_rows)
 {
 	memset(a, 0, sizeof(*a));
@@ -102,7 +106,12 @@ int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
 		if (!r)
 			return -ENOMEM;
 	}
-	if (!r->in_kernel && r->exited_ns) {
+	if (!r->in_kernel && r->exited_ns && r->idle &&
+	    !memcmp(r->base.comm, v->comm, PW_COMM_LEN)) {
+		/* foreign pids: an idle row's process connects again */
+		r->exited_ns = 0;
+		r->idle = false;
+	} else if (!r->in_kernel && r->exited_ns) {
 		/* the pid was reused by a new process: the old one's counts go
 		 * to `expired` under its own name, the new one starts at 0 */
 		int err = fold_expired(a, r);
@@ -111,6 +120,7 @@ int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
 			return err;
 		memset(&r->base, 0, sizeof(r->base));
 		r->exited_ns = 0;
+		r->idle = false;
 	}
 	r->cur = *v;
 	r->in_kernel = true;
@@ -211,6 +221,41 @@ static int shrink(struct pw_accounts *a, uint64_t now)
 	return reindex(a, a->index_cap);
 }
 
+/* Foreign pids: a row whose kernel entry has not changed for PW_EXPIRE_NS
+ * is taken out of the kernel map (atomically with its last value, so a
+ * connect racing with it is not lost) and kept here as idle. */
+static void retire_idle(struct pw_accounts *a, struct pw_row *r, int map_fd, uint64_t now)
+{
+	struct pw_proc_val v, t;
+
+	(void)a;
+	if (!r->in_kernel)
+		return;
+	if (!r->active_ns || r->cur.count != r->seen_count) {
+		r->active_ns = now;
+		r->seen_count = r->cur.count;
+		return;
+	}
+	if (now - r->active_ns < PW_EXPIRE_NS)
+		return;
+	if (bpf_map_lookup_and_delete_elem(map_fd, &r->key, &v)) {
+		/* hash maps take lookup-and-delete from 5.14 on: before, a
+		 * connect between these two is lost, counted nowhere */
+		if ((errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP) ||
+		    bpf_map_lookup_elem(map_fd, &r->key, &v) ||
+		    bpf_map_delete_elem(map_fd, &r->key))
+			return;
+	}
+	r->cur = v;
+	pw_row_total(r, &t);
+	r->base = t;
+	memset(&r->cur, 0, sizeof(r->cur));
+	r->in_kernel = false;
+	r->idle = true;
+	r->exited_ns = now;
+	r->active_ns = 0;
+}
+
 int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retire)
 {
 	struct pw_proc_key key, next;
@@ -235,6 +280,10 @@ int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retir
 	for (size_t i = 0; i < a->n; i++) {
 		struct pw_row *r = &a->rows[i];
 
+		if (a->foreign_pids) {
+			retire_idle(a, r, map_fd, now);
+			continue;
+		}
 		if (!r->exited_ns && kill(r->key.tgid, 0) && errno == ESRCH)
 			pw_accounts_exited(a, r->key.tgid, now);
 		/* a pid reused since: its new entry starts from 0 again */

@@ -22,6 +22,10 @@ struct pw_row {
 	struct pw_proc_val cur;		/* the kernel entry as last read */
 	uint64_t exited_ns;		/* CLOCK_MONOTONIC when seen gone, 0 = live */
 	bool in_kernel;
+	/* foreign pids only: retired for being idle, not seen gone */
+	bool idle;
+	uint64_t active_ns;		/* when cur last changed */
+	uint64_t seen_count;		/* cur.count then */
 };
 
 struct pw_accounts {
@@ -33,6 +37,12 @@ struct pw_accounts {
 	struct pw_row *expired;		/* per (comm, err, family); key.tgid = 0,
 					 * base.comm the name */
 	size_t nexpired, expired_cap;
+	/* The kernel's pids are not ours (own pid namespace): kill(pid, 0)
+	 * cannot tell a live process from an exited one, so rows are retired
+	 * when idle for PW_EXPIRE_NS instead, and a retired row whose pid
+	 * comes back with the same comm continues (the same process, or one
+	 * that cannot be told from it). */
+	bool foreign_pids;
 };
 
 void pw_accounts_init(struct pw_accounts *a, size_t max_rows);

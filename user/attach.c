@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "caps.h"
 #include "output.h"
 #include "portwatch.skel.h"
 
@@ -280,6 +281,10 @@ static void remove_stale_kretprobes(const char *dir)
 	FILE *f;
 	int pid;
 
+	/* in a pid namespace of our own, kill() cannot see the pids in
+	 * the names: another portwatch's live probes could be removed */
+	if (!pw_pids_are_own(NULL))
+		return;
 	snprintf(path, sizeof(path), "%s/kprobe_events", dir);
 	f = fopen(path, "r");
 	if (!f)

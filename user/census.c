@@ -36,6 +36,20 @@
 #define NSFS_MAGIC 0x6e736673
 #endif
 
+/* What the census could not read, for the life of portwatch: never a
+ * silently partial answer (pw_census_skips()). */
+static struct pw_census_skips skips;
+
+void pw_census_skips(struct pw_census_skips *out)
+{
+	*out = skips;
+}
+
+void pw_census_count_skipped_netns(uint64_t n)
+{
+	skips.netns += n;
+}
+
 #define ST_ESTABLISHED		1
 #define ST_SYN_SENT		2
 #define ST_FIN_WAIT1		4
@@ -523,8 +537,12 @@ static int scan_pid(struct census_ctx *c, uint32_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%u/fd", pid);
 	d = opendir(path);
-	if (!d)
-		return 0;	/* gone, or a kernel thread we may not read */
+	if (!d) {
+		/* gone (fine), or not ours to read without CAP_SYS_PTRACE */
+		if (errno == EACCES || errno == EPERM)
+			skips.holders++;
+		return 0;
+	}
 	while ((de = readdir(d))) {
 		ssize_t n;
 		unsigned long ino;
@@ -650,13 +668,96 @@ static void ctx_free(struct census_ctx *c)
 	free(c->itab);
 }
 
+/* Enter the netns of nsfd (-1: stay) unless it is ours already; *orig is
+ * an fd of portwatch's own to come back with leave_ns(). *ino is the netns
+ * inode. A refused setns() (CAP_SYS_ADMIN) is counted as a skipped netns. */
+static int enter_ns(int nsfd, int *orig, bool *entered, uint64_t *ino, char *err, size_t errsz)
+{
+	struct stat st, self;
+
+	*entered = false;
+	*orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*orig < 0 || fstat(*orig, &self)) {
+		int e = errno;
+
+		snprintf(err, errsz, "/proc/self/ns/net: %s", strerror(e));
+		return -e;
+	}
+	st = self;
+	if (nsfd >= 0) {
+		if (fstat(nsfd, &st)) {
+			int e = errno;
+
+			snprintf(err, errsz, "netns fd: %s", strerror(e));
+			return -e;
+		}
+		/* our own netns needs no setns (nor CAP_SYS_ADMIN) */
+		if (st.st_ino != self.st_ino || st.st_dev != self.st_dev) {
+			if (setns(nsfd, CLONE_NEWNET)) {
+				int e = errno;
+
+				if (e == EPERM)
+					skips.netns++;
+				snprintf(err, errsz, "setns into netns %llu: %s%s",
+					 (unsigned long long)st.st_ino, strerror(e),
+					 e == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
+				return -e;
+			}
+			*entered = true;
+		}
+	}
+	*ino = st.st_ino;
+	return 0;
+}
+
+static int leave_ns(int orig, bool entered, char *err, size_t errsz)
+{
+	/* stuck in the wrong netns: nothing portwatch does after this can be
+	 * trusted, so say so loudly */
+	if (entered && setns(orig, CLONE_NEWNET)) {
+		int e = errno;
+
+		snprintf(err, errsz, "setns back to portwatch's netns: %s", strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int pw_census_settings(int nsfd, struct pw_census_ns *out, char *err, size_t errsz)
+{
+	struct ns_settings *set = malloc(sizeof(*set));
+	int orig = -1, r, r2;
+	bool entered = false;
+	uint64_t ino = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!set) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	r = enter_ns(nsfd, &orig, &entered, &ino, err, errsz);
+	if (!r)
+		r = read_settings(set, err, errsz);
+	r2 = leave_ns(orig, entered, err, errsz);
+	if (orig >= 0)
+		close(orig);
+	if (!r && !r2) {
+		out->netns = ino;
+		out->range_lo = set->lo;
+		out->range_hi = set->hi;
+		out->tw_reuse = set->tw_reuse;
+	}
+	free(set);
+	return r2 ? r2 : r;
+}
+
 int pw_census_take(int nsfd, const struct pw_census_filter *f, struct pw_census_ns *out,
 		   char *err, size_t errsz)
 {
 	struct census_ctx *c;
-	struct stat st, self;
-	int orig = -1, sk = -1, r = 0;
+	int orig = -1, sk = -1, r = 0, r2;
 	bool entered = false;
+	uint64_t ino = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (errsz)
@@ -669,30 +770,10 @@ int pw_census_take(int nsfd, const struct pw_census_filter *f, struct pw_census_
 	c->f = f;
 	c->out = out;
 
-	orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (orig < 0 || fstat(orig, &self)) {
-		r = -errno;
-		snprintf(err, errsz, "/proc/self/ns/net: %s", strerror(errno));
+	r = enter_ns(nsfd, &orig, &entered, &ino, err, errsz);
+	if (r)
 		goto out;
-	}
-	st = self;
-	if (nsfd >= 0) {
-		if (fstat(nsfd, &st)) {
-			r = -errno;
-			snprintf(err, errsz, "netns fd: %s", strerror(errno));
-			goto out;
-		}
-		/* our own netns needs no setns (nor CAP_SYS_ADMIN) */
-		if (st.st_ino != self.st_ino || st.st_dev != self.st_dev) {
-			if (setns(nsfd, CLONE_NEWNET)) {
-				r = -errno;
-				snprintf(err, errsz, "setns: %s", strerror(errno));
-				goto out;
-			}
-			entered = true;
-		}
-	}
-	out->netns = st.st_ino;
+	out->netns = ino;
 
 	/* /proc/sys/net and a new netlink socket both take the netns of the
 	 * caller at open time: nothing else needs to happen inside */
@@ -703,13 +784,9 @@ int pw_census_take(int nsfd, const struct pw_census_filter *f, struct pw_census_
 	} else {
 		r = read_settings(&c->set, err, errsz);
 	}
-	if (entered && setns(orig, CLONE_NEWNET)) {
-		/* stuck in the wrong netns: nothing portwatch does after this
-		 * can be trusted, so say so loudly */
-		r = -errno;
-		snprintf(err, errsz, "setns back to portwatch's netns: %s", strerror(errno));
-		goto out;
-	}
+	r2 = leave_ns(orig, entered, err, errsz);
+	if (r2)
+		r = r2;
 	if (r)
 		goto out;
 
@@ -763,8 +840,12 @@ static int add_ns(const char *path, int **fds, uint64_t **inos, int *n, int *cap
 	struct stat st;
 	int fd;
 
-	if (stat(path, &st))
+	if (stat(path, &st)) {
+		/* gone (fine), or another's netns without CAP_SYS_PTRACE */
+		if (errno == EACCES || errno == EPERM)
+			skips.processes++;
 		return 0;
+	}
 	for (int i = 0; i < *n; i++)
 		if ((*inos)[i] == st.st_ino)
 			return 0;

@@ -63,6 +63,23 @@ int pw_census_take(int nsfd, const struct pw_census_filter *f, struct pw_census_
 		   char *err, size_t errsz);
 void pw_census_free(struct pw_census_ns *ns);
 
+/* Only the netns's inode, ip_local_port_range and tcp_tw_reuse (no dump):
+ * out->netns, range_lo, range_hi, tw_reuse. nsfd as for pw_census_take. */
+int pw_census_settings(int nsfd, struct pw_census_ns *out, char *err, size_t errsz);
+
+/* What the census could not read so far (for the life of the process):
+ * netns found but not entered (setns refused: CAP_SYS_ADMIN), processes
+ * whose /proc/PID/ns/net could not be opened (CAP_SYS_PTRACE) so their netns
+ * may be missing, processes whose /proc/PID/fd could not be read (holders). */
+struct pw_census_skips {
+	uint64_t netns;
+	uint64_t processes;
+	uint64_t holders;
+};
+void pw_census_skips(struct pw_census_skips *out);
+/* Namespaces a caller left out (over its bound): counted as skipped too. */
+void pw_census_count_skipped_netns(uint64_t n);
+
 /* Every netns that has a process in it (/proc/PID/ns/net, /run/netns/NAME),
  * one fd each (O_RDONLY|O_CLOEXEC), deduplicated by inode. Returns how many,
  * or -errno; *fds is malloc()ed, the caller closes and frees. */

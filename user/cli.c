@@ -27,8 +27,8 @@ static const char doc[] =
 "Exit status: 0 after a normal stop, 1 when it cannot run (not root, no BTF, "
 "nothing attachable), 2 on a usage error.";
 
-enum { OPT_MAX_PIDS = 256, OPT_CENSUS, OPT_NETNS, OPT_WARN_AT, OPT_NO_FOLD, OPT_CGROUP,
-       OPT_PODS_DIR };
+enum { OPT_MAX_PIDS = 256, OPT_CENSUS, OPT_NETNS, OPT_WARN_AT, OPT_NO_FOLD, OPT_WEB_CONFIG,
+       OPT_CGROUP, OPT_PODS_DIR };
 
 static const struct argp_option options[] = {
 	{ "all", 'a', NULL, 0, "Show every connect() outcome, not only failures", 0 },
@@ -51,6 +51,8 @@ static const struct argp_option options[] = {
 	  "is folded into one \"... N more\" line per second)", 0 },
 	{ "scan-depth", 'S', NULL, 0, "Count the ports checked in each scan (costs per port)", 0 },
 	{ "listen", 'l', "ADDR:PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics", 0 },
+	{ "web.config.file", OPT_WEB_CONFIG, "FILE", 0,
+	  "TLS and basic auth for --listen (Prometheus exporter-toolkit format)", 0 },
 	{ "max-pids", OPT_MAX_PIDS, "N", 0,
 	  "Cap on per-process metric series (default 1024; overflow is counted)", 0 },
 	{ "census", OPT_CENSUS, NULL, 0,
@@ -229,6 +231,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			return usage(state, "invalid --listen '%s': ADDR:PORT, [IPV6]:PORT or :PORT", arg);
 		env->listen_set = true;
 		break;
+	case OPT_WEB_CONFIG:
+		if (!*arg)
+			return usage(state, "invalid --web.config.file '': a file name");
+		env->web_config = arg;
+		break;
 	case OPT_MAX_PIDS:
 		if (pw_parse_uint(arg, 1, 1000000, &v))
 			return usage(state, "invalid --max-pids '%s': from 1 to 1000000", arg);
@@ -268,6 +275,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_ARG:
 		return usage(state, "unexpected argument '%s'", arg);
+	case ARGP_KEY_END:
+		if (env->web_config && !env->listen_set)
+			return usage(state, "--web.config.file configures --listen: give both");
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}

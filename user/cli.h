@@ -40,6 +40,7 @@ struct env {
 	bool listen_set;
 	char listen_host[64];		/* as given, without brackets */
 	uint16_t listen_port;
+	const char *web_config;		/* --web.config.file, NULL = plain HTTP */
 	unsigned int max_pids;		/* per-pid metric series cap */
 	bool census;			/* one-shot port-pressure census */
 	const char *netns;		/* --netns=PATH|PID, NULL = every netns */

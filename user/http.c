@@ -3,33 +3,53 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include "http.h"
 #include "metrics.h"
+#include "webconfig.h"
 
 #ifdef PW_NO_METRICS
 /* Static builds: Debian ships no static TLS libraries for libmicrohttpd. */
-int pw_http_start(struct pw_http **out, const char *host, uint16_t port,
+int pw_http_start(struct pw_http **out, const char *host, uint16_t port, const char *web_config,
 		  pw_http_render_fn render, void *arg, char *err, size_t errsz)
 {
 	(void)out; (void)host; (void)port; (void)render; (void)arg;
-	snprintf(err, errsz, "this static build has no metrics endpoint (build without STATIC=1)");
+	snprintf(err, errsz, "this static build has no metrics endpoint%s (build without STATIC=1)",
+		 web_config ? " and no --web.config.file" : "");
 	return -EOPNOTSUPP;
 }
 int pw_http_fd(const struct pw_http *h) { (void)h; return -1; }
+bool pw_http_tls(const struct pw_http *h) { (void)h; return false; }
 void pw_http_run(struct pw_http *h) { (void)h; }
 void pw_http_stop(struct pw_http *h) { (void)h; }
 #else
 #include <microhttpd.h>
+
+/*
+ * Limits against clients that hold connections (the defaults in the README):
+ * a client address gets PER_IP connections, everyone together MAX_CONNS; a
+ * connection silent for TIMEOUT_S is closed; a request's line and headers
+ * must fit in MEMORY_LIMIT (else 431 or 414). 64 clients from one address
+ * that trickle a byte every few seconds hold PER_IP slots, not all of them.
+ */
+#define PER_IP		8
+#define MAX_CONNS	64
+#define TIMEOUT_S	10
+#define MEMORY_LIMIT	(16 * 1024)
+#define REALM		"portwatch"
 
 struct pw_http {
 	struct MHD_Daemon *d;
 	int epoll_fd;
 	pw_http_render_fn render;
 	void *arg;
+	struct pw_webconfig cfg;
+	struct pw_webauth auth;
+	char priorities[128];
 };
 
 static const char landing[] =
@@ -37,7 +57,7 @@ static const char landing[] =
 	"<h1>portwatch</h1><p>connect() EADDRNOTAVAIL tracer.</p>"
 	"<p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
+static enum MHD_Result reply(struct pw_http *h, struct MHD_Connection *c, unsigned int status,
 			     const char *type, void *body, size_t len,
 			     enum MHD_ResponseMemoryMode mode)
 {
@@ -47,11 +67,45 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	for (size_t i = 0; i < h->cfg.nheaders; i++)
+		MHD_add_response_header(r, h->cfg.headers[i].name, h->cfg.headers[i].value);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(c, status, r);
+	if (status == MHD_HTTP_TOO_MANY_REQUESTS)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		ret = MHD_queue_basic_auth_fail_response(c, REALM, r);
+	else
+		ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* basic_auth_users: every path needs them, as in the toolkit. */
+static enum pw_auth_result authorize(struct pw_http *h, struct MHD_Connection *c)
+{
+	enum pw_auth_result res;
+	char *user, *pass = NULL;
+
+	if (!h->cfg.nusers)
+		return PW_AUTH_OK;
+	user = MHD_basic_auth_get_username_password(c, &pass);
+	res = pw_webauth_check(&h->auth, &h->cfg, user, pass, mono_ns());
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	if (user)
+		MHD_free(user);
+	return res;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -63,19 +117,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	size_t len;
 
 	(void)version; (void)upload_data; (void)upload_size; (void)req;
+	switch (authorize(h, c)) {
+	case PW_AUTH_OK:
+		break;
+	case PW_AUTH_DENIED:
+		return reply(h, c, MHD_HTTP_UNAUTHORIZED, "text/plain; charset=utf-8",
+			     "unauthorized\n", 13, MHD_RESPMEM_PERSISTENT);
+	case PW_AUTH_BUSY:
+		return reply(h, c, MHD_HTTP_TOO_MANY_REQUESTS, "text/plain; charset=utf-8",
+			     "too many password checks, try again in a second\n", 48,
+			     MHD_RESPMEM_PERSISTENT);
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
+		return reply(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
 			     "method not allowed\n", 19, MHD_RESPMEM_PERSISTENT);
 	if (!strcmp(url, "/"))
-		return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", (void *)landing,
+		return reply(h, c, MHD_HTTP_OK, "text/html; charset=utf-8", (void *)landing,
 			     sizeof(landing) - 1, MHD_RESPMEM_PERSISTENT);
 	if (strcmp(url, "/metrics"))
-		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8",
+		return reply(h, c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8",
 			     "not found\n", 10, MHD_RESPMEM_PERSISTENT);
 	if (h->render(h->arg, &buf, &len))
-		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
+		return reply(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
 			     "cannot render metrics\n", 22, MHD_RESPMEM_PERSISTENT);
-	return reply(c, MHD_HTTP_OK, PW_METRICS_CONTENT_TYPE, buf, len, MHD_RESPMEM_MUST_FREE);
+	return reply(h, c, MHD_HTTP_OK, PW_METRICS_CONTENT_TYPE, buf, len, MHD_RESPMEM_MUST_FREE);
 }
 
 /* Our own listening socket, so that a bind error has its errno. */
@@ -127,36 +192,72 @@ static int listen_socket(const char *host, uint16_t port, char *err, size_t errs
 	return fd;
 }
 
-int pw_http_start(struct pw_http **out, const char *host, uint16_t port,
+static void http_free(struct pw_http *h)
+{
+	pw_webauth_free(&h->auth);
+	pw_webconfig_free(&h->cfg);
+	free(h);
+}
+
+int pw_http_start(struct pw_http **out, const char *host, uint16_t port, const char *web_config,
 		  pw_http_render_fn render, void *arg, char *err, size_t errsz)
 {
 	const union MHD_DaemonInfo *info;
+	struct MHD_OptionItem opts[12];
+	unsigned int flags = MHD_USE_EPOLL, n = 0;
 	struct pw_http *h;
-	int fd;
+	int fd, ret;
 
-	fd = listen_socket(host, port, err, errsz);
-	if (fd < 0)
-		return fd;
 	h = calloc(1, sizeof(*h));
-	if (!h) {
-		close(fd);
+	if (!h)
 		return -ENOMEM;
+	/* the whole configuration is checked before the port is taken */
+	if (web_config) {
+		ret = pw_webconfig_load(web_config, &h->cfg, err, errsz);
+		if (ret) {
+			free(h);
+			return ret == -ENOMEM ? ret : -EINVAL;
+		}
+	}
+	ret = pw_webauth_init(&h->auth);
+	if (ret) {
+		snprintf(err, errsz, "--web.config.file: %s", strerror(-ret));
+		http_free(h);
+		return ret;
+	}
+	fd = listen_socket(host, port, err, errsz);
+	if (fd < 0) {
+		http_free(h);
+		return fd;
 	}
 	h->render = render;
 	h->arg = arg;
-	h->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, h,
-				MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-				MHD_OPTION_END);
+#define OPT(o, v, p) (opts[n++] = (struct MHD_OptionItem){ (o), (intptr_t)(v), (p) })
+	OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
+	OPT(MHD_OPTION_CONNECTION_LIMIT, MAX_CONNS, NULL);
+	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP, NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, TIMEOUT_S, NULL);
+	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, MEMORY_LIMIT, NULL);
+	if (h->cfg.tls) {
+		flags |= MHD_USE_TLS;
+		pw_webconfig_priorities(&h->cfg, h->priorities, sizeof(h->priorities));
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, h->cfg.cert_pem);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, h->cfg.key_pem);
+		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, h->priorities);
+	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	info = h->d ? MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (!info) {
-		snprintf(err, errsz, "--listen: libmicrohttpd could not start");
+		snprintf(err, errsz, "--listen: libmicrohttpd could not start%s",
+			 h->cfg.tls ? " with TLS" : "");
 		if (h->d)
 			MHD_stop_daemon(h->d);
 		else
 			close(fd);
-		free(h);
+		http_free(h);
 		return -EIO;
 	}
 	h->epoll_fd = info->epoll_fd;
@@ -169,9 +270,26 @@ int pw_http_fd(const struct pw_http *h)
 	return h->epoll_fd;
 }
 
+bool pw_http_tls(const struct pw_http *h)
+{
+	return h->cfg.tls;
+}
+
+/* In external epoll mode MHD keeps connections it could not finish with in
+ * a ready list of its own (edge-triggered: the epoll fd does not wake us
+ * again), and it reads a large request head 128 bytes a call once its first
+ * buffer is full: run it again while it says it has work (timeout 0), for up
+ * to 5 ms, so that a 20 kB request is answered now rather than one step per
+ * wakeup of the loop (up to a second apart), and the loop's other work is not
+ * kept waiting either. */
 void pw_http_run(struct pw_http *h)
 {
-	MHD_run(h->d);
+	int64_t end = mono_ns() + 5000000;
+	MHD_UNSIGNED_LONG_LONG t;
+
+	do
+		MHD_run(h->d);
+	while (MHD_get_timeout(h->d, &t) == MHD_YES && t == 0 && mono_ns() < end);
 }
 
 void pw_http_stop(struct pw_http *h)
@@ -179,6 +297,6 @@ void pw_http_stop(struct pw_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->d);	/* closes the listening socket too */
-	free(h);
+	http_free(h);
 }
 #endif

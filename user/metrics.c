@@ -452,10 +452,21 @@ size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
 		ports_checked(f, in);
 	if (in->range_size >= 0) {
 		header(f, "portwatch_local_port_range_size", "gauge",
-		       "Ports in net.ipv4.ip_local_port_range of portwatch's network namespace.");
-		fprintf(f, "portwatch_local_port_range_size %ld\n", in->range_size);
+		       "Ports in net.ipv4.ip_local_port_range of the node's network namespace "
+		       "(labelled netns: portwatch's own, when the node's is not reachable).");
+		if (in->range_netns)
+			fprintf(f, "portwatch_local_port_range_size{netns=\"%llu\"} %ld\n",
+				(unsigned long long)in->range_netns, in->range_size);
+		else
+			fprintf(f, "portwatch_local_port_range_size %ld\n", in->range_size);
 	}
 	pressure_gauges(f, in);
+	counter(f, "portwatch_census_netns_skipped_total",
+		"Network namespaces the census found but could not read (setns needs CAP_SYS_ADMIN) "
+		"or left out (over 256).", in->census_netns_skipped);
+	counter(f, "portwatch_census_processes_skipped_total",
+		"Processes whose network namespace the census could not open (needs CAP_SYS_PTRACE).",
+		in->census_processes_skipped);
 	counter(f, "portwatch_events_lost_total",
 		"Events dropped because the ring buffer was full (counts stay exact).", in->events_lost);
 	counter(f, "portwatch_counts_dropped_total",

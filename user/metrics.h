@@ -25,6 +25,10 @@ struct pw_metrics_input {
 	uint64_t counts_dropped;
 	uint64_t untraced;
 	long range_size;		/* < 0: unknown */
+	uint64_t range_netns;		/* 0: the node's netns; else the netns read
+					 * (the node's was not reachable): a label */
+	uint64_t census_netns_skipped;	/* pw_census_skips() */
+	uint64_t census_processes_skipped;
 	const char *version;
 	const char *libbpf_version;
 	const char *mode;

@@ -388,44 +388,34 @@ void pw_addr_text(char *dst, size_t sz, unsigned int family, const uint8_t addr[
 		dst[0] = '\0';
 }
 
-/* "2026-11-24T21:50:00" for the second of realtime ns, remade only when the
- * second changes: events come in bursts within one second. Per thread. */
-static const char *utc_second(uint64_t sec)
+/* The second of realtime ns as "2026-11-24T21:50:00" (UTC) or "22:45:38"
+ * (local), remade only when the second changes: events come in bursts
+ * within one second. Per thread. */
+static const char *second_text(uint64_t sec, bool local)
 {
-	static __thread uint64_t cached = UINT64_MAX;
-	static __thread char text[32];
+	static __thread struct {
+		uint64_t sec;
+		char text[32];
+	} cache[2] = { { UINT64_MAX, "" }, { UINT64_MAX, "" } };
 
-	if (sec != cached) {
+	if (sec != cache[local].sec) {
 		time_t t = sec;
 		struct tm tm;
 
-		gmtime_r(&t, &tm);
-		strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
-		cached = sec;
+		if (local)
+			localtime_r(&t, &tm);
+		else
+			gmtime_r(&t, &tm);
+		strftime(cache[local].text, sizeof(cache[local].text),
+			 local ? "%H:%M:%S" : "%Y-%m-%dT%H:%M:%S", &tm);
+		cache[local].sec = sec;
 	}
-	return text;
-}
-
-/* "22:45:38" in local time, likewise cached. */
-static const char *local_second(uint64_t sec)
-{
-	static __thread uint64_t cached = UINT64_MAX;
-	static __thread char text[16];
-
-	if (sec != cached) {
-		time_t t = sec;
-		struct tm tm;
-
-		localtime_r(&t, &tm);
-		strftime(text, sizeof(text), "%H:%M:%S", &tm);
-		cached = sec;
-	}
-	return text;
+	return cache[local].text;
 }
 
 static void sb_time_rfc3339(struct sbuf *sb, uint64_t ns)
 {
-	sb_puts(sb, utc_second(ns / 1000000000ull));
+	sb_puts(sb, second_text(ns / 1000000000ull, false));
 	sb_putc(sb, '.');
 	sb_u64w(sb, ns % 1000000000ull, 9);
 	sb_putc(sb, 'Z');
@@ -715,7 +705,7 @@ bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_re
 	int i = 0;
 
 #define NEXT_COLUMN() do { sb_pad(sb, col, text_widths[i++]); sb_putc(sb, ' '); col = sb->len; } while (0)
-	sb_puts(sb, local_second(rt / 1000000000ull));
+	sb_puts(sb, second_text(rt / 1000000000ull, true));
 	sb_putc(sb, '.');
 	sb_u64w(sb, rt % 1000000000ull / 1000000, 3);
 	NEXT_COLUMN();

@@ -22,6 +22,7 @@
  * The accounts, the pressure state and the HTTP server belong to the worker
  * until it is joined; then the consumer prints the summary. */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +41,7 @@
 #include <bpf/libbpf.h>
 #include "accounts.h"
 #include "attach.h"
+#include "caps.h"
 #include "cli.h"
 #include "fold.h"
 #include "http.h"
@@ -81,6 +83,7 @@ struct app {
 	struct ring_buffer *rb;
 	struct pw_http *http;		/* the worker's */
 	struct pw_pressure *pressure;	/* the worker's while it runs */
+	struct pw_privs privs;		/* the worker's while it runs */
 	uint32_t bound_conflicts;	/* seen in events, for the remedies */
 	struct pw_workloads *wl;	/* the consumer's: events */
 	struct pw_workloads *wl_worker;	/* the worker's (then the summary's): tables, metrics */
@@ -172,6 +175,7 @@ static void ask_diagnosis(struct app *app, const struct pw_event *e)
 	int due = pw_dest_limit_due(app->diag_limit, e->netns, e->family, e->daddr, e->dport,
 				    e->ts_ns, PW_DIAG_EVERY_NS);
 	struct pw_diag_req *r;
+	bool first;
 
 	if (due < 0)
 		bump(&app->diag_skipped, 1);
@@ -192,8 +196,10 @@ static void ask_diagnosis(struct app *app, const struct pw_event *e)
 	r->dport = e->dport;
 	memcpy(r->daddr, e->daddr, 16);
 	memcpy(r->comm, e->comm, PW_COMM_LEN);
+	first = app->nreqs == 1;
 	pthread_mutex_unlock(&app->lock);
-	wake(app->wake_worker);
+	if (first)
+		wake(app->wake_worker);	/* once per batch: the worker takes all */
 }
 
 static void out_write(struct app *app, const char *buf, size_t len)
@@ -365,39 +371,6 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	pw_procs_free(&procs);
 }
 
-static int read_range(unsigned int *lo, unsigned int *hi)
-{
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-	int n;
-
-	if (!f)
-		return -errno;
-	n = fscanf(f, "%u %u", lo, hi);
-	fclose(f);
-	return n == 2 ? 0 : -EINVAL;
-}
-
-/* The tracer's own netns: what a user compares the events with. */
-static void print_netns_info(void)
-{
-	char range[64] = "?", reuse[16] = "?";
-	unsigned int lo, hi;
-	struct stat st;
-	FILE *f;
-
-	if (!read_range(&lo, &hi))
-		snprintf(range, sizeof(range), "%u-%u", lo, hi);
-	f = fopen("/proc/sys/net/ipv4/tcp_tw_reuse", "r");
-	if (f) {
-		if (!fgets(reuse, sizeof(reuse), f))
-			strcpy(reuse, "?");
-		reuse[strcspn(reuse, "\n")] = '\0';
-		fclose(f);
-	}
-	fprintf(stderr, "portwatch: netns %llu: ip_local_port_range %s, tcp_tw_reuse %s\n",
-		stat("/proc/self/ns/net", &st) ? 0ULL : (unsigned long long)st.st_ino, range, reuse);
-}
-
 static const struct pw_workload *metrics_workload(void *arg, uint64_t cgroup_id)
 {
 	struct app *app = arg;
@@ -425,7 +398,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 		.workload = app->wl_worker ? metrics_workload : NULL,
 		.workload_ctx = app,
 	};
-	unsigned int lo, hi;
+	struct pw_census_skips skips;
 	FILE *f;
 
 	if (app->pressure)
@@ -434,8 +407,10 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 	read_percpu(skel->maps.scan_hist, 0, PW_HIST_SLOTS * PW_SCAN_RESULTS, &in.scan_hist[0][0]);
 	if (in.scan_depth)
 		read_percpu(skel->maps.ports_hist, 0, PW_HIST_SLOTS, in.ports_hist);
-	if (!read_range(&lo, &hi) && hi >= lo)
-		in.range_size = hi - lo + 1;
+	in.range_size = pw_privs_range_size(&app->privs, &in.range_netns);
+	pw_census_skips(&skips);
+	in.census_netns_skipped = skips.netns;
+	in.census_processes_skipped = skips.processes;
 
 	f = open_memstream(buf, len);
 	if (!f)
@@ -447,7 +422,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 }
 
 /* --census: one shot, no BPF. Exit code as main's. */
-static int run_census(const struct env *env)
+static int run_census(const struct env *env, const struct pw_privs *privs)
 {
 	struct pw_census_filter f = { .holders = true };
 	struct pw_census_ns ns;
@@ -501,6 +476,7 @@ static int run_census(const struct env *env)
 		printf("no network namespace has TCP sockets\n");
 	free(fds);
 	free(inodes);
+	pw_privs_census_report(privs, stderr);
 	return ret;
 }
 
@@ -698,7 +674,20 @@ int main(int argc, char **argv)
 	bool worker_started = false, more = false, out_ok = true;
 	char why[256];
 
+	/* a closed 0, 1 or 2 would be taken by the next fd we open (epoll,
+	 * BPF maps), and events written into it: /dev/null holds the place;
+	 * a closed stdout is then a write error like any other */
+	bool stdout_closed = fcntl(STDOUT_FILENO, F_GETFD) < 0;
+
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			return PW_EXIT_CANNOT_RUN;
+	}
 	pw_parse_args(argc, argv, env, 0);
+	if (stdout_closed && !env->quiet && !env->census) {
+		fprintf(stderr, "portwatch: stdout is closed: nowhere to write events (-q writes none)\n");
+		return PW_EXIT_CANNOT_RUN;
+	}
 
 	if (!pw_have_privileges()) {
 		fprintf(stderr, "portwatch: needs root (or CAP_BPF and CAP_PERFMON): run with sudo\n");
@@ -709,12 +698,14 @@ int main(int argc, char **argv)
 			"(needs CONFIG_DEBUG_INFO_BTF=y)\n");
 		return PW_EXIT_CANNOT_RUN;
 	}
+	pw_privs_probe(&app.privs, env->census, stderr);
 	if (env->census)
-		return run_census(env);
+		return run_census(env, &app.privs);
 	libbpf_set_print(env->verbose ? libbpf_print_verbose : libbpf_print);
 	snprintf(app.libbpf_version, sizeof(app.libbpf_version), "%u.%u",
 		 libbpf_major_version(), libbpf_minor_version());
 	pw_accounts_init(&app.acc, MAX_ROWS);
+	app.acc.foreign_pids = !app.privs.pids_own;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -734,7 +725,7 @@ int main(int argc, char **argv)
 
 	/* listen before attaching: a taken port leaves nothing attached */
 	if (env->listen_set) {
-		err = pw_http_start(&app.http, env->listen_host, env->listen_port,
+		err = pw_http_start(&app.http, env->listen_host, env->listen_port, env->web_config,
 				    render_metrics, &app, why, sizeof(why));
 		if (err) {
 			fprintf(stderr, "portwatch: %s\n", why);
@@ -759,14 +750,15 @@ int main(int argc, char **argv)
 	if (env->scan_depth && app.at.mode == PW_MODE_TRACEPOINT)
 		fprintf(stderr, "portwatch: --scan-depth: tracepoint mode cannot count ports; "
 			"ports_checked stays null\n");
-	print_netns_info();
+	pw_privs_print_net(&app.privs, stderr);
 	if (!app.wl || !app.wl_worker)
 		fprintf(stderr, "portwatch: no cgroup v2 hierarchy mounted: workload fields stay null\n");
 	if (app.http)
-		fprintf(stderr, "portwatch: metrics at http://%s%s%s:%u/metrics\n",
-			strchr(env->listen_host, ':') ? "[" : "",
+		fprintf(stderr, "portwatch: metrics at http%s://%s%s%s:%u/metrics\n",
+			pw_http_tls(app.http) ? "s" : "", strchr(env->listen_host, ':') ? "[" : "",
 			env->listen_host[0] ? env->listen_host : "0.0.0.0",
 			strchr(env->listen_host, ':') ? "]" : "", env->listen_port);
+	pw_privs_drop(&app.privs, app.at.nkrp > 0, bpf_map__fd(app.at.skel->maps.procs), stderr);
 
 	app.pressure = pw_pressure_new(env->warn_at);
 	app.diag_limit = pw_dest_limit_new(DIAG_LIMIT_SLOTS);
@@ -947,5 +939,6 @@ cleanup:
 		app.out_head = m->next;
 		free(m);
 	}
+	pw_privs_free(&app.privs);
 	return ret;
 }

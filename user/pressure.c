@@ -339,6 +339,8 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 	char err[256];
 
 	n = pw_census_list_netns(&fds, &inodes);
+	if (n > SCAN_MAX_NETNS)
+		pw_census_count_skipped_netns(n - SCAN_MAX_NETNS);
 	p->ntop = 0;
 	for (int i = 0; i < n; i++) {
 		if (i < SCAN_MAX_NETNS && !pw_census_take(fds[i], &f, &ns, err, sizeof(err))) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "caps.h"
 #include "census.h"
 
 /* The widest range a client can have: below 1024 needs privileges. */
@@ -261,7 +262,7 @@ void pw_remedy_input_from_census(struct pw_remedy_input *in, const struct pw_cen
 	in->range_size = ns->range_size;
 	in->range_full = ns->range_hi >= ns->range_lo ? ns->range_hi - ns->range_lo + 1 : 0;
 	in->bind_owned = ns->bind_owned;
-	in->sysctl_mentions_recycle = pw_sysctl_mentions_recycle("");
+	in->sysctl_mentions_recycle = pw_sysctl_mentions_recycle(pw_node_root());
 	if (d) {
 		in->dest_loopback = pw_addr_is_loopback(d->family, d->daddr);
 		in->time_wait = d->states[6];

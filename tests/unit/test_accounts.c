@@ -385,6 +385,52 @@ static void test_retired_row_reused(void **state)
 	pw_accounts_free(&a);
 }
 
+/* What retire_idle does once the kernel entry is taken out. */
+static void retire_idle_by_hand(struct pw_row *r, uint64_t now)
+{
+	struct pw_proc_val t;
+
+	pw_row_total(r, &t);
+	r->base = t;
+	memset(&r->cur, 0, sizeof(r->cur));
+	r->in_kernel = false;
+	r->idle = true;
+	r->exited_ns = now;
+}
+
+/* Foreign pids (own pid namespace): a row retired for being idle continues
+ * when its pid comes back with the same comm; another comm is a reuse. */
+static void test_idle_row_continues(void **state)
+{
+	struct pw_accounts a;
+	struct pw_proc_val t;
+	struct pw_row *r;
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	a.foreign_pids = true;
+	fx_update(&a, 42, 99, AF_INET, 5, 5, 500, "curl");
+	retire_idle_by_hand(row(&a, 42, 99, AF_INET), 1000);
+	/* the same process fails again: a new kernel entry counting from 0 */
+	fx_update(&a, 42, 99, AF_INET, 2, 2, 20, "curl");
+	r = row(&a, 42, 99, AF_INET);
+	assert_int_equal(r->exited_ns, 0);
+	assert_false(r->idle);
+	t = total(&a, 42, 99, AF_INET);
+	assert_int_equal(t.count, 7);
+	assert_int_equal(t.scan_ns, 520);
+	assert_int_equal(a.nexpired, 0);
+	/* retired again, then the pid is another program's */
+	retire_idle_by_hand(r, 2000);
+	fx_update(&a, 42, 99, AF_INET, 1, 1, 1, "wget");
+	t = total(&a, 42, 99, AF_INET);
+	assert_int_equal(t.count, 1);
+	assert_string_equal(t.comm, "wget");
+	assert_int_equal(a.nexpired, 1);
+	assert_int_equal(a.expired[0].base.count, 7);
+	pw_accounts_free(&a);
+}
+
 /* ---- the per-process table ---- */
 
 static void test_procs_fold(void **state)
@@ -485,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_exited),
 		cmocka_unit_test(test_base_plus_cur),
 		cmocka_unit_test(test_retired_row_reused),
+		cmocka_unit_test(test_idle_row_continues),
 		cmocka_unit_test(test_procs_fold),
 		cmocka_unit_test(test_procs_expired),
 	};

@@ -396,6 +396,13 @@ static void test_args_errors(void **state)
 	assert_int_not_equal(PARSE(&env, "--warn-at=101"), 0);
 	assert_int_not_equal(PARSE(&env, "--max-pids=0"), 0);
 	assert_int_not_equal(PARSE(&env, "--netns="), 0);
+	/* --web.config.file configures --listen: alone it is a usage error */
+	assert_int_not_equal(PARSE(&env, "--web.config.file=web.yml"), 0);
+	assert_int_not_equal(PARSE(&env, "-l", ":10099", "--web.config.file="), 0);
+	assert_int_equal(PARSE(&env, "--web.config.file", "web.yml", "-l", ":10099"), 0);
+	assert_string_equal(env.web_config, "web.yml");
+	assert_int_equal(PARSE(&env, "-l", ":10099"), 0);
+	assert_null(env.web_config);
 
 	/* an error after valid options still fails the whole parse */
 	assert_int_not_equal(PARSE(&env, "-a", "-p", "42", "--mode=bogus"), 0);

@@ -847,6 +847,22 @@ static void test_render_range_size(void **state)
 	has_line("portwatch_local_port_range_size 28232");
 	assert_int_equal(lines_with("portwatch_local_port_range_size "), 1);
 	valid_text();
+
+	/* the node's netns not reachable: the one read is named */
+	in.range_netns = 4026532260ull;
+	render(&in);
+	has_line("portwatch_local_port_range_size{netns=\"4026532260\"} 28232");
+	assert_int_equal(lines_with("portwatch_local_port_range_size"), 1);
+	valid_text();
+
+	/* what the census could not read is counted, never silent */
+	in.census_netns_skipped = 3;
+	in.census_processes_skipped = 77;
+	render(&in);
+	has_line("# TYPE portwatch_census_netns_skipped_total counter");
+	has_line("portwatch_census_netns_skipped_total 3");
+	has_line("portwatch_census_processes_skipped_total 77");
+	valid_text();
 	pw_accounts_free(&a);
 }
 

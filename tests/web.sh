@@ -1,0 +1,411 @@
+# Integration tests of /metrics on a shared network: --web.config.file (TLS
+# and basic auth in the exporter-toolkit format) scraped by a real
+# Prometheus, refused credentials and clients, the per-address connection
+# limit against trickling clients, the idle timeout, request size limits,
+# bad configuration files, and deploy/networkpolicy.yaml. Sourced by
+# tests/run.sh after tests/lib.sh and tests/metrics.sh (METRICS_PORT).
+
+WEB_PROM_PORT=${WEB_PROM_PORT:-$((29000 + METRICS_PORT % 1000))}
+WEB_PASS=s3cret-Pw
+
+# web_setup: a self-signed certificate for 127.0.0.1 and a web config with
+# TLS and one user (prom / $WEB_PASS) in $T/web.yml; paths relative to it.
+web_setup() {
+	command -v openssl >/dev/null || skip "openssl not installed (package openssl)"
+	command -v htpasswd >/dev/null || skip "htpasswd not installed (package apache2-utils)"
+	must openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-keyout "$T/server.key" -out "$T/server.crt" -subj /CN=portwatch-test 2>/dev/null \
+		-addext subjectAltName=IP:127.0.0.1
+	WEB_HASH=$(htpasswd -nbBC 10 "" "$WEB_PASS" | tr -d ':\n')
+	cat > "$T/web.yml" <<-YML
+	tls_server_config:
+	  cert_file: server.crt
+	  key_file: server.key
+	http_server_config:
+	  headers:
+	    X-Content-Type-Options: nosniff
+	basic_auth_users:
+	  prom: $WEB_HASH
+	YML
+}
+
+# wscrape [CURL ARGS...]: GET https /metrics with the test's CA; body on
+# stdout, then one last line with the status code.
+wscrape() {
+	curl -s --cacert "$T/server.crt" -w '\n%{http_code}' "$@" "https://127.0.0.1:$METRICS_PORT/metrics"
+}
+
+t_web_tls_basic_auth_prometheus() {
+	command -v prometheus >/dev/null || skip "prometheus not installed (package prometheus)"
+	web_setup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -q -l "127.0.0.1:$METRICS_PORT" --web.config.file="$T/web.yml"
+	check_eq "start line" 1 "$(grep -c "^portwatch: metrics at https://127.0.0.1:$METRICS_PORT/metrics$" "$T/pw.err")"
+	must in_ns "$TRIGGER" --comm pwt-web --port 18097 exhaust --count 14 > "$T/t"
+	local want
+	want=$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")
+	check_eq "failures (the scenario)" 4 "$want"
+
+	# the right credentials: 200, the metrics, the configured header
+	wscrape -u "prom:$WEB_PASS" -D "$T/h" > "$T/m"
+	check_eq "status with the right password" 200 "$(tail -1 "$T/m")"
+	check_eq "pwt-web failures in the scrape" 1 "$(grep -cx "portwatch_connect_failures_total{comm=\"pwt-web\",errno=\"EADDRNOTAVAIL\",family=\"inet\"} $want" "$T/m")"
+	check_eq "X-Content-Type-Options from the config" nosniff \
+		"$(grep -i '^x-content-type-options:' "$T/h" | cut -d' ' -f2 | tr -d '\r')"
+	# wrong, missing or unknown credentials: 401 with a challenge, no metrics
+	local who
+	for who in "prom:wrong" "prom:" "nobody:$WEB_PASS" ""; do
+		# a wrong password spends bcrypt budget: on a slow machine the
+		# budget may be spent (429, Retry-After: 1); then ask again
+		local try
+		for try in 1 2 3 4 5; do
+			wscrape ${who:+-u "$who"} -D "$T/h" > "$T/m"
+			[ "$(tail -1 "$T/m")" = 429 ] || break
+			sleep "$(grep -i '^retry-after:' "$T/h" | cut -d' ' -f2 | tr -d '\r')"
+		done
+		check_eq "status for credentials '$who'" 401 "$(tail -1 "$T/m")"
+		check_eq "WWW-Authenticate for '$who'" 'Basic realm="portwatch"' \
+			"$(grep -i '^www-authenticate:' "$T/h" | cut -d' ' -f2- | tr -d '\r')"
+		check_eq "metric lines answered to '$who'" 0 "$(grep -c '^portwatch_' "$T/m")"
+	done
+	# a plain-HTTP client on the TLS port gets nothing
+	curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" -u "prom:$WEB_PASS" > "$T/m"
+	local rc=$?
+	check_eq "plain HTTP to the TLS port fails (curl exit not 0)" 1 "$([ $rc -ne 0 ] && echo 1)"
+	check_eq "metric lines over plain HTTP" 0 "$(grep -c '^portwatch_' "$T/m")"
+	# the default versions are the toolkit's TLS 1.2 and 1.3
+	check_eq "status over TLS 1.2 (default min_version TLS12)" 200 \
+		"$(wscrape -u "prom:$WEB_PASS" --tls-max 1.2 | tail -1)"
+	# a TLS client that does not trust the certificate refuses it
+	curl -s --max-time 5 -u "prom:$WEB_PASS" "https://127.0.0.1:$METRICS_PORT/metrics" > /dev/null
+	check_eq "curl without the CA: exit 60 (certificate not trusted)" 60 $?
+
+	# a real Prometheus: one job with the right password, one with a wrong one
+	cat > "$T/prometheus.yml" <<-YML
+	global:
+	  scrape_interval: 1s
+	scrape_configs:
+	  - job_name: portwatch
+	    scheme: https
+	    tls_config: { ca_file: $T/server.crt }
+	    basic_auth: { username: prom, password: $WEB_PASS }
+	    static_configs: [ { targets: ['127.0.0.1:$METRICS_PORT'] } ]
+	  - job_name: intruder
+	    scheme: https
+	    tls_config: { ca_file: $T/server.crt }
+	    basic_auth: { username: prom, password: not-it }
+	    static_configs: [ { targets: ['127.0.0.1:$METRICS_PORT'] } ]
+	YML
+	prom_start "$WEB_PROM_PORT"
+	local end
+	local q="portwatch_connect_failures_total{comm=\"pwt-web\",errno=\"EADDRNOTAVAIL\"}" v="" up=""
+	end=$((SECONDS + 20))
+	while :; do
+		v=$(wprom_query "$q" | jq -r '.data.result[0].value[1] // empty')
+		up=$(wprom_query 'up{job="intruder"}' | jq -r '.data.result[0].value[1] // empty')
+		[ "$v" = "$want" ] && [ -n "$up" ] && break
+		[ $SECONDS -ge $end ] && break
+		sleep 0.2
+	done
+	check_eq "Prometheus over TLS + basic auth: $q" "$want" "$v"
+	check_eq "Prometheus: up{job=\"portwatch\"}" 1 "$(wprom_query 'up{job="portwatch"}' | jq -r '.data.result[0].value[1]')"
+	check_eq "Prometheus: up{job=\"intruder\"} (wrong password)" 0 "$up"
+	check_eq "Prometheus: the intruder's scrapes got 401" 1 \
+		"$(wprom_targets | jq '[.data.activeTargets[] | select(.labels.job == "intruder") | .lastError | test("401")] | length')"
+	pw_stop
+}
+
+# min_version: TLS13 refuses a TLS 1.2 client, which the default admits.
+t_web_tls_min_version() {
+	web_setup
+	printf '  min_version: TLS13\n' > "$T/v.yml"
+	sed '/key_file:/r '"$T/v.yml" "$T/web.yml" > "$T/web13.yml"
+	check_eq "config has min_version" 1 "$(grep -c 'min_version: TLS13' "$T/web13.yml")"
+	pw_start -q -l "127.0.0.1:$METRICS_PORT" --web.config.file="$T/web13.yml"
+	check_eq "status over TLS 1.3" 200 "$(wscrape -u "prom:$WEB_PASS" --tlsv1.3 | tail -1)"
+	wscrape -u "prom:$WEB_PASS" --tls-max 1.2 > "$T/m"
+	check_eq "curl limited to TLS 1.2: handshake fails (exit 35)" 35 $?
+	check_eq "metric lines over TLS 1.2" 0 "$(grep -c '^portwatch_' "$T/m")"
+	pw_stop
+}
+
+wprom_query() {
+	curl -s --max-time 5 "http://127.0.0.1:$WEB_PROM_PORT/api/v1/query" --data-urlencode "query=$1"
+}
+wprom_targets() { curl -s --max-time 5 "http://127.0.0.1:$WEB_PROM_PORT/api/v1/targets"; }
+
+# A flood of wrong passwords (each would cost bcrypt) from another address
+# while the known credentials keep scraping within a second: the flood is
+# answered 401, or 429 once the bcrypt budget is spent.
+t_web_password_flood() {
+	web_setup
+	pw_start -q -l "127.0.0.1:$METRICS_PORT" --web.config.file="$T/web.yml"
+	check_eq "first scrape (pays bcrypt once)" 200 "$(wscrape -u "prom:$WEB_PASS" | tail -1)"
+	local i pids=()
+	for i in 1 2 3 4; do
+		(
+			end=$((SECONDS + 4))
+			while [ $SECONDS -lt $end ]; do
+				curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 --cacert "$T/server.crt" \
+					--interface 127.0.0.3 -u "prom:guess$RANDOM" \
+					"https://127.0.0.1:$METRICS_PORT/metrics"
+			done
+		) > "$T/flood.$i" &
+		pids+=($!)
+		defer "kill $!"
+	done
+	local ok=0 slow=0
+	for i in $(seq 6); do
+		sleep 0.5
+		if [ "$(wscrape -u "prom:$WEB_PASS" --max-time 1 | tail -1)" = 200 ]; then
+			ok=$((ok + 1))
+		else
+			slow=$((slow + 1))
+		fi
+	done
+	wait "${pids[@]}"	# each stops after 4 s, its last curl after 5 more at most
+	cat "$T"/flood.* > "$T/flood"
+	local total n401 n429
+	total=$(wc -l < "$T/flood")
+	n401=$(grep -cx 401 "$T/flood")
+	n429=$(grep -cx 429 "$T/flood")
+	echo "    info: flood: $total requests, $n401 x 401, $n429 x 429 (bcrypt budget spent)"
+	check_eq "scrapes answered within 1 s during the flood" 6 "$ok"
+	check_eq "flood requests answered 401 or 429" "$total" "$((n401 + n429))"
+	check_eq "some flood requests hit the bcrypt budget (429)" 1 "$([ "$n429" -gt 0 ] && echo 1)"
+	check_eq "the flood got no metrics (no 200)" 0 "$(grep -cx 200 "$T/flood")"
+	pw_stop
+}
+
+# trickle.py ADDR PORT SRC N SECONDS tls|http: N connections from SRC that
+# each send one byte every 2 s of a real TLS ClientHello or of an HTTP request
+# head; prints one JSON line once the server has settled ({"open": ...,
+# "closed": ...}), another at the end, then "done".
+write_trickle() {
+	cat > "$T/trickle.py" <<-'PY'
+	import json, socket, ssl, sys, time, select
+	addr, port, src, n, secs = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+	if sys.argv[6] == "tls":
+	    # the first bytes a TLS client sends: its ClientHello, from Python's ssl
+	    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+	    tls = ssl.create_default_context().wrap_bio(inc, out, server_hostname="portwatch-test")
+	    try:
+	        tls.do_handshake()
+	    except ssl.SSLWantReadError:
+	        pass
+	    req = out.read()
+	else:
+	    req = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 4096
+	socks = []
+	for i in range(n):
+	    s = socket.socket()
+	    s.bind((src, 0))
+	    s.connect((addr, port))
+	    socks.append(s)
+	closed = set()
+	def poll(timeout):
+	    r, _, _ = select.select([s for s in socks if s not in closed], [], [], timeout)
+	    for s in r:
+	        try:
+	            if not s.recv(1):
+	                closed.add(s)
+	        except OSError:
+	            closed.add(s)
+	sent = 0
+	def trickle():
+	    global sent
+	    for s in socks:
+	        if s not in closed:
+	            try:
+	                s.send(req[sent:sent + 1])
+	            except OSError:
+	                closed.add(s)
+	    sent += 1
+	trickle()
+	# the server refuses the excess at accept: wait until nothing changes for 1 s (at most 10 s)
+	end = time.time() + 10
+	last, since = -1, time.time()
+	while time.time() < end:
+	    poll(0.1)
+	    if len(closed) != last:
+	        last, since = len(closed), time.time()
+	    elif time.time() - since >= 1:
+	        break
+	print(json.dumps({"open": n - len(closed), "closed": len(closed)}), flush=True)
+	end = time.time() + secs
+	next_byte = time.time() + 2
+	while time.time() < end:
+	    poll(0.1)
+	    if time.time() >= next_byte:
+	        trickle()
+	        next_byte += 2
+	print(json.dumps({"open": n - len(closed), "closed": len(closed), "sent": sent}), flush=True)
+	print("done", flush=True)
+	PY
+}
+
+# 64 clients on one address trickle bytes (never finishing a request) for
+# 14 s: they hold their address's 8 connections, not the server; scrapes
+# from another address answer within a second all along, and the trickling
+# address gets no 9th connection. Over TLS a handshake must finish within
+# the 10 s timeout however it trickles (libmicrohttpd counts activity from
+# the finished handshake on), so after 14 s none is left; over plain HTTP
+# each byte is activity and the 8 stay, held by the per-address limit alone.
+trickle_case() {	# tls|plain
+	local scheme=http auth=() payload=http
+	write_trickle
+	if [ "$1" = tls ]; then
+		web_setup
+		pw_start -q -l "127.0.0.1:$METRICS_PORT" --web.config.file="$T/web.yml"
+		scheme=https auth=(--cacert "$T/server.crt" -u "prom:$WEB_PASS") payload=tls
+	else
+		pw_start -q -l "127.0.0.1:$METRICS_PORT"
+	fi
+	local url="$scheme://127.0.0.1:$METRICS_PORT/metrics"
+	check_eq "first scrape" 200 "$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" "$url")"
+	python3 "$T/trickle.py" 127.0.0.1 "$METRICS_PORT" 127.0.0.2 64 14 $payload > "$T/trickle" 2>&1 &
+	defer "kill $!"
+	wait_for "$T/trickle" '^\{' 15 || { cat "$T/trickle"; exit 1; }
+	check_eq "trickling connections the server keeps (per-address limit)" 8 "$(head -1 "$T/trickle" | jq .open)"
+	check_eq "trickling connections refused" 56 "$(head -1 "$T/trickle" | jq .closed)"
+	curl -s -o /dev/null --max-time 2 --interface 127.0.0.2 "${auth[@]}" "$url"
+	check_eq "a 9th connection from the trickling address is refused (curl exit not 0)" 1 "$([ $? -ne 0 ] && echo 1)"
+	local ok=0 i
+	for i in $(seq 8); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "${auth[@]}" "$url")" = 200 ] && ok=$((ok + 1))
+		sleep 1
+	done
+	check_eq "scrapes answered within 1 s while 64 clients trickle" 8 "$ok"
+	wait_for "$T/trickle" '^done' 20 || exit 1
+	if [ "$1" = tls ]; then
+		check_eq "trickling TLS handshakes left after 14 s (10 s timeout)" 0 "$(sed -n 2p "$T/trickle" | jq .open)"
+	else
+		check_eq "trickling HTTP connections left after 14 s (each byte is activity)" 8 "$(sed -n 2p "$T/trickle" | jq .open)"
+	fi
+	pw_stop
+}
+
+t_web_trickling_clients_tls() {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	trickle_case tls
+}
+
+t_web_trickling_clients_http() {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	trickle_case plain
+}
+
+# A client that connects and sends nothing is closed after the 10 s idle
+# timeout (bounded wait: 20 s).
+t_web_idle_timeout() {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	pw_start -q -l "127.0.0.1:$METRICS_PORT"
+	python3 - "$METRICS_PORT" > "$T/idle" <<-'PY'
+	import socket, sys, time
+	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+	s.settimeout(20)
+	t0 = time.monotonic()
+	try:
+	    data = s.recv(1)
+	except socket.timeout:
+	    data = None
+	print("closed" if data == b"" else "open", round(time.monotonic() - t0))
+	PY
+	check_eq "a silent connection is closed by the server" closed "$(cut -d' ' -f1 "$T/idle")"
+	local secs
+	secs=$(cut -d' ' -f2 "$T/idle")
+	echo "    info: closed after $secs s"
+	check_eq "closed after the 10 s timeout, not before (9-12 s)" 1 "$([ "$secs" -ge 9 ] && [ "$secs" -le 12 ] && echo 1)"
+	pw_stop
+}
+
+# Request line and headers beyond 16 KiB are refused, and the server goes on.
+t_web_oversized_request() {
+	pw_start -q -l "127.0.0.1:$METRICS_PORT"
+	local big
+	big=$(head -c 20000 /dev/zero | tr '\0' a)
+	curl -s -o "$T/b" -w '%{http_code}' --max-time 5 -H "X-Big: $big" \
+		"http://127.0.0.1:$METRICS_PORT/metrics" > "$T/code"
+	check_eq "status for 20 kB of headers" 431 "$(cat "$T/code")"
+	check_eq "metric lines in that answer" 0 "$(grep -c '^portwatch_' "$T/b")"
+	check_eq "status for a 20 kB URL" 414 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+		"http://127.0.0.1:$METRICS_PORT/metrics?$big")"
+	check_eq "status for 8 kB of headers (within the limit)" 200 "$(curl -s -o /dev/null -w '%{http_code}' \
+		--max-time 5 -H "X-Big: ${big:0:8000}" "http://127.0.0.1:$METRICS_PORT/metrics")"
+	pw_stop
+}
+
+# Bad web configurations: exit 2, one line on stderr naming the problem,
+# nothing attached.
+t_web_bad_config() {
+	web_setup
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-keyout "$T/other.key" -out "$T/other.crt" -subj /CN=other 2>/dev/null
+	echo "not a certificate" > "$T/junk.pem"
+	local c=0 name yml want rc
+	while IFS='|' read -r name want yml; do
+		c=$((c + 1))
+		printf '%b' "$yml" > "$T/bad$c.yml"
+		"$PW" -q -l "127.0.0.1:$METRICS_PORT" --web.config.file="$T/bad$c.yml" -d 1 > "$T/out" 2> "$T/err"
+		rc=$?
+		check_eq "$name: exit code" 2 "$rc"
+		check_eq "$name: stderr lines" 1 "$(wc -l < "$T/err")"
+		check_eq "$name: says '$want'" 1 "$(grep -c -- "$want" "$T/err")"
+		check_eq "$name: nothing attached" 0 "$(grep -c 'attached in' "$T/err")"
+		echo "    info: $(cat "$T/err")"
+	done <<-EOF
+	bad YAML|line 2: YAML:|tls_server_config: [\n
+	unknown key|unknown key 'ca_file' in tls_server_config|tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  ca_file: server.crt\n
+	misspelt section|unknown key 'basic_auth_user'|basic_auth_user:\n  prom: $WEB_HASH\n
+	unsupported client certificates|client_ca_file is not supported|tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: server.crt\n
+	missing key_file|missing key_file|tls_server_config:\n  cert_file: server.crt\n
+	cert_file not found|cert_file $T/nope.crt: No such file|tls_server_config:\n  cert_file: nope.crt\n  key_file: server.key\n
+	cert_file not PEM|not usable|tls_server_config:\n  cert_file: junk.pem\n  key_file: server.key\n
+	key of another certificate|not usable|tls_server_config:\n  cert_file: server.crt\n  key_file: other.key\n
+	a plain password|not a bcrypt hash|basic_auth_users:\n  prom: $WEB_PASS\n
+	EOF
+	"$PW" -q -l "127.0.0.1:$METRICS_PORT" --web.config.file="$T/none.yml" -d 1 > "$T/out" 2> "$T/err"
+	check_eq "missing file: exit code" 2 $?
+	check_eq "missing file: one line saying so" 1 "$(grep -c "cannot read $T/none.yml: No such file" "$T/err")"
+	check_eq "missing file: stderr lines" 1 "$(wc -l < "$T/err")"
+	"$PW" -q --web.config.file="$T/web.yml" -d 1 > "$T/out" 2> "$T/err"
+	check_eq "--web.config.file without --listen: exit code" 2 $?
+	check_eq "--web.config.file without --listen: says so" 1 "$(grep -c 'give both' "$T/err")"
+	# an empty file is valid (as in the toolkit): plain HTTP, no users
+	: > "$T/empty.yml"
+	pw_start -q -l "127.0.0.1:$METRICS_PORT" --web.config.file="$T/empty.yml"
+	check_eq "empty web config: plain HTTP answers" 200 \
+		"$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics")"
+	pw_stop
+}
+
+# deploy/networkpolicy.yaml: valid YAML, admits only the monitoring
+# namespace, to the DaemonSet's metrics port.
+t_web_networkpolicy() {
+	python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml not installed (package python3-yaml)"
+	python3 - deploy/networkpolicy.yaml deploy/daemonset.yaml > "$T/np" 2>&1 <<-'PY'
+	import sys, yaml
+	np = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+	ds = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d and d["kind"] == "DaemonSet"][0]
+	port = [p for c in ds["spec"]["template"]["spec"]["containers"] for p in c.get("ports", []) if p["name"] == "metrics"][0]
+	p = np[0]
+	print("kind", p["kind"])
+	print("namespace", p["metadata"]["namespace"] == ds["metadata"]["namespace"])
+	print("pods", p["spec"]["podSelector"]["matchLabels"] == ds["spec"]["selector"]["matchLabels"])
+	print("types", ",".join(p["spec"]["policyTypes"]))
+	rules = p["spec"]["ingress"]
+	print("rules", len(rules))
+	print("from", yaml.safe_dump(rules[0]["from"], default_flow_style=True).strip())
+	print("ports", [(q["protocol"], q["port"]) for q in rules[0]["ports"]] == [("TCP", port["containerPort"])])
+	PY
+	sed 's/^/      /' "$T/np"
+	check_eq "kind" "kind NetworkPolicy" "$(grep '^kind' "$T/np")"
+	check_eq "in the DaemonSet's namespace" "namespace True" "$(grep '^namespace' "$T/np")"
+	check_eq "selects the DaemonSet's pods" "pods True" "$(grep '^pods' "$T/np")"
+	check_eq "policy types" "types Ingress" "$(grep '^types' "$T/np")"
+	check_eq "one ingress rule" "rules 1" "$(grep '^rules' "$T/np")"
+	check_eq "from the monitoring namespace only" \
+		"from [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]" \
+		"$(grep '^from' "$T/np")"
+	check_eq "to the DaemonSet's metrics port" "ports True" "$(grep '^ports' "$T/np")"
+}
