@@ -66,6 +66,14 @@ CFLAGS += -std=gnu11 -pthread -Wall -Wextra -Werror -MMD -MP -I$(OUTPUT) -Ibpf -
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I$(OUTPUT) -Ibpf -Ivmlinux/$(ARCH)
 
+# Sanitizers: SAN=1 builds with clang's AddressSanitizer and
+# UndefinedBehaviorSanitizer (`make asan` does it in $(ASAN_OUT)).
+ifeq ($(SAN),1)
+override CC := $(CLANG)
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
 # Static builds have no /metrics: Debian ships libmicrohttpd.a but not the
 # static TLS libraries it needs.
 ifeq ($(STATIC),1)
@@ -90,7 +98,8 @@ TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd $(OUTPUT)/tests/fetch
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
 FORCE:
-.PHONY: FORCE all clean deps run test unit integration install uninstall tools vmtest bench deb image
+.PHONY: FORCE all clean deps run test unit integration install uninstall tools vmtest bench deb \
+	image asan fuzz fuzz-bins test-bins
 
 all: $(BIN)
 
@@ -133,6 +142,49 @@ $(OUTPUT)/tests/%: tests/%.c | $(OUTPUT)/tests
 	$(Q)$(CC) $(CFLAGS) -pthread $< $(LDFLAGS) -pthread -o $@
 
 tools: $(TOOL_BINS)
+test-bins: $(UNIT_BINS) $(TOOL_BINS)
+
+# ASan+UBSan build of portwatch, the unit tests and the test tools, for
+# tests/run.sh's sanitizer pass (PW=$(ASAN_OUT)/portwatch OUTPUT=$(ASAN_OUT)).
+ASAN_OUT := .output/asan
+asan:
+	$(Q)$(MAKE) --no-print-directory SAN=1 OUTPUT=$(ASAN_OUT) BIN=$(ASAN_OUT)/portwatch \
+		$(ASAN_OUT)/portwatch test-bins
+
+# libFuzzer targets: every tests/fuzz/fuzz_NAME.c, linked with the user/
+# objects built for it (ASan+UBSan, coverage), seeds in tests/fuzz/corpus/NAME.
+# `make fuzz` runs each for FUZZ_SECONDS (tests/fuzz/run.sh; make test too).
+# The web config parser (user/webconfig.c, branch i13a) gets its target by
+# adding tests/fuzz/fuzz_webconfig.c and tests/fuzz/corpus/webconfig/.
+FUZZ_OUT := $(OUTPUT)/fuzz
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB_OBJS := $(patsubst $(OUTPUT)/%.o,$(FUZZ_OUT)/%.o,$(LIB_OBJS))
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -pthread -Wall -Wextra -Werror -I$(OUTPUT) -Ibpf -Iuser \
+	-DPORTWATCH_VERSION='"$(VERSION)"' -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
+
+$(FUZZ_OUT):
+	$(Q)mkdir -p $@
+
+$(FUZZ_OUT)/%.o: user/%.c | $(FUZZ_OUT) $(SKEL)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB_OBJS)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) $(LDLIBS) -ljson-c -o $@
+
+# tests/fuzz/record.sh's recorder of the census seeds
+$(FUZZ_OUT)/record_diag: tests/fuzz/record_diag.c tests/fuzz/census_input.h | $(FUZZ_OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+fuzz-bins: $(FUZZ_BINS)
+.SECONDARY: $(FUZZ_LIB_OBJS)
+
+FUZZ_SECONDS ?= 15
+fuzz: deps $(FUZZ_BINS)
+	$(Q)OUTPUT=$(OUTPUT) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 # Debian/Ubuntu packages for building (first line) and testing (second).
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
@@ -142,7 +194,7 @@ TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
 	openssl python3 python3-yaml apache2-utils \
 	qemu-system-x86 qemu-system-arm busybox-static cpio \
 	dpkg-dev debhelper lintian git groff man-db bash-completion systemd strace \
-	umoci runc
+	umoci runc libclang-rt-dev libjson-c-dev
 
 deps:
 	$(Q)if [ -n "$(FOREIGN)" ] && ! dpkg --print-foreign-architectures | grep -qx '$(FOREIGN)'; then \
@@ -160,8 +212,10 @@ deps:
 run: deps all
 	./portwatch
 
-test: deps all image $(UNIT_BINS) $(TOOL_BINS)
-	$(Q)tests/run.sh
+# Also the image (tests/image.sh), the fuzz targets' short runs and the
+# sanitizer pass (tests/run.sh).
+test: deps all image $(UNIT_BINS) $(TOOL_BINS) fuzz-bins asan
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh
 
 # Kernel matrix only: Debian's kernels in QEMU (tests/vm/run.sh; also part of
 # `make test`). It builds its own static portwatch in $(OUTPUT)/static, and
@@ -272,4 +326,4 @@ deb: deps
 clean:
 	rm -rf $(OUTPUT) $(BIN)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d $(FUZZ_OUT)/*.d)

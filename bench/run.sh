@@ -645,5 +645,41 @@ table() {
 	fi
 }
 
-table | tee "$RUN/table.md"
+# ---- the targets of issue 12, from the table's own runs ----
+# bpf_per_connect LOOP NAME: the S run's BPF time of the case's programs per
+# connect of the load generator, "-" without it
+bpf_per_connect() {
+	awk -F'\t' -v l="$1" -v n="$2" '$1 == l && $2 == n && $4 == "S" {
+		split($14, f, " "); if ($17 > 0 && f[2] > 0) { printf "%.0f\n", f[1] / $17; exit } }' "$RES"
+}
+# verdict VALUE LIMIT UNIT: "met" if VALUE <= LIMIT, else by how much it is missed
+verdict() {
+	awk -v v="$1" -v m="$2" -v u="$3" 'BEGIN {
+		if (v == "" || v == "-" || m == "" || m == "-") { print "not measured"; exit }
+		if (v + 0 <= m + 0) print "met"; else printf "missed by %.*f%s\n", u == " ns" ? 0 : 1, v - m, u }'
+}
+targets() {
+	local pw=pw-$BEST b_pw b_bt o base b_ok share lim
+	echo
+	echo "Targets (issue 12; $BEST mode, fast-fail and success loops above):"
+	echo
+	echo "| target | this run | status |"
+	echo "| --- | --- | --- |"
+	if [[ " $LOOPS " == *" fail "* ]]; then
+		b_pw=$(bpf_per_connect fail "$pw")
+		b_bt=$(bpf_per_connect fail bpftrace)
+		echo "| BPF ns per failing connect <= bpftrace one-liner's | portwatch ${b_pw:--} ns, bpftrace ${b_bt:--} ns | $(verdict "${b_pw:--}" "${b_bt:--}" " ns") |"
+		o=$(ovh fail "$pw" 6 | med)
+		echo "| fast-fail loop CPU overhead, median <= 3% | $(pct <<<"$o") | $(verdict "$o" 3 " points") |"
+	fi
+	if [[ " $LOOPS " == *" ok "* ]]; then
+		base=$(awk -F'\t' '$1 == "ok" && $4 == "A" {print $6}' "$RES" | med)
+		b_ok=$(bpf_per_connect ok "$pw")
+		share=$(awk -v b="${b_ok:--}" -v c="$base" 'BEGIN {if (b != "-" && c != "-" && c > 0) printf "%.2f", b / c * 100; else print "-"}')
+		lim=$(awk -v c="$base" 'BEGIN {if (c != "-") printf "%.0f", c / 100; else print "-"}')
+		echo "| success loop BPF ns per connection <= 1% of a no-tracer connection's CPU ($lim ns) | ${b_ok:--} ns = $share% of $(printf '%.0f' "$base") ns | $(verdict "$share" 1 " points") |"
+	fi
+}
+
+{ table; targets; } | tee "$RUN/table.md"
 note "results: $RES"

@@ -4,7 +4,10 @@
  * Three program sets, chosen by userspace with set_autoload():
  *   fe_/fx_  fentry/fexit        (needs BPF trampolines)
  *   kp_/krp_ kprobe/kretprobe    (needs CONFIG_KPROBES)
- *   tp_      tp_btf/inet_sock_set_state (no kprobes, no trampolines) */
+ *   tp_      tp_btf/inet_sock_set_state (no kprobes, no trampolines)
+ * Every helper call and return is costly where return-thunk mitigations are
+ * on (SRSO "safe RET" and the like): the hot paths keep them few (README
+ * "Performance" has what each step costs). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -19,9 +22,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_EADDRNOTAVAIL	99
 #define PW_IPPROTO_TCP		6
 
-/* Entry state of one connect(), from entry to outcome. Keyed by pid_tgid in
- * fentry/kprobe modes and by socket in tracepoint mode (the outcome of a
- * successful connect is seen in softirq context, not in the caller's). */
+/* Entry state of one connect(), from entry to outcome, in fentry/kprobe
+ * modes: keyed by pid_tgid (tracepoint mode has struct sk_state). */
 struct stash {
 	__u64 sk;
 	__u64 t0;
@@ -31,7 +33,6 @@ struct stash {
 	__u32 pid;
 	__u32 tid;
 	__u32 uid;
-	__u32 segs_out;
 	__u32 ports_checked;
 	__u32 last_lport;
 	__u16 family;
@@ -44,8 +45,7 @@ struct stash {
 	__u8 pad;
 	__u8 saddr[16];
 	__u8 daddr[16];
-	char comm[PW_COMM_LEN];		/* the process's: its thread-group leader's */
-	char thread[PW_COMM_LEN];	/* the connecting thread's own */
+	char comm[PW_COMM_LEN];
 };
 
 struct {
@@ -55,14 +55,57 @@ struct {
 	__type(value, struct stash);
 } stash SEC(".maps");
 
-/* Every socket that enters SYN_SENT leaves it (to CLOSE at the latest)
+/* Tracepoint mode: what the outcome of a connect() needs from its start,
+ * the smallest state that carries it. The addresses, ports and family are
+ * read from the socket at the outcome (a failing connect() resets them only
+ * after its SYN_SENT->CLOSE); the identity is taken at the start because a
+ * success ends in softirq context. */
+struct sk_state {
+	__u64 t0;		/* bpf_ktime_get_ns() at CLOSE->SYN_SENT */
+	__u64 cgroup_id;	/* only if events are written */
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;		/* only if events are written */
+	__s32 wmem;		/* sk_wmem_queued at the start */
+	__u16 sport;		/* bound port at the start, 0 if none */
+	__u8 active;		/* between the start and the outcome */
+	__u8 pad[5];
+	char comm[PW_COMM_LEN];
+};
+
+/* Per-socket state in the socket's own storage (tracing programs may use it
+ * from 5.11), only with PORTWATCH_STATE=sk_storage: no key hashing and no
+ * delete, but an allocation for every new socket, which costs more than the
+ * hash's update, lookup and delete together (README "Performance"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sk_state);
+} sk_states SEC(".maps");
+
+/* The default, keyed by socket address: preallocated, no allocation per
+ * connect. Every socket that enters SYN_SENT leaves it (to CLOSE at the latest)
  * before it is freed, so a plain hash does not leak; a full one is counted. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, struct stash);
+	__type(value, struct sk_state);
 } stash_sk SEC(".maps");
+
+/* The wakeup policy's per-CPU state (see send()). */
+struct wake_state {
+	__u32 events;		/* written on this CPU */
+	__u32 behind;		/* the last query found the consumer behind */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wake_state);
+} wake SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -98,18 +141,11 @@ struct {
 	__type(value, __u64);
 } ports_hist SEC(".maps");
 
-/* --cgroup=PATH: slot 0 holds that cgroup (v2); only tasks in it or below */
-struct {
-	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} cgroup_filter SEC(".maps");
-
-const volatile bool targ_cgroup_set = false;
 const volatile __u32 targ_tgid = 0;
 const volatile bool targ_comm_set = false;
 const volatile char targ_comm[PW_COMM_LEN] = {};
+/* --cgroup=PATH: slot 0 holds that cgroup (v2); only tasks in it or below */
+const volatile bool targ_cgroup_set = false;
 const volatile __u32 targ_ndports = 0;
 const volatile __u16 targ_dports[PW_MAX_DPORTS] = {};
 const volatile bool targ_all = false;
@@ -119,6 +155,10 @@ const volatile bool targ_scan_depth = false;
 const volatile bool targ_events = true;
 /* Wake the consumer only once this much is waiting; it polls anyway. */
 const volatile __u64 targ_wakeup_bytes = 256 << 10;
+/* How often a CPU asks the ring how much is waiting (a power of 2). */
+#define PW_WAKE_QUERY_EVERY	64
+/* Tracepoint mode keeps its per-socket state in sk_states, else in stash_sk. */
+const volatile bool targ_sk_storage = false;
 
 /* struct local_ports was {seqlock_t lock; int range[2];} before 6.8. libbpf
  * does not match an int[2] with the u32 of vmlinux.h (6.18), so each layout
@@ -187,6 +227,14 @@ static __always_inline void hist_add(void *map, __u32 slot)
 		*c += 1;
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+/* comm: the process's name. In the connecting task's context. */
 static __always_inline bool task_wanted(__u32 tgid, char *comm)
 {
 	if (targ_tgid && targ_tgid != tgid)
@@ -218,30 +266,59 @@ static __always_inline bool dport_wanted(__u16 dport)
 	return false;
 }
 
-/* Fill the caller's identity; false if the filters drop it. */
-static __always_inline bool stash_task(struct stash *st)
+/* The caller's identity, false if the filters drop it; uid only if ids
+ * (only events carry it); the cgroup always (the workload of the per-process
+ * counters, and of a success seen later in softirq context). comm is the
+ * process's name, its thread-group leader's, so that -c and the labels do
+ * not depend on which thread connects (the thread's own goes into events
+ * only: see thread_name). With task_btf (tracing programs, 5.11+)
+ * one helper call gives the task and the rest are plain loads of the values
+ * bpf_get_current_{pid_tgid,comm,uid_gid,cgroup_id}() return; else one
+ * helper per item. */
+static __always_inline bool caller(__u32 *pid, __u32 *tid, char *comm, __u32 *uid,
+				   __u64 *cgroup_id, bool ids, bool task_btf)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct task_struct *task;
+	if (task_btf && bpf_core_enum_value_exists(enum bpf_func_id,
+						   BPF_FUNC_get_current_task_btf)) {
+		struct task_struct *t = bpf_get_current_task_btf();
 
-	st->pid = id >> 32;
-	st->tid = (__u32)id;
-	/* comm is the process's name (its leader's), so that -c and the
-	 * labels do not depend on which thread connects; thread its own */
-	bpf_get_current_comm(st->thread, sizeof(st->thread));
-	/* the main thread's name is the process's: no reads for it */
-	task = (struct task_struct *)bpf_get_current_task();
-	if (st->pid == st->tid || BPF_CORE_READ_INTO(&st->comm, task, group_leader, comm))
-		__builtin_memcpy(st->comm, st->thread, sizeof(st->comm));
-	if (!task_wanted(st->pid, st->comm))
-		return false;
-	/* counted per process with it: the workload of the counters */
-	st->cgroup_id = bpf_get_current_cgroup_id();
-	/* only events use these; a failure's is sent from the caller's
-	 * context (see emit), a success's only with --all and maybe not */
-	if (targ_all && targ_events) {
-		st->uid = (__u32)bpf_get_current_uid_gid();
+		*pid = t->tgid;
+		*tid = t->pid;
+		__builtin_memcpy(comm, t->group_leader->comm, PW_COMM_LEN);
+		if (!task_wanted(*pid, comm))
+			return false;
+		if (ids)
+			*uid = t->cred->uid.val;
+		*cgroup_id = t->cgroups->dfl_cgrp->kn->id;
+		return true;
 	}
+	__u64 id = bpf_get_current_pid_tgid();
+
+	*pid = id >> 32;
+	*tid = (__u32)id;
+	bpf_get_current_comm(comm, PW_COMM_LEN);
+	/* the main thread's name is the process's: no reads for it */
+	if (*pid != *tid) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		BPF_CORE_READ_INTO((char (*)[PW_COMM_LEN])comm, task, group_leader, comm);
+	}
+	if (!task_wanted(*pid, comm))
+		return false;
+	if (ids)
+		*uid = (__u32)bpf_get_current_uid_gid();
+	*cgroup_id = bpf_get_current_cgroup_id();
+	return true;
+}
+
+/* Fill the caller's identity; false if the filters drop it. uid and cgroup
+ * only go into events: a failure's are taken from the caller's context (see
+ * emit), a success's only with --all and maybe not. */
+static __always_inline bool stash_task(struct stash *st, bool direct)
+{
+	if (!caller(&st->pid, &st->tid, st->comm, &st->uid, &st->cgroup_id,
+		    targ_all && targ_events, direct))
+		return false;
 	st->t0 = bpf_ktime_get_ns();
 	return true;
 }
@@ -262,33 +339,33 @@ static __always_inline void copy_in6(__u8 *dst, const struct in6_addr *a)
 	__builtin_memcpy(dst, w, sizeof(w));
 }
 
-static __always_inline void read_sk_saddr(struct stash *st, struct sock *sk, bool direct)
+static __always_inline void read_sk_saddr(__u8 *dst, __u16 family, struct sock *sk, bool direct)
 {
 	__u32 a;
 
-	if (st->family == PW_AF_INET6) {
+	if (family == PW_AF_INET6) {
 		if (direct)
-			copy_in6(st->saddr, &sk->__sk_common.skc_v6_rcv_saddr);
+			copy_in6(dst, &sk->__sk_common.skc_v6_rcv_saddr);
 		else
-			BPF_CORE_READ_INTO(&st->saddr, sk,
+			BPF_CORE_READ_INTO((__u8 (*)[16])dst, sk,
 					   __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
 		return;
 	}
 	a = READ_SK(direct, sk, __sk_common.skc_rcv_saddr);
-	__builtin_memcpy(st->saddr, &a, sizeof(a));
+	__builtin_memcpy(dst, &a, sizeof(a));
 }
 
 /* tracepoint mode only: always direct */
-static __always_inline void read_sk_daddr(struct stash *st, struct sock *sk)
+static __always_inline void read_sk_daddr(__u8 *dst, __u16 family, struct sock *sk)
 {
 	__u32 a;
 
-	if (st->family == PW_AF_INET6) {
-		copy_in6(st->daddr, &sk->__sk_common.skc_v6_daddr);
+	if (family == PW_AF_INET6) {
+		copy_in6(dst, &sk->__sk_common.skc_v6_daddr);
 		return;
 	}
 	a = sk->__sk_common.skc_daddr;
-	__builtin_memcpy(st->daddr, &a, sizeof(a));
+	__builtin_memcpy(dst, &a, sizeof(a));
 }
 
 static __always_inline void read_range(struct sock *sk, struct net *net,
@@ -364,10 +441,14 @@ static __always_inline __u8 classify(struct stash *st, int ret)
 	return st->bound ? PW_CAUSE_BOUND_CONFLICT : PW_CAUSE_RANGE_EXHAUSTED;
 }
 
-static __always_inline void count(struct stash *st, int ret)
+/* One outcome of process tgid: one map lookup, atomics on its entry. */
+static __always_inline void count(__u32 tgid, __u16 family, const char *comm, __u64 cgroup_id,
+				  int ret,
+				  bool scan_entered, bool scan_timed, __u64 scan_ns,
+				  __u32 ports_checked)
 {
 	struct pw_proc_key k = {
-		.tgid = st->pid, .err = ret < 0 ? -ret : 0, .family = st->family,
+		.tgid = tgid, .err = ret < 0 ? -ret : 0, .family = family,
 	};
 	struct pw_proc_val *v;
 
@@ -375,8 +456,8 @@ static __always_inline void count(struct stash *st, int ret)
 	if (!v) {
 		struct pw_proc_val nv = {};
 
-		__builtin_memcpy(nv.comm, st->comm, sizeof(nv.comm));
-		nv.cgroup_id = st->cgroup_id;
+		__builtin_memcpy(nv.comm, comm, sizeof(nv.comm));
+		nv.cgroup_id = cgroup_id;
 		/* EEXIST means another CPU created it first: fine */
 		bpf_map_update_elem(&procs, &k, &nv, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&procs, &k);
@@ -386,31 +467,52 @@ static __always_inline void count(struct stash *st, int ret)
 		}
 	}
 	__sync_fetch_and_add(&v->count, 1);
-	if (st->scan_entered)
+	if (scan_entered)
 		__sync_fetch_and_add(&v->scans, 1);
-	if (st->scan_timed)
-		__sync_fetch_and_add(&v->scan_ns, st->scan_ns);
+	if (scan_timed)
+		__sync_fetch_and_add(&v->scan_ns, scan_ns);
 
-	if (st->scan_timed && (ret == 0 || ret == -PW_EADDRNOTAVAIL))
-		hist_add(&scan_hist, log2_slot(st->scan_ns) +
+	if (scan_timed && (ret == 0 || ret == -PW_EADDRNOTAVAIL))
+		hist_add(&scan_hist, log2_slot(scan_ns) +
 			 (ret ? PW_SCAN_EXHAUSTED : PW_SCAN_OK) * PW_HIST_SLOTS);
-	if (targ_scan_depth && st->scan_entered) {
-		hist_add(&ports_hist, log2_slot(st->ports_checked));
-		bump_by(PW_CNT_PORTS_CHECKED, st->ports_checked);
+	if (targ_scan_depth && scan_entered) {
+		hist_add(&ports_hist, log2_slot(ports_checked));
+		bump_by(PW_CNT_PORTS_CHECKED, ports_checked);
 	}
+}
+
+/* Write an event built on the stack with one helper call (reserve, copy and
+ * commit). Wakeups: the consumer is woken for every event while
+ * targ_wakeup_bytes or more wait (it is behind; the wakeups' cost also slows
+ * the producers down to its pace), else it finds the events at its next poll.
+ * Whether it is behind costs a query, a cache miss on the consumer's
+ * position: each CPU asks every PW_WAKE_QUERY_EVERY events, and for every
+ * event while the last answer was "behind", so falling behind is noticed at
+ * most that many events per CPU late (8 KiB of a 4 MiB ring). The per-CPU
+ * array lookup is inlined by the verifier. */
+static __always_inline void send(struct pw_event *e)
+{
+	__u32 zero = 0;
+	struct wake_state *w = bpf_map_lookup_elem(&wake, &zero);
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (!w || w->behind || !(w->events++ & (PW_WAKE_QUERY_EVERY - 1))) {
+		bool behind = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= targ_wakeup_bytes;
+
+		if (w)
+			w->behind = behind;
+		if (behind)
+			flags = BPF_RB_FORCE_WAKEUP;
+	}
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags))
+		bump(PW_CNT_EVENTS_LOST);
 }
 
 static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 				 __u8 cause, bool direct)
 {
-	struct pw_event *e;
-	__u64 avail;
+	struct pw_event ev = {}, *e = &ev;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		bump(PW_CNT_EVENTS_LOST);
-		return;
-	}
 	e->ts_ns = bpf_ktime_get_ns();
 	e->scan_ns = st->scan_ns;
 	e->netns = 0;
@@ -443,12 +545,10 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 	__builtin_memcpy(e->saddr, st->saddr, sizeof(e->saddr));
 	__builtin_memcpy(e->daddr, st->daddr, sizeof(e->daddr));
 	__builtin_memcpy(e->comm, st->comm, sizeof(e->comm));
-	__builtin_memcpy(e->thread, st->thread, sizeof(e->thread));
+	/* fexit / kretprobe: still in the connecting thread */
+	bpf_get_current_comm(e->thread, sizeof(e->thread));
 	read_net(sk, e, direct);
-
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(e, avail >= targ_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-							   : BPF_RB_NO_WAKEUP);
+	send(e);
 }
 
 /* The outcome of one traced connect(): count it, stream it if wanted. */
@@ -456,7 +556,8 @@ static __always_inline void finish(struct stash *st, struct sock *sk, int ret, b
 {
 	__u8 cause = classify(st, ret);
 
-	count(st, ret);
+	count(st->pid, st->family, st->comm, st->cgroup_id, ret, st->scan_entered, st->scan_timed,
+	      st->scan_ns, st->ports_checked);
 	if (targ_events && (ret || targ_all))
 		emit(st, sk, ret, cause, direct);
 }
@@ -479,7 +580,7 @@ static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uadd
 	struct stash st = {};
 	__u16 port;
 
-	if (!stash_task(&st))
+	if (!stash_task(&st, direct))
 		return;
 	st.family = BPF_CORE_READ(uaddr, sa_family);
 	bpf_probe_read_kernel(&port, sizeof(port), (void *)uaddr + 2);
@@ -518,7 +619,7 @@ static __always_inline void connect_exit(struct sock *btf_sk, int ret, bool v4_e
 	if (ret == 0) {
 		/* the chosen port and source are only known now */
 		st->sport = READ_SK(direct, sk, __sk_common.skc_num);
-		read_sk_saddr(st, sk, direct);
+		read_sk_saddr(st->saddr, st->family, sk, direct);
 	}
 	finish(st, sk, ret, direct);
 	bpf_map_delete_elem(&stash, &id);
@@ -535,7 +636,7 @@ static __always_inline void scan_enter(struct sock *sk, bool direct)
 	st->scan_entered = 1;
 	st->sport = READ_SK(direct, sk, __sk_common.skc_num);
 	st->bound = st->sport != 0;
-	read_sk_saddr(st, sk, direct);
+	read_sk_saddr(st->saddr, st->family, sk, direct);
 	st->scan_t0 = bpf_ktime_get_ns();
 }
 
@@ -694,69 +795,138 @@ int BPF_KPROBE(kp_check6, void *dr, struct sock *sk, __u16 lport)
 
 /* ---- tracepoint mode: keyed by socket ----
  * CLOSE->SYN_SENT: connect() is about to select a port (process context).
- * SYN_SENT->CLOSE with no segment sent and no socket error: port selection
- * failed. A refused connect also ends SYN_SENT->CLOSE (sport already 0) but
- * has sent its SYN and carries sk_err. Any other exit from SYN_SENT means the
- * port was taken and the SYN sent: connect() returned 0. */
-static __always_inline __u32 segs_out(struct sock *sk)
-{
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+ * SYN_SENT->CLOSE with no socket error and nothing queued since the start:
+ * port selection failed. Past port selection, tcp_connect() queues the SYN
+ * (sk_wmem_queued) before sending it, and it stays queued while the socket
+ * is in SYN_SENT unless a reset, a timeout or an abort purges the queue, all
+ * of which set sk_err before the socket leaves SYN_SENT; a close() or a
+ * disconnect of a connecting socket leaves SYN_SENT with its SYN still
+ * queued (tests: syn_sent_then_closed). Any other exit from
+ * SYN_SENT means the port was taken and the SYN sent: connect() returned 0.
+ * No helper runs before a state change is known to be one of these two. */
 
-	return tp ? tp->segs_out : 0;
+static __always_inline bool sk_state_put(struct sock *sk, const struct sk_state *s)
+{
+	__u64 key = (__u64)sk;
+
+	if (targ_sk_storage) {
+		struct sk_state *d = bpf_sk_storage_get(&sk_states, sk, 0,
+							BPF_SK_STORAGE_GET_F_CREATE);
+
+		if (!d)
+			return false;
+		*d = *s;
+		return true;
+	}
+	return !bpf_map_update_elem(&stash_sk, &key, s, BPF_ANY);
+}
+
+static __always_inline struct sk_state *sk_state_find(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	if (targ_sk_storage)
+		return bpf_sk_storage_get(&sk_states, sk, 0, 0);
+	return bpf_map_lookup_elem(&stash_sk, &key);
+}
+
+/* Storage lives as long as its socket: an outcome only clears the flag. */
+static __always_inline void sk_state_done(struct sock *sk, struct sk_state *s)
+{
+	__u64 key = (__u64)sk;
+
+	if (targ_sk_storage)
+		s->active = 0;
+	else
+		bpf_map_delete_elem(&stash_sk, &key);
 }
 
 static __always_inline void tp_start(struct sock *sk)
 {
-	struct stash st = {};
-	__u64 key = (__u64)sk;
+	struct sk_state s = {};
 
-	if (!stash_task(&st))
+	/* uid and cgroup for any event: a success ends in softirq context */
+	if (!caller(&s.pid, &s.tid, s.comm, &s.uid, &s.cgroup_id, targ_events, true))
 		return;
-	st.dport = bpf_ntohs(sk->__sk_common.skc_dport);
-	if (!dport_wanted(st.dport))
+	if (!dport_wanted(bpf_ntohs(sk->__sk_common.skc_dport)))
 		return;
-	st.sk = key;
-	st.family = sk->__sk_common.skc_family;
-	st.sport = sk->__sk_common.skc_num;
-	st.bound = st.sport != 0;
-	/* port selection always follows SYN_SENT in tcp_v[46]_connect() */
-	st.scan_entered = 1;
-	st.segs_out = segs_out(sk);
-	read_sk_saddr(&st, sk, true);
-	read_sk_daddr(&st, sk);
-	if (bpf_map_update_elem(&stash_sk, &key, &st, BPF_ANY))
+	s.sport = sk->__sk_common.skc_num;
+	s.wmem = sk->sk_wmem_queued;
+	s.active = 1;
+	s.t0 = bpf_ktime_get_ns();
+	if (!sk_state_put(sk, &s))
 		bump(PW_CNT_STASH_FULL);
+}
+
+/* now: the outcome's time if taken (a failure), else 0 */
+static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret, __u64 now)
+{
+	struct pw_event e = {};
+
+	e.ts_ns = now ? now : bpf_ktime_get_ns();
+	e.cgroup_id = s->cgroup_id;
+	e.pid = s->pid;
+	e.tid = s->tid;
+	e.uid = s->uid;
+	e.ret = ret;
+	e.flags = PW_HAS_SCAN;
+	e.family = sk->__sk_common.skc_family;
+	e.dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	e.mode = targ_mode;
+	if (ret) {
+		e.scan_ns = now - s->t0;
+		e.flags |= PW_HAS_SCAN_NS;
+		e.sport = s->sport;
+		e.cause = ret != -PW_EADDRNOTAVAIL ? PW_CAUSE_OTHER :
+			  s->sport ? PW_CAUSE_BOUND_CONFLICT : PW_CAUSE_RANGE_EXHAUSTED;
+	} else {
+		e.sport = sk->__sk_common.skc_num;
+		e.cause = PW_CAUSE_NONE;
+	}
+	read_sk_saddr(e.saddr, e.family, sk, true);
+	read_sk_daddr(e.daddr, e.family, sk);
+	__builtin_memcpy(e.comm, s->comm, sizeof(e.comm));
+	/* a failure is seen in the connecting thread; a success in softirq
+	 * context, whose thread is not the connecting one: null */
+	if (ret)
+		bpf_get_current_comm(e.thread, sizeof(e.thread));
+	read_net(sk, &e, true);
+	send(&e);
 }
 
 static __always_inline void tp_end(struct sock *sk, int newstate)
 {
-	__u64 key = (__u64)sk;
-	struct stash *st;
+	struct sk_state *s = sk_state_find(sk);
+	__u64 now = 0;
 	int ret = 0;
 
-	st = bpf_map_lookup_elem(&stash_sk, &key);
-	if (!st)
+	if (!s || !s->active)
 		return;
-	if (newstate == TCP_CLOSE && segs_out(sk) == st->segs_out && sk->sk_err == 0) {
+	if (newstate == TCP_CLOSE && sk->sk_err == 0 && sk->sk_wmem_queued == s->wmem) {
 		ret = -PW_EADDRNOTAVAIL;
-		st->scan_ns = bpf_ktime_get_ns() - st->t0;
-		st->scan_timed = 1;
-	} else {
-		st->sport = sk->__sk_common.skc_num;
-		read_sk_saddr(st, sk, true);
+		now = bpf_ktime_get_ns();
 	}
-	finish(st, sk, ret, true);
-	bpf_map_delete_elem(&stash_sk, &key);
+	count(s->pid, sk->__sk_common.skc_family, s->comm, s->cgroup_id, ret, true, ret != 0,
+	      ret ? now - s->t0 : 0, 0);
+	if (targ_events && (ret || targ_all))
+		tp_emit(s, sk, ret, now);
+	sk_state_done(sk, s);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 {
+	if (oldstate == TCP_CLOSE) {
+		if (newstate != TCP_SYN_SENT)
+			return 0;
+	} else if (oldstate != TCP_SYN_SENT) {
+		return 0;
+	}
 	if (sk->sk_protocol != PW_IPPROTO_TCP)
 		return 0;
-	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
+	if (oldstate == TCP_CLOSE)
 		tp_start(sk);
-	else if (oldstate == TCP_SYN_SENT)
+	else
 		tp_end(sk, newstate);
 	return 0;
 }

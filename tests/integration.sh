@@ -308,6 +308,60 @@ t_v4_mapped_counted_once() {
 	check_eq "summary failures" 2 "$(summary | jq ".processes[] | select(.pid == $pid) | .failures")"
 }
 
+# Connects that leave SYN_SENT for CLOSE after their SYN was sent are not
+# port-selection failures: one closed by its timeout (SYN still queued, no
+# socket error) and one refused (queue purged, socket error set). connect()
+# got a port for both: outcome 0 (the refusal comes later), never EADDRNOTAVAIL.
+t_syn_sent_then_closed() {
+	mk_netns $RANGE_LO $RANGE_HI
+	# on-link through lo: the SYN goes out and nothing answers
+	must ip -n "$NS" route add 10.9.9.0/24 dev lo
+	pw_start -j -a -c curl
+	local rc_timeout rc_refused
+	in_ns sh -c "echo \$\$ > $T/pid1; exec curl -s --connect-timeout 0.3 http://10.9.9.9:80/"
+	rc_timeout=$?
+	in_ns sh -c "echo \$\$ > $T/pid2; exec curl -s http://127.0.0.1:18097/"
+	rc_refused=$?
+	pw_stop
+	check_eq "curl timed out (the scenario)" 28 "$rc_timeout"
+	check_eq "curl refused (the scenario)" 7 "$rc_refused"
+	ns_events > "$T/ev"
+	check_eq "events: the two connects, outcome 0, to 10.9.9.9:80 and 127.0.0.1:18097" \
+		'[["10.9.9.9",80,0],["127.0.0.1",18097,0]]' \
+		"$(jq -sc 'map([.daddr, .dport, .ret]) | sort' "$T/ev")"
+	local pids
+	pids=$(cat "$T/pid1" "$T/pid2" | jq -sc .)
+	check_eq "summary: 1 attempt, 0 failures for each curl" '[[1,0],[1,0]]' \
+		"$(summary | jq -c --argjson p "$pids" '[.processes[] | select(.pid as $x | $p | index($x)) | [.attempts, .failures]]')"
+}
+
+# Tracepoint mode keeps its per-socket state in a hash map by default, in
+# socket storage with PORTWATCH_STATE=sk_storage (5.11+): that path must be as
+# exact, for failures (parallel) and for successes (--all, ended in softirq
+# or not). Where the kernel refuses socket storage portwatch falls back to
+# the hash and says so: a SKIP, since that path is the default tests'.
+sk_storage_check() {
+	grep -q 'socket storage refused' "$T/pw.err" &&
+		skip "the kernel refused socket storage in a tracing program (fell back to the hash)"
+	check_eq "attached with socket storage" 1 \
+		"$(grep -c 'attached in tracepoint mode .*socket state in socket storage (PORTWATCH_STATE=sk_storage)' "$T/pw.err")"
+}
+t_sk_storage_parallel_8_procs() {
+	export PORTWATCH_STATE=sk_storage
+	t_parallel_8_procs
+	sk_storage_check
+}
+t_sk_storage_all_outcomes() {
+	export PORTWATCH_STATE=sk_storage
+	t_all_outcomes
+	sk_storage_check
+}
+t_sk_storage_v4_mapped() {
+	export PORTWATCH_STATE=sk_storage
+	t_v4_mapped_counted_once
+	sk_storage_check
+}
+
 # --interval prints the table while running; --duration stops with exit 0.
 t_interval_and_duration() {
 	mk_netns $RANGE_LO $RANGE_HI

@@ -561,6 +561,7 @@ static int run_sequential(unsigned long count, unsigned bind_port)
 			close(s);
 	}
 	emit_record(mode_name, t);
+	free(t);
 	return 0;
 }
 
@@ -586,6 +587,7 @@ static int run_bound(unsigned lport)
 	emit_record("bound", t);
 	close(s2);
 	abort_close(s1);
+	free(t);
 	return 0;
 }
 

@@ -221,6 +221,42 @@ static int shrink(struct pw_accounts *a, uint64_t now)
 	return reindex(a, a->index_cap);
 }
 
+/* BPF_MAP_LOOKUP_AND_DELETE_ELEM on a hash map (5.14+): the value and the
+ * deletion in one step, so nothing the kernel adds after the read is lost.
+ * Older kernels refuse it (ENOTSUPP, 524, or EINVAL): then a lookup and a
+ * delete, where an increment in between is lost (the process has exited,
+ * so only a connect() still in flight can land there). */
+#ifndef ENOTSUPP
+#define ENOTSUPP 524
+#endif
+static bool lookup_then_delete;
+
+void pw_accounts_use_lookup_then_delete(bool on)
+{
+	lookup_then_delete = on;
+}
+
+bool pw_accounts_lookup_and_delete_works(void)
+{
+	return !lookup_then_delete;
+}
+
+/* Remove key from the map and return its last value in v: 0, or -errno
+ * (-ENOENT: not there). */
+static int take_entry(int map_fd, const struct pw_proc_key *key, struct pw_proc_val *v)
+{
+	if (!lookup_then_delete) {
+		if (!bpf_map_lookup_and_delete_elem(map_fd, key, v))
+			return 0;
+		if (errno != ENOTSUPP && errno != EINVAL && errno != EOPNOTSUPP)
+			return -errno;
+		lookup_then_delete = true;
+	}
+	if (bpf_map_lookup_elem(map_fd, key, v))
+		return -errno;
+	return bpf_map_delete_elem(map_fd, key) && errno != ENOENT ? -errno : 0;
+}
+
 /* Foreign pids: a row whose kernel entry has not changed for PW_EXPIRE_NS
  * is taken out of the kernel map (atomically with its last value, so a
  * connect racing with it is not lost) and kept here as idle. */
@@ -238,14 +274,8 @@ static void retire_idle(struct pw_accounts *a, struct pw_row *r, int map_fd, uin
 	}
 	if (now - r->active_ns < PW_EXPIRE_NS)
 		return;
-	if (bpf_map_lookup_and_delete_elem(map_fd, &r->key, &v)) {
-		/* hash maps take lookup-and-delete from 5.14 on: before, a
-		 * connect between these two is lost, counted nowhere */
-		if ((errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP) ||
-		    bpf_map_lookup_elem(map_fd, &r->key, &v) ||
-		    bpf_map_delete_elem(map_fd, &r->key))
-			return;
-	}
+	if (take_entry(map_fd, &r->key, &v))
+		return;
 	r->cur = v;
 	pw_row_total(r, &t);
 	r->base = t;
@@ -287,9 +317,16 @@ int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retir
 		if (!r->exited_ns && kill(r->key.tgid, 0) && errno == ESRCH)
 			pw_accounts_exited(a, r->key.tgid, now);
 		/* a pid reused since: its new entry starts from 0 again */
-		if (r->exited_ns && r->in_kernel && !bpf_map_delete_elem(map_fd, &r->key)) {
-			struct pw_proc_val t;
+		if (r->exited_ns && r->in_kernel) {
+			struct pw_proc_val t, last;
+			int e = take_entry(map_fd, &r->key, &last);
 
+			if (e == -ENOENT) {
+				last = r->cur;	/* deleted by someone else: what we read */
+			} else if (e) {
+				continue;	/* still there: next time */
+			}
+			r->cur = last;
 			pw_row_total(r, &t);
 			r->base = t;
 			memset(&r->cur, 0, sizeof(r->cur));

@@ -61,6 +61,12 @@ void pw_row_total(const struct pw_row *r, struct pw_proc_val *out);
  * 0 or -errno. */
 int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retire);
 
+/* Retiring entries takes BPF_MAP_LOOKUP_AND_DELETE_ELEM (5.14+) until the
+ * kernel refuses it, then a lookup and a delete. Tests force the fallback
+ * with on = true, and ask which one is in use. */
+void pw_accounts_use_lookup_then_delete(bool on);
+bool pw_accounts_lookup_and_delete_works(void);
+
 /* The per-process table: one row per tgid; rows folded away (over max_rows,
  * or a pid reused) all as one pid 0 row named "(exited)". */
 int pw_accounts_procs(const struct pw_accounts *a, struct pw_procs *p);

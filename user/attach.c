@@ -216,17 +216,15 @@ static void krp_remove(const char *dir, struct pw_kretprobe *k)
 }
 
 /* PORTWATCH_KRETPROBE_MAXACTIVE (1..4096, the kernel's limit) lets a test
- * provoke misses. */
-static int kretprobe_maxactive(void)
+ * provoke misses; -EINVAL when set to anything else (main says so). */
+int pw_kretprobe_maxactive(void)
 {
 	const char *s = getenv("PORTWATCH_KRETPROBE_MAXACTIVE");
-	char *end;
-	long v;
+	unsigned long v;
 
 	if (!s || !*s)
-		return PW_KRETPROBE_MAXACTIVE;
-	v = strtol(s, &end, 10);
-	return *end || v < 1 || v > 4096 ? PW_KRETPROBE_MAXACTIVE : (int)v;
+		return PW_KRETPROBE_MAXACTIVE;	/* unset or empty: the default */
+	return pw_parse_uint(s, 1, 4096, &v) ? -EINVAL : (int)v;
 }
 
 static struct bpf_link *krp_attach(const char *dir, struct bpf_program *prog, int maxactive,
@@ -321,7 +319,9 @@ static int attach_kretprobes(struct portwatch_bpf *skel, struct pw_attach *at, c
 	at->maxactive = 0;
 	if (!dir)
 		return 0;
-	at->maxactive = kretprobe_maxactive();
+	at->maxactive = pw_kretprobe_maxactive();
+	if (at->maxactive < 0)	/* main() refuses to start with it */
+		at->maxactive = PW_KRETPROBE_MAXACTIVE;
 	remove_stale_kretprobes(dir);
 	for (size_t i = 0; i < sizeof(krp) / sizeof(krp[0]); i++) {
 		struct pw_kretprobe *k = &at->krp[at->nkrp];
@@ -387,6 +387,18 @@ void pw_kretprobe_misses(const struct pw_attach *at, struct pw_krp_misses *m)
 	fclose(f);
 }
 
+/* Tracepoint mode keeps its per-socket state in a hash map keyed by the
+ * socket: measured cheaper than socket storage (5.11+), which allocates for
+ * every new socket (README "Performance"). PORTWATCH_STATE=sk_storage asks
+ * for socket storage (for tests and measurements); a kernel that refuses it
+ * gets the hash. */
+static bool state_sk_storage_wanted(void)
+{
+	const char *s = getenv("PORTWATCH_STATE");
+
+	return s && !strcmp(s, "sk_storage");
+}
+
 static int try_mode(int mode, const struct env *env, const struct kfacts *k,
 		    struct pw_attach *at, char *why, size_t sz)
 {
@@ -397,7 +409,10 @@ static int try_mode(int mode, const struct env *env, const struct kfacts *k,
 	err = precheck(mode, env, k, at, why, sz);
 	if (err)
 		return err;
-
+	/* tracing programs may use socket storage from 5.11: if the load is
+	 * refused, loaded again with the hash */
+	at->sk_storage = mode == PW_MODE_TRACEPOINT && state_sk_storage_wanted();
+again:
 	skel = portwatch_bpf__open();
 	if (!skel) {
 		err = -errno;
@@ -415,14 +430,24 @@ static int try_mode(int mode, const struct env *env, const struct kfacts *k,
 	skel->rodata->targ_events = !env->quiet;
 	skel->rodata->targ_mode = mode;
 	skel->rodata->targ_scan_depth = env->scan_depth && mode != PW_MODE_TRACEPOINT;
+	skel->rodata->targ_sk_storage = at->sk_storage;
 
-	/* the stash the mode does not use costs no memory */
-	bpf_map__set_max_entries(mode == PW_MODE_TRACEPOINT ? skel->maps.stash
-							    : skel->maps.stash_sk, 1);
+	/* the stashes the mode does not use cost no memory */
+	if (mode != PW_MODE_TRACEPOINT)
+		bpf_map__set_max_entries(skel->maps.stash_sk, 1);
+	if (mode == PW_MODE_TRACEPOINT)
+		bpf_map__set_max_entries(skel->maps.stash, 1);
+	if (at->sk_storage)
+		bpf_map__set_max_entries(skel->maps.stash_sk, 1);
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, prog_wanted(bpf_program__name(prog), mode, env, at));
 
 	err = portwatch_bpf__load(skel);
+	if (err && at->sk_storage) {
+		portwatch_bpf__destroy(skel);
+		at->sk_storage = false;
+		goto again;
+	}
 	if (err) {
 		snprintf(why, sz, "load %s: %s", err == -EPERM ? "refused" : "failed",
 			 strerror(-err));
@@ -464,8 +489,14 @@ static void note_attach(struct pw_attach *at)
 {
 	size_t off = strlen(at->why);
 
-	if (at->mode == PW_MODE_TRACEPOINT)
+	if (at->mode == PW_MODE_TRACEPOINT) {
+		if (off < sizeof(at->why))
+			snprintf(at->why + off, sizeof(at->why) - off, "; socket state in %s",
+				 at->sk_storage ? "socket storage (PORTWATCH_STATE=sk_storage)" :
+				 state_sk_storage_wanted() ? "a hash map (socket storage refused)" :
+							     "a hash map");
 		return;
+	}
 	if (at->hash_arity > 0 && off < sizeof(at->why))
 		off += snprintf(at->why + off, sizeof(at->why) - off,
 				"; __inet_hash_connect has %d arguments (BTF)", at->hash_arity);

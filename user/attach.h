@@ -25,6 +25,7 @@ struct pw_attach {
 	int mode;		/* enum pw_mode chosen */
 	int hash_arity;		/* __inet_hash_connect's arguments, 0 if unknown */
 	bool v6;		/* tcp_v6_connect hooked (fentry/kprobe) */
+	bool sk_storage;	/* tracepoint mode: socket storage, else a hash map */
 	int maxactive;		/* kretprobe instances per probe; 0: kernel default */
 	int nkrp;
 	struct pw_kretprobe krp[PW_MAX_KRETPROBES];
@@ -35,6 +36,9 @@ struct pw_attach {
  * kernel default is max(10, 2 * CPUs); a connect that scans can sleep
  * (cond_resched per port), so more threads than that can be inside. */
 #define PW_KRETPROBE_MAXACTIVE	1024
+/* PORTWATCH_KRETPROBE_MAXACTIVE (1..4096) or the default; -EINVAL if it is
+ * set to anything else. */
+int pw_kretprobe_maxactive(void);
 
 struct pw_krp_misses {
 	long long total;	/* -1: not kprobe mode, or not measurable */

@@ -423,6 +423,31 @@ static int on_message(struct census_ctx *c, const struct nlmsghdr *h, uint32_t s
 	return 0;
 }
 
+/* The messages of one reply datagram (n bytes at buf, 4-byte aligned):
+ * 1 at the end of the dump, 0 to go on, or -errno; *used = the bytes up to
+ * and with the message that ended the dump. Pure: no I/O. */
+static int parse_reply(struct census_ctx *c, const void *buf, size_t n, uint32_t seq,
+		       size_t *used)
+{
+	const struct nlmsghdr *h = buf;
+	size_t left = n, step;
+	int r = 0;
+
+	/* bounds checked by hand: NLMSG_NEXT can step past a short tail */
+	while (left >= sizeof(*h) && h->nlmsg_len >= sizeof(*h) && h->nlmsg_len <= left) {
+		r = on_message(c, h, seq);
+		step = NLMSG_ALIGN(h->nlmsg_len);
+		if (step > left)
+			step = left;
+		left -= step;
+		if (r)
+			break;
+		h = (const struct nlmsghdr *)((const char *)h + step);
+	}
+	*used = n - left;
+	return r;
+}
+
 static int dump(int fd, struct census_ctx *c, uint8_t family, uint32_t states, uint16_t dport)
 {
 	static unsigned int seq;
@@ -451,8 +476,8 @@ static int dump(int fd, struct census_ctx *c, uint8_t family, uint32_t states, u
 		return -errno;
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		size_t left, step;
-		struct nlmsghdr *h;
+		size_t used;
+		int r;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -461,18 +486,9 @@ static int dump(int fd, struct census_ctx *c, uint8_t family, uint32_t states, u
 		}
 		if (n == 0)
 			return -EIO;
-		/* bounds checked by hand: NLMSG_NEXT can step past a short tail */
-		for (h = (struct nlmsghdr *)buf, left = n;
-		     left >= sizeof(*h) && h->nlmsg_len >= sizeof(*h) && h->nlmsg_len <= left;
-		     left -= step, h = (struct nlmsghdr *)((char *)h + step)) {
-			int r = on_message(c, h, q.nlh.nlmsg_seq);
-
-			if (r)
-				return r < 0 ? r : 0;
-			step = NLMSG_ALIGN(h->nlmsg_len);
-			if (step >= left)
-				break;
-		}
+		r = parse_reply(c, buf, n, q.nlh.nlmsg_seq, &used);
+		if (r)
+			return r < 0 ? r : 0;
 	}
 }
 
@@ -527,6 +543,24 @@ static int holder_add(struct dacc *a, uint32_t pid, const char *comm)
 	return 0;
 }
 
+int pw_census_socket_inode(const char *link, uint32_t *ino)
+{
+	unsigned long v = 0;
+	const char *p;
+
+	if (strncmp(link, "socket:[", 8) || !isdigit((unsigned char)link[8]))
+		return -EINVAL;
+	for (p = link + 8; isdigit((unsigned char)*p); p++) {
+		v = v * 10 + (*p - '0');
+		if (v > UINT32_MAX)
+			return -ERANGE;
+	}
+	if (p[0] != ']' || p[1])
+		return -EINVAL;
+	*ino = v;
+	return 0;
+}
+
 static int scan_pid(struct census_ctx *c, uint32_t pid)
 {
 	char path[64], link[64], comm[PW_COMM_LEN] = "";
@@ -545,18 +579,18 @@ static int scan_pid(struct census_ctx *c, uint32_t pid)
 	}
 	while ((de = readdir(d))) {
 		ssize_t n;
-		unsigned long ino;
+		uint32_t ino;
 		long di;
 
 		if (de->d_name[0] == '.')
 			continue;
 		n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
-		if (n < 9)
+		if (n < 0)
 			continue;
 		link[n] = '\0';
-		if (strncmp(link, "socket:[", 8) || sscanf(link + 8, "%lu", &ino) != 1)
+		if (pw_census_socket_inode(link, &ino))
 			continue;
-		di = itab_find(c, (uint32_t)ino);
+		di = itab_find(c, ino);
 		if (di < 0)
 			continue;
 		if (!have_comm) {
@@ -646,7 +680,8 @@ static void finish(struct census_ctx *c)
 			d->usage = (double)d->held / o->range_size;
 		else
 			d->usage = d->held ? 1.0 : 0.0;
-		qsort(a->h, a->nh, sizeof(*a->h), cmp_holder);
+		if (a->nh > 1)	/* a->h is NULL without holders */
+			qsort(a->h, a->nh, sizeof(*a->h), cmp_holder);
 		d->nholders = a->nh < PW_MAX_HOLDERS ? a->nh : PW_MAX_HOLDERS;
 		for (unsigned int j = 0; j < d->nholders; j++) {
 			d->holders[j].pid = a->h[j].pid;
@@ -751,6 +786,18 @@ int pw_census_settings(int nsfd, struct pw_census_ns *out, char *err, size_t err
 	return r2 ? r2 : r;
 }
 
+/* Free the context; on an error r, the census too. Returns r. */
+static int ctx_end(struct census_ctx *c, int r)
+{
+	struct pw_census_ns *out = c->out;
+
+	ctx_free(c);
+	free(c);
+	if (r)
+		pw_census_free(out);
+	return r;
+}
+
 int pw_census_take(int nsfd, const struct pw_census_filter *f, struct pw_census_ns *out,
 		   char *err, size_t errsz)
 {
@@ -819,11 +866,54 @@ out:
 		close(sk);
 	if (orig >= 0)
 		close(orig);
-	ctx_free(c);
-	free(c);
-	if (r)
-		pw_census_free(out);
-	return r;
+	return ctx_end(c, r);
+}
+
+/* Every dump in buf (replies as recorded, each ending in NLMSG_DONE). */
+static int replay_dumps(struct census_ctx *c, const void *buf, size_t n)
+{
+	const char *p = buf;
+	size_t used;
+	int r;
+
+	while (n >= sizeof(struct nlmsghdr)) {
+		r = parse_reply(c, p, n, ((const struct nlmsghdr *)p)->nlmsg_seq, &used);
+		if (r < 0)
+			return r;
+		if (!r || !used)
+			break;	/* no NLMSG_DONE: the rest is not a message */
+		p += used;
+		n -= used;
+	}
+	return 0;
+}
+
+int pw_census_replay(const struct pw_census_replay_in *in, struct pw_census_ns *out)
+{
+	struct census_ctx *c = calloc(1, sizeof(*c));
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!c)
+		return -ENOMEM;
+	c->f = in->filter;
+	c->out = out;
+	c->set.lo = in->lo;
+	c->set.hi = in->hi;
+	c->set.tw_reuse = in->tw_reuse;
+	c->set.tw_delay_ms = 1000;
+	c->set.timestamps = true;
+	out->range_lo = in->lo;
+	out->range_hi = in->hi;
+	out->tw_reuse = in->tw_reuse;
+	c->owners_pass = true;
+	r = replay_dumps(c, in->owners, in->owners_len);
+	c->owners_pass = false;
+	if (!r)
+		r = replay_dumps(c, in->others, in->others_len);
+	if (!r)
+		finish(c);
+	return ctx_end(c, r);
 }
 
 void pw_census_free(struct pw_census_ns *ns)
@@ -846,10 +936,12 @@ static int add_ns(const char *path, int **fds, uint64_t **inos, int *n, int *cap
 			skips.processes++;
 		return 0;
 	}
+	if (!S_ISREG(st.st_mode))
+		return 0;	/* nsfs files are regular: not a FIFO in /run/netns */
 	for (int i = 0; i < *n; i++)
 		if ((*inos)[i] == st.st_ino)
 			return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return 0;	/* raced with an exit or an unmount */
 	/* /run/netns may hold other files; only nsfs of type net counts */
@@ -929,6 +1021,7 @@ int pw_census_open_netns(const char *spec, char *err, size_t errsz)
 	char path[PATH_MAX];
 	bool is_pid = *spec != '\0';
 	struct statfs sfs;
+	struct stat st;
 	int fd, type, e;
 
 	for (const char *p = spec; *p; p++)
@@ -942,7 +1035,14 @@ int pw_census_open_netns(const char *spec, char *err, size_t errsz)
 		snprintf(path, sizeof(path), "/proc/%s/ns/net", spec);
 	else
 		snprintf(path, sizeof(path), "%s", spec);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* namespace files are regular files of nsfs: never open anything else
+	 * (a FIFO would block, a device could act on the open); O_NONBLOCK in
+	 * case it is swapped for one in between, and fstatfs below decides */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "%s is not a namespace file", path);
+		return -EINVAL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		e = errno;
 		if (is_pid && e == ENOENT)

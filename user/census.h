@@ -80,6 +80,21 @@ void pw_census_skips(struct pw_census_skips *out);
 /* Namespaces a caller left out (over its bound): counted as skipped too. */
 void pw_census_count_skipped_netns(uint64_t n);
 
+/* The pure part of pw_census_take, for tests and fuzzing: the census of
+ * recorded NETLINK_SOCK_DIAG replies (4-byte aligned; each dump ending in
+ * NLMSG_DONE) in a netns with that range and tcp_tw_reuse (timestamps on,
+ * no reserved ports, no holders). owners: the dumps of listeners and bound
+ * sockets; others: those of every other state. 0 or -errno. */
+struct pw_census_replay_in {
+	const struct pw_census_filter *filter;	/* or NULL */
+	int lo, hi, tw_reuse;
+	const void *owners;
+	size_t owners_len;
+	const void *others;
+	size_t others_len;
+};
+int pw_census_replay(const struct pw_census_replay_in *in, struct pw_census_ns *out);
+
 /* Every netns that has a process in it (/proc/PID/ns/net, /run/netns/NAME),
  * one fd each (O_RDONLY|O_CLOEXEC), deduplicated by inode. Returns how many,
  * or -errno; *fds is malloc()ed, the caller closes and frees. */
@@ -164,6 +179,9 @@ bool pw_addr_is_loopback(unsigned int family, const uint8_t addr[16]);
 /* Parse an ip_local_reserved_ports value ("8080,9000-9010", "" or "\n") into
  * a 65536-bit map (bits[port / 8] & 1 << port % 8). Distinct ports, or -EINVAL. */
 int pw_census_parse_ports(const char *s, uint8_t bits[65536 / 8]);
+/* The inode of a /proc/PID/fd link "socket:[12345]"; -EINVAL if it is not
+ * one, -ERANGE past 32 bits (socket inodes are 32-bit). */
+int pw_census_socket_inode(const char *link, uint32_t *ino);
 /* Fill the census-derived inputs of the remedy rules for destination d, plus
  * the running kernel and the sysctl.conf scan of "/"; the caller adds
  * bound_conflicts and the client. */

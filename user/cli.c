@@ -276,6 +276,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_ARG:
 		return usage(state, "unexpected argument '%s'", arg);
 	case ARGP_KEY_END:
+		/* tracing covers every netns; only the census takes one */
+		if (env->netns && !env->census)
+			return usage(state, "--netns needs --census (tracing covers every network namespace)");
 		if (env->web_config && !env->listen_set)
 			return usage(state, "--web.config.file configures --listen: give both");
 		break;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -488,9 +489,11 @@ static void sb_key_name_or_null(struct sbuf *sb, const char *key, const char *v)
 	}
 }
 
+/* The errno name of a return value; INT_MIN (no errno, but it is what an
+ * event can carry) has no negation. */
 static const char *errno_text(int ret, char *buf, size_t sz)
 {
-	return ret ? pw_errno_label(-ret, buf, sz) : NULL;
+	return ret ? pw_errno_label(ret == INT_MIN ? INT_MIN : -ret, buf, sz) : NULL;
 }
 
 /* ,"key":"value" with JSON escaping, or ,"key":null */
@@ -717,7 +720,7 @@ bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_re
 	NEXT_COLUMN();
 	sb_dest(sb, e->family, e->daddr, e->dport);
 	NEXT_COLUMN();
-	sb_puts(sb, e->ret ? pw_errno_label(-e->ret, ebuf, sizeof(ebuf)) : "-");
+	sb_puts(sb, e->ret ? errno_text(e->ret, ebuf, sizeof(ebuf)) : "-");
 	NEXT_COLUMN();
 	sb_puts(sb, cause ? cause : "ok");
 	NEXT_COLUMN();

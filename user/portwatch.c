@@ -684,6 +684,11 @@ int main(int argc, char **argv)
 			return PW_EXIT_CANNOT_RUN;
 	}
 	pw_parse_args(argc, argv, env, 0);
+	if (pw_kretprobe_maxactive() < 0) {
+		fprintf(stderr, "portwatch: PORTWATCH_KRETPROBE_MAXACTIVE='%s': a number from 1 to 4096\n",
+			getenv("PORTWATCH_KRETPROBE_MAXACTIVE"));
+		return PW_EXIT_USAGE;
+	}
 	if (stdout_closed && !env->quiet && !env->census) {
 		fprintf(stderr, "portwatch: stdout is closed: nowhere to write events (-q writes none)\n");
 		return PW_EXIT_CANNOT_RUN;
@@ -707,8 +712,10 @@ int main(int argc, char **argv)
 	pw_accounts_init(&app.acc, MAX_ROWS);
 	app.acc.foreign_pids = !app.privs.pids_own;
 
+	/* a hangup (the terminal or a supervisor going away) stops like these */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	/* a closed stdout shows as EPIPE (and EPOLLERR), not as a signal */
 	signal(SIGPIPE, SIG_IGN);
 
@@ -794,13 +801,14 @@ int main(int argc, char **argv)
 	app.start = now_ns(CLOCK_MONOTONIC);
 	if (env->duration_s)
 		deadline = app.start + (int64_t)env->duration_s * 1000000000;
-	/* the worker starts with SIGINT and SIGTERM blocked: they interrupt the
-	 * consumer's epoll_wait, which checks `exiting` */
+	/* the worker starts with SIGINT, SIGTERM and SIGHUP blocked: they
+	 * interrupt the consumer's epoll_wait, which checks `exiting` */
 	sigset_t block, old;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	err = pthread_create(&worker, NULL, worker_main, &app);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -62,12 +62,16 @@ void pw_dest_limit_free(struct pw_dest_limit *l)
 int pw_dest_limit_due(struct pw_dest_limit *l, uint64_t netns, uint16_t family,
 		      const uint8_t daddr[16], uint16_t dport, uint64_t now, uint64_t every)
 {
-	uint64_t h = netns * 0x9e3779b97f4a7c15ull ^ ((uint64_t)family << 16 | dport);
+	uint64_t a0, a1, h;
 	struct limit_slot *free_slot = NULL;
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ daddr[i]) * 0x100000001b3ull;
-	h ^= h >> 31;
+	/* called for every failure event: two words, not a byte loop */
+	memcpy(&a0, daddr, 8);
+	memcpy(&a1, daddr + 8, 8);
+	h = (netns ^ ((uint64_t)family << 16 | dport)) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ a0) * 0xff51afd7ed558ccdull;
+	h = (h ^ a1) * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
 	for (size_t i = 0; i < LIMIT_PROBES; i++) {
 		struct limit_slot *s = &l->slots[(h + i) & l->mask];
 

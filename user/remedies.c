@@ -2,6 +2,7 @@
 /* Remedy rules for local-port pressure, keyed by the kernel version and the
  * netns's settings. Each text carries the numbers that made it apply. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
@@ -178,14 +179,17 @@ bool pw_parse_kernel_version(const char *release, const char *version,
 
 	if (sscanf(release, "%d.%d%n", &ma, &mi, &used) != 2 || ma < 0 || mi < 0)
 		return false;
-	if (release[used] == '.' && sscanf(release + used + 1, "%d", &pa) != 1)
+	/* "6.1.-5": no sublevel, not a negative one */
+	if (release[used] != '.' || !isdigit((unsigned char)release[used + 1]) ||
+	    sscanf(release + used + 1, "%d", &pa) != 1 || pa < 0)
 		pa = 0;
 	/* Debian keeps the ABI "X.Y.0" in the release, the real sublevel in
 	 * the version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.115-1 (2024-11-01)" */
 	if (pa == 0 && version && (deb = strstr(version, "Debian "))) {
 		int dma, dmi, dpa;
 
-		if (sscanf(deb + 7, "%d.%d.%d", &dma, &dmi, &dpa) == 3 && dma == ma && dmi == mi)
+		if (sscanf(deb + 7, "%d.%d.%d", &dma, &dmi, &dpa) == 3 && dma == ma && dmi == mi &&
+		    dpa >= 0)
 			pa = dpa;
 	}
 	*major = ma;

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "census.h"
+#include "../fuzz/census_input.h"
 #include "output.h"
 
 #define NETNS 4026532260ull
@@ -521,6 +522,90 @@ static void test_take_own_netns(void **state)
 	close(lsn);
 }
 
+/* ---- pw_census_replay on dumps recorded by tests/fuzz/record.sh ---- */
+
+/* A seed of fuzz_census (census_input.h), into out (the header's fields). */
+static void *load_seed(const char *name, struct pw_census_replay_in *in)
+{
+	char path[256];
+	FILE *f;
+	long n;
+	char *buf;
+	struct fz_census_hdr h;
+
+	snprintf(path, sizeof(path), "tests/fuzz/corpus/census/%s", name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc(n);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, n, f), n);
+	fclose(f);
+	assert_true(n >= (long)sizeof(h));
+	memcpy(&h, buf, sizeof(h));
+	in->lo = h.lo;
+	in->hi = h.hi;
+	in->tw_reuse = h.tw_reuse;
+	/* past the 32-byte header: still 4-byte aligned */
+	in->owners = buf + sizeof(h);
+	in->owners_len = h.owners_len;
+	in->others = buf + sizeof(h) + h.owners_len;
+	in->others_len = n - sizeof(h) - h.owners_len;
+	return buf;
+}
+
+static void test_replay_recorded(void **state)
+{
+	struct pw_census_replay_in in = { 0 };
+	struct pw_census_filter f = { .one_dest = true, .family = AF_INET, .dport = 18101,
+				      .daddr = { 127, 0, 0, 1 } };
+	struct pw_census_ns ns;
+	void *buf = load_seed("tw_estab_reuse0", &in);
+
+	(void)state;
+	/* the scenario: listeners on 40005 and 18101, 5 TIME_WAIT towards
+	 * 127.0.0.1:18100, 3 towards [::1]:18102, 2 ESTABLISHED to :18101 */
+	assert_int_equal(pw_census_replay(&in, &ns), 0);
+	assert_int_equal(ns.range_lo, 40000);
+	assert_int_equal(ns.range_hi, 40009);
+	assert_int_equal(ns.bind_owned, 1);
+	assert_int_equal(ns.range_size, 9);
+	assert_int_equal(ns.ndests, 3);
+	assert_int_equal(ns.dests[0].dport, 18100);
+	assert_int_equal(ns.dests[0].held, 5);
+	assert_int_equal(ns.dests[0].states[6], 5);
+	assert_int_equal(ns.dests[0].reusable_time_wait, 0);	/* tw_reuse=0 */
+	assert_int_equal(ns.dests[1].dport, 18102);
+	assert_int_equal(ns.dests[1].family, AF_INET6);
+	assert_int_equal(ns.dests[1].held, 3);
+	assert_int_equal(ns.dests[2].dport, 18101);
+	assert_int_equal(ns.dests[2].held, 2);
+	assert_int_equal(ns.dests[2].states[1], 2);
+	pw_census_free(&ns);
+
+	/* one destination only */
+	in.filter = &f;
+	assert_int_equal(pw_census_replay(&in, &ns), 0);
+	assert_int_equal(ns.ndests, 1);
+	assert_int_equal(ns.dests[0].held, 2);
+	pw_census_free(&ns);
+
+	/* cut anywhere: never more than the whole, never a crash */
+	in.filter = NULL;
+	for (size_t cut = 0; cut < in.others_len; cut += 4) {
+		size_t all = in.others_len;
+
+		in.others_len = cut;
+		assert_int_equal(pw_census_replay(&in, &ns), 0);
+		assert_true(ns.ndests <= 3);
+		pw_census_free(&ns);
+		in.others_len = all;
+	}
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_open_netns),
 		cmocka_unit_test(test_list_netns),
 		cmocka_unit_test(test_take_own_netns),
+		cmocka_unit_test(test_replay_recorded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -234,8 +234,9 @@ static struct args *mkargs(struct args *a, ...)
 	return a;
 }
 
+/* static: env keeps pointers into argv (--netns) past the statement */
 #define PARSE(env, ...) ({ \
-	struct args _a; \
+	static struct args _a; \
 	mkargs(&_a, ##__VA_ARGS__, (const char *)NULL); \
 	memset((env), 0, sizeof(*(env))); \
 	pw_parse_args(_a.argc, _a.argv, (env), ARGP_SILENT); })
@@ -363,6 +364,11 @@ static void test_args_long_values(void **state)
 	assert_string_equal(env.netns, "/run/netns/x");
 	assert_int_equal(env.warn_at, 95);
 	assert_int_equal(env.max_pids, 7);
+	/* --netns only for the census, in either order */
+	assert_int_not_equal(PARSE(&env, "--netns=/run/netns/x"), 0);
+	assert_int_not_equal(PARSE(&env, "-j", "--netns", "1"), 0);
+	assert_int_equal(PARSE(&env, "--netns=/run/netns/y", "--census"), 0);
+	assert_string_equal(env.netns, "/run/netns/y");
 }
 
 static void test_args_errors(void **state)

@@ -1,0 +1,129 @@
+# Robustness tests (sourced by tests/run.sh after tests/lib.sh and
+# tests/integration.sh): signals, bad --netns and environment, two
+# instances at once. Each t_robust_* makes its own netns.
+
+# A trigger run's EADDRNOTAVAIL failures (its own ground truth).
+failures_of() { truth_sum '.errors.EADDRNOTAVAIL' "$1"; }
+
+# kprobe_events entries of portwatch process $1 (kprobe mode makes them;
+# other instances on this shared machine have their own pids).
+krp_entries_of() {
+	local d
+	for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do
+		[ -r "$d/kprobe_events" ] && { grep -c "pw_$1_" "$d/kprobe_events"; return; }
+	done
+	echo 0
+}
+
+# stop_with SIG PID WHAT: send SIG, wait, exit code must be 0.
+stop_with() {
+	kill -"$1" "$2"
+	wait "$2"
+	check_eq "$3 exit code after SIG$1" 0 $?
+}
+
+# SIGHUP stops like SIGINT/SIGTERM: exit 0, the events drained, the summary
+# printed, no kprobe_events entry left.
+t_robust_sighup() {
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -c pwt-hup
+	must in_ns "$TRIGGER" --comm pwt-hup --port 18091 exhaust --count 13 > "$T/trig"
+	check_eq "failures (the scenario)" 3 "$(failures_of "$T/trig")"
+	stop_with HUP "$PW_PID" portwatch
+	check_eq "events" 3 "$(ns_events | wc -l)"
+	check_eq "summary objects" 1 "$(summary | wc -l)"
+	check_eq "summary failures of the trigger" 3 \
+		"$(summary | jq "[.processes[] | select(.comm == \"pwt-hup\") | .failures] | add")"
+	check_eq "its kprobe_events entries after exit" 0 "$(krp_entries_of "$PW_PID")"
+}
+
+# --netns on what is not a namespace file: one line, exit 2, at once (a FIFO
+# used to block in open() forever).
+t_robust_netns_not_a_namespace() {
+	local spec rc
+	mkfifo "$T/fifo"
+	mkdir "$T/dir"
+	for spec in "$T/fifo" "$T/dir" /dev/null /dev/zero; do
+		timeout 20 "$PW" --census --netns="$spec" > "$T/out" 2> "$T/err"
+		rc=$?
+		check_eq "--netns=$spec exit code" 2 "$rc"
+		check_eq "--netns=$spec stderr" "portwatch: --netns=$spec: $spec is not a namespace file" \
+			"$(cat "$T/err")"
+		check_eq "--netns=$spec stdout" "" "$(cat "$T/out")"
+	done
+	# a FIFO among the named netns of /run/netns (in a private mount
+	# namespace, so no other program sees it): the census of every netns
+	# skips it instead of blocking
+	command -v unshare >/dev/null || skip "unshare (util-linux) not installed"
+	timeout 60 unshare --mount --propagation private sh -c '
+		mkdir -p /run/netns && mount -t tmpfs pwt-netns /run/netns &&
+		mkfifo /run/netns/pwt-fifo && exec "$1" --census -j' sh "$PW" > "$T/out" 2> "$T/err"
+	rc=$?
+	check_eq "--census with a FIFO in /run/netns: exit code" 0 "$rc"
+	# (a process whose netns cannot be read is said on a "partial" line:
+	# this sandbox's pid 1 is one; that line is not about the FIFO)
+	check_eq "--census with a FIFO in /run/netns: stderr" "" \
+		"$(grep -v '^portwatch: --census is partial: ' "$T/err")"
+	check_eq "--census with a FIFO in /run/netns: no netns is refused (setns)" 0 \
+		"$(grep -c 'is partial: [1-9][0-9]* network namespaces not entered' "$T/err")"
+}
+
+# --netns means nothing without --census: a usage error, not ignored (and
+# never attached: no "attached in" line).
+t_robust_netns_without_census() {
+	local rc args
+	for args in "--netns=/proc/self/ns/net" "-j --netns 1"; do
+		timeout 20 "$PW" $args > "$T/out" 2> "$T/err"
+		rc=$?
+		check_eq "'$args' exit code" 2 "$rc"
+		check_eq "'$args' first stderr line" \
+			"portwatch: --netns needs --census (tracing covers every network namespace)" \
+			"$(head -n 1 "$T/err")"
+		check_eq "'$args' stdout" "" "$(cat "$T/out")"
+		check_eq "'$args' attach lines" 0 "$(grep -c 'attached in' "$T/err")"
+	done
+}
+
+# A bad PORTWATCH_KRETPROBE_MAXACTIVE is a usage error in every mode, not a
+# silent 1024; the one line is all it prints (nothing attached).
+t_robust_bad_kretprobe_maxactive() {
+	local rc v
+	for v in abc 0 4097 -1 " 5" 5x 99999999999999999999; do
+		PORTWATCH_KRETPROBE_MAXACTIVE=$v timeout 20 "$PW" -d 1 > "$T/out" 2> "$T/err"
+		rc=$?
+		check_eq "'$v' exit code" 2 "$rc"
+		check_eq "'$v' stderr" \
+			"portwatch: PORTWATCH_KRETPROBE_MAXACTIVE='$v': a number from 1 to 4096" \
+			"$(cat "$T/err")"
+	done
+	# in range: it runs
+	PORTWATCH_KRETPROBE_MAXACTIVE=4096 timeout 60 "$PW" -d 1 -q > "$T/out" 2> "$T/err"
+	check_eq "4096: exit code" 0 $?
+}
+
+# Two instances at once both count exactly; stopping one leaves the other
+# exact.
+t_robust_two_instances() {
+	local b_pid
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -c pwt-two
+	"$PW" -j -c pwt-two > "$T/b.out" 2> "$T/b.err" &
+	b_pid=$!
+	defer "kill -INT $b_pid; wait $b_pid"
+	wait_for "$T/b.err" 'attached in' 20 || exit 1
+	must in_ns "$TRIGGER" --comm pwt-two --port 18092 exhaust --count 17 > "$T/t1"
+	check_eq "first run's failures (the scenario)" 7 "$(failures_of "$T/t1")"
+	stop_with TERM "$b_pid" "second instance's"
+	# the other ten ports are still in TIME_WAIT: every connect fails
+	must in_ns "$TRIGGER" --comm pwt-two --port 18092 exhaust --count 4 > "$T/t2"
+	check_eq "second run's failures (the scenario)" 4 "$(failures_of "$T/t2")"
+	pw_stop
+	check_eq "first instance: events of both runs" 11 "$(ns_events | wc -l)"
+	check_eq "first instance: summary failures" 11 \
+		"$(summary | jq '[.processes[] | select(.comm == "pwt-two") | .failures] | add')"
+	check_eq "second instance: events of the first run" 7 \
+		"$(jq -c --argjson ns "$NS_INO" 'select(.type == "connect" and .netns == $ns)' "$T/b.out" | wc -l)"
+	check_eq "second instance: summary failures" 7 \
+		"$(jq -c 'select(.type == "summary")' "$T/b.out" |
+		   jq '[.processes[] | select(.comm == "pwt-two") | .failures] | add')"
+}
