@@ -77,12 +77,12 @@ endif
 # Static builds have no /metrics: Debian ships libmicrohttpd.a but not the
 # static TLS libraries it needs.
 ifeq ($(STATIC),1)
-LIBS := libbpf libcap-ng
+LIBS := libbpf libcap-ng libelf
 CFLAGS += -DPW_NO_METRICS
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
 else
-LIBS := libbpf libmicrohttpd yaml-0.1 libcrypt gnutls libcap-ng
+LIBS := libbpf libmicrohttpd yaml-0.1 libcrypt gnutls libcap-ng libelf
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
 endif
 
@@ -93,7 +93,7 @@ SKEL := $(OUTPUT)/portwatch.skel.h
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd
+TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd $(OUTPUT)/tests/fetcher
 
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
@@ -131,6 +131,11 @@ $(BIN): $(USER_OBJS) $(OUTPUT)/build-flags
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
+
+# a libcurl client not named curl (tests/workload.sh)
+$(OUTPUT)/tests/fetcher: tests/fetcher.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) $(shell $(PKG_CONFIG) --libs libcurl) -o $@
 
 $(OUTPUT)/tests/%: tests/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -183,6 +188,7 @@ fuzz: deps $(FUZZ_BINS)
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
 	libmicrohttpd-dev libyaml-dev libcrypt-dev libgnutls28-dev libcap-ng-dev pkg-config gcc make
 TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
+	libcurl4-openssl-dev golang-go nodejs openjdk-17-jdk-headless \
 	openssl python3 python3-yaml apache2-utils \
 	qemu-system-x86 qemu-system-arm busybox-static cpio \
 	dpkg-dev debhelper lintian git groff man-db bash-completion systemd strace \

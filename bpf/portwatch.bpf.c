@@ -144,6 +144,8 @@ struct {
 const volatile __u32 targ_tgid = 0;
 const volatile bool targ_comm_set = false;
 const volatile char targ_comm[PW_COMM_LEN] = {};
+/* --cgroup=PATH: slot 0 holds that cgroup (v2); only tasks in it or below */
+const volatile bool targ_cgroup_set = false;
 const volatile __u32 targ_ndports = 0;
 const volatile __u16 targ_dports[PW_MAX_DPORTS] = {};
 const volatile bool targ_all = false;
@@ -225,6 +227,14 @@ static __always_inline void hist_add(void *map, __u32 slot)
 		*c += 1;
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+/* comm: the process's name. In the connecting task's context. */
 static __always_inline bool task_wanted(__u32 tgid, char *comm)
 {
 	if (targ_tgid && targ_tgid != tgid)
@@ -237,6 +247,9 @@ static __always_inline bool task_wanted(__u32 tgid, char *comm)
 				break;
 		}
 	}
+	/* 1: under it; 0: not; <0: slot empty (cannot happen once loaded) */
+	if (targ_cgroup_set && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
+		return false;
 	return true;
 }
 
@@ -253,8 +266,12 @@ static __always_inline bool dport_wanted(__u16 dport)
 	return false;
 }
 
-/* The caller's identity, false if the filters drop it; uid and cgroup only
- * if ids (only events carry them). With task_btf (tracing programs, 5.11+)
+/* The caller's identity, false if the filters drop it; uid only if ids
+ * (only events carry it); the cgroup always (the workload of the per-process
+ * counters, and of a success seen later in softirq context). comm is the
+ * process's name, its thread-group leader's, so that -c and the labels do
+ * not depend on which thread connects (the thread's own goes into events
+ * only: see thread_name). With task_btf (tracing programs, 5.11+)
  * one helper call gives the task and the rest are plain loads of the values
  * bpf_get_current_{pid_tgid,comm,uid_gid,cgroup_id}() return; else one
  * helper per item. */
@@ -267,13 +284,12 @@ static __always_inline bool caller(__u32 *pid, __u32 *tid, char *comm, __u32 *ui
 
 		*pid = t->tgid;
 		*tid = t->pid;
-		__builtin_memcpy(comm, t->comm, PW_COMM_LEN);
+		__builtin_memcpy(comm, t->group_leader->comm, PW_COMM_LEN);
 		if (!task_wanted(*pid, comm))
 			return false;
-		if (ids) {
+		if (ids)
 			*uid = t->cred->uid.val;
-			*cgroup_id = t->cgroups->dfl_cgrp->kn->id;
-		}
+		*cgroup_id = t->cgroups->dfl_cgrp->kn->id;
 		return true;
 	}
 	__u64 id = bpf_get_current_pid_tgid();
@@ -281,12 +297,17 @@ static __always_inline bool caller(__u32 *pid, __u32 *tid, char *comm, __u32 *ui
 	*pid = id >> 32;
 	*tid = (__u32)id;
 	bpf_get_current_comm(comm, PW_COMM_LEN);
+	/* the main thread's name is the process's: no reads for it */
+	if (*pid != *tid) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		BPF_CORE_READ_INTO((char (*)[PW_COMM_LEN])comm, task, group_leader, comm);
+	}
 	if (!task_wanted(*pid, comm))
 		return false;
-	if (ids) {
+	if (ids)
 		*uid = (__u32)bpf_get_current_uid_gid();
-		*cgroup_id = bpf_get_current_cgroup_id();
-	}
+	*cgroup_id = bpf_get_current_cgroup_id();
 	return true;
 }
 
@@ -421,7 +442,8 @@ static __always_inline __u8 classify(struct stash *st, int ret)
 }
 
 /* One outcome of process tgid: one map lookup, atomics on its entry. */
-static __always_inline void count(__u32 tgid, __u16 family, const char *comm, int ret,
+static __always_inline void count(__u32 tgid, __u16 family, const char *comm, __u64 cgroup_id,
+				  int ret,
 				  bool scan_entered, bool scan_timed, __u64 scan_ns,
 				  __u32 ports_checked)
 {
@@ -435,6 +457,7 @@ static __always_inline void count(__u32 tgid, __u16 family, const char *comm, in
 		struct pw_proc_val nv = {};
 
 		__builtin_memcpy(nv.comm, comm, sizeof(nv.comm));
+		nv.cgroup_id = cgroup_id;
 		/* EEXIST means another CPU created it first: fine */
 		bpf_map_update_elem(&procs, &k, &nv, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&procs, &k);
@@ -493,12 +516,11 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 	e->ts_ns = bpf_ktime_get_ns();
 	e->scan_ns = st->scan_ns;
 	e->netns = 0;
+	e->cgroup_id = st->cgroup_id;
 	if (targ_all) {
-		e->cgroup_id = st->cgroup_id;
 		e->uid = st->uid;
 	} else {
 		/* a failure: still in the connecting task */
-		e->cgroup_id = bpf_get_current_cgroup_id();
 		e->uid = (__u32)bpf_get_current_uid_gid();
 	}
 	e->pid = st->pid;
@@ -523,6 +545,8 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 	__builtin_memcpy(e->saddr, st->saddr, sizeof(e->saddr));
 	__builtin_memcpy(e->daddr, st->daddr, sizeof(e->daddr));
 	__builtin_memcpy(e->comm, st->comm, sizeof(e->comm));
+	/* fexit / kretprobe: still in the connecting thread */
+	bpf_get_current_comm(e->thread, sizeof(e->thread));
 	read_net(sk, e, direct);
 	send(e);
 }
@@ -532,7 +556,7 @@ static __always_inline void finish(struct stash *st, struct sock *sk, int ret, b
 {
 	__u8 cause = classify(st, ret);
 
-	count(st->pid, st->family, st->comm, ret, st->scan_entered, st->scan_timed,
+	count(st->pid, st->family, st->comm, st->cgroup_id, ret, st->scan_entered, st->scan_timed,
 	      st->scan_ns, st->ports_checked);
 	if (targ_events && (ret || targ_all))
 		emit(st, sk, ret, cause, direct);
@@ -862,6 +886,10 @@ static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret
 	read_sk_saddr(e.saddr, e.family, sk, true);
 	read_sk_daddr(e.daddr, e.family, sk);
 	__builtin_memcpy(e.comm, s->comm, sizeof(e.comm));
+	/* a failure is seen in the connecting thread; a success in softirq
+	 * context, whose thread is not the connecting one: null */
+	if (ret)
+		bpf_get_current_comm(e.thread, sizeof(e.thread));
 	read_net(sk, &e, true);
 	send(&e);
 }
@@ -878,7 +906,7 @@ static __always_inline void tp_end(struct sock *sk, int newstate)
 		ret = -PW_EADDRNOTAVAIL;
 		now = bpf_ktime_get_ns();
 	}
-	count(s->pid, sk->__sk_common.skc_family, s->comm, ret, true, ret != 0,
+	count(s->pid, sk->__sk_common.skc_family, s->comm, s->cgroup_id, ret, true, ret != 0,
 	      ret ? now - s->t0 : 0, 0);
 	if (targ_events && (ret || targ_all))
 		tp_emit(s, sk, ret, now);

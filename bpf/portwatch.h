@@ -51,7 +51,9 @@ struct pw_event {
 	__u8 pad[3];
 	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
-	char comm[PW_COMM_LEN];
+	char comm[PW_COMM_LEN];	/* the process's name (thread-group leader's) */
+	/* added at the end (workload attribution): */
+	char thread[PW_COMM_LEN];	/* the connecting thread's own name */
 };
 
 /* Per-process counters: one entry per (tgid, errno, family), errno 0 = success, so
@@ -66,7 +68,9 @@ struct pw_proc_val {
 	__u64 count;		/* connect() outcomes with this errno */
 	__u64 scans;		/* of those, port selections entered */
 	__u64 scan_ns;		/* their total time in port selection */
-	char comm[PW_COMM_LEN];	/* last seen */
+	char comm[PW_COMM_LEN];	/* last seen (the process's name) */
+	/* added at the end (workload attribution): */
+	__u64 cgroup_id;	/* cgroup v2 id the process connected from, first seen */
 };
 
 /* Global counters, indexes into the per-CPU array `counters`. */

@@ -46,7 +46,7 @@ for d in yaml.safe_load_all(open(sys.argv[1])):
 	must python3 - "$DAEMONSET" "$T/bundle/config.json" "/run/netns/$CNS" "${1:-}" <<'EOF'
 # The pod spec of the DaemonSet as a runtime config, the way a CRI runtime
 # would make it: only what the pod spec says, nothing added.
-import json, sys, yaml
+import json, os, sys, yaml
 
 ds_path, cfg_path, netns, caps_override = sys.argv[1:5]
 docs = [d for d in yaml.safe_load_all(open(ds_path)) if d]
@@ -80,6 +80,10 @@ cfg["linux"]["namespaces"] = ns
 vols = {v["name"]: v for v in pod.get("volumes", [])}
 for m in ctr.get("volumeMounts", []):
     host = vols[m["name"]]["hostPath"]["path"]
+    if vols[m["name"]]["hostPath"].get("type") == "DirectoryOrCreate" and not os.path.exists(host):
+        # the kubelet would create it empty: an empty folder of the test's
+        host = os.path.join(os.path.dirname(cfg_path), "hostpath" + host)
+        os.makedirs(host)
     cfg["mounts"] = [x for x in cfg["mounts"] if x["destination"] != m["mountPath"]]
     opts = ["rbind", "nosuid", "nodev", "noexec"] + (["ro"] if m.get("readOnly") else [])
     cfg["mounts"].append({"destination": m["mountPath"], "type": "bind",
@@ -146,15 +150,15 @@ t_image_daemonset_runc() {
 	# least privilege: the census is not limited, and after attach only
 	# the census's two capabilities remain, with no way to regain any
 	check_eq "no missing-capability line" 0 "$(grep -c 'missing CAP_' "$T/pw.err")"
-	check_eq "says what it keeps after attach" 1 "$(grep -cxF "portwatch: capabilities after attach: CAP_sys_admin (census: setns), CAP_sys_ptrace (census: other processes' /proc/PID/ns/net); all others dropped" "$T/pw.err")"
-	check_eq "CapEff of portwatch in the container (SYS_ADMIN | SYS_PTRACE)" 0000000000280000 \
+	check_eq "says what it keeps after attach" 1 "$(grep -cxF "portwatch: capabilities after attach: CAP_sys_admin (census: setns), CAP_sys_ptrace (census: other processes' /proc/PID/ns/net; clients: /proc/PID/maps, exe), CAP_dac_read_search (workloads: cgroup ids to paths); all others dropped" "$T/pw.err")"
+	check_eq "CapEff of portwatch in the container (SYS_ADMIN | SYS_PTRACE | DAC_READ_SEARCH)" 0000000000280004 \
 		"$(awk '$1 == "CapEff:" {print $2}' "/proc/$CTR_PID/status")"
-	check_eq "CapPrm" 0000000000280000 "$(awk '$1 == "CapPrm:" {print $2}' "/proc/$CTR_PID/status")"
+	check_eq "CapPrm" 0000000000280004 "$(awk '$1 == "CapPrm:" {print $2}' "/proc/$CTR_PID/status")"
 	# capabilities are per thread: the worker thread (census, /metrics)
 	# must have been started after the drop
 	check_eq "at least the consumer and the worker thread" yes \
 		"$([ "$(ls "/proc/$CTR_PID/task" | wc -l)" -ge 2 ] && echo yes || echo no)"
-	check_eq "CapEff of every thread ($(ls "/proc/$CTR_PID/task" | wc -l) threads)" 0000000000280000 \
+	check_eq "CapEff of every thread ($(ls "/proc/$CTR_PID/task" | wc -l) threads)" 0000000000280004 \
 		"$(cat /proc/"$CTR_PID"/task/*/status | awk '$1 == "CapEff:" {print $2}' | sort -u | xargs)"
 	check_eq "CapInh, CapAmb" "0000000000000000 0000000000000000" \
 		"$(awk '$1 == "CapInh:" || $1 == "CapAmb:" {print $2}' "/proc/$CTR_PID/status" | xargs)"

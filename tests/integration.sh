@@ -119,7 +119,7 @@ t_curl_live_text() {
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
 	pw_start -c curl
-	check_eq "text header" 1 "$(head -n 1 "$T/pw.out" | grep -c '^TIME  *PID  *COMM  *FAM  *DESTINATION  *ERRNO  *CAUSE  *RANGE  *SCAN$')"
+	check_eq "text header" 1 "$(head -n 1 "$T/pw.out" | grep -c '^TIME  *PID  *COMM  *FAM  *DESTINATION  *ERRNO  *CAUSE  *RANGE  *SCAN  *WORKLOAD$')"
 	seen_live() {
 		wait_count "$T/pw.out" ' curl .* 127\.0\.0\.1:8080 +EADDRNOTAVAIL +port_range_exhausted +40000-40009 ' "$1" 3
 	}
@@ -145,8 +145,12 @@ t_curl_live_text() {
 		"$(grep -cE "$diag" "$T/pw.out")"
 	check_eq "remedies heading" 1 \
 		"$(grep -cE "^Remedies for 127\.0\.0\.1:8080 \(netns $NS_INO\): 10/10 ports held, .*tw_reuse=0:$" "$T/pw.out")"
-	check_eq "remedy: reuse connections, with the libcurl hint" 1 \
-		"$(grep -c '^  - Reuse connections .*libcurl' "$T/pw.out")"
+	# the client is detected in the failing process while it lives: curl
+	# exits right after its failure, so either libcurl was seen in it or
+	# the remedy says the process was gone (tests/workload.sh keeps its
+	# clients alive to check the libcurl and Go advice exactly)
+	check_eq "remedy: reuse connections, libcurl's setting or said to be generic (curl gone)" 1 \
+		"$(grep -cE '^  - Reuse connections .*(\(pid [0-9]+\) uses libcurl|\(pid [0-9]+\) exited before portwatch could see)' "$T/pw.out")"
 	check_eq "remedy: tcp_tw_reuse (it is 0 here)" 1 "$(grep -c '^  - Set net.ipv4.tcp_tw_reuse' "$T/pw.out")"
 	check_eq "no remedy names tcp_tw_recycle" 0 "$(grep -c 'tw_recycle' "$T/pw.out")"
 }

@@ -210,7 +210,7 @@ t_package_unit() {
 		"$(systemd-analyze verify --man=no "$T/portwatch.service" 2>&1)"
 
 	caps=$(unit_caps)
-	check_eq "unit's capability bounding set" "+bpf,+perfmon,+sys_admin,+sys_ptrace,+sys_resource" "$caps"
+	check_eq "unit's capability bounding set" "+bpf,+perfmon,+sys_admin,+sys_ptrace,+sys_resource,+dac_read_search" "$caps"
 	local argv
 	argv=$(sed -n 's/^ExecStart=[^ ]*portwatch //p' "$UNIT_SRC" | sed "s/127.0.0.1:10099/127.0.0.1:$port/")
 	[ -n "$argv" ] || fail "no ExecStart= in $UNIT_SRC"

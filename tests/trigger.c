@@ -47,6 +47,10 @@ static const char usage_text[] =
 	"  --tw-reuse N      tcp_tw_reuse for --private (default 0)\n"
 	"  --comm NAME       prctl(PR_SET_NAME) raw bytes\n"
 	"  --comm-hex HEX    same, name given as hex bytes\n"
+	"  --cgroup-hop DIR  exhaust/once: before connect i (0, 1, ...) move the process\n"
+	"                    into the cgroup DIR/i (write 0 to DIR/i/cgroup.procs)\n"
+	"  --thread-name N   exhaust/once: run in a second thread named N (PR_SET_NAME),\n"
+	"                    the process keeps its own name\n"
 	"  --go FIFO         print {\"type\":\"waiting\"}, block opening FIFO, then start\n"
 	"  --addr A          target address (default 127.0.0.1; IPv6 and ::ffff:a.b.c.d ok)\n"
 	"  --port P          target port (default 18080)\n"
@@ -530,6 +534,8 @@ static void abort_close(int s)
 
 /* ---------- modes ---------- */
 
+static const char *hop_dir;	/* --cgroup-hop */
+
 static int run_sequential(unsigned long count, unsigned bind_port)
 {
 	struct tally *t = calloc(1, sizeof(*t));
@@ -538,8 +544,15 @@ static int run_sequential(unsigned long count, unsigned bind_port)
 		setup_fail("out of memory");
 	wait_go();
 	for (unsigned long i = 0; i < count; i++) {
-		int s = new_sock();
+		int s;
 
+		if (hop_dir) {
+			char path[4096];
+
+			snprintf(path, sizeof(path), "%s/%lu/cgroup.procs", hop_dir, i);
+			write_sysctl(path, "0\n");
+		}
+		s = new_sock();
 		if (bind_port)
 			bind_local(s, bind_port);
 		if (do_connect(s, t) == 0)
@@ -779,6 +792,26 @@ static int hexval(int c)
 	return -1;
 }
 
+/* --thread-name: the connects come from a thread with a name of its own. */
+static const char *thread_name;
+
+struct named_run {
+	const char *name;
+	unsigned long count;
+	unsigned bind_port;
+	int rc;
+};
+
+static void *named_main(void *arg)
+{
+	struct named_run *r = arg;
+
+	if (prctl(PR_SET_NAME, r->name, 0, 0, 0) != 0)
+		setup_fail("PR_SET_NAME: %s", strerror(errno));
+	r->rc = run_sequential(r->count, r->bind_port);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	const char *addr = "127.0.0.1", *comm = NULL, *v;
@@ -824,6 +857,10 @@ int main(int argc, char **argv)
 			}
 			combuf[n / 2] = 0;
 			comm = combuf;
+		} else if ((v = optval(argc, argv, &i, "--cgroup-hop"))) {
+			hop_dir = v;
+		} else if ((v = optval(argc, argv, &i, "--thread-name"))) {
+			thread_name = v;
 		} else if ((v = optval(argc, argv, &i, "--comm"))) {
 			comm = v;
 		} else if ((v = optval(argc, argv, &i, "--go"))) {
@@ -893,6 +930,19 @@ int main(int argc, char **argv)
 	if (!no_server)
 		start_listener();
 
+	if (hop_dir && strcmp(mode_name, "exhaust") && strcmp(mode_name, "once"))
+		usage_err("--cgroup-hop is for exhaust/once");
+	if (thread_name && strcmp(mode_name, "exhaust") && strcmp(mode_name, "once"))
+		usage_err("--thread-name is for exhaust/once");
+	if (thread_name) {
+		pthread_t th;
+		struct named_run r = { thread_name, have_count ? count : 1,
+				       !strcmp(mode_name, "once") ? bind_port : 0, 0 };
+
+		if (pthread_create(&th, NULL, named_main, &r) || pthread_join(th, NULL))
+			setup_fail("pthread_create failed");
+		return r.rc;
+	}
 	if (!strcmp(mode_name, "exhaust"))
 		return run_sequential(count, 0);
 	if (!strcmp(mode_name, "once"))

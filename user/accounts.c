@@ -135,6 +135,8 @@ void pw_row_total(const struct pw_row *r, struct pw_proc_val *out)
 	out->scan_ns += r->base.scan_ns;
 	if (!out->comm[0])
 		memcpy(out->comm, r->base.comm, PW_COMM_LEN);
+	if (!out->cgroup_id)
+		out->cgroup_id = r->base.cgroup_id;
 }
 
 size_t pw_accounts_exited(struct pw_accounts *a, uint32_t tgid, uint64_t now)
@@ -156,8 +158,13 @@ static int fold_expired(struct pw_accounts *a, const struct pw_row *r)
 	struct pw_row *e = NULL;
 
 	pw_row_total(r, &t);
+	/* kept per cgroup too (the per-workload counters stay monotonic), up
+	 * to PW_EXPIRED_CGROUPS entries; beyond, per name only (cgroup 0) */
+	if (a->nexpired >= PW_EXPIRED_CGROUPS)
+		t.cgroup_id = 0;
 	for (size_t i = 0; i < a->nexpired && !e; i++) {
 		if (a->expired[i].key.err == r->key.err && a->expired[i].key.family == r->key.family &&
+		    a->expired[i].base.cgroup_id == t.cgroup_id &&
 		    !memcmp(a->expired[i].base.comm, t.comm, PW_COMM_LEN))
 			e = &a->expired[i];
 	}
@@ -176,6 +183,7 @@ static int fold_expired(struct pw_accounts *a, const struct pw_row *r)
 		e->key = r->key;
 		e->key.tgid = 0;
 		memcpy(e->base.comm, t.comm, PW_COMM_LEN);
+		e->base.cgroup_id = t.cgroup_id;
 	}
 	e->base.count += t.count;
 	e->base.scans += t.scans;
@@ -344,6 +352,7 @@ int pw_accounts_procs(const struct pw_accounts *a, struct pw_procs *p)
 		t = a->expired[i].base;
 		memset(t.comm, 0, sizeof(t.comm));
 		strcpy(t.comm, "(exited)");
+		t.cgroup_id = 0;	/* of many processes */
 		err = pw_procs_add(p, &a->expired[i].key, &t);
 		if (err)
 			return err;

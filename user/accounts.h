@@ -14,6 +14,7 @@
 #include "procs.h"
 
 #define PW_EXPIRE_NS	(300ull * 1000000000)	/* exited series: 5 minutes */
+#define PW_EXPIRED_CGROUPS 4096	/* folded rows kept apart per cgroup, at most */
 
 struct pw_row {
 	struct pw_proc_key key;

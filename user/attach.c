@@ -10,6 +10,7 @@
 #include <linux/capability.h>
 #include <linux/perf_event.h>
 #include <bpf/btf.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "attach.h"
@@ -444,6 +445,7 @@ again:
 		snprintf(why, sz, "cannot open BPF object: %s", strerror(errno));
 		return err;
 	}
+	skel->rodata->targ_cgroup_set = env->cgroup_fd > 0;
 	skel->rodata->targ_tgid = env->pid;
 	skel->rodata->targ_comm_set = env->comm_set;
 	memcpy((char *)skel->rodata->targ_comm, env->comm, PW_COMM_LEN);
@@ -476,6 +478,15 @@ again:
 		snprintf(why, sz, "load %s: %s", err == -EPERM ? "refused" : "failed",
 			 strerror(-err));
 		goto fail;
+	}
+	if (env->cgroup_fd > 0) {
+		__u32 slot = 0, fd = env->cgroup_fd;
+
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_filter), &slot, &fd, BPF_ANY)) {
+			err = -errno;
+			snprintf(why, sz, "--cgroup: %s", strerror(errno));
+			goto fail;
+		}
 	}
 	if (mode == PW_MODE_KPROBE) {
 		err = attach_kretprobes(skel, at, why, sz);

@@ -135,6 +135,9 @@ void pw_privs_free(struct pw_privs *p)
  * step, not taken: the parsers of HTTP and netlink then run with these two.
  * (Capabilities are per thread, but dropping them in the consumer thread
  * alone would be no boundary: the threads share their memory.)
+ * The HTTP client of a failing process is read from its /proc/PID/maps and
+ * exe (CAP_SYS_PTRACE, as the census's /proc/PID/ns/net), and cgroup ids
+ * become paths with open_by_handle_at (CAP_DAC_READ_SEARCH).
  * kprobe_events, written again at exit to remove portwatch's kretprobes, is
  * root's file: uid 0 needs no capability for it, another uid needs
  * CAP_DAC_OVERRIDE, kept only then. */
@@ -143,9 +146,11 @@ static const struct {
 	const char *why;
 } keep[] = {
 	{ CAP_SYS_ADMIN, "census: setns" },
-	{ CAP_SYS_PTRACE, "census: other processes' /proc/PID/ns/net" },
+	{ CAP_SYS_PTRACE, "census: other processes' /proc/PID/ns/net; clients: /proc/PID/maps, exe" },
 	{ CAP_DAC_OVERRIDE, "removing kretprobes from kprobe_events at exit" },
 	{ CAP_BPF, "reading the maps: this kernel's bpf() wants it for every command" },
+	/* without it, a bounded walk of the hierarchy, 2 a second (workload.c) */
+	{ CAP_DAC_READ_SEARCH, "workloads: cgroup ids to paths" },
 };
 
 /* Set the effective set to the permitted one (on) or to nothing (off). */

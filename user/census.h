@@ -116,6 +116,22 @@ void pw_census_diag_line(char *buf, size_t sz, const struct pw_census_ns *ns,
  * "pressure" field. */
 void pw_census_diag_json(FILE *f, const struct pw_census_ns *ns, const struct pw_census_dest *d);
 
+/* The HTTP client a failing process runs, found from what it runs (its
+ * mapped libraries, its executable's ELF contents: procs.c), never from
+ * its name. */
+enum pw_client {
+	PW_CLIENT_NONE = 0,	/* no failing process considered (--census) */
+	PW_CLIENT_GONE,		/* it exited before portwatch could look */
+	PW_CLIENT_UNKNOWN,	/* it lived; none of the clients below found */
+	PW_CLIENT_LIBCURL,	/* libcurl mapped */
+	PW_CLIENT_GO,		/* a Go binary (its build info) */
+	PW_CLIENT_JVM,		/* libjvm.so mapped */
+	PW_CLIENT_PYTHON,	/* CPython: libpython mapped, or its symbols in the executable */
+	PW_CLIENT_NODE,		/* Node.js: libnode mapped, or node's symbols in the executable */
+};
+/* "libcurl", "go", "jvm", "python", "node"; NULL for the others. */
+const char *pw_client_name(enum pw_client c);
+
 /* Remedy rules, keyed by the running kernel and the netns's settings. */
 struct pw_remedy_input {
 	int kernel_major, kernel_minor, kernel_patch;
@@ -127,14 +143,15 @@ struct pw_remedy_input {
 	uint32_t bound_conflicts;	/* bound_port_conflict failures seen */
 	uint32_t bind_owned;		/* bind()-owned ports in the range */
 	bool sysctl_mentions_recycle;	/* /etc/sysctl.conf or /etc/sysctl.d name tcp_tw_recycle */
-	bool is_curl;			/* the failing comm is curl (libcurl hint) */
+	enum pw_client client;		/* of the failing process diagnosed */
+	uint32_t client_pid;		/* that process */
 };
 
 #define PW_MAX_REMEDIES 10
 
 struct pw_remedy {
 	const char *id;		/* stable key, e.g. "reuse_connections" */
-	char text[320];		/* what to do and why it applies here */
+	char text[768];		/* what to do and why it applies here */
 };
 
 /* Fills out[] with the rules that apply; returns how many. Never recommends
@@ -167,7 +184,7 @@ int pw_census_parse_ports(const char *s, uint8_t bits[65536 / 8]);
 int pw_census_socket_inode(const char *link, uint32_t *ino);
 /* Fill the census-derived inputs of the remedy rules for destination d, plus
  * the running kernel and the sysctl.conf scan of "/"; the caller adds
- * bound_conflicts and is_curl. */
+ * bound_conflicts and the client. */
 void pw_remedy_input_from_census(struct pw_remedy_input *in, const struct pw_census_ns *ns,
 				 const struct pw_census_dest *d);
 /* "6.18.44-fc-v657" -> 6 18 44. Debian's "6.1.0-27-cloud-amd64" hides the

@@ -27,12 +27,19 @@ static const char doc[] =
 "Exit status: 0 after a normal stop, 1 when it cannot run (not root, no BTF, "
 "nothing attachable), 2 on a usage error.";
 
-enum { OPT_MAX_PIDS = 256, OPT_CENSUS, OPT_NETNS, OPT_WARN_AT, OPT_NO_FOLD, OPT_WEB_CONFIG };
+enum { OPT_MAX_PIDS = 256, OPT_CENSUS, OPT_NETNS, OPT_WARN_AT, OPT_NO_FOLD, OPT_WEB_CONFIG,
+       OPT_CGROUP, OPT_PODS_DIR };
 
 static const struct argp_option options[] = {
 	{ "all", 'a', NULL, 0, "Show every connect() outcome, not only failures", 0 },
 	{ "pid", 'p', "PID", 0, "Only this process (tgid)", 0 },
-	{ "comm", 'c', "NAME", 0, "Only this command name (up to 15 bytes)", 0 },
+	{ "comm", 'c', "NAME", 0,
+	  "Only this process name (its main thread's comm, up to 15 bytes)", 0 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0,
+	  "Only processes in this cgroup v2 and below (a path in the cgroup2 mount, or relative "
+	  "to it); filtered in the kernel", 0 },
+	{ "pods-dir", OPT_PODS_DIR, "DIR", 0,
+	  "The kubelet's pod log folders, for pod and container names (default /var/log/pods)", 0 },
 	{ "dport", 'P', "PORT[,PORT...]", 0, "Only these destination ports (up to 8)", 0 },
 	{ "mode", 'm', "MODE", 0, "auto (default), fentry, kprobe or tracepoint", 0 },
 	{ "json", 'j', NULL, 0, "NDJSON on stdout, one object per line", 0 },
@@ -244,6 +251,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!*arg)
 			return usage(state, "invalid --netns '': a path like /run/netns/NAME or a pid");
 		env->netns = arg;
+		break;
+	case OPT_CGROUP:
+		if (!*arg)
+			return usage(state, "invalid --cgroup '': a cgroup v2 path");
+		env->cgroup = arg;
+		break;
+	case OPT_PODS_DIR:
+		if (!*arg)
+			return usage(state, "invalid --pods-dir '': a folder");
+		env->pods_dir = arg;
 		break;
 	case OPT_WARN_AT:
 		if (pw_parse_uint(arg, 1, 100, &v))

@@ -186,6 +186,131 @@ static size_t failures_by_pid(FILE *f, const struct pw_metrics_input *in)
 
 static const int families[] = { AF_INET, AF_INET6 };
 
+/* Per-workload series: failures by (namespace, pod, container, unit,
+ * errno), from every row and folded row of that workload (so they only
+ * grow), shown while one of its processes lives or exited less than 5
+ * minutes ago, at most max_pids of them; the rest are counted. Rows whose
+ * cgroup is in no pod, container or unit are not in it (they are in the
+ * per-comm series), nor are rows whose cgroup is not resolved yet. */
+struct wagg {
+	char *labels;		/* namespace="..",pod="..",container="..",unit=".." */
+	uint16_t err;
+	bool active;
+	uint64_t count;
+};
+
+static int cmp_wagg(const void *a, const void *b)
+{
+	const struct wagg *x = a, *y = b;
+	int c = strcmp(x->labels, y->labels);
+
+	return c ? c : (x->err > y->err) - (x->err < y->err);
+}
+
+static void label_str(FILE *f, const char *name, const char *v, size_t n, bool comma)
+{
+	fprintf(f, "%s%s=\"", comma ? "," : "", name);
+	if (v)
+		pw_prom_label(f, v, n);
+	fputc('"', f);
+}
+
+/* The labels of a workload, malloc()ed; NULL when it is none. */
+static char *workload_labels(const struct pw_workload *w)
+{
+	const char *ns = NULL, *pod = NULL, *ctr = NULL, *unit = NULL;
+	size_t ctr_n = 0, len = 0;
+	char *buf = NULL;
+	FILE *f;
+
+	if (!w)
+		return NULL;
+	if (w->pod_uid[0]) {
+		ns = w->pod_namespace;
+		pod = w->pod_name ? w->pod_name : w->pod_uid;
+	}
+	if (w->container) {
+		ctr = w->container;
+		ctr_n = strlen(ctr);
+	} else if (w->container_id) {
+		ctr = w->container_id;
+		ctr_n = strnlen(ctr, 12);
+	}
+	if (!pod && !ctr)
+		unit = w->unit;
+	if (!pod && !ctr && !unit)
+		return NULL;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	label_str(f, "namespace", ns, ns ? strlen(ns) : 0, false);
+	label_str(f, "pod", pod, pod ? strlen(pod) : 0, true);
+	label_str(f, "container", ctr, ctr_n, true);
+	label_str(f, "unit", unit, unit ? strlen(unit) : 0, true);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static size_t failures_by_workload(FILE *f, const struct pw_metrics_input *in)
+{
+	const struct pw_accounts *a = in->acc;
+	size_t n = 0, cap = a->n + a->nexpired, series = 0, dropped = 0;
+	struct wagg *v;
+	char ebuf[16];
+
+	header(f, "portwatch_workload_connect_failures_total", "counter",
+	       "Failed connect() calls per workload (Kubernetes namespace, pod and container, or "
+	       "systemd unit) and errno.");
+	if (!in->workload || !cap || !(v = calloc(cap, sizeof(*v))))
+		return 0;
+	for (size_t i = 0; i < cap; i++) {
+		const struct pw_row *r = i < a->n ? &a->rows[i] : &a->expired[i - a->n];
+		struct pw_proc_val t;
+
+		if (!r->key.err)
+			continue;
+		pw_row_total(r, &t);
+		if (!t.cgroup_id || !(v[n].labels = workload_labels(in->workload(in->workload_ctx,
+										   t.cgroup_id))))
+			continue;
+		v[n].err = r->key.err;
+		v[n].count = t.count;
+		v[n].active = i < a->n && (!r->exited_ns || in->now_ns - r->exited_ns < PW_EXPIRE_NS);
+		n++;
+	}
+	qsort(v, n, sizeof(*v), cmp_wagg);
+	/* one workload (label set) at a time, then one series per errno */
+	for (size_t i = 0, j; i < n; i = j) {
+		bool active = false;
+
+		for (j = i; j < n && !strcmp(v[i].labels, v[j].labels); j++)
+			active |= v[j].active;
+		if (!active)
+			continue;
+		if (series >= in->max_pids) {
+			dropped++;
+			continue;
+		}
+		series++;
+		for (size_t k = i, m; k < j; k = m) {
+			uint64_t sum = 0;
+
+			for (m = k; m < j && v[m].err == v[k].err; m++)
+				sum += v[m].count;
+			fprintf(f, "portwatch_workload_connect_failures_total{%s,errno=\"%s\"} %llu\n",
+				v[k].labels, pw_errno_label(v[k].err, ebuf, sizeof(ebuf)),
+				(unsigned long long)sum);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].labels);
+	free(v);
+	return dropped;
+}
+
 static void attempts_and_scans(FILE *f, const struct pw_accounts *a)
 {
 	uint64_t att[2] = {}, scans[2][PW_SCAN_RESULTS] = {};
@@ -315,6 +440,13 @@ size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
 	header(f, "portwatch_process_series_dropped", "gauge",
 	       "Processes with failures left out of the per-process series (over --max-pids).");
 	fprintf(f, "portwatch_process_series_dropped %zu\n", dropped);
+	if (in->workload) {
+		size_t wdropped = failures_by_workload(f, in);
+
+		header(f, "portwatch_workload_series_dropped", "gauge",
+		       "Workloads with failures left out of the per-workload series (over --max-pids).");
+		fprintf(f, "portwatch_workload_series_dropped %zu\n", wdropped);
+	}
 	scan_duration(f, in);
 	if (in->scan_depth)
 		ports_checked(f, in);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include "accounts.h"
 #include "pressure.h"
+#include "workload.h"
 
 #define PW_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -33,6 +34,10 @@ struct pw_metrics_input {
 	const char *mode;
 	const struct pw_pressure_top *top;	/* most used destinations */
 	size_t ntop;
+	/* the workload of a cgroup id (NULL: unknown now); no workload
+	 * series without it. At most max_pids workload series. */
+	const struct pw_workload *(*workload)(void *ctx, uint64_t cgroup_id);
+	void *workload_ctx;
 };
 
 /* A label value: \\, \" and \n escaped, invalid UTF-8 as U+FFFD. */

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include "output.h"
+#include "workload.h"
 
 void sb_init(struct sbuf *sb, char *buf, size_t cap)
 {
@@ -495,14 +496,54 @@ static const char *errno_text(int ret, char *buf, size_t sz)
 	return ret ? pw_errno_label(ret == INT_MIN ? INT_MIN : -ret, buf, sz) : NULL;
 }
 
-bool pw_event_json(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real)
+/* ,"key":"value" with JSON escaping, or ,"key":null */
+static void sb_key_str_or_null(struct sbuf *sb, const char *key, const char *v)
 {
+	sb_puts(sb, key);
+	if (v)
+		sb_json_str(sb, v, strlen(v));
+	else
+		sb_put(sb, "null", 4);
+}
+
+void sb_workload_json(struct sbuf *sb, const struct pw_workload *w)
+{
+	sb_key_str_or_null(sb, ",\"cgroup\":", w ? w->cgroup : NULL);
+	sb_key_str_or_null(sb, ",\"unit\":", w ? w->unit : NULL);
+	sb_key_str_or_null(sb, ",\"container_id\":", w ? w->container_id : NULL);
+	if (w && w->pod_uid[0]) {
+		sb_lit(sb, ",\"pod\":{");
+		sb_key_str_or_null(sb, "\"namespace\":", w->pod_namespace);
+		sb_key_str_or_null(sb, ",\"name\":", w->pod_name);
+		sb_key_str_or_null(sb, ",\"uid\":", w->pod_uid);
+		sb_key_str_or_null(sb, ",\"qos\":", pw_qos_name(w->qos));
+		sb_putc(sb, '}');
+	} else {
+		sb_lit(sb, ",\"pod\":null");
+	}
+	sb_key_str_or_null(sb, ",\"container\":", w ? w->container : NULL);
+}
+
+static bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real);
+
+bool pw_event_json(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real,
+		   const struct pw_workload *w)
+{
+	size_t tl = pw_comm_len(e->thread);
+
 	pw_event_json_open(sb, e, mono_to_real);
+	sb_workload_json(sb, w);
+	/* the thread's own name when it differs from the process's */
+	sb_lit(sb, ",\"thread\":");
+	if (tl && (tl != pw_comm_len(e->comm) || memcmp(e->thread, e->comm, tl)))
+		sb_json_str(sb, e->thread, tl);
+	else
+		sb_lit(sb, "null");
 	sb_putc(sb, '}');
 	return !sb->err;
 }
 
-bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real)
+static bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real)
 {
 	char ebuf[16];
 
@@ -551,13 +592,13 @@ bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_t mono_
 }
 
 /* Column widths of the text lines (the last column has none). */
-static const unsigned char text_widths[] = { 12, 7, 16, 5, 28, 14, 21, 12 };
+static const unsigned char text_widths[] = { 12, 7, 16, 5, 28, 14, 21, 12, 14 };
 
 const char *pw_event_header(void)
 {
 	static const char *const names[] = { "TIME", "PID", "COMM", "FAM", "DESTINATION",
-					     "ERRNO", "CAUSE", "RANGE", "SCAN" };
-	static char hdr[160];
+					     "ERRNO", "CAUSE", "RANGE", "SCAN", "WORKLOAD" };
+	static char hdr[192];
 	struct sbuf sb;
 
 	if (!hdr[0]) {
@@ -596,7 +637,69 @@ void sb_comm_text(struct sbuf *sb, const char *comm)
 	sb_puts(sb, c);
 }
 
-bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real)
+void sb_safe_text(struct sbuf *sb, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n && !sb->err) {
+		size_t l = pw_utf8_seq_len(s + i, n - i);
+
+		if (l > 1) {
+			sb_put(sb, str + i, l);
+			i += l;
+			continue;
+		}
+		sb_putc(sb, (l == 1 && s[i] >= 0x20 && s[i] != 0x7f) ? (char)s[i] : '?');
+		i++;
+	}
+}
+
+static void sb_safe_str(struct sbuf *sb, const char *s)
+{
+	sb_safe_text(sb, s, strlen(s));
+}
+
+void sb_workload_text(struct sbuf *sb, const struct pw_workload *w)
+{
+	const char *u;
+
+	if (!w) {
+		sb_putc(sb, '?');
+	} else if (w->pod_uid[0] && w->pod_name) {
+		sb_safe_str(sb, w->pod_namespace);
+		sb_putc(sb, '/');
+		sb_safe_str(sb, w->pod_name);
+		if (w->container) {
+			sb_putc(sb, '/');
+			sb_safe_str(sb, w->container);
+		} else if (w->container_id) {
+			sb_putc(sb, '/');
+			sb_safe_text(sb, w->container_id, strnlen(w->container_id, 12));
+		}
+	} else if (w->pod_uid[0]) {
+		sb_lit(sb, "pod:");
+		sb_puts(sb, w->pod_uid);
+		if (w->container_id) {
+			sb_putc(sb, '/');
+			sb_safe_text(sb, w->container_id, strnlen(w->container_id, 12));
+		}
+	} else if (w->container_id) {
+		sb_puts(sb, w->runtime ? w->runtime : "container");
+		sb_putc(sb, ':');
+		sb_safe_text(sb, w->container_id, strnlen(w->container_id, 12));
+	} else if (w->unit) {
+		u = strrchr(w->unit, '/');
+		sb_safe_str(sb, u ? u + 1 : w->unit);
+	} else if (w->cgroup && strcmp(w->cgroup, "/")) {
+		sb_safe_str(sb, w->cgroup);
+	} else {
+		sb_putc(sb, '-');
+	}
+}
+
+bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real,
+		   const struct pw_workload *w)
 {
 	uint64_t rt = pw_event_realtime(e, mono_to_real);
 	const char *cause = pw_cause_name(e->cause);
@@ -640,5 +743,8 @@ bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_re
 	} else {
 		sb_putc(sb, '-');
 	}
+	sb_pad(sb, col, text_widths[i]);
+	sb_putc(sb, ' ');
+	sb_workload_text(sb, w);
 	return !sb->err;
 }

@@ -10,6 +10,8 @@
 #include <linux/types.h>
 #include "portwatch.h"
 
+struct pw_workload;
+
 /* A bounded string builder; `err` sticks once anything did not fit. */
 struct sbuf {
 	char *buf;
@@ -71,12 +73,23 @@ static inline uint64_t pw_event_realtime(const struct pw_event *e, int64_t mono_
 	return e->ts_ns + mono_to_real;
 }
 
-/* One NDJSON object (no newline). Returns false if it did not fit. */
-bool pw_event_json(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real);
-/* The same without the closing brace, for a caller that adds fields. */
-bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real);
-/* One text line under pw_event_header() (no newline); local time of day. */
-bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real);
+/* One NDJSON object (no newline). w is the event's workload (its cgroup's),
+ * NULL when unknown: its fields are then null. Returns false if it did not fit. */
+bool pw_event_json(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real,
+		   const struct pw_workload *w);
+/* One text line under pw_event_header() (no newline); local time of day.
+ * The last column is the workload (pw_workload_text). */
+bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real,
+		   const struct pw_workload *w);
+/* The workload fields as JSON members, each after a comma:
+ * ,"cgroup":..,"unit":..,"container_id":..,"pod":{..}|null,"container":.. */
+void sb_workload_json(struct sbuf *sb, const struct pw_workload *w);
+/* The compact text column: "ns/pod/container", "pod:<uid>/<cid 12>",
+ * "docker:<cid 12>", "nginx.service", a cgroup path, "-" for the root or a
+ * cgroup gone, "?" when unresolved (w NULL). Safe for a terminal. */
+void sb_workload_text(struct sbuf *sb, const struct pw_workload *w);
+/* n bytes made safe for a terminal (control bytes, invalid UTF-8 -> '?') */
+void sb_safe_text(struct sbuf *sb, const char *s, size_t n);
 const char *pw_event_header(void);
 
 /* "182us", "1.25ms", "3.90s" */

@@ -50,6 +50,7 @@
 #include "output.h"
 #include "pressure.h"
 #include "procs.h"
+#include "workload.h"
 #include "portwatch.skel.h"
 
 #define POLL_MS		100	/* bound on how late an event is shown (no wakeups) */
@@ -61,6 +62,11 @@
 #define DIAG_LIMIT_SLOTS 16384	/* destinations remembered by the rate limit */
 #define OUT_QUEUE_MAX	(8 << 20)	/* bytes of worker output waiting */
 #define BATCH_CUT	(-ECANCELED)	/* handle_event: end this pass */
+/* Workload resolution (workload.c): cgroups cached per thread, and new
+ * cgroup ids resolved per second per thread at most; past that an event's
+ * workload fields are null (counted, said at the end). */
+#define WL_CACHE	4096
+#define WL_PER_SECOND	256
 
 /* Worker output waiting for the consumer. */
 struct out_msg {
@@ -80,7 +86,8 @@ struct app {
 	struct pw_pressure *pressure;	/* the worker's while it runs */
 	struct pw_privs privs;		/* the worker's while it runs */
 	uint32_t bound_conflicts;	/* seen in events, for the remedies */
-	bool curl_failed;
+	struct pw_workloads *wl;	/* the consumer's: events */
+	struct pw_workloads *wl_worker;	/* the worker's (then the summary's): tables, metrics */
 	int64_t mono_to_real;
 	int64_t start;
 	char libbpf_version[16];
@@ -93,7 +100,7 @@ struct app {
 	unsigned int batch;		/* events in this pass */
 	int out_err;			/* errno of a failed write to stdout */
 	bool out_closed;		/* stdout's reader is gone (EPOLLERR/HUP) */
-	char line[2048];
+	char line[65536];		/* an event with the longest cgroup path, escaped */
 
 	/* shared, under lock */
 	pthread_mutex_t lock;
@@ -215,16 +222,18 @@ static int handle_event(void *arg, void *data, size_t size)
 	bump(&app->received, 1);
 	if (e->cause == PW_CAUSE_BOUND_CONFLICT)
 		app->bound_conflicts++;
-	if (e->ret && !strncmp(e->comm, "curl", PW_COMM_LEN))
-		app->curl_failed = true;
 	if (e->ret == -EADDRNOTAVAIL && e->netns && app->pressure)
 		ask_diagnosis(app, e);
 	if (!app->fold || pw_fold_event(app->fold, e, stdout)) {
+		/* a hash probe; a new cgroup: a bounded resolution (workload.c) */
+		const struct pw_workload *w = app->wl ? pw_workloads_get(app->wl, e->cgroup_id, e->ts_ns)
+						      : NULL;
+
 		sb_init(&sb, app->line, sizeof(app->line));
 		if (app->env.json)
-			pw_event_json(&sb, e, app->mono_to_real);
+			pw_event_json(&sb, e, app->mono_to_real, w);
 		else
-			pw_event_text(&sb, e, app->mono_to_real);
+			pw_event_text(&sb, e, app->mono_to_real, w);
 		sb_putc(&sb, '\n');
 		if (sb.err) {
 			/* never a cut line (invalid JSON): say so, loudly */
@@ -302,9 +311,13 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	if (pw_accounts_procs(&app->acc, &procs))
 		fprintf(stderr, "portwatch: out of memory for the per-process table\n");
 	pw_procs_sort(&procs);
+	for (size_t i = 0; app->wl_worker && i < procs.n; i++)
+		if (procs.v[i].cgroup_id)
+			procs.v[i].w = pw_workloads_get(app->wl_worker, procs.v[i].cgroup_id,
+							now_ns(CLOCK_MONOTONIC));
 
 	if (env->json) {
-		char buf[1024];
+		static char buf[65536];	/* one process with its workload */
 		struct sbuf sb;
 
 		fprintf(out, "{\"type\":\"%s\",\"mode\":\"%s\",\"duration_s\":%.3f,\"events_received\":%llu,"
@@ -366,6 +379,13 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	pw_procs_free(&procs);
 }
 
+static const struct pw_workload *metrics_workload(void *arg, uint64_t cgroup_id)
+{
+	struct app *app = arg;
+
+	return pw_workloads_get(app->wl_worker, cgroup_id, now_ns(CLOCK_MONOTONIC));
+}
+
 static int render_metrics(void *arg, char **buf, size_t *len)
 {
 	struct app *app = arg;
@@ -383,6 +403,8 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 		.version = PORTWATCH_VERSION,
 		.libbpf_version = app->libbpf_version,
 		.mode = pw_mode_name(app->at.mode),
+		.workload = app->wl_worker ? metrics_workload : NULL,
+		.workload_ctx = app,
 	};
 	struct pw_census_skips skips;
 	FILE *f;
@@ -449,7 +471,8 @@ static int run_census(const struct env *env, const struct pw_privs *privs)
 			else
 				pw_census_print_text(stdout, &ns);
 			if (ns.ndests && ns.dests[0].held)
-				pw_print_remedies(stdout, env->json, &ns, &ns.dests[0], 0, false);
+				pw_print_remedies(stdout, env->json, &ns, &ns.dests[0], 0,
+						  PW_CLIENT_NONE, 0);
 			shown++;
 			pw_census_free(&ns);
 		} else {
@@ -704,6 +727,17 @@ int main(int argc, char **argv)
 	/* a closed stdout shows as EPIPE (and EPOLLERR), not as a signal */
 	signal(SIGPIPE, SIG_IGN);
 
+	if (env->cgroup) {
+		env->cgroup_fd = pw_cgroup_open(env->cgroup, why, sizeof(why));
+		if (env->cgroup_fd < 0) {
+			fprintf(stderr, "portwatch: --cgroup=%s: %s\n", env->cgroup, why);
+			return PW_EXIT_USAGE;
+		}
+	}
+	/* without a cgroup2 hierarchy, workloads stay null: said once */
+	app.wl = pw_workloads_new(env->pods_dir, WL_CACHE, WL_PER_SECOND);
+	app.wl_worker = pw_workloads_new(env->pods_dir, WL_CACHE, WL_PER_SECOND);
+
 	/* listen before attaching: a taken port leaves nothing attached */
 	if (env->listen_set) {
 		err = pw_http_start(&app.http, env->listen_host, env->listen_port, env->web_config,
@@ -734,6 +768,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "portwatch: --scan-depth: tracepoint mode cannot count ports; "
 			"ports_checked stays null\n");
 	pw_privs_print_net(&app.privs, stderr);
+	if (!app.wl || !app.wl_worker)
+		fprintf(stderr, "portwatch: no cgroup v2 hierarchy mounted: workload fields stay null\n");
 	if (app.http)
 		fprintf(stderr, "portwatch: metrics at http%s://%s%s%s:%u/metrics\n",
 			pw_http_tls(app.http) ? "s" : "", strchr(env->listen_host, ':') ? "[" : "",
@@ -862,12 +898,10 @@ int main(int argc, char **argv)
 	if (out_ok) {
 		/* the summary stays the last JSON line; in text, remedies follow it */
 		if (env->json && app.pressure)
-			pw_pressure_remedies(app.pressure, stdout, true, app.bound_conflicts,
-					     app.curl_failed);
+			pw_pressure_remedies(app.pressure, stdout, true, app.bound_conflicts);
 		print_table(&app, "summary", stdout);
 		if (!env->json && app.pressure)
-			pw_pressure_remedies(app.pressure, stdout, false, app.bound_conflicts,
-					     app.curl_failed);
+			pw_pressure_remedies(app.pressure, stdout, false, app.bound_conflicts);
 		out_flush(&app, &ret);
 	} else {
 		sync_accounts(&app, false);	/* the final counts, for nobody but metrics */
@@ -878,6 +912,16 @@ int main(int argc, char **argv)
 			(unsigned long long)(app.diag_dropped + app.diag_skipped),
 			(unsigned long long)app.diag_dropped, (unsigned long long)app.diag_skipped,
 			PW_DIAG_EVERY_NS / 1000000000);
+	if (app.wl) {
+		struct pw_workloads_stats st;
+
+		pw_workloads_stats(app.wl, &st);
+		if (st.over_budget || st.restarts)
+			fprintf(stderr, "portwatch: workloads: %llu events without theirs (over %d new "
+				"cgroups a second), cache restarted %llu times (%d cgroups)\n",
+				(unsigned long long)st.over_budget, WL_PER_SECOND,
+				(unsigned long long)st.restarts, WL_CACHE);
+	}
 	if (app.out_dropped)
 		fprintf(stderr, "portwatch: %llu diagnosis, warning or table outputs dropped "
 			"(stdout too slow)\n", (unsigned long long)app.out_dropped);
@@ -903,6 +947,10 @@ cleanup:
 	ring_buffer__free(app.rb);
 	pw_detach(&app.at);
 	pw_accounts_free(&app.acc);
+	pw_workloads_free(app.wl);
+	pw_workloads_free(app.wl_worker);
+	if (env->cgroup_fd > 0)
+		close(env->cgroup_fd);
 	while (app.out_head) {
 		struct out_msg *m = app.out_head;
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include "output.h"
 #include "pressure.h"
+#include "procs.h"
 
 #define WARN_SLOTS	4096	/* destinations remembered for warnings */
 #define SCAN_MAX_NETNS	256	/* netns per periodic census */
@@ -105,6 +106,8 @@ struct pw_pressure {
 	bool have_worst;
 	struct pw_census_ns worst;		/* header only: dests == NULL */
 	struct pw_census_dest worst_dest;
+	int worst_client;			/* enum pw_client of its failing process */
+	uint32_t worst_pid;
 	struct pw_pressure_top top[PW_TOP_DESTS];
 	size_t ntop;
 };
@@ -188,8 +191,10 @@ static const struct pw_census_dest *find_dest(const struct pw_census_ns *ns,
 }
 
 static void diag_out(FILE *out, bool json, int64_t mono_to_real, const struct pw_diag_req *r,
-		     const struct pw_census_ns *ns, const struct pw_census_dest *d)
+		     const struct pw_census_ns *ns, const struct pw_census_dest *d, int client)
 {
+	const char *cn = pw_client_name(client);
+
 	char buf[1024];
 	struct sbuf sb;
 
@@ -201,6 +206,8 @@ static void diag_out(FILE *out, bool json, int64_t mono_to_real, const struct pw
 		sb_printf(&sb, "{\"type\":\"pressure\",\"time\":\"%s\",\"pid\":%u,\"tid\":%u,\"comm\":",
 			  t, r->pid, r->tid);
 		sb_json_str(&sb, r->comm, pw_comm_len(r->comm));
+		/* the HTTP client found in the failing process, if any */
+		sb_printf(&sb, ",\"client\":%s%s%s", cn ? "\"" : "", cn ? cn : "null", cn ? "\"" : "");
 		sb_printf(&sb, ",\"pressure\":");
 		pw_census_diag_sb(&sb, ns, d);
 		sb_printf(&sb, "}\n");
@@ -245,10 +252,25 @@ void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_
 		for (size_t k = i; k < j; k++) {
 			const struct pw_census_dest *d = find_dest(&ns, &reqs[k]);
 
+			int client;
+			bool same;
+
 			if (!d)
 				continue;
-			diag_out(out, json, mono_to_real, &reqs[k], &ns, d);
+			/* what the failing process runs, while it may still live */
+			client = pw_client_detect(reqs[k].pid, reqs[k].comm);
+			diag_out(out, json, mono_to_real, &reqs[k], &ns, d, client);
+			same = p->have_worst && p->worst.netns == ns.netns &&
+			       p->worst_dest.family == d->family && p->worst_dest.dport == d->dport &&
+			       !memcmp(p->worst_dest.daddr, d->daddr, 16);
+			/* the same destination again: a client found beats one gone */
+			if (same && (p->worst_client == PW_CLIENT_GONE || client > PW_CLIENT_UNKNOWN)) {
+				p->worst_client = client;
+				p->worst_pid = reqs[k].pid;
+			}
 			if (!p->have_worst || d->usage > p->worst_dest.usage) {
+				p->worst_client = client;
+				p->worst_pid = reqs[k].pid;
 				p->worst = ns;
 				p->worst.dests = NULL;
 				p->worst.ndests = 0;
@@ -353,7 +375,8 @@ size_t pw_pressure_top(const struct pw_pressure *p, const struct pw_pressure_top
 }
 
 void pw_print_remedies(FILE *out, bool json, const struct pw_census_ns *ns,
-		       const struct pw_census_dest *d, uint32_t bound_conflicts, bool is_curl)
+		       const struct pw_census_dest *d, uint32_t bound_conflicts, int client,
+		       uint32_t client_pid)
 {
 	struct pw_remedy_input in;
 	struct pw_remedy r[PW_MAX_REMEDIES];
@@ -362,14 +385,18 @@ void pw_print_remedies(FILE *out, bool json, const struct pw_census_ns *ns,
 
 	pw_remedy_input_from_census(&in, ns, d);
 	in.bound_conflicts = bound_conflicts;
-	in.is_curl = is_curl;
+	in.client = client;
+	in.client_pid = client_pid;
 	n = pw_remedies(&in, r, PW_MAX_REMEDIES);
 	if (json) {
-		char buf[8192];
+		char buf[16384];
 		struct sbuf sb;
 
 		sb_init(&sb, buf, sizeof(buf));
-		sb_printf(&sb, "{\"type\":\"remedies\",\"pressure\":");
+		const char *cn = pw_client_name(client);
+
+		sb_printf(&sb, "{\"type\":\"remedies\",\"client\":%s%s%s,\"pressure\":",
+			  cn ? "\"" : "", cn ? cn : "null", cn ? "\"" : "");
 		pw_census_diag_sb(&sb, ns, d);
 		sb_printf(&sb, ",\"remedies\":[");
 		for (int i = 0; i < n; i++) {
@@ -388,9 +415,9 @@ void pw_print_remedies(FILE *out, bool json, const struct pw_census_ns *ns,
 		fprintf(out, "  - %s\n", r[i].text);
 }
 
-void pw_pressure_remedies(struct pw_pressure *p, FILE *out, bool json,
-			  uint32_t bound_conflicts, bool is_curl)
+void pw_pressure_remedies(struct pw_pressure *p, FILE *out, bool json, uint32_t bound_conflicts)
 {
 	if (p->have_worst)
-		pw_print_remedies(out, json, &p->worst, &p->worst_dest, bound_conflicts, is_curl);
+		pw_print_remedies(out, json, &p->worst, &p->worst_dest, bound_conflicts,
+				  p->worst_client, p->worst_pid);
 }

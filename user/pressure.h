@@ -58,12 +58,15 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 size_t pw_pressure_top(const struct pw_pressure *p, const struct pw_pressure_top **top);
 
 /* At the end of a run with failures: the remedies that apply to the most
- * pressured destination diagnosed. Prints nothing if none was. */
-void pw_pressure_remedies(struct pw_pressure *p, FILE *out, bool json,
-			  uint32_t bound_conflicts, bool is_curl);
+ * pressured destination diagnosed, with the HTTP client found in the
+ * failing process whose diagnosis it was (pw_client_detect, in the worker
+ * at diagnosis time). Prints nothing if none was. */
+void pw_pressure_remedies(struct pw_pressure *p, FILE *out, bool json, uint32_t bound_conflicts);
 
-/* Remedies for one census destination (the --census one-shot). */
+/* Remedies for one census destination; client is an enum pw_client
+ * (PW_CLIENT_NONE for the --census one-shot) of process client_pid. */
 void pw_print_remedies(FILE *out, bool json, const struct pw_census_ns *ns,
-		       const struct pw_census_dest *d, uint32_t bound_conflicts, bool is_curl);
+		       const struct pw_census_dest *d, uint32_t bound_conflicts, int client,
+		       uint32_t client_pid);
 
 #endif /* PW_PRESSURE_H */

@@ -32,6 +32,8 @@ int pw_procs_add(struct pw_procs *p, const struct pw_proc_key *k, const struct p
 		return -ENOMEM;
 	if (!pr->comm[0] || k->err)
 		memcpy(pr->comm, v->comm, PW_COMM_LEN);
+	if (v->cgroup_id && (!pr->cgroup_id || k->err))
+		pr->cgroup_id = v->cgroup_id;
 	pr->attempts += v->count;
 	pr->scans += v->scans;
 	pr->scan_ns += v->scan_ns;
@@ -77,14 +79,15 @@ void pw_procs_free(struct pw_procs *p)
 	memset(p, 0, sizeof(*p));
 }
 
-#define ROW_FMT "%-7s %-16s %9s %9s %9s %10s  %s\n"
+#define ROW_FMT "%-7s %-16s %9s %9s %9s %10s  %-24s %s\n"
 
 void pw_procs_text(FILE *f, const struct pw_procs *p)
 {
 	char pid[16], comm[4 * PW_COMM_LEN], att[24], fail[24], scans[24], ms[24];
-	char errs[256], ebuf[16];
+	char errs[256], ebuf[16], wl[8192];
 
-	fprintf(f, ROW_FMT, "PID", "COMM", "ATTEMPTS", "FAILURES", "SCANS", "SCAN_MS", "ERRORS");
+	fprintf(f, ROW_FMT, "PID", "COMM", "ATTEMPTS", "FAILURES", "SCANS", "SCAN_MS", "ERRORS",
+		"WORKLOAD");
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pw_proc *pr = &p->v[i];
 		struct sbuf sb;
@@ -105,7 +108,9 @@ void pw_procs_text(FILE *f, const struct pw_procs *p)
 				  (unsigned long long)pr->other_errs);
 		if (!sb.len)
 			sb_printf(&sb, "-");
-		fprintf(f, ROW_FMT, pid, comm, att, fail, scans, ms, errs);
+		sb_init(&sb, wl, sizeof(wl));
+		sb_workload_text(&sb, pr->w);
+		fprintf(f, ROW_FMT, pid, comm, att, fail, scans, ms, errs, sb.err ? "?" : wl);
 	}
 }
 
@@ -124,7 +129,190 @@ bool pw_proc_json(struct sbuf *sb, const struct pw_proc *pr)
 	if (pr->other_errs)
 		sb_printf(sb, "%s\"other\":%llu", pr->nerrs ? "," : "",
 			  (unsigned long long)pr->other_errs);
-	sb_printf(sb, "},\"scans\":%llu,\"scan_ns_total\":%llu}",
+	sb_printf(sb, "},\"scans\":%llu,\"scan_ns_total\":%llu",
 		  (unsigned long long)pr->scans, (unsigned long long)pr->scan_ns);
+	sb_workload_json(sb, pr->w);
+	sb_putc(sb, '}');
 	return !sb->err;
+}
+
+/* ---- which HTTP client a process runs ---- */
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <unistd.h>
+#include "census.h"
+
+#define MAPS_MAX_LINES	65536	/* a process maps far fewer; bound the read */
+
+const char *pw_client_name(enum pw_client c)
+{
+	switch (c) {
+	case PW_CLIENT_LIBCURL: return "libcurl";
+	case PW_CLIENT_GO: return "go";
+	case PW_CLIENT_JVM: return "jvm";
+	case PW_CLIENT_PYTHON: return "python";
+	case PW_CLIENT_NODE: return "node";
+	default: return NULL;
+	}
+}
+
+/* "/usr/lib/x86_64-linux-gnu/libcurl-gnutls.so.4.8.0": does the file name
+ * start with prefix and hold ".so"? */
+static bool lib_is(const char *path, const char *prefix)
+{
+	const char *b = strrchr(path, '/');
+
+	b = b ? b + 1 : path;
+	return !strncmp(b, prefix, strlen(prefix)) && strstr(b, ".so");
+}
+
+struct maps_seen {
+	bool curl, jvm, python, node;
+};
+
+static void read_maps(const char *maps, struct maps_seen *m)
+{
+	char line[4096 + 128];
+	unsigned int n = 0;
+	FILE *f = fopen(maps, "re");
+
+	if (!f)
+		return;
+	while (n++ < MAPS_MAX_LINES && fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/');
+
+		if (!path)
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		m->curl |= lib_is(path, "libcurl");
+		m->jvm |= lib_is(path, "libjvm");
+		m->python |= lib_is(path, "libpython");
+		m->node |= lib_is(path, "libnode");
+	}
+	fclose(f);
+}
+
+/* What the executable's ELF says: a Go build info (the ".go.buildinfo"
+ * section, or its magic at the start of the first writable segment when
+ * the section headers are stripped), or the symbols an interpreter exports
+ * to its native extensions (CPython's Py_Initialize, Node's
+ * node_module_register). */
+static int exe_client(const char *exe)
+{
+	static const char go_magic[] = "\xff Go buildinf:";
+	int fd = open(exe, O_RDONLY | O_CLOEXEC), client = PW_CLIENT_UNKNOWN;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, nph;
+	Elf *elf;
+
+	if (fd < 0)
+		return -1;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		if (elf)
+			elf_end(elf);
+		close(fd);
+		return client;
+	}
+	if (!elf_getshdrstrndx(elf, &shstrndx)) {
+		while (client == PW_CLIENT_UNKNOWN && (scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr sh;
+			const char *name;
+
+			if (!gelf_getshdr(scn, &sh))
+				continue;
+			name = elf_strptr(elf, shstrndx, sh.sh_name);
+			if (name && !strcmp(name, ".go.buildinfo")) {
+				client = PW_CLIENT_GO;
+			} else if (sh.sh_type == SHT_DYNSYM) {
+				Elf_Data *data = elf_getdata(scn, NULL);
+				size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+
+				for (size_t i = 0; data && i < count && client == PW_CLIENT_UNKNOWN; i++) {
+					GElf_Sym sym;
+					const char *sn;
+
+					if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF)
+						continue;
+					sn = elf_strptr(elf, sh.sh_link, sym.st_name);
+					if (!sn)
+						continue;
+					if (!strcmp(sn, "Py_Initialize"))
+						client = PW_CLIENT_PYTHON;
+					else if (!strcmp(sn, "node_module_register"))
+						client = PW_CLIENT_NODE;
+				}
+			}
+		}
+	}
+	if (client == PW_CLIENT_UNKNOWN && !elf_getphdrnum(elf, &nph)) {
+		for (size_t i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+			char head[sizeof(go_magic) - 1];
+
+			if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_W))
+				continue;
+			if (pread(fd, head, sizeof(head), ph.p_offset) == (ssize_t)sizeof(head) &&
+			    !memcmp(head, go_magic, sizeof(head)))
+				client = PW_CLIENT_GO;
+			break;	/* only the first writable segment */
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return client;
+}
+
+/* Order: a runtime that brings its own HTTP stack (JVM, Go, Node) first;
+ * then libcurl, also inside Python (pycurl) where it is what makes the
+ * connections; then CPython. */
+int pw_client_detect_files(const char *exe, const char *maps)
+{
+	struct maps_seen m = { 0 };
+	int c;
+
+	if (maps)
+		read_maps(maps, &m);
+	if (m.jvm)
+		return PW_CLIENT_JVM;
+	c = exe_client(exe);
+	if (c < 0)
+		return PW_CLIENT_GONE;
+	if (c == PW_CLIENT_GO || c == PW_CLIENT_NODE || m.node)
+		return c == PW_CLIENT_GO ? PW_CLIENT_GO : PW_CLIENT_NODE;
+	if (m.curl)
+		return PW_CLIENT_LIBCURL;
+	if (m.python || c == PW_CLIENT_PYTHON)
+		return PW_CLIENT_PYTHON;
+	return PW_CLIENT_UNKNOWN;
+}
+
+int pw_client_detect(uint32_t pid, const char *comm)
+{
+	char exe[64], maps[64], name[PW_COMM_LEN + 2] = "";
+	int c;
+	FILE *f;
+
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", pid);
+	snprintf(maps, sizeof(maps), "/proc/%u/maps", pid);
+	if (access(maps, R_OK))
+		return PW_CLIENT_GONE;
+	c = pw_client_detect_files(exe, maps);
+	/* still the same process? (its pid may be someone else's by now) */
+	snprintf(maps, sizeof(maps), "/proc/%u/comm", pid);
+	if (comm && (f = fopen(maps, "re"))) {
+		if (!fgets(name, sizeof(name), f))
+			name[0] = '\0';
+		fclose(f);
+		name[strcspn(name, "\n")] = '\0';
+		if (strncmp(name, comm, PW_COMM_LEN - 1))
+			return PW_CLIENT_GONE;
+	} else if (comm) {
+		return PW_CLIENT_GONE;
+	}
+	return c;
 }

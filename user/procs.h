@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "output.h"
+#include "workload.h"
 
 #define PW_MAX_ERRS 8
 
@@ -23,6 +24,8 @@ struct pw_proc {
 		uint64_t count;
 	} errs[PW_MAX_ERRS];
 	uint64_t other_errs;	/* errnos beyond PW_MAX_ERRS distinct ones */
+	uint64_t cgroup_id;	/* of its counters (0: unknown) */
+	const struct pw_workload *w;	/* set by the caller; NULL: unknown */
 };
 
 struct pw_procs {
@@ -40,5 +43,15 @@ void pw_procs_free(struct pw_procs *p);
 void pw_procs_text(FILE *f, const struct pw_procs *p);
 /* One process as a JSON object (summary "processes" entry). */
 bool pw_proc_json(struct sbuf *sb, const struct pw_proc *pr);
+
+/* The HTTP client process pid runs (census.h's enum pw_client), from
+ * /proc/PID/maps (libcurl, libjvm, libpython, libnode) and its executable's
+ * ELF (a Go build info section or magic; CPython's or Node's exported
+ * symbols). comm, when given, must be the process's name (a pid reused by
+ * another process is then "gone"). Never keyed on a name. Costs a read of
+ * the maps and of the executable's headers: for the worker thread only. */
+int pw_client_detect(uint32_t pid, const char *comm);
+/* The same on an executable and a maps file, for tests (maps may be NULL). */
+int pw_client_detect_files(const char *exe, const char *maps);
 
 #endif /* PW_PROCS_H */

@@ -41,21 +41,85 @@ static bool has_port_range_sockopt(const struct pw_remedy_input *in)
 	return maj > 6 || (maj == 6 && min >= 3) || (maj == 6 && min == 1 && in->kernel_patch >= 32);
 }
 
+/* The first remedy, with the setting of the client the failing process
+ * runs (detected from what it runs, see pw_client_detect). */
+static void reuse_connections(const struct pw_remedy_input *in, struct pw_remedy *out, int max,
+			      int *np)
+{
+	static const char base[] =
+		"Reuse connections (HTTP keep-alive, a connection pool) instead of one per "
+		"request: each new one takes a local port and, closed first by the client, "
+		"keeps it in TIME_WAIT for 60 s (%u now).";
+	const char *how = NULL;
+	int n = *np;
+
+	switch (in->client) {
+	case PW_CLIENT_LIBCURL:
+		how = " The failing process (pid %u) uses libcurl: keep using the same easy handle "
+		      "for the next request (curl_easy_perform keeps its connection open), or share "
+		      "connections between handles with a multi handle or a share handle "
+		      "(CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT); leave CURLOPT_FORBID_REUSE and "
+		      "CURLOPT_FRESH_CONNECT off, and raise CURLOPT_MAXCONNECTS (the cache of idle "
+		      "connections, 5 by default) if it talks to more hosts than that.";
+		break;
+	case PW_CLIENT_GO:
+		how = " The failing process (pid %u) is a Go program: use one http.Client (one "
+		      "http.Transport) for every request, not one per request; read each response "
+		      "body to EOF and Close it so the connection goes back to the pool; and raise "
+		      "http.Transport.MaxIdleConnsPerHost (default 2: with more concurrent requests "
+		      "to one host, the extra connections are closed after each use and each leaves "
+		      "a port in TIME_WAIT).";
+		break;
+	case PW_CLIENT_JVM:
+		how = " The failing process (pid %u) is a JVM: reuse one java.net.http.HttpClient "
+		      "(or one OkHttp client, or one Apache HttpClient with a "
+		      "PoolingHttpClientConnectionManager: setDefaultMaxPerRoute, default 2) instead "
+		      "of a client per request; for HttpURLConnection keep -Dhttp.keepAlive=true (the "
+		      "default), raise -Dhttp.maxConnections (default 5) and read each response to "
+		      "the end.";
+		break;
+	case PW_CLIENT_PYTHON:
+		how = " The failing process (pid %u) is CPython: make requests through one "
+		      "requests.Session (or one urllib3.PoolManager, one httpx.Client) instead of "
+		      "requests.get() per call, and size its pool to the concurrency "
+		      "(HTTPAdapter(pool_maxsize=...), default 10 per host).";
+		break;
+	case PW_CLIENT_NODE:
+		how = " The failing process (pid %u) is Node.js: give requests an http.Agent with "
+		      "keepAlive: true (the default only since Node 19) and reuse it, or undici's "
+		      "Agent behind fetch(); bound it with maxSockets and keep maxFreeSockets at or "
+		      "above the usual concurrency.";
+		break;
+	case PW_CLIENT_GONE:
+		how = " The failing process (pid %u) exited before portwatch could see which HTTP "
+		      "client it runs: this is the generic advice.";
+		break;
+	case PW_CLIENT_UNKNOWN:
+		how = " No HTTP client portwatch knows (libcurl, Go, a JVM, CPython, Node.js) was "
+		      "found in the failing process (pid %u): this is the generic advice.";
+		break;
+	default:
+		break;
+	}
+	if (how) {
+		char fmt[sizeof(base) + 640];
+
+		snprintf(fmt, sizeof(fmt), "%s%s", base, how);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		ADD("reuse_connections", fmt, in->time_wait, in->client_pid);
+#pragma GCC diagnostic pop
+	} else {
+		ADD("reuse_connections", base, in->time_wait);
+	}
+	*np = n;
+}
+
 int pw_remedies(const struct pw_remedy_input *in, struct pw_remedy *out, int max)
 {
 	int n = 0;
 
-	if (in->is_curl)
-		ADD("reuse_connections",
-		    "Reuse connections (keep-alive, a pool): each new one takes a local port and, "
-		    "closed first by the client, keeps it in TIME_WAIT for 60 s (%u now). With "
-		    "libcurl, keep using the same easy handle (or a share/multi handle): it keeps "
-		    "the connection open for the next request.", in->time_wait);
-	else
-		ADD("reuse_connections",
-		    "Reuse connections (HTTP keep-alive, a connection pool) instead of one per "
-		    "request: each new one takes a local port and, closed first by the client, "
-		    "keeps it in TIME_WAIT for 60 s (%u now).", in->time_wait);
+	reuse_connections(in, out, max, &n);
 
 	if (in->tw_reuse != 1 && !in->dest_loopback)
 		ADD("tw_reuse_1",

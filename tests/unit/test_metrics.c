@@ -589,6 +589,99 @@ static void test_render_exited_expiry(void **state)
 	pw_accounts_free(&a);
 }
 
+/* Workloads for cgroup ids 10 (a pod, named), 11 (a pod without names),
+ * 12 (a unit), 13 (nothing: the root), 14 (not resolved yet). */
+static const struct pw_workload *stub_workload(void *ctx, uint64_t id)
+{
+	static struct pw_workload w[4];
+	static bool init;
+
+	(void)ctx;
+	if (!init) {
+		assert_int_equal(pw_workload_parse("/kubepods/burstable/pod6f1e2c3a-1b2c-4d5e-8f90-a1b2c3d4e5f6/"
+						   "0123456789abcdef0123456789abcdef", &w[0]), 0);
+		w[0].pod_namespace = strdup("shop");
+		w[0].pod_name = strdup("web");
+		w[0].container = strdup("app\"x");
+		assert_int_equal(pw_workload_parse("/kubepods/pod11111111-2222-3333-4444-555555555555/"
+						   "abcdefabcdefabcdef", &w[1]), 0);
+		assert_int_equal(pw_workload_parse("/system.slice/nginx.service", &w[2]), 0);
+		assert_int_equal(pw_workload_parse("/", &w[3]), 0);
+		init = true;
+	}
+	return id >= 10 && id <= 13 ? &w[id - 10] : NULL;
+}
+
+static void set_cgroup(struct pw_accounts *a, uint32_t tgid, uint64_t id)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->rows[i].key.tgid == tgid)
+			a->rows[i].cur.cgroup_id = id;
+}
+
+static void test_render_workloads(void **state)
+{
+	struct pw_accounts a;
+	struct pw_metrics_input in;
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	fx_update(&a, 42, 99, AF_INET, 5, 5, 0, "java");
+	fx_update(&a, 43, 99, AF_INET6, 3, 3, 0, "java");	/* same pod: summed */
+	fx_update(&a, 43, 111, AF_INET, 2, 0, 0, "java");
+	fx_update(&a, 43, 0, AF_INET, 9, 0, 0, "java");		/* successes: none */
+	fx_update(&a, 44, 99, AF_INET, 4, 4, 0, "curl");
+	fx_update(&a, 45, 99, AF_INET, 6, 6, 0, "nginx");
+	fx_update(&a, 46, 99, AF_INET, 8, 8, 0, "bash");
+	fx_update(&a, 47, 99, AF_INET, 1, 1, 0, "new");
+	set_cgroup(&a, 42, 10);
+	set_cgroup(&a, 43, 10);
+	set_cgroup(&a, 44, 11);
+	set_cgroup(&a, 45, 12);
+	set_cgroup(&a, 46, 13);
+	set_cgroup(&a, 47, 14);
+	input_init(&in, &a);
+	render(&in);
+	/* no resolver: the family's header, no series */
+	assert_int_equal(lines_with("portwatch_workload_connect_failures_total{"), 0);
+	assert_int_equal(lines_with("portwatch_workload_series_dropped"), 0);
+
+	in.workload = stub_workload;
+	render(&in);
+	has_line("portwatch_workload_connect_failures_total{namespace=\"shop\",pod=\"web\","
+		 "container=\"app\\\"x\",unit=\"\",errno=\"EADDRNOTAVAIL\"} 8");
+	has_line("portwatch_workload_connect_failures_total{namespace=\"shop\",pod=\"web\","
+		 "container=\"app\\\"x\",unit=\"\",errno=\"ECONNREFUSED\"} 2");
+	has_line("portwatch_workload_connect_failures_total{namespace=\"\",pod=\"11111111-2222-3333-4444-555555555555\","
+		 "container=\"abcdefabcdef\",unit=\"\",errno=\"EADDRNOTAVAIL\"} 4");
+	has_line("portwatch_workload_connect_failures_total{namespace=\"\",pod=\"\",container=\"\","
+		 "unit=\"system.slice/nginx.service\",errno=\"EADDRNOTAVAIL\"} 6");
+	/* the root cgroup and an unresolved one: no workload series */
+	assert_int_equal(lines_with("portwatch_workload_connect_failures_total{"), 4);
+	has_line("portwatch_workload_series_dropped 0");
+	valid_text();
+
+	/* a cap of 2 workloads: 2 shown (sorted by labels), 1 counted */
+	in.max_pids = 2;
+	render(&in);
+	has_line("portwatch_workload_series_dropped 1");
+	assert_int_equal(lines_with("portwatch_workload_connect_failures_total{"), 2);
+	assert_int_equal(lines_with("pod=\"web\""), 0);
+
+	/* all of a workload's processes gone 5 minutes: no series; still
+	 * counted in full while one lives */
+	in.max_pids = 1024;
+	assert_int_equal(pw_accounts_exited(&a, 42, T0), 1);
+	in.now_ns = T0 + PW_EXPIRE_NS;
+	render(&in);
+	has_line("portwatch_workload_connect_failures_total{namespace=\"shop\",pod=\"web\","
+		 "container=\"app\\\"x\",unit=\"\",errno=\"EADDRNOTAVAIL\"} 8");
+	assert_int_equal(pw_accounts_exited(&a, 45, T0), 1);
+	render(&in);
+	assert_int_equal(lines_with("unit=\"system.slice/nginx.service\""), 0);
+	pw_accounts_free(&a);
+}
+
 static void test_render_port_scans(void **state)
 {
 	struct pw_accounts a;
@@ -938,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(test_render_merges_equal_labels),
 		cmocka_unit_test(test_render_pid_cap),
 		cmocka_unit_test(test_render_exited_expiry),
+		cmocka_unit_test(test_render_workloads),
 		cmocka_unit_test(test_render_port_scans),
 		cmocka_unit_test(test_render_scan_histogram),
 		cmocka_unit_test(test_render_ports_checked),

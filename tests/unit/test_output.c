@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "output.h"
+#include "workload.h"
 
 /* Realtime 1795989000.123456789 s = 2026-11-29T21:50:00.123456789Z. */
 #define MONO_NS		5000123456789ull
@@ -450,7 +451,7 @@ static const char *event_json(const struct pw_event *e)
 	struct sbuf sb;
 
 	sb_init(&sb, out, sizeof(out));
-	assert_true(pw_event_json(&sb, e, MONO_TO_REAL));
+	assert_true(pw_event_json(&sb, e, MONO_TO_REAL, NULL));
 	assert_false(sb.err);
 	return out;
 }
@@ -467,7 +468,8 @@ static void test_event_json_failure(void **state)
 		"\"sport\":0,\"daddr\":\"127.0.0.1\",\"dport\":8080,\"ret\":-99,"
 		"\"errno\":\"EADDRNOTAVAIL\",\"cause\":\"port_range_exhausted\","
 		"\"netns\":4026532260,\"cgroup_id\":1234,\"port_range\":[40000,40009],"
-		"\"tw_reuse\":0,\"scan_ns\":3900000,\"ports_checked\":null,\"mode\":\"kprobe\"}");
+		"\"tw_reuse\":0,\"scan_ns\":3900000,\"ports_checked\":null,\"mode\":\"kprobe\","
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
 }
 
 static void test_event_json_success(void **state)
@@ -482,7 +484,8 @@ static void test_event_json_success(void **state)
 		"\"sport\":40001,\"daddr\":\"2001:db8::10\",\"dport\":443,\"ret\":0,"
 		"\"errno\":null,\"cause\":null,"
 		"\"netns\":4026531840,\"cgroup_id\":1,\"port_range\":null,"
-		"\"tw_reuse\":2,\"scan_ns\":182000,\"ports_checked\":3,\"mode\":\"fentry\"}");
+		"\"tw_reuse\":2,\"scan_ns\":182000,\"ports_checked\":3,\"mode\":\"fentry\","
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
 }
 
 static void test_event_json_no_flags(void **state)
@@ -504,7 +507,8 @@ static void test_event_json_no_flags(void **state)
 		"\"sport\":0,\"daddr\":\"127.0.0.1\",\"dport\":8080,\"ret\":-111,"
 		"\"errno\":\"ECONNREFUSED\",\"cause\":\"other\","
 		"\"netns\":4026532260,\"cgroup_id\":1234,\"port_range\":null,"
-		"\"tw_reuse\":null,\"scan_ns\":null,\"ports_checked\":null,\"mode\":\"tracepoint\"}");
+		"\"tw_reuse\":null,\"scan_ns\":null,\"ports_checked\":null,\"mode\":\"tracepoint\","
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
 }
 
 static void test_event_json_unknown_errno_and_bad_comm(void **state)
@@ -525,7 +529,8 @@ static void test_event_json_unknown_errno_and_bad_comm(void **state)
 		"\"saddr\":\"0.0.0.0\",\"sport\":0,\"daddr\":\"127.0.0.1\",\"dport\":8080,"
 		"\"ret\":-4242,\"errno\":\"E4242\",\"cause\":\"other\","
 		"\"netns\":4026532260,\"cgroup_id\":1234,\"port_range\":null,"
-		"\"tw_reuse\":null,\"scan_ns\":null,\"ports_checked\":0,\"mode\":\"kprobe\"}");
+		"\"tw_reuse\":null,\"scan_ns\":null,\"ports_checked\":0,\"mode\":\"kprobe\","
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
 
 	/* a 16-byte comm with no NUL is taken whole, nothing read past it */
 	memcpy(e.comm, "0123456789abcdef", PW_COMM_LEN);
@@ -542,7 +547,7 @@ static void test_event_json_overflow(void **state)
 	fill_failure(&e);
 	memset(mem, GUARD, sizeof(mem));
 	sb_init(&sb, (char *)mem + 8, 64);
-	assert_false(pw_event_json(&sb, &e, MONO_TO_REAL));
+	assert_false(pw_event_json(&sb, &e, MONO_TO_REAL, NULL));
 	assert_true(sb.err);
 	assert_true(sb.len < 64);
 	for (size_t i = 0; i < 8; i++) {
@@ -551,7 +556,7 @@ static void test_event_json_overflow(void **state)
 	}
 }
 
-#define NCOLS 9
+#define NCOLS 10
 
 /* Column starts of a text line: after each run of separating spaces. */
 static void column_starts(const char *line, size_t *starts)
@@ -597,7 +602,7 @@ static const char *event_text(const struct pw_event *e)
 	struct sbuf sb;
 
 	sb_init(&sb, out, sizeof(out));
-	assert_true(pw_event_text(&sb, e, MONO_TO_REAL));
+	assert_true(pw_event_text(&sb, e, MONO_TO_REAL, NULL));
 	assert_false(sb.err);
 	return out;
 }
@@ -610,7 +615,7 @@ static void test_event_header(void **state)
 	(void)state;
 	assert_string_equal(pw_event_header(),
 		"TIME         PID     COMM             FAM   DESTINATION                  "
-		"ERRNO          CAUSE                 RANGE        SCAN");
+		"ERRNO          CAUSE                 RANGE        SCAN           WORKLOAD");
 	column_starts(pw_event_header(), hs);
 	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
 		assert_int_equal(hs[i], first[i]);
@@ -622,7 +627,7 @@ static void test_event_text_failure(void **state)
 {
 	static const char *const f[NCOLS] = {
 		"21:50:00.123", "4242", "curl", "ipv4", "127.0.0.1:8080",
-		"EADDRNOTAVAIL", "port_range_exhausted", "40000-40009", "3.90ms",
+		"EADDRNOTAVAIL", "port_range_exhausted", "40000-40009", "3.90ms", "?",
 	};
 	size_t hs[NCOLS], rs[NCOLS];
 	struct pw_event e;
@@ -643,7 +648,7 @@ static void test_event_text_success6(void **state)
 {
 	static const char *const f[NCOLS] = {
 		"21:50:00.123", "7", "wget", "ipv6", "[::1]:443",
-		"-", "ok", "-", "182us 3 ports",
+		"-", "ok", "-", "182us 3 ports", "?",
 	};
 	struct pw_event e;
 
@@ -657,7 +662,7 @@ static void test_event_text_comm_sanitized(void **state)
 {
 	static const char *const f[NCOLS] = {
 		"21:50:00.123", "1", "a?b?c?d", "ipv4", "10.0.0.1:80",
-		"ECONNREFUSED", "other", "-", "-",
+		"ECONNREFUSED", "other", "-", "-", "?",
 	};
 	struct pw_event e;
 
@@ -785,6 +790,69 @@ static void test_duration_matches_printf(void **state)
 	}
 }
 
+/* The workload fields and the thread's own name, in JSON and in the text
+ * column; escaping of names that came from the filesystem. */
+static void test_event_workload(void **state)
+{
+	struct pw_workload w;
+	struct pw_event e;
+	struct sbuf sb;
+
+	(void)state;
+	fill_failure(&e);
+	memcpy(e.thread, "http-nio-8080-e", 16);
+	assert_int_equal(pw_workload_parse("/kubepods/burstable/pod6f1e2c3a-1b2c-4d5e-8f90-a1b2c3d4e5f6/"
+					   "0123456789abcdef0123456789abcdef", &w), 0);
+	w.pod_namespace = strdup("shop");
+	w.pod_name = strdup("web\"1");
+	w.container = strdup("app");
+	assert_non_null(strstr(event_json(&e), ",\"cgroup_id\":1234,"));
+	sb_init(&sb, out, sizeof(out));
+	assert_true(pw_event_json(&sb, &e, MONO_TO_REAL, &w));
+	assert_non_null(strstr(out,
+		",\"cgroup\":\"/kubepods/burstable/pod6f1e2c3a-1b2c-4d5e-8f90-a1b2c3d4e5f6/"
+		"0123456789abcdef0123456789abcdef\",\"unit\":null,"
+		"\"container_id\":\"0123456789abcdef0123456789abcdef\","
+		"\"pod\":{\"namespace\":\"shop\",\"name\":\"web\\\"1\","
+		"\"uid\":\"6f1e2c3a-1b2c-4d5e-8f90-a1b2c3d4e5f6\",\"qos\":\"burstable\"},"
+		"\"container\":\"app\",\"thread\":\"http-nio-8080-e\"}"));
+	sb_init(&sb, out, sizeof(out));
+	assert_true(pw_event_text(&sb, &e, MONO_TO_REAL, &w));
+	assert_non_null(strstr(out, " shop/web\"1/app"));
+	/* the same name: no thread; no names: the uid and the id's first 12 */
+	memcpy(e.thread, e.comm, 16);
+	free(w.pod_name);
+	w.pod_name = NULL;
+	sb_init(&sb, out, sizeof(out));
+	assert_true(pw_event_json(&sb, &e, MONO_TO_REAL, &w));
+	assert_non_null(strstr(out, ",\"thread\":null}"));
+	assert_non_null(strstr(out, "\"pod\":{\"namespace\":\"shop\",\"name\":null,"));
+	sb_init(&sb, out, sizeof(out));
+	assert_true(pw_event_text(&sb, &e, MONO_TO_REAL, &w));
+	assert_non_null(strstr(out, " pod:6f1e2c3a-1b2c-4d5e-8f90-a1b2c3d4e5f6/0123456789ab"));
+	pw_workload_clear(&w);
+	/* a unit: its name; a control byte in a cgroup name: '?' */
+	assert_int_equal(pw_workload_parse("/system.slice/nginx.service", &w), 0);
+	sb_init(&sb, out, sizeof(out));
+	assert_true(pw_event_text(&sb, &e, MONO_TO_REAL, &w));
+	assert_int_equal(strcmp(out + strlen(out) - 14, " nginx.service"), 0);
+	pw_workload_clear(&w);
+	assert_int_equal(pw_workload_parse("/a\tb", &w), 0);
+	sb_init(&sb, out, sizeof(out));
+	assert_true(pw_event_text(&sb, &e, MONO_TO_REAL, &w));
+	assert_int_equal(strcmp(out + strlen(out) - 5, " /a?b"), 0);
+	sb_init(&sb, out, sizeof(out));
+	assert_true(pw_event_json(&sb, &e, MONO_TO_REAL, &w));
+	assert_non_null(strstr(out, ",\"cgroup\":\"/a\\tb\","));
+	pw_workload_clear(&w);
+	/* the root cgroup, and a cgroup gone: "-" */
+	assert_int_equal(pw_workload_parse("/", &w), 0);
+	sb_init(&sb, out, sizeof(out));
+	assert_true(pw_event_text(&sb, &e, MONO_TO_REAL, &w));
+	assert_int_equal(strcmp(out + strlen(out) - 2, " -"), 0);
+	pw_workload_clear(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -807,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_event_json_no_flags),
 		cmocka_unit_test(test_event_json_unknown_errno_and_bad_comm),
 		cmocka_unit_test(test_event_json_overflow),
+		cmocka_unit_test(test_event_workload),
 		cmocka_unit_test(test_event_header),
 		cmocka_unit_test(test_event_text_failure),
 		cmocka_unit_test(test_event_text_success6),

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <libgen.h>
+#include <unistd.h>
+#include "census.h"
 
 #include "procs.h"
 
@@ -197,12 +200,14 @@ static void test_proc_json(void **state)
 	add(&p, 4242, 99, 15, 15, 2130000, "curl");
 	assert_string_equal(proc_json(find(&p, 4242)),
 		"{\"pid\":4242,\"comm\":\"curl\",\"attempts\":25,\"failures\":15,"
-		"\"errors\":{\"EADDRNOTAVAIL\":15},\"scans\":25,\"scan_ns_total\":2730000}");
+		"\"errors\":{\"EADDRNOTAVAIL\":15},\"scans\":25,\"scan_ns_total\":2730000,"
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null}");
 
 	add(&p, 7, 0, 5, 0, 0, "wget");
 	assert_string_equal(proc_json(find(&p, 7)),
 		"{\"pid\":7,\"comm\":\"wget\",\"attempts\":5,\"failures\":0,"
-		"\"errors\":{},\"scans\":0,\"scan_ns_total\":0}");
+		"\"errors\":{},\"scans\":0,\"scan_ns_total\":0,"
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null}");
 	pw_procs_free(&p);
 }
 
@@ -218,7 +223,8 @@ static void test_proc_json_errors(void **state)
 	add(&p, 9, 4242, 1, 0, 0, "a\"b\n\xff");
 	assert_string_equal(proc_json(find(&p, 9)),
 		"{\"pid\":9,\"comm\":\"a\\\"b\\n\\ufffd\",\"attempts\":2,\"failures\":2,"
-		"\"errors\":{\"ECONNREFUSED\":1,\"E4242\":1},\"scans\":0,\"scan_ns_total\":0}");
+		"\"errors\":{\"ECONNREFUSED\":1,\"E4242\":1},\"scans\":0,\"scan_ns_total\":0,"
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null}");
 
 	/* only "other" */
 	memset(&pr, 0, sizeof(pr));
@@ -229,7 +235,8 @@ static void test_proc_json_errors(void **state)
 	pr.other_errs = 5;
 	assert_string_equal(proc_json(&pr),
 		"{\"pid\":3,\"comm\":\"x\",\"attempts\":5,\"failures\":5,"
-		"\"errors\":{\"other\":5},\"scans\":0,\"scan_ns_total\":0}");
+		"\"errors\":{\"other\":5},\"scans\":0,\"scan_ns_total\":0,"
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null}");
 
 	/* errors and "other" */
 	pr.nerrs = 1;
@@ -238,7 +245,8 @@ static void test_proc_json_errors(void **state)
 	pr.other_errs = 2;
 	assert_string_equal(proc_json(&pr),
 		"{\"pid\":3,\"comm\":\"x\",\"attempts\":5,\"failures\":5,"
-		"\"errors\":{\"EADDRNOTAVAIL\":3,\"other\":2},\"scans\":0,\"scan_ns_total\":0}");
+		"\"errors\":{\"EADDRNOTAVAIL\":3,\"other\":2},\"scans\":0,\"scan_ns_total\":0,"
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null}");
 
 	/* too small a buffer: false */
 	sb_init(&sb, small, sizeof(small));
@@ -261,7 +269,7 @@ static char *procs_text(const struct pw_procs *p)
 	return buf;
 }
 
-#define HEADER "PID     COMM              ATTEMPTS  FAILURES     SCANS    SCAN_MS  ERRORS\n"
+#define HEADER "PID     COMM              ATTEMPTS  FAILURES     SCANS    SCAN_MS  ERRORS                   WORKLOAD\n"
 
 static void test_procs_text(void **state)
 {
@@ -284,10 +292,10 @@ static void test_procs_text(void **state)
 	t = procs_text(&p);
 	/* pid 9: slots 111, 4242, 201..206, other = 207 + 208 */
 	assert_string_equal(t, HEADER
-		"4242    curl                    25        15        25      2.730  EADDRNOTAVAIL:15\n"
+		"4242    curl                    25        15        25      2.730  EADDRNOTAVAIL:15         ?\n"
 		"9       a?b                     10        10         0      0.000  "
-		"ECONNREFUSED:1,E4242:1,E201:1,E202:1,E203:1,E204:1,E205:1,E206:1,other:2\n"
-		"7       wget                     5         0         0      0.000  -\n");
+		"ECONNREFUSED:1,E4242:1,E201:1,E202:1,E203:1,E204:1,E205:1,E206:1,other:2 ?\n"
+		"7       wget                     5         0         0      0.000  -                        ?\n");
 	free(t);
 	pw_procs_free(&p);
 }
@@ -310,15 +318,93 @@ static void test_procs_text_other_only(void **state)
 	p.v[0].other_errs = 4;
 	t = procs_text(&p);
 	assert_string_equal(t, HEADER
-		"9       0123456789abcdef         4         4         1      1.235  other:4\n");
+		"9       0123456789abcdef         4         4         1      1.235  other:4                  ?\n");
 	free(t);
 	pw_procs_free(&p);
+}
+
+/* pw_client_detect_files: from the libraries mapped and the executable's
+ * ELF contents, never from a name. */
+static const char *maps_file(const char *lib)
+{
+	static char path[64];
+	FILE *f;
+
+	strcpy(path, "/tmp/pw-test-maps.XXXXXX");
+	close(mkstemp(path));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "55d0c0a00000-55d0c0a02000 r--p 00000000 08:01 1311 /usr/bin/app\n"
+		   "7f3a1c000000-7f3a1c021000 rw-p 00000000 00:00 0 \n"
+		   "7f3a1d000000-7f3a1d100000 r-xp 00010000 08:01 2222 %s\n"
+		   "7ffd1a000000-7ffd1a021000 rw-p 00000000 00:00 0                          [stack]\n", lib);
+	fclose(f);
+	return path;
+}
+
+static void test_client_detect(void **state)
+{
+	static const struct {
+		const char *lib;
+		int want;
+	} libs[] = {
+		{ "/usr/lib/x86_64-linux-gnu/libcurl.so.4.8.0", PW_CLIENT_LIBCURL },
+		{ "/usr/lib/x86_64-linux-gnu/libcurl-gnutls.so.4.8.0", PW_CLIENT_LIBCURL },
+		{ "/usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so", PW_CLIENT_JVM },
+		{ "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0", PW_CLIENT_PYTHON },
+		{ "/usr/lib/x86_64-linux-gnu/libnode.so.108", PW_CLIENT_NODE },
+		{ "/usr/lib/x86_64-linux-gnu/libssl.so.3", PW_CLIENT_UNKNOWN },
+		{ "/opt/curl/not-a-library", PW_CLIENT_UNKNOWN },
+	};
+	char named_curl[] = "/tmp/pw-test-exe.XXXXXX/curl", cmd[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		const char *m = maps_file(libs[i].lib);
+
+		print_message("  %s\n", libs[i].lib);
+		assert_int_equal(pw_client_detect_files("/proc/self/exe", m), libs[i].want);
+		unlink(m);
+	}
+	/* a JVM that also maps libcurl is a JVM */
+	{
+		const char *m = maps_file("/usr/lib/jvm/x/lib/server/libjvm.so\n"
+					  "7f0000000000-7f0000001000 r-xp 0 08:01 3 /usr/lib/libcurl.so.4");
+
+		assert_int_equal(pw_client_detect_files("/proc/self/exe", m), PW_CLIENT_JVM);
+		unlink(m);
+	}
+	assert_int_equal(pw_client_detect_files("/proc/self/exe", NULL), PW_CLIENT_UNKNOWN);
+	assert_int_equal(pw_client_detect_files("/nonexistent/exe", NULL), PW_CLIENT_GONE);
+	/* a name says nothing: /bin/true copied as "curl" is no client */
+	named_curl[strlen(named_curl) - 5] = '\0';
+	assert_non_null(mkdtemp(named_curl));
+	strcat(named_curl, "/curl");
+	snprintf(cmd, sizeof(cmd), "cp /bin/true %s", named_curl);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(pw_client_detect_files(named_curl, NULL), PW_CLIENT_UNKNOWN);
+	unlink(named_curl);
+	rmdir(dirname(named_curl));
+	/* interpreters that export their symbols, where installed */
+	if (!access("/usr/bin/python3", R_OK))
+		assert_int_equal(pw_client_detect_files("/usr/bin/python3", NULL), PW_CLIENT_PYTHON);
+	else
+		print_message("  no /usr/bin/python3: its symbols not checked\n");
+	if (!access("/usr/bin/node", R_OK))
+		assert_int_equal(pw_client_detect_files("/usr/bin/node", NULL), PW_CLIENT_NODE);
+	else
+		print_message("  no /usr/bin/node: its symbols not checked\n");
+	/* this process lives, with its own name */
+	assert_int_equal(pw_client_detect(getpid(), "test_procs"), PW_CLIENT_UNKNOWN);
+	/* the same pid under another name: someone else's by now */
+	assert_int_equal(pw_client_detect(getpid(), "other"), PW_CLIENT_GONE);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_fold),
+		cmocka_unit_test(test_client_detect),
 		cmocka_unit_test(test_add_comm),
 		cmocka_unit_test(test_add_other_errs),
 		cmocka_unit_test(test_add_many),

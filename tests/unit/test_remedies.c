@@ -87,7 +87,8 @@ static void test_everything(void **state)
 	in.bound_conflicts = 3;
 	in.bind_owned = 1;
 	in.sysctl_mentions_recycle = true;
-	in.is_curl = true;
+	in.client = PW_CLIENT_LIBCURL;
+	in.client_pid = 42;
 	assert_string_equal(run(&in), "reuse_connections tw_reuse_1 wider_port_range bind_address_no_port "
 			    "ip_local_port_range_sockopt tw_recycle_removed more_destinations");
 	assert_int_equal(nr, 7);
@@ -98,20 +99,56 @@ static void test_everything(void **state)
 	assert_int_equal(pw_remedies(&in, r, 0), 0);
 }
 
-static void test_curl(void **state)
+/* Each client detected in the failing process names its own setting; a
+ * process gone or with no known client gets the generic advice, said so. */
+static void test_clients(void **state)
 {
+	static const struct {
+		enum pw_client c;
+		const char *const must[4];
+	} cases[] = {
+		{ PW_CLIENT_LIBCURL, { "pid 4242) uses libcurl", "same easy handle", "CURLOPT_MAXCONNECTS",
+				       "share handle" } },
+		{ PW_CLIENT_GO, { "pid 4242) is a Go program", "http.Transport",
+				  "MaxIdleConnsPerHost (default 2", "Close it" } },
+		{ PW_CLIENT_JVM, { "pid 4242) is a JVM", "HttpClient", "http.keepAlive",
+				   "http.maxConnections" } },
+		{ PW_CLIENT_PYTHON, { "pid 4242) is CPython", "requests.Session", "pool_maxsize",
+				      "PoolManager" } },
+		{ PW_CLIENT_NODE, { "pid 4242) is Node.js", "http.Agent", "keepAlive: true",
+				    "maxSockets" } },
+		{ PW_CLIENT_GONE, { "pid 4242) exited before portwatch could see", "generic advice",
+				    "TIME_WAIT for 60 s (7 now)", "Reuse connections" } },
+		{ PW_CLIENT_UNKNOWN, { "No HTTP client portwatch knows", "(pid 4242)", "generic advice",
+				       "Reuse connections" } },
+	};
+	const char *const names[] = { "libcurl", "Go program", "JVM", "CPython", "Node.js" };
 	struct pw_remedy_input in = base();
+	char generic[768];
 
 	(void)state;
 	run(&in);
-	assert_null(strstr(text("reuse_connections"), "libcurl"));
-	in.is_curl = true;
-	run(&in);
-	assert_string_equal(text("reuse_connections"),
-		"Reuse connections (keep-alive, a pool): each new one takes a local port and, closed "
-		"first by the client, keeps it in TIME_WAIT for 60 s (7 now). With libcurl, keep "
-		"using the same easy handle (or a share/multi handle): it keeps the connection open "
-		"for the next request.");
+	snprintf(generic, sizeof(generic), "%s", text("reuse_connections"));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		assert_null(strstr(generic, names[i]));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		in.client = cases[i].c;
+		in.client_pid = 4242;
+		/* the same rules, only the first text changes */
+		assert_string_equal(run(&in), "reuse_connections ip_local_port_range_sockopt more_destinations");
+		print_message("  %s\n", text("reuse_connections"));
+		assert_int_equal(strncmp(text("reuse_connections"), generic, strlen(generic)), 0);
+		for (size_t k = 0; k < 4; k++)
+			assert_non_null(strstr(text("reuse_connections"), cases[i].must[k]));
+		/* the text ends where it should: nothing cut */
+		assert_int_equal(text("reuse_connections")[strlen(text("reuse_connections")) - 1], '.');
+		/* a client's advice names no other client */
+		for (size_t k = 0; cases[i].c >= PW_CLIENT_LIBCURL && k < sizeof(names) / sizeof(names[0]); k++)
+			if ((int)cases[i].c != PW_CLIENT_LIBCURL + (int)k)
+				assert_null(strstr(text("reuse_connections"), names[k]));
+	}
+	assert_string_equal(pw_client_name(PW_CLIENT_GO), "go");
+	assert_null(pw_client_name(PW_CLIENT_GONE));
 }
 
 static void test_tw_reuse(void **state)
@@ -369,7 +406,7 @@ static void test_input_from_census(void **state)
 	assert_int_equal(in.time_wait, 5);
 	assert_int_equal(in.bind_owned, 1);
 	assert_int_equal(in.bound_conflicts, 0);
-	assert_false(in.is_curl);
+	assert_int_equal(in.client, PW_CLIENT_NONE);
 	assert_int_equal(in.sysctl_mentions_recycle, pw_sysctl_mentions_recycle(""));
 }
 
@@ -378,7 +415,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_everything),
-		cmocka_unit_test(test_curl),
+		cmocka_unit_test(test_clients),
 		cmocka_unit_test(test_tw_reuse),
 		cmocka_unit_test(test_wider_range),
 		cmocka_unit_test(test_bind_no_port),

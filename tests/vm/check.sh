@@ -210,8 +210,8 @@ ck_text() {
 	pid=$(rec 18093 '.[0].pid')
 	fails=$(rec 18093 'map(.errors.EADDRNOTAVAIL // 0) | add')
 	att=$(rec 18093 'map(.attempts) | add')
-	check_eq "header" 1 "$(head -n 1 "$D/pw.out" | grep -c '^TIME  *PID  *COMM  *FAM  *DESTINATION  *ERRNO  *CAUSE  *RANGE  *SCAN$')"
-	check_eq "failure lines" "$fails" "$(grep -cE "^[0-9:.]+ +$pid +pwvm-txt +ipv4 +127\.0\.0\.1:18093 +EADDRNOTAVAIL +port_range_exhausted +40000-40009 +[0-9.]+(ns|us|ms|s)$" "$D/pw.out")"
+	check_eq "header" 1 "$(head -n 1 "$D/pw.out" | grep -c '^TIME  *PID  *COMM  *FAM  *DESTINATION  *ERRNO  *CAUSE  *RANGE  *SCAN  *WORKLOAD$')"
+	check_eq "failure lines" "$fails" "$(grep -cE "^[0-9:.]+ +$pid +pwvm-txt +ipv4 +127\.0\.0\.1:18093 +EADDRNOTAVAIL +port_range_exhausted +40000-40009 +[0-9.]+(ns|us|ms|s) +[^ ]+$" "$D/pw.out")"
 	row="$pid pwvm-txt $att $fails $att EADDRNOTAVAIL:$fails"
 	check_eq "last interval table: the trigger's row (PID COMM ATTEMPTS FAILURES SCANS ERRORS)" "$row" \
 		"$(awk '/outcomes \(interval/ { t = "" } $1 == '"$pid"' { t = $1 " " $2 " " $3 " " $4 " " $5 " " $7 }

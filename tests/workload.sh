@@ -1,0 +1,430 @@
+# Integration tests of workload attribution (issue: who is failing): real
+# cgroups made under the host's cgroup v2 hierarchy with the names the
+# kubelet (systemd and cgroupfs drivers) and systemd give them, a fake pods
+# folder (--pods-dir), real clients moved into them (curl, the trigger, a
+# libcurl program not named curl, a Go program built here), and exact
+# checks against what the clients saw. Sourced by tests/run.sh after
+# tests/lib.sh and tests/integration.sh (curl_runs, start_httpd).
+
+FETCHER=$OUT/tests/fetcher
+WL_UID=6f1e2c3a-1b2c-4d5e-8f90-a1b2c3d4e5f6
+WL_UID_=${WL_UID//-/_}
+WL_CID=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+WL_CID2=fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210
+
+# The cgroup v2 mount (on hybrid hosts /sys/fs/cgroup/unified). Sets CG_ROOT.
+cg_root() {
+	CG_ROOT=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break; if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
+	[ -n "$CG_ROOT" ] && [ -w "$CG_ROOT/cgroup.procs" ] || skip "no writable cgroup v2 hierarchy in /proc/self/mountinfo"
+}
+
+# cg_make REL: mkdir each missing level of $CG_ROOT/REL; cleanup (deferred)
+# moves any process left back to the root and removes, deepest first, only
+# the levels made here. Prints the absolute path.
+cg_make() {
+	local rel=$1 path=$CG_ROOT part
+	local IFS=/
+	for part in $rel; do
+		[ -z "$part" ] && continue
+		path=$path/$part
+		if [ ! -d "$path" ]; then
+			mkdir "$path" || { fail "setup: mkdir $path"; exit 1; }
+			defer "cg_remove '$path'"
+		fi
+	done
+}
+cg_remove() {
+	local p
+	for p in $(cat "$1/cgroup.procs" 2>/dev/null); do
+		echo "$p" > "$CG_ROOT/cgroup.procs" 2>/dev/null
+	done
+	rmdir "$1"
+}
+
+# in_cg REL CMD...: run CMD in the test netns, inside cgroup REL, appending
+# its pid to $T/pids.REL-basename (the ground truth of who ran where). The
+# shell joins the cgroup first: `ip netns exec` mounts a sysfs of its own,
+# without the cgroup mounts, and then execs CMD in the same process.
+in_cg() {
+	local cg=$CG_ROOT/$1
+	shift
+	sh -c 'echo $$ > "$1/cgroup.procs" && echo $$ >> "$2" && shift 2 && exec ip netns exec "$@"' \
+		sh "$cg" "$T/pids.$(basename "$cg")" "$NS" "$@"
+}
+
+# curl_runs_cg REL N: N curl runs inside REL; counts in CG_OK / CG_7 / CG_OTHER
+curl_runs_cg() {
+	local i rc
+	CG_OK=0 CG_7=0 CG_OTHER=0
+	for i in $(seq "$2"); do
+		in_cg "$1" curl -s -o /dev/null http://127.0.0.1:8080/
+		rc=$?
+		case $rc in
+		0) CG_OK=$((CG_OK + 1)) ;;
+		7) CG_7=$((CG_7 + 1)) ;;
+		*) CG_OTHER=$((CG_OTHER + 1)) ;;
+		esac
+	done
+}
+
+# A pods folder as the kubelet lays it out: <ns>_<pod>_<uid>/<container>/
+mk_pods() {
+	mkdir -p "$T/logs/pods/$1_$2_$3/$4" "$T/logs/containers"
+}
+
+# The systemd cgroup driver with containerd: every event carries the pod
+# (namespace, name, uid, QoS) and the container, exactly as many as curl's
+# exit-7 runs; the summary rows of those runs too; and Prometheus' series.
+t_workload_kubelet_systemd_json() {
+	cg_root
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	local slice=kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod$WL_UID_.slice
+	local cg=$slice/cri-containerd-$WL_CID.scope port=${METRICS_PORT:-19099}
+	cg_make "$cg"
+	mk_pods shop web-7d9f "$WL_UID" app
+	pw_start -j -c curl --pods-dir="$T/logs/pods" -l "127.0.0.1:$port"
+	curl_runs_cg "$cg" 25
+	check_eq "curl exit 0" 10 "$CG_OK"
+	check_eq "curl exit 7" 15 "$CG_7"
+	curl -s --max-time 5 "http://127.0.0.1:$port/metrics" > "$T/m"
+	pw_stop
+
+	ns_events > "$T/ev"
+	check_eq "events in the test netns" "$CG_7" "$(wc -l < "$T/ev")"
+	check_eq "events with the cgroup, pod, QoS, container and its id" "$CG_7" \
+		"$(jq -c --arg cg "/$cg" --arg uid "$WL_UID" --arg cid "$WL_CID" 'select(.cgroup == $cg
+			and .pod == {namespace: "shop", name: "web-7d9f", uid: $uid, qos: "burstable"}
+			and .container == "app" and .container_id == $cid and .unit == null
+			and .comm == "curl" and .thread == null)' "$T/ev" | wc -l)"
+	check_eq "event pids are runs in the cgroup" "$CG_7" \
+		"$(jq -r .pid "$T/ev" | sort -u | grep -cxFf "$T/pids.cri-containerd-$WL_CID.scope")"
+	local pids
+	pids=$(jq -Rn '[inputs | tonumber]' "$T/pids.cri-containerd-$WL_CID.scope")
+	check_eq "summary rows of the runs, each with its pod and container" 25 \
+		"$(summary | jq -c --argjson p "$pids" '.processes[] | select(.pid as $x | $p | index($x))
+			| select(.pod.name == "web-7d9f" and .pod.namespace == "shop" and .container == "app")' | wc -l)"
+	check_eq "workload series (pod, container) = curl's exit-7 runs" 1 \
+		"$(grep -cxF "portwatch_workload_connect_failures_total{namespace=\"shop\",pod=\"web-7d9f\",container=\"app\",unit=\"\",errno=\"EADDRNOTAVAIL\"} $CG_7" "$T/m")"
+	check_eq "remedies: the same rule ids as before" \
+		'["reuse_connections","tw_reuse_2","wider_port_range","more_destinations"]' \
+		"$(jq -c 'select(.type == "remedies") | [.remedies[].id | select(. != "ip_local_port_range_sockopt")]' "$T/pw.out")"
+}
+
+# The cgroupfs driver (QoS besteffort), a pod of two containers told apart
+# by the /var/log/containers link; text mode: every failure line ends with
+# namespace/pod/container.
+t_workload_kubelet_cgroupfs_text() {
+	cg_root
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	local cg=kubepods/besteffort/pod$WL_UID/$WL_CID2
+	cg_make "$cg"
+	mk_pods shop api-5c "$WL_UID" main
+	mk_pods shop api-5c "$WL_UID" sidecar
+	: > "$T/logs/containers/api-5c_shop_sidecar-$WL_CID2.log"
+	pw_start -c curl --pods-dir="$T/logs/pods"
+	check_eq "text header ends with WORKLOAD" 1 "$(head -n 1 "$T/pw.out" | grep -c ' SCAN  *WORKLOAD$')"
+	curl_runs_cg "$cg" 25
+	wait_count "$T/pw.out" 'EADDRNOTAVAIL' "$CG_7" 5
+	pw_stop
+	check_eq "curl exit 7" 15 "$CG_7"
+	check_eq "failure lines ending with shop/api-5c/sidecar" "$CG_7" \
+		"$(grep -cE ' curl .*127\.0\.0\.1:8080 +EADDRNOTAVAIL +port_range_exhausted +40000-40009 +[0-9.]+[um]?s +shop/api-5c/sidecar$' "$T/pw.out")"
+	check_eq "summary table rows of the runs with the workload" 25 \
+		"$(awk '$2 == "curl" && $NF == "shop/api-5c/sidecar" {print $1}' "$T/pw.out" | sort -u | grep -cxFf "$T/pids.$WL_CID2")"
+}
+
+# A systemd service and a second cgroup side by side; --cgroup keeps the
+# service's subtree only, exactly: its runs' failures are the events and
+# the summary has none of the others.
+t_workload_unit_and_cgroup_filter() {
+	cg_root
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	local unit=pwtest-$$-$RANDOM.service other=pwtest-other-$$-$RANDOM
+	cg_make "system.slice/$unit"
+	cg_make "$other"
+	pw_start -j --cgroup="system.slice/$unit"
+	local i rc a7=0 b7=0 a=0
+	for i in $(seq 25); do
+		if [ $((i % 2)) -eq 1 ]; then
+			in_cg "system.slice/$unit" curl -s -o /dev/null http://127.0.0.1:8080/
+			rc=$?; a=$((a + 1)); [ $rc -eq 7 ] && a7=$((a7 + 1))
+		else
+			in_cg "$other" curl -s -o /dev/null http://127.0.0.1:8080/
+			rc=$?; [ $rc -eq 7 ] && b7=$((b7 + 1))
+		fi
+	done
+	pw_stop
+	check_eq "failures of both (10 ports, 25 runs)" 15 "$((a7 + b7))"
+	ns_events > "$T/ev"
+	check_eq "events: only the service's runs that exited 7" "$a7" "$(wc -l < "$T/ev")"
+	check_eq "events carry the unit and no pod" "$a7" \
+		"$(jq -c --arg u "system.slice/$unit" --arg cg "/system.slice/$unit" \
+			'select(.unit == $u and .cgroup == $cg and .pod == null and .container == null)' "$T/ev" | wc -l)"
+	check_eq "event pids are the service's runs" "$a7" \
+		"$(jq -r .pid "$T/ev" | sort -u | grep -cxFf "$T/pids.$unit")"
+	check_eq "summary: the service's runs, all of them" "$a" \
+		"$(summary | jq -r '.processes[].pid' | grep -cxFf "$T/pids.$unit")"
+	check_eq "summary: none of the other cgroup's runs" 0 \
+		"$(summary | jq -r '.processes[].pid' | grep -cxFf "$T/pids.$other")"
+	check_eq "summary: only processes of the service (none from elsewhere on the host)" "$a" \
+		"$(summary | jq '.processes | length')"
+	# a path that is no cgroup: exit 2, one line, nothing attached
+	"$PW" --cgroup=/nonexistent/x -d 1 > "$T/o" 2> "$T/e"
+	check_eq "--cgroup=/nonexistent/x exit" 2 $?
+	check_eq "one line on stderr" 1 "$(wc -l < "$T/e")"
+	"$PW" --cgroup=/proc -d 1 > "$T/o" 2> "$T/e"
+	check_eq "--cgroup=/proc (not cgroup2) exit" 2 $?
+	check_eq "it says why" 1 "$(grep -c 'not a cgroup v2 directory' "$T/e")"
+}
+
+# A thread named with prctl(PR_SET_NAME) fails: the process's name in
+# comm (and -c matches it), the thread's in thread.
+t_workload_named_thread() {
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -c pwt-proc
+	must in_ns "$TRIGGER" --comm pwt-proc --thread-name pool-worker-7 --port 18095 exhaust --count 13 > "$T/t"
+	pw_stop
+	local tid fails
+	tid=$(truth '.[0].tid' "$T/t")
+	fails=$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")
+	check_eq "the trigger's thread failed" 3 "$fails"
+	check_eq "the record is the thread's (not the process's)" 1 \
+		"$(jq -c 'select(.type == "record" and .comm == "pool-worker-7" and .tid != .pid)' "$T/t" | wc -l)"
+	ns_events > "$T/ev"
+	check_eq "events: comm the process's, thread the thread's, tid the thread's" "$fails" \
+		"$(jq -c --argjson tid "$tid" 'select(.comm == "pwt-proc" and .thread == "pool-worker-7" and .tid == $tid)' "$T/ev" | wc -l)"
+	check_eq "summary row under the process's name" pwt-proc \
+		"$(summary | jq -r --argjson p "$(truth '.[0].pid' "$T/t")" '.processes[] | select(.pid == $p) | .comm')"
+}
+
+# release FIFO: let a waiting client exit
+release() { timeout 5 sh -c ": > '$1'"; }
+
+# kept_client NAME OUT DONE CMD...: portwatch -j -c NAME (other failures on
+# the host must not change the remedies asserted) while CMD runs in the
+# netns and, once it printed DONE to OUT, stays alive until portwatch's
+# diagnosis of its failure is out (the worker has looked at it); then CMD is
+# let go and portwatch stopped. CMD's last argument must be its FIFO,
+# $T/go. Sets CLIENT_PID.
+kept_client() {
+	local name=$1 out=$2 done=$3 cpid
+	shift 3
+	mkfifo "$T/go"
+	pw_start -j -c "$name"
+	ip netns exec "$NS" "$@" > "$out" &
+	cpid=$!
+	defer "release '$T/go'; kill $cpid; wait $cpid"
+	wait_for "$out" "$done" 30 || exit 1
+	CLIENT_PID=$(jq .pid "$out")
+	# the diagnosis of its first failure names the client found in it
+	wait_for "$T/pw.out" "\"type\":\"pressure\".*\"pid\":$CLIENT_PID," 10 || exit 1
+	release "$T/go"
+	wait $cpid
+	pw_stop
+}
+
+# client_checks OUT CLIENT TEXT: what an interpreter's client saw (10 ok, 3
+# EADDRNOTAVAIL, nothing else), one event per failure, and the remedies for
+# CLIENT whose reuse_connections text matches "pid PID) TEXT".
+client_checks() {
+	local pid=$CLIENT_PID
+	check_eq "client: ok, EADDRNOTAVAIL, other" '[10,3,0]' "$(jq -c '[.ok, .eaddrnotavail, .other]' "$1")"
+	check_eq "events of its failures" 3 \
+		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l)"
+	check_eq "remedies: client $2" "$2" "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "reuse_connections: $3" 1 \
+		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
+			| grep -c "pid $pid) $3")"
+}
+
+# A libcurl program not named curl (one easy handle per request), kept alive
+# until portwatch's diagnosis has looked at it: the remedies name libcurl's
+# settings, for its pid.
+t_workload_libcurl_client_remedy() {
+	[ -x "$FETCHER" ] || skip "$FETCHER not built (libcurl4-openssl-dev missing: make deps tools)"
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	kept_client fetcher "$T/f" '"couldnt_connect"' "$FETCHER" http://127.0.0.1:8080/ 13 "$T/go"
+	local pid=$CLIENT_PID
+	check_eq "fetcher: ok, couldn't connect, other" '[10,3,0]' "$(jq -c '[.ok, .couldnt_connect, .other]' "$T/f")"
+	check_eq "its process name is not curl" fetcher "$(ns_events | jq -r .comm | sort -u)"
+	check_eq "events of its failures" 3 "$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p)' | wc -l)"
+	check_eq "pressure object: client libcurl" libcurl \
+		"$(jq -r --argjson p "$pid" 'select(.type == "pressure" and .pid == $p) | .client' "$T/pw.out" | head -n 1)"
+	check_eq "remedies: client libcurl" libcurl "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	local text
+	text=$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out")
+	check_eq "reuse_connections names libcurl, the pid, the easy handle, CURLOPT_MAXCONNECTS" 1 \
+		"$(grep -c "pid $pid) uses libcurl.*same easy handle.*share handle.*CURLOPT_MAXCONNECTS" <<<"$text")"
+}
+
+# A Go client (Debian's golang-go, built here offline, standard library
+# only), a new http.Transport per request: the remedies name http.Transport
+# and MaxIdleConnsPerHost.
+t_workload_go_client_remedy() {
+	local go
+	go=$(command -v go || ls /usr/lib/go/bin/go 2>/dev/null)
+	[ -n "$go" ] || skip "go not installed (package golang-go: make deps)"
+	mkdir -p "$T/gobuild"
+	cp tests/goclient.go "$T/gobuild/"
+	(cd "$T/gobuild" && GOCACHE="$T/gocache" GOPATH="$T/gopath" GOFLAGS=-mod=mod GOPROXY=off \
+		GOTOOLCHAIN=local GO111MODULE=off CGO_ENABLED=0 "$go" build -o goclient goclient.go) > "$T/gobuild.log" 2>&1
+	check_eq "go build exit" 0 $?
+	[ -x "$T/gobuild/goclient" ] || { sed 's/^/      go: /' "$T/gobuild.log"; exit 1; }
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	kept_client goclient "$T/g" '"eaddrnotavail"' "$T/gobuild/goclient" http://127.0.0.1:8080/ 13 "$T/go"
+	local pid=$CLIENT_PID
+	check_eq "goclient: ok, failed, EADDRNOTAVAIL" '[10,3,3]' "$(jq -c '[.ok, .failed, .eaddrnotavail]' "$T/g")"
+	# Go's dialer tries a connect() that fails with EADDRNOTAVAIL twice
+	# more before it gives up (net/tcpsock_posix.go, spuriousENOTAVAIL):
+	# 3 connect() failures per failed request
+	check_eq "events: 3 connect() failures per failed request" 9 \
+		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l)"
+	check_eq "summary: the same failures" 9 \
+		"$(summary | jq --argjson p "$pid" '[.processes[] | select(.pid == $p) | .errors.EADDRNOTAVAIL] | add')"
+	check_eq "remedies: client go" go "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "reuse_connections names http.Transport and MaxIdleConnsPerHost (default 2)" 1 \
+		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
+			| grep -c "pid $pid) is a Go program.*http.Transport.*MaxIdleConnsPerHost (default 2")"
+}
+
+# A local user who makes cgroups quickly cannot make the event path resolve
+# without end: one process connects 600 times, each time from a new cgroup
+# (trigger --cgroup-hop; 10 connects succeed, 590 fail). portwatch resolves
+# at most 256 new cgroups per second on the event path: the events it
+# resolved each name their own cgroup, the others have null workload fields,
+# and stderr says exactly how many; nothing is lost, the run ends normally.
+t_workload_new_cgroups_bounded() {
+	cg_root
+	local base=pwtest-hop-$$-$RANDOM n=600 i
+	cg_make "$base"
+	for i in $(seq 0 $((n - 1))); do
+		mkdir "$CG_ROOT/$base/$i" || { fail "setup: mkdir"; exit 1; }
+		defer "cg_remove '$CG_ROOT/$base/$i'"
+	done
+	pw_start -j --cgroup="$base"
+	must "$TRIGGER" --private $RANGE_LO-$RANGE_HI --cgroup-hop "$CG_ROOT/$base" exhaust --count $n > "$T/t"
+	pw_stop
+	local pid fails
+	pid=$(truth '.[0].pid' "$T/t")
+	fails=$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")
+	check_eq "trigger failures" $((n - 10)) "$fails"
+	jq -c --argjson p "$pid" 'select(.type == "connect" and .pid == $p)' "$T/pw.out" > "$T/ev"
+	check_eq "events: every failure" "$fails" "$(wc -l < "$T/ev")"
+	check_eq "events lost" 0 "$(summary | jq .events_lost)"
+	local resolved unresolved said span
+	resolved=$(jq -c 'select(.cgroup != null)' "$T/ev" | wc -l)
+	unresolved=$(jq -c 'select(.cgroup == null and .unit == null and .pod == null and .container_id == null)' "$T/ev" | wc -l)
+	check_eq "events: resolved + null = all" "$fails" "$((resolved + unresolved))"
+	check_eq "resolved events name their own cgroup, each a different one" "$resolved" \
+		"$(jq -r 'select(.cgroup != null) | .cgroup' "$T/ev" | grep -xE "/$base/[0-9]+" | sort -u | wc -l)"
+	said=$(sed -n 's/^portwatch: workloads: \([0-9]*\) events without theirs.*/\1/p' "$T/pw.err")
+	check_eq "stderr: the events left without their workload" "$unresolved" "${said:-0}"
+	# at most 256 resolutions per second of the run (the windows it spans)
+	span=$(jq -rs '[.[].time | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601] | (max - min)' "$T/ev")
+	check_eq "resolved within 256 per second ($resolved in a span of ${span}s)" 1 \
+		"$([ "$resolved" -le $((256 * (span + 2))) ] && echo 1 || echo 0)"
+	echo "    info: $resolved of $fails events resolved, $unresolved over the budget, span ${span}s"
+}
+
+# CPython (urllib, a new connection per request) and Node.js (a new
+# http.Agent without keep-alive per request): found from the executable's
+# exported symbols (or libpython / libnode mapped), never from the name;
+# their remedies name requests.Session and http.Agent keepAlive.
+t_workload_python_client_remedy() {
+	command -v python3 >/dev/null || skip "python3 not installed (package python3: make deps)"
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	cat > "$T/client.py" <<'PY'
+import errno, json, os, sys, urllib.request, urllib.error
+ok = eaddr = other = 0
+for _ in range(int(sys.argv[2])):
+    try:
+        with urllib.request.urlopen(sys.argv[1]) as r:
+            r.read()
+        ok += 1
+    except urllib.error.URLError as e:
+        if getattr(e.reason, "errno", None) == errno.EADDRNOTAVAIL:
+            eaddr += 1
+        else:
+            other += 1
+print(json.dumps({"pid": os.getpid(), "ok": ok, "eaddrnotavail": eaddr, "other": other}), flush=True)
+open(sys.argv[3]).close()
+PY
+	kept_client python3 "$T/p" '"eaddrnotavail"' python3 "$T/client.py" http://127.0.0.1:8080/ 13 "$T/go"
+	client_checks "$T/p" python "is CPython.*requests.Session.*pool_maxsize"
+}
+
+t_workload_node_client_remedy() {
+	command -v node >/dev/null || skip "node not installed (package nodejs: make deps)"
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	cat > "$T/client.js" <<'JS'
+const http = require('http'), fs = require('fs');
+const [url, n, fifo] = process.argv.slice(2);
+let ok = 0, eaddr = 0, other = 0;
+function one(i) {
+	if (i === +n) {
+		console.log(JSON.stringify({pid: process.pid, ok, eaddrnotavail: eaddr, other}));
+		fs.closeSync(fs.openSync(fifo, 'r'));
+		return;
+	}
+	http.get(url, {agent: new http.Agent({keepAlive: false})}, (res) => {
+		res.resume();
+		res.on('end', () => { ok++; one(i + 1); });
+	}).on('error', (e) => {
+		if (e.code === 'EADDRNOTAVAIL') eaddr++; else other++;
+		one(i + 1);
+	});
+}
+one(0);
+JS
+	kept_client node "$T/n" '"eaddrnotavail"' node "$T/client.js" http://127.0.0.1:8080/ 13 "$T/go"
+	client_checks "$T/n" node "is Node.js.*http.Agent with keepAlive: true"
+}
+
+# A JVM (HttpURLConnection with http.keepAlive=false: the client closes
+# each connection): found from libjvm.so mapped; its events carry the
+# process's name (java), whatever the connecting thread is called.
+t_workload_jvm_client_remedy() {
+	command -v java >/dev/null && java --list-modules 2>/dev/null | grep -q '^jdk.compiler' ||
+		skip "no JDK to run a single-file Java program (package openjdk-17-jdk-headless)"
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	cat > "$T/Client.java" <<'JAVA'
+import java.io.*;
+import java.net.*;
+
+public class Client {
+	public static void main(String[] a) throws Exception {
+		System.setProperty("http.keepAlive", "false");
+		int ok = 0, eaddr = 0, other = 0;
+		for (int i = 0; i < Integer.parseInt(a[1]); i++) {
+			try {
+				HttpURLConnection c = (HttpURLConnection) new URL(a[0]).openConnection();
+				try (InputStream in = c.getInputStream()) { in.readAllBytes(); }
+				ok++;
+			} catch (BindException e) {
+				eaddr++;	/* "Cannot assign requested address" */
+			} catch (IOException e) {
+				other++;
+			}
+		}
+		System.out.println("{\"pid\":" + ProcessHandle.current().pid() + ",\"ok\":" + ok +
+				   ",\"eaddrnotavail\":" + eaddr + ",\"other\":" + other + "}");
+		System.out.flush();
+		new FileInputStream(a[2]).close();
+	}
+}
+JAVA
+	kept_client java "$T/j" '"eaddrnotavail"' java -Xshare:auto -XX:TieredStopAtLevel=1 "$T/Client.java" \
+		http://127.0.0.1:8080/ 13 "$T/go"
+	client_checks "$T/j" jvm "is a JVM.*HttpClient.*http.keepAlive.*http.maxConnections"
+	check_eq "its events under the process's name" 3 \
+		"$(ns_events | jq -c --argjson p "$CLIENT_PID" 'select(.pid == $p and .comm == "java")' | wc -l)"
+	echo "    info: the JVM's connecting thread: $(ns_events | jq -c '[.tid != .pid, .thread]' | sort -u | tr '\n' ' ')"
+}
