@@ -304,8 +304,25 @@ static int check_tls(struct parse *p)
 	return 0;
 }
 
+static int parse(const char *buf, size_t len, struct pw_webconfig *cfg, char *err, size_t errsz);
+
+/* The message quotes what the file says: a multi-line scalar must not make
+ * it more than one line (control bytes become '?'). */
 int pw_webconfig_parse(const char *buf, size_t len, struct pw_webconfig *cfg,
 		       char *err, size_t errsz)
+{
+	int r = parse(buf, len, cfg, err, errsz);
+
+	if (r && errsz) {
+		err[errsz - 1] = '\0';
+		for (char *c = err; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+	}
+	return r;
+}
+
+static int parse(const char *buf, size_t len, struct pw_webconfig *cfg, char *err, size_t errsz)
 {
 	struct parse p = { .cfg = cfg, .err = err, .errsz = errsz };
 	yaml_parser_t parser;
