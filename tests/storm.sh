@@ -164,3 +164,30 @@ t_storm_diag_many_destinations() {
 		"$(summary | jq '[.processes[].failures] | add')" \
 		"$(summary | jq '.events_received + .events_lost')"
 }
+
+# A stop signal while portwatch is blocked writing to a full pipe (its
+# reader stalled) must not fail the write (EINTR) and lose the summary.
+t_sigint_while_pipe_full() {
+	mk_netns $RANGE_LO $RANGE_HI
+	( "$PW" -j -c pwt-full 2> "$T/pw.err" | sh -c 'kill -STOP $$; exec cat' > "$T/out"
+	  echo "${PIPESTATUS[0]}" > "$T/rc" ) &
+	local sub=$! pwpid reader i
+	defer "pkill -CONT -f 'exec cat'; pkill -INT -f '^$PW -j -c pwt-full\$'; wait $sub"
+	wait_for "$T/pw.err" 'attached in' 10 || exit 1
+	pwpid=$(pgrep -nf "^$PW -j -c pwt-full\$")
+	reader=$(pgrep -P "$sub" -f 'exec cat' || pgrep -nf "kill -STOP")
+	# 990 failures: ~380 KB of NDJSON for a 64 KiB pipe
+	must in_ns "$TRIGGER" --comm pwt-full exhaust --count 1000 > "$T/truth"
+	for ((i = 0; i < 500; i++)); do
+		grep -qE "^(anon_)?pipe_write$" "/proc/$pwpid/task/$pwpid/wchan" 2>/dev/null && break
+		sleep 0.02
+	done
+	check_eq "portwatch blocked writing to the full pipe" 1 "$(grep -cE "^(anon_)?pipe_write$" "/proc/$pwpid/task/$pwpid/wchan" 2>/dev/null)"
+	kill -INT "$pwpid"
+	kill -CONT $(pgrep -f 'kill -STOP|exec cat') 2>/dev/null
+	wait_for "$T/rc" '^[0-9]+$' 20 || exit 1
+	check_eq "exit code after SIGINT during a blocked write" 0 "$(cat "$T/rc")"
+	check_eq "last line is the summary" summary "$(tail -n 1 "$T/out" | jq -r .type)"
+	check_eq "every failure written" "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/truth")" \
+		"$(grep -c '"type":"connect"' "$T/out")"
+}

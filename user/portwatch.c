@@ -675,7 +675,10 @@ int main(int argc, char **argv)
 	static struct app app = { .env = { .mode = PW_REQ_AUTO }, .wake_worker = -1,
 				  .wake_main = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct env *env = &app.env;
-	struct sigaction sa = { .sa_handler = on_signal };
+	/* SA_RESTART: a stop signal must not fail a write to a full pipe
+	 * (EINTR) and lose the summary; epoll_wait still returns EINTR, and
+	 * the loop sees `exiting` */
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 	int64_t deadline = 0;
 	int epfd = -1, ret = PW_EXIT_CANNOT_RUN, err;
 	pthread_t worker;
