@@ -4,7 +4,9 @@
 
 # census_httpd PORT: the keep-alive test server on 127.0.0.1:PORT in $NS.
 census_httpd() {
-	in_ns "$HTTPD" 127.0.0.1 "$1" > "$T/httpd.$1" 2>&1 &
+	# not through in_ns: a function in the background is a subshell, and $!
+	# would be that shell, not the server (the kill below missed it)
+	ip netns exec "$NS" "$HTTPD" 127.0.0.1 "$1" > "$T/httpd.$1" 2>&1 &
 	defer "kill $!; wait $!"
 	wait_for "$T/httpd.$1" '^ready' 5 || exit 1
 }

@@ -77,7 +77,8 @@ check_curl_summary() {
 }
 
 start_httpd() {
-	in_ns "$HTTPD" 127.0.0.1 8080 > "$T/httpd.out" 2>&1 &
+	# not through in_ns: $! must be the server itself (see census_httpd)
+	ip netns exec "$NS" "$HTTPD" 127.0.0.1 8080 > "$T/httpd.out" 2>&1 &
 	defer "kill $!; wait $!"
 	wait_for "$T/httpd.out" '^ready' 5 || exit 1
 }
