@@ -171,11 +171,10 @@ t_sigint_while_pipe_full() {
 	mk_netns $RANGE_LO $RANGE_HI
 	( "$PW" -j -c pwt-full 2> "$T/pw.err" | sh -c 'kill -STOP $$; exec cat' > "$T/out"
 	  echo "${PIPESTATUS[0]}" > "$T/rc" ) &
-	local sub=$! pwpid reader i
+	local sub=$! pwpid i
 	defer "pkill -CONT -f 'exec cat'; pkill -INT -f '^$PW -j -c pwt-full\$'; wait $sub"
 	wait_for "$T/pw.err" 'attached in' 10 || exit 1
 	pwpid=$(pgrep -nf "^$PW -j -c pwt-full\$")
-	reader=$(pgrep -P "$sub" -f 'exec cat' || pgrep -nf "kill -STOP")
 	# 990 failures: ~380 KB of NDJSON for a 64 KiB pipe
 	must in_ns "$TRIGGER" --comm pwt-full exhaust --count 1000 > "$T/truth"
 	for ((i = 0; i < 500; i++)); do
