@@ -127,3 +127,24 @@ t_robust_two_instances() {
 		"$(jq -c 'select(.type == "summary")' "$T/b.out" |
 		   jq '[.processes[] | select(.comm == "pwt-two") | .failures] | add')"
 }
+
+# connect() with an address length or family the kernel refuses before it
+# reads the address: never a destination made of uninitialised kernel bytes.
+# In tracepoint mode (this host) those connects are not seen at all; the
+# valid ones around them are, with their destination. fentry/kprobe: the
+# kernel matrix (tests/vm, scenario shortaddr).
+t_robust_short_addrlen() {
+	local mode
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -a -c pwt-short
+	mode=$(sed -n 's/^portwatch: attached in \([a-z]*\) mode.*/\1/p' "$T/pw.err")
+	must in_ns "$TRIGGER" --comm pwt-short --port 18095 shortaddr > "$T/trig"
+	must in_ns "$TRIGGER" --comm pwt-short --addr ::1 --port 18096 shortaddr >> "$T/trig"
+	check_eq "trigger records (5 IPv4 cases, 7 IPv6)" 12 "$(grep -c '"shortaddr/' "$T/trig")"
+	check_eq "refused by the kernel (the scenario)" 9 \
+		"$(jq -s '[.[] | select(.ok == 0 and ((.errors.EINVAL // 0) + (.errors.EAFNOSUPPORT // 0)) == 1)] | length' "$T/trig")"
+	pw_stop
+	check_shortaddr "$mode" "$T/trig" "$T/pw.out"
+	check_eq "failure events with a destination (every failure here is a refused address)" 0 \
+		"$(jq -c 'select(.type == "connect" and .comm == "pwt-short" and .errno != null and .daddr != null)' "$T/pw.out" | wc -l)"
+}

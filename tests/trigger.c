@@ -60,7 +60,10 @@ static const char usage_text[] =
 	"  bound [--lport LP]                two sockets bound to addr:LP (default 50000)\n"
 	"  parallel (--procs N | --threads N) [--seconds S]\n"
 	"                                    fill the range, then hammer connect()\n"
-	"  once [--count N] [--bind-port LP] connect+close N times (default 1)\n";
+	"  once [--count N] [--bind-port LP] connect+close N times (default 1)\n"
+	"  shortaddr                         connects whose address the kernel refuses\n"
+	"                                    (too short, another family), then valid\n"
+	"                                    ones; a record per case, mode shortaddr/CASE\n";
 
 struct tally {
 	unsigned long long attempts, ok;
@@ -591,6 +594,60 @@ static int run_bound(unsigned lport)
 	return 0;
 }
 
+/* connect() with an address length or family the kernel refuses before it
+ * reads the address (tcp_v4_connect: shorter than sockaddr_in, or not
+ * AF_INET; tcp_v6_connect: shorter than SIN6_LEN_RFC2133 (24), or not
+ * AF_INET6), then with valid ones; one record per case, so that a tracer's
+ * events can be matched to each. */
+struct short_case {
+	const char *name;
+	int family;		/* written into the address */
+	socklen_t len;
+};
+
+static int run_shortaddr(void)
+{
+	static const struct short_case v4[] = {
+		{ "len2", AF_INET, 2 },
+		{ "len8", AF_INET, 8 },
+		{ "len15", AF_INET, 15 },
+		{ "inet6_family", AF_INET6, sizeof(struct sockaddr_in6) },
+		{ "valid", AF_INET, sizeof(struct sockaddr_in) },
+	};
+	static const struct short_case v6[] = {
+		{ "len2", AF_INET6, 2 },
+		{ "len16", AF_INET6, 16 },
+		{ "len23", AF_INET6, 23 },
+		{ "inet_len16", AF_INET, 16 },
+		{ "inet_family", AF_INET, sizeof(struct sockaddr_in6) },
+		{ "valid_len24", AF_INET6, 24 },
+		{ "valid", AF_INET6, sizeof(struct sockaddr_in6) },
+	};
+	const struct short_case *c = tgt.family == AF_INET ? v4 : v6;
+	size_t n = tgt.family == AF_INET ? sizeof(v4) / sizeof(v4[0]) : sizeof(v6) / sizeof(v6[0]);
+	char name[64];
+
+	wait_go();
+	for (size_t i = 0; i < n; i++) {
+		struct sockaddr_storage ss = tgt.sa;
+		struct tally t = { 0 };
+		int s = new_sock(), rc;
+
+		ss.ss_family = (sa_family_t)c[i].family;
+		do
+			rc = connect(s, (struct sockaddr *)&ss, c[i].len);
+		while (rc != 0 && errno == EINTR);
+		tally_add(&t, rc, rc ? errno : 0);
+		if (rc == 0)
+			client_close(s);
+		else
+			close(s);
+		snprintf(name, sizeof(name), "shortaddr/%s", c[i].name);
+		emit_record(name, &t);
+	}
+	return 0;
+}
+
 struct worker {
 	double seconds;
 	int failed;
@@ -904,7 +961,8 @@ int main(int argc, char **argv)
 	if (tw_set && !priv)
 		usage_err("--tw-reuse only works with --private");
 	if (strcmp(mode_name, "exhaust") && strcmp(mode_name, "bound") &&
-	    strcmp(mode_name, "parallel") && strcmp(mode_name, "once"))
+	    strcmp(mode_name, "parallel") && strcmp(mode_name, "once") &&
+	    strcmp(mode_name, "shortaddr"))
 		usage_err("unknown MODE '%s'", mode_name);
 	if (!strcmp(mode_name, "exhaust") && !have_count)
 		usage_err("exhaust needs --count N");
@@ -949,5 +1007,7 @@ int main(int argc, char **argv)
 		return run_sequential(have_count ? count : 1, bind_port);
 	if (!strcmp(mode_name, "bound"))
 		return run_bound(lport);
+	if (!strcmp(mode_name, "shortaddr"))
+		return run_shortaddr();
 	return run_parallel(procs, threads, seconds);
 }
