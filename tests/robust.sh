@@ -5,12 +5,13 @@
 # A trigger run's EADDRNOTAVAIL failures (its own ground truth).
 failures_of() { truth_sum '.errors.EADDRNOTAVAIL' "$1"; }
 
-# kprobe_events entries of portwatch process $1 (kprobe mode makes them;
-# other instances on this shared machine have their own pids).
+# kprobe_events entries of portwatch process $1 (kprobe mode makes them,
+# named portwatch/pw_<pidns>_<pid>_<start>_<prog>; other instances on this
+# shared machine have their own pids).
 krp_entries_of() {
 	local d
 	for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do
-		[ -r "$d/kprobe_events" ] && { grep -c "pw_$1_" "$d/kprobe_events"; return; }
+		[ -r "$d/kprobe_events" ] && { grep -c ":portwatch/pw_[0-9]*_$1_" "$d/kprobe_events"; return; }
 	done
 	echo 0
 }
@@ -147,4 +148,67 @@ t_robust_short_addrlen() {
 	check_shortaddr "$mode" "$T/trig" "$T/pw.out"
 	check_eq "failure events with a destination (every failure here is a refused address)" 0 \
 		"$(jq -c 'select(.type == "connect" and .comm == "pwt-short" and .errno != null and .daddr != null)' "$T/pw.out" | wc -l)"
+}
+
+# bpf_ids PID KIND: the ids of KIND (prog, map, link) that process PID holds
+# (its fds' fdinfo: a link's fd names its program too)
+bpf_ids() {
+	cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n "s/^$2_id:[[:space:]]*//p" | sort -un | tr '\n' ' '
+}
+
+# bpf_alive KIND IDS...: those of the ids that still exist (bpftool)
+bpf_alive() {
+	local kind=$1 id
+	shift
+	for id in "$@"; do
+		bpftool "$kind" show id "$id" > /dev/null 2>&1 && echo "$id"
+	done | tr '\n' ' '
+}
+
+# After SIGKILL nothing of portwatch stays attached or defined: its BPF
+# programs, maps and links (by the ids it held, so that other instances on
+# this machine do not count) are gone once the kernel has released its fds;
+# it pins nothing and makes no cgroup or netns (tracepoint mode: no tracefs
+# entry either; kprobe mode's kprobe_events entries are removed by the next
+# start: the kernel matrix, scenario kill). The kernel frees them after an
+# RCU grace period: a bounded wait.
+t_robust_sigkill() {
+	local progs maps links names left end rc
+	command -v bpftool > /dev/null || skip "bpftool not installed"
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -c pwt-kill
+	progs=$(bpf_ids "$PW_PID" prog) maps=$(bpf_ids "$PW_PID" map) links=$(bpf_ids "$PW_PID" link)
+	names=$(for id in $progs; do bpftool prog show id "$id" -j | jq -r .name; done | sort -u | tr '\n' ' ')
+	echo "    info: portwatch $PW_PID holds programs [$progs] ($names), maps [$maps], links [$links]"
+	check_eq "its programs are portwatch's (tracepoint mode: tp_set_state)" "tp_set_state " "$names"
+	[ -n "$maps" ] || fail "no map ids found in its fdinfo"
+	[ -n "$links" ] || fail "no link ids found in its fdinfo"
+	# attached and counting: the scenario's failures come out as events
+	must in_ns "$TRIGGER" --comm pwt-kill --port 18097 exhaust --count 12 > "$T/trig"
+	check_eq "failures (the scenario)" 2 "$(failures_of "$T/trig")"
+	wait_count "$T/pw.out" '"comm":"pwt-kill"' 2 20
+	kill -KILL "$PW_PID"
+	wait "$PW_PID"
+	rc=$?
+	check_eq "exit status after SIGKILL (128 + 9)" 137 "$rc"
+	end=$((SECONDS + 20))
+	while :; do
+		# shellcheck disable=SC2086
+		left="$(bpf_alive prog $progs)$(bpf_alive map $maps)$(bpf_alive link $links)"
+		[ -z "$left" ] || [ $SECONDS -ge $end ] && break
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	check_eq "programs left after SIGKILL" "" "$(bpf_alive prog $progs)"
+	# shellcheck disable=SC2086
+	check_eq "maps left after SIGKILL" "" "$(bpf_alive map $maps)"
+	# shellcheck disable=SC2086
+	check_eq "links left after SIGKILL" "" "$(bpf_alive link $links)"
+	check_eq "kprobe_events entries of it" 0 "$(krp_entries_of "$PW_PID")"
+	# a new instance attaches and counts exactly
+	pw_start -j -c pwt-kill
+	must in_ns "$TRIGGER" --comm pwt-kill --port 18097 exhaust --count 3 > "$T/trig2"
+	check_eq "next run's failures (the scenario: the range still full)" 3 "$(failures_of "$T/trig2")"
+	pw_stop
+	check_eq "next instance: events" 3 "$(ns_events | wc -l)"
 }
