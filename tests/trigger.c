@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <linux/bpf.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -63,7 +65,10 @@ static const char usage_text[] =
 	"  once [--count N] [--bind-port LP] connect+close N times (default 1)\n"
 	"  shortaddr                         connects whose address the kernel refuses\n"
 	"                                    (too short, another family), then valid\n"
-	"                                    ones; a record per case, mode shortaddr/CASE\n";
+	"                                    ones; a record per case, mode shortaddr/CASE\n"
+	"  bpf-list                          every BPF program (id, name), map (id, name)\n"
+	"                                    and link (id, prog_id) of the system, one\n"
+	"                                    {\"type\":\"bpf\"} line each (no bpftool in a VM)\n";
 
 struct tally {
 	unsigned long long attempts, ok;
@@ -648,6 +653,62 @@ static int run_shortaddr(void)
 	return 0;
 }
 
+/* ---------- bpf-list: what the kernel holds, without bpftool ---------- */
+
+static int sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return (int)syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+/* kind: 0 prog, 1 map, 2 link */
+static void bpf_list_kind(int kind)
+{
+	static const int next_cmd[] = { BPF_PROG_GET_NEXT_ID, BPF_MAP_GET_NEXT_ID, BPF_LINK_GET_NEXT_ID };
+	static const int fd_cmd[] = { BPF_PROG_GET_FD_BY_ID, BPF_MAP_GET_FD_BY_ID, BPF_LINK_GET_FD_BY_ID };
+	static const char *const names[] = { "prog", "map", "link" };
+	__u32 id = 0;
+
+	for (;;) {
+		union bpf_attr a;
+		union {
+			struct bpf_prog_info p;
+			struct bpf_map_info m;
+			struct bpf_link_info l;
+		} info;
+		int fd;
+
+		memset(&a, 0, sizeof(a));
+		a.start_id = id;
+		if (sys_bpf(next_cmd[kind], &a))
+			break;	/* ENOENT: the last; EINVAL: a kernel without links */
+		id = a.next_id;
+		memset(&a, 0, sizeof(a));
+		if (kind == 0)
+			a.prog_id = id;
+		else if (kind == 1)
+			a.map_id = id;
+		else
+			a.link_id = id;
+		fd = sys_bpf(fd_cmd[kind], &a);
+		if (fd < 0)
+			continue;	/* gone meanwhile */
+		memset(&info, 0, sizeof(info));
+		memset(&a, 0, sizeof(a));
+		a.info.bpf_fd = fd;
+		a.info.info_len = sizeof(info);
+		a.info.info = (__u64)(unsigned long)&info;
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0) {
+			if (kind == 2)
+				emit_fmt("{\"type\":\"bpf\",\"kind\":\"link\",\"id\":%u,\"prog_id\":%u}\n",
+					 id, info.l.prog_id);
+			else
+				emit_fmt("{\"type\":\"bpf\",\"kind\":\"%s\",\"id\":%u,\"name\":\"%.16s\"}\n",
+					 names[kind], id, kind ? info.m.name : info.p.name);
+		}
+		close(fd);
+	}
+}
+
 struct worker {
 	double seconds;
 	int failed;
@@ -880,6 +941,11 @@ int main(int argc, char **argv)
 	int have_seconds = 0;
 	double seconds = 1.0;
 
+	if (argc == 2 && !strcmp(argv[1], "bpf-list")) {
+		for (int k = 0; k < 3; k++)
+			bpf_list_kind(k);
+		return 0;
+	}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
