@@ -212,3 +212,36 @@ t_robust_sigkill() {
 	pw_stop
 	check_eq "next instance: events" 3 "$(ns_events | wc -l)"
 }
+
+# The event loop stopping on an error (epoll_wait failing in the main
+# thread, injected by tests/failshim.so once a file exists): exit status 1,
+# one line on stderr saying what, the events so far and the summary still
+# written, and nothing left attached.
+t_robust_loop_error() {
+	local shim=$OUT/tests/failshim.so progs rc end left
+	[ -f "$shim" ] || skip "$shim not built (make tools)"
+	mk_netns $RANGE_LO $RANGE_HI
+	PWT_EPOLL_FAIL_FILE=$T/fail LD_PRELOAD=$shim pw_start -j -c pwt-loop
+	progs=$(bpf_ids "$PW_PID" prog)
+	must in_ns "$TRIGGER" --comm pwt-loop --port 18098 exhaust --count 13 > "$T/trig"
+	check_eq "failures (the scenario)" 3 "$(failures_of "$T/trig")"
+	wait_count "$T/pw.out" '"comm":"pwt-loop"' 3 20
+	touch "$T/fail"
+	end=$((SECONDS + 20))
+	while kill -0 "$PW_PID" 2> /dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
+	wait "$PW_PID"
+	rc=$?
+	check_eq "exit status after the loop's error" 1 "$rc"
+	check_eq "stderr: the error's line" 1 \
+		"$(grep -c '^portwatch: epoll_wait: Input/output error$' "$T/pw.err")"
+	check_eq "events" 3 "$(ns_events | wc -l)"
+	check_eq "summary failures" 3 \
+		"$(summary | jq '[.processes[] | select(.comm == "pwt-loop") | .failures] | add')"
+	check_eq "last line is the summary" summary "$(tail -n 1 "$T/pw.out" | jq -r .type)"
+	if command -v bpftool > /dev/null; then
+		end=$((SECONDS + 20))
+		# shellcheck disable=SC2086
+		until left=$(bpf_alive prog $progs); [ -z "$left" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
+		check_eq "programs left" "" "$left"
+	fi
+}
