@@ -132,10 +132,11 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
 
-# a fault injector loaded with LD_PRELOAD (tests/robust.sh)
+# a fault injector loaded with LD_PRELOAD (tests/robust.sh); never with the
+# sanitizers: it goes into programs built without them too
 $(OUTPUT)/tests/failshim.so: tests/failshim.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -fPIC -shared $< -ldl -o $@
+	$(Q)$(CC) $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS)) -fPIC -shared $< -ldl -o $@
 
 # a libcurl client not named curl (tests/workload.sh)
 $(OUTPUT)/tests/fetcher: tests/fetcher.c | $(OUTPUT)/tests

@@ -224,7 +224,11 @@ t_robust_loop_error() {
 	local shim=$OUT/tests/failshim.so progs rc end left
 	[ -f "$shim" ] || skip "$shim not built (make tools)"
 	mk_netns $RANGE_LO $RANGE_HI
-	PWT_EPOLL_FAIL_FILE=$T/fail LD_PRELOAD=$shim pw_start -j -c pwt-loop
+	# only portwatch gets the shim (not this shell's sleeps and greps)
+	printf '#!/bin/sh\nPWT_EPOLL_FAIL_FILE=%s LD_PRELOAD=%s exec %s "$@"\n' \
+		"$T/fail" "$(realpath "$shim")" "$(realpath "$PW")" > "$T/pw-shim"
+	chmod +x "$T/pw-shim"
+	PW=$T/pw-shim pw_start -j -c pwt-loop
 	progs=$(bpf_ids "$PW_PID" prog)
 	must in_ns "$TRIGGER" --comm pwt-loop --port 18098 exhaust --count 13 > "$T/trig"
 	check_eq "failures (the scenario)" 3 "$(failures_of "$T/trig")"
