@@ -403,10 +403,9 @@ static struct bpf_link *krp_attach(const char *dir, struct bpf_program *prog, in
 	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT };
 	char path[192], cmd[192], id[32] = "";
 	struct bpf_link *link;
+	struct pw_krp_owner me;
 	int fd, pfd;
 	ssize_t n;
-
-	struct pw_krp_owner me;
 
 	*err = own_krp_owner(&me);
 	if (!*err)
