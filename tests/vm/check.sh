@@ -326,6 +326,7 @@ ck_kill() {
 		jq -r --arg k "$k" --argjson id "$id" 'select(.kind == $k and .id == $id) | "\(.kind) \(.id)"' "$D/bpf_after"
 	done < "$D/held" | tr '\n' ' ')
 	check_eq "A's programs, maps and links left after SIGKILL" "" "$left"
+	[ -n "$BPFMEM" ] && check_eq "the BPF filesystem after SIGKILL (listed, nothing pinned)" listed "$(cat "$D/bpffs_killed")"
 	check_eq "links left whose program was A's" "" \
 		"$(while read -r k id; do [ "$k" = prog ] || continue
 			jq -r --argjson id "$id" 'select(.kind == "link" and .prog_id == $id) | .id' "$D/bpf_after"

@@ -278,6 +278,9 @@ sc_kill() {
 			sleep 0.1
 		done
 		cat $KPE > "$WORK/krp_killed" 2>/dev/null
+		# pins in the BPF filesystem (portwatch makes none): only in a VM,
+		# where nothing else runs
+		[ -n "${PW_IN_VM:-}" ] && { echo listed; ls -A /sys/fs/bpf; } > "$WORK/bpffs_killed"
 		if pw_start "$1" -j -c pwvm-kill; then
 			cat $KPE > "$WORK/krp_next" 2>/dev/null
 			trig --private $RANGE --comm pwvm-kill --port 18097 exhaust --count 13
@@ -291,7 +294,7 @@ sc_kill() {
 		grep -q "[:]$e " $KPE 2>/dev/null && echo "-:$e" >> $KPE
 	done
 	emit pw.out "$WORK/pw.out"
-	for f in a.out a.err held bpf_before bpf_after kill.rc krp_start krp_running krp_killed krp_next krp_after ids; do
+	for f in a.out a.err held bpf_before bpf_after kill.rc krp_start krp_running krp_killed krp_next krp_after ids bpffs_killed; do
 		emit "$f" "$WORK/$f"
 	done
 	end
