@@ -501,7 +501,6 @@ static int attach_kretprobes(struct portwatch_bpf *skel, struct pw_attach *at, c
 	at->maxactive = pw_kretprobe_maxactive();
 	if (at->maxactive < 0)	/* main() refuses to start with it */
 		at->maxactive = PW_KRETPROBE_MAXACTIVE;
-	remove_stale_kretprobes(dir);
 	for (size_t i = 0; i < sizeof(krp) / sizeof(krp[0]); i++) {
 		struct pw_kretprobe *k = &at->krp[at->nkrp];
 
@@ -733,6 +732,10 @@ int pw_attach(const struct env *env, struct pw_attach *at)
 	}
 	read_kfacts(vmlinux, &k);
 	btf__free(vmlinux);
+	/* a killed portwatch's kretprobes go at the next start, whatever
+	 * mode it takes (pw_detach removes a stopping one's own) */
+	if (tracefs_dir())
+		remove_stale_kretprobes(tracefs_dir());
 
 	if (env->mode != PW_REQ_AUTO) {
 		err = try_mode(env->mode, env, &k, at, why, sizeof(why));

@@ -341,7 +341,12 @@ ck_kill() {
 	check_eq "A's kprobe_events entries while it ran (v4, v6, __inet_hash_connect)" 3 \
 		"$(grep -c "^r[0-9]*:$mine[0-9]*_krp_" "$D/krp_running")"
 	check_eq "A's entries after SIGKILL (left by the kernel)" 3 "$(grep -c "^r[0-9]*:$mine" "$D/krp_killed")"
-	check_eq "A's entries once B started (removed by B)" 0 "$(grep -c ":$mine" "$D/krp_next")"
+	check_eq "C (tracepoint mode, started after the kill): exit status" 0 "$(cat "$D/c.rc")"
+	check_eq "A's entries once C started (removed by C, in tracepoint mode)" 0 \
+		"$(grep -c ":$mine" "$D/krp_after_c")"
+	check_eq "reused pid's entry once C started (removed by C)" 0 \
+		"$(grep -c ":portwatch/pw_${ns}_1_1_" "$D/krp_after_c")"
+	check_eq "A's entries once B started" 0 "$(grep -c ":$mine" "$D/krp_next")"
 	check_eq "B's own entries while it ran" 3 \
 		"$(grep -v ":$mine\|pw_${ns}_${live}_\|pw_${ns}_1_1_" "$D/krp_next" | grep -c '^r[0-9]*:portwatch/pw_')"
 	check_eq "entries of portwatch after B stopped (only the live maker's look-alike)" \
@@ -350,9 +355,9 @@ ck_kill() {
 	local e
 	for e in "kprobes/pw_99999_krp_v4_connect" "othertool/pw_${ns}_99999_1_krp_v4_connect" \
 		"portwatch/pwx_${ns}_99999_1_krp_v4_connect" "portwatch/pw_${ns}_${live}_${lstart}_krp_v4_connect"; do
-		check_eq "look-alike or live maker's entry $e: made, kept by B" "1 1 1" \
-			"$(grep -c ":$e " "$D/krp_start") $(grep -c ":$e " "$D/krp_next") $(grep -c ":$e " "$D/krp_after")"
+		check_eq "look-alike or live maker's entry $e: made, kept by C, kept by B" "1 1 1" \
+			"$(grep -c ":$e " "$D/krp_start") $(grep -c ":$e " "$D/krp_after_c") $(grep -c ":$e " "$D/krp_after")"
 	done
-	check_eq "reused pid's entry (pid 1, another start time): made, removed by B" "1 0" \
+	check_eq "reused pid's entry (pid 1, another start time): made, gone while B ran" "1 0" \
 		"$(grep -c ":portwatch/pw_${ns}_1_1_krp_v4_connect " "$D/krp_start") $(grep -c ":portwatch/pw_${ns}_1_1_" "$D/krp_next")"
 }

@@ -226,7 +226,8 @@ start_of() { awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$1/stat"; }
 # BPF programs, maps and links it held (fdinfo ids), then the system's list
 # (trigger bpf-list) after the kill, until they are gone (at most 20 s).
 # kprobe mode: its kprobe_events entries stay (the kernel keeps a definition
-# until it is removed) and the next portwatch (B) removes them, and only
+# until it is removed) and the next portwatch removes them, in any mode (C:
+# tracepoint mode, then B: kprobe mode), and only
 # portwatch's own whose maker is gone: look-alikes of other tools survive, a
 # reused pid's entry (pid 1, another start time) goes, a live maker's stays.
 # Files: a.err, held, bpf_before, bpf_after, kill.rc, krp_* (kprobe_events
@@ -281,6 +282,12 @@ sc_kill() {
 		# pins in the BPF filesystem (portwatch makes none): only in a VM,
 		# where nothing else runs
 		[ -n "${PW_IN_VM:-}" ] && { echo listed; ls -A /sys/fs/bpf; } > "$WORK/bpffs_killed"
+		if [ "$1" = kprobe ]; then
+			# a start in another mode removes them too (C: tracepoint, 1 s)
+			"$PW" -m tracepoint -q -d 1 > /dev/null 2> "$WORK/c.err"
+			echo $? > "$WORK/c.rc"
+			cat $KPE > "$WORK/krp_after_c" 2>/dev/null
+		fi
 		if pw_start "$1" -j -c pwvm-kill; then
 			cat $KPE > "$WORK/krp_next" 2>/dev/null
 			trig --private $RANGE --comm pwvm-kill --port 18097 exhaust --count 13
@@ -294,7 +301,7 @@ sc_kill() {
 		grep -q "[:]$e " $KPE 2>/dev/null && echo "-:$e" >> $KPE
 	done
 	emit pw.out "$WORK/pw.out"
-	for f in a.out a.err held bpf_before bpf_after kill.rc krp_start krp_running krp_killed krp_next krp_after ids bpffs_killed; do
+	for f in a.out a.err held bpf_before bpf_after kill.rc krp_start krp_running krp_killed krp_next krp_after ids bpffs_killed c.err c.rc krp_after_c; do
 		emit "$f" "$WORK/$f"
 	done
 	end
