@@ -244,7 +244,8 @@ t_metrics_bounded_many_names() {
 	b2=$(wc -c < "$T/m2")
 	echo "    info: $names per-comm names, $(grep -c '^portwatch_connect_failures_total{' "$T/m2") per-comm series," \
 		"$(grep -c '^portwatch_process_connect_failures_total{' "$T/m2") per-pid series;" \
-		"exposition $b1 bytes after $half names, $b2 after $n; RSS $rss1 KiB, then $rss2 KiB"
+		"exposition $b1 bytes after $half names, $b2 after $n; RSS $rss1 KiB, then $rss2 KiB;" \
+		"kernel maps full (the whole host's traffic): $(grep -E '^portwatch_(counts_dropped|untraced_connects)_total ' "$T/m2" | tr '\n' ' ')"
 	# other tests' traffic may add a few series: 16 KiB of slack; RSS: the
 	# exited rows (kept up to 65,536) and malloc's arenas, 4 MiB
 	check_eq "exposition after $n names <= after $half + 16 KiB" 1 "$([ "$b2" -le $((b1 + 16384)) ] && echo 1)"
