@@ -73,19 +73,28 @@ static struct pw_row *find(const struct pw_accounts *a, const struct pw_proc_key
 	return NULL;
 }
 
+/* Room for one more row in *v (n used of *cap; doubles, from first). */
+static int room_for_row(struct pw_row **v, size_t n, size_t *cap, size_t first)
+{
+	size_t c = *cap ? *cap * 2 : first;
+	struct pw_row *nv;
+
+	if (n < *cap)
+		return 0;
+	nv = realloc(*v, c * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = c;
+	return 0;
+}
+
 static struct pw_row *add(struct pw_accounts *a, const struct pw_proc_key *k)
 {
 	size_t h;
 
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 256;
-		struct pw_row *rows = realloc(a->rows, cap * sizeof(*rows));
-
-		if (!rows)
-			return NULL;
-		a->rows = rows;
-		a->cap = cap;
-	}
+	if (room_for_row(&a->rows, a->n, &a->cap, 256))
+		return NULL;
 	/* keep the index at most half full */
 	if ((a->n + 1) * 2 > a->index_cap &&
 	    reindex(a, a->index_cap ? a->index_cap * 2 : 512))
@@ -201,15 +210,8 @@ static struct pw_row *expired_add(struct pw_accounts *a, const struct pw_row *pr
 {
 	size_t m, h;
 
-	if (a->nexpired == a->expired_cap) {
-		size_t cap = a->expired_cap ? a->expired_cap * 2 : 16;
-		struct pw_row *v = realloc(a->expired, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		a->expired = v;
-		a->expired_cap = cap;
-	}
+	if (room_for_row(&a->expired, a->nexpired, &a->expired_cap, 16))
+		return NULL;
 	if ((a->nexpired + 1) * 2 > a->expired_index_cap) {
 		size_t cap = a->expired_index_cap ? a->expired_index_cap * 2 : 64;
 		uint32_t *idx = calloc(cap, sizeof(*idx));
