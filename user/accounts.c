@@ -25,6 +25,7 @@ void pw_accounts_free(struct pw_accounts *a)
 	free(a->expired_index);
 	free(a->comms);
 	free(a->comm_index);
+	free(a->wl_shown);
 	memset(a, 0, sizeof(*a));
 }
 

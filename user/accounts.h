@@ -50,6 +50,10 @@ struct pw_accounts {
 	char (*comms)[PW_COMM_LEN];
 	size_t ncomms;
 	uint32_t *comm_index;
+	/* the workloads the last per-workload series showed (metrics.c):
+	 * hashes of their labels, sorted */
+	uint64_t *wl_shown;
+	size_t nwl_shown;
 	/* live rows folded into `expired` because more than max_rows
 	 * processes were alive (their kernel entries taken out too) */
 	uint64_t live_folded;

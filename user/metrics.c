@@ -264,8 +264,8 @@ static const int families[] = { AF_INET, AF_INET6 };
 /* Per-workload series: failures by (namespace, pod, container, unit,
  * errno), from every row and folded row of that workload (so they only
  * grow), shown while one of its processes lives or exited less than 5
- * minutes ago, at most max_pids of them (the top failers); the rest are
- * counted. Rows whose
+ * minutes ago, at most max_pids of them (the top failers, held as the
+ * per-pid ones are); the rest are counted. Rows whose
  * cgroup is in no pod, container or unit are not in it (they are in the
  * per-comm series), nor are rows whose cgroup is not resolved yet. */
 struct wagg {
@@ -330,9 +330,43 @@ static char *workload_labels(const struct pw_workload *w)
 	return buf;
 }
 
+static uint64_t labels_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The workloads shown now, for the next render (at most max_pids hashes;
+ * on ENOMEM the old set stays, which only weakens the hold). */
+static void remember_shown(struct pw_accounts *a, const struct contender *c, size_t nc)
+{
+	size_t n = 0;
+	uint64_t *v = malloc((nc ? nc : 1) * sizeof(*v));
+
+	if (!v)
+		return;
+	for (size_t i = 0; i < nc; i++)
+		if (c[i].show)
+			v[n++] = labels_hash(c[i].labels);
+	qsort(v, n, sizeof(*v), cmp_u64);
+	free(a->wl_shown);
+	a->wl_shown = v;
+	a->nwl_shown = n;
+}
+
 static size_t failures_by_workload(FILE *f, const struct pw_metrics_input *in)
 {
-	const struct pw_accounts *a = in->acc;
+	struct pw_accounts *a = in->acc;
 	size_t n = 0, cap = a->n + a->nexpired, nc = 0, dropped = 0;
 	struct contender *c;
 	struct wagg *v;
@@ -378,7 +412,13 @@ static size_t failures_by_workload(FILE *f, const struct pw_metrics_input *in)
 		w->end = j;
 		nc += active;
 	}
+	for (size_t ci = 0; ci < nc; ci++) {
+		uint64_t h = labels_hash(c[ci].labels);
+
+		c[ci].was_shown = bsearch(&h, a->wl_shown, a->nwl_shown, sizeof(h), cmp_u64) != NULL;
+	}
 	dropped = c ? pick_shown(c, nc, in->max_pids) : 0;
+	remember_shown(a, c, nc);
 	for (size_t ci = 0; ci < nc; ci++) {
 		if (!c[ci].show)
 			continue;

@@ -689,6 +689,20 @@ static void test_render_workloads(void **state)
 	has_line("portwatch_workload_connect_failures_total{namespace=\"\",pod=\"\",container=\"\","
 		 "unit=\"system.slice/nginx.service\",errno=\"EADDRNOTAVAIL\"} 6");
 	assert_int_equal(lines_with("portwatch_workload_connect_failures_total{namespace=\"\",pod=\"1111"), 0);
+	/* held: the pod (now 11) does not take nginx's place (6, held as 12)
+	 * until it has failed more than twice as often */
+	fx_update(&a, 44, 99, AF_INET, 11, 11, 0, "curl");
+	set_cgroup(&a, 44, 11);
+	render(&in);
+	assert_int_equal(lines_with("portwatch_workload_connect_failures_total{namespace=\"\",pod=\"1111"), 0);
+	has_line("portwatch_workload_series_dropped 1");
+	fx_update(&a, 44, 99, AF_INET, 13, 13, 0, "curl");
+	set_cgroup(&a, 44, 11);
+	render(&in);
+	has_line("portwatch_workload_connect_failures_total{namespace=\"\",pod=\"11111111-2222-3333-4444-555555555555\","
+		 "container=\"abcdefabcdef\",unit=\"\",errno=\"EADDRNOTAVAIL\"} 13");
+	assert_int_equal(lines_with("portwatch_workload_connect_failures_total{namespace=\"\",pod=\"\""), 0);
+	has_line("portwatch_workload_series_dropped 1");
 
 	/* all of a workload's processes gone 5 minutes: no series; still
 	 * counted in full while one lives */
