@@ -208,9 +208,14 @@ t_metrics_bounded_many_names() {
 	ip netns exec "$NS" "$fetcher" http://127.0.0.1:8080/ 25 > "$T/f"
 	scrape > "$T/m2"
 	rss2=$(awk '/^VmRSS:/ {print $2}' "/proc/$PW_PID/status")
-	check_eq "crowd: processes, each failed twice (EADDRNOTAVAIL)" "$n $((2 * n))" \
-		"$(jq -s '"\(length) \([.[] | .errors.EADDRNOTAVAIL // 0] | add)"' -r "$T/crowd")"
-	check_eq "crowd: distinct names" $n "$(jq -r .comm "$T/crowd" | sort -u | wc -l)"
+	# each crowd process's own count is the truth (twice, unless its ports
+	# left TIME_WAIT meanwhile: 60 s, reached by slow builds such as ASan's)
+	jq -r '"\(.comm) \(.errors.EADDRNOTAVAIL // 0)"' "$T/crowd" | sort > "$T/crowd.truth"
+	local fed
+	fed=$(awk '{s += $2} END {print s}' "$T/crowd.truth")
+	check_eq "crowd: processes" $n "$(wc -l < "$T/crowd.truth")"
+	check_eq "crowd: distinct names" $n "$(cut -d' ' -f1 "$T/crowd.truth" | sort -u | wc -l)"
+	check_eq "crowd: most failed (EADDRNOTAVAIL)" 1 "$([ "$fed" -ge $n ] && echo 1)"
 	check_eq "client: ok, couldn't connect, other" '[10,15,0]' \
 		"$(jq -c '[.ok, .couldnt_connect, .other]' "$T/f")"
 	local cpid
@@ -224,17 +229,19 @@ t_metrics_bounded_many_names() {
 	local names mine other client_own
 	names=$(grep '^portwatch_connect_failures_total{' "$T/m2" | sed 's/",errno=.*//' | sort -u | wc -l)
 	check_eq "per-comm names at most 1024 + (other)" 1 "$([ "$names" -le 1025 ] && echo 1)"
-	mine=$(grep -c "^portwatch_connect_failures_total{comm=\"b$tag-[0-9]*\",errno=\"EADDRNOTAVAIL\",family=\"inet\"} " "$T/m2")
+	grep -E "^portwatch_connect_failures_total\{comm=\"b$tag-[0-9]+\",errno=\"EADDRNOTAVAIL\",family=\"inet\"\} " "$T/m2" \
+		| sed -E 's/^[^"]*"([^"]*)".*\} ([0-9]+)$/\1 \2/' | sort > "$T/crowd.series"
+	mine=$(wc -l < "$T/crowd.series")
 	check_eq "crowd names with a series of their own: 1 to 1024" 1 \
 		"$([ "$mine" -ge 1 ] && [ "$mine" -le 1024 ] && echo 1)"
-	check_eq "each exact (2)" "$mine" \
-		"$(grep -c "^portwatch_connect_failures_total{comm=\"b$tag-[0-9]*\",errno=\"EADDRNOTAVAIL\",family=\"inet\"} 2$" "$T/m2")"
+	check_eq "each exactly what that process saw" "$mine" \
+		"$(join "$T/crowd.series" "$T/crowd.truth" | awk '$2 == $3' | wc -l)"
 	check_eq "no crowd name after the set was full in m1 gains a series in m2" 0 \
 		"$(comm -13 <(grep -o "comm=\"b$tag-[0-9]*\"" "$T/m1" | sort -u) \
 			<(grep -o "comm=\"b$tag-[0-9]*\"" "$T/m2" | sort -u) | wc -l)"
 	other=$(awk -F' ' '$1 == "portwatch_connect_failures_total{comm=\"(other)\",errno=\"EADDRNOTAVAIL\",family=\"inet\"}" {print $2}' "$T/m2")
 	client_own=$(grep -c '^portwatch_connect_failures_total{comm="fetcher",errno="EADDRNOTAVAIL",family="inet"} ' "$T/m1")
-	local want=$((2 * (n - mine) + (client_own ? 0 : 15)))
+	local want=$((fed - $(awk '{s += $2} END {print s + 0}' "$T/crowd.series") + (client_own ? 0 : 15)))
 	check_eq "(other) holds the rest of the crowd and the client (>= $want)" 1 \
 		"$([ "${other:-0}" -ge "$want" ] && echo 1)"
 	check_eq "per-pid series at most --max-pids (1024) processes" 1 \
@@ -249,7 +256,11 @@ t_metrics_bounded_many_names() {
 	# other tests' traffic may add a few series: 16 KiB of slack; RSS: the
 	# exited rows (kept up to 65,536) and malloc's arenas, 4 MiB
 	check_eq "exposition after $n names <= after $half + 16 KiB" 1 "$([ "$b2" -le $((b1 + 16384)) ] && echo 1)"
-	check_eq "RSS after $n names <= after $half + 4 MiB" 1 "$([ "$rss2" -le $((rss1 + 4096)) ] && echo 1)"
+	if [ -n "${PW_SAN_INNER:-}" ]; then
+		echo "    info: RSS not compared under ASan (its quarantine keeps freed memory)"
+	else
+		check_eq "RSS after $n names <= after $half + 4 MiB" 1 "$([ "$rss2" -le $((rss1 + 4096)) ] && echo 1)"
+	fi
 	promtool check metrics < "$T/m2" > /dev/null 2>&1
 	check_eq "promtool check metrics" 0 $?
 	pw_stop

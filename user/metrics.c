@@ -415,7 +415,8 @@ static size_t failures_by_workload(FILE *f, const struct pw_metrics_input *in)
 	for (size_t ci = 0; ci < nc; ci++) {
 		uint64_t h = labels_hash(c[ci].labels);
 
-		c[ci].was_shown = bsearch(&h, a->wl_shown, a->nwl_shown, sizeof(h), cmp_u64) != NULL;
+		c[ci].was_shown = a->nwl_shown &&
+				  bsearch(&h, a->wl_shown, a->nwl_shown, sizeof(h), cmp_u64);
 	}
 	dropped = c ? pick_shown(c, nc, in->max_pids) : 0;
 	remember_shown(a, c, nc);
