@@ -481,7 +481,9 @@ static int fold_live(struct pw_accounts *a, int map_fd)
 			v[k].failures = sum;
 	}
 	qsort(v, n, sizeof(*v), cmp_rank_fold);
-	for (size_t k = 0, left = n; k < n && left > target; k++) {
+	/* past the target only to finish the process under way */
+	for (size_t k = 0, left = n; k < n && (left > target || (k && v[k].tgid == v[k - 1].tgid));
+	     k++) {
 		struct pw_row *r = &a->rows[v[k].i];
 
 		if (r->in_kernel) {

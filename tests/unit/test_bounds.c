@@ -375,6 +375,42 @@ static void test_many_live_processes(void **state)
 	close(fd);
 }
 
+/* Live processes are folded whole, fewest failures first, down to 7/8 of
+ * max_rows: 6 processes of 3 rows each over max_rows 16 (7/8: 14) lose the
+ * two that failed least, all of their rows, and nothing else. */
+static void test_live_fold_whole_processes(void **state)
+{
+	int fd = map_create(64);
+	struct pw_accounts a;
+	struct scrape s = {};
+	uint64_t fed = 0;
+	static const uint16_t errs[3] = { EADDRNOTAVAIL_, ECONNREFUSED_, 113 };
+
+	(void)state;
+	pw_accounts_init(&a, 16);
+	a.foreign_pids = true;
+	for (uint32_t p = 0; p < 6; p++) {
+		for (int e = 0; e < 3; e++) {
+			/* process p fails 10 * (6 - p) + e times per errno: pid 100
+			 * fails most, pid 105 least */
+			put(fd, 100 + p, errs[e], 10 * (6 - p) + e, "w");
+			fed += 10 * (6 - p) + e;
+		}
+	}
+	assert_int_equal(pw_accounts_sync(&a, fd, T0, true), 0);
+	assert_int_equal(a.n, 12);
+	assert_int_equal(a.live_folded, 2);
+	assert_int_equal(map_entries(fd), 12);
+	for (size_t i = 0; i < a.n; i++)
+		assert_true(a.rows[i].key.tgid <= 103);
+	scrape(&a, T0, 1024, &s);
+	assert_int_equal(s.comm_sum, fed);
+	assert_int_equal(s.attempts, fed);
+	scrape_free(&s);
+	pw_accounts_free(&a);
+	close(fd);
+}
+
 /* ---- the top failer among 10,000 lower pids ---- */
 
 static void test_top_failer_shown(void **state)
@@ -430,6 +466,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_many_names_exited),
 		cmocka_unit_test(test_many_live_processes),
+		cmocka_unit_test(test_live_fold_whole_processes),
 		cmocka_unit_test(test_top_failer_shown),
 	};
 
