@@ -94,7 +94,8 @@ void pw_accounts_use_lookup_then_delete(bool on);
 bool pw_accounts_lookup_and_delete_works(void);
 
 /* The per-process table: one row per tgid; rows folded away (over max_rows,
- * or a pid reused) all as one pid 0 row named "(exited)". */
+ * or a pid reused) all as one pid 0 row named "(exited)" (with those of live
+ * processes folded when live ones alone were over max_rows). */
 int pw_accounts_procs(const struct pw_accounts *a, struct pw_procs *p);
 
 #endif /* PW_ACCOUNTS_H */
