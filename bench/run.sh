@@ -530,8 +530,8 @@ run_soak() {
 	[ $i -lt 100 ] && kill -0 "$TRACER_PID" 2>/dev/null ||
 		die "portwatch does not serve $url (see $RUN/soak.err)"
 	rm -f "$RUN/soak.expect"
-	"$SOAKMON" --pid "$TRACER_PID" --url "$url" --tsv "$RUN/soak.tsv" --expect "$RUN/soak.expect" \
-		--log "$RUN/soak.log" --drain "$SOAK_DRAIN" > "$RUN/soak.json" 2> "$RUN/soak.monerr" &
+	"$SOAKMON" --pid "$TRACER_PID" --url "$url" --tsv "$RUN/soak.tsv" --samples "$RUN/soak.samples.tsv" \
+		--expect "$RUN/soak.expect" --log "$RUN/soak.log" --drain "$SOAK_DRAIN" > "$RUN/soak.json" 2> "$RUN/soak.monerr" &
 	mon=$!
 	PIDS+=("$mon")
 	wait_line "$RUN/soak.tsv" $'^[0-9]+\tbase\t' 10 "$mon" ||
@@ -690,26 +690,32 @@ soak_table() {
 		"| generator total (its fill included) | attempts \(.process.attempts), failures \(.process.failures) |",
 		"| portwatch totals at the end | attempts \($m.final.attempts), failures \($m.final.failures): \(if $m.exact then "exact, \($m.drain_ms | floor) ms after the last process was reaped" else "NOT EXACT after \($m.drain_ms | if . < 0 then "the \(10) s drain" else "\(.) ms" end)" end) |",
 		"| counts_dropped, untraced, events lost | \($m.final.counts_dropped), \($m.final.untraced), \($m.final.events_lost) |",
-		"| scrapes | \($m.scrapes) (\($m.scrape_failures) failed, \($m.late_ticks) late, \($m.bad_lines) unparsable lines); decreases of a counter series or total: \($m.decreases)\(if $m.portwatch_exited then "; PORTWATCH EXITED during the soak" else "" end) |",
+		"| scrapes | \($m.scrapes) good, \($m.scrape_failures) failed (timeout \(10) s), \($m.late_ticks) ticks skipped behind a slow one, \($m.bad_lines) unparsable lines; decreases of a counter series or total: \($m.decreases)\(if $m.portwatch_exited then "; PORTWATCH EXITED during the soak" else "" end) |",
 		"| counter series that vanished | \([$m.families | to_entries[] | select(.value.vanished > 0) | "\(.key) \(.value.vanished)"] | if length == 0 then "none" else join(", ") end) |"
 	' <<<"$g"
-	awk -F'\t' -v hwm="${SOAK_HWM:-}" -v forks="$(jq .forks <<<"$g")" -v secs="$(jq .seconds <<<"$g")" '
+	# soak.tsv: a line per scrape; soak.samples.tsv: a line per second
+	awk -F'\t' -v hwm="${SOAK_HWM:-}" -v forks="$(jq .forks <<<"$g")" -v secs="$(jq .seconds <<<"$g")" \
+		-v slowc="$(jq .slow_scrapes <<<"$m")" '
 		function mib(k) { return sprintf("%.1f MiB", k / 1024) }
 		function sz(b) { return b >= 1048576 ? sprintf("%.1f MiB", b / 1048576) : sprintf("%.1f KiB", b / 1024) }
 		# median of a[1..m], sorted in place (insertion sort: a sample a second)
 		function median(a, m,   i, j, x) {
 			for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
 			return m ? a[int((m + 1) / 2)] : 0 }
-		NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-		{ n++; t[n] = $c["t"]; ph[n] = $c["phase"]; rss[n] = $c["rss_kb"]; by[n] = $c["bytes"]
-		  ms[n] = $c["scrape_ms"]; se[n] = $c["series"]; cs[n] = $c["comm_series"]; ps[n] = $c["pid_series"]
-		  cpu[n] = $c["cpu_pct"]
-		  for (k in c) if (k ~ /^map_/) mp[k, n] = $c[k]
-		  if (ph[n] == "load") lastload = n }
+		FNR == 1 { for (i = 1; i <= NF; i++) { c[FILENAME, $i] = i; hdr[FILENAME, i] = $i }; next }
+		FILENAME ~ /soak\.tsv$/ {
+			if ($c[FILENAME, "phase"] == "drain" && loadend == "") loadend = $c[FILENAME, "t"]
+			if ($c[FILENAME, "ok"] != 1) next
+			n++; by[n] = $c[FILENAME, "bytes"]; ms[n] = $c[FILENAME, "scrape_ms"]; ph[n] = $c[FILENAME, "phase"]
+			se[n] = $c[FILENAME, "series"]; cs[n] = $c[FILENAME, "comm_series"]; ps[n] = $c[FILENAME, "pid_series"]
+			next }
+		{ ns++; t[ns] = $c[FILENAME, "t"]; rss[ns] = $c[FILENAME, "rss_kb"]; cpu[ns] = $c[FILENAME, "cpu_pct"]
+		  for (i = 5; i <= NF; i++) { mp[i, ns] = $i; mname[i] = hdr[FILENAME, i] } }
 		END {
-			if (!n) { print "| samples | none |"; exit }
+			if (!ns || !n) { print "| samples | none |"; exit }
+			if (loadend == "") loadend = t[ns]
+			for (i = 1; i <= ns; i++) if (rss[i] > rmax) rmax = rss[i]
 			for (i = 1; i <= n; i++) {
-				if (rss[i] > rmax) rmax = rss[i]
 				if (by[i] > bmax) bmax = by[i]
 				if (se[i] > smax) smax = se[i]
 				if (cs[i] > csmax) csmax = cs[i]
@@ -717,32 +723,27 @@ soak_table() {
 				if (ms[i] > msmax) msmax = ms[i]
 			}
 			# RSS slope over the last 30 s of load (least squares)
-			if (lastload) {
-				from = t[lastload] - 30
-				for (i = 1; i <= lastload; i++) if (ph[i] == "load" && t[i] >= from) {
-					if (!k) t1 = t[i]
-					k++; sx += t[i]; sy += rss[i]; sxx += t[i] * t[i]; sxy += t[i] * rss[i] }
-				if (k >= 2 && k * sxx - sx * sx > 0) slope = (k * sxy - sx * sy) / (k * sxx - sx * sx)
-			}
+			for (i = 1; i <= ns; i++) if (t[i] <= loadend && t[i] >= loadend - 30) {
+				if (!w) t1 = t[i]
+				w++; sx += t[i]; sy += rss[i]; sxx += t[i] * t[i]; sxy += t[i] * rss[i] }
+			if (w >= 2 && w * sxx - sx * sx > 0) slope = (w * sxy - sx * sy) / (w * sxx - sx * sx)
 			rate = secs > 0 ? forks / secs : 0
-			printf "| portwatch RSS | start %s, peak %s, end %s: end/start %.2f, peak/start %.2f; slope over the last %d s of load %+.0f KiB/s = %+.1f KiB per 1,000 processes%s |\n",
-				mib(rss[1]), mib(rmax), mib(rss[n]), rss[n] / rss[1], rmax / rss[1], t[lastload] - t1, slope,
-				(rate > 0 ? slope / rate * 1000 : 0), (hwm != "" ? sprintf("; VmHWM %s", mib(hwm)) : "")
-			# scrape times of the load, median
+			printf "| portwatch RSS (%d samples) | start %s, peak %s, end %s: end/start %.2f, peak/start %.2f; slope over the last %d s of load %+.0f KiB/s = %+.1f KiB per 1000 processes%s |\n",
+				ns, mib(rss[1]), mib(rmax), mib(rss[ns]), rss[ns] / rss[1], rmax / rss[1], loadend - t1, slope,
+				(rate > 0 ? slope / rate * 1000 : 0), (hwm != "" ? sprintf("; VmHWM (peak between samples too) %s, %.2f x start", mib(hwm), hwm / rss[1]) : "")
 			m = 0; for (i = 1; i <= n; i++) if (ph[i] == "load") v[++m] = ms[i]
-			printf "| /metrics | start %s, peak %s, end %s: end/start %.1f; scrape time median %.0f ms, max %.0f ms |\n",
-				sz(by[1]), sz(bmax), sz(by[n]), by[n] / by[1], median(v, m), msmax
+			printf "| /metrics | start %s, peak %s, end %s: end/start %.0f; scrape time median %.0f ms, max %.0f ms; %d scrapes slower than the 1 s interval |\n",
+				sz(by[1]), sz(bmax), sz(by[n]), by[n] / by[1], median(v, m), msmax, slowc
 			printf "| series in the exposition | start %s, peak %s, end %s (peak/end %.2f); per-comm failure series peak %s, end %s; per-pid peak %s, end %s |\n",
 				se[1], smax, se[n], (se[n] ? smax / se[n] : 0), csmax, cs[n], psmax, ps[n]
-			m = 0; for (i = 1; i <= n; i++) if (ph[i] == "load") u[++m] = cpu[i]
+			m = 0; for (i = 1; i <= ns; i++) if (t[i] > 0 && t[i] <= loadend) u[++m] = cpu[i]
 			med = median(u, m)
 			printf "| portwatch CPU during the load | median %.0f%%, max %.0f%% of one CPU |\n", med, (m ? u[m] : 0)
-			for (k2 in c) if (k2 ~ /^map_/) {
-				mm = -1; for (i = 1; i <= n; i++) if (mp[k2, i] > mm) mm = mp[k2, i]
-				names[k2] = mm " " mp[k2, n]
+			for (k2 in mname) {
+				mm = -1; for (i = 1; i <= ns; i++) if (mp[k2, i] > mm) mm = mp[k2, i]
+				print mname[k2] "\t" mm "\t" mp[k2, ns] > mapsf
 			}
-			for (k2 in names) { split(names[k2], a, " "); print k2 "\t" a[1] "\t" a[2] > mapsf }
-		}' mapsf="$RUN/soak.maps" "$RUN/soak.tsv"
+		}' mapsf="$RUN/soak.maps" "$RUN/soak.tsv" "$RUN/soak.samples.tsv"
 	local name peak end max
 	while IFS=$'\t' read -r name peak end; do
 		name=${name#map_}
@@ -759,8 +760,8 @@ soak_table() {
 	generator's cgroup, so its totals must equal the generator's exactly. bench/soakmon samples
 	once a second: a scrape like Prometheus's (checked against the one before: no counter series
 	or total may go down), portwatch's RSS and CPU, and each of its hash maps' entries (a batch
-	walk). Slope: least squares over the samples of the load's last 30 s. Samples: soak.tsv; decreases and
-	vanished series: soak.log, beside the table.
+	walk). Slope: least squares over the samples of the load's last 30 s. Scrapes: soak.tsv, samples:
+	soak.samples.tsv; failed scrapes, decreases and vanished series: soak.log, beside the table.
 	EOF
 }
 

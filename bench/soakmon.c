@@ -1,32 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 /* soakmon: the soak's observer (make bench, loop "soak").
  *
- *   soakmon --pid PID --url URL --tsv FILE --expect FILE [--log FILE]
- *           [--drain S] [--interval-ms MS]
+ *   soakmon --pid PID --url URL --tsv FILE --samples FILE --expect FILE
+ *           [--log FILE] [--drain S] [--timeout S] [--interval-ms MS]
  *
  * Once a second (on a fixed schedule) it scrapes URL the way Prometheus
- * does (one keep-alive connection, libcurl), and samples portwatch (PID):
- * its RSS, peak RSS and CPU time, and the occupancy of each of its hash
- * maps (counted with BPF_MAP_LOOKUP_BATCH through the map ids in
- * /proc/PID/fdinfo). Every scrape is checked against the one before it:
+ * does (libcurl, one handle, --timeout 10 s: Prometheus's default) and
+ * checks each scrape against the one before it:
  *   - every series of a counter or histogram present in both never went
  *     down (a "series decrease");
  *   - the sum over a counter family's series never went down unless one of
  *     its series vanished in that scrape (a "sum decrease");
  *   - series that vanished are counted per family (the per-pid families are
  *     capped by design; a vanished per-comm series would be a lost count).
- * One TSV line per sample (header first); decreases and vanished series are
- * named in the --log file. When the --expect file appears ("ATTEMPTS
- * FAILURES": what the load generator made) it goes on sampling until the
- * scraped totals equal it or --drain seconds (10) pass, then prints one
- * JSON object on stdout and exits. Exit 1 only when it cannot work (no
- * portwatch, no first scrape). */
+ * One line per scrape in --tsv; decreases, vanished series and failed
+ * scrapes are named in --log. A thread of its own samples portwatch (PID)
+ * once a second into --samples, so that a slow scrape delays no sample: its
+ * RSS, peak RSS and CPU, and the entries of each of its hash maps (counted
+ * with BPF_MAP_LOOKUP_BATCH through the map ids in /proc/PID/fdinfo).
+ * When the --expect file appears ("ATTEMPTS FAILURES": what the load
+ * generator made) it scrapes on until the totals equal it or --drain
+ * seconds (10) pass, then prints one JSON object on stdout and exits.
+ * Exit 1 only when it cannot work (no first scrape). */
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <linux/bpf.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -492,24 +494,84 @@ static bool read_expect(const char *path, double *att, double *fail)
 	return ok;
 }
 
+/* Once an interval, on a schedule of its own (a slow scrape delays no
+ * sample): portwatch's RSS, peak RSS, CPU and its maps' entries. */
+struct sampler {
+	int pid;
+	FILE *f;
+	int64_t t0, interval_ns;
+	long tck;
+	long long ticks0, ticks_last;
+	bool done, pw_gone;	/* __atomic */
+};
+
+static void *sampler_main(void *arg)
+{
+	struct sampler *sm = arg;
+	int64_t next = sm->t0, t_prev = 0;
+
+	fprintf(sm->f, "t\trss_kb\thwm_kb\tcpu_pct");
+	for (int i = 0; i < nmaps; i++)
+		fprintf(sm->f, "\tmap_%s", maps[i].name);
+	fputc('\n', sm->f);
+	/* done is read after the sample: the last one follows the last scrape */
+	for (;;) {
+		int64_t a = now_ns();
+		long long ticks = cpu_ticks(sm->pid);
+		long rss, hwm;
+
+		if (!proc_status(sm->pid, &rss, &hwm) || ticks < 0) {
+			__atomic_store_n(&sm->pw_gone, true, __ATOMIC_RELAXED);
+			break;
+		}
+		if (sm->ticks0 < 0)
+			sm->ticks0 = ticks;
+		fprintf(sm->f, "%.0f\t%ld\t%ld\t%.1f", (double)(next - sm->t0) / 1e9, rss, hwm,
+			sm->ticks_last >= 0 && a > t_prev ?
+				(double)(ticks - sm->ticks_last) * 100 / sm->tck / ((a - t_prev) / 1e9) : 0.0);
+		sm->ticks_last = ticks;
+		t_prev = a;
+		for (int i = 0; i < nmaps; i++) {
+			maps[i].last = map_count(&maps[i]);
+			if (maps[i].last > maps[i].max_seen)
+				maps[i].max_seen = maps[i].last;
+			fprintf(sm->f, "\t%lld", maps[i].last);
+		}
+		fputc('\n', sm->f);
+		fflush(sm->f);
+		if (__atomic_load_n(&sm->done, __ATOMIC_RELAXED))
+			break;
+		next += sm->interval_ns;
+		while (next < now_ns())
+			next += sm->interval_ns;
+		struct timespec ts = { .tv_sec = next / 1000000000, .tv_nsec = next % 1000000000 };
+
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+	}
+	return NULL;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: soakmon --pid PID --url URL --tsv FILE --expect FILE "
-		"[--log FILE] [--drain S] [--interval-ms MS]\n");
+	fprintf(stderr, "usage: soakmon --pid PID --url URL --tsv FILE --samples FILE "
+		"--expect FILE [--log FILE] [--drain S] [--timeout S] [--interval-ms MS]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	const char *url = NULL, *tsv_path = NULL, *expect_path = NULL, *log_path = NULL;
+	const char *samples_path = NULL;
 	int pid = 0, interval_ms = 1000;
 	double drain = 10, exp_att = -1, exp_fail = -1;
 	struct scrape sc[2] = { 0 };
-	uint64_t scrapes = 0, failed = 0, late = 0, bad_lines = 0, decreases = 0;
-	int64_t t0, next, drain_from = 0, drain_ns = -1, t_prev = 0;
-	long long ticks0 = -1, ticks_prev = -1;
-	long tck = sysconf(_SC_CLK_TCK);
-	bool pw_gone = false, reached = false;
+	uint64_t scrapes = 0, failed = 0, late = 0, slow = 0, bad_lines = 0, decreases = 0;
+	int64_t t0, next, drain_from = 0, drain_ns = -1;
+	struct sampler sm = { .ticks0 = -1, .ticks_last = -1 };
+	pthread_t sampler_th;
+	bool reached = false;
+	double timeout = 10;
 	char err[CURL_ERROR_SIZE];
 	FILE *tsv;
 	CURL *h;
@@ -532,16 +594,24 @@ int main(int argc, char **argv)
 			drain = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--interval-ms"))
 			interval_ms = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--samples"))
+			samples_path = argv[++i];
+		else if (!strcmp(argv[i], "--timeout"))
+			timeout = atof(argv[++i]);
 		else
 			usage();
 	}
-	if (pid <= 0 || !url || !tsv_path || !expect_path || interval_ms < 10 || !(drain >= 0))
+	if (pid <= 0 || !url || !tsv_path || !samples_path || !expect_path || interval_ms < 10 ||
+	    !(drain >= 0) || !(timeout > 0))
 		usage();
 	tsv = fopen(tsv_path, "w");
-	if (!tsv) {
-		fprintf(stderr, "soakmon: %s: %s\n", tsv_path, strerror(errno));
+	sm.f = fopen(samples_path, "w");
+	if (!tsv || !sm.f) {
+		fprintf(stderr, "soakmon: %s: %s\n", tsv ? samples_path : tsv_path, strerror(errno));
 		return 1;
 	}
+	sm.pid = pid;
+	sm.tck = sysconf(_SC_CLK_TCK);
 	if (log_path && !(logf = fopen(log_path, "w"))) {
 		fprintf(stderr, "soakmon: %s: %s\n", log_path, strerror(errno));
 		return 1;
@@ -556,41 +626,38 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 
-	fprintf(tsv, "t\tphase\trss_kb\thwm_kb\tcpu_pct\tbytes\tscrape_ms\tseries\tattempts\tfailures"
-		"\tcomm_series\tpid_series\tpid_dropped\tcounts_dropped\tuntraced\tlost\tdecreases\tvanished");
-	for (int i = 0; i < nmaps; i++)
-		fprintf(tsv, "\tmap_%s", maps[i].name);
-	fputc('\n', tsv);
+	fprintf(tsv, "t\tphase\tok\tbytes\tscrape_ms\tseries\tattempts\tfailures"
+		"\tcomm_series\tpid_series\tpid_dropped\tcounts_dropped\tuntraced\tlost\tdecreases\tvanished\n");
 	fflush(tsv);
 
 	t0 = next = now_ns();
-	while (!stop) {
+	sm.t0 = t0;
+	sm.interval_ns = (int64_t)interval_ms * 1000000;
+	if (pthread_create(&sampler_th, NULL, sampler_main, &sm)) {
+		fprintf(stderr, "soakmon: pthread_create failed\n");
+		return 1;
+	}
+	while (!stop && !__atomic_load_n(&sm.pw_gone, __ATOMIC_RELAXED)) {
 		struct scrape *s = &sc[cur], *prev = &sc[!cur];
 		double t = (double)(next - t0) / 1e9, att, fail;
-		long rss, hwm;
-		long long ticks;
+		const char *phase = !scrapes ? "base" : drain_from ? "drain" : "load";
 		int64_t a, b;
 		long code = 0;
 		CURLcode rc;
 
-		if (!proc_status(pid, &rss, &hwm)) {
-			pw_gone = true;
-			break;
-		}
-		ticks = cpu_ticks(pid);
-		if (ticks0 < 0)
-			ticks0 = ticks;
 		s->body.len = 0;
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &s->body);
 		a = now_ns();
 		rc = curl_easy_perform(h);
 		b = now_ns();
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+		if (b - a > (int64_t)interval_ms * 1000000)
+			slow++;
 		if (rc != CURLE_OK || code != 200) {
 			failed++;
 			if (logf)
@@ -601,6 +668,9 @@ int main(int argc, char **argv)
 					url, rc != CURLE_OK ? err : "status", code);
 				return 1;
 			}
+			fprintf(tsv, "%.0f\t%s\t0\t%zu\t%.1f\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\n",
+				t, phase, s->body.len, (b - a) / 1e6);
+			fflush(tsv);
 		} else {
 			uint64_t dec = 0, van = 0;
 
@@ -609,26 +679,13 @@ int main(int argc, char **argv)
 				compare(prev, s, t, &dec, &van);
 			decreases += dec;
 			scrapes++;
-			for (int i = 0; i < nmaps; i++) {
-				maps[i].last = map_count(&maps[i]);
-				if (maps[i].last > maps[i].max_seen)
-					maps[i].max_seen = maps[i].last;
-			}
-			const char *phase = scrapes == 1 ? "base" : drain_from ? "drain" : "load";
-
-			fprintf(tsv, "%.0f\t%s\t%ld\t%ld\t%.1f\t%zu\t%.1f\t%zu\t%.0f\t%.0f\t%lld\t%lld"
-				"\t%.0f\t%.0f\t%.0f\t%.0f\t%llu\t%llu",
-				t, phase, rss, hwm,
-				ticks_prev >= 0 && ticks >= 0 && a > t_prev ?
-					(double)(ticks - ticks_prev) * 100 / tck / ((a - t_prev) / 1e9) : 0.0,
-				s->body.len, (b - a) / 1e6, s->n,
+			fprintf(tsv, "%.0f\t%s\t1\t%zu\t%.1f\t%zu\t%.0f\t%.0f\t%lld\t%lld"
+				"\t%.0f\t%.0f\t%.0f\t%.0f\t%llu\t%llu\n",
+				t, phase, s->body.len, (b - a) / 1e6, s->n,
 				fam_sum(s, M_ATTEMPTS), fam_sum(s, M_FAILURES),
 				fam_series(s, M_FAILURES), fam_series(s, M_PROC),
 				gauge(s, M_PROC_DROPPED), fam_sum(s, M_DROPPED), fam_sum(s, M_UNTRACED),
 				fam_sum(s, M_LOST), (unsigned long long)dec, (unsigned long long)van);
-			for (int i = 0; i < nmaps; i++)
-				fprintf(tsv, "\t%lld", maps[i].last);
-			fputc('\n', tsv);
 			fflush(tsv);
 			cur = !cur;
 			if (drain_from && fam_sum(s, M_ATTEMPTS) == exp_att &&
@@ -638,12 +695,10 @@ int main(int argc, char **argv)
 				break;
 			}
 		}
-		ticks_prev = ticks;
-		t_prev = a;
 		if (!drain_from && read_expect(expect_path, &att, &fail)) {
 			exp_att = att;
 			exp_fail = fail;
-			/* the next sample at once: the totals may be there already */
+			/* the next scrape at once: the totals may be there already */
 			next = drain_from = now_ns();
 			continue;
 		}
@@ -651,7 +706,7 @@ int main(int argc, char **argv)
 			break;
 		next += (int64_t)interval_ms * 1000000;
 		if (next < now_ns()) {
-			/* this sample took longer than the interval: skip, never bunch up */
+			/* this scrape took longer than the interval: skip, never bunch up */
 			while (next < now_ns())
 				next += (int64_t)interval_ms * 1000000;
 			late++;
@@ -661,19 +716,22 @@ int main(int argc, char **argv)
 		while (!stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;
 	}
+	__atomic_store_n(&sm.done, true, __ATOMIC_RELAXED);
+	pthread_join(sampler_th, NULL);
 	/* the last good scrape */
 	const struct scrape *last = &sc[!cur];
 
 	printf("{\"scrapes\":%llu,\"scrape_failures\":%llu,\"late_ticks\":%llu,\"bad_lines\":%llu,"
-	       "\"decreases\":%llu,\"portwatch_exited\":%s,\"expect\":{\"attempts\":%.0f,\"failures\":%.0f},"
+	       "\"slow_scrapes\":%llu,\"decreases\":%llu,\"portwatch_exited\":%s,\"expect\":{\"attempts\":%.0f,\"failures\":%.0f},"
 	       "\"final\":{\"attempts\":%.0f,\"failures\":%.0f,\"counts_dropped\":%.0f,\"untraced\":%.0f,"
 	       "\"events_lost\":%.0f},\"exact\":%s,\"drain_ms\":%.0f,\"cpu_s\":%.2f,\"families\":{",
 	       (unsigned long long)scrapes, (unsigned long long)failed, (unsigned long long)late,
-	       (unsigned long long)bad_lines, (unsigned long long)decreases, pw_gone ? "true" : "false",
+	       (unsigned long long)bad_lines, (unsigned long long)slow, (unsigned long long)decreases,
+	       sm.pw_gone ? "true" : "false",
 	       exp_att, exp_fail, fam_sum(last, M_ATTEMPTS), fam_sum(last, M_FAILURES),
 	       fam_sum(last, M_DROPPED), fam_sum(last, M_UNTRACED), fam_sum(last, M_LOST),
 	       reached ? "true" : "false", drain_ns >= 0 ? drain_ns / 1e6 : -1.0,
-	       ticks_prev >= 0 && ticks0 >= 0 ? (double)(ticks_prev - ticks0) / tck : -1.0);
+	       sm.ticks_last >= 0 && sm.ticks0 >= 0 ? (double)(sm.ticks_last - sm.ticks0) / sm.tck : -1.0);
 	for (int f = 0; f < nfams; f++)
 		printf("%s\"%s\":{\"type\":\"%s\",\"max_series\":%u,\"final_series\":%u,"
 		       "\"vanished\":%llu,\"series_decreases\":%llu,\"sum_decreases\":%llu}",
