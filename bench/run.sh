@@ -820,7 +820,6 @@ table() {
 		done < <(cases_of "$loop")
 	done
 	storm_table
-	soak_table
 	[[ " $LOOPS " =~ \ (fail|ok|rate)\  ]] || return 0
 	cat <<-'EOF'
 
@@ -887,5 +886,5 @@ targets() {
 	fi
 }
 
-{ table; targets; } | tee "$RUN/table.md"
+{ table; targets; soak_table; } | tee "$RUN/table.md"
 note "results: $RES"
