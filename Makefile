@@ -231,8 +231,10 @@ $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $< -pthread -o $@
 
+$(OUTPUT)/bench/soakgen: bench/bench.h
+
 # the soak's observer: scrapes with libcurl, counts map entries with libbpf
-$(OUTPUT)/bench/soakmon: bench/soakmon.c | $(OUTPUT)/bench
+$(OUTPUT)/bench/soakmon: bench/soakmon.c bench/bench.h | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) $(shell $(PKG_CONFIG) --libs libbpf libcurl) -o $@
 

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench.h"
 
 /* a child's exit status: what its connect() did */
 enum { C_EADDRNOTAVAIL = 0, C_CONNECTED = 10, C_OTHER_ERR = 11, C_NO_SOCKET = 12 };
@@ -35,22 +36,6 @@ enum { C_EADDRNOTAVAIL = 0, C_CONNECTED = 10, C_OTHER_ERR = 11, C_NO_SOCKET = 12
 struct tally {
 	uint64_t eaddrnotavail, connected, other_err, no_socket, abnormal;
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void die(const char *what)
 {
@@ -141,10 +126,7 @@ int main(int argc, char **argv)
 	    port < 1 || port > 65535)
 		usage();
 
-	struct sigaction sa = { .sa_handler = on_stop };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_stop();
 
 	dst.sin_port = htons(port);
 	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench.h"
 
 /* portwatch's families the soak reads by name (README "Prometheus metrics") */
 #define M_ATTEMPTS	"portwatch_connect_attempts_total"
@@ -94,22 +95,6 @@ static int nfams;
 static struct bmap maps[MAX_MAPS];
 static int nmaps;
 static FILE *logf;
-static volatile sig_atomic_t stop;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct buf *b = arg;
@@ -616,10 +601,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "soakmon: %s: %s\n", log_path, strerror(errno));
 		return 1;
 	}
-	struct sigaction sa = { .sa_handler = on_stop };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_stop();
 	open_maps(pid);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) || !(h = curl_easy_init())) {
 		fprintf(stderr, "soakmon: libcurl init failed\n");
