@@ -723,7 +723,8 @@ soak_table() {
 				if (ms[i] > msmax) msmax = ms[i]
 			}
 			# RSS slope over the last 30 s of load (least squares)
-			for (i = 1; i <= ns; i++) if (t[i] <= loadend && t[i] >= loadend - 30) {
+			# (the sample at 0 is from before the generator started)
+			for (i = 1; i <= ns; i++) if (t[i] > 0 && t[i] <= loadend && t[i] >= loadend - 30) {
 				if (!w) t1 = t[i]
 				w++; sx += t[i]; sy += rss[i]; sxx += t[i] * t[i]; sxy += t[i] * rss[i] }
 			if (w >= 2 && w * sxx - sx * sx > 0) slope = (w * sxy - sx * sy) / (w * sxx - sx * sx)
