@@ -231,11 +231,18 @@ vmtest: deps all $(TOOL_BINS)
 # Benchmark, never a pass/fail timed test (bench/run.sh; README "Performance").
 # Scale with BENCH_PAIRS, BENCH_SECONDS, ... (listed atop bench/run.sh);
 # BENCH_SMOKE=1 is the few-second version CI runs.
-BENCH_BINS := $(OUTPUT)/bench/loadgen
+BENCH_BINS := $(OUTPUT)/bench/loadgen $(OUTPUT)/bench/soakgen $(OUTPUT)/bench/soakmon
 
 $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $< -pthread -o $@
+
+$(OUTPUT)/bench/soakgen: bench/bench.h
+
+# the soak's observer: scrapes with libcurl, counts map entries with libbpf
+$(OUTPUT)/bench/soakmon: bench/soakmon.c bench/bench.h | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) $(shell $(PKG_CONFIG) --libs libbpf libcurl) -o $@
 
 bench: deps all $(BENCH_BINS)
 	$(Q)command -v bpftrace >/dev/null || $(MAKE) --no-print-directory deps DEPS=bpftrace TEST_DEPS= || \

@@ -14,6 +14,11 @@
 #         and the consumer thread's CPU time per event
 #   dests one process failing at full speed over BENCH_DESTS (1000)
 #         destinations, each exhausted (a diagnosis for each): the same figures
+#   soak  SOAK_SECONDS (60) of SOAK_RATE (1667) short-lived processes a second,
+#         each named for itself and failing one connect, with the daemon form
+#         (-q -l, filtered to the generator's cgroup) scraped every second:
+#         counters monotonic, totals against the generator's, RSS, map
+#         occupancy and /metrics size over time (bench/soakgen, bench/soakmon)
 # Per tracer case, pairs (no tracer, tracer) run back to back, A/B/A/B,
 # BENCH_PAIRS times; overhead is taken per pair. Then one more run per case
 # with kernel.bpf_stats_enabled=1 gives the BPF run time (stats cost time
@@ -21,11 +26,13 @@
 # to $OUTPUT/bench/<run>/table.md, raw results to results.tsv beside it.
 #
 # Settings (environment or make variables):
-#   BENCH_PAIRS=5 BENCH_SECONDS=2 BENCH_THREADS=1 BENCH_LOOPS="fail ok rate storm dests"
+#   BENCH_PAIRS=5 BENCH_SECONDS=2 BENCH_THREADS=1 BENCH_LOOPS="fail ok rate storm dests soak"
 #   BENCH_RATE=250000 BENCH_RATE_THREADS=2
 #   BENCH_STORM_PROCS=8 BENCH_DESTS=1000 BENCH_STORM_RUNS=3
 #   BENCH_CASES="pw-tracepoint bpftrace"   only these tracer cases
-#   BENCH_SMOKE=1   one short pair per case: checks the harness, not numbers
+#   SOAK_SECONDS=60 SOAK_RATE=1667 SOAK_NAMES=0 (0: a name per process, else
+#   N names in turn) SOAK_PORT=18190 (portwatch's /metrics on 127.0.0.1)
+#   BENCH_SMOKE=1   one short pair per case, a 5 s soak: checks the harness, not numbers
 #   PW=path         the portwatch binary to measure (default ./portwatch)
 # Exit 1 only when the harness breaks (a tool fails to start or to report),
 # never because of a number.
@@ -47,11 +54,19 @@ fi
 THREADS=${BENCH_THREADS:-1}
 RATE=${BENCH_RATE:-250000}
 RATE_THREADS=${BENCH_RATE_THREADS:-2}
-LOOPS=${BENCH_LOOPS:-fail ok rate storm dests}
+LOOPS=${BENCH_LOOPS:-fail ok rate storm dests soak}
 STORM_PROCS=${BENCH_STORM_PROCS:-8}
 DESTS=${BENCH_DESTS:-1000}
 STORM_RUNS=${BENCH_STORM_RUNS:-3}
 [ "$SMOKE" = 1 ] && STORM_RUNS=${BENCH_STORM_RUNS:-1}
+SOAK_SECS=${SOAK_SECONDS:-60}
+[ "$SMOKE" = 1 ] && SOAK_SECS=${SOAK_SECONDS:-5}
+SOAK_RATE=${SOAK_RATE:-1667}
+SOAK_NAMES=${SOAK_NAMES:-0}
+SOAK_PORT=${SOAK_PORT:-18190}
+SOAK_DRAIN=10	# seconds the final totals may take to arrive
+SOAKGEN=$OUT/bench/soakgen
+SOAKMON=$OUT/bench/soakmon
 ONLY=${BENCH_CASES:-}
 BPFTRACE_PROG='tracepoint:syscalls:sys_exit_connect /args->ret < 0/ { @[comm, pid, args->ret] = count(); }'
 FAIL_RANGE="40000 40009"
@@ -66,8 +81,15 @@ for t in ip jq bpftool flock; do
 	command -v $t >/dev/null || die "$t not found (make deps installs it)"
 done
 for l in $LOOPS; do
-	case $l in fail|ok|rate|storm|dests) ;; *) die "BENCH_LOOPS: unknown loop '$l' (fail, ok, rate, storm, dests)" ;; esac
+	case $l in fail|ok|rate|storm|dests|soak) ;; *) die "BENCH_LOOPS: unknown loop '$l' (fail, ok, rate, storm, dests, soak)" ;; esac
 done
+if [[ " $LOOPS " == *" soak "* ]]; then
+	[ -x "$SOAKGEN" ] && [ -x "$SOAKMON" ] || die "build first: make bench builds $SOAKGEN and $SOAKMON"
+	command -v curl >/dev/null || die "curl not found (make deps installs it)"
+	[[ "$SOAK_SECS" =~ ^[0-9]+([.][0-9]+)?$ ]] && [[ "$SOAK_RATE" =~ ^[0-9]+([.][0-9]+)?$ ]] &&
+		[[ "$SOAK_NAMES" =~ ^[0-9]+$ ]] && [[ "$SOAK_PORT" =~ ^[0-9]+$ ]] ||
+		die "SOAK_SECONDS, SOAK_RATE, SOAK_NAMES, SOAK_PORT: numbers"
+fi
 
 RUN=$OUT/bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RUN" || die "cannot create $RUN"
@@ -94,12 +116,28 @@ STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo "")
 TRACEFS_MOUNTED=0
 PIDS=()
 NETNS=()
+CGROUPS=()
+# cg_remove DIR: kill what is left in a cgroup of ours, then remove it
+cg_remove() {
+	local i
+	[ -d "$1" ] || return 0
+	for i in $(seq 50); do
+		[ -s "$1/cgroup.procs" ] || break
+		xargs -r kill -KILL < "$1/cgroup.procs" 2>/dev/null
+		sleep 0.02
+	done
+	rmdir "$1" 2>/dev/null || note "could not remove cgroup $1"
+}
 cleanup() {
 	local p n
 	for p in "${PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
 	PIDS=()
+	for n in "${CGROUPS[@]}"; do
+		cg_remove "$n"
+	done
+	CGROUPS=()
 	for n in "${NETNS[@]}"; do
 		[ -n "$n" ] && ip netns del "$n" 2>/dev/null
 	done
@@ -458,6 +496,72 @@ run_storm() {
 	printf '  %-5s run %s: %s failures, %s events, %s lost, counts %s, stop %s ms\n' "$loop" "$run" "$failures" "$events" "$lost" "$counts" "$t_stop" >&2
 }
 
+# run_soak: the daemon form (best mode, -q -l, --cgroup of the generator's
+# own cgroup, so its totals are the generator's alone) under SOAK_RATE
+# processes a second for SOAK_SECS; soakmon scrapes and samples every second
+# and, once the generator's truth is in soak.expect, waits (at most
+# SOAK_DRAIN s) for the totals to reach it. Sets SOAK_WHY when it cannot run.
+SOAK_WHY=
+run_soak() {
+	local cgr cg d url mon gen rc i att fail t0
+	cgr=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break; if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
+	if [ -z "$cgr" ] || [ ! -w "$cgr/cgroup.procs" ]; then
+		SOAK_WHY="no writable cgroup v2 hierarchy (the soak filters portwatch to its generator's cgroup)"
+		note "soak not run: $SOAK_WHY"
+		return 0
+	fi
+	# cgroups of benches that are gone
+	for d in "$cgr"/pwsoak-*; do
+		[ -d "$d" ] || continue
+		kill -0 "${d##*pwsoak-}" 2>/dev/null || cg_remove "$d"
+	done
+	cg=pwsoak-$$
+	mkdir "$cgr/$cg" || die "mkdir $cgr/$cg failed"
+	CGROUPS+=("$cgr/$cg")
+	ns_new fail
+	url=http://127.0.0.1:$SOAK_PORT/metrics
+	start_tracer "-m $BEST -q -l 127.0.0.1:$SOAK_PORT --cgroup=$cg" soak ||
+		die "portwatch (daemon form) did not start: $(grep -m1 . "$RUN/soak.err") (SOAK_PORT=$SOAK_PORT in use?)"
+	for ((i = 0; i < 100; i++)); do
+		curl -sf -o /dev/null "$url" && break
+		kill -0 "$TRACER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ $i -lt 100 ] && kill -0 "$TRACER_PID" 2>/dev/null ||
+		die "portwatch does not serve $url (see $RUN/soak.err)"
+	rm -f "$RUN/soak.expect"
+	"$SOAKMON" --pid "$TRACER_PID" --url "$url" --tsv "$RUN/soak.tsv" --samples "$RUN/soak.samples.tsv" \
+		--expect "$RUN/soak.expect" --log "$RUN/soak.log" --drain "$SOAK_DRAIN" > "$RUN/soak.json" 2> "$RUN/soak.monerr" &
+	mon=$!
+	PIDS+=("$mon")
+	wait_line "$RUN/soak.tsv" $'^[0-9]+\tbase\t' 10 "$mon" ||
+		die "soakmon took no first sample: $(cat "$RUN/soak.monerr")"
+	note "soak: $SOAK_SECS s at $SOAK_RATE processes/s (names: ${SOAK_NAMES/#0/one per process})"
+	( echo "$BASHPID" > "$cgr/$cg/cgroup.procs" &&
+	  exec ip netns exec "$NS" "$SOAKGEN" --seconds "$SOAK_SECS" --rate "$SOAK_RATE" \
+		--names "$SOAK_NAMES" --port "$PORT" ) > "$RUN/soak.load" 2> "$RUN/soak.loaderr" &
+	gen=$!
+	PIDS+=("$gen")
+	wait "$gen"
+	rc=$?
+	forget "$gen"
+	read -r att fail < <(jq -r '"\(.process.attempts) \(.process.failures)"' "$RUN/soak.load" 2>/dev/null)
+	[ -n "$fail" ] || die "soakgen exited $rc without a result: $(cat "$RUN/soak.loaderr")"
+	# children that died by a signal: their connect may or may not have happened
+	[ $rc -eq 0 ] || note "soakgen exited $rc: $(cat "$RUN/soak.loaderr") (counts cannot be exact)"
+	echo "$att $fail" > "$RUN/soak.expect.new" && mv "$RUN/soak.expect.new" "$RUN/soak.expect"
+	wait_exit "$mon" $((SOAK_DRAIN + 60)) || die "soakmon failed: $(cat "$RUN/soak.monerr")"
+	jq -e .scrapes "$RUN/soak.json" > /dev/null 2>&1 || die "soakmon printed no result: $(cat "$RUN/soak.monerr")"
+	SOAK_HWM=$(vmhwm_kb "$TRACER_PID")
+	t0=$(now_us)
+	stop_tracer pw || die "portwatch (daemon form) exited $? at SIGINT (see $RUN/soak.err)"
+	SOAK_STOP_MS=$(( ($(now_us) - t0) / 1000 ))
+	rm -f "$TRACER_OUT"	# its summary: a row per process
+	ns_del
+	cg_remove "$cgr/$cg"
+	CGROUPS=()
+}
+
 # ---- machine ----
 CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 MACHINE="$(nproc) x $CPU, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)"
@@ -482,6 +586,7 @@ for loop in $LOOPS; do
 	storm|dests)
 		for ((i = 1; i <= STORM_RUNS; i++)); do run_storm "$loop" "$i"; done
 		continue ;;
+	soak) run_soak; continue ;;
 	esac
 	mapfile -t LCASES < <(cases_of "$loop")
 	for ((i = 1; i <= PAIRS; i++)); do
@@ -562,6 +667,105 @@ storm_table() {
 	EOF
 }
 
+# The soak: one screen from soak.tsv (a sample a second), soak.json
+# (soakmon's checks) and soak.load (the generator's truth).
+soak_table() {
+	[[ " $LOOPS " == *" soak "* ]] || return 0
+	echo
+	echo "**soak: short-lived failing processes for ${SOAK_SECS} s, daemon form (portwatch -m $BEST -q -l) scraped every second**"
+	echo
+	if [ -n "$SOAK_WHY" ]; then
+		echo "not run: $SOAK_WHY"
+		return 0
+	fi
+	local g m
+	g=$(cat "$RUN/soak.load")
+	m=$(cat "$RUN/soak.json")
+	echo "| what | this run |"
+	echo "| --- | --- |"
+	jq -r --argjson m "$m" --arg target "$SOAK_RATE" '
+		"| processes forked | \(.forks) in \(.seconds) s: \(.per_s | floor)/s, \(.per_s / ($target | tonumber) * 100 | floor)% of the \($target)/s asked\(if .fork_failed > 0 then " (\(.fork_failed) forks refused)" else "" end) |",
+		"| process names | \(.names) distinct (pws-<hex>) |",
+		"| what the children saw | EADDRNOTAVAIL \(.children.eaddrnotavail), connected \(.children.connected), other errors \(.children.other_errors), no socket \(.children.no_socket), killed \(.children.abnormal) |",
+		"| generator total (its fill included) | attempts \(.process.attempts), failures \(.process.failures) |",
+		"| portwatch totals at the end | attempts \($m.final.attempts), failures \($m.final.failures): \(if $m.exact then "exact, \($m.drain_ms | floor) ms after the last process was reaped" else "NOT EXACT after \($m.drain_ms | if . < 0 then "the \(10) s drain" else "\(.) ms" end)" end) |",
+		"| counts_dropped, untraced, events lost | \($m.final.counts_dropped), \($m.final.untraced), \($m.final.events_lost) |",
+		"| scrapes | \($m.scrapes) good, \($m.scrape_failures) failed (timeout \(10) s), \($m.late_ticks) ticks skipped behind a slow one, \($m.bad_lines) unparsable lines; decreases of a counter series or total: \($m.decreases)\(if $m.portwatch_exited then "; PORTWATCH EXITED during the soak" else "" end) |",
+		"| counter series that vanished | \([$m.families | to_entries[] | select(.value.vanished > 0) | "\(.key) \(.value.vanished)"] | if length == 0 then "none" else join(", ") end) |"
+	' <<<"$g"
+	# soak.tsv: a line per scrape; soak.samples.tsv: a line per second
+	awk -F'\t' -v hwm="${SOAK_HWM:-}" -v forks="$(jq .forks <<<"$g")" -v secs="$(jq .seconds <<<"$g")" \
+		-v slowc="$(jq .slow_scrapes <<<"$m")" '
+		function mib(k) { return sprintf("%.1f MiB", k / 1024) }
+		function sz(b) { return b >= 1048576 ? sprintf("%.1f MiB", b / 1048576) : sprintf("%.1f KiB", b / 1024) }
+		# median of a[1..m], sorted in place (insertion sort: a sample a second)
+		function median(a, m,   i, j, x) {
+			for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+			return m ? a[int((m + 1) / 2)] : 0 }
+		FNR == 1 { for (i = 1; i <= NF; i++) { c[FILENAME, $i] = i; hdr[FILENAME, i] = $i }; next }
+		FILENAME ~ /soak\.tsv$/ {
+			if ($c[FILENAME, "phase"] == "drain" && loadend == "") loadend = $c[FILENAME, "t"]
+			if ($c[FILENAME, "ok"] != 1) next
+			n++; by[n] = $c[FILENAME, "bytes"]; ms[n] = $c[FILENAME, "scrape_ms"]; ph[n] = $c[FILENAME, "phase"]
+			se[n] = $c[FILENAME, "series"]; cs[n] = $c[FILENAME, "comm_series"]; ps[n] = $c[FILENAME, "pid_series"]
+			next }
+		{ ns++; t[ns] = $c[FILENAME, "t"]; rss[ns] = $c[FILENAME, "rss_kb"]; cpu[ns] = $c[FILENAME, "cpu_pct"]
+		  for (i = 5; i <= NF; i++) { mp[i, ns] = $i; mname[i] = hdr[FILENAME, i] } }
+		END {
+			if (!ns || !n) { print "| samples | none |"; exit }
+			if (loadend == "") loadend = t[ns]
+			for (i = 1; i <= ns; i++) if (rss[i] > rmax) rmax = rss[i]
+			for (i = 1; i <= n; i++) {
+				if (by[i] > bmax) bmax = by[i]
+				if (se[i] > smax) smax = se[i]
+				if (cs[i] > csmax) csmax = cs[i]
+				if (ps[i] > psmax) psmax = ps[i]
+				if (ms[i] > msmax) msmax = ms[i]
+			}
+			# RSS slope over the last 30 s of load (least squares)
+			# (the sample at 0 is from before the generator started)
+			for (i = 1; i <= ns; i++) if (t[i] > 0 && t[i] <= loadend && t[i] >= loadend - 30) {
+				if (!w) t1 = t[i]
+				w++; sx += t[i]; sy += rss[i]; sxx += t[i] * t[i]; sxy += t[i] * rss[i] }
+			if (w >= 2 && w * sxx - sx * sx > 0) slope = (w * sxy - sx * sy) / (w * sxx - sx * sx)
+			rate = secs > 0 ? forks / secs : 0
+			printf "| portwatch RSS (%d samples) | start %s, peak %s, end %s: end/start %.2f, peak/start %.2f; slope over the last %d s of load %+.0f KiB/s = %+.1f KiB per 1000 processes%s |\n",
+				ns, mib(rss[1]), mib(rmax), mib(rss[ns]), rss[ns] / rss[1], rmax / rss[1], loadend - t1, slope,
+				(rate > 0 ? slope / rate * 1000 : 0), (hwm != "" ? sprintf("; VmHWM (peak between samples too) %s, %.2f x start", mib(hwm), hwm / rss[1]) : "")
+			m = 0; for (i = 1; i <= n; i++) if (ph[i] == "load") v[++m] = ms[i]
+			printf "| /metrics | start %s, peak %s, end %s: end/start %.0f; scrape time median %.0f ms, max %.0f ms; %d scrapes slower than the 1 s interval |\n",
+				sz(by[1]), sz(bmax), sz(by[n]), by[n] / by[1], median(v, m), msmax, slowc
+			printf "| series in the exposition | start %s, peak %s, end %s (peak/end %.2f); per-comm failure series peak %s, end %s; per-pid peak %s, end %s |\n",
+				se[1], smax, se[n], (se[n] ? smax / se[n] : 0), csmax, cs[n], psmax, ps[n]
+			m = 0; for (i = 1; i <= ns; i++) if (t[i] > 0 && t[i] <= loadend) u[++m] = cpu[i]
+			med = median(u, m)
+			printf "| portwatch CPU during the load | median %.0f%%, max %.0f%% of one CPU |\n", med, (m ? u[m] : 0)
+			for (k2 in mname) {
+				mm = -1; for (i = 1; i <= ns; i++) if (mp[k2, i] > mm) mm = mp[k2, i]
+				print mname[k2] "\t" mm "\t" mp[k2, ns] > mapsf
+			}
+		}' mapsf="$RUN/soak.maps" "$RUN/soak.tsv" "$RUN/soak.samples.tsv"
+	local name peak end max
+	while IFS=$'\t' read -r name peak end; do
+		name=${name#map_}
+		max=$(jq -r --arg n "$name" '.maps[$n].max_entries' <<<"$m")
+		printf '| kernel map %s (%s entries) | peak %s (%.1f%%), end %s |\n' "$name" "$max" "$peak" \
+			"$(awk -v p="$peak" -v x="$max" 'BEGIN {print (x > 0 ? p / x * 100 : 0)}')" "$end"
+	done < <(sort "$RUN/soak.maps")
+	echo "| SIGINT to exit | ${SOAK_STOP_MS:-?} ms |"
+	cat <<-'EOF'
+
+	Soak: the generator (bench/soakgen) forks processes at the rate asked (as fast as it can when
+	behind), each names itself, fails one connect() with EADDRNOTAVAIL in the soak's netns (10-port
+	range held full) and exits; its own counts are the truth. portwatch is filtered to the
+	generator's cgroup, so its totals must equal the generator's exactly. bench/soakmon samples
+	once a second: a scrape like Prometheus's (checked against the one before: no counter series
+	or total may go down), portwatch's RSS and CPU, and each of its hash maps' entries (a batch
+	walk). Slope: least squares over the samples of the load's last 30 s. Scrapes: soak.tsv, samples:
+	soak.samples.tsv; failed scrapes, decreases and vanished series: soak.log, beside the table.
+	EOF
+}
+
 table() {
 	local loop desc c
 	echo "Machine: $MACHINE; load average $LOAD0 at start, $LOAD1 at end."
@@ -569,7 +773,7 @@ table() {
 	echo "Reproduce: \`sudo make bench$([ "$SMOKE" = 1 ] && echo ' BENCH_SMOKE=1')\`."
 	for loop in $LOOPS; do
 		case $loop in
-		storm|dests) continue ;;
+		storm|dests|soak) continue ;;
 		fail) desc="fast-fail loop, $THREADS thread(s): socket+connect+close, 10-port range held full, every connect fails with EADDRNOTAVAIL" ;;
 		ok) desc="success loop, $THREADS thread(s): socket+connect, the listener accepts and closes, read EOF, close" ;;
 		rate) desc="event stream: connect on one socket per thread, failing, paced to $RATE/s over $RATE_THREADS threads; events to a file" ;;
@@ -617,6 +821,7 @@ table() {
 		done < <(cases_of "$loop")
 	done
 	storm_table
+	[[ " $LOOPS " =~ \ (fail|ok|rate)\  ]] || return 0
 	cat <<-'EOF'
 
 	ns/connect: wall time of one loop iteration of a thread; CPU ns/connect: that thread's CPU
@@ -660,6 +865,7 @@ verdict() {
 }
 targets() {
 	local pw=pw-$BEST b_pw b_bt o base b_ok share lim
+	[[ " $LOOPS " =~ \ (fail|ok)\  ]] || return 0
 	echo
 	echo "Targets (issue 12; $BEST mode, fast-fail and success loops above):"
 	echo
@@ -681,5 +887,5 @@ targets() {
 	fi
 }
 
-{ table; targets; } | tee "$RUN/table.md"
+{ table; targets; soak_table; } | tee "$RUN/table.md"
 note "results: $RES"
