@@ -48,8 +48,11 @@ struct stash {
 	char comm[PW_COMM_LEN];
 };
 
+/* An LRU: an entry lives from a connect()'s entry to its return, so one older
+ * than that (a missed kretprobe) is stale, and a new connect may evict it; a
+ * plain hash left full by stale entries would stop all tracing. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct stash);
@@ -86,9 +89,17 @@ struct {
 
 /* The default, keyed by socket address: preallocated, no allocation per
  * connect. Every socket that enters SYN_SENT leaves it (to CLOSE at the latest)
- * before it is freed, so a plain hash does not leak; a full one is counted. */
+ * before it is freed, so nothing leaks; but any local user can hold sockets in
+ * SYN_SENT for minutes (SYNs to a peer that drops them), and with a plain hash
+ * 16,384 of them left no room for anyone else's connect. An LRU: a new
+ * connect evicts the entry used longest ago. Only an outcome seen within the
+ * connect() syscall can be a port-selection failure (SYN_SENT->CLOSE before
+ * the SYN is queued), and an entry that old is never the one evicted unless
+ * 16,384 newer connects start during one connect(); what an eviction loses is
+ * that socket's later outcome (a success: the SYN was queued), counted in
+ * PW_CNT_UNMATCHED when no filter is set. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct sk_state);
@@ -441,8 +452,19 @@ static __always_inline __u8 classify(struct stash *st, int ret)
 	return st->bound ? PW_CAUSE_BOUND_CONFLICT : PW_CAUSE_RANGE_EXHAUSTED;
 }
 
-/* One outcome of process tgid: one map lookup, atomics on its entry. */
-static __always_inline void count(__u32 tgid, __u16 family, const char *comm, __u64 cgroup_id,
+/* No filter: every TCP connect is traced, so an outcome without start state
+ * had its state evicted (or began before the attach). */
+static __always_inline bool unfiltered(void)
+{
+	return !targ_tgid && !targ_comm_set && !targ_cgroup_set && !targ_ndports;
+}
+
+/* One outcome of process tgid: one map lookup, atomics on its entry. False
+ * if the map had no room: a success is then counted in PW_CNT_STATS_FULL,
+ * and a failure is the caller's to send as a PW_UNCOUNTED event (the map
+ * holds no more than 16,384 (process, errno, family) keys; any local user can
+ * create that many, so a full map must not hide anyone's failures). */
+static __always_inline bool count(__u32 tgid, __u16 family, const char *comm, __u64 cgroup_id,
 				  int ret,
 				  bool scan_entered, bool scan_timed, __u64 scan_ns,
 				  __u32 ports_checked)
@@ -462,8 +484,11 @@ static __always_inline void count(__u32 tgid, __u16 family, const char *comm, __
 		bpf_map_update_elem(&procs, &k, &nv, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&procs, &k);
 		if (!v) {
-			bump(PW_CNT_STATS_FULL);
-			return;
+			if (ret)
+				bump(PW_CNT_VIA_EVENTS);
+			else
+				bump(PW_CNT_STATS_FULL);
+			goto hists;
 		}
 	}
 	__sync_fetch_and_add(&v->count, 1);
@@ -471,7 +496,7 @@ static __always_inline void count(__u32 tgid, __u16 family, const char *comm, __
 		__sync_fetch_and_add(&v->scans, 1);
 	if (scan_timed)
 		__sync_fetch_and_add(&v->scan_ns, scan_ns);
-
+hists:
 	if (scan_timed && (ret == 0 || ret == -PW_EADDRNOTAVAIL))
 		hist_add(&scan_hist, log2_slot(scan_ns) +
 			 (ret ? PW_SCAN_EXHAUSTED : PW_SCAN_OK) * PW_HIST_SLOTS);
@@ -479,6 +504,7 @@ static __always_inline void count(__u32 tgid, __u16 family, const char *comm, __
 		hist_add(&ports_hist, log2_slot(ports_checked));
 		bump_by(PW_CNT_PORTS_CHECKED, ports_checked);
 	}
+	return v != NULL;
 }
 
 /* Write an event built on the stack with one helper call (reserve, copy and
@@ -504,12 +530,15 @@ static __always_inline void send(struct pw_event *e)
 		if (behind)
 			flags = BPF_RB_FORCE_WAKEUP;
 	}
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags))
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags)) {
 		bump(PW_CNT_EVENTS_LOST);
+		if (e->flags & PW_UNCOUNTED)
+			bump(PW_CNT_STATS_FULL);	/* its only record */
+	}
 }
 
 static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
-				 __u8 cause, bool direct)
+				 __u8 cause, bool uncounted, bool direct)
 {
 	struct pw_event ev = {}, *e = &ev;
 
@@ -534,6 +563,8 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 		e->flags |= PW_HAS_SCAN_NS;
 	if (targ_scan_depth && st->scan_entered)
 		e->flags |= PW_HAS_PORTS_CHECKED;
+	if (uncounted)
+		e->flags |= PW_UNCOUNTED;
 	e->family = st->family;
 	e->sport = st->sport;
 	e->dport = st->dport;
@@ -556,10 +587,11 @@ static __always_inline void finish(struct stash *st, struct sock *sk, int ret, b
 {
 	__u8 cause = classify(st, ret);
 
-	count(st->pid, st->family, st->comm, st->cgroup_id, ret, st->scan_entered, st->scan_timed,
-	      st->scan_ns, st->ports_checked);
-	if (targ_events && (ret || targ_all))
-		emit(st, sk, ret, cause, direct);
+	bool counted = count(st->pid, st->family, st->comm, st->cgroup_id, ret, st->scan_entered,
+			     st->scan_timed, st->scan_ns, st->ports_checked);
+
+	if ((targ_events && (ret || targ_all)) || (ret && !counted))
+		emit(st, sk, ret, cause, !counted, direct);
 }
 
 /* ---- fentry and kprobe modes: keyed by thread ---- */
@@ -610,8 +642,14 @@ static __always_inline void connect_exit(struct sock *btf_sk, int ret, bool v4_e
 	struct sock *sk;
 
 	st = bpf_map_lookup_elem(&stash, &id);
-	if (!st)
+	if (!st) {
+		/* fexit knows the socket (a kretprobe does not): the inner
+		 * call of a v4-mapped connect is not an outcome */
+		if (direct && unfiltered() &&
+		    !(v4_exit && btf_sk->__sk_common.skc_family == PW_AF_INET6))
+			bump(PW_CNT_UNMATCHED);
 		return;
+	}
 	if (v4_exit && st->sk_family == PW_AF_INET6)
 		return;
 	/* fexit has the socket as a BTF pointer; a kretprobe only the stash's */
@@ -859,7 +897,8 @@ static __always_inline void tp_start(struct sock *sk)
 }
 
 /* now: the outcome's time if taken (a failure), else 0 */
-static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret, __u64 now)
+static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret, __u64 now,
+				    bool uncounted)
 {
 	struct pw_event e = {};
 
@@ -869,7 +908,7 @@ static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret
 	e.tid = s->tid;
 	e.uid = s->uid;
 	e.ret = ret;
-	e.flags = PW_HAS_SCAN;
+	e.flags = PW_HAS_SCAN | (uncounted ? PW_UNCOUNTED : 0);
 	e.family = sk->__sk_common.skc_family;
 	e.dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	e.mode = targ_mode;
@@ -900,16 +939,20 @@ static __always_inline void tp_end(struct sock *sk, int newstate)
 	__u64 now = 0;
 	int ret = 0;
 
-	if (!s || !s->active)
+	if (!s || !s->active) {
+		if (!s && unfiltered() && !targ_sk_storage)
+			bump(PW_CNT_UNMATCHED);
 		return;
+	}
 	if (newstate == TCP_CLOSE && sk->sk_err == 0 && sk->sk_wmem_queued == s->wmem) {
 		ret = -PW_EADDRNOTAVAIL;
 		now = bpf_ktime_get_ns();
 	}
-	count(s->pid, sk->__sk_common.skc_family, s->comm, s->cgroup_id, ret, true, ret != 0,
-	      ret ? now - s->t0 : 0, 0);
-	if (targ_events && (ret || targ_all))
-		tp_emit(s, sk, ret, now);
+	bool counted = count(s->pid, sk->__sk_common.skc_family, s->comm, s->cgroup_id, ret, true,
+			     ret != 0, ret ? now - s->t0 : 0, 0);
+
+	if ((targ_events && (ret || targ_all)) || (ret && !counted))
+		tp_emit(s, sk, ret, now, !counted);
 	sk_state_done(sk, s);
 }
 

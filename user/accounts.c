@@ -96,8 +96,10 @@ static struct pw_row *add(struct pw_accounts *a, const struct pw_proc_key *k)
 
 static int fold_expired(struct pw_accounts *a, const struct pw_row *r);
 
-int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
-		       const struct pw_proc_val *v)
+/* The row of k for an outcome of a live process that v describes: found or
+ * added, and started again from 0 if its pid was reused since. */
+static int live_row(struct pw_accounts *a, const struct pw_proc_key *k,
+		    const struct pw_proc_val *v, struct pw_row **out)
 {
 	struct pw_row *r = find(a, k);
 
@@ -106,6 +108,7 @@ int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
 		if (!r)
 			return -ENOMEM;
 	}
+	*out = r;
 	if (!r->in_kernel && r->exited_ns && r->idle &&
 	    !memcmp(r->base.comm, v->comm, PW_COMM_LEN)) {
 		/* foreign pids: an idle row's process connects again */
@@ -122,8 +125,48 @@ int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
 		r->exited_ns = 0;
 		r->idle = false;
 	}
+	return 0;
+}
+
+int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
+		       const struct pw_proc_val *v)
+{
+	struct pw_row *r;
+	int err = live_row(a, k, v, &r);
+
+	if (err)
+		return err;
 	r->cur = *v;
 	r->in_kernel = true;
+	return 0;
+}
+
+int pw_accounts_add(struct pw_accounts *a, const struct pw_proc_key *k,
+		    const struct pw_proc_val *v)
+{
+	struct pw_row *r;
+	int err = live_row(a, k, v, &r);
+
+	if (err)
+		return err;
+	r->base.count += v->count;
+	r->base.scans += v->scans;
+	r->base.scan_ns += v->scan_ns;
+	if (!r->base.comm[0])
+		memcpy(r->base.comm, v->comm, PW_COMM_LEN);
+	if (!r->base.cgroup_id)
+		r->base.cgroup_id = v->cgroup_id;
+	return 0;
+}
+
+int pw_accounts_merge(struct pw_accounts *a, const struct pw_accounts *from)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		int err = pw_accounts_add(a, &from->rows[i].key, &from->rows[i].base);
+
+		if (err)
+			return err;
+	}
 	return 0;
 }
 

@@ -51,6 +51,12 @@ void pw_accounts_free(struct pw_accounts *a);
 /* Fold one kernel entry in (its value is cumulative for that entry). */
 int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
 		       const struct pw_proc_val *v);
+/* Add v (counts of outcomes no kernel entry holds: PW_UNCOUNTED events) to
+ * k's row, created if new; a row of a pid seen gone starts again. */
+int pw_accounts_add(struct pw_accounts *a, const struct pw_proc_key *k,
+		    const struct pw_proc_val *v);
+/* pw_accounts_add() every row of `from` (rows made by pw_accounts_add). */
+int pw_accounts_merge(struct pw_accounts *a, const struct pw_accounts *from);
 /* Mark the rows of tgid exited at now; returns how many rows it marked. */
 size_t pw_accounts_exited(struct pw_accounts *a, uint32_t tgid, uint64_t now);
 /* A row's total so far. */
