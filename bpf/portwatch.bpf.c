@@ -118,12 +118,31 @@ struct {
 	__type(value, struct wake_state);
 } wake SEC(".maps");
 
-struct {
+/* Per-process counters, in one of two maps: the one `procs_active` holds
+ * takes the outcomes. When the active map is half full, userspace swaps in
+ * the other (the update of `procs_active` returns only after an RCU grace
+ * period, so no program still writes into the old one: every map-in-map
+ * update waits for running programs) and then reads and deletes every entry
+ * of the old map: exact, live processes included, and any local user's
+ * crowd of keys costs the others nothing. Only keys made within one sync
+ * (a second) can fill a map; then see count(). */
+struct procs_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct pw_proc_key);
 	__type(value, struct pw_proc_val);
-} procs SEC(".maps");
+};
+
+struct procs_map procs SEC(".maps"), procs_alt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct procs_map);
+} procs_active SEC(".maps") = {
+	.values = { &procs },
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -460,10 +479,12 @@ static __always_inline bool unfiltered(void)
 }
 
 /* One outcome of process tgid: one map lookup, atomics on its entry. False
- * if the map had no room: a success is then counted in PW_CNT_STATS_FULL,
- * and a failure is the caller's to send as a PW_UNCOUNTED event (the map
- * holds no more than 16,384 (process, errno, family) keys; any local user can
- * create that many, so a full map must not hide anyone's failures). */
+ * if the map had no room: the caller then sends the outcome as a PW_UNCOUNTED
+ * event, success or failure, and userspace counts it from there (a map holds
+ * 16,384 (process, errno, family) keys, and any local user can make that many
+ * within the second before userspace swaps the maps: a full map must hide
+ * nobody's outcomes; only a full ring buffer can, counted in
+ * PW_CNT_STATS_FULL). */
 static __always_inline bool count(__u32 tgid, __u16 family, const char *comm, __u64 cgroup_id,
 				  int ret,
 				  bool scan_entered, bool scan_timed, __u64 scan_ns,
@@ -472,22 +493,24 @@ static __always_inline bool count(__u32 tgid, __u16 family, const char *comm, __
 	struct pw_proc_key k = {
 		.tgid = tgid, .err = ret < 0 ? -ret : 0, .family = family,
 	};
-	struct pw_proc_val *v;
+	struct pw_proc_val *v = NULL;
+	__u32 zero = 0;
+	void *map = bpf_map_lookup_elem(&procs_active, &zero);
 
-	v = bpf_map_lookup_elem(&procs, &k);
+	if (!map)
+		goto full;	/* cannot happen: the slot is never emptied */
+	v = bpf_map_lookup_elem(map, &k);
 	if (!v) {
 		struct pw_proc_val nv = {};
 
 		__builtin_memcpy(nv.comm, comm, sizeof(nv.comm));
 		nv.cgroup_id = cgroup_id;
 		/* EEXIST means another CPU created it first: fine */
-		bpf_map_update_elem(&procs, &k, &nv, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&procs, &k);
+		bpf_map_update_elem(map, &k, &nv, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(map, &k);
 		if (!v) {
-			if (ret)
-				bump(PW_CNT_VIA_EVENTS);
-			else
-				bump(PW_CNT_STATS_FULL);
+full:
+			bump(PW_CNT_VIA_EVENTS);
 			goto hists;
 		}
 	}
@@ -590,7 +613,7 @@ static __always_inline void finish(struct stash *st, struct sock *sk, int ret, b
 	bool counted = count(st->pid, st->family, st->comm, st->cgroup_id, ret, st->scan_entered,
 			     st->scan_timed, st->scan_ns, st->ports_checked);
 
-	if ((targ_events && (ret || targ_all)) || (ret && !counted))
+	if ((targ_events && (ret || targ_all)) || !counted)
 		emit(st, sk, ret, cause, !counted, direct);
 }
 
@@ -951,7 +974,7 @@ static __always_inline void tp_end(struct sock *sk, int newstate)
 	bool counted = count(s->pid, sk->__sk_common.skc_family, s->comm, s->cgroup_id, ret, true,
 			     ret != 0, ret ? now - s->t0 : 0, 0);
 
-	if ((targ_events && (ret || targ_all)) || (ret && !counted))
+	if ((targ_events && (ret || targ_all)) || !counted)
 		tp_emit(s, sk, ret, now, !counted);
 	sk_state_done(sk, s);
 }

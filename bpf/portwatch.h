@@ -81,12 +81,12 @@ struct pw_proc_val {
 /* Global counters, indexes into the per-CPU array `counters`. */
 enum pw_counter {
 	PW_CNT_EVENTS_LOST = 0,	/* ring buffer full */
-	PW_CNT_STATS_FULL,	/* outcome not counted: per-process map full (a
-				 * success, or a failure whose event was lost too) */
+	PW_CNT_STATS_FULL,	/* outcome not counted: per-process map full and
+				 * its PW_UNCOUNTED event lost (ring buffer full) */
 	PW_CNT_STASH_FULL,	/* per-thread stash full: connect not traced */
 	PW_CNT_PORTS_CHECKED,	/* sum of ports_checked over scans (--scan-depth) */
 	/* added at the end (fair under abuse): */
-	PW_CNT_VIA_EVENTS,	/* failures with no room in the per-process map,
+	PW_CNT_VIA_EVENTS,	/* outcomes with no room in the per-process map,
 				 * sent as PW_UNCOUNTED events to be counted */
 	PW_CNT_UNMATCHED,	/* outcomes whose start state was gone (evicted
 				 * from the LRU by newer connects, or begun before

@@ -12,7 +12,7 @@
  *         of the loopback (ECONNREFUSED: the SYN was sent),
  *       IPv4 and IPv6 without a bound port (EADDRNOTAVAIL: port selection),
  *       IPv4 and IPv6 to unrouted documentation addresses (ENETUNREACH),
- *     then sleep: 4 (process, errno, family) keys each that the tracepoint
+ *     all at once (once all exist), then sleep: 4 (process, errno, family) keys each that the tracepoint
  *     mode sees, more in the fentry/kprobe modes.
  *   hostile listen PORT
  *     a loopback listener with backlog 0 that never accepts: once one
@@ -105,7 +105,7 @@ static void sleep_forever(void)
 
 static int crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned closed)
 {
-	int ready[2];
+	int ready[2], go[2];
 	unsigned ok = 0, bad = 0;
 	char c;
 
@@ -117,7 +117,8 @@ static int crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned c
 		if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len))
 			die("holding the range");
 	}
-	if (pipe(ready))
+	/* all connect at once, once all exist: a burst of new keys */
+	if (pipe(ready) || pipe(go))
 		die("pipe");
 	for (unsigned i = 0; i < n; i++) {
 		pid_t pid = fork();
@@ -130,6 +131,10 @@ static int crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned c
 		if (getppid() == 1)
 			_exit(1);
 		close(ready[0]);
+		close(go[1]);
+		if (read(go[0], &c, 1) < 0)	/* EOF: go */
+			_exit(1);
+		close(go[0]);
 		int r[6] = {
 			try_connect(AF_INET, "127.0.0.1", base + 2 * i, "127.0.0.1", closed),
 			try_connect(AF_INET6, "::1", base + 2 * i + 1, "::1", closed),
@@ -151,6 +156,8 @@ static int crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned c
 		sleep_forever();
 	}
 	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
 	for (unsigned i = 0; i < n; i++) {
 		if (read(ready[0], &c, 1) != 1)
 			break;

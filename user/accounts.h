@@ -43,6 +43,7 @@ struct pw_accounts {
 	 * comes back with the same comm continues (the same process, or one
 	 * that cannot be told from it). */
 	bool foreign_pids;
+	size_t kernel_entries;		/* in the map at the last sync */
 };
 
 void pw_accounts_init(struct pw_accounts *a, size_t max_rows);
@@ -66,6 +67,11 @@ void pw_row_total(const struct pw_row *r, struct pw_proc_val *out);
  * have exited (after reading them) and fold old rows when over max_rows.
  * 0 or -errno. */
 int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retire);
+
+/* Take every entry out of map_fd, a per-process map no program writes to
+ * any more (swapped out of procs_active), into the rows' base: exact, live
+ * processes included. 0 or -errno. */
+int pw_accounts_drain(struct pw_accounts *a, int map_fd, uint64_t now);
 
 /* Retiring entries takes BPF_MAP_LOOKUP_AND_DELETE_ELEM (5.14+) until the
  * kernel refuses it, then a lookup and a delete. Tests force the fallback

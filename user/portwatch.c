@@ -56,6 +56,9 @@
 #define POLL_MS		100	/* bound on how late an event is shown (no wakeups) */
 #define SYNC_NS		1000000000LL	/* fold exited processes' kernel entries */
 #define MAX_ROWS	65536	/* userspace (process, errno, family) rows kept */
+/* A per-process map this full at a sync is swapped for the other and drained
+ * (see procs_active in bpf/portwatch.bpf.c): half of its 16,384 entries */
+#define PROCS_WATERMARK	8192
 #define SCAN_NS		10000000000LL	/* periodic census without --interval */
 #define BATCH		4096	/* events per ring-buffer pass: then the loop's other duties */
 #define DIAG_QUEUE	1024	/* diagnosis requests waiting for the worker */
@@ -117,6 +120,10 @@ struct app {
 	 * family), so bounded by the distinct keys of a second */
 	struct pw_accounts pending;
 	int pending_err;		/* -ENOMEM adding to it: said at the end */
+	/* the worker's while it runs: which per-process map is active */
+	bool procs_alt;
+	uint64_t procs_drains;		/* swaps and drains so far */
+	bool drain_failed;		/* said once */
 };
 
 static uint64_t load(const uint64_t *v)
@@ -241,7 +248,7 @@ static int handle_event(void *arg, void *data, size_t size)
 		if (err)
 			app->pending_err = err;
 		pthread_mutex_unlock(&app->lock);
-		if (app->env.quiet)
+		if (app->env.quiet || (!e->ret && !app->env.all))
 			return 0;	/* written for its count only */
 	}
 	if (e->cause == PW_CAUSE_BOUND_CONFLICT)
@@ -301,6 +308,34 @@ static uint64_t read_counter(struct app *app, __u32 idx)
 	return read_percpu(app->at.skel->maps.counters, idx, 1, &v) ? 0 : v;
 }
 
+static int procs_fd(struct app *app, bool alt)
+{
+	return bpf_map__fd(alt ? app->at.skel->maps.procs_alt : app->at.skel->maps.procs);
+}
+
+/* Swap the active per-process map for the other (empty) one, then take
+ * every entry of the old one into the accounts. */
+static void drain_procs(struct app *app)
+{
+	int old = procs_fd(app, app->procs_alt), new = procs_fd(app, !app->procs_alt), err;
+	__u32 zero = 0;
+
+	/* returns after an RCU grace period: no program writes to old now */
+	if (bpf_map_update_elem(bpf_map__fd(app->at.skel->maps.procs_active), &zero, &new,
+				BPF_ANY)) {
+		err = -errno;
+	} else {
+		app->procs_alt = !app->procs_alt;
+		app->procs_drains++;
+		err = pw_accounts_drain(&app->acc, old, now_ns(CLOCK_MONOTONIC));
+	}
+	if (err && !app->drain_failed) {
+		app->drain_failed = true;
+		fprintf(stderr, "portwatch: draining the per-process map: %s; when it is full, "
+			"outcomes are counted from their events\n", strerror(-err));
+	}
+}
+
 static void sync_accounts(struct app *app, bool retire)
 {
 	struct pw_accounts pending;
@@ -314,11 +349,12 @@ static void sync_accounts(struct app *app, bool retire)
 	pw_accounts_free(&pending);
 	if (err)
 		fprintf(stderr, "portwatch: adding counts from events: %s\n", strerror(-err));
-	err = pw_accounts_sync(&app->acc, bpf_map__fd(app->at.skel->maps.procs),
-				   now_ns(CLOCK_MONOTONIC), retire);
-
+	err = pw_accounts_sync(&app->acc, procs_fd(app, app->procs_alt),
+			       now_ns(CLOCK_MONOTONIC), retire);
 	if (err)
 		fprintf(stderr, "portwatch: reading per-process counters: %s\n", strerror(-err));
+	else if (retire && app->acc.kernel_entries >= PROCS_WATERMARK)
+		drain_procs(app);
 }
 
 /* The per-process table: text under a time stamp, or one JSON object of
@@ -402,12 +438,11 @@ static void print_table(struct app *app, const char *type, FILE *out)
 		fprintf(stderr, "portwatch: %llu events lost (ring buffer full); counts above are exact\n",
 			(unsigned long long)lost);
 	if (full)
-		fprintf(stderr, "portwatch: %llu outcomes not counted per process: per-process map "
-			"full (successes, and failures whose event was lost)\n",
-			(unsigned long long)full);
+		fprintf(stderr, "portwatch: %llu outcomes not counted: per-process map full and "
+			"their events lost (ring buffer full)\n", (unsigned long long)full);
 	if (via_events)
-		fprintf(stderr, "portwatch: %llu failures counted from their events: per-process "
-			"map full (counts above are exact)\n", (unsigned long long)via_events);
+		fprintf(stderr, "portwatch: %llu outcomes counted from their events: per-process "
+			"map full\n", (unsigned long long)via_events);
 	if (unmatched)
 		fprintf(stderr, "portwatch: %llu connect() outcomes without their start (its state "
 			"evicted by newer connects, or begun before the attach): not counted\n",
