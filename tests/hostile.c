@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,13 +98,26 @@ static int try_connect(int family, const char *src, unsigned bind_port, const ch
 	return err;
 }
 
-static void sleep_forever(void)
+__attribute__((noreturn)) static void sleep_forever(void)
 {
 	for (;;)
 		pause();
 }
 
-static int crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned closed)
+/* The mode's one line, then sleep until killed. */
+__attribute__((format(printf, 1, 2), noreturn))
+static void report_and_sleep(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	sleep_forever();
+}
+
+static void crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned closed)
 {
 	int ready[2], go[2];
 	unsigned ok = 0, bad = 0;
@@ -166,14 +180,11 @@ static int crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned c
 		else
 			bad++;
 	}
-	printf("{\"mode\":\"crowd\",\"pid\":%d,\"processes\":%u,\"as_planned\":%u,\"other\":%u}\n",
-	       (int)getpid(), n, ok, bad);
-	fflush(stdout);
-	sleep_forever();
-	return 0;
+	report_and_sleep("{\"mode\":\"crowd\",\"pid\":%d,\"processes\":%u,\"as_planned\":%u,\"other\":%u}\n",
+			 (int)getpid(), n, ok, bad);
 }
 
-static int listen_mode(unsigned port)
+static void listen_mode(unsigned port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = addr(&ss, AF_INET, "127.0.0.1", port);
@@ -184,13 +195,10 @@ static int listen_mode(unsigned port)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 0))
 		die("listen");
-	printf("{\"mode\":\"listen\",\"pid\":%d,\"port\":%u}\n", (int)getpid(), port);
-	fflush(stdout);
-	sleep_forever();
-	return 0;
+	report_and_sleep("{\"mode\":\"listen\",\"pid\":%d,\"port\":%u}\n", (int)getpid(), port);
 }
 
-static int hold(unsigned n, unsigned port)
+static void hold(unsigned n, unsigned port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = addr(&ss, AF_INET, "127.0.0.1", port);
@@ -206,22 +214,19 @@ static int hold(unsigned n, unsigned port)
 		else
 			other++;
 	}
-	printf("{\"mode\":\"hold\",\"pid\":%d,\"connects\":%u,\"in_progress\":%u,\"other\":%u}\n",
-	       (int)getpid(), n, inprogress, other);
-	fflush(stdout);
-	sleep_forever();
-	return 0;
+	report_and_sleep("{\"mode\":\"hold\",\"pid\":%d,\"connects\":%u,\"in_progress\":%u,\"other\":%u}\n",
+			 (int)getpid(), n, inprogress, other);
 }
 
 int main(int argc, char **argv)
 {
 	if (argc == 7 && !strcmp(argv[1], "crowd"))
-		return crowd(num(argv[2], 30000), num(argv[3], 65535), num(argv[4], 65535),
-			     num(argv[5], 65535), num(argv[6], 65535));
+		crowd(num(argv[2], 30000), num(argv[3], 65535), num(argv[4], 65535),
+		      num(argv[5], 65535), num(argv[6], 65535));
 	if (argc == 3 && !strcmp(argv[1], "listen"))
-		return listen_mode(num(argv[2], 65535));
+		listen_mode(num(argv[2], 65535));
 	if (argc == 4 && !strcmp(argv[1], "hold"))
-		return hold(num(argv[2], 1000000), num(argv[3], 65535));
+		hold(num(argv[2], 1000000), num(argv[3], 65535));
 	fprintf(stderr, "usage: hostile crowd N BASE HOLD_LO HOLD_HI CLOSED | listen PORT | "
 		"hold N PORT\n");
 	return 2;
