@@ -89,7 +89,9 @@ t_abuse_crowd_and_syn_flood_curl() {
 	must ip netns exec "$flood_ns" sysctl -qw net.ipv4.tcp_syncookies=0 \
 		net.ipv4.tcp_syn_retries=8
 
-	# no filter (the unmatched counter needs none); every per-pid series
+	# no filter (the unmatched counter needs none); every per-pid series (each
+	# crowd process fails twice, each curl run once: the top failers shown by
+	# default would rightly be the crowd's)
 	pw_start -j -l "127.0.0.1:$METRICS_PORT" --max-pids 1000000
 	local rss0
 	rss0=$(abuse_rss_kib)
