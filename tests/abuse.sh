@@ -22,13 +22,13 @@ ABUSE_HOLD=${ABUSE_HOLD:-17000}
 ABUSE_PER_PROC=4250
 HOSTILE=$OUT/tests/hostile
 
-# abuse_map_entries NAME: entries in portwatch's map NAME (its own, by the
-# map ids of its fds: other instances on the host have maps of that name)
+# abuse_map_entries NAME: "entries/max_entries" of portwatch's map NAME (its
+# own, by the map ids of its fds: other instances have maps of that name)
 abuse_map_entries() {
 	local id
 	for id in $(awk '/^map_id:/ {print $2}' /proc/"$PW_PID"/fdinfo/* 2>/dev/null); do
 		if [ "$(bpftool -j map show id "$id" 2>/dev/null | jq -r .name)" = "$1" ]; then
-			bpftool -j map dump id "$id" 2>/dev/null | jq length
+			echo "$(bpftool -j map dump id "$id" 2>/dev/null | jq length)/$(bpftool -j map show id "$id" | jq .max_entries)"
 			return
 		fi
 	done
@@ -142,9 +142,8 @@ t_abuse_crowd_and_syn_flood_curl() {
 	check_eq "/metrics: EADDRNOTAVAIL in the curl pids' series" "$CURL_7" "$(abuse_curl_series)"
 
 	echo "    info: portwatch RSS: $rss0 KiB at start, $(abuse_rss_kib) KiB under abuse"
-	echo "    info: map entries: procs $(abuse_map_entries procs)/16384," \
-		"procs_alt $(abuse_map_entries procs_alt)/16384," \
-		"stash_sk $(abuse_map_entries stash_sk)/16384"
+	echo "    info: map entries: procs $(abuse_map_entries procs)," \
+		"procs_alt $(abuse_map_entries procs_alt), stash_sk $(abuse_map_entries stash_sk)"
 	grep -E '^portwatch_(counts_dropped|untraced_connects|counted_from_events|unmatched_outcomes|events_lost)_total ' \
 		"$T/m" | sed 's/^/    info: \/metrics: /'
 	pw_stop
@@ -167,4 +166,12 @@ t_abuse_crowd_and_syn_flood_curl() {
 		"$(jq '[.processes[] | select(.comm == "hostile") | .attempts] | add' <<<"$s")"
 	check_eq "summary: events lost" 0 "$(jq .events_lost <<<"$s")"
 	check_eq "summary: counts dropped" 0 "$(jq .counts_dropped <<<"$s")"
+}
+
+# The same with the per-connect state in socket storage (no map to fill:
+# each socket holds its own), where the kernel allows it.
+t_abuse_sk_storage_crowd_and_syn_flood_curl() {
+	export PORTWATCH_STATE=sk_storage
+	t_abuse_crowd_and_syn_flood_curl
+	sk_storage_check
 }
