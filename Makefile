@@ -93,7 +93,8 @@ SKEL := $(OUTPUT)/portwatch.skel.h
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd $(OUTPUT)/tests/fetcher $(OUTPUT)/tests/failshim.so
+TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd $(OUTPUT)/tests/fetcher \
+	     $(OUTPUT)/tests/failshim.so $(OUTPUT)/tests/hostile
 
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all

@@ -48,8 +48,11 @@ struct stash {
 	char comm[PW_COMM_LEN];
 };
 
+/* An LRU: an entry lives from a connect()'s entry to its return, so one older
+ * than that (a missed kretprobe) is stale, and a new connect may evict it; a
+ * plain hash left full by stale entries would stop all tracing. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct stash);
@@ -86,9 +89,17 @@ struct {
 
 /* The default, keyed by socket address: preallocated, no allocation per
  * connect. Every socket that enters SYN_SENT leaves it (to CLOSE at the latest)
- * before it is freed, so a plain hash does not leak; a full one is counted. */
+ * before it is freed, so nothing leaks; but any local user can hold sockets in
+ * SYN_SENT for minutes (SYNs to a peer that drops them), and with a plain hash
+ * 16,384 of them left no room for anyone else's connect. An LRU: a new
+ * connect evicts the entry used longest ago. Only an outcome seen within the
+ * connect() syscall can be a port-selection failure (SYN_SENT->CLOSE before
+ * the SYN is queued), and an entry that old is never the one evicted unless
+ * 16,384 newer connects start during one connect(); what an eviction loses is
+ * that socket's later outcome (a success: the SYN was queued), counted in
+ * PW_CNT_UNMATCHED when no filter is set. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct sk_state);
@@ -107,12 +118,31 @@ struct {
 	__type(value, struct wake_state);
 } wake SEC(".maps");
 
-struct {
+/* Per-process counters, in one of two maps: the one `procs_active` holds
+ * takes the outcomes. When the active map is half full, userspace swaps in
+ * the other (the update of `procs_active` returns only after an RCU grace
+ * period, so no program still writes into the old one: every map-in-map
+ * update waits for running programs) and then reads and deletes every entry
+ * of the old map: exact, live processes included, and any local user's
+ * crowd of keys costs the others nothing. Only keys made within one sync
+ * (a second) can fill a map; then see count(). */
+struct procs_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct pw_proc_key);
 	__type(value, struct pw_proc_val);
-} procs SEC(".maps");
+};
+
+struct procs_map procs SEC(".maps"), procs_alt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct procs_map);
+} procs_active SEC(".maps") = {
+	.values = { &procs },
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -441,8 +471,21 @@ static __always_inline __u8 classify(struct stash *st, int ret)
 	return st->bound ? PW_CAUSE_BOUND_CONFLICT : PW_CAUSE_RANGE_EXHAUSTED;
 }
 
-/* One outcome of process tgid: one map lookup, atomics on its entry. */
-static __always_inline void count(__u32 tgid, __u16 family, const char *comm, __u64 cgroup_id,
+/* No filter: every TCP connect is traced, so an outcome without start state
+ * had its state evicted (or began before the attach). */
+static __always_inline bool unfiltered(void)
+{
+	return !targ_tgid && !targ_comm_set && !targ_cgroup_set && !targ_ndports;
+}
+
+/* One outcome of process tgid: one map lookup, atomics on its entry. False
+ * if the map had no room: the caller then sends the outcome as a PW_UNCOUNTED
+ * event, success or failure, and userspace counts it from there (a map holds
+ * 16,384 (process, errno, family) keys, and any local user can make that many
+ * within the second before userspace swaps the maps: a full map must hide
+ * nobody's outcomes; only a full ring buffer can, counted in
+ * PW_CNT_STATS_FULL). */
+static __always_inline bool count(__u32 tgid, __u16 family, const char *comm, __u64 cgroup_id,
 				  int ret,
 				  bool scan_entered, bool scan_timed, __u64 scan_ns,
 				  __u32 ports_checked)
@@ -450,20 +493,25 @@ static __always_inline void count(__u32 tgid, __u16 family, const char *comm, __
 	struct pw_proc_key k = {
 		.tgid = tgid, .err = ret < 0 ? -ret : 0, .family = family,
 	};
-	struct pw_proc_val *v;
+	struct pw_proc_val *v = NULL;
+	__u32 zero = 0;
+	void *map = bpf_map_lookup_elem(&procs_active, &zero);
 
-	v = bpf_map_lookup_elem(&procs, &k);
+	if (!map)
+		goto full;	/* cannot happen: the slot is never emptied */
+	v = bpf_map_lookup_elem(map, &k);
 	if (!v) {
 		struct pw_proc_val nv = {};
 
 		__builtin_memcpy(nv.comm, comm, sizeof(nv.comm));
 		nv.cgroup_id = cgroup_id;
 		/* EEXIST means another CPU created it first: fine */
-		bpf_map_update_elem(&procs, &k, &nv, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&procs, &k);
+		bpf_map_update_elem(map, &k, &nv, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(map, &k);
 		if (!v) {
-			bump(PW_CNT_STATS_FULL);
-			return;
+full:
+			bump(PW_CNT_VIA_EVENTS);
+			goto hists;
 		}
 	}
 	__sync_fetch_and_add(&v->count, 1);
@@ -471,7 +519,7 @@ static __always_inline void count(__u32 tgid, __u16 family, const char *comm, __
 		__sync_fetch_and_add(&v->scans, 1);
 	if (scan_timed)
 		__sync_fetch_and_add(&v->scan_ns, scan_ns);
-
+hists:
 	if (scan_timed && (ret == 0 || ret == -PW_EADDRNOTAVAIL))
 		hist_add(&scan_hist, log2_slot(scan_ns) +
 			 (ret ? PW_SCAN_EXHAUSTED : PW_SCAN_OK) * PW_HIST_SLOTS);
@@ -479,6 +527,7 @@ static __always_inline void count(__u32 tgid, __u16 family, const char *comm, __
 		hist_add(&ports_hist, log2_slot(ports_checked));
 		bump_by(PW_CNT_PORTS_CHECKED, ports_checked);
 	}
+	return v != NULL;
 }
 
 /* Write an event built on the stack with one helper call (reserve, copy and
@@ -504,12 +553,15 @@ static __always_inline void send(struct pw_event *e)
 		if (behind)
 			flags = BPF_RB_FORCE_WAKEUP;
 	}
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags))
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags)) {
 		bump(PW_CNT_EVENTS_LOST);
+		if (e->flags & PW_UNCOUNTED)
+			bump(PW_CNT_STATS_FULL);	/* its only record */
+	}
 }
 
 static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
-				 __u8 cause, bool direct)
+				 __u8 cause, bool uncounted, bool direct)
 {
 	struct pw_event ev = {}, *e = &ev;
 
@@ -536,6 +588,8 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 		e->flags |= PW_HAS_PORTS_CHECKED;
 	if (st->no_dest)
 		e->flags |= PW_NO_DEST;
+	if (uncounted)
+		e->flags |= PW_UNCOUNTED;
 	e->family = st->family;
 	e->sport = st->sport;
 	e->dport = st->dport;
@@ -558,10 +612,11 @@ static __always_inline void finish(struct stash *st, struct sock *sk, int ret, b
 {
 	__u8 cause = classify(st, ret);
 
-	count(st->pid, st->family, st->comm, st->cgroup_id, ret, st->scan_entered, st->scan_timed,
-	      st->scan_ns, st->ports_checked);
-	if (targ_events && (ret || targ_all))
-		emit(st, sk, ret, cause, direct);
+	bool counted = count(st->pid, st->family, st->comm, st->cgroup_id, ret, st->scan_entered,
+			     st->scan_timed, st->scan_ns, st->ports_checked);
+
+	if ((targ_events && (ret || targ_all)) || !counted)
+		emit(st, sk, ret, cause, !counted, direct);
 }
 
 /* ---- fentry and kprobe modes: keyed by thread ---- */
@@ -628,8 +683,14 @@ static __always_inline void connect_exit(struct sock *btf_sk, int ret, bool v4_e
 	struct sock *sk;
 
 	st = bpf_map_lookup_elem(&stash, &id);
-	if (!st)
+	if (!st) {
+		/* fexit knows the socket (a kretprobe does not): the inner
+		 * call of a v4-mapped connect is not an outcome */
+		if (direct && unfiltered() &&
+		    !(v4_exit && btf_sk->__sk_common.skc_family == PW_AF_INET6))
+			bump(PW_CNT_UNMATCHED);
 		return;
+	}
 	if (v4_exit && st->sk_family == PW_AF_INET6)
 		return;
 	/* fexit has the socket as a BTF pointer; a kretprobe only the stash's */
@@ -877,7 +938,8 @@ static __always_inline void tp_start(struct sock *sk)
 }
 
 /* now: the outcome's time if taken (a failure), else 0 */
-static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret, __u64 now)
+static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret, __u64 now,
+				    bool uncounted)
 {
 	struct pw_event e = {};
 
@@ -887,7 +949,7 @@ static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret
 	e.tid = s->tid;
 	e.uid = s->uid;
 	e.ret = ret;
-	e.flags = PW_HAS_SCAN;
+	e.flags = PW_HAS_SCAN | (uncounted ? PW_UNCOUNTED : 0);
 	e.family = sk->__sk_common.skc_family;
 	e.dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	e.mode = targ_mode;
@@ -918,16 +980,20 @@ static __always_inline void tp_end(struct sock *sk, int newstate)
 	__u64 now = 0;
 	int ret = 0;
 
-	if (!s || !s->active)
+	if (!s || !s->active) {
+		if (!s && unfiltered() && !targ_sk_storage)
+			bump(PW_CNT_UNMATCHED);
 		return;
+	}
 	if (newstate == TCP_CLOSE && sk->sk_err == 0 && sk->sk_wmem_queued == s->wmem) {
 		ret = -PW_EADDRNOTAVAIL;
 		now = bpf_ktime_get_ns();
 	}
-	count(s->pid, sk->__sk_common.skc_family, s->comm, s->cgroup_id, ret, true, ret != 0,
-	      ret ? now - s->t0 : 0, 0);
-	if (targ_events && (ret || targ_all))
-		tp_emit(s, sk, ret, now);
+	bool counted = count(s->pid, sk->__sk_common.skc_family, s->comm, s->cgroup_id, ret, true,
+			     ret != 0, ret ? now - s->t0 : 0, 0);
+
+	if ((targ_events && (ret || targ_all)) || !counted)
+		tp_emit(s, sk, ret, now, !counted);
 	sk_state_done(sk, s);
 }
 

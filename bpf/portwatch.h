@@ -31,6 +31,11 @@ enum pw_cause {
 /* The connect's address was not one the kernel took (shorter than its
  * family's sockaddr, or another family): daddr and dport hold nothing. */
 #define PW_NO_DEST		(1u << 5)
+/* The per-process map had no room for this outcome: the event is its only
+ * record, written even with -q, and the consumer adds it to the accounts
+ * (so only a full ring buffer, counted in PW_CNT_EVENTS_LOST and then also
+ * in PW_CNT_STATS_FULL, can lose the count). */
+#define PW_UNCOUNTED		(1u << 6)
 
 struct pw_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() at the outcome */
@@ -79,9 +84,16 @@ struct pw_proc_val {
 /* Global counters, indexes into the per-CPU array `counters`. */
 enum pw_counter {
 	PW_CNT_EVENTS_LOST = 0,	/* ring buffer full */
-	PW_CNT_STATS_FULL,	/* per-process map full: outcome not counted */
+	PW_CNT_STATS_FULL,	/* outcome not counted: per-process map full and
+				 * its PW_UNCOUNTED event lost (ring buffer full) */
 	PW_CNT_STASH_FULL,	/* per-thread stash full: connect not traced */
 	PW_CNT_PORTS_CHECKED,	/* sum of ports_checked over scans (--scan-depth) */
+	/* added at the end (fair under abuse): */
+	PW_CNT_VIA_EVENTS,	/* outcomes with no room in the per-process map,
+				 * sent as PW_UNCOUNTED events to be counted */
+	PW_CNT_UNMATCHED,	/* outcomes whose start state was gone (evicted
+				 * from the LRU by newer connects, or begun before
+				 * the attach); only without filters */
 	PW_CNT_MAX,
 };
 

@@ -238,8 +238,10 @@ static struct pw_row *expired_add(struct pw_accounts *a, const struct pw_row *pr
 
 static int fold_expired(struct pw_accounts *a, const struct pw_row *r);
 
-int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
-		       const struct pw_proc_val *v)
+/* The row of k for an outcome of a live process that v describes: found or
+ * added, and started again from 0 if its pid was reused since. */
+static int live_row(struct pw_accounts *a, const struct pw_proc_key *k,
+		    const struct pw_proc_val *v, struct pw_row **out)
 {
 	struct pw_row *r = find(a, k);
 
@@ -250,6 +252,7 @@ int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
 		if (!r)
 			return -ENOMEM;
 	}
+	*out = r;
 	if (!r->in_kernel && r->exited_ns && r->idle &&
 	    !memcmp(r->base.comm, v->comm, PW_COMM_LEN)) {
 		/* foreign pids: an idle row's process connects again */
@@ -266,8 +269,48 @@ int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
 		r->exited_ns = 0;
 		r->idle = false;
 	}
+	return 0;
+}
+
+int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
+		       const struct pw_proc_val *v)
+{
+	struct pw_row *r;
+	int err = live_row(a, k, v, &r);
+
+	if (err)
+		return err;
 	r->cur = *v;
 	r->in_kernel = true;
+	return 0;
+}
+
+int pw_accounts_add(struct pw_accounts *a, const struct pw_proc_key *k,
+		    const struct pw_proc_val *v)
+{
+	struct pw_row *r;
+	int err = live_row(a, k, v, &r);
+
+	if (err)
+		return err;
+	r->base.count += v->count;
+	r->base.scans += v->scans;
+	r->base.scan_ns += v->scan_ns;
+	if (!r->base.comm[0])
+		memcpy(r->base.comm, v->comm, PW_COMM_LEN);
+	if (!r->base.cgroup_id)
+		r->base.cgroup_id = v->cgroup_id;
+	return 0;
+}
+
+int pw_accounts_merge(struct pw_accounts *a, const struct pw_accounts *from)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		int err = pw_accounts_add(a, &from->rows[i].key, &from->rows[i].base);
+
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -530,11 +573,13 @@ int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retir
 	void *prev = NULL;
 	int err;
 
+	a->kernel_entries = 0;
 	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(map_fd, &key, &val))
 			continue;
+		a->kernel_entries++;
 		err = pw_accounts_update(a, &key, &val);
 		if (err)
 			return err;
@@ -572,6 +617,59 @@ int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retir
 		}
 	}
 	return a->n > a->max_rows ? shrink(a, map_fd, now) : 0;
+}
+
+int pw_accounts_drain(struct pw_accounts *a, int map_fd, uint64_t now)
+{
+	struct pw_proc_key *keys = NULL, *prev = NULL, next;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	/* the keys first: a hash map's next key after a deleted one is its
+	 * first again, which would make the walk quadratic */
+	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 1024;
+			struct pw_proc_key *k = realloc(keys, c * sizeof(*k));
+
+			if (!k) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = k;
+			cap = c;
+		}
+		keys[n] = next;
+		prev = &keys[n++];
+	}
+	if (errno != ENOENT)
+		err = -errno;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct pw_proc_val v, t;
+		struct pw_row *r;
+		int e = take_entry(map_fd, &keys[i], &v);
+
+		if (e == -ENOENT)
+			continue;
+		if (e || (e = live_row(a, &keys[i], &v, &r))) {
+			err = e;
+			break;
+		}
+		/* the entry's last value, now all in base */
+		r->cur = v;
+		pw_row_total(r, &t);
+		r->base = t;
+		memset(&r->cur, 0, sizeof(r->cur));
+		r->in_kernel = false;
+		if (a->foreign_pids) {
+			/* as retire_idle: its pid may come back */
+			r->idle = true;
+			r->exited_ns = now;
+			r->active_ns = 0;
+		}
+	}
+	free(keys);
+	return err;
 }
 
 int pw_accounts_procs(const struct pw_accounts *a, struct pw_procs *p)

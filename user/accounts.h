@@ -63,6 +63,7 @@ struct pw_accounts {
 	 * comes back with the same comm continues (the same process, or one
 	 * that cannot be told from it). */
 	bool foreign_pids;
+	size_t kernel_entries;		/* in the map at the last sync */
 };
 
 void pw_accounts_init(struct pw_accounts *a, size_t max_rows);
@@ -71,6 +72,12 @@ void pw_accounts_free(struct pw_accounts *a);
 /* Fold one kernel entry in (its value is cumulative for that entry). */
 int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
 		       const struct pw_proc_val *v);
+/* Add v (counts of outcomes no kernel entry holds: PW_UNCOUNTED events) to
+ * k's row, created if new; a row of a pid seen gone starts again. */
+int pw_accounts_add(struct pw_accounts *a, const struct pw_proc_key *k,
+		    const struct pw_proc_val *v);
+/* pw_accounts_add() every row of `from` (rows made by pw_accounts_add). */
+int pw_accounts_merge(struct pw_accounts *a, const struct pw_accounts *from);
 /* Mark the rows of tgid exited at now; returns how many rows it marked. */
 size_t pw_accounts_exited(struct pw_accounts *a, uint32_t tgid, uint64_t now);
 /* Whether comm (PW_COMM_LEN bytes, NUL-padded or not) has failure series
@@ -86,6 +93,11 @@ void pw_row_total(const struct pw_row *r, struct pw_proc_val *out);
  * kernel entries taken out, so they count from 0 again), down to 7/8 of
  * max_rows. Totals per name, and in all, stay monotonic. 0 or -errno. */
 int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retire);
+
+/* Take every entry out of map_fd, a per-process map no program writes to
+ * any more (swapped out of procs_active), into the rows' base: exact, live
+ * processes included. 0 or -errno. */
+int pw_accounts_drain(struct pw_accounts *a, int map_fd, uint64_t now);
 
 /* Retiring entries takes BPF_MAP_LOOKUP_AND_DELETE_ELEM (5.14+) until the
  * kernel refuses it, then a lookup and a delete. Tests force the fallback

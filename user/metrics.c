@@ -600,9 +600,16 @@ size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
 	counter(f, "portwatch_events_lost_total",
 		"Events dropped because the ring buffer was full (counts stay exact).", in->events_lost);
 	counter(f, "portwatch_counts_dropped_total",
-		"connect() outcomes not counted: the kernel per-process map was full.", in->counts_dropped);
+		"connect() outcomes not counted: the kernel per-process map was full and their "
+		"events were lost (ring buffer full).", in->counts_dropped);
 	counter(f, "portwatch_untraced_connects_total",
 		"connect() calls not traced: the kernel per-thread state map was full.", in->untraced);
+	counter(f, "portwatch_counted_from_events_total",
+		"connect() outcomes counted from their events: the kernel per-process map was full "
+		"(counts stay exact).", in->counted_from_events);
+	counter(f, "portwatch_unmatched_outcomes_total",
+		"connect() outcomes whose start state was evicted by newer connects (or began "
+		"before the attach): not counted.", in->unmatched);
 	header(f, "portwatch_build_info", "gauge", "portwatch build and attach mode.");
 	fprintf(f, "portwatch_build_info{version=\"%s\",libbpf_version=\"%s\",mode=\"%s\"} 1\n",
 		in->version, in->libbpf_version, in->mode);

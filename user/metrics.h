@@ -27,6 +27,8 @@ struct pw_metrics_input {
 	uint64_t events_lost;
 	uint64_t counts_dropped;
 	uint64_t untraced;
+	uint64_t counted_from_events;	/* PW_CNT_VIA_EVENTS */
+	uint64_t unmatched;		/* PW_CNT_UNMATCHED */
 	long range_size;		/* < 0: unknown */
 	uint64_t range_netns;		/* 0: the node's netns; else the netns read
 					 * (the node's was not reachable): a label */

@@ -56,6 +56,9 @@
 #define POLL_MS		100	/* bound on how late an event is shown (no wakeups) */
 #define SYNC_NS		1000000000LL	/* fold exited processes' kernel entries */
 #define MAX_ROWS	65536	/* userspace (process, errno, family) rows kept */
+/* A per-process map this full at a sync is swapped for the other and drained
+ * (see procs_active in bpf/portwatch.bpf.c): half of its 16,384 entries */
+#define PROCS_WATERMARK	8192
 #define SCAN_NS		10000000000LL	/* periodic census without --interval */
 #define BATCH		4096	/* events per ring-buffer pass: then the loop's other duties */
 #define DIAG_QUEUE	1024	/* diagnosis requests waiting for the worker */
@@ -112,6 +115,15 @@ struct app {
 	struct out_msg *out_head, *out_tail;
 	size_t out_bytes;
 	uint64_t out_dropped;		/* worker output over OUT_QUEUE_MAX */
+	/* PW_UNCOUNTED events' counts, from the consumer to the accounts at
+	 * the next sync (at most a second): rows per (process, errno,
+	 * family), so bounded by the distinct keys of a second */
+	struct pw_accounts pending;
+	int pending_err;		/* -ENOMEM adding to it: said at the end */
+	/* the worker's while it runs: which per-process map is active */
+	bool procs_alt;
+	uint64_t procs_drains;		/* swaps and drains so far */
+	bool drain_failed;		/* said once */
 };
 
 static uint64_t load(const uint64_t *v)
@@ -220,6 +232,25 @@ static int handle_event(void *arg, void *data, size_t size)
 	if (size < sizeof(*e))
 		return 0;
 	bump(&app->received, 1);
+	if (e->flags & PW_UNCOUNTED) {
+		/* the per-process map had no room: this event is the count */
+		struct pw_proc_key k = { .tgid = e->pid, .err = -e->ret, .family = e->family };
+		struct pw_proc_val v = {
+			.count = 1, .scans = !!(e->flags & PW_HAS_SCAN),
+			.scan_ns = e->flags & PW_HAS_SCAN_NS ? e->scan_ns : 0,
+			.cgroup_id = e->cgroup_id,
+		};
+		int err;
+
+		memcpy(v.comm, e->comm, PW_COMM_LEN);
+		pthread_mutex_lock(&app->lock);
+		err = pw_accounts_add(&app->pending, &k, &v);
+		if (err)
+			app->pending_err = err;
+		pthread_mutex_unlock(&app->lock);
+		if (app->env.quiet || (!e->ret && !app->env.all))
+			return 0;	/* written for its count only */
+	}
 	if (e->cause == PW_CAUSE_BOUND_CONFLICT)
 		app->bound_conflicts++;
 	if (e->ret == -EADDRNOTAVAIL && e->netns && !(e->flags & PW_NO_DEST) && app->pressure)
@@ -277,13 +308,53 @@ static uint64_t read_counter(struct app *app, __u32 idx)
 	return read_percpu(app->at.skel->maps.counters, idx, 1, &v) ? 0 : v;
 }
 
+static int procs_fd(struct app *app, bool alt)
+{
+	return bpf_map__fd(alt ? app->at.skel->maps.procs_alt : app->at.skel->maps.procs);
+}
+
+/* Swap the active per-process map for the other (empty) one, then take
+ * every entry of the old one into the accounts. */
+static void drain_procs(struct app *app)
+{
+	int old = procs_fd(app, app->procs_alt), new = procs_fd(app, !app->procs_alt), err;
+	__u32 zero = 0;
+
+	/* returns after an RCU grace period: no program writes to old now */
+	if (bpf_map_update_elem(bpf_map__fd(app->at.skel->maps.procs_active), &zero, &new,
+				BPF_ANY)) {
+		err = -errno;
+	} else {
+		app->procs_alt = !app->procs_alt;
+		app->procs_drains++;
+		err = pw_accounts_drain(&app->acc, old, now_ns(CLOCK_MONOTONIC));
+	}
+	if (err && !app->drain_failed) {
+		app->drain_failed = true;
+		fprintf(stderr, "portwatch: draining the per-process map: %s; when it is full, "
+			"outcomes are counted from their events\n", strerror(-err));
+	}
+}
+
 static void sync_accounts(struct app *app, bool retire)
 {
-	int err = pw_accounts_sync(&app->acc, bpf_map__fd(app->at.skel->maps.procs),
-				   now_ns(CLOCK_MONOTONIC), retire);
+	struct pw_accounts pending;
+	int err;
 
+	pthread_mutex_lock(&app->lock);
+	pending = app->pending;
+	pw_accounts_init(&app->pending, 0);
+	pthread_mutex_unlock(&app->lock);
+	err = pw_accounts_merge(&app->acc, &pending);
+	pw_accounts_free(&pending);
+	if (err)
+		fprintf(stderr, "portwatch: adding counts from events: %s\n", strerror(-err));
+	err = pw_accounts_sync(&app->acc, procs_fd(app, app->procs_alt),
+			       now_ns(CLOCK_MONOTONIC), retire);
 	if (err)
 		fprintf(stderr, "portwatch: reading per-process counters: %s\n", strerror(-err));
+	else if (retire && app->acc.kernel_entries >= PROCS_WATERMARK)
+		drain_procs(app);
 }
 
 /* The per-process table: text under a time stamp, or one JSON object of
@@ -297,6 +368,8 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	uint64_t lost = read_counter(app, PW_CNT_EVENTS_LOST);
 	uint64_t full = read_counter(app, PW_CNT_STATS_FULL);
 	uint64_t stash_full = read_counter(app, PW_CNT_STASH_FULL);
+	uint64_t via_events = read_counter(app, PW_CNT_VIA_EVENTS);
+	uint64_t unmatched = read_counter(app, PW_CNT_UNMATCHED);
 	uint64_t received = load(&app->received);
 	struct pw_krp_misses krp;
 	char krp_json[24] = "null", rec_json[24] = "null";
@@ -322,9 +395,11 @@ static void print_table(struct app *app, const char *type, FILE *out)
 
 		fprintf(out, "{\"type\":\"%s\",\"mode\":\"%s\",\"duration_s\":%.3f,\"events_received\":%llu,"
 			"\"events_lost\":%llu,\"counts_dropped\":%llu,\"untraced\":%llu,"
-			"\"kretprobe_misses\":%s,\"recursion_misses\":%s,\"processes\":[",
+			"\"kretprobe_misses\":%s,\"recursion_misses\":%s,\"counted_from_events\":%llu,"
+			"\"unmatched_outcomes\":%llu,\"processes\":[",
 			type, mode, duration_s, (unsigned long long)received, (unsigned long long)lost,
-			(unsigned long long)full, (unsigned long long)stash_full, krp_json, rec_json);
+			(unsigned long long)full, (unsigned long long)stash_full, krp_json, rec_json,
+			(unsigned long long)via_events, (unsigned long long)unmatched);
 		for (size_t i = 0; i < procs.n; i++) {
 			sb_init(&sb, buf, sizeof(buf));
 			pw_proc_json(&sb, &procs.v[i]);
@@ -363,8 +438,15 @@ static void print_table(struct app *app, const char *type, FILE *out)
 		fprintf(stderr, "portwatch: %llu events lost (ring buffer full); counts above are exact\n",
 			(unsigned long long)lost);
 	if (full)
-		fprintf(stderr, "portwatch: %llu outcomes not counted: per-process map full\n",
-			(unsigned long long)full);
+		fprintf(stderr, "portwatch: %llu outcomes not counted: per-process map full and "
+			"their events lost (ring buffer full)\n", (unsigned long long)full);
+	if (via_events)
+		fprintf(stderr, "portwatch: %llu outcomes counted from their events: per-process "
+			"map full\n", (unsigned long long)via_events);
+	if (unmatched)
+		fprintf(stderr, "portwatch: %llu connect() outcomes without their start (its state "
+			"evicted by newer connects, or begun before the attach): not counted\n",
+			(unsigned long long)unmatched);
 	if (stash_full)
 		fprintf(stderr, "portwatch: %llu connects not traced: per-thread state map full\n",
 			(unsigned long long)stash_full);
@@ -398,6 +480,8 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 		.events_lost = read_counter(app, PW_CNT_EVENTS_LOST),
 		.counts_dropped = read_counter(app, PW_CNT_STATS_FULL),
 		.untraced = read_counter(app, PW_CNT_STASH_FULL),
+		.counted_from_events = read_counter(app, PW_CNT_VIA_EVENTS),
+		.unmatched = read_counter(app, PW_CNT_UNMATCHED),
 		.ports_sum = read_counter(app, PW_CNT_PORTS_CHECKED),
 		.range_size = -1,
 		.version = PORTWATCH_VERSION,
@@ -925,6 +1009,9 @@ int main(int argc, char **argv)
 				(unsigned long long)st.over_budget, WL_PER_SECOND,
 				(unsigned long long)st.restarts, WL_CACHE);
 	}
+	if (app.pending_err)
+		fprintf(stderr, "portwatch: counting failures from their events: %s: some are "
+			"missing from the per-process counts\n", strerror(-app.pending_err));
 	if (app.out_dropped)
 		fprintf(stderr, "portwatch: %llu diagnosis, warning or table outputs dropped "
 			"(stdout too slow)\n", (unsigned long long)app.out_dropped);
@@ -950,6 +1037,7 @@ cleanup:
 	ring_buffer__free(app.rb);
 	pw_detach(&app.at);
 	pw_accounts_free(&app.acc);
+	pw_accounts_free(&app.pending);
 	pw_workloads_free(app.wl);
 	pw_workloads_free(app.wl_worker);
 	if (env->cgroup_fd > 0)

@@ -613,6 +613,73 @@ static void test_sync_retire_fallback(void **state)
 	pw_accounts_use_lookup_then_delete(false);
 }
 
+/* Outcomes counted from PW_UNCOUNTED events: added to base, merged by key,
+ * alongside what the kernel entry holds. */
+static void test_add_and_merge(void **state)
+{
+	struct pw_accounts a, pending;
+	struct pw_proc_key k = { .tgid = 4242, .err = 99, .family = AF_INET };
+	struct pw_proc_val one = fx_val(1, 1, 500, "curl");
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	pw_accounts_init(&pending, 0);
+	fx_update(&a, 4242, 99, AF_INET, 3, 3, 3000, "curl");
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pw_accounts_add(&pending, &k, &one), 0);
+	assert_int_equal(pending.n, 1);
+	assert_int_equal(pw_accounts_merge(&a, &pending), 0);
+	assert_int_equal(total(&a, 4242, 99, AF_INET).count, 7);
+	assert_int_equal(total(&a, 4242, 99, AF_INET).scan_ns, 5000);
+	/* a row only events made: its name and cgroup from them */
+	k.tgid = 4343;
+	one.cgroup_id = 77;
+	assert_int_equal(pw_accounts_add(&a, &k, &one), 0);
+	assert_int_equal(total(&a, 4343, 99, AF_INET).count, 1);
+	assert_string_equal(total(&a, 4343, 99, AF_INET).comm, "curl");
+	assert_int_equal(total(&a, 4343, 99, AF_INET).cgroup_id, 77);
+	assert_false(row(&a, 4343, 99, AF_INET)->in_kernel);
+	pw_accounts_free(&pending);
+	pw_accounts_free(&a);
+}
+
+/* A swapped-out map drained: every entry, live processes included, into
+ * base; the next entry of the same key (in the other map) adds to it. */
+static void test_drain(void **state)
+{
+	struct pw_accounts a;
+	uint32_t live = getpid();
+	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pw_test_procs", sizeof(struct pw_proc_key),
+				sizeof(struct pw_proc_val), 4096, NULL);
+
+	(void)state;
+	if (fd < 0)
+		skip();	/* not root: no BPF maps */
+	pw_accounts_init(&a, 100000);
+	put(fd, live, 3, "live");
+	assert_int_equal(pw_accounts_sync(&a, fd, 1, false), 0);
+	assert_int_equal(a.kernel_entries, 1);
+	/* more after the read, then 3000 other keys (the walk stays linear) */
+	put(fd, live, 5, "live");
+	for (uint32_t p = 1000000; p < 1003000; p++)
+		put(fd, p, 1, "crowd");
+	assert_int_equal(pw_accounts_drain(&a, fd, 2), 0);
+	assert_false(in_map(fd, live));
+	assert_false(in_map(fd, 1000000));
+	assert_int_equal(total(&a, live, 99, AF_INET).count, 5);
+	assert_int_equal(row(&a, live, 99, AF_INET)->base.count, 5);
+	assert_false(row(&a, live, 99, AF_INET)->in_kernel);
+	assert_int_equal(total(&a, 1002999, 99, AF_INET).count, 1);
+	assert_int_equal(a.n, 3001);
+	/* the process goes on in the (other) map: counts add up, not restart */
+	put(fd, live, 2, "live");
+	assert_int_equal(pw_accounts_sync(&a, fd, 3, false), 0);
+	assert_int_equal(a.kernel_entries, 1);
+	assert_int_equal(total(&a, live, 99, AF_INET).count, 7);
+	pw_accounts_free(&a);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -629,6 +696,8 @@ int main(void)
 		cmocka_unit_test(test_procs_expired),
 		cmocka_unit_test(test_sync_retire_lookup_and_delete),
 		cmocka_unit_test(test_sync_retire_fallback),
+		cmocka_unit_test(test_add_and_merge),
+		cmocka_unit_test(test_drain),
 	};
 
 	return cmocka_run_group_tests_name("test_accounts", tests, NULL, NULL);

@@ -913,8 +913,14 @@ static void test_render_counters_build_info(void **state)
 	in.events_lost = 7;
 	in.counts_dropped = 8;
 	in.untraced = 18446744073709551615ull;
+	in.counted_from_events = 9;
+	in.unmatched = 10;
 	in.mode = "fentry";
 	render(&in);
+	has_line("# TYPE portwatch_counted_from_events_total counter");
+	has_line("portwatch_counted_from_events_total 9");
+	has_line("# TYPE portwatch_unmatched_outcomes_total counter");
+	has_line("portwatch_unmatched_outcomes_total 10");
 	has_line("# TYPE portwatch_events_lost_total counter");
 	has_line("portwatch_events_lost_total 7");
 	has_line("# TYPE portwatch_counts_dropped_total counter");

@@ -1,0 +1,233 @@
+/*
+ * hostile: what an unprivileged local user can do to blind portwatch
+ * (tests/abuse.sh). Every mode reports what it did as one JSON line on
+ * stdout, then sleeps until killed; its children die with it
+ * (PR_SET_PDEATHSIG) and share its process group.
+ *
+ *   hostile crowd N BASE HOLD_LO HOLD_HI CLOSED
+ *     holds ports HOLD_LO..HOLD_HI with bind() (the netns's whole range: every
+ *     connect() without a bound port then fails with EADDRNOTAVAIL), then
+ *     forks N processes that each try, and report:
+ *       IPv4 and IPv6 from the bound ports BASE+2i / BASE+2i+1 to port CLOSED
+ *         of the loopback (ECONNREFUSED: the SYN was sent),
+ *       IPv4 and IPv6 without a bound port (EADDRNOTAVAIL: port selection),
+ *       IPv4 and IPv6 to unrouted documentation addresses (ENETUNREACH),
+ *     all at once (once all exist), then sleep: 4 (process, errno, family) keys each that the tracepoint
+ *     mode sees, more in the fentry/kprobe modes.
+ *   hostile listen PORT
+ *     a loopback listener with backlog 0 that never accepts: once one
+ *     connection waits in its queue, every SYN to it is dropped (with
+ *     tcp_syncookies=0), and the connects stay in SYN_SENT.
+ *   hostile hold N PORT
+ *     N non-blocking connects to 127.0.0.1:PORT, left in progress.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+	fprintf(stderr, "hostile: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static unsigned long num(const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v > max) {
+		fprintf(stderr, "hostile: bad number '%s'\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+static socklen_t addr(struct sockaddr_storage *ss, int family, const char *ip, unsigned port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		inet_pton(AF_INET, ip, &a->sin_addr);
+		return sizeof(*a);
+	}
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+	a->sin6_family = AF_INET6;
+	a->sin6_port = htons(port);
+	inet_pton(AF_INET6, ip, &a->sin6_addr);
+	return sizeof(*a);
+}
+
+/* One blocking connect: 0 or the errno it failed with. bind_port 0: none. */
+static int try_connect(int family, const char *src, unsigned bind_port, const char *dst,
+		       unsigned port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = socket(family, SOCK_STREAM, 0), err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (bind_port) {
+		len = addr(&ss, family, src, bind_port);
+		if (bind(fd, (struct sockaddr *)&ss, len)) {
+			err = errno;
+			close(fd);
+			return -err;	/* a setup failure, not an outcome */
+		}
+	}
+	len = addr(&ss, family, dst, port);
+	if (connect(fd, (struct sockaddr *)&ss, len))
+		err = errno;
+	close(fd);
+	return err;
+}
+
+__attribute__((noreturn)) static void sleep_forever(void)
+{
+	for (;;)
+		pause();
+}
+
+/* The mode's one line, then sleep until killed. */
+__attribute__((format(printf, 1, 2), noreturn))
+static void report_and_sleep(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	sleep_forever();
+}
+
+static void crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned closed)
+{
+	int ready[2], go[2];
+	unsigned ok = 0, bad = 0;
+	char c;
+
+	for (unsigned p = lo; p <= hi; p++) {
+		struct sockaddr_storage ss;
+		socklen_t len = addr(&ss, AF_INET, "0.0.0.0", p);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len))
+			die("holding the range");
+	}
+	/* all connect at once, once all exist: a burst of new keys */
+	if (pipe(ready) || pipe(go))
+		die("pipe");
+	for (unsigned i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (pid)
+			continue;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
+		close(ready[0]);
+		close(go[1]);
+		if (read(go[0], &c, 1) < 0)	/* EOF: go */
+			_exit(1);
+		close(go[0]);
+		int r[6] = {
+			try_connect(AF_INET, "127.0.0.1", base + 2 * i, "127.0.0.1", closed),
+			try_connect(AF_INET6, "::1", base + 2 * i + 1, "::1", closed),
+			try_connect(AF_INET, NULL, 0, "127.0.0.1", closed),
+			try_connect(AF_INET6, NULL, 0, "::1", closed),
+			try_connect(AF_INET, NULL, 0, "192.0.2.1", 80),
+			try_connect(AF_INET6, NULL, 0, "2001:db8::1", 80),
+		};
+		int want[6] = { ECONNREFUSED, ECONNREFUSED, EADDRNOTAVAIL, EADDRNOTAVAIL,
+				ENETUNREACH, ENETUNREACH };
+
+		c = !memcmp(r, want, sizeof(r)) ? 'y' : 'n';
+		if (c == 'n')
+			fprintf(stderr, "hostile: child %u got %d %d %d %d %d %d\n", i,
+				r[0], r[1], r[2], r[3], r[4], r[5]);
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		close(ready[1]);
+		sleep_forever();
+	}
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	for (unsigned i = 0; i < n; i++) {
+		if (read(ready[0], &c, 1) != 1)
+			break;
+		if (c == 'y')
+			ok++;
+		else
+			bad++;
+	}
+	report_and_sleep("{\"mode\":\"crowd\",\"pid\":%d,\"processes\":%u,\"as_planned\":%u,\"other\":%u}\n",
+			 (int)getpid(), n, ok, bad);
+}
+
+static void listen_mode(unsigned port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = addr(&ss, AF_INET, "127.0.0.1", port);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	if (fd < 0)
+		die("socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 0))
+		die("listen");
+	report_and_sleep("{\"mode\":\"listen\",\"pid\":%d,\"port\":%u}\n", (int)getpid(), port);
+}
+
+static void hold(unsigned n, unsigned port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = addr(&ss, AF_INET, "127.0.0.1", port);
+	unsigned inprogress = 0, other = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+		if (fd < 0)
+			die("socket");
+		if (connect(fd, (struct sockaddr *)&ss, len) && errno == EINPROGRESS)
+			inprogress++;
+		else
+			other++;
+	}
+	report_and_sleep("{\"mode\":\"hold\",\"pid\":%d,\"connects\":%u,\"in_progress\":%u,\"other\":%u}\n",
+			 (int)getpid(), n, inprogress, other);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 7 && !strcmp(argv[1], "crowd"))
+		crowd(num(argv[2], 30000), num(argv[3], 65535), num(argv[4], 65535),
+		      num(argv[5], 65535), num(argv[6], 65535));
+	if (argc == 3 && !strcmp(argv[1], "listen"))
+		listen_mode(num(argv[2], 65535));
+	if (argc == 4 && !strcmp(argv[1], "hold"))
+		hold(num(argv[2], 1000000), num(argv[3], 65535));
+	fprintf(stderr, "usage: hostile crowd N BASE HOLD_LO HOLD_HI CLOSED | listen PORT | "
+		"hold N PORT\n");
+	return 2;
+}
