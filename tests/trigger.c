@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>	/* struct tcp_info with tcpi_segs_out */
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -60,10 +61,16 @@ static const char usage_text[] =
 	"  bound [--lport LP]                two sockets bound to addr:LP (default 50000)\n"
 	"  parallel (--procs N | --threads N) [--seconds S]\n"
 	"                                    fill the range, then hammer connect()\n"
-	"  once [--count N] [--bind-port LP] connect+close N times (default 1)\n";
+	"  once [--count N] [--bind-port LP] connect+close N times (default 1)\n"
+	"  tfo [--count N]                   TCP Fast Open: the listener takes TFO, one\n"
+	"                                    connect+write+close gets a cookie, then N\n"
+	"                                    TCP_FASTOPEN_CONNECT connects closed before\n"
+	"                                    any write (record \"deferred\": closed in\n"
+	"                                    SYN_SENT with no segment sent)\n";
 
 struct tally {
 	unsigned long long attempts, ok;
+	unsigned long long deferred;	/* tfo: connects closed with nothing sent */
 	unsigned long long err[MAXERR];
 };
 
@@ -203,7 +210,10 @@ static void emit_record(const char *mode, const struct tally *t)
 		     errname(e, scratch, sizeof(scratch)), t->err[e]);
 		first = 0;
 	}
-	bput(&b, "}}\n");
+	bput(&b, "}");
+	if (!strcmp(mode, "tfo"))
+		bput(&b, ",\"deferred\":%llu", t->deferred);
+	bput(&b, "}\n");
 	if (b.len == b.cap - 1)
 		line[b.len - 1] = '\n';
 	emit(line, b.len);
@@ -350,6 +360,7 @@ static void raise_nofile(void)
 /* ---------- built-in listener ---------- */
 
 static int lsn_fd = -1, lsn_ep = -1;
+static int lsn_fastopen;	/* tfo: the listener accepts TCP Fast Open */
 
 /*
  * Never writes and only closes after the peer's FIN, so the client always
@@ -438,6 +449,12 @@ static void start_listener(void)
 		setup_fail("listener bind %s:%u: %s", tgt.text, tgt.port, strerror(errno));
 	if (listen(lsn_fd, 4096) != 0)
 		setup_fail("listen: %s", strerror(errno));
+	if (lsn_fastopen) {
+		int qlen = 64;
+
+		if (setsockopt(lsn_fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen)) != 0)
+			setup_fail("listener TCP_FASTOPEN: %s", strerror(errno));
+	}
 	lsn_ep = epoll_create1(EPOLL_CLOEXEC);
 	if (lsn_ep < 0)
 		setup_fail("epoll_create1: %s", strerror(errno));
@@ -561,6 +578,59 @@ static int run_sequential(unsigned long count, unsigned bind_port)
 			close(s);
 	}
 	emit_record(mode_name, t);
+	free(t);
+	return 0;
+}
+
+static void fastopen_connect_opt(int s)
+{
+	int one = 1;
+
+	if (setsockopt(s, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)) != 0)
+		setup_fail("TCP_FASTOPEN_CONNECT: %s", strerror(errno));
+}
+
+/*
+ * TCP Fast Open with TCP_FASTOPEN_CONNECT: once the client holds a cookie
+ * for the server (or the netns's tcp_fastopen has 0x4, no cookie needed),
+ * connect() takes a port and returns 0 without sending anything: the SYN
+ * waits for the first write. Closing before any write leaves SYN_SENT for
+ * CLOSE with nothing sent. Whether that is what happened is checked per
+ * connect with TCP_INFO (state SYN_SENT, no segment out) and counted as
+ * "deferred". The netns's net.ipv4.tcp_fastopen must allow client and
+ * server (3).
+ */
+static int run_tfo(unsigned long count)
+{
+	struct tally *cookie = calloc(1, sizeof(*cookie)), *t = calloc(1, sizeof(*t));
+	int s;
+
+	if (!cookie || !t)
+		setup_fail("out of memory");
+	wait_go();
+	/* the cookie: a TFO SYN asks for one, the server's SYN-ACK carries it */
+	s = new_sock();
+	fastopen_connect_opt(s);
+	if (do_connect(s, cookie) != 0)
+		setup_fail("tfo: cookie connect failed: %s", strerror(errno));
+	if (write(s, "x", 1) != 1)
+		setup_fail("tfo: cookie write: %s", strerror(errno));
+	client_close(s);
+	emit_record("tfo_cookie", cookie);
+	for (unsigned long i = 0; i < count; i++) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+
+		s = new_sock();
+		fastopen_connect_opt(s);
+		if (do_connect(s, t) == 0 &&
+		    getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+		    ti.tcpi_state == 2 /* TCP_SYN_SENT */ && ti.tcpi_segs_out == 0)
+			t->deferred++;
+		close(s);
+	}
+	emit_record("tfo", t);
+	free(cookie);
 	free(t);
 	return 0;
 }
@@ -900,16 +970,18 @@ int main(int argc, char **argv)
 	}
 
 	if (!mode_name)
-		usage_err("no MODE given (exhaust, bound, parallel, once)");
+		usage_err("no MODE given (exhaust, bound, parallel, once, tfo)");
 	if (tw_set && !priv)
 		usage_err("--tw-reuse only works with --private");
 	if (strcmp(mode_name, "exhaust") && strcmp(mode_name, "bound") &&
-	    strcmp(mode_name, "parallel") && strcmp(mode_name, "once"))
+	    strcmp(mode_name, "parallel") && strcmp(mode_name, "once") &&
+	    strcmp(mode_name, "tfo"))
 		usage_err("unknown MODE '%s'", mode_name);
 	if (!strcmp(mode_name, "exhaust") && !have_count)
 		usage_err("exhaust needs --count N");
-	if (have_count && strcmp(mode_name, "exhaust") && strcmp(mode_name, "once"))
-		usage_err("--count is for exhaust/once");
+	if (have_count && strcmp(mode_name, "exhaust") && strcmp(mode_name, "once") &&
+	    strcmp(mode_name, "tfo"))
+		usage_err("--count is for exhaust/once/tfo");
 	if (have_lport && strcmp(mode_name, "bound"))
 		usage_err("--lport is for bound");
 	if (bind_port && strcmp(mode_name, "once"))
@@ -927,6 +999,7 @@ int main(int argc, char **argv)
 	raise_nofile();
 	if (priv)
 		private_netns(lo, hi, tw);
+	lsn_fastopen = !strcmp(mode_name, "tfo");
 	if (!no_server)
 		start_listener();
 
@@ -949,5 +1022,7 @@ int main(int argc, char **argv)
 		return run_sequential(have_count ? count : 1, bind_port);
 	if (!strcmp(mode_name, "bound"))
 		return run_bound(lport);
+	if (!strcmp(mode_name, "tfo"))
+		return run_tfo(have_count ? count : 1);
 	return run_parallel(procs, threads, seconds);
 }
