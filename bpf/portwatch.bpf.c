@@ -42,7 +42,7 @@ struct stash {
 	__u8 scan_entered;
 	__u8 scan_timed;
 	__u8 bound;
-	__u8 pad;
+	__u8 scan_ok;		/* port selection returned 0: it took a port */
 	__u8 saddr[16];
 	__u8 daddr[16];
 	char comm[PW_COMM_LEN];
@@ -439,6 +439,10 @@ static __always_inline __u8 classify(struct stash *st, int ret)
 {
 	if (ret == 0)
 		return PW_CAUSE_NONE;
+	/* failed after port selection took a port (the route lookup with the
+	 * chosen source port, ...): whatever the errno, not a port shortage */
+	if (st->scan_ok)
+		return PW_CAUSE_AFTER_PORT_SELECTION;
 	if (ret != -PW_EADDRNOTAVAIL)
 		return PW_CAUSE_OTHER;
 	if (!st->scan_entered)
@@ -625,6 +629,10 @@ static __always_inline void connect_exit(struct sock *btf_sk, int ret, bool v4_e
 		/* the chosen port and source are only known now */
 		st->sport = READ_SK(direct, sk, __sk_common.skc_num);
 		read_sk_saddr(st->saddr, st->family, sk, direct);
+	} else if (st->scan_ok) {
+		/* the port it took, released on failure; inet_sport keeps it
+		 * (inet_sock lies beyond struct sock: a probe read) */
+		st->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	}
 	finish(st, sk, ret, direct);
 	bpf_map_delete_elem(&stash, &id);
@@ -645,7 +653,7 @@ static __always_inline void scan_enter(struct sock *sk, bool direct)
 	st->scan_t0 = bpf_ktime_get_ns();
 }
 
-static __always_inline void scan_exit(void)
+static __always_inline void scan_exit(int ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct stash *st;
@@ -655,6 +663,7 @@ static __always_inline void scan_exit(void)
 		return;
 	st->scan_ns = bpf_ktime_get_ns() - st->scan_t0;
 	st->scan_timed = 1;
+	st->scan_ok = ret == 0;
 }
 
 /* Distinct ports: from 6.15 the RCU pre-pass and the locked pass check the
@@ -713,7 +722,7 @@ int BPF_PROG(fe_hash_connect, void *death_row, struct sock *sk)
 SEC("fexit/__inet_hash_connect")
 int BPF_PROG(fx_hash_connect4, void *dr, struct sock *sk, __u64 off, void *check, int ret)
 {
-	scan_exit();
+	scan_exit(ret);
 	return 0;
 }
 
@@ -721,7 +730,7 @@ SEC("fexit/__inet_hash_connect")
 int BPF_PROG(fx_hash_connect5, void *dr, struct sock *sk, __u64 off, __u32 h, void *check,
 	     int ret)
 {
-	scan_exit();
+	scan_exit(ret);
 	return 0;
 }
 
@@ -778,9 +787,9 @@ int BPF_KPROBE(kp_hash_connect, void *death_row, struct sock *sk)
 
 /* The return register does not depend on the arity. */
 SEC("kretprobe/__inet_hash_connect")
-int BPF_KRETPROBE(krp_hash_connect)
+int BPF_KRETPROBE(krp_hash_connect, int ret)
 {
-	scan_exit();
+	scan_exit(ret);
 	return 0;
 }
 

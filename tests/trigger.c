@@ -12,6 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <linux/fib_rules.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <linux/tcp.h>	/* struct tcp_info with tcpi_segs_out */
 #include <pthread.h>
@@ -56,6 +59,10 @@ static const char usage_text[] =
 	"  --addr A          target address (default 127.0.0.1; IPv6 and ::ffff:a.b.c.d ok)\n"
 	"  --port P          target port (default 18080)\n"
 	"  --no-server       do not run the built-in listener on addr:port\n"
+	"  --prohibit-sport LO-HI  in this netns (after --private), the IPv4 rule\n"
+	"                    'sport LO-HI prohibit' at pref 100, the local table's\n"
+	"                    moved to 200: a connect() that takes such a port fails\n"
+	"                    on the route lookup (EACCES), nothing sent\n"
 	"modes:\n"
 	"  exhaust --count N                 N sequential connect+close\n"
 	"  bound [--lport LP]                two sockets bound to addr:LP (default 50000)\n"
@@ -301,6 +308,70 @@ static void private_netns(unsigned lo, unsigned hi, unsigned tw)
 	/* a late segment's RST must not end a TIME_WAIT early (RFC 1337): it
 	 * would hand out an 11th port of 10 now and then under load */
 	write_sysctl("/proc/sys/net/ipv4/tcp_rfc1337", "1\n");
+}
+
+/* One IPv4 rule change by rtnetlink: RTM_NEWRULE or RTM_DELRULE of the rule
+ * at pref with this action, table (0: none) and source ports (lo 0: any). */
+static void nl_rule(int type, __u32 pref, __u8 action, __u8 table, unsigned lo, unsigned hi)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct fib_rule_hdr frh;
+		char attrs[64];
+	} req;
+	struct fib_rule_port_range range = { (__u16)lo, (__u16)hi };
+	struct rtattr *rta;
+	char ack[512];
+	struct nlmsghdr *nh = (struct nlmsghdr *)ack;
+	ssize_t n;
+	int fd, err;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_type = (__u16)type;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK |
+			     (type == RTM_NEWRULE ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	req.nh.nlmsg_len = NLMSG_ALIGN(NLMSG_LENGTH(sizeof(req.frh)));
+	req.frh.family = AF_INET;
+	req.frh.action = action;
+	req.frh.table = table;
+	rta = (struct rtattr *)((char *)&req + req.nh.nlmsg_len);
+	rta->rta_type = FRA_PRIORITY;
+	rta->rta_len = RTA_LENGTH(sizeof(pref));
+	memcpy(RTA_DATA(rta), &pref, sizeof(pref));
+	req.nh.nlmsg_len += RTA_ALIGN(rta->rta_len);
+	if (lo) {
+		rta = (struct rtattr *)((char *)&req + req.nh.nlmsg_len);
+		rta->rta_type = FRA_SPORT_RANGE;
+		rta->rta_len = RTA_LENGTH(sizeof(range));
+		memcpy(RTA_DATA(rta), &range, sizeof(range));
+		req.nh.nlmsg_len += RTA_ALIGN(rta->rta_len);
+	}
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		setup_fail("netlink socket: %s", strerror(errno));
+	if (send(fd, &req, req.nh.nlmsg_len, 0) != (ssize_t)req.nh.nlmsg_len)
+		setup_fail("rtnetlink send: %s", strerror(errno));
+	n = recv(fd, ack, sizeof(ack), 0);
+	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) || nh->nlmsg_type != NLMSG_ERROR)
+		setup_fail("rtnetlink: no acknowledgement");
+	err = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
+	if (err)
+		setup_fail("rtnetlink rule %s pref %u: %s", type == RTM_NEWRULE ? "add" : "del",
+			   pref, strerror(-err));
+	close(fd);
+}
+
+/*
+ * `ip rule add pref 100 sport LO-HI prohibit`, with the local table's rule
+ * moved from pref 0 to 200 so that the new rule comes first (the VMs'
+ * busybox ip has no sport selector): connect() to 127.0.0.1 then takes a
+ * port and fails on the route lookup with it (EACCES) before any segment.
+ */
+static void prohibit_sport(unsigned lo, unsigned hi)
+{
+	nl_rule(RTM_DELRULE, 0, FR_ACT_TO_TBL, RT_TABLE_LOCAL, 0, 0);
+	nl_rule(RTM_NEWRULE, 100, FR_ACT_PROHIBIT, 0, lo, hi);
+	nl_rule(RTM_NEWRULE, 200, FR_ACT_TO_TBL, RT_TABLE_LOCAL, 0, 0);
 }
 
 static void parse_addr(const char *s, unsigned port)
@@ -887,7 +958,7 @@ int main(int argc, char **argv)
 	const char *addr = "127.0.0.1", *comm = NULL, *v;
 	char combuf[64];
 	unsigned port = DEF_PORT, lo = 0, hi = 0, tw = 0, lport = DEF_LPORT, bind_port = 0;
-	unsigned procs = 0, threads = 0;
+	unsigned procs = 0, threads = 0, plo = 0, phi = 0;
 	unsigned long count = 0;
 	int priv = 0, tw_set = 0, no_server = 0, have_count = 0, have_lport = 0;
 	int have_seconds = 0;
@@ -939,6 +1010,16 @@ int main(int argc, char **argv)
 			addr = v;
 		} else if ((v = optval(argc, argv, &i, "--port"))) {
 			port = (unsigned)parse_num(v, "--port", 1, 65535);
+		} else if ((v = optval(argc, argv, &i, "--prohibit-sport"))) {
+			char *dash = strchr(v, '-');
+
+			if (!dash)
+				usage_err("--prohibit-sport wants LO-HI, got '%s'", v);
+			*dash = 0;
+			plo = (unsigned)parse_num(v, "--prohibit-sport LO", 1, 65535);
+			phi = (unsigned)parse_num(dash + 1, "--prohibit-sport HI", 1, 65535);
+			if (plo > phi)
+				usage_err("--prohibit-sport: LO > HI");
 		} else if (!strcmp(a, "--no-server")) {
 			no_server = 1;
 		} else if ((v = optval(argc, argv, &i, "--count"))) {
@@ -999,6 +1080,8 @@ int main(int argc, char **argv)
 	raise_nofile();
 	if (priv)
 		private_netns(lo, hi, tw);
+	if (plo)
+		prohibit_sport(plo, phi);
 	lsn_fastopen = !strcmp(mode_name, "tfo");
 	if (!no_server)
 		start_listener();
