@@ -48,6 +48,7 @@ static const char usage_text[] =
 	"usage: trigger [global options] MODE [mode options]\n"
 	"global options:\n"
 	"  --private LO-HI   new netns: lo up, ip_local_port_range=LO HI, tcp_tw_reuse\n"
+	"                    (and tcp_fastopen=3 for tfo)\n"
 	"  --tw-reuse N      tcp_tw_reuse for --private (default 0)\n"
 	"  --comm NAME       prctl(PR_SET_NAME) raw bytes\n"
 	"  --comm-hex HEX    same, name given as hex bytes\n"
@@ -308,6 +309,10 @@ static void private_netns(unsigned lo, unsigned hi, unsigned tw)
 	/* a late segment's RST must not end a TIME_WAIT early (RFC 1337): it
 	 * would hand out an 11th port of 10 now and then under load */
 	write_sysctl("/proc/sys/net/ipv4/tcp_rfc1337", "1\n");
+	/* tfo: TCP Fast Open for clients and servers (the default, 1, is
+	 * clients only: the listener would hand out no cookie) */
+	if (!strcmp(mode_name, "tfo"))
+		write_sysctl("/proc/sys/net/ipv4/tcp_fastopen", "3\n");
 }
 
 /* One IPv4 rule change by rtnetlink: RTM_NEWRULE or RTM_DELRULE of the rule

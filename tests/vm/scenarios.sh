@@ -116,6 +116,22 @@ scan_depth() {
 		echo "scan-depth netns setup exited $?" >> "$WORK/setup"
 }
 
+# Nothing sent, yet no port shortage: connects closed before their first
+# write after TCP Fast Open deferred their SYN (connect() returned 0), IPv4
+# and IPv6, and IPv4 connects whose route lookup with the port they took
+# fails (a 'sport 40000-40009 prohibit' rule: EACCES). See check.sh.
+sc_causes() {
+	begin "$1" causes
+	if pw_start "$1" -j -a -c trigger; then
+		trig --private $RANGE --port 18095 tfo --count 5
+		trig --private $RANGE --port 18096 --addr ::1 tfo --count 5
+		trig --private $RANGE --prohibit-sport $RANGE --port 18097 once --count 5
+		pw_stop
+	fi
+	emit pw.out "$WORK/pw.out"
+	end
+}
+
 # -c and -P are filtered in the kernel: only pwvm-keep to :18086/:18087.
 sc_filters() {
 	begin "$1" filters
@@ -258,6 +274,7 @@ for mode in "$@"; do
 		continue
 	fi
 	sc_core "$mode"
+	sc_causes "$mode"
 	sc_filters "$mode"
 	sc_pid "$mode"
 	sc_text "$mode"
