@@ -927,6 +927,24 @@ static unsigned long parse_num(const char *s, const char *what,
 	return v;
 }
 
+/* LO-HI, ports, LO <= HI */
+static void parse_range(const char *arg, const char *opt, unsigned *lo, unsigned *hi)
+{
+	char v[64], what[64], *dash;
+
+	snprintf(v, sizeof(v), "%s", arg);
+	dash = strchr(v, '-');
+	if (!dash)
+		usage_err("%s wants LO-HI, got '%s'", opt, arg);
+	*dash = 0;
+	snprintf(what, sizeof(what), "%s LO", opt);
+	*lo = (unsigned)parse_num(v, what, 1, 65535);
+	snprintf(what, sizeof(what), "%s HI", opt);
+	*hi = (unsigned)parse_num(dash + 1, what, 1, 65535);
+	if (*lo > *hi)
+		usage_err("%s: LO > HI", opt);
+}
+
 static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')
@@ -976,15 +994,7 @@ int main(int argc, char **argv)
 			emit(usage_text, strlen(usage_text));
 			return 0;
 		} else if ((v = optval(argc, argv, &i, "--private"))) {
-			char *dash = strchr(v, '-');
-
-			if (!dash)
-				usage_err("--private wants LO-HI, got '%s'", v);
-			*dash = 0;
-			lo = (unsigned)parse_num(v, "--private LO", 1, 65535);
-			hi = (unsigned)parse_num(dash + 1, "--private HI", 1, 65535);
-			if (lo > hi)
-				usage_err("--private: LO > HI");
+			parse_range(v, "--private", &lo, &hi);
 			priv = 1;
 		} else if ((v = optval(argc, argv, &i, "--tw-reuse"))) {
 			tw = (unsigned)parse_num(v, "--tw-reuse", 0, 2);
@@ -1016,15 +1026,7 @@ int main(int argc, char **argv)
 		} else if ((v = optval(argc, argv, &i, "--port"))) {
 			port = (unsigned)parse_num(v, "--port", 1, 65535);
 		} else if ((v = optval(argc, argv, &i, "--prohibit-sport"))) {
-			char *dash = strchr(v, '-');
-
-			if (!dash)
-				usage_err("--prohibit-sport wants LO-HI, got '%s'", v);
-			*dash = 0;
-			plo = (unsigned)parse_num(v, "--prohibit-sport LO", 1, 65535);
-			phi = (unsigned)parse_num(dash + 1, "--prohibit-sport HI", 1, 65535);
-			if (plo > phi)
-				usage_err("--prohibit-sport: LO > HI");
+			parse_range(v, "--prohibit-sport", &plo, &phi);
 		} else if (!strcmp(a, "--no-server")) {
 			no_server = 1;
 		} else if ((v = optval(argc, argv, &i, "--count"))) {
