@@ -70,7 +70,7 @@ struct sk_state {
 	__u16 sport;		/* bound port at the start, 0 if none */
 	__u8 active;		/* between the start and the outcome */
 	__u8 pad;
-	__u32 txhash;		/* sk_txhash at the start */
+	__u32 taken;		/* port_taken_mark() at the start */
 	char comm[PW_COMM_LEN];
 };
 
@@ -878,6 +878,20 @@ static __always_inline bool tfo_deferred(struct sock *sk)
 	return false;
 }
 
+/* What port selection changes when it takes a port, and nothing else on
+ * the way from CLOSE->SYN_SENT to SYN_SENT->CLOSE: the socket's hash in the
+ * established table (set when it is inserted there with the port; the
+ * unhash at CLOSE leaves it) and its transmit hash (sk_set_txhash() right
+ * after port selection in tcp_v4_connect and tcp_v6_connect: a new random
+ * non-zero value; on a 7.2 kernel an IPv6 connect's did not change). Both
+ * are in struct sock: plain loads. Either one alone could repeat across
+ * connects of the same socket (the same 4-tuple again; a transmit hash set
+ * before SYN_SENT), both together practically never. */
+static __always_inline __u32 port_taken_mark(struct sock *sk)
+{
+	return sk->__sk_common.skc_hash ^ sk->sk_txhash;
+}
+
 static __always_inline void tp_start(struct sock *sk)
 {
 	struct sk_state s = {};
@@ -889,7 +903,7 @@ static __always_inline void tp_start(struct sock *sk)
 		return;
 	s.sport = sk->__sk_common.skc_num;
 	s.wmem = sk->sk_wmem_queued;
-	s.txhash = sk->sk_txhash;
+	s.taken = port_taken_mark(sk);
 	s.active = 1;
 	s.t0 = bpf_ktime_get_ns();
 	if (!sk_state_put(sk, &s))
@@ -938,9 +952,7 @@ static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret
 }
 
 /* SYN_SENT->CLOSE with nothing queued and no socket error: nothing was sent.
- * A port selection that took a port set the socket's tx hash just after
- * (sk_set_txhash(): a new random non-zero value, in tcp_v4_connect and
- * tcp_v6_connect since 4.2), so an unchanged hash means it failed:
+ * An unchanged port_taken_mark() means port selection took no port:
  * -EADDRNOTAVAIL. A changed one means connect() got past it and then either
  * returned 0 with the SYN deferred by TCP Fast Open (closed before the first
  * write: a success, as connect() said), or failed before queueing the SYN,
@@ -949,7 +961,7 @@ static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret
 static __always_inline bool tp_nothing_sent(struct sock *sk, struct sk_state *s, int *ret,
 					    __u8 *cause)
 {
-	if (sk->sk_txhash == s->txhash) {
+	if (port_taken_mark(sk) == s->taken) {
 		*ret = -PW_EADDRNOTAVAIL;
 		*cause = s->sport ? PW_CAUSE_BOUND_CONFLICT : PW_CAUSE_RANGE_EXHAUSTED;
 		return true;
