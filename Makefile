@@ -93,7 +93,7 @@ SKEL := $(OUTPUT)/portwatch.skel.h
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd $(OUTPUT)/tests/fetcher
+TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd $(OUTPUT)/tests/fetcher $(OUTPUT)/tests/failshim.so
 
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
@@ -131,6 +131,12 @@ $(BIN): $(USER_OBJS) $(OUTPUT)/build-flags
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
+
+# a fault injector loaded with LD_PRELOAD (tests/robust.sh); never with the
+# sanitizers: it goes into programs built without them too
+$(OUTPUT)/tests/failshim.so: tests/failshim.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS)) -fPIC -shared $< -ldl -o $@
 
 # a libcurl client not named curl (tests/workload.sh)
 $(OUTPUT)/tests/fetcher: tests/fetcher.c | $(OUTPUT)/tests

@@ -43,6 +43,7 @@ struct stash {
 	__u8 scan_timed;
 	__u8 bound;
 	__u8 scan_ok;		/* port selection returned 0: it took a port */
+	__u8 no_dest;		/* the address was not one the kernel took: none read */
 	__u8 saddr[16];
 	__u8 daddr[16];
 	char comm[PW_COMM_LEN];
@@ -543,6 +544,8 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 		e->flags |= PW_HAS_SCAN_NS;
 	if (targ_scan_depth && st->scan_entered)
 		e->flags |= PW_HAS_PORTS_CHECKED;
+	if (st->no_dest)
+		e->flags |= PW_NO_DEST;
 	e->family = st->family;
 	e->sport = st->sport;
 	e->dport = st->dport;
@@ -583,7 +586,17 @@ static __always_inline bool v4_call_nested(struct sock *sk, bool direct)
 	return READ_SK(direct, sk, __sk_common.skc_family) == PW_AF_INET6;
 }
 
-static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uaddr, bool direct)
+/* The shortest address tcp_v4_connect and tcp_v6_connect take
+ * (sizeof(struct sockaddr_in), SIN6_LEN_RFC2133: no sin6_scope_id). */
+#define PW_SIN_LEN	16
+#define PW_SIN6_LEN	24
+
+/* want_family, min_len: what the hooked function takes. A shorter address
+ * (its tail is uninitialised kernel stack: connect() copies only addr_len
+ * bytes), or another family, fails (EINVAL, EAFNOSUPPORT) before the kernel
+ * reads it: no destination then, and the socket's family. */
+static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uaddr, int addr_len,
+					  __u16 want_family, int min_len, bool direct)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct stash st = {};
@@ -591,18 +604,24 @@ static __always_inline void connect_enter(struct sock *sk, struct sockaddr *uadd
 
 	if (!stash_task(&st, direct))
 		return;
-	st.family = BPF_CORE_READ(uaddr, sa_family);
-	bpf_probe_read_kernel(&port, sizeof(port), (void *)uaddr + 2);
-	st.dport = bpf_ntohs(port);
+	st.sk_family = READ_SK(direct, sk, __sk_common.skc_family);
+	if (addr_len >= min_len)
+		st.family = BPF_CORE_READ(uaddr, sa_family);
+	if (st.family != want_family) {
+		st.no_dest = 1;
+		st.family = st.sk_family;
+	} else {
+		bpf_probe_read_kernel(&port, sizeof(port), (void *)uaddr + 2);
+		st.dport = bpf_ntohs(port);
+	}
 	if (!dport_wanted(st.dport))
 		return;
 	st.sk = (__u64)sk;
-	st.sk_family = READ_SK(direct, sk, __sk_common.skc_family);
 	st.last_lport = ~0u;
-	if (st.family == PW_AF_INET6)
+	if (!st.no_dest && st.family == PW_AF_INET6)
 		bpf_probe_read_kernel(&st.daddr, 16,
 				      &((struct sockaddr_in6 *)uaddr)->sin6_addr);
-	else
+	else if (!st.no_dest)
 		bpf_probe_read_kernel(&st.daddr, 4,
 				      &((struct sockaddr_in *)uaddr)->sin_addr);
 	if (bpf_map_update_elem(&stash, &id, &st, BPF_ANY))
@@ -681,10 +700,10 @@ static __always_inline void port_checked(struct sock *sk, __u16 lport)
 }
 
 SEC("fentry/tcp_v4_connect")
-int BPF_PROG(fe_v4_connect, struct sock *sk, struct sockaddr *uaddr)
+int BPF_PROG(fe_v4_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len)
 {
 	if (!v4_call_nested(sk, true))
-		connect_enter(sk, uaddr, true);
+		connect_enter(sk, uaddr, addr_len, PW_AF_INET, PW_SIN_LEN, true);
 	return 0;
 }
 
@@ -696,9 +715,9 @@ int BPF_PROG(fx_v4_connect, struct sock *sk, struct sockaddr *uaddr, int len, in
 }
 
 SEC("fentry/tcp_v6_connect")
-int BPF_PROG(fe_v6_connect, struct sock *sk, struct sockaddr *uaddr)
+int BPF_PROG(fe_v6_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len)
 {
-	connect_enter(sk, uaddr, true);
+	connect_enter(sk, uaddr, addr_len, PW_AF_INET6, PW_SIN6_LEN, true);
 	return 0;
 }
 
@@ -750,10 +769,10 @@ int BPF_PROG(fe_check6, void *dr, struct sock *sk, __u16 lport)
 }
 
 SEC("kprobe/tcp_v4_connect")
-int BPF_KPROBE(kp_v4_connect, struct sock *sk, struct sockaddr *uaddr)
+int BPF_KPROBE(kp_v4_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len)
 {
 	if (!v4_call_nested(sk, false))
-		connect_enter(sk, uaddr, false);
+		connect_enter(sk, uaddr, addr_len, PW_AF_INET, PW_SIN_LEN, false);
 	return 0;
 }
 
@@ -765,9 +784,9 @@ int BPF_KRETPROBE(krp_v4_connect, int ret)
 }
 
 SEC("kprobe/tcp_v6_connect")
-int BPF_KPROBE(kp_v6_connect, struct sock *sk, struct sockaddr *uaddr)
+int BPF_KPROBE(kp_v6_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len)
 {
-	connect_enter(sk, uaddr, false);
+	connect_enter(sk, uaddr, addr_len, PW_AF_INET6, PW_SIN6_LEN, false);
 	return 0;
 }
 

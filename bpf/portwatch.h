@@ -36,6 +36,9 @@ enum pw_cause {
 #define PW_HAS_RANGE		(1u << 2)
 #define PW_HAS_TW_REUSE		(1u << 3)
 #define PW_HAS_SCAN		(1u << 4)	/* port selection was entered */
+/* The connect's address was not one the kernel took (shorter than its
+ * family's sockaddr, or another family): daddr and dport hold nothing. */
+#define PW_NO_DEST		(1u << 5)
 
 struct pw_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() at the outcome */

@@ -113,3 +113,36 @@ summary() { jq -c 'select(.type == "summary")' "$T/pw.out"; }
 
 # Ground truth from trigger's record lines: total over records of FIELD.
 truth() { jq -s "[.[] | select(.type == \"record\" and .mode != \"parallel_total\")] | $1" "$2"; }
+
+# check_shortaddr MODE TRUTH PWOUT: the events and summary of `trigger
+# shortaddr` runs (records "shortaddr/CASE" in TRUTH, portwatch -j -a output
+# in PWOUT). A connect whose address the kernel refused (too short, another
+# family) has no destination (daddr and dport null) and the socket's family,
+# in fentry/kprobe modes; tracepoint mode never sees it (it fails before
+# SYN_SENT), only the valid ones, with their real destination. Exact per
+# trigger pid: the events as a multiset, the summary's attempts and errors.
+check_shortaddr() {
+	local mode=$1 truth=$2 out=$3 pid fam want got
+	for pid in $(jq -s '[.[] | select(.type == "record" and (.mode | startswith("shortaddr/"))) | .pid] | unique | .[]' "$truth"); do
+		fam=$(jq -rs --argjson p "$pid" '[.[] | select(.type == "record" and .pid == $p)][0].addr
+			| if test(":") then "inet6" else "inet" end' "$truth")
+		want=$(jq -cs --argjson p "$pid" --arg m "$mode" --arg fam "$fam" '
+			[.[] | select(.type == "record" and .pid == $p)
+			 | select($m != "tracepoint" or .ok == 1)
+			 | if .ok == 1 then {errno: null, family: $fam, daddr: .addr, dport: .port}
+			   else {errno: (.errors | keys[0]), family: $fam, daddr: null, dport: null} end]
+			| sort_by(tostring)' "$truth")
+		got=$(jq -cs --argjson p "$pid" '[.[] | select(.type == "connect" and .pid == $p)
+			| {errno, family, daddr, dport}] | sort_by(tostring)' "$out")
+		check_eq "shortaddr pid $pid ($fam, $mode): events (errno, family, destination)" "$want" "$got"
+		want=$(jq -cs --argjson p "$pid" --arg m "$mode" '
+			[.[] | select(.type == "record" and .pid == $p) | select($m != "tracepoint" or .ok == 1)]
+			| {attempts: length, errors: (map(.errors | to_entries[]) | group_by(.key)
+			   | map({key: .[0].key, value: (map(.value) | add)}) | from_entries)}' "$truth")
+		got=$(jq -cs --argjson p "$pid" '[.[] | select(.type == "summary") | .processes[]
+			| select(.pid == $p)] | {attempts: (map(.attempts) | add // 0),
+			  errors: (map(.errors | to_entries[]) | group_by(.key)
+			   | map({key: .[0].key, value: (map(.value) | add)}) | from_entries)}' "$out")
+		check_eq "shortaddr pid $pid ($fam, $mode): summary attempts and errors" "$want" "$got"
+	done
+}

@@ -172,3 +172,96 @@ t_pressure_warning_and_gauges() {
 		check_eq "promtool check metrics" 0 $?
 	fi
 }
+
+# Bounded under a crowd of names: 3,000 short-lived processes, each with a
+# name of its own (prctl) failing twice with EADDRNOTAVAIL, then the curl
+# case in one libcurl process (tests/fetcher: 25 requests, 15 find no port).
+# Only the first 1,024 names ever seen failing get series of their own,
+# every later one counts in comm="(other)"; the per-pid series keep the top
+# failers, so the client is there with its exact count, and the exposition
+# and portwatch's memory are no larger after 3,000 names than after 1,500.
+t_metrics_bounded_many_names() {
+	local fetcher=${FETCHER:-$OUT/tests/fetcher}
+	[ -x "$fetcher" ] || skip "$fetcher not built (libcurl4-openssl-dev missing: make deps tools)"
+	command -v promtool >/dev/null || skip "promtool not installed (package prometheus)"
+	local crowd tag=$$ n=3000 half=1500
+	mk_netns $RANGE_LO $RANGE_HI
+	crowd=$NS
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	pw_start -q -l "127.0.0.1:$METRICS_PORT"
+	# the crowd's netns: its 10 ports in TIME_WAIT (60 s), so every later
+	# connect() there fails with EADDRNOTAVAIL, no listener needed
+	must ip netns exec "$crowd" "$TRIGGER" --port 18095 exhaust --count 10 > "$T/fill"
+	check_eq "crowd netns filled (10 ok)" 10 "$(jq .ok "$T/fill")"
+	run_crowd() {
+		ip netns exec "$crowd" sh -c "for i in \$(seq $1 $2); do
+			$TRIGGER --no-server --comm b$tag-\$i --port 18095 exhaust --count 2 || exit 1
+		done" >> "$T/crowd"
+	}
+	must run_crowd 1 $half
+	# counts are in the kernel map when a process exits; a scrape reads it
+	scrape > "$T/m1"
+	local rss1 rss2
+	rss1=$(awk '/^VmRSS:/ {print $2}' "/proc/$PW_PID/status")
+	must run_crowd $((half + 1)) $n
+	ip netns exec "$NS" "$fetcher" http://127.0.0.1:8080/ 25 > "$T/f"
+	scrape > "$T/m2"
+	rss2=$(awk '/^VmRSS:/ {print $2}' "/proc/$PW_PID/status")
+	# each crowd process's own count is the truth (twice, unless its ports
+	# left TIME_WAIT meanwhile: 60 s, reached by slow builds such as ASan's)
+	jq -r '"\(.comm) \(.errors.EADDRNOTAVAIL // 0)"' "$T/crowd" | sort > "$T/crowd.truth"
+	local fed
+	fed=$(awk '{s += $2} END {print s}' "$T/crowd.truth")
+	check_eq "crowd: processes" $n "$(wc -l < "$T/crowd.truth")"
+	check_eq "crowd: distinct names" $n "$(cut -d' ' -f1 "$T/crowd.truth" | sort -u | wc -l)"
+	check_eq "crowd: most failed (EADDRNOTAVAIL)" 1 "$([ "$fed" -ge $n ] && echo 1)"
+	check_eq "client: ok, couldn't connect, other" '[10,15,0]' \
+		"$(jq -c '[.ok, .couldnt_connect, .other]' "$T/f")"
+	local cpid
+	cpid=$(jq .pid "$T/f")
+	# the client, a top failer, keeps its per-pid series with the exact count
+	check_eq "per-pid series of the client" 1 \
+		"$(grep -cx "portwatch_process_connect_failures_total{pid=\"$cpid\",comm=\"fetcher\",errno=\"EADDRNOTAVAIL\"} 15" "$T/m2")"
+	# per-comm: at most 1,024 names and (other); the crowd's names that
+	# have series are exact; the rest of the crowd, and the client unless
+	# its name had a series already (another test's fetcher), in (other)
+	local names mine other client_own
+	names=$(grep '^portwatch_connect_failures_total{' "$T/m2" | sed 's/",errno=.*//' | sort -u | wc -l)
+	check_eq "per-comm names at most 1024 + (other)" 1 "$([ "$names" -le 1025 ] && echo 1)"
+	grep -E "^portwatch_connect_failures_total\{comm=\"b$tag-[0-9]+\",errno=\"EADDRNOTAVAIL\",family=\"inet\"\} " "$T/m2" \
+		| sed -E 's/^[^"]*"([^"]*)".*\} ([0-9]+)$/\1 \2/' | sort > "$T/crowd.series"
+	mine=$(wc -l < "$T/crowd.series")
+	check_eq "crowd names with a series of their own: 1 to 1024" 1 \
+		"$([ "$mine" -ge 1 ] && [ "$mine" -le 1024 ] && echo 1)"
+	check_eq "each exactly what that process saw" "$mine" \
+		"$(join "$T/crowd.series" "$T/crowd.truth" | awk '$2 == $3' | wc -l)"
+	check_eq "no crowd name after the set was full in m1 gains a series in m2" 0 \
+		"$(comm -13 <(grep -o "comm=\"b$tag-[0-9]*\"" "$T/m1" | sort -u) \
+			<(grep -o "comm=\"b$tag-[0-9]*\"" "$T/m2" | sort -u) | wc -l)"
+	other=$(awk -F' ' '$1 == "portwatch_connect_failures_total{comm=\"(other)\",errno=\"EADDRNOTAVAIL\",family=\"inet\"}" {print $2}' "$T/m2")
+	client_own=$(grep -c '^portwatch_connect_failures_total{comm="fetcher",errno="EADDRNOTAVAIL",family="inet"} ' "$T/m1")
+	local want=$((fed - $(awk '{s += $2} END {print s + 0}' "$T/crowd.series") + (client_own ? 0 : 15)))
+	check_eq "(other) holds the rest of the crowd and the client (>= $want)" 1 \
+		"$([ "${other:-0}" -ge "$want" ] && echo 1)"
+	check_eq "per-pid series at most --max-pids (1024) processes" 1 \
+		"$([ "$(grep '^portwatch_process_connect_failures_total{' "$T/m2" | sed 's/,comm=.*//' | sort -u | wc -l)" -le 1024 ] && echo 1)"
+	local b1 b2
+	b1=$(wc -c < "$T/m1")
+	b2=$(wc -c < "$T/m2")
+	echo "    info: $names per-comm names, $(grep -c '^portwatch_connect_failures_total{' "$T/m2") per-comm series," \
+		"$(grep -c '^portwatch_process_connect_failures_total{' "$T/m2") per-pid series;" \
+		"exposition $b1 bytes after $half names, $b2 after $n; RSS $rss1 KiB, then $rss2 KiB;" \
+		"kernel maps full (the whole host's traffic): $(grep -E '^portwatch_(counts_dropped|untraced_connects)_total ' "$T/m2" | tr '\n' ' ')"
+	# other tests' traffic may add a few series: 16 KiB of slack; RSS: the
+	# exited rows (kept up to 65,536) and malloc's arenas, 4 MiB
+	check_eq "exposition after $n names <= after $half + 16 KiB" 1 "$([ "$b2" -le $((b1 + 16384)) ] && echo 1)"
+	if [ -n "${PW_SAN_INNER:-}" ]; then
+		echo "    info: RSS not compared under ASan (its quarantine keeps freed memory)"
+	else
+		check_eq "RSS after $n names <= after $half + 4 MiB" 1 "$([ "$rss2" -le $((rss1 + 4096)) ] && echo 1)"
+	fi
+	promtool check metrics < "$T/m2" > /dev/null 2>&1
+	check_eq "promtool check metrics" 0 $?
+	pw_stop
+}

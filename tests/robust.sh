@@ -5,12 +5,13 @@
 # A trigger run's EADDRNOTAVAIL failures (its own ground truth).
 failures_of() { truth_sum '.errors.EADDRNOTAVAIL' "$1"; }
 
-# kprobe_events entries of portwatch process $1 (kprobe mode makes them;
-# other instances on this shared machine have their own pids).
+# kprobe_events entries of portwatch process $1 (kprobe mode makes them,
+# named portwatch/pw_<pidns>_<pid>_<start>_<prog>; other instances on this
+# shared machine have their own pids).
 krp_entries_of() {
 	local d
 	for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do
-		[ -r "$d/kprobe_events" ] && { grep -c "pw_$1_" "$d/kprobe_events"; return; }
+		[ -r "$d/kprobe_events" ] && { grep -c ":portwatch/pw_[0-9]*_$1_" "$d/kprobe_events"; return; }
 	done
 	echo 0
 }
@@ -126,4 +127,128 @@ t_robust_two_instances() {
 	check_eq "second instance: summary failures" 7 \
 		"$(jq -c 'select(.type == "summary")' "$T/b.out" |
 		   jq '[.processes[] | select(.comm == "pwt-two") | .failures] | add')"
+}
+
+# connect() with an address length or family the kernel refuses before it
+# reads the address: never a destination made of uninitialised kernel bytes.
+# In tracepoint mode (this host) those connects are not seen at all; the
+# valid ones around them are, with their destination. fentry/kprobe: the
+# kernel matrix (tests/vm, scenario shortaddr).
+t_robust_short_addrlen() {
+	local mode
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -a -c pwt-short
+	mode=$(sed -n 's/^portwatch: attached in \([a-z]*\) mode.*/\1/p' "$T/pw.err")
+	must in_ns "$TRIGGER" --comm pwt-short --port 18095 shortaddr > "$T/trig"
+	must in_ns "$TRIGGER" --comm pwt-short --addr ::1 --port 18096 shortaddr >> "$T/trig"
+	check_eq "trigger records (5 IPv4 cases, 7 IPv6)" 12 "$(grep -c '"shortaddr/' "$T/trig")"
+	check_eq "refused by the kernel (the scenario)" 9 \
+		"$(jq -s '[.[] | select(.ok == 0 and ((.errors.EINVAL // 0) + (.errors.EAFNOSUPPORT // 0)) == 1)] | length' "$T/trig")"
+	pw_stop
+	check_shortaddr "$mode" "$T/trig" "$T/pw.out"
+	check_eq "failure events with a destination (every failure here is a refused address)" 0 \
+		"$(jq -c 'select(.type == "connect" and .comm == "pwt-short" and .errno != null and .daddr != null)' "$T/pw.out" | wc -l)"
+}
+
+# bpf_ids PID KIND: the ids of KIND (prog, map, link) that process PID holds
+# (its fds' fdinfo: a link's fd names its program too)
+bpf_ids() {
+	cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n "s/^$2_id:[[:space:]]*//p" | sort -un | tr '\n' ' '
+}
+
+# bpf_alive KIND IDS...: those of the ids that still exist (bpftool)
+bpf_alive() {
+	local kind=$1 id
+	shift
+	for id in "$@"; do
+		bpftool "$kind" show id "$id" > /dev/null 2>&1 && echo "$id"
+	done | tr '\n' ' '
+}
+
+# After SIGKILL nothing of portwatch stays attached or defined: its BPF
+# programs, maps and links (by the ids it held, so that other instances on
+# this machine do not count) are gone once the kernel has released its fds;
+# it pins nothing and makes no cgroup or netns (tracepoint mode: no tracefs
+# entry either; kprobe mode's kprobe_events entries are removed by the next
+# start: the kernel matrix, scenario kill). The kernel frees them after an
+# RCU grace period: a bounded wait.
+t_robust_sigkill() {
+	local progs maps links names left end rc
+	command -v bpftool > /dev/null || skip "bpftool not installed"
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -c pwt-kill
+	progs=$(bpf_ids "$PW_PID" prog) maps=$(bpf_ids "$PW_PID" map) links=$(bpf_ids "$PW_PID" link)
+	names=$(for id in $progs; do bpftool prog show id "$id" -j | jq -r .name; done | sort -u | tr '\n' ' ')
+	echo "    info: portwatch $PW_PID holds programs [$progs] ($names), maps [$maps], links [$links]"
+	check_eq "its programs are portwatch's (tracepoint mode: tp_set_state)" "tp_set_state " "$names"
+	[ -n "$maps" ] || fail "no map ids found in its fdinfo"
+	[ -n "$links" ] || fail "no link ids found in its fdinfo"
+	# attached and counting: the scenario's failures come out as events
+	must in_ns "$TRIGGER" --comm pwt-kill --port 18097 exhaust --count 12 > "$T/trig"
+	check_eq "failures (the scenario)" 2 "$(failures_of "$T/trig")"
+	wait_count "$T/pw.out" '"comm":"pwt-kill"' 2 20
+	kill -KILL "$PW_PID"
+	wait "$PW_PID"
+	rc=$?
+	check_eq "exit status after SIGKILL (128 + 9)" 137 "$rc"
+	end=$((SECONDS + 20))
+	while :; do
+		# shellcheck disable=SC2086
+		left="$(bpf_alive prog $progs)$(bpf_alive map $maps)$(bpf_alive link $links)"
+		[ -z "$left" ] || [ $SECONDS -ge $end ] && break
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	check_eq "programs left after SIGKILL" "" "$(bpf_alive prog $progs)"
+	# shellcheck disable=SC2086
+	check_eq "maps left after SIGKILL" "" "$(bpf_alive map $maps)"
+	# shellcheck disable=SC2086
+	check_eq "links left after SIGKILL" "" "$(bpf_alive link $links)"
+	check_eq "kprobe_events entries of it" 0 "$(krp_entries_of "$PW_PID")"
+	# a new instance attaches and counts exactly (the killed one's output
+	# moved away: pw_start must not find its "attached" line)
+	mv "$T/pw.out" "$T/killed.out"
+	mv "$T/pw.err" "$T/killed.err"
+	pw_start -j -c pwt-kill
+	must in_ns "$TRIGGER" --comm pwt-kill --port 18097 exhaust --count 3 > "$T/trig2"
+	check_eq "next run's failures (the scenario: the range still full)" 3 "$(failures_of "$T/trig2")"
+	pw_stop
+	check_eq "next instance: events" 3 "$(ns_events | wc -l)"
+}
+
+# The event loop stopping on an error (epoll_wait failing in the main
+# thread, injected by tests/failshim.so once a file exists): exit status 1,
+# one line on stderr saying what, the events so far and the summary still
+# written, and nothing left attached.
+t_robust_loop_error() {
+	local shim=$OUT/tests/failshim.so progs rc end left
+	[ -f "$shim" ] || skip "$shim not built (make tools)"
+	mk_netns $RANGE_LO $RANGE_HI
+	# only portwatch gets the shim (not this shell's sleeps and greps)
+	printf '#!/bin/sh\nPWT_EPOLL_FAIL_FILE=%s LD_PRELOAD=%s exec %s "$@"\n' \
+		"$T/fail" "$(realpath "$shim")" "$(realpath "$PW")" > "$T/pw-shim"
+	chmod +x "$T/pw-shim"
+	PW=$T/pw-shim pw_start -j -c pwt-loop
+	progs=$(bpf_ids "$PW_PID" prog)
+	must in_ns "$TRIGGER" --comm pwt-loop --port 18098 exhaust --count 13 > "$T/trig"
+	check_eq "failures (the scenario)" 3 "$(failures_of "$T/trig")"
+	wait_count "$T/pw.out" '"comm":"pwt-loop"' 3 20
+	touch "$T/fail"
+	end=$((SECONDS + 20))
+	while kill -0 "$PW_PID" 2> /dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
+	wait "$PW_PID"
+	rc=$?
+	check_eq "exit status after the loop's error" 1 "$rc"
+	check_eq "stderr: the error's line" 1 \
+		"$(grep -c '^portwatch: epoll_wait: Input/output error$' "$T/pw.err")"
+	check_eq "events" 3 "$(ns_events | wc -l)"
+	check_eq "summary failures" 3 \
+		"$(summary | jq '[.processes[] | select(.comm == "pwt-loop") | .failures] | add')"
+	check_eq "last line is the summary" summary "$(tail -n 1 "$T/pw.out" | jq -r .type)"
+	if command -v bpftool > /dev/null; then
+		end=$((SECONDS + 20))
+		# shellcheck disable=SC2086
+		until left=$(bpf_alive prog $progs); [ -z "$left" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
+		check_eq "programs left" "" "$left"
+	fi
 }

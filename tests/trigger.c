@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <linux/bpf.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -74,7 +76,13 @@ static const char usage_text[] =
 	"                                    connect+write+close gets a cookie, then N\n"
 	"                                    TCP_FASTOPEN_CONNECT connects closed before\n"
 	"                                    any write (record \"deferred\": closed in\n"
-	"                                    SYN_SENT with no segment sent)\n";
+	"                                    SYN_SENT with no segment sent)\n"
+	"  shortaddr                         connects whose address the kernel refuses\n"
+	"                                    (too short, another family), then valid\n"
+	"                                    ones; a record per case, mode shortaddr/CASE\n"
+	"  bpf-list                          every BPF program (id, name), map (id, name)\n"
+	"                                    and link (id, prog_id) of the system, one\n"
+	"                                    {\"type\":\"bpf\"} line each (no bpftool in a VM)\n";
 
 struct tally {
 	unsigned long long attempts, ok;
@@ -737,6 +745,116 @@ static int run_bound(unsigned lport)
 	return 0;
 }
 
+/* connect() with an address length or family the kernel refuses before it
+ * reads the address (tcp_v4_connect: shorter than sockaddr_in, or not
+ * AF_INET; tcp_v6_connect: shorter than SIN6_LEN_RFC2133 (24), or not
+ * AF_INET6), then with valid ones; one record per case, so that a tracer's
+ * events can be matched to each. */
+struct short_case {
+	const char *name;
+	int family;		/* written into the address */
+	socklen_t len;
+};
+
+static int run_shortaddr(void)
+{
+	static const struct short_case v4[] = {
+		{ "len2", AF_INET, 2 },
+		{ "len8", AF_INET, 8 },
+		{ "len15", AF_INET, 15 },
+		{ "inet6_family", AF_INET6, sizeof(struct sockaddr_in6) },
+		{ "valid", AF_INET, sizeof(struct sockaddr_in) },
+	};
+	static const struct short_case v6[] = {
+		{ "len2", AF_INET6, 2 },
+		{ "len16", AF_INET6, 16 },
+		{ "len23", AF_INET6, 23 },
+		{ "inet_len16", AF_INET, 16 },
+		{ "inet_family", AF_INET, sizeof(struct sockaddr_in6) },
+		{ "valid_len24", AF_INET6, 24 },
+		{ "valid", AF_INET6, sizeof(struct sockaddr_in6) },
+	};
+	const struct short_case *c = tgt.family == AF_INET ? v4 : v6;
+	size_t n = tgt.family == AF_INET ? sizeof(v4) / sizeof(v4[0]) : sizeof(v6) / sizeof(v6[0]);
+	char name[64];
+
+	wait_go();
+	for (size_t i = 0; i < n; i++) {
+		struct sockaddr_storage ss = tgt.sa;
+		struct tally t = { 0 };
+		int s = new_sock(), rc;
+
+		ss.ss_family = (sa_family_t)c[i].family;
+		do
+			rc = connect(s, (struct sockaddr *)&ss, c[i].len);
+		while (rc != 0 && errno == EINTR);
+		tally_add(&t, rc, rc ? errno : 0);
+		if (rc == 0)
+			client_close(s);
+		else
+			close(s);
+		snprintf(name, sizeof(name), "shortaddr/%s", c[i].name);
+		emit_record(name, &t);
+	}
+	return 0;
+}
+
+/* ---------- bpf-list: what the kernel holds, without bpftool ---------- */
+
+static int sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return (int)syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+/* kind: 0 prog, 1 map, 2 link */
+static void bpf_list_kind(int kind)
+{
+	static const int next_cmd[] = { BPF_PROG_GET_NEXT_ID, BPF_MAP_GET_NEXT_ID, BPF_LINK_GET_NEXT_ID };
+	static const int fd_cmd[] = { BPF_PROG_GET_FD_BY_ID, BPF_MAP_GET_FD_BY_ID, BPF_LINK_GET_FD_BY_ID };
+	static const char *const names[] = { "prog", "map", "link" };
+	__u32 id = 0;
+
+	for (;;) {
+		union bpf_attr a;
+		union {
+			struct bpf_prog_info p;
+			struct bpf_map_info m;
+			struct bpf_link_info l;
+		} info;
+		int fd;
+
+		memset(&a, 0, sizeof(a));
+		a.start_id = id;
+		if (sys_bpf(next_cmd[kind], &a))
+			break;	/* ENOENT: the last; EINVAL: a kernel without links */
+		id = a.next_id;
+		memset(&a, 0, sizeof(a));
+		if (kind == 0)
+			a.prog_id = id;
+		else if (kind == 1)
+			a.map_id = id;
+		else
+			a.link_id = id;
+		fd = sys_bpf(fd_cmd[kind], &a);
+		if (fd < 0)
+			continue;	/* gone meanwhile */
+		memset(&info, 0, sizeof(info));
+		memset(&a, 0, sizeof(a));
+		a.info.bpf_fd = fd;
+		a.info.info_len = sizeof(info);
+		a.info.info = (__u64)(unsigned long)&info;
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0) {
+			if (kind == 2)
+				emit_fmt("{\"type\":\"bpf\",\"kind\":\"link\",\"id\":%u,\"prog_id\":%u}\n",
+					 id, info.l.prog_id);
+			else
+				emit_fmt("{\"type\":\"bpf\",\"kind\":\"%s\",\"id\":%u,\"name\":\"%.16s\"}\n",
+					 names[kind], id, kind ? info.m.name : info.p.name);
+		}
+		close(fd);
+	}
+}
+
 struct worker {
 	double seconds;
 	int failed;
@@ -987,6 +1105,11 @@ int main(int argc, char **argv)
 	int have_seconds = 0;
 	double seconds = 1.0;
 
+	if (argc == 2 && !strcmp(argv[1], "bpf-list")) {
+		for (int k = 0; k < 3; k++)
+			bpf_list_kind(k);
+		return 0;
+	}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -1063,7 +1186,7 @@ int main(int argc, char **argv)
 		usage_err("--tw-reuse only works with --private");
 	if (strcmp(mode_name, "exhaust") && strcmp(mode_name, "bound") &&
 	    strcmp(mode_name, "parallel") && strcmp(mode_name, "once") &&
-	    strcmp(mode_name, "tfo"))
+	    strcmp(mode_name, "tfo") && strcmp(mode_name, "shortaddr"))
 		usage_err("unknown MODE '%s'", mode_name);
 	if (!strcmp(mode_name, "exhaust") && !have_count)
 		usage_err("exhaust needs --count N");
@@ -1114,5 +1237,7 @@ int main(int argc, char **argv)
 		return run_bound(lport);
 	if (!strcmp(mode_name, "tfo"))
 		return run_tfo(have_count ? count : 1);
+	if (!strcmp(mode_name, "shortaddr"))
+		return run_shortaddr();
 	return run_parallel(procs, threads, seconds);
 }

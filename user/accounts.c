@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "accounts.h"
+#include "output.h"
 
 #ifndef ENOTSUPP
 #define ENOTSUPP 524	/* the kernel's, not in libc's errno.h */
@@ -21,6 +22,10 @@ void pw_accounts_free(struct pw_accounts *a)
 	free(a->rows);
 	free(a->index);
 	free(a->expired);
+	free(a->expired_index);
+	free(a->comms);
+	free(a->comm_index);
+	free(a->wl_shown);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -69,19 +74,28 @@ static struct pw_row *find(const struct pw_accounts *a, const struct pw_proc_key
 	return NULL;
 }
 
+/* Room for one more row in *v (n used of *cap; doubles, from first). */
+static int room_for_row(struct pw_row **v, size_t n, size_t *cap, size_t first)
+{
+	size_t c = *cap ? *cap * 2 : first;
+	struct pw_row *nv;
+
+	if (n < *cap)
+		return 0;
+	nv = realloc(*v, c * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = c;
+	return 0;
+}
+
 static struct pw_row *add(struct pw_accounts *a, const struct pw_proc_key *k)
 {
 	size_t h;
 
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 256;
-		struct pw_row *rows = realloc(a->rows, cap * sizeof(*rows));
-
-		if (!rows)
-			return NULL;
-		a->rows = rows;
-		a->cap = cap;
-	}
+	if (room_for_row(&a->rows, a->n, &a->cap, 256))
+		return NULL;
 	/* keep the index at most half full */
 	if ((a->n + 1) * 2 > a->index_cap &&
 	    reindex(a, a->index_cap ? a->index_cap * 2 : 512))
@@ -94,6 +108,134 @@ static struct pw_row *add(struct pw_accounts *a, const struct pw_proc_key *k)
 	return &a->rows[a->n - 1];
 }
 
+/* ---- the names with series of their own ---- */
+
+#define COMM_INDEX_CAP	(2 * PW_MAX_COMMS)	/* a power of 2, at most half full */
+
+/* A comm as a key: its bytes up to the first NUL, zero-padded. */
+static void comm_key(char out[PW_COMM_LEN], const char *comm)
+{
+	size_t n = pw_comm_len(comm);
+
+	memset(out, 0, PW_COMM_LEN);
+	memcpy(out, comm, n);
+}
+
+static uint64_t comm_hash(const char key[PW_COMM_LEN])
+{
+	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
+
+	for (int i = 0; i < PW_COMM_LEN; i++)
+		h = (h ^ (unsigned char)key[i]) * 0x100000001b3ull;
+	return h ^ h >> 32;
+}
+
+static size_t comm_slot(const struct pw_accounts *a, const char key[PW_COMM_LEN])
+{
+	size_t h = comm_hash(key) & (COMM_INDEX_CAP - 1);
+
+	while (a->comm_index[h] && memcmp(a->comms[a->comm_index[h] - 1], key, PW_COMM_LEN))
+		h = (h + 1) & (COMM_INDEX_CAP - 1);
+	return h;
+}
+
+bool pw_accounts_comm_shown(const struct pw_accounts *a, const char *comm)
+{
+	char key[PW_COMM_LEN];
+
+	if (!a->comm_index)
+		return false;
+	comm_key(key, comm);
+	return a->comm_index[comm_slot(a, key)] != 0;
+}
+
+/* Give comm series of its own if there is room: once the set is full it
+ * never changes again, so a name left out is left out for good and the
+ * PW_OTHER_COMM series only grows. */
+static int admit_comm(struct pw_accounts *a, const char *comm)
+{
+	char key[PW_COMM_LEN];
+	size_t h;
+
+	if (!a->comm_index) {
+		a->comms = calloc(PW_MAX_COMMS, sizeof(*a->comms));
+		a->comm_index = calloc(COMM_INDEX_CAP, sizeof(*a->comm_index));
+		if (!a->comms || !a->comm_index) {
+			free(a->comms);
+			free(a->comm_index);
+			a->comms = NULL;
+			a->comm_index = NULL;
+			return -ENOMEM;
+		}
+	}
+	comm_key(key, comm);
+	h = comm_slot(a, key);
+	if (a->comm_index[h] || a->ncomms == PW_MAX_COMMS)
+		return 0;
+	memcpy(a->comms[a->ncomms], key, PW_COMM_LEN);
+	a->comm_index[h] = ++a->ncomms;
+	return 0;
+}
+
+/* ---- rows folded away: per (name, errno, family, cgroup) ---- */
+
+static size_t expired_hash(const struct pw_row *e, size_t cap)
+{
+	uint64_t h = comm_hash(e->base.comm) ^
+		     ((uint64_t)e->key.err << 16 | e->key.family) * 0x9e3779b97f4a7c15ull ^
+		     e->base.cgroup_id * 0xc2b2ae3d27d4eb4full;
+
+	return (h ^ h >> 29) & (cap - 1);
+}
+
+static bool expired_eq(const struct pw_row *x, const struct pw_row *y)
+{
+	return x->key.err == y->key.err && x->key.family == y->key.family &&
+	       x->base.cgroup_id == y->base.cgroup_id &&
+	       !memcmp(x->base.comm, y->base.comm, PW_COMM_LEN);
+}
+
+static struct pw_row *expired_find(const struct pw_accounts *a, const struct pw_row *probe)
+{
+	size_t m = a->expired_index_cap - 1;
+
+	if (!a->expired_index_cap)
+		return NULL;
+	for (size_t h = expired_hash(probe, a->expired_index_cap); a->expired_index[h]; h = (h + 1) & m)
+		if (expired_eq(&a->expired[a->expired_index[h] - 1], probe))
+			return &a->expired[a->expired_index[h] - 1];
+	return NULL;
+}
+
+static struct pw_row *expired_add(struct pw_accounts *a, const struct pw_row *probe)
+{
+	size_t m, h;
+
+	if (room_for_row(&a->expired, a->nexpired, &a->expired_cap, 16))
+		return NULL;
+	if ((a->nexpired + 1) * 2 > a->expired_index_cap) {
+		size_t cap = a->expired_index_cap ? a->expired_index_cap * 2 : 64;
+		uint32_t *idx = calloc(cap, sizeof(*idx));
+
+		if (!idx)
+			return NULL;
+		for (size_t i = 0; i < a->nexpired; i++) {
+			for (h = expired_hash(&a->expired[i], cap); idx[h]; h = (h + 1) & (cap - 1))
+				;
+			idx[h] = i + 1;
+		}
+		free(a->expired_index);
+		a->expired_index = idx;
+		a->expired_index_cap = cap;
+	}
+	m = a->expired_index_cap - 1;
+	for (h = expired_hash(probe, a->expired_index_cap); a->expired_index[h]; h = (h + 1) & m)
+		;
+	a->expired[a->nexpired] = *probe;
+	a->expired_index[h] = ++a->nexpired;
+	return &a->expired[a->nexpired - 1];
+}
+
 static int fold_expired(struct pw_accounts *a, const struct pw_row *r);
 
 int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
@@ -101,6 +243,8 @@ int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
 {
 	struct pw_row *r = find(a, k);
 
+	if (k->err && admit_comm(a, v->comm))
+		return -ENOMEM;
 	if (!r) {
 		r = add(a, k);
 		if (!r)
@@ -155,70 +299,32 @@ size_t pw_accounts_exited(struct pw_accounts *a, uint32_t tgid, uint64_t now)
 static int fold_expired(struct pw_accounts *a, const struct pw_row *r)
 {
 	struct pw_proc_val t;
-	struct pw_row *e = NULL;
+	struct pw_row probe, *e;
 
 	pw_row_total(r, &t);
+	memset(&probe, 0, sizeof(probe));
+	probe.key = r->key;
+	probe.key.tgid = 0;
+	/* failures under their name if it has series of its own, else (and
+	 * every success) under PW_OTHER_COMM: as many rows as names shown */
+	if (r->key.err && pw_accounts_comm_shown(a, t.comm))
+		comm_key(probe.base.comm, t.comm);
+	else
+		comm_key(probe.base.comm, PW_OTHER_COMM);
 	/* kept per cgroup too (the per-workload counters stay monotonic), up
-	 * to PW_EXPIRED_CGROUPS entries; beyond, per name only (cgroup 0) */
-	if (a->nexpired >= PW_EXPIRED_CGROUPS)
-		t.cgroup_id = 0;
-	for (size_t i = 0; i < a->nexpired && !e; i++) {
-		if (a->expired[i].key.err == r->key.err && a->expired[i].key.family == r->key.family &&
-		    a->expired[i].base.cgroup_id == t.cgroup_id &&
-		    !memcmp(a->expired[i].base.comm, t.comm, PW_COMM_LEN))
-			e = &a->expired[i];
+	 * to PW_EXPIRED_CGROUPS rows; beyond, new ones per name only */
+	probe.base.cgroup_id = t.cgroup_id;
+	e = expired_find(a, &probe);
+	if (!e && a->nexpired >= PW_EXPIRED_CGROUPS && probe.base.cgroup_id) {
+		probe.base.cgroup_id = 0;
+		e = expired_find(a, &probe);
 	}
-	if (!e) {
-		if (a->nexpired == a->expired_cap) {
-			size_t cap = a->expired_cap ? a->expired_cap * 2 : 16;
-			struct pw_row *v = realloc(a->expired, cap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			a->expired = v;
-			a->expired_cap = cap;
-		}
-		e = &a->expired[a->nexpired++];
-		memset(e, 0, sizeof(*e));
-		e->key = r->key;
-		e->key.tgid = 0;
-		memcpy(e->base.comm, t.comm, PW_COMM_LEN);
-		e->base.cgroup_id = t.cgroup_id;
-	}
+	if (!e && !(e = expired_add(a, &probe)))
+		return -ENOMEM;
 	e->base.count += t.count;
 	e->base.scans += t.scans;
 	e->base.scan_ns += t.scan_ns;
 	return 0;
-}
-
-/* Over max_rows: fold the rows of processes gone longest into `expired`. */
-static int shrink(struct pw_accounts *a, uint64_t now)
-{
-	uint64_t age = PW_EXPIRE_NS;
-	size_t kept;
-	int err;
-
-	while (a->n > a->max_rows) {
-		kept = 0;
-		for (size_t i = 0; i < a->n; i++) {
-			struct pw_row *r = &a->rows[i];
-
-			if (r->exited_ns && !r->in_kernel && now - r->exited_ns >= age) {
-				err = fold_expired(a, r);
-				if (err)
-					return err;
-				continue;
-			}
-			a->rows[kept++] = *r;
-		}
-		a->n = kept;
-		if (!age)
-			break;	/* only live processes left */
-		age /= 4;
-		if (age < 1000000000)
-			age = 0;
-	}
-	return reindex(a, a->index_cap);
 }
 
 /* BPF_MAP_LOOKUP_AND_DELETE_ELEM on a hash map (5.14+): the value and the
@@ -286,6 +392,137 @@ static void retire_idle(struct pw_accounts *a, struct pw_row *r, int map_fd, uin
 	r->active_ns = 0;
 }
 
+/* Over max_rows: fold the rows of processes gone longest into `expired`. */
+static int fold_exited(struct pw_accounts *a, uint64_t now)
+{
+	uint64_t age = PW_EXPIRE_NS;
+	size_t kept;
+	int err;
+
+	while (a->n > a->max_rows) {
+		kept = 0;
+		for (size_t i = 0; i < a->n; i++) {
+			struct pw_row *r = &a->rows[i];
+
+			if (r->exited_ns && !r->in_kernel && now - r->exited_ns >= age) {
+				err = fold_expired(a, r);
+				if (err)
+					return err;
+				continue;
+			}
+			a->rows[kept++] = *r;
+		}
+		a->n = kept;
+		if (!age)
+			break;	/* only live processes left */
+		age /= 4;
+		if (age < 1000000000)
+			age = 0;
+	}
+	return 0;
+}
+
+/* A row's place in the order live rows are folded in: its process's
+ * failures (fewest first), then its pid. */
+struct fold_rank {
+	size_t i;
+	uint32_t tgid;
+	uint64_t failures;
+};
+
+static int cmp_rank_tgid(const void *x, const void *y)
+{
+	const struct fold_rank *p = x, *q = y;
+
+	return (p->tgid > q->tgid) - (p->tgid < q->tgid);
+}
+
+static int cmp_rank_fold(const void *x, const void *y)
+{
+	const struct fold_rank *p = x, *q = y;
+
+	if (p->failures != q->failures)
+		return p->failures < q->failures ? -1 : 1;
+	return cmp_rank_tgid(x, y);
+}
+
+/* Still over max_rows with live processes only: fold whole processes, those
+ * with the fewest failures first (successes only: none), down to 7/8 of
+ * max_rows, so this runs seldom. A row in the kernel map is taken out of it
+ * with its last value; the process counts from 0 in a new row if it
+ * connects again. The top failers keep their rows. */
+static int fold_live(struct pw_accounts *a, int map_fd)
+{
+	size_t target = a->max_rows - a->max_rows / 8, n = a->n, kept = 0;
+	struct fold_rank *v = calloc(n ? n : 1, sizeof(*v));
+	bool *gone = calloc(n ? n : 1, sizeof(*gone));
+	int err = 0;
+
+	if (!v || !gone) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].i = i;
+		v[i].tgid = a->rows[i].key.tgid;
+	}
+	qsort(v, n, sizeof(*v), cmp_rank_tgid);
+	for (size_t i = 0, j; i < n; i = j) {
+		uint64_t sum = 0;
+		struct pw_proc_val t;
+
+		for (j = i; j < n && v[j].tgid == v[i].tgid; j++) {
+			if (!a->rows[v[j].i].key.err)
+				continue;
+			pw_row_total(&a->rows[v[j].i], &t);
+			sum += t.count;
+		}
+		for (size_t k = i; k < j; k++)
+			v[k].failures = sum;
+	}
+	qsort(v, n, sizeof(*v), cmp_rank_fold);
+	/* past the target only to finish the process under way */
+	for (size_t k = 0, left = n; k < n && (left > target || (k && v[k].tgid == v[k - 1].tgid));
+	     k++) {
+		struct pw_row *r = &a->rows[v[k].i];
+
+		if (r->in_kernel) {
+			struct pw_proc_val last;
+			int e = take_entry(map_fd, &r->key, &last);
+
+			if (e && e != -ENOENT)
+				continue;	/* still there: kept */
+			if (!e)
+				r->cur = last;
+		}
+		err = fold_expired(a, r);
+		if (err)
+			break;
+		gone[v[k].i] = true;
+		left--;
+		if (k + 1 == n || v[k + 1].tgid != v[k].tgid)
+			a->live_folded++;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!gone[i])
+			a->rows[kept++] = a->rows[i];
+	a->n = kept;
+out:
+	free(v);
+	free(gone);
+	return err;
+}
+
+static int shrink(struct pw_accounts *a, int map_fd, uint64_t now)
+{
+	int err = fold_exited(a, now);
+
+	if (!err && a->n > a->max_rows)
+		err = fold_live(a, map_fd);
+	/* the index is rebuilt even after an error: rows have moved */
+	return reindex(a, a->index_cap) ?: err;
+}
+
 int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retire)
 {
 	struct pw_proc_key key, next;
@@ -314,8 +551,9 @@ int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retir
 			retire_idle(a, r, map_fd, now);
 			continue;
 		}
+		/* each row asks for itself: no pass over every row per pid */
 		if (!r->exited_ns && kill(r->key.tgid, 0) && errno == ESRCH)
-			pw_accounts_exited(a, r->key.tgid, now);
+			r->exited_ns = now;
 		/* a pid reused since: its new entry starts from 0 again */
 		if (r->exited_ns && r->in_kernel) {
 			struct pw_proc_val t, last;
@@ -333,7 +571,7 @@ int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retir
 			r->in_kernel = false;
 		}
 	}
-	return a->n > a->max_rows ? shrink(a, now) : 0;
+	return a->n > a->max_rows ? shrink(a, map_fd, now) : 0;
 }
 
 int pw_accounts_procs(const struct pw_accounts *a, struct pw_procs *p)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <linux/perf_event.h>
@@ -247,9 +249,175 @@ static void krp_remove(const char *dir, struct pw_kretprobe *k)
 	if (!k->event[0])
 		return;
 	snprintf(path, sizeof(path), "%s/kprobe_events", dir);
-	snprintf(cmd, sizeof(cmd), "-:kprobes/%s\n", k->event);
+	snprintf(cmd, sizeof(cmd), "-:%s/%s\n", PW_KRP_GROUP, k->event);
 	append_file(path, cmd);
 	k->event[0] = '\0';
+}
+
+/* Field 22 of /proc/<pid>/stat (after the comm, which may hold spaces and
+ * parentheses: parsed from the last ')'). */
+int pw_proc_start_time(int pid, unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -ENOENT;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* state is field 3: 19 more fields to the start time */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %llu", start) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+int pw_krp_event_name(char *buf, size_t sz, const struct pw_krp_owner *o, const char *prog)
+{
+	int n = snprintf(buf, sz, "pw_%llu_%d_%llu_%s", (unsigned long long)o->pidns, o->pid,
+			 o->start, prog);
+
+	return n > 0 && (size_t)n < sz && (size_t)n < PW_KRP_EVENT_MAX ? 0 : -ENAMETOOLONG;
+}
+
+/* Digits only, at least one, as a number; the rest of s after them in *end. */
+static bool take_u64(const char *s, unsigned long long *v, const char **end)
+{
+	unsigned long long x = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (x > (~0ull - 9) / 10)
+			return false;
+		x = x * 10 + (unsigned long long)(*p - '0');
+	}
+	*v = x;
+	*end = p;
+	return p != s;
+}
+
+bool pw_krp_parse(const char *line, struct pw_krp_owner *o, char *event, size_t sz)
+{
+	static const char group[] = PW_KRP_GROUP "/pw_";
+	unsigned long long ns, pid, start;
+	const char *p = line, *ev;
+	size_t len;
+
+	/* "r[MAXACTIVE]:portwatch/EVENT FUNC": only kretprobes of our group */
+	if (*p++ != 'r')
+		return false;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p++ != ':' || strncmp(p, group, sizeof(group) - 1))
+		return false;
+	ev = p + sizeof(PW_KRP_GROUP);	/* after the '/' */
+	p += sizeof(group) - 1;
+	if (!take_u64(p, &ns, &p) || *p++ != '_' || !take_u64(p, &pid, &p) || *p++ != '_' ||
+	    !take_u64(p, &start, &p) || strncmp(p, "_krp_", 5) || pid == 0 || pid > 0x7fffffff)
+		return false;
+	for (p += 5; (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'; p++)
+		;
+	if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\0')
+		return false;
+	len = (size_t)(p - ev);
+	if (len >= sz || len >= PW_KRP_EVENT_MAX)
+		return false;
+	memcpy(event, ev, len);
+	event[len] = '\0';
+	o->pidns = ns;
+	o->pid = (int)pid;
+	o->start = start;
+	return true;
+}
+
+/* The pid's pid namespace (inode) and its pid there (the last of NSpid),
+ * 0 if unknown. */
+static int pid_in_ns(int pid, uint64_t *pidns)
+{
+	char path[64], line[256];
+	struct stat st;
+	int local = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	if (stat(path, &st))
+		return 0;
+	*pidns = st.st_ino;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *end;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (p = line + 6; ; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			local = (int)v;
+		}
+		break;
+	}
+	fclose(f);
+	return local;
+}
+
+/* 1: the process that made kretprobes named after o lives; 0: it is gone;
+ * < 0: cannot tell (then nothing is removed). own_pidns: ours; init_view:
+ * ours is the initial pid namespace, where every process is visible. */
+int pw_krp_owner_alive(const struct pw_krp_owner *o, uint64_t own_pidns, bool init_view)
+{
+	unsigned long long start;
+	struct dirent *d;
+	int err, alive = 0;
+	DIR *dir;
+
+	if (o->pidns == own_pidns) {
+		err = pw_proc_start_time(o->pid, &start);
+		if (err == -ENOENT || err == -ESRCH)
+			return 0;
+		if (err)
+			return err;
+		return start == o->start;	/* else the pid was reused */
+	}
+	/* another pid namespace's: from the initial one, every process is
+	 * ours to see; from any other, its processes may be hidden */
+	if (!init_view)
+		return -EPERM;
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while (!alive && (d = readdir(dir))) {
+		uint64_t ns = 0;
+		int pid = atoi(d->d_name);
+
+		if (pid <= 0 || pid_in_ns(pid, &ns) != o->pid || ns != o->pidns)
+			continue;
+		if (!pw_proc_start_time(pid, &start) && start == o->start)
+			alive = 1;
+	}
+	closedir(dir);
+	return alive;
+}
+
+static int own_krp_owner(struct pw_krp_owner *o)
+{
+	uint64_t ns = 0;
+
+	pw_pids_are_own(&ns);
+	o->pidns = ns;
+	o->pid = (int)getpid();
+	return pw_proc_start_time(o->pid, &o->start);
 }
 
 /* PORTWATCH_KRETPROBE_MAXACTIVE (1..4096, the kernel's limit) lets a test
@@ -270,18 +438,25 @@ static struct bpf_link *krp_attach(const char *dir, struct bpf_program *prog, in
 	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT };
 	char path[192], cmd[192], id[32] = "";
 	struct bpf_link *link;
+	struct pw_krp_owner me;
 	int fd, pfd;
 	ssize_t n;
 
-	snprintf(k->event, sizeof(k->event), "pw_%d_%s", (int)getpid(), bpf_program__name(prog));
+	*err = own_krp_owner(&me);
+	if (!*err)
+		*err = pw_krp_event_name(k->event, sizeof(k->event), &me, bpf_program__name(prog));
+	if (*err) {
+		k->event[0] = '\0';
+		return NULL;
+	}
 	snprintf(path, sizeof(path), "%s/kprobe_events", dir);
-	snprintf(cmd, sizeof(cmd), "r%d:kprobes/%s %s\n", maxactive, k->event, k->func);
+	snprintf(cmd, sizeof(cmd), "r%d:%s/%s %s\n", maxactive, PW_KRP_GROUP, k->event, k->func);
 	*err = append_file(path, cmd);
 	if (*err) {
 		k->event[0] = '\0';
 		return NULL;
 	}
-	snprintf(path, sizeof(path), "%s/events/kprobes/%s/id", dir, k->event);
+	snprintf(path, sizeof(path), "%s/events/%s/%s/id", dir, PW_KRP_GROUP, k->event);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	n = fd < 0 ? -1 : read(fd, id, sizeof(id) - 1);
 	*err = n > 0 ? 0 : -errno;
@@ -308,30 +483,32 @@ remove:
 }
 
 /* Kretprobes left by a portwatch that was killed (SIGKILL, crash) stay in
- * kprobe_events: remove those whose process is gone. */
+ * kprobe_events: remove portwatch's own (group portwatch, named after the
+ * pid namespace, pid and start time of their maker) whose process is gone.
+ * Another tool's entries never match; a reused pid has another start time;
+ * and the kernel refuses (EBUSY) to remove a probe a live perf event still
+ * uses, whatever its name says. */
 static void remove_stale_kretprobes(const char *dir)
 {
-	char path[64], line[256], ev[64];
+	char path[64], line[256];
 	struct pw_kretprobe k;
+	struct pw_krp_owner me, o;
+	bool init_view;
 	FILE *f;
-	int pid;
 
-	/* in a pid namespace of our own, kill() cannot see the pids in
-	 * the names: another portwatch's live probes could be removed */
-	if (!pw_pids_are_own(NULL))
+	if (own_krp_owner(&me))
 		return;
+	init_view = pw_pids_are_own(NULL);
 	snprintf(path, sizeof(path), "%s/kprobe_events", dir);
-	f = fopen(path, "r");
+	f = fopen(path, "re");
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "r%*d:kprobes/%63s", ev) != 1 &&
-		    sscanf(line, "r:kprobes/%63s", ev) != 1)
+		if (!pw_krp_parse(line, &o, k.event, sizeof(k.event)))
 			continue;
-		if (sscanf(ev, "pw_%d_krp_", &pid) != 1 || pid <= 0 || pid == getpid() ||
-		    kill(pid, 0) == 0 || errno != ESRCH)
+		/* ours (same start time) is alive too: kept */
+		if (pw_krp_owner_alive(&o, me.pidns, init_view) != 0)
 			continue;
-		snprintf(k.event, sizeof(k.event), "%s", ev);
 		krp_remove(dir, &k);
 	}
 	fclose(f);
@@ -359,7 +536,6 @@ static int attach_kretprobes(struct portwatch_bpf *skel, struct pw_attach *at, c
 	at->maxactive = pw_kretprobe_maxactive();
 	if (at->maxactive < 0)	/* main() refuses to start with it */
 		at->maxactive = PW_KRETPROBE_MAXACTIVE;
-	remove_stale_kretprobes(dir);
 	for (size_t i = 0; i < sizeof(krp) / sizeof(krp[0]); i++) {
 		struct pw_kretprobe *k = &at->krp[at->nkrp];
 
@@ -592,6 +768,10 @@ int pw_attach(const struct env *env, struct pw_attach *at)
 	}
 	read_kfacts(vmlinux, &k);
 	btf__free(vmlinux);
+	/* a killed portwatch's kretprobes go at the next start, whatever
+	 * mode it takes (pw_detach removes a stopping one's own) */
+	if (tracefs_dir())
+		remove_stale_kretprobes(tracefs_dir());
 
 	if (env->mode != PW_REQ_AUTO) {
 		err = try_mode(env->mode, env, &k, at, why, sizeof(why));

@@ -6,6 +6,8 @@
 #define PW_ATTACH_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include "cli.h"
 
 struct btf;
@@ -13,11 +15,37 @@ struct portwatch_bpf;
 
 #define PW_MAX_KRETPROBES	4
 
+/* kprobe_events names of portwatch's kretprobes: in a group of their own,
+ * "r<maxactive>:portwatch/pw_<pidns>_<pid>_<start>_<prog> <func>", after
+ * the pid namespace (inode), pid and start time (/proc/<pid>/stat field 22)
+ * of the process that made them: no other tool's entry matches, and a
+ * reused pid is told apart by its start time. */
+#define PW_KRP_GROUP		"portwatch"
+#define PW_KRP_EVENT_MAX	64	/* the kernel's MAX_EVENT_NAME_LEN */
+
+struct pw_krp_owner {
+	uint64_t pidns;
+	int pid;
+	unsigned long long start;
+};
+
+/* /proc/<pid>/stat's start time (clock ticks after boot); -errno. */
+int pw_proc_start_time(int pid, unsigned long long *start);
+/* The event name of prog's kretprobe made by o; -ENAMETOOLONG. */
+int pw_krp_event_name(char *buf, size_t sz, const struct pw_krp_owner *o, const char *prog);
+/* A kprobe_events line: true if it is a kretprobe of portwatch's group
+ * named as above, with its maker in o and its event name in event. */
+bool pw_krp_parse(const char *line, struct pw_krp_owner *o, char *event, size_t sz);
+/* 1: o's process lives; 0: it is gone (or its pid was reused); < 0: cannot
+ * tell (a pid namespace other than own_pidns seen from one that is not the
+ * initial one, init_view false). */
+int pw_krp_owner_alive(const struct pw_krp_owner *o, uint64_t own_pidns, bool init_view);
+
 /* A kretprobe made through tracefs (kprobe_events), where maxactive can be
  * set and kprobe_profile reports the misses. */
 struct pw_kretprobe {
 	const char *func;	/* kernel function */
-	char event[64];		/* kprobe_events name; "" if attached by libbpf */
+	char event[PW_KRP_EVENT_MAX];	/* event name in PW_KRP_GROUP; "" if none */
 };
 
 struct pw_attach {

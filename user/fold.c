@@ -14,6 +14,7 @@ struct entry {
 	uint16_t dport;
 	uint8_t cause;
 	bool used;
+	bool no_dest;		/* PW_NO_DEST: daddr and dport hold nothing */
 	uint8_t daddr[16];
 	/* state */
 	char comm[PW_COMM_LEN];
@@ -64,7 +65,8 @@ void pw_fold_free(struct pw_fold *f)
 static bool same_key(const struct entry *s, const struct pw_event *e)
 {
 	return s->pid == e->pid && s->ret == e->ret && s->family == e->family &&
-	       s->dport == e->dport && s->cause == e->cause && !memcmp(s->daddr, e->daddr, 16);
+	       s->dport == e->dport && s->cause == e->cause && !memcmp(s->daddr, e->daddr, 16) &&
+	       s->no_dest == !!(e->flags & PW_NO_DEST);
 }
 
 static size_t hash(const struct pw_event *e)
@@ -106,6 +108,7 @@ static struct entry *lookup(struct pw_fold *f, const struct pw_event *e)
 		reuse->dport = e->dport;
 		reuse->cause = e->cause;
 		memcpy(reuse->daddr, e->daddr, 16);
+		reuse->no_dest = !!(e->flags & PW_NO_DEST);
 		memcpy(reuse->comm, e->comm, PW_COMM_LEN);
 	}
 	return reuse;
@@ -151,7 +154,10 @@ static void emit(struct pw_fold *f, struct entry *s, uint64_t end_ns, FILE *out)
 		sb_putc(&sb, '[');
 		sb_u64(&sb, s->pid);
 		sb_puts(&sb, "] -> ");
-		sb_dest(&sb, s->family, s->daddr, s->dport);
+		if (s->no_dest)
+			sb_putc(&sb, '-');
+		else
+			sb_dest(&sb, s->family, s->daddr, s->dport);
 		sb_putc(&sb, ' ');
 		sb_puts(&sb, cause ? cause : s->ret ? pw_errno_label(-s->ret, ebuf, sizeof(ebuf)) : "ok");
 	}

@@ -59,7 +59,8 @@ static void header(FILE *f, const char *name, const char *type, const char *help
 
 /* One total per (comm, errno, family), from every row and expired row; comm
  * as its label shows it, so two names that differ only in invalid bytes are
- * one series, not two with the same labels. */
+ * one series, not two with the same labels. Names without series of their
+ * own (over PW_MAX_COMMS) are all PW_OTHER_COMM. */
 struct agg {
 	char comm[3 * PW_COMM_LEN + 1];
 	uint16_t err;
@@ -96,7 +97,11 @@ static void failures_by_comm(FILE *f, const struct pw_accounts *a)
 		if (!r->key.err)
 			continue;
 		pw_row_total(r, &t);
-		label_text(v[n].comm, sizeof(v[n].comm), t.comm);
+		/* expired rows carry their series' name already */
+		if (i < a->n && !pw_accounts_comm_shown(a, t.comm))
+			label_text(v[n].comm, sizeof(v[n].comm), PW_OTHER_COMM);
+		else
+			label_text(v[n].comm, sizeof(v[n].comm), t.comm);
 		v[n].err = r->key.err;
 		v[n].family = r->key.family;
 		v[n].count = t.count;
@@ -128,59 +133,129 @@ static int cmp_row_pid(const void *a, const void *b)
 	return (x->key.err > y->key.err) - (x->key.err < y->key.err);
 }
 
-/* Per-process series: processes alive or gone for less than 5 minutes, the
- * first max_pids of them by pid; the rest are counted, not shown. */
+/* One process (or workload) competing for a series: its EADDRNOTAVAIL and
+ * all its failures, and whether it was shown last time. */
+struct contender {
+	size_t start, end;		/* its entries, in the caller's array */
+	uint64_t eaddr, fails;
+	bool was_shown, show;
+	uint32_t tgid;
+	const char *labels;		/* workloads */
+};
+
+/* A shown one counts double: one not shown takes its place only once it
+ * has failed more than twice as often, so the shown set does not flap. */
+static uint64_t held(uint64_t v, bool shown)
+{
+	return !shown ? v : v > UINT64_MAX / 2 ? UINT64_MAX : v * 2;
+}
+
+/* The top failers first: EADDRNOTAVAIL, then all failures, then the lower
+ * pid or labels (stable). */
+static int cmp_contender(const void *a, const void *b)
+{
+	const struct contender *x = *(const struct contender *const *)a;
+	const struct contender *y = *(const struct contender *const *)b;
+	uint64_t xe = held(x->eaddr, x->was_shown), ye = held(y->eaddr, y->was_shown);
+	uint64_t xf = held(x->fails, x->was_shown), yf = held(y->fails, y->was_shown);
+
+	if (xe != ye)
+		return xe > ye ? -1 : 1;
+	if (xf != yf)
+		return xf > yf ? -1 : 1;
+	if (x->labels)
+		return strcmp(x->labels, y->labels);
+	return (x->tgid > y->tgid) - (x->tgid < y->tgid);
+}
+
+/* Mark the max of the n contenders to show; returns how many are left out. */
+static size_t pick_shown(struct contender *c, size_t n, size_t max)
+{
+	struct contender **order;
+
+	if (n <= max) {
+		for (size_t i = 0; i < n; i++)
+			c[i].show = true;
+		return 0;
+	}
+	order = calloc(n, sizeof(*order));
+	if (!order)
+		return n;	/* none shown: every one counted as left out */
+	for (size_t i = 0; i < n; i++)
+		order[i] = &c[i];
+	qsort(order, n, sizeof(*order), cmp_contender);
+	for (size_t i = 0; i < max; i++)
+		order[i]->show = true;
+	free(order);
+	return n - max;
+}
+
+/* Per-process series: processes alive or gone for less than 5 minutes, at
+ * most max_pids of them: the top failers (pick_shown); the rest are counted,
+ * not shown. Shown in pid order. */
 static size_t failures_by_pid(FILE *f, const struct pw_metrics_input *in)
 {
-	const struct pw_accounts *a = in->acc;
-	const struct pw_row **v = calloc(a->n ? a->n : 1, sizeof(*v));
-	size_t n = 0, pids = 0, dropped = 0;
+	struct pw_accounts *a = in->acc;
+	struct pw_row **v = calloc(a->n ? a->n : 1, sizeof(*v));
+	struct contender *c = calloc(a->n ? a->n : 1, sizeof(*c));
+	size_t n = 0, nc = 0, dropped = 0;
 	char ebuf[16];
 
 	header(f, "portwatch_process_connect_failures_total", "counter",
 	       "Failed connect() calls per process (live, or exited less than 5 minutes ago).");
-	if (!v)
+	if (!v || !c) {
+		free(v);
+		free(c);
 		return 0;
+	}
 	for (size_t i = 0; i < a->n; i++) {
-		const struct pw_row *r = &a->rows[i];
+		struct pw_row *r = &a->rows[i];
 
 		if (r->key.err && (!r->exited_ns || in->now_ns - r->exited_ns < PW_EXPIRE_NS))
 			v[n++] = r;
+		else
+			r->shown = false;
 	}
 	qsort(v, n, sizeof(*v), cmp_row_pid);
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		bool shown = pids < in->max_pids;
+	for (size_t i = 0, j; i < n; i = j) {
+		struct contender *p = &c[nc++];
 
-		if (shown)
-			pids++;
-		else
-			dropped++;
+		p->start = i;
+		p->tgid = v[i]->key.tgid;
+		for (j = i; j < n && v[j]->key.tgid == v[i]->key.tgid; j++) {
+			struct pw_proc_val t;
+
+			pw_row_total(v[j], &t);
+			p->fails += t.count;
+			if (v[j]->key.err == 99)
+				p->eaddr += t.count;
+			p->was_shown |= v[j]->shown;
+		}
+		p->end = j;
+	}
+	dropped = pick_shown(c, nc, in->max_pids);
+	for (size_t ci = 0; ci < nc; ci++) {
 		/* rows of one pid: one series per errno, families summed */
-		while (j < n && v[j]->key.tgid == v[i]->key.tgid) {
-			size_t k = j;
+		for (size_t j = c[ci].start, k; j < c[ci].end; j = k) {
 			uint64_t sum = 0;
 			struct pw_proc_val t;
 
-			while (k < n && v[k]->key.tgid == v[j]->key.tgid && v[k]->key.err == v[j]->key.err) {
+			for (k = j; k < c[ci].end && v[k]->key.err == v[j]->key.err; k++) {
 				pw_row_total(v[k], &t);
 				sum += t.count;
-				k++;
+				v[k]->shown = c[ci].show;
 			}
-			if (shown) {
-				pw_row_total(v[j], &t);
-				fprintf(f, "portwatch_process_connect_failures_total{pid=\"%u\",",
-					v[j]->key.tgid);
-				label_comm(f, t.comm);
-				fprintf(f, ",errno=\"%s\"} %llu\n",
-					pw_errno_label(v[j]->key.err, ebuf, sizeof(ebuf)),
-					(unsigned long long)sum);
-			}
-			j = k;
+			if (!c[ci].show)
+				continue;
+			pw_row_total(v[j], &t);
+			fprintf(f, "portwatch_process_connect_failures_total{pid=\"%u\",", v[j]->key.tgid);
+			label_comm(f, t.comm);
+			fprintf(f, ",errno=\"%s\"} %llu\n",
+				pw_errno_label(v[j]->key.err, ebuf, sizeof(ebuf)), (unsigned long long)sum);
 		}
-		i = j;
 	}
 	free(v);
+	free(c);
 	return dropped;
 }
 
@@ -189,7 +264,8 @@ static const int families[] = { AF_INET, AF_INET6 };
 /* Per-workload series: failures by (namespace, pod, container, unit,
  * errno), from every row and folded row of that workload (so they only
  * grow), shown while one of its processes lives or exited less than 5
- * minutes ago, at most max_pids of them; the rest are counted. Rows whose
+ * minutes ago, at most max_pids of them (the top failers, held as the
+ * per-pid ones are); the rest are counted. Rows whose
  * cgroup is in no pod, container or unit are not in it (they are in the
  * per-comm series), nor are rows whose cgroup is not resolved yet. */
 struct wagg {
@@ -254,10 +330,45 @@ static char *workload_labels(const struct pw_workload *w)
 	return buf;
 }
 
+static uint64_t labels_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The workloads shown now, for the next render (at most max_pids hashes;
+ * on ENOMEM the old set stays, which only weakens the hold). */
+static void remember_shown(struct pw_accounts *a, const struct contender *c, size_t nc)
+{
+	size_t n = 0;
+	uint64_t *v = malloc((nc ? nc : 1) * sizeof(*v));
+
+	if (!v)
+		return;
+	for (size_t i = 0; i < nc; i++)
+		if (c[i].show)
+			v[n++] = labels_hash(c[i].labels);
+	qsort(v, n, sizeof(*v), cmp_u64);
+	free(a->wl_shown);
+	a->wl_shown = v;
+	a->nwl_shown = n;
+}
+
 static size_t failures_by_workload(FILE *f, const struct pw_metrics_input *in)
 {
-	const struct pw_accounts *a = in->acc;
-	size_t n = 0, cap = a->n + a->nexpired, series = 0, dropped = 0;
+	struct pw_accounts *a = in->acc;
+	size_t n = 0, cap = a->n + a->nexpired, nc = 0, dropped = 0;
+	struct contender *c;
 	struct wagg *v;
 	char ebuf[16];
 
@@ -282,29 +393,48 @@ static size_t failures_by_workload(FILE *f, const struct pw_metrics_input *in)
 		n++;
 	}
 	qsort(v, n, sizeof(*v), cmp_wagg);
-	/* one workload (label set) at a time, then one series per errno */
-	for (size_t i = 0, j; i < n; i = j) {
+	/* one workload (label set) at a time, the active ones competing for
+	 * max_pids series (the top failers, as per process) */
+	c = calloc(n ? n : 1, sizeof(*c));
+	for (size_t i = 0, j; c && i < n; i = j) {
+		struct contender *w = &c[nc];
 		bool active = false;
 
-		for (j = i; j < n && !strcmp(v[i].labels, v[j].labels); j++)
+		memset(w, 0, sizeof(*w));
+		w->start = i;
+		w->labels = v[i].labels;
+		for (j = i; j < n && !strcmp(v[i].labels, v[j].labels); j++) {
 			active |= v[j].active;
-		if (!active)
-			continue;
-		if (series >= in->max_pids) {
-			dropped++;
-			continue;
+			w->fails += v[j].count;
+			if (v[j].err == 99)
+				w->eaddr += v[j].count;
 		}
-		series++;
-		for (size_t k = i, m; k < j; k = m) {
+		w->end = j;
+		nc += active;
+	}
+	for (size_t ci = 0; ci < nc; ci++) {
+		uint64_t h = labels_hash(c[ci].labels);
+
+		c[ci].was_shown = a->nwl_shown &&
+				  bsearch(&h, a->wl_shown, a->nwl_shown, sizeof(h), cmp_u64);
+	}
+	dropped = c ? pick_shown(c, nc, in->max_pids) : 0;
+	remember_shown(a, c, nc);
+	for (size_t ci = 0; ci < nc; ci++) {
+		if (!c[ci].show)
+			continue;
+		/* one series per errno */
+		for (size_t k = c[ci].start, m; k < c[ci].end; k = m) {
 			uint64_t sum = 0;
 
-			for (m = k; m < j && v[m].err == v[k].err; m++)
+			for (m = k; m < c[ci].end && v[m].err == v[k].err; m++)
 				sum += v[m].count;
 			fprintf(f, "portwatch_workload_connect_failures_total{%s,errno=\"%s\"} %llu\n",
 				v[k].labels, pw_errno_label(v[k].err, ebuf, sizeof(ebuf)),
 				(unsigned long long)sum);
 		}
 	}
+	free(c);
 	for (size_t i = 0; i < n; i++)
 		free(v[i].labels);
 	free(v);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Prometheus text exposition (format 0.0.4) of portwatch's counters. Pure:
- * renders what it is given into a FILE. */
+/* Prometheus text exposition (format 0.0.4) of portwatch's counters:
+ * renders what it is given into a FILE (and notes in the accounts which
+ * processes the per-pid series showed). */
 #ifndef PW_METRICS_H
 #define PW_METRICS_H
 
@@ -14,7 +15,9 @@
 #define PW_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct pw_metrics_input {
-	const struct pw_accounts *acc;
+	/* not const: each row remembers whether the per-pid series showed it
+	 * (pw_row.shown), so the shown set does not flap between scrapes */
+	struct pw_accounts *acc;
 	uint64_t now_ns;		/* CLOCK_MONOTONIC, for series expiry */
 	unsigned int max_pids;		/* per-pid series cap */
 	uint64_t scan_hist[PW_SCAN_RESULTS][PW_HIST_SLOTS];
@@ -44,7 +47,8 @@ struct pw_metrics_input {
 void pw_prom_label(FILE *f, const char *s, size_t n);
 
 /* The whole exposition. Returns how many processes the per-pid series
- * left out (over max_pids); they are also exported as a gauge. */
+ * left out (over max_pids: the top failers are shown, see metrics.c);
+ * they are also exported as a gauge. */
 size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in);
 
 #endif /* PW_METRICS_H */

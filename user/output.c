@@ -566,10 +566,15 @@ static bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_
 	sb_addr(sb, e->family, e->saddr);
 	sb_lit(sb, "\",\"sport\":");
 	sb_u64(sb, e->sport);
-	sb_lit(sb, ",\"daddr\":\"");
-	sb_addr(sb, e->family, e->daddr);
-	sb_lit(sb, "\",\"dport\":");
-	sb_u64(sb, e->dport);
+	if (e->flags & PW_NO_DEST) {
+		/* an address the kernel did not take: nothing to show */
+		sb_lit(sb, ",\"daddr\":null,\"dport\":null");
+	} else {
+		sb_lit(sb, ",\"daddr\":\"");
+		sb_addr(sb, e->family, e->daddr);
+		sb_lit(sb, "\",\"dport\":");
+		sb_u64(sb, e->dport);
+	}
 	if (e->ret == -PW_ERR_UNKNOWN) {
 		/* a failure, but the mode does not see its errno */
 		sb_lit(sb, ",\"ret\":null,\"errno\":null");
@@ -727,7 +732,10 @@ bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_re
 	NEXT_COLUMN();
 	sb_puts(sb, e->family == AF_INET6 ? "ipv6" : "ipv4");
 	NEXT_COLUMN();
-	sb_dest(sb, e->family, e->daddr, e->dport);
+	if (e->flags & PW_NO_DEST)
+		sb_putc(sb, '-');
+	else
+		sb_dest(sb, e->family, e->daddr, e->dport);
 	NEXT_COLUMN();
 	sb_puts(sb, e->ret ? errno_text(e->ret, ebuf, sizeof(ebuf)) : "-");
 	NEXT_COLUMN();

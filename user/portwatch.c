@@ -222,7 +222,7 @@ static int handle_event(void *arg, void *data, size_t size)
 	bump(&app->received, 1);
 	if (e->cause == PW_CAUSE_BOUND_CONFLICT)
 		app->bound_conflicts++;
-	if (e->ret == -EADDRNOTAVAIL && e->netns && app->pressure)
+	if (e->ret == -EADDRNOTAVAIL && e->netns && !(e->flags & PW_NO_DEST) && app->pressure)
 		ask_diagnosis(app, e);
 	if (!app->fold || pw_fold_event(app->fold, e, stdout)) {
 		/* a hash probe; a new cgroup: a bounded resolution (workload.c) */

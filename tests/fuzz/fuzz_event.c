@@ -51,8 +51,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		  (uint64_t)json_object_get_int64(v) == e.pid, "pid");
 	fz_assert(json_object_object_get_ex(o, "ret", &v) && json_object_get_int64(v) == e.ret,
 		  "ret");
-	fz_assert(json_object_object_get_ex(o, "dport", &v) && json_object_get_int64(v) == e.dport,
-		  "dport");
+	/* no destination (PW_NO_DEST): daddr and dport null */
+	if (e.flags & PW_NO_DEST)
+		fz_assert(json_object_object_get_ex(o, "dport", &v) && !v &&
+			  json_object_object_get_ex(o, "daddr", &v) && !v, "dport/daddr not null");
+	else
+		fz_assert(json_object_object_get_ex(o, "dport", &v) &&
+			  json_object_get_int64(v) == e.dport, "dport");
 	json_object_put(o);
 
 	sb_init(&sb, line, LINE_MAX_BYTES);

@@ -105,6 +105,33 @@ static void test_fold_keys_and_end(void **state)
 	pw_fold_free(f);
 }
 
+/* A connect whose address the kernel did not take (PW_NO_DEST): its own
+ * key, shown as "-", never as the zeros of its daddr and dport. */
+static void test_fold_no_dest(void **state)
+{
+	struct pw_fold *f = pw_fold_new(64);
+	struct pw_event e;
+	FILE *m = mem();
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		ev(&e, 3, 0, SEC + i);
+		memset(e.daddr, 0, sizeof(e.daddr));
+		e.ret = -22;
+		e.cause = PW_CAUSE_OTHER;
+		e.flags = PW_NO_DEST;
+		pw_fold_event(f, &e, m);
+		/* a real 0.0.0.0:0 is another key */
+		e.flags = 0;
+		pw_fold_event(f, &e, m);
+	}
+	pw_fold_flush(f, 0, true, m);
+	fclose(m);
+	assert_non_null(strstr(out, "  ... 2 more  gen[3] -> - other (0.0 s)\n"));
+	assert_non_null(strstr(out, "  ... 2 more  gen[3] -> 0.0.0.0:0 other (0.0 s)\n"));
+	pw_fold_free(f);
+}
+
 /* More keys than slots: the rest fold into one "other" line; the
  * accounting stays exact whatever comes. */
 static void test_fold_table_full(void **state)
@@ -207,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_fold_burst),
 		cmocka_unit_test(test_fold_keys_and_end),
 		cmocka_unit_test(test_fold_table_full),
+		cmocka_unit_test(test_fold_no_dest),
 		cmocka_unit_test(test_thousands),
 		cmocka_unit_test(test_dest_limit),
 	};

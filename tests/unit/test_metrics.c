@@ -51,7 +51,7 @@ static void label(const char *s, size_t n)
 	assert_memory_equal(label_out, want, sizeof(want) - 1);		\
 } while (0)
 
-static void input_init(struct pw_metrics_input *in, const struct pw_accounts *a)
+static void input_init(struct pw_metrics_input *in, struct pw_accounts *a)
 {
 	memset(in, 0, sizeof(*in));
 	in->acc = a;
@@ -358,7 +358,7 @@ static void fill_rich(struct pw_accounts *a)
 	fx_add_expired(a, 99, AF_INET, 7, 7, 700, "curl");
 }
 
-static void fill_rich_input(struct pw_metrics_input *in, const struct pw_accounts *a)
+static void fill_rich_input(struct pw_metrics_input *in, struct pw_accounts *a)
 {
 	input_init(in, a);
 	in->scan_hist[PW_SCAN_OK][0] = 3;
@@ -530,26 +530,44 @@ static void test_render_pid_cap(void **state)
 	in.max_pids = 2;
 	assert_int_equal(render(&in), 1);
 
-	has_line("portwatch_process_connect_failures_total{pid=\"10\",comm=\"a\",errno=\"EADDRNOTAVAIL\"} 1");
-	has_line("portwatch_process_connect_failures_total{pid=\"10\",comm=\"a\",errno=\"ECONNREFUSED\"} 4");
+	/* the top failers by EADDRNOTAVAIL (pid 10 failed more in all, but
+	 * mostly refused), whatever their pids */
 	has_line("portwatch_process_connect_failures_total{pid=\"20\",comm=\"b\",errno=\"EADDRNOTAVAIL\"} 2");
-	assert_int_equal(lines_with("portwatch_process_connect_failures_total{pid=\"30\""), 0);
+	has_line("portwatch_process_connect_failures_total{pid=\"30\",comm=\"c\",errno=\"EADDRNOTAVAIL\"} 3");
+	assert_int_equal(lines_with("portwatch_process_connect_failures_total{pid=\"10\""), 0);
 	assert_int_equal(lines_with("portwatch_process_connect_failures_total{pid=\"5\""), 0);
-	assert_int_equal(lines_with("portwatch_process_connect_failures_total{"), 3);
+	assert_int_equal(lines_with("portwatch_process_connect_failures_total{"), 2);
 	has_line("portwatch_process_series_dropped 1");
 	/* the dropped pid still counts by comm */
-	has_line("portwatch_connect_failures_total{comm=\"c\",errno=\"EADDRNOTAVAIL\",family=\"inet\"} 3");
+	has_line("portwatch_connect_failures_total{comm=\"a\",errno=\"EADDRNOTAVAIL\",family=\"inet\"} 1");
+	has_line("portwatch_connect_failures_total{comm=\"a\",errno=\"ECONNREFUSED\",family=\"inet\"} 4");
 
 	/* room for all: nothing dropped */
 	in.max_pids = 3;
 	assert_int_equal(render(&in), 0);
-	has_line("portwatch_process_connect_failures_total{pid=\"30\",comm=\"c\",errno=\"EADDRNOTAVAIL\"} 3");
+	has_line("portwatch_process_connect_failures_total{pid=\"10\",comm=\"a\",errno=\"EADDRNOTAVAIL\"} 1");
+	has_line("portwatch_process_connect_failures_total{pid=\"10\",comm=\"a\",errno=\"ECONNREFUSED\"} 4");
 	has_line("portwatch_process_series_dropped 0");
 
 	in.max_pids = 1;
 	assert_int_equal(render(&in), 2);
 	has_line("portwatch_process_series_dropped 2");
-	assert_int_equal(lines_with("portwatch_process_connect_failures_total{"), 2);
+	assert_int_equal(lines_with("portwatch_process_connect_failures_total{"), 1);
+	has_line("portwatch_process_connect_failures_total{pid=\"30\",comm=\"c\",errno=\"EADDRNOTAVAIL\"} 3");
+
+	/* stable: a newcomer takes the shown one's place only once it has
+	 * failed more than twice as often (6 is not more than 2 x 3) */
+	fx_update(&a, 40, 99, AF_INET, 6, 6, 0, "d");
+	assert_int_equal(render(&in), 3);
+	has_line("portwatch_process_connect_failures_total{pid=\"30\",comm=\"c\",errno=\"EADDRNOTAVAIL\"} 3");
+	assert_int_equal(lines_with("portwatch_process_connect_failures_total{pid=\"40\""), 0);
+	fx_update(&a, 40, 99, AF_INET, 7, 7, 0, "d");
+	assert_int_equal(render(&in), 3);
+	has_line("portwatch_process_connect_failures_total{pid=\"40\",comm=\"d\",errno=\"EADDRNOTAVAIL\"} 7");
+	assert_int_equal(lines_with("portwatch_process_connect_failures_total{"), 1);
+	/* and the same again next scrape */
+	assert_int_equal(render(&in), 3);
+	has_line("portwatch_process_connect_failures_total{pid=\"40\",comm=\"d\",errno=\"EADDRNOTAVAIL\"} 7");
 	valid_text();
 	pw_accounts_free(&a);
 }
@@ -661,12 +679,30 @@ static void test_render_workloads(void **state)
 	has_line("portwatch_workload_series_dropped 0");
 	valid_text();
 
-	/* a cap of 2 workloads: 2 shown (sorted by labels), 1 counted */
+	/* a cap of 2 workloads: the 2 with the most EADDRNOTAVAIL shown (web
+	 * 8, nginx 6; not the pod 4), 1 counted */
 	in.max_pids = 2;
 	render(&in);
 	has_line("portwatch_workload_series_dropped 1");
-	assert_int_equal(lines_with("portwatch_workload_connect_failures_total{"), 2);
-	assert_int_equal(lines_with("pod=\"web\""), 0);
+	assert_int_equal(lines_with("portwatch_workload_connect_failures_total{"), 3);
+	assert_int_equal(lines_with("portwatch_workload_connect_failures_total{namespace=\"shop\",pod=\"web\""), 2);
+	has_line("portwatch_workload_connect_failures_total{namespace=\"\",pod=\"\",container=\"\","
+		 "unit=\"system.slice/nginx.service\",errno=\"EADDRNOTAVAIL\"} 6");
+	assert_int_equal(lines_with("portwatch_workload_connect_failures_total{namespace=\"\",pod=\"1111"), 0);
+	/* held: the pod (now 11) does not take nginx's place (6, held as 12)
+	 * until it has failed more than twice as often */
+	fx_update(&a, 44, 99, AF_INET, 11, 11, 0, "curl");
+	set_cgroup(&a, 44, 11);
+	render(&in);
+	assert_int_equal(lines_with("portwatch_workload_connect_failures_total{namespace=\"\",pod=\"1111"), 0);
+	has_line("portwatch_workload_series_dropped 1");
+	fx_update(&a, 44, 99, AF_INET, 13, 13, 0, "curl");
+	set_cgroup(&a, 44, 11);
+	render(&in);
+	has_line("portwatch_workload_connect_failures_total{namespace=\"\",pod=\"11111111-2222-3333-4444-555555555555\","
+		 "container=\"abcdefabcdef\",unit=\"\",errno=\"EADDRNOTAVAIL\"} 13");
+	assert_int_equal(lines_with("portwatch_workload_connect_failures_total{namespace=\"\",pod=\"\""), 0);
+	has_line("portwatch_workload_series_dropped 1");
 
 	/* all of a workload's processes gone 5 minutes: no series; still
 	 * counted in full while one lives */

@@ -633,6 +633,34 @@ static const char *event_text(const struct pw_event *e)
 	return out;
 }
 
+/* A connect whose address the kernel did not take (shorter than the
+ * family's sockaddr, or another family): no destination, null, whatever
+ * bytes daddr and dport hold. */
+static void test_event_no_dest(void **state)
+{
+	static const char *const f[NCOLS] = {
+		"21:50:00.123", "4242", "curl", "ipv4", "-",
+		"EINVAL", "other", "40000-40009", "-", "?",
+	};
+	struct pw_event e;
+
+	(void)state;
+	fill_failure(&e);
+	e.ret = -22;
+	e.cause = PW_CAUSE_OTHER;
+	e.flags = PW_HAS_RANGE | PW_HAS_TW_REUSE | PW_NO_DEST;
+	memcpy(e.daddr, "\xde\xad\xbe\xef", 4);
+	assert_string_equal(event_json(&e),
+		"{\"type\":\"connect\",\"time\":\"" TIME_TEXT "\",\"pid\":4242,\"tid\":4243,"
+		"\"uid\":1000,\"comm\":\"curl\",\"family\":\"inet\",\"saddr\":\"0.0.0.0\","
+		"\"sport\":0,\"daddr\":null,\"dport\":null,\"ret\":-22,"
+		"\"errno\":\"EINVAL\",\"cause\":\"other\","
+		"\"netns\":4026532260,\"cgroup_id\":1234,\"port_range\":[40000,40009],"
+		"\"tw_reuse\":0,\"scan_ns\":null,\"ports_checked\":null,\"mode\":\"kprobe\","
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
+	assert_string_equal(event_text(&e), expected_row(f));
+}
+
 static void test_event_header(void **state)
 {
 	static const size_t first[] = { 0, 13, 21, 38, 44 };
@@ -916,6 +944,7 @@ int main(void)
 		cmocka_unit_test(test_event_json_success),
 		cmocka_unit_test(test_event_json_no_flags),
 		cmocka_unit_test(test_event_json_after_port_selection),
+		cmocka_unit_test(test_event_no_dest),
 		cmocka_unit_test(test_event_json_unknown_errno_and_bad_comm),
 		cmocka_unit_test(test_event_json_overflow),
 		cmocka_unit_test(test_event_workload),

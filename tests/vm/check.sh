@@ -304,3 +304,92 @@ ck_caps() {
 		"$(awk '/^Max locked memory/ { print $4, $5 }' "$D/caps")"
 	exact 18094 "deployment ($CASE)"
 }
+
+# connects with an address the kernel refuses (scenarios.sh sc_shortaddr):
+# no destination in fentry/kprobe, not seen in tracepoint (check_shortaddr,
+# tests/lib.sh); the valid ones exact
+ck_shortaddr() {
+	common
+	no_misses
+	check_eq "trigger records (5 IPv4 cases, 7 IPv6)" 12 "$(grep -c '"shortaddr/' "$D/truth")"
+	check_shortaddr "$WANT" "$D/truth" "$D/pw.out"
+	check_eq "failure events with a destination (every failure here is a refused address)" 0 \
+		"$(jq -c 'select(.type == "connect" and .errno != null and .daddr != null)' "$D/pw.out" | wc -l)"
+}
+
+# The programs of each mode (bpf/portwatch.bpf.c), as the kernel names them
+# (15 characters at most)
+mode_progs() {
+	case $1 in
+	fentry) echo "fe_|fx_" ;;
+	kprobe) echo "kp_|krp_" ;;
+	*) echo "tp_" ;;
+	esac
+}
+
+# SIGKILL (scenarios.sh sc_kill): nothing of the killed portwatch (A) stays
+# attached or defined; in kprobe mode its kprobe_events entries stay until
+# the next portwatch (B) starts, which removes them and only portwatch's own
+# of gone processes.
+ck_kill() {
+	local a ns live lstart held id k left
+	common
+	check_eq "A: attach line names the mode" 1 "$(grep -c "^portwatch: attached in $WANT mode" "$D/a.err")"
+	check_eq "A: exit status after SIGKILL (128 + 9)" 137 "$(cat "$D/kill.rc")"
+	check_eq "B: its events (the second run's 3 failures)" "$(rec 18097 '.[-1].errors.EADDRNOTAVAIL // 0')" \
+		"$(jq -c 'select(.type == "connect" and .comm == "pwvm-kill")' "$D/pw.out" | wc -l)"
+	check_eq "A: its events before the kill (the scenario's 2 failures)" 2 \
+		"$(jq -c 'select(.type == "connect" and .comm == "pwvm-kill")' "$D/a.out" | wc -l)"
+	a=$(jq .a "$D/ids") ns=$(jq .pidns "$D/ids") live=$(jq .live "$D/ids") lstart=$(jq .live_start "$D/ids")
+	held=$(tr '\n' ' ' < "$D/held")
+	echo "    info: A (pid $a) held: $held"
+	check_eq "A held programs" 1 "$(grep -c '^prog ' "$D/held" | awk '{ print ($1 > 0) }')"
+	check_eq "A held maps" 1 "$(grep -c '^map ' "$D/held" | awk '{ print ($1 > 0) }')"
+	# its programs are portwatch's of this mode, by name
+	check_eq "A's programs: all named as $WANT mode's ($(mode_progs "$WANT"))" "" \
+		"$(while read -r k id; do [ "$k" = prog ] || continue
+			jq -r --argjson id "$id" 'select(.kind == "prog" and .id == $id) | .name' "$D/bpf_before"
+		done < "$D/held" | grep -vE "^($(mode_progs "$WANT"))")"
+	check_eq "A's programs listed by the kernel while it ran" "$(grep -c '^prog ' "$D/held")" \
+		"$(while read -r k id; do [ "$k" = prog ] || continue
+			jq -c --argjson id "$id" 'select(.kind == "prog" and .id == $id)' "$D/bpf_before"
+		done < "$D/held" | wc -l)"
+	left=$(while read -r k id; do
+		jq -r --arg k "$k" --argjson id "$id" 'select(.kind == $k and .id == $id) | "\(.kind) \(.id)"' "$D/bpf_after"
+	done < "$D/held" | tr '\n' ' ')
+	check_eq "A's programs, maps and links left after SIGKILL" "" "$left"
+	[ -n "$BPFMEM" ] && check_eq "the BPF filesystem after SIGKILL (listed, nothing pinned)" listed "$(cat "$D/bpffs_killed")"
+	check_eq "links left whose program was A's" "" \
+		"$(while read -r k id; do [ "$k" = prog ] || continue
+			jq -r --argjson id "$id" 'select(.kind == "link" and .prog_id == $id) | .id' "$D/bpf_after"
+		done < "$D/held" | tr '\n' ' ')"
+	if [ "$WANT" != kprobe ]; then
+		check_eq "kprobe_events entries of portwatch at any step" 0 \
+			"$(cat "$D"/krp_* 2>/dev/null | grep -c ':portwatch/pw_')"
+		return
+	fi
+	# kprobe mode: the kernel keeps a definition until it is removed
+	local mine="portwatch/pw_${ns}_${a}_"
+	check_eq "A's kprobe_events entries while it ran (v4, v6, __inet_hash_connect)" 3 \
+		"$(grep -c "^r[0-9]*:$mine[0-9]*_krp_" "$D/krp_running")"
+	check_eq "A's entries after SIGKILL (left by the kernel)" 3 "$(grep -c "^r[0-9]*:$mine" "$D/krp_killed")"
+	check_eq "C (tracepoint mode, started after the kill): exit status" 0 "$(cat "$D/c.rc")"
+	check_eq "A's entries once C started (removed by C, in tracepoint mode)" 0 \
+		"$(grep -c ":$mine" "$D/krp_after_c")"
+	check_eq "reused pid's entry once C started (removed by C)" 0 \
+		"$(grep -c ":portwatch/pw_${ns}_1_1_" "$D/krp_after_c")"
+	check_eq "A's entries once B started" 0 "$(grep -c ":$mine" "$D/krp_next")"
+	check_eq "B's own entries while it ran" 3 \
+		"$(grep -v ":$mine\|pw_${ns}_${live}_\|pw_${ns}_1_1_" "$D/krp_next" | grep -c '^r[0-9]*:portwatch/pw_')"
+	check_eq "entries of portwatch after B stopped (only the live maker's look-alike)" \
+		"portwatch/pw_${ns}_${live}_${lstart}_krp_v4_connect" \
+		"$(sed -n 's/^r[0-9]*:\(portwatch\/pw_[^ ]*\) .*/\1/p' "$D/krp_after" | tr '\n' ' ' | sed 's/ $//')"
+	local e
+	for e in "kprobes/pw_99999_krp_v4_connect" "othertool/pw_${ns}_99999_1_krp_v4_connect" \
+		"portwatch/pwx_${ns}_99999_1_krp_v4_connect" "portwatch/pw_${ns}_${live}_${lstart}_krp_v4_connect"; do
+		check_eq "look-alike or live maker's entry $e: made, kept by C, kept by B" "1 1 1" \
+			"$(grep -c ":$e " "$D/krp_start") $(grep -c ":$e " "$D/krp_after_c") $(grep -c ":$e " "$D/krp_after")"
+	done
+	check_eq "reused pid's entry (pid 1, another start time): made, gone while B ran" "1 0" \
+		"$(grep -c ":portwatch/pw_${ns}_1_1_krp_v4_connect " "$D/krp_start") $(grep -c ":portwatch/pw_${ns}_1_1_" "$D/krp_next")"
+}

@@ -10,7 +10,10 @@
 #   tests/vm/run.sh           (root; make vmtest)
 # Environment: PW_VM_KERNELS (kernel list file), PW_VM_TIMEOUT (s per boot),
 # PW_VM_JOBS (VMs at a time; default: one per 2 CPUs, at least 2),
-# PW_VM_ONLY (only the kernel lines matching this regex), PW_VM_KEEP=1 (keep
+# PW_VM_ONLY (only the kernel lines matching this regex), PW_VM_MODES (only
+# these modes, space-separated, of those the kernel's line runs; caps is a
+# mode here), PW_VM_SCENARIOS (only these scenarios, space-separated; the
+# kprobe misses scenario is "misses"), PW_VM_KEEP=1 (keep
 # the work folder), PW_VM_QEMU_ARGS (more QEMU arguments),
 # PW_VM_MIRROR and PW_VM_SECURITY_MIRROR (Debian mirrors; default: the
 # system's).
@@ -25,7 +28,7 @@ VM_MODES="kprobe fentry tracepoint auto"
 # host's load (the 6.12 VM passed with it), but the 5.10 and 6.1 x86-64
 # kernels did not boot with it in 7 minutes: not the default.
 QEMU_ARGS=${PW_VM_QEMU_ARGS:-}
-SCENARIOS="core causes filters pid text parallel"
+SCENARIOS=${PW_VM_SCENARIOS:-"core causes filters pid text parallel shortaddr kill"}
 OUT=${OUTPUT:-.output}
 HOST_ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 JOBS=${PW_VM_JOBS:-$(( $(nproc) / 2 > 2 ? $(nproc) / 2 : 2 ))}
@@ -325,8 +328,9 @@ check_cases() {
 	local found_arity="-" costs="" deploy="-" tp_ns="" ns
 	shift 6
 	for m in "$@"; do
-		scen=$SCENARIOS
-		[ "$m" = kprobe ] && scen="$scen misses"
+		scen=${SCENARIOS/misses/}
+		[ "$m" = kprobe ] && { [ -z "${PW_VM_SCENARIOS:-}" ] || grep -qw misses <<<"$PW_VM_SCENARIOS"; } &&
+			scen="$scen misses"
 		[ "$m" = caps ] && scen="limit soft sysres"
 		local mode_ok=1
 		for s in $scen; do
@@ -433,7 +437,8 @@ boot_vm() {
 	esac
 	# shellcheck disable=SC2086
 	timeout -k 5 "$BOOT_TIMEOUT" "${qemu[@]}" $QEMU_ARGS -m 1024 -smp 2 -nographic -no-reboot -nodefaults \
-		-net none -kernel "$2" -initrd "$3" -append "$app quiet panic=-1 pw.modes=${5// /,}" \
+		-net none -kernel "$2" -initrd "$3" \
+		-append "$app quiet panic=-1 pw.modes=${5// /,}${PW_VM_SCENARIOS:+ pw.scen=${PW_VM_SCENARIOS// /,}}" \
 		< /dev/null > "$dir/qemu.log" 2>&1
 	local rc=$?
 	echo $((SECONDS - t0)) > "$dir/secs"
@@ -472,6 +477,13 @@ launch_vms() {
 		[ "$modes" = all ] && modes=$VM_MODES || modes=${modes//,/ }
 		[ "$auto" = fentry ] || modes=${modes/fentry /}
 		modes="$modes caps"
+		if [ -n "${PW_VM_MODES:-}" ]; then
+			local want="" x
+			for x in $modes; do
+				grep -qw -- "$x" <<<"$PW_VM_MODES" && want="$want${want:+ }$x"
+			done
+			modes=$want
+		fi
 		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
 		echo "   booting $KPKG $KVER ($(arch_label "$arch"): $modes)"
 		boot_vm "$arch" "$VMLINUZ" "$INITRD" "$V" "$modes" &
@@ -487,7 +499,7 @@ launcher=$!
 echo "== host $(uname -r): tracepoint"
 HD=$W/host
 t0=$SECONDS
-PW=./portwatch TRIGGER=$OUT/tests/trigger BB=$BUSYBOX WORK=$W/host-work \
+PW=./portwatch TRIGGER=$OUT/tests/trigger BB=$BUSYBOX WORK=$W/host-work PW_SCENARIOS=${PW_VM_SCENARIOS:-} \
 	sh tests/vm/scenarios.sh tracepoint > "$W/host.results" 2>&1
 split_results "$W/host.results" "$HD"
 check_cases "host $(uname -r)" "$HOST_ARCH" "$HD" tracepoint "" "" tracepoint
