@@ -42,6 +42,7 @@ struct stash {
 	__u8 scan_entered;
 	__u8 scan_timed;
 	__u8 bound;
+	__u8 scan_ok;		/* port selection returned 0: it took a port */
 	__u8 no_dest;		/* the address was not one the kernel took: none read */
 	__u8 saddr[16];
 	__u8 daddr[16];
@@ -72,7 +73,8 @@ struct sk_state {
 	__s32 wmem;		/* sk_wmem_queued at the start */
 	__u16 sport;		/* bound port at the start, 0 if none */
 	__u8 active;		/* between the start and the outcome */
-	__u8 pad[5];
+	__u8 pad;
+	__u32 taken;		/* port_taken_mark() at the start */
 	char comm[PW_COMM_LEN];
 };
 
@@ -189,6 +191,10 @@ const volatile __u64 targ_wakeup_bytes = 256 << 10;
 #define PW_WAKE_QUERY_EVERY	64
 /* Tracepoint mode keeps its per-socket state in sk_states, else in stash_sk. */
 const volatile bool targ_sk_storage = false;
+/* The bit of inet_sock.inet_flags that is INET_FLAGS_DEFER_CONNECT (6.6+),
+ * found by userspace in the kernel's BTF (the enum has no name, so CO-RE
+ * cannot relocate it); 64 if there is none. */
+const volatile __u32 targ_defer_bit = 64;
 
 /* struct local_ports was {seqlock_t lock; int range[2];} before 6.8. libbpf
  * does not match an int[2] with the u32 of vmlinux.h (6.18), so each layout
@@ -464,6 +470,10 @@ static __always_inline __u8 classify(struct stash *st, int ret)
 {
 	if (ret == 0)
 		return PW_CAUSE_NONE;
+	/* failed after port selection took a port (the route lookup with the
+	 * chosen source port, ...): whatever the errno, not a port shortage */
+	if (st->scan_ok)
+		return PW_CAUSE_AFTER_PORT_SELECTION;
 	if (ret != -PW_EADDRNOTAVAIL)
 		return PW_CAUSE_OTHER;
 	if (!st->scan_entered)
@@ -699,6 +709,10 @@ static __always_inline void connect_exit(struct sock *btf_sk, int ret, bool v4_e
 		/* the chosen port and source are only known now */
 		st->sport = READ_SK(direct, sk, __sk_common.skc_num);
 		read_sk_saddr(st->saddr, st->family, sk, direct);
+	} else if (st->scan_ok) {
+		/* the port it took, released on failure; inet_sport keeps it
+		 * (inet_sock lies beyond struct sock: a probe read) */
+		st->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	}
 	finish(st, sk, ret, direct);
 	bpf_map_delete_elem(&stash, &id);
@@ -719,7 +733,7 @@ static __always_inline void scan_enter(struct sock *sk, bool direct)
 	st->scan_t0 = bpf_ktime_get_ns();
 }
 
-static __always_inline void scan_exit(void)
+static __always_inline void scan_exit(int ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct stash *st;
@@ -729,6 +743,7 @@ static __always_inline void scan_exit(void)
 		return;
 	st->scan_ns = bpf_ktime_get_ns() - st->scan_t0;
 	st->scan_timed = 1;
+	st->scan_ok = ret == 0;
 }
 
 /* Distinct ports: from 6.15 the RCU pre-pass and the locked pass check the
@@ -787,7 +802,7 @@ int BPF_PROG(fe_hash_connect, void *death_row, struct sock *sk)
 SEC("fexit/__inet_hash_connect")
 int BPF_PROG(fx_hash_connect4, void *dr, struct sock *sk, __u64 off, void *check, int ret)
 {
-	scan_exit();
+	scan_exit(ret);
 	return 0;
 }
 
@@ -795,7 +810,7 @@ SEC("fexit/__inet_hash_connect")
 int BPF_PROG(fx_hash_connect5, void *dr, struct sock *sk, __u64 off, __u32 h, void *check,
 	     int ret)
 {
-	scan_exit();
+	scan_exit(ret);
 	return 0;
 }
 
@@ -852,9 +867,9 @@ int BPF_KPROBE(kp_hash_connect, void *death_row, struct sock *sk)
 
 /* The return register does not depend on the arity. */
 SEC("kretprobe/__inet_hash_connect")
-int BPF_KRETPROBE(krp_hash_connect)
+int BPF_KRETPROBE(krp_hash_connect, int ret)
 {
-	scan_exit();
+	scan_exit(ret);
 	return 0;
 }
 
@@ -920,6 +935,43 @@ static __always_inline void sk_state_done(struct sock *sk, struct sk_state *s)
 		bpf_map_delete_elem(&stash_sk, &key);
 }
 
+/* inet_sock.defer_connect up to 6.5 (a bitfield), a bit of inet_flags from 6.6 */
+struct inet_sock___defer {
+	__u8 defer_connect:1;
+} __attribute__((preserve_access_index));
+
+/* TCP Fast Open deferred this connect: TCP_FASTOPEN_CONNECT with a cookie
+ * (or no cookie needed) makes connect() take a port and return 0 with
+ * nothing sent; the SYN waits for the first write. Set only after the port
+ * was taken (tcp_fastopen_defer_connect(), after the route with the new
+ * source port); cleared by a disconnect and once the first write connects.
+ * inet_sock lies beyond struct sock: a probe read, on the rare path only. */
+static __always_inline bool tfo_deferred(struct sock *sk)
+{
+	struct inet_sock___defer *o = (void *)sk;
+	struct inet_sock *inet = (void *)sk;
+
+	if (bpf_core_field_exists(o->defer_connect))
+		return BPF_CORE_READ_BITFIELD_PROBED(o, defer_connect);
+	if (bpf_core_field_exists(inet->inet_flags) && targ_defer_bit < 64)
+		return (BPF_CORE_READ(inet, inet_flags) >> targ_defer_bit) & 1;
+	return false;
+}
+
+/* What port selection changes when it takes a port, and nothing else on
+ * the way from CLOSE->SYN_SENT to SYN_SENT->CLOSE: the socket's hash in the
+ * established table (set when it is inserted there with the port; the
+ * unhash at CLOSE leaves it) and its transmit hash (sk_set_txhash() right
+ * after port selection in tcp_v4_connect and tcp_v6_connect: a new random
+ * non-zero value; on a 7.2 kernel an IPv6 connect's did not change). Both
+ * are in struct sock: plain loads. Either one alone could repeat across
+ * connects of the same socket (the same 4-tuple again; a transmit hash set
+ * before SYN_SENT), both together practically never. */
+static __always_inline __u32 port_taken_mark(struct sock *sk)
+{
+	return sk->__sk_common.skc_hash ^ sk->sk_txhash;
+}
+
 static __always_inline void tp_start(struct sock *sk)
 {
 	struct sk_state s = {};
@@ -931,6 +983,7 @@ static __always_inline void tp_start(struct sock *sk)
 		return;
 	s.sport = sk->__sk_common.skc_num;
 	s.wmem = sk->sk_wmem_queued;
+	s.taken = port_taken_mark(sk);
 	s.active = 1;
 	s.t0 = bpf_ktime_get_ns();
 	if (!sk_state_put(sk, &s))
@@ -938,8 +991,8 @@ static __always_inline void tp_start(struct sock *sk)
 }
 
 /* now: the outcome's time if taken (a failure), else 0 */
-static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret, __u64 now,
-				    bool uncounted)
+static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret, __u8 cause,
+				    __u64 now, bool uncounted)
 {
 	struct pw_event e = {};
 
@@ -953,15 +1006,19 @@ static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret
 	e.family = sk->__sk_common.skc_family;
 	e.dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	e.mode = targ_mode;
-	if (ret) {
+	e.cause = cause;
+	if (ret && cause != PW_CAUSE_AFTER_PORT_SELECTION) {
 		e.scan_ns = now - s->t0;
 		e.flags |= PW_HAS_SCAN_NS;
 		e.sport = s->sport;
-		e.cause = ret != -PW_EADDRNOTAVAIL ? PW_CAUSE_OTHER :
-			  s->sport ? PW_CAUSE_BOUND_CONFLICT : PW_CAUSE_RANGE_EXHAUSTED;
 	} else {
+		/* the port it got; one released on the way to CLOSE (a failure
+		 * after port selection, whose time to CLOSE is more than port
+		 * selection: no scan_ns; a refused, timed out or Fast Open
+		 * deferred connect) stays in inet_sport */
 		e.sport = sk->__sk_common.skc_num;
-		e.cause = PW_CAUSE_NONE;
+		if (!e.sport)
+			e.sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	}
 	read_sk_saddr(e.saddr, e.family, sk, true);
 	read_sk_daddr(e.daddr, e.family, sk);
@@ -974,9 +1031,32 @@ static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret
 	send(&e);
 }
 
+/* SYN_SENT->CLOSE with nothing queued and no socket error: nothing was sent.
+ * An unchanged port_taken_mark() means port selection took no port:
+ * -EADDRNOTAVAIL. A changed one means connect() got past it and then either
+ * returned 0 with the SYN deferred by TCP Fast Open (closed before the first
+ * write: a success, as connect() said), or failed before queueing the SYN,
+ * with an errno this tracepoint does not see: the route lookup with the
+ * chosen source port (IPv4), or a memory allocation. */
+static __always_inline bool tp_nothing_sent(struct sock *sk, struct sk_state *s, int *ret,
+					    __u8 *cause)
+{
+	if (port_taken_mark(sk) == s->taken) {
+		*ret = -PW_EADDRNOTAVAIL;
+		*cause = s->sport ? PW_CAUSE_BOUND_CONFLICT : PW_CAUSE_RANGE_EXHAUSTED;
+		return true;
+	}
+	if (tfo_deferred(sk))
+		return false;
+	*ret = -PW_ERR_UNKNOWN;
+	*cause = PW_CAUSE_AFTER_PORT_SELECTION;
+	return true;
+}
+
 static __always_inline void tp_end(struct sock *sk, int newstate)
 {
 	struct sk_state *s = sk_state_find(sk);
+	__u8 cause = PW_CAUSE_NONE;
 	__u64 now = 0;
 	int ret = 0;
 
@@ -985,15 +1065,15 @@ static __always_inline void tp_end(struct sock *sk, int newstate)
 			bump(PW_CNT_UNMATCHED);
 		return;
 	}
-	if (newstate == TCP_CLOSE && sk->sk_err == 0 && sk->sk_wmem_queued == s->wmem) {
-		ret = -PW_EADDRNOTAVAIL;
+	if (newstate == TCP_CLOSE && sk->sk_err == 0 && sk->sk_wmem_queued == s->wmem &&
+	    tp_nothing_sent(sk, s, &ret, &cause))
 		now = bpf_ktime_get_ns();
-	}
+	/* scan time: from the start to a failed port selection only */
 	bool counted = count(s->pid, sk->__sk_common.skc_family, s->comm, s->cgroup_id, ret, true,
-			     ret != 0, ret ? now - s->t0 : 0, 0);
+			     ret == -PW_EADDRNOTAVAIL, ret ? now - s->t0 : 0, 0);
 
 	if ((targ_events && (ret || targ_all)) || !counted)
-		tp_emit(s, sk, ret, now, !counted);
+		tp_emit(s, sk, ret, cause, now, !counted);
 	sk_state_done(sk, s);
 }
 

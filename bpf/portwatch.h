@@ -20,7 +20,15 @@ enum pw_cause {
 	PW_CAUSE_BOUND_CONFLICT = 2,	/* pre-bound port, 4-tuple taken */
 	PW_CAUSE_NO_SOURCE = 3,		/* IPv6: -EADDRNOTAVAIL before port selection */
 	PW_CAUSE_OTHER = 4,		/* any other errno */
+	/* tracepoint mode: port selection chose a port (the socket's tx hash was
+	 * set), then connect() failed before its SYN was queued, e.g. the route
+	 * lookup with the chosen source port; the errno is not seen there */
+	PW_CAUSE_AFTER_PORT_SELECTION = 5,
 };
+
+/* The errno of a failure whose errno the mode cannot see (ret is its
+ * negation; a kernel errno is below 4096). */
+#define PW_ERR_UNKNOWN	0xffff
 
 /* Which optional fields of struct pw_event hold a value. */
 #define PW_HAS_SCAN_NS		(1u << 0)

@@ -336,6 +336,83 @@ t_syn_sent_then_closed() {
 		"$(summary | jq -c --argjson p "$pids" '[.processes[] | select(.pid as $x | $p | index($x)) | [.attempts, .failures]]')"
 }
 
+# The attach mode portwatch took (from its attach line).
+pw_mode() { sed -n 's/^portwatch: attached in \([a-z]*\) mode.*/\1/p' "$T/pw.err"; }
+
+# TCP Fast Open with TCP_FASTOPEN_CONNECT: once the client holds the
+# server's cookie, connect() takes a port and returns 0 with nothing sent;
+# closed before any write, the socket goes SYN_SENT -> CLOSE with no
+# segment, no socket error and nothing queued, as a failed port selection
+# does. Each such connect is a success (outcome 0, with the port it took),
+# never EADDRNOTAVAIL; IPv4 and IPv6. trigger checks each close with
+# TCP_INFO (SYN_SENT, no segment out: "deferred").
+t_fastopen_deferred_not_exhaustion() {
+	mk_netns $RANGE_LO $RANGE_HI
+	must in_ns sysctl -qw net.ipv4.tcp_fastopen=3
+	pw_start -j -a
+	must in_ns "$TRIGGER" --port 18110 tfo --count 5 > "$T/t4"
+	must in_ns "$TRIGGER" --addr ::1 --port 18111 tfo --count 5 > "$T/t6"
+	pw_stop
+	local f pid
+	for f in t4 t6; do
+		pid=$(truth '.[0].pid' "$T/$f")
+		check_eq "$f: connects closed with nothing sent (the scenario)" 5 \
+			"$(jq -s '[.[] | select(.mode == "tfo") | .deferred] | add' "$T/$f")"
+		check_eq "$f: connects that returned 0 (cookie + 5)" 6 "$(truth_sum .ok "$T/$f")"
+		ns_events | jq -c --argjson p "$pid" 'select(.pid == $p)' > "$T/ev"
+		check_eq "$f: events, all outcome 0 (ret 0, errno and cause null)" 6 \
+			"$(jq -c 'select(.ret == 0 and .errno == null and .cause == null)' "$T/ev" | wc -l)"
+		check_eq "$f: events" 6 "$(wc -l < "$T/ev")"
+		check_eq "$f: each with the port it took, in the range" 6 \
+			"$(jq -c "select(.sport >= $RANGE_LO and .sport <= $RANGE_HI)" "$T/ev" | wc -l)"
+		check_eq "$f: summary attempts, failures" '[6,0]' \
+			"$(summary | jq -c ".processes[] | select(.pid == $pid) | [.attempts, .failures]")"
+	done
+}
+
+# A route lookup that fails after port selection took a port: the rule
+# `sport 40000-40009 prohibit` (the review's) refuses the lookup that
+# connect() repeats with the port it took (IPv4; the first lookup, with
+# source port 0, passes), so connect() fails with EACCES and nothing is
+# sent. Not a port shortage: cause after_port_selection, with the port;
+# tracepoint mode does not see the errno (ret and errno null, "unknown" in
+# the summary), fentry/kprobe give EACCES. Then the same netns's range is
+# exhausted for real: still exact.
+t_route_failure_not_exhaustion() {
+	mk_netns $RANGE_LO $RANGE_HI
+	must ip -n "$NS" rule add sport $RANGE_LO-$RANGE_HI prohibit
+	must ip -n "$NS" route add 10.9.9.0/24 dev lo
+	pw_start -j
+	must in_ns "$TRIGGER" --addr 10.9.9.9 --no-server --port 80 once --count 5 > "$T/r"
+	must in_ns "$TRIGGER" --port 18112 exhaust --count 13 > "$T/x"
+	pw_stop
+	local pid mode ret errno key
+	pid=$(truth '.[0].pid' "$T/r")
+	mode=$(pw_mode)
+	check_eq "connects failed with EACCES (the scenario)" 5 "$(truth_sum '.errors.EACCES // 0' "$T/r")"
+	if [ "$mode" = tracepoint ]; then
+		ret=null errno=null key=unknown
+	else
+		ret=-13 errno='"EACCES"' key=EACCES
+	fi
+	ns_events | jq -c --argjson p "$pid" 'select(.pid == $p)' > "$T/ev"
+	check_eq "events: after_port_selection from a port of the range, ret $ret, errno $errno ($mode mode)" 5 \
+		"$(jq -c "select(.cause == \"after_port_selection\" and .ret == $ret and .errno == $errno
+			and .sport >= $RANGE_LO and .sport <= $RANGE_HI and .daddr == \"10.9.9.9\")" "$T/ev" | wc -l)"
+	check_eq "events" 5 "$(wc -l < "$T/ev")"
+	check_eq "summary: attempts, failures, errors" "[5,5,{\"$key\":5}]" \
+		"$(summary | jq -c ".processes[] | select(.pid == $pid) | [.attempts, .failures, .errors]")"
+	# the real exhaustion after it, in the same netns
+	pid=$(truth '.[0].pid' "$T/x")
+	check_eq "exhaustion: failures (the scenario)" 3 "$(truth_sum '.errors.EADDRNOTAVAIL // 0' "$T/x")"
+	check_eq "exhaustion: events port_range_exhausted" 3 \
+		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .ret == -99 and .cause == "port_range_exhausted")' | wc -l)"
+	check_eq "exhaustion: summary attempts, failures, errors" '[13,3,{"EADDRNOTAVAIL":3}]' \
+		"$(summary | jq -c ".processes[] | select(.pid == $pid) | [.attempts, .failures, .errors]")"
+	check_eq "EADDRNOTAVAIL events in the netns: only the exhaustion's" 3 \
+		"$(ns_events | jq -c 'select(.errno == "EADDRNOTAVAIL")' | wc -l)"
+}
+
 # Tracepoint mode keeps its per-socket state in a hash map by default, in
 # socket storage with PORTWATCH_STATE=sk_storage (5.11+): that path must be as
 # exact, for failures (parallel) and for successes (--all, ended in softirq

@@ -12,7 +12,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <linux/fib_rules.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>	/* struct tcp_info with tcpi_segs_out */
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -46,6 +50,7 @@ static const char usage_text[] =
 	"usage: trigger [global options] MODE [mode options]\n"
 	"global options:\n"
 	"  --private LO-HI   new netns: lo up, ip_local_port_range=LO HI, tcp_tw_reuse\n"
+	"                    (and tcp_fastopen=3 for tfo)\n"
 	"  --tw-reuse N      tcp_tw_reuse for --private (default 0)\n"
 	"  --comm NAME       prctl(PR_SET_NAME) raw bytes\n"
 	"  --comm-hex HEX    same, name given as hex bytes\n"
@@ -57,12 +62,21 @@ static const char usage_text[] =
 	"  --addr A          target address (default 127.0.0.1; IPv6 and ::ffff:a.b.c.d ok)\n"
 	"  --port P          target port (default 18080)\n"
 	"  --no-server       do not run the built-in listener on addr:port\n"
+	"  --prohibit-sport LO-HI  in this netns (after --private), the IPv4 rule\n"
+	"                    'sport LO-HI prohibit' at pref 100, the local table's\n"
+	"                    moved to 200: a connect() that takes such a port fails\n"
+	"                    on the route lookup (EACCES), nothing sent\n"
 	"modes:\n"
 	"  exhaust --count N                 N sequential connect+close\n"
 	"  bound [--lport LP]                two sockets bound to addr:LP (default 50000)\n"
 	"  parallel (--procs N | --threads N) [--seconds S]\n"
 	"                                    fill the range, then hammer connect()\n"
 	"  once [--count N] [--bind-port LP] connect+close N times (default 1)\n"
+	"  tfo [--count N]                   TCP Fast Open: the listener takes TFO, one\n"
+	"                                    connect+write+close gets a cookie, then N\n"
+	"                                    TCP_FASTOPEN_CONNECT connects closed before\n"
+	"                                    any write (record \"deferred\": closed in\n"
+	"                                    SYN_SENT with no segment sent)\n"
 	"  shortaddr                         connects whose address the kernel refuses\n"
 	"                                    (too short, another family), then valid\n"
 	"                                    ones; a record per case, mode shortaddr/CASE\n"
@@ -72,6 +86,7 @@ static const char usage_text[] =
 
 struct tally {
 	unsigned long long attempts, ok;
+	unsigned long long deferred;	/* tfo: connects closed with nothing sent */
 	unsigned long long err[MAXERR];
 };
 
@@ -211,7 +226,10 @@ static void emit_record(const char *mode, const struct tally *t)
 		     errname(e, scratch, sizeof(scratch)), t->err[e]);
 		first = 0;
 	}
-	bput(&b, "}}\n");
+	bput(&b, "}");
+	if (!strcmp(mode, "tfo"))
+		bput(&b, ",\"deferred\":%llu", t->deferred);
+	bput(&b, "}\n");
 	if (b.len == b.cap - 1)
 		line[b.len - 1] = '\n';
 	emit(line, b.len);
@@ -299,6 +317,74 @@ static void private_netns(unsigned lo, unsigned hi, unsigned tw)
 	/* a late segment's RST must not end a TIME_WAIT early (RFC 1337): it
 	 * would hand out an 11th port of 10 now and then under load */
 	write_sysctl("/proc/sys/net/ipv4/tcp_rfc1337", "1\n");
+	/* tfo: TCP Fast Open for clients and servers (the default, 1, is
+	 * clients only: the listener would hand out no cookie) */
+	if (!strcmp(mode_name, "tfo"))
+		write_sysctl("/proc/sys/net/ipv4/tcp_fastopen", "3\n");
+}
+
+/* One IPv4 rule change by rtnetlink: RTM_NEWRULE or RTM_DELRULE of the rule
+ * at pref with this action, table (0: none) and source ports (lo 0: any). */
+static void nl_rule(int type, __u32 pref, __u8 action, __u8 table, unsigned lo, unsigned hi)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct fib_rule_hdr frh;
+		char attrs[64];
+	} req;
+	struct fib_rule_port_range range = { (__u16)lo, (__u16)hi };
+	struct rtattr *rta;
+	char ack[512];
+	struct nlmsghdr *nh = (struct nlmsghdr *)ack;
+	ssize_t n;
+	int fd, err;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_type = (__u16)type;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK |
+			     (type == RTM_NEWRULE ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	req.nh.nlmsg_len = NLMSG_ALIGN(NLMSG_LENGTH(sizeof(req.frh)));
+	req.frh.family = AF_INET;
+	req.frh.action = action;
+	req.frh.table = table;
+	rta = (struct rtattr *)((char *)&req + req.nh.nlmsg_len);
+	rta->rta_type = FRA_PRIORITY;
+	rta->rta_len = RTA_LENGTH(sizeof(pref));
+	memcpy(RTA_DATA(rta), &pref, sizeof(pref));
+	req.nh.nlmsg_len += RTA_ALIGN(rta->rta_len);
+	if (lo) {
+		rta = (struct rtattr *)((char *)&req + req.nh.nlmsg_len);
+		rta->rta_type = FRA_SPORT_RANGE;
+		rta->rta_len = RTA_LENGTH(sizeof(range));
+		memcpy(RTA_DATA(rta), &range, sizeof(range));
+		req.nh.nlmsg_len += RTA_ALIGN(rta->rta_len);
+	}
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		setup_fail("netlink socket: %s", strerror(errno));
+	if (send(fd, &req, req.nh.nlmsg_len, 0) != (ssize_t)req.nh.nlmsg_len)
+		setup_fail("rtnetlink send: %s", strerror(errno));
+	n = recv(fd, ack, sizeof(ack), 0);
+	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) || nh->nlmsg_type != NLMSG_ERROR)
+		setup_fail("rtnetlink: no acknowledgement");
+	err = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
+	if (err)
+		setup_fail("rtnetlink rule %s pref %u: %s", type == RTM_NEWRULE ? "add" : "del",
+			   pref, strerror(-err));
+	close(fd);
+}
+
+/*
+ * `ip rule add pref 100 sport LO-HI prohibit`, with the local table's rule
+ * moved from pref 0 to 200 so that the new rule comes first (the VMs'
+ * busybox ip has no sport selector): connect() to 127.0.0.1 then takes a
+ * port and fails on the route lookup with it (EACCES) before any segment.
+ */
+static void prohibit_sport(unsigned lo, unsigned hi)
+{
+	nl_rule(RTM_DELRULE, 0, FR_ACT_TO_TBL, RT_TABLE_LOCAL, 0, 0);
+	nl_rule(RTM_NEWRULE, 100, FR_ACT_PROHIBIT, 0, lo, hi);
+	nl_rule(RTM_NEWRULE, 200, FR_ACT_TO_TBL, RT_TABLE_LOCAL, 0, 0);
 }
 
 static void parse_addr(const char *s, unsigned port)
@@ -358,6 +444,7 @@ static void raise_nofile(void)
 /* ---------- built-in listener ---------- */
 
 static int lsn_fd = -1, lsn_ep = -1;
+static int lsn_fastopen;	/* tfo: the listener accepts TCP Fast Open */
 
 /*
  * Never writes and only closes after the peer's FIN, so the client always
@@ -446,6 +533,12 @@ static void start_listener(void)
 		setup_fail("listener bind %s:%u: %s", tgt.text, tgt.port, strerror(errno));
 	if (listen(lsn_fd, 4096) != 0)
 		setup_fail("listen: %s", strerror(errno));
+	if (lsn_fastopen) {
+		int qlen = 64;
+
+		if (setsockopt(lsn_fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen)) != 0)
+			setup_fail("listener TCP_FASTOPEN: %s", strerror(errno));
+	}
 	lsn_ep = epoll_create1(EPOLL_CLOEXEC);
 	if (lsn_ep < 0)
 		setup_fail("epoll_create1: %s", strerror(errno));
@@ -569,6 +662,59 @@ static int run_sequential(unsigned long count, unsigned bind_port)
 			close(s);
 	}
 	emit_record(mode_name, t);
+	free(t);
+	return 0;
+}
+
+static void fastopen_connect_opt(int s)
+{
+	int one = 1;
+
+	if (setsockopt(s, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)) != 0)
+		setup_fail("TCP_FASTOPEN_CONNECT: %s", strerror(errno));
+}
+
+/*
+ * TCP Fast Open with TCP_FASTOPEN_CONNECT: once the client holds a cookie
+ * for the server (or the netns's tcp_fastopen has 0x4, no cookie needed),
+ * connect() takes a port and returns 0 without sending anything: the SYN
+ * waits for the first write. Closing before any write leaves SYN_SENT for
+ * CLOSE with nothing sent. Whether that is what happened is checked per
+ * connect with TCP_INFO (state SYN_SENT, no segment out) and counted as
+ * "deferred". The netns's net.ipv4.tcp_fastopen must allow client and
+ * server (3).
+ */
+static int run_tfo(unsigned long count)
+{
+	struct tally *cookie = calloc(1, sizeof(*cookie)), *t = calloc(1, sizeof(*t));
+	int s;
+
+	if (!cookie || !t)
+		setup_fail("out of memory");
+	wait_go();
+	/* the cookie: a TFO SYN asks for one, the server's SYN-ACK carries it */
+	s = new_sock();
+	fastopen_connect_opt(s);
+	if (do_connect(s, cookie) != 0)
+		setup_fail("tfo: cookie connect failed: %s", strerror(errno));
+	if (write(s, "x", 1) != 1)
+		setup_fail("tfo: cookie write: %s", strerror(errno));
+	client_close(s);
+	emit_record("tfo_cookie", cookie);
+	for (unsigned long i = 0; i < count; i++) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+
+		s = new_sock();
+		fastopen_connect_opt(s);
+		if (do_connect(s, t) == 0 &&
+		    getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+		    ti.tcpi_state == 2 /* TCP_SYN_SENT */ && ti.tcpi_segs_out == 0)
+			t->deferred++;
+		close(s);
+	}
+	emit_record("tfo", t);
+	free(cookie);
 	free(t);
 	return 0;
 }
@@ -899,6 +1045,24 @@ static unsigned long parse_num(const char *s, const char *what,
 	return v;
 }
 
+/* LO-HI, ports, LO <= HI */
+static void parse_range(const char *arg, const char *opt, unsigned *lo, unsigned *hi)
+{
+	char v[64], what[64], *dash;
+
+	snprintf(v, sizeof(v), "%s", arg);
+	dash = strchr(v, '-');
+	if (!dash)
+		usage_err("%s wants LO-HI, got '%s'", opt, arg);
+	*dash = 0;
+	snprintf(what, sizeof(what), "%s LO", opt);
+	*lo = (unsigned)parse_num(v, what, 1, 65535);
+	snprintf(what, sizeof(what), "%s HI", opt);
+	*hi = (unsigned)parse_num(dash + 1, what, 1, 65535);
+	if (*lo > *hi)
+		usage_err("%s: LO > HI", opt);
+}
+
 static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')
@@ -935,7 +1099,7 @@ int main(int argc, char **argv)
 	const char *addr = "127.0.0.1", *comm = NULL, *v;
 	char combuf[64];
 	unsigned port = DEF_PORT, lo = 0, hi = 0, tw = 0, lport = DEF_LPORT, bind_port = 0;
-	unsigned procs = 0, threads = 0;
+	unsigned procs = 0, threads = 0, plo = 0, phi = 0;
 	unsigned long count = 0;
 	int priv = 0, tw_set = 0, no_server = 0, have_count = 0, have_lport = 0;
 	int have_seconds = 0;
@@ -953,15 +1117,7 @@ int main(int argc, char **argv)
 			emit(usage_text, strlen(usage_text));
 			return 0;
 		} else if ((v = optval(argc, argv, &i, "--private"))) {
-			char *dash = strchr(v, '-');
-
-			if (!dash)
-				usage_err("--private wants LO-HI, got '%s'", v);
-			*dash = 0;
-			lo = (unsigned)parse_num(v, "--private LO", 1, 65535);
-			hi = (unsigned)parse_num(dash + 1, "--private HI", 1, 65535);
-			if (lo > hi)
-				usage_err("--private: LO > HI");
+			parse_range(v, "--private", &lo, &hi);
 			priv = 1;
 		} else if ((v = optval(argc, argv, &i, "--tw-reuse"))) {
 			tw = (unsigned)parse_num(v, "--tw-reuse", 0, 2);
@@ -992,6 +1148,8 @@ int main(int argc, char **argv)
 			addr = v;
 		} else if ((v = optval(argc, argv, &i, "--port"))) {
 			port = (unsigned)parse_num(v, "--port", 1, 65535);
+		} else if ((v = optval(argc, argv, &i, "--prohibit-sport"))) {
+			parse_range(v, "--prohibit-sport", &plo, &phi);
 		} else if (!strcmp(a, "--no-server")) {
 			no_server = 1;
 		} else if ((v = optval(argc, argv, &i, "--count"))) {
@@ -1023,17 +1181,18 @@ int main(int argc, char **argv)
 	}
 
 	if (!mode_name)
-		usage_err("no MODE given (exhaust, bound, parallel, once)");
+		usage_err("no MODE given (exhaust, bound, parallel, once, tfo)");
 	if (tw_set && !priv)
 		usage_err("--tw-reuse only works with --private");
 	if (strcmp(mode_name, "exhaust") && strcmp(mode_name, "bound") &&
 	    strcmp(mode_name, "parallel") && strcmp(mode_name, "once") &&
-	    strcmp(mode_name, "shortaddr"))
+	    strcmp(mode_name, "tfo") && strcmp(mode_name, "shortaddr"))
 		usage_err("unknown MODE '%s'", mode_name);
 	if (!strcmp(mode_name, "exhaust") && !have_count)
 		usage_err("exhaust needs --count N");
-	if (have_count && strcmp(mode_name, "exhaust") && strcmp(mode_name, "once"))
-		usage_err("--count is for exhaust/once");
+	if (have_count && strcmp(mode_name, "exhaust") && strcmp(mode_name, "once") &&
+	    strcmp(mode_name, "tfo"))
+		usage_err("--count is for exhaust/once/tfo");
 	if (have_lport && strcmp(mode_name, "bound"))
 		usage_err("--lport is for bound");
 	if (bind_port && strcmp(mode_name, "once"))
@@ -1051,6 +1210,9 @@ int main(int argc, char **argv)
 	raise_nofile();
 	if (priv)
 		private_netns(lo, hi, tw);
+	if (plo)
+		prohibit_sport(plo, phi);
+	lsn_fastopen = !strcmp(mode_name, "tfo");
 	if (!no_server)
 		start_listener();
 
@@ -1073,6 +1235,8 @@ int main(int argc, char **argv)
 		return run_sequential(have_count ? count : 1, bind_port);
 	if (!strcmp(mode_name, "bound"))
 		return run_bound(lport);
+	if (!strcmp(mode_name, "tfo"))
+		return run_tfo(have_count ? count : 1);
 	if (!strcmp(mode_name, "shortaddr"))
 		return run_shortaddr();
 	return run_parallel(procs, threads, seconds);

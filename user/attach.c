@@ -112,7 +112,38 @@ struct kfacts {
 	int check4;
 	int check6;
 	bool set_state_tp;
+	int defer_bit;		/* INET_FLAGS_DEFER_CONNECT (6.6+), 64 if none */
 };
+
+/* The value of the enumerator `name` of any enum of the BTF (named or not:
+ * CO-RE cannot relocate an anonymous enum's), or -ENOENT. */
+int pw_btf_enum_value(const struct btf *btf, const char *name, long long *val)
+{
+	unsigned int n = btf__type_cnt(btf);
+
+	for (unsigned int id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+
+		if (btf_is_enum(t)) {
+			const struct btf_enum *m = btf_enum(t);
+
+			for (unsigned int i = 0; i < btf_vlen(t); i++, m++)
+				if (!strcmp(btf__name_by_offset(btf, m->name_off), name)) {
+					*val = m->val;
+					return 0;
+				}
+		} else if (btf_is_enum64(t)) {
+			const struct btf_enum64 *m = btf_enum64(t);
+
+			for (unsigned int i = 0; i < btf_vlen(t); i++, m++)
+				if (!strcmp(btf__name_by_offset(btf, m->name_off), name)) {
+					*val = (long long)btf_enum64_value(m);
+					return 0;
+				}
+		}
+	}
+	return -ENOENT;
+}
 
 static void read_kfacts(const struct btf *vmlinux, struct kfacts *k)
 {
@@ -123,6 +154,10 @@ static void read_kfacts(const struct btf *vmlinux, struct kfacts *k)
 	k->check6 = pw_btf_func_arity(vmlinux, "__inet6_check_established");
 	k->set_state_tp = btf__find_by_name_kind(vmlinux, "btf_trace_inet_sock_set_state",
 						 BTF_KIND_TYPEDEF) >= 0;
+	long long bit;
+
+	k->defer_bit = !pw_btf_enum_value(vmlinux, "INET_FLAGS_DEFER_CONNECT", &bit) &&
+		       bit >= 0 && bit < 64 ? (int)bit : 64;
 }
 
 /* What the kernel must offer before a mode is worth loading; 0 or -errno
@@ -633,6 +668,7 @@ again:
 	skel->rodata->targ_mode = mode;
 	skel->rodata->targ_scan_depth = env->scan_depth && mode != PW_MODE_TRACEPOINT;
 	skel->rodata->targ_sk_storage = at->sk_storage;
+	skel->rodata->targ_defer_bit = k->defer_bit;
 
 	/* the stashes the mode does not use cost no memory */
 	if (mode != PW_MODE_TRACEPOINT)

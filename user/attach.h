@@ -76,6 +76,7 @@ struct pw_krp_misses {
 
 /* Number of parameters of the BTF function `name`, -ENOENT if absent. */
 int pw_btf_func_arity(const struct btf *btf, const char *name);
+int pw_btf_enum_value(const struct btf *btf, const char *name, long long *val);
 
 /* Does the process hold what loading BPF needs (root, or CAP_BPF with
  * CAP_PERFMON, or CAP_SYS_ADMIN)? */

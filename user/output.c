@@ -230,6 +230,9 @@ static const struct {
 	{ ETIMEDOUT, "ETIMEDOUT" },	{ ECONNREFUSED, "ECONNREFUSED" },
 	{ EHOSTDOWN, "EHOSTDOWN" },	{ EHOSTUNREACH, "EHOSTUNREACH" },
 	{ EALREADY, "EALREADY" },	{ EINPROGRESS, "EINPROGRESS" },
+	/* a failure whose errno the attach mode cannot see (tracepoint mode,
+	 * after_port_selection): the key in the summary's errors and metrics */
+	{ PW_ERR_UNKNOWN, "unknown" },
 };
 
 const char *pw_errno_name(int err)
@@ -257,6 +260,7 @@ const char *pw_cause_name(unsigned int cause)
 	case PW_CAUSE_BOUND_CONFLICT:  return "bound_port_conflict";
 	case PW_CAUSE_NO_SOURCE:       return "no_source_address";
 	case PW_CAUSE_OTHER:           return "other";
+	case PW_CAUSE_AFTER_PORT_SELECTION: return "after_port_selection";
 	default:                       return NULL;
 	}
 }
@@ -571,9 +575,14 @@ static bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_
 		sb_lit(sb, "\",\"dport\":");
 		sb_u64(sb, e->dport);
 	}
-	sb_lit(sb, ",\"ret\":");
-	sb_i64(sb, e->ret);
-	sb_key_name_or_null(sb, ",\"errno\":", errno_text(e->ret, ebuf, sizeof(ebuf)));
+	if (e->ret == -PW_ERR_UNKNOWN) {
+		/* a failure, but the mode does not see its errno */
+		sb_lit(sb, ",\"ret\":null,\"errno\":null");
+	} else {
+		sb_lit(sb, ",\"ret\":");
+		sb_i64(sb, e->ret);
+		sb_key_name_or_null(sb, ",\"errno\":", errno_text(e->ret, ebuf, sizeof(ebuf)));
+	}
 	sb_key_name_or_null(sb, ",\"cause\":", pw_cause_name(e->cause));
 	sb_lit(sb, ",\"netns\":");
 	sb_u64(sb, e->netns);

@@ -118,6 +118,52 @@ static void test_arity_running_kernel(void **state)
 	btf__free(btf);
 }
 
+/* pw_btf_enum_value(): an enumerator of a named or an anonymous enum (the
+ * kernel's inet_flags bits, 6.6+, are anonymous), 32 or 64 bits wide. */
+static void test_enum_value(void **state)
+{
+	struct btf *btf = btf__new_empty();
+	long long v = -1;
+
+	(void)state;
+	assert_non_null(btf);
+	assert_true(btf__add_enum(btf, "named", 4) > 0);
+	btf__add_enum_value(btf, "NAMED_A", 3);
+	assert_true(btf__add_enum(btf, NULL, 4) > 0);
+	btf__add_enum_value(btf, "INET_FLAGS_PKTINFO", 0);
+	btf__add_enum_value(btf, "INET_FLAGS_DEFER_CONNECT", 19);
+	assert_true(btf__add_enum64(btf, "wide", 8, false) > 0);
+	btf__add_enum64_value(btf, "WIDE_BIG", 1ull << 40);
+	assert_int_equal(pw_btf_enum_value(btf, "INET_FLAGS_DEFER_CONNECT", &v), 0);
+	assert_int_equal(v, 19);
+	assert_int_equal(pw_btf_enum_value(btf, "NAMED_A", &v), 0);
+	assert_int_equal(v, 3);
+	assert_int_equal(pw_btf_enum_value(btf, "WIDE_BIG", &v), 0);
+	assert_true(v == 1ll << 40);
+	assert_int_equal(pw_btf_enum_value(btf, "INET_FLAGS", &v), -ENOENT);
+	assert_int_equal(pw_btf_enum_value(btf, "named", &v), -ENOENT);
+	btf__free(btf);
+}
+
+/* The running kernel: INET_FLAGS_DEFER_CONNECT exists from 6.6 (19 up to
+ * 6.18 at least), not before (a bitfield of inet_sock then). */
+static void test_enum_running_kernel(void **state)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	int new = kernel_at_least(6, 6);
+	long long v = -1;
+
+	(void)state;
+	if (!btf || new < 0) {
+		btf__free(btf);
+		skip();
+	}
+	assert_int_equal(pw_btf_enum_value(btf, "INET_FLAGS_DEFER_CONNECT", &v), new ? 0 : -ENOENT);
+	if (new)
+		assert_true(v >= 0 && v < 64);
+	btf__free(btf);
+}
+
 /* ---- kprobe_events names (issue 15: only portwatch's own, of processes
  * that are gone, are ever removed) ---- */
 
@@ -240,6 +286,8 @@ int main(void)
 		cmocka_unit_test(test_arity_from_6_15),
 		cmocka_unit_test(test_arity_absent),
 		cmocka_unit_test(test_arity_running_kernel),
+		cmocka_unit_test(test_enum_value),
+		cmocka_unit_test(test_enum_running_kernel),
 		cmocka_unit_test(test_krp_name_round_trip),
 		cmocka_unit_test(test_krp_look_alikes),
 		cmocka_unit_test(test_proc_start_time),

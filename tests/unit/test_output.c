@@ -239,6 +239,8 @@ static void test_errno_names(void **state)
 	assert_string_equal(pw_errno_label(4242, buf, sizeof(buf)), "E4242");
 	assert_string_equal(buf, "E4242");
 	assert_string_equal(pw_errno_label(0, buf, sizeof(buf)), "E0");
+	/* a failure whose errno the mode does not see: the summary's key */
+	assert_string_equal(pw_errno_label(PW_ERR_UNKNOWN, buf, sizeof(buf)), "unknown");
 }
 
 static void test_cause_mode_family_names(void **state)
@@ -249,7 +251,8 @@ static void test_cause_mode_family_names(void **state)
 	assert_string_equal(pw_cause_name(PW_CAUSE_BOUND_CONFLICT), "bound_port_conflict");
 	assert_string_equal(pw_cause_name(PW_CAUSE_NO_SOURCE), "no_source_address");
 	assert_string_equal(pw_cause_name(PW_CAUSE_OTHER), "other");
-	assert_null(pw_cause_name(5));
+	assert_string_equal(pw_cause_name(PW_CAUSE_AFTER_PORT_SELECTION), "after_port_selection");
+	assert_null(pw_cause_name(6));
 	assert_null(pw_cause_name(255));
 
 	assert_string_equal(pw_mode_name(PW_MODE_FENTRY), "fentry");
@@ -511,6 +514,29 @@ static void test_event_json_no_flags(void **state)
 		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
 }
 
+/* Tracepoint mode, a failure after port selection took a port: the errno
+ * is not seen, so ret and errno are null, never a made-up value. */
+static void test_event_json_after_port_selection(void **state)
+{
+	struct pw_event e;
+
+	(void)state;
+	fill_failure(&e);
+	e.flags = PW_HAS_RANGE | PW_HAS_TW_REUSE | PW_HAS_SCAN;
+	e.ret = -PW_ERR_UNKNOWN;
+	e.cause = PW_CAUSE_AFTER_PORT_SELECTION;
+	e.mode = PW_MODE_TRACEPOINT;
+	e.sport = 40003;
+	assert_string_equal(event_json(&e),
+		"{\"type\":\"connect\",\"time\":\"" TIME_TEXT "\",\"pid\":4242,\"tid\":4243,"
+		"\"uid\":1000,\"comm\":\"curl\",\"family\":\"inet\",\"saddr\":\"0.0.0.0\","
+		"\"sport\":40003,\"daddr\":\"127.0.0.1\",\"dport\":8080,\"ret\":null,"
+		"\"errno\":null,\"cause\":\"after_port_selection\","
+		"\"netns\":4026532260,\"cgroup_id\":1234,\"port_range\":[40000,40009],"
+		"\"tw_reuse\":0,\"scan_ns\":null,\"ports_checked\":null,\"mode\":\"tracepoint\","
+		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
+}
+
 static void test_event_json_unknown_errno_and_bad_comm(void **state)
 {
 	struct pw_event e;
@@ -670,6 +696,22 @@ static void test_event_text_failure(void **state)
 	column_starts(out, rs);
 	for (size_t i = 0; i < NCOLS; i++)
 		assert_int_equal(rs[i], hs[i]);
+}
+
+static void test_event_text_after_port_selection(void **state)
+{
+	static const char *const f[NCOLS] = {
+		"21:50:00.123", "4242", "curl", "ipv4", "127.0.0.1:8080",
+		"unknown", "after_port_selection", "40000-40009", "-", "?",
+	};
+	struct pw_event e;
+
+	(void)state;
+	fill_failure(&e);
+	e.flags &= ~PW_HAS_SCAN_NS;
+	e.ret = -PW_ERR_UNKNOWN;
+	e.cause = PW_CAUSE_AFTER_PORT_SELECTION;
+	assert_string_equal(event_text(&e), expected_row(f));
 }
 
 static void test_event_text_success6(void **state)
@@ -901,12 +943,14 @@ int main(void)
 		cmocka_unit_test(test_event_json_failure),
 		cmocka_unit_test(test_event_json_success),
 		cmocka_unit_test(test_event_json_no_flags),
+		cmocka_unit_test(test_event_json_after_port_selection),
 		cmocka_unit_test(test_event_no_dest),
 		cmocka_unit_test(test_event_json_unknown_errno_and_bad_comm),
 		cmocka_unit_test(test_event_json_overflow),
 		cmocka_unit_test(test_event_workload),
 		cmocka_unit_test(test_event_header),
 		cmocka_unit_test(test_event_text_failure),
+		cmocka_unit_test(test_event_text_after_port_selection),
 		cmocka_unit_test(test_event_text_success6),
 		cmocka_unit_test(test_event_text_comm_sanitized),
 		cmocka_unit_test(test_addr_matches_inet_ntop),

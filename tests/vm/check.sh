@@ -114,6 +114,38 @@ ck_core() {
 		"$(ev_of 18092 | jq -sc '[.[] | select(.ret == 0) | .sport] | unique')"
 }
 
+# The false causes tracepoint mode must tell from exhaustion; fentry and
+# kprobe modes see connect()'s return: the reference.
+ck_causes() {
+	common
+	no_misses
+	local p f
+	# TCP Fast Open: connect() took a port and returned 0, nothing sent;
+	# closed before any write. Successes, each with its port.
+	for p in 18095 18096; do
+		f=$([ $p = 18095 ] && echo IPv4 || echo IPv6)
+		check_eq "$f TFO: connects closed with nothing sent (the scenario)" 5 \
+			"$(jq -s "[.[] | select(.type == \"record\" and .mode == \"tfo\" and .port == $p) | .deferred] | add" "$D/truth")"
+		check_eq "$f TFO: events, all successes with a port of the range" 6 \
+			"$(ev_of $p | jq -c 'select(.ret == 0 and .cause == null and .sport >= 40000 and .sport <= 40009)' | wc -l)"
+		check_eq "$f TFO: events" 6 "$(ev_of $p | wc -l)"
+		check_eq "$f TFO: summary attempts, failures" '[6,0]' "$(sum_of $p '[(map(.attempts) | add), (map(.failures) | add)]' | jq -c .)"
+	done
+	# the route lookup with the port taken fails: EACCES, not a shortage;
+	# tracepoint mode does not see the errno
+	local ret errno key
+	if [ "$WANT" = tracepoint ]; then ret=null errno=null key=unknown
+	else ret=-13 errno='"EACCES"' key=EACCES; fi
+	check_eq "route: connects failed with EACCES (the scenario)" 5 "$(rec 18097 'map(.errors.EACCES // 0) | add')"
+	check_eq "route: events after_port_selection, ret $ret, errno $errno, a port of the range" 5 \
+		"$(ev_of 18097 | jq -c "select(.cause == \"after_port_selection\" and .ret == $ret and .errno == $errno
+			and .sport >= 40000 and .sport <= 40009)" | wc -l)"
+	check_eq "route: events" 5 "$(ev_of 18097 | wc -l)"
+	check_eq "route: summary failures, errors" "[5,{\"$key\":5}]" \
+		"$(sum_of 18097 '[(map(.failures) | add), .[0].errors]' | jq -c .)"
+	check_eq "no EADDRNOTAVAIL at all" 0 "$(jq -c 'select(.type == "connect" and .ret == -99)' "$D/pw.out" | wc -l)"
+}
+
 ck_filters() {
 	common
 	no_misses

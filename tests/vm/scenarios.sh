@@ -116,6 +116,22 @@ scan_depth() {
 		echo "scan-depth netns setup exited $?" >> "$WORK/setup"
 }
 
+# Nothing sent, yet no port shortage: connects closed before their first
+# write after TCP Fast Open deferred their SYN (connect() returned 0), IPv4
+# and IPv6, and IPv4 connects whose route lookup with the port they took
+# fails (a 'sport 40000-40009 prohibit' rule: EACCES). See check.sh.
+sc_causes() {
+	begin "$1" causes
+	if pw_start "$1" -j -a -c trigger; then
+		trig --private $RANGE --port 18095 tfo --count 5
+		trig --private $RANGE --port 18096 --addr ::1 tfo --count 5
+		trig --private $RANGE --prohibit-sport $RANGE --port 18097 once --count 5
+		pw_stop
+	fi
+	emit pw.out "$WORK/pw.out"
+	end
+}
+
 # -c and -P are filtered in the kernel: only pwvm-keep to :18086/:18087.
 sc_filters() {
 	begin "$1" filters
@@ -362,9 +378,9 @@ for mode in "$@"; do
 		continue
 	fi
 	# PW_SCENARIOS: a subset (tests/vm/run.sh PW_VM_SCENARIOS)
-	for s in ${PW_SCENARIOS:-core filters pid text parallel shortaddr kill}; do
+	for s in ${PW_SCENARIOS:-core causes filters pid text parallel shortaddr kill}; do
 		case $s in
-		core|filters|pid|text|parallel|shortaddr|kill) "sc_$s" "$mode" ;;
+		core|causes|filters|pid|text|parallel|shortaddr|kill) "sc_$s" "$mode" ;;
 		esac
 	done
 	if [ "$mode" = kprobe ] && { [ -z "${PW_SCENARIOS:-}" ] || echo " $PW_SCENARIOS " | grep -q " misses "; }; then
