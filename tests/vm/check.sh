@@ -373,6 +373,16 @@ ck_kill() {
 	check_eq "A's kprobe_events entries while it ran (v4, v6, __inet_hash_connect)" 3 \
 		"$(grep -c "^r[0-9]*:$mine[0-9]*_krp_" "$D/krp_running")"
 	check_eq "A's entries after SIGKILL (left by the kernel)" 3 "$(grep -c "^r[0-9]*:$mine" "$D/krp_killed")"
+	if [ "$MODE" != kprobe ]; then
+		# auto took kprobe mode: the scenario made no look-alikes and ran
+		# no C (it only does for --mode=kprobe); B removes A's entries
+		check_eq "A's entries once B started" 0 "$(grep -c ":$mine" "$D/krp_next")"
+		check_eq "B's own entries while it ran" 3 \
+			"$(grep -v ":$mine" "$D/krp_next" | grep -c '^r[0-9]*:portwatch/pw_')"
+		check_eq "entries of portwatch after B stopped" 0 \
+			"$(grep -c ':portwatch/pw_' "$D/krp_after")"
+		return
+	fi
 	check_eq "C (tracepoint mode, started after the kill): exit status" 0 "$(cat "$D/c.rc")"
 	check_eq "A's entries once C started (removed by C, in tracepoint mode)" 0 \
 		"$(grep -c ":$mine" "$D/krp_after_c")"
