@@ -494,8 +494,8 @@ static void print_table(struct app *app, const char *type, FILE *out)
 			(unsigned long long)lost);
 	if (full)
 		fprintf(stderr, "portwatch: %llu outcomes not counted: per-process map full and "
-			"their events lost (ring buffer full) or over the %d processes' counts from "
-			"events waiting\n", (unsigned long long)full, PENDING_ROWS);
+			"their events lost (ring buffer full) or over the queue's %d keys of counts "
+			"from events\n", (unsigned long long)full, PENDING_ROWS);
 	if (via_events)
 		fprintf(stderr, "portwatch: %llu outcomes counted from their events: per-process "
 			"map full\n", (unsigned long long)via_events);

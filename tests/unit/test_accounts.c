@@ -527,6 +527,17 @@ static void test_procs_expired(void **state)
 
 /* ---- pw_accounts_sync on a real BPF hash map ---- */
 
+/* A hash map as the kernel's per-process map; skipped when not root. */
+static int test_map(unsigned int entries)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pw_test_procs", sizeof(struct pw_proc_key),
+				sizeof(struct pw_proc_val), entries, NULL);
+
+	if (fd < 0)
+		skip();	/* not root: no BPF maps */
+	return fd;
+}
+
 static void put(int fd, uint32_t tgid, uint64_t count, const char *comm)
 {
 	struct pw_proc_key k = { .tgid = tgid, .err = 99, .family = AF_INET };
@@ -559,11 +570,8 @@ static void sync_retire(bool fallback)
 {
 	struct pw_accounts a;
 	uint32_t gone = dead_pid(), live = getpid();
-	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pw_test_procs", sizeof(struct pw_proc_key),
-				sizeof(struct pw_proc_val), 64, NULL);
+	int fd = test_map(64);
 
-	if (fd < 0)
-		skip();	/* not root: no BPF maps */
 	pw_accounts_use_lookup_then_delete(fallback);
 	pw_accounts_init(&a, 1000);
 	put(fd, gone, 5, "gone");
@@ -653,12 +661,9 @@ static void test_drain(void **state)
 {
 	struct pw_accounts a;
 	uint32_t live = getpid();
-	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pw_test_procs", sizeof(struct pw_proc_key),
-				sizeof(struct pw_proc_val), 4096, NULL);
+	int fd = test_map(4096);
 
 	(void)state;
-	if (fd < 0)
-		skip();	/* not root: no BPF maps */
 	pw_accounts_init(&a, 100000);
 	put(fd, live, 3, "live");
 	assert_int_equal(pw_accounts_sync(&a, fd, 1, false), 0);
@@ -685,16 +690,6 @@ static void test_drain(void **state)
 }
 
 /* ---- review findings of the abuse work (each failed before its fix) ---- */
-
-static int test_map(unsigned int entries)
-{
-	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pw_test_procs", sizeof(struct pw_proc_key),
-				sizeof(struct pw_proc_val), entries, NULL);
-
-	if (fd < 0)
-		skip();	/* not root: no BPF maps */
-	return fd;
-}
 
 static size_t entries_in(int fd)
 {
