@@ -421,7 +421,7 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	double duration_s = (now_ns(CLOCK_MONOTONIC) - app->start) / 1e9;
 	struct pw_procs procs = {};
 	uint64_t lost = read_counter(app, PW_CNT_EVENTS_LOST);
-	uint64_t full = read_counter(app, PW_CNT_STATS_FULL) + pending_dropped(app);
+	uint64_t full = read_counter(app, PW_CNT_STATS_FULL);
 	uint64_t stash_full = read_counter(app, PW_CNT_STASH_FULL);
 	uint64_t via_events = read_counter(app, PW_CNT_VIA_EVENTS);
 	uint64_t unmatched = read_counter(app, PW_CNT_UNMATCHED);
@@ -436,6 +436,7 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	if (rec >= 0)
 		snprintf(rec_json, sizeof(rec_json), "%lld", rec);
 	sync_accounts(app, false);
+	full += pending_dropped(app);	/* after the merge: it may add some */
 	if (pw_accounts_procs(&app->acc, &procs))
 		fprintf(stderr, "portwatch: out of memory for the per-process table\n");
 	pw_procs_sort(&procs);
@@ -534,7 +535,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 		.max_pids = app->env.max_pids,
 		.scan_depth = app->env.scan_depth && app->at.mode != PW_MODE_TRACEPOINT,
 		.events_lost = read_counter(app, PW_CNT_EVENTS_LOST),
-		.counts_dropped = read_counter(app, PW_CNT_STATS_FULL) + pending_dropped(app),
+		.counts_dropped = read_counter(app, PW_CNT_STATS_FULL),
 		.untraced = read_counter(app, PW_CNT_STASH_FULL),
 		.counted_from_events = read_counter(app, PW_CNT_VIA_EVENTS),
 		.unmatched = read_counter(app, PW_CNT_UNMATCHED),
@@ -552,6 +553,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 	if (app->pressure)
 		in.ntop = pw_pressure_top(app->pressure, &in.top);
 	sync_accounts(app, false);
+	in.counts_dropped += pending_dropped(app);	/* after the merge: it may add some */
 	read_percpu(skel->maps.scan_hist, 0, PW_HIST_SLOTS * PW_SCAN_RESULTS, &in.scan_hist[0][0]);
 	if (in.scan_depth)
 		read_percpu(skel->maps.ports_hist, 0, PW_HIST_SLOTS, in.ports_hist);
