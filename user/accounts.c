@@ -238,22 +238,29 @@ static struct pw_row *expired_add(struct pw_accounts *a, const struct pw_row *pr
 
 static int fold_expired(struct pw_accounts *a, const struct pw_row *r);
 
-/* The row of k for an outcome of a live process that v describes: found or
- * added, and started again from 0 if its pid was reused since. */
+/* The row of k for outcomes that v describes, the newest at ts_ns (0: not
+ * known, a kernel entry): found or added, and started again from 0 if its
+ * pid was reused since. */
 static int live_row(struct pw_accounts *a, const struct pw_proc_key *k,
-		    const struct pw_proc_val *v, struct pw_row **out)
+		    const struct pw_proc_val *v, uint64_t ts_ns, struct pw_row **out)
 {
 	struct pw_row *r = find(a, k);
 
 	if (k->err && admit_comm(a, v->comm))
 		return -ENOMEM;
 	if (!r) {
+		if (a->limit_rows && a->n >= a->limit_rows)
+			return -ENOSPC;
 		r = add(a, k);
 		if (!r)
 			return -ENOMEM;
 	}
 	*out = r;
-	if (!r->in_kernel && r->exited_ns && r->idle &&
+	if (!r->in_kernel && r->exited_ns && ts_ns && ts_ns <= r->exited_ns) {
+		/* events reach us up to a poll late: these outcomes happened
+		 * before the pid was seen gone (or retired), so they are the
+		 * old process's; a new process would have been there then */
+	} else if (!r->in_kernel && r->exited_ns && r->idle &&
 	    !memcmp(r->base.comm, v->comm, PW_COMM_LEN)) {
 		/* foreign pids: an idle row's process connects again */
 		r->exited_ns = 0;
@@ -272,46 +279,77 @@ static int live_row(struct pw_accounts *a, const struct pw_proc_key *k,
 	return 0;
 }
 
-int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
-		       const struct pw_proc_val *v)
+static int update_row(struct pw_accounts *a, const struct pw_proc_key *k,
+		      const struct pw_proc_val *v, int map_fd)
 {
 	struct pw_row *r;
-	int err = live_row(a, k, v, &r);
+	int err = live_row(a, k, v, 0, &r);
 
 	if (err)
 		return err;
 	r->cur = *v;
+	r->cur_fd = map_fd;
 	r->in_kernel = true;
 	return 0;
 }
 
-int pw_accounts_add(struct pw_accounts *a, const struct pw_proc_key *k,
-		    const struct pw_proc_val *v)
+int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
+		       const struct pw_proc_val *v)
 {
-	struct pw_row *r;
-	int err = live_row(a, k, v, &r);
+	return update_row(a, k, v, -1);
+}
 
-	if (err)
-		return err;
+/* Add v's counts to r's base; its labels stay the row's (see struct pw_row),
+ * v's only for a row that has none yet. */
+static void base_add(struct pw_row *r, const struct pw_proc_val *v)
+{
+	if (!r->base.comm[0])
+		memcpy(r->base.comm, r->cur.comm[0] ? r->cur.comm : v->comm, PW_COMM_LEN);
+	if (!r->base.cgroup_id)
+		r->base.cgroup_id = r->cur.cgroup_id ? r->cur.cgroup_id : v->cgroup_id;
 	r->base.count += v->count;
 	r->base.scans += v->scans;
 	r->base.scan_ns += v->scan_ns;
-	if (!r->base.comm[0])
-		memcpy(r->base.comm, v->comm, PW_COMM_LEN);
-	if (!r->base.cgroup_id)
-		r->base.cgroup_id = v->cgroup_id;
+}
+
+/* r's kernel entry is gone; `last` was its last value: all of it in base. */
+static void retire_cur(struct pw_row *r, const struct pw_proc_val *last)
+{
+	base_add(r, last);
+	memset(&r->cur, 0, sizeof(r->cur));
+	r->in_kernel = false;
+}
+
+int pw_accounts_add(struct pw_accounts *a, const struct pw_proc_key *k,
+		    const struct pw_proc_val *v, uint64_t ts_ns)
+{
+	struct pw_row *r;
+	int err = live_row(a, k, v, ts_ns, &r);
+
+	if (err)
+		return err;
+	base_add(r, v);
+	if (ts_ns > r->event_ns)
+		r->event_ns = ts_ns;
+	r->active_ns = 0;	/* foreign pids: active now (retire_idle) */
 	return 0;
 }
 
-int pw_accounts_merge(struct pw_accounts *a, const struct pw_accounts *from)
+int pw_accounts_merge(struct pw_accounts *a, const struct pw_accounts *from, uint64_t *lost)
 {
-	for (size_t i = 0; i < from->n; i++) {
-		int err = pw_accounts_add(a, &from->rows[i].key, &from->rows[i].base);
+	int first = 0;
 
-		if (err)
-			return err;
+	for (size_t i = 0; i < from->n; i++) {
+		const struct pw_row *r = &from->rows[i];
+		int err = pw_accounts_add(a, &r->key, &r->base, r->event_ns);
+
+		if (err) {
+			*lost += r->base.count;
+			if (!first)
+				first = err;
+		}
 	}
-	return 0;
+	return first;
 }
 
 void pw_row_total(const struct pw_row *r, struct pw_proc_val *out)
@@ -320,9 +358,10 @@ void pw_row_total(const struct pw_row *r, struct pw_proc_val *out)
 	out->count += r->base.count;
 	out->scans += r->base.scans;
 	out->scan_ns += r->base.scan_ns;
-	if (!out->comm[0])
+	/* the first labels, for life */
+	if (r->base.comm[0])
 		memcpy(out->comm, r->base.comm, PW_COMM_LEN);
-	if (!out->cgroup_id)
+	if (r->base.cgroup_id)
 		out->cgroup_id = r->base.cgroup_id;
 }
 
@@ -409,13 +448,24 @@ static int take_entry(int map_fd, const struct pw_proc_key *key, struct pw_proc_
 /* Foreign pids: a row whose kernel entry has not changed for PW_EXPIRE_NS
  * is taken out of the kernel map (atomically with its last value, so a
  * connect racing with it is not lost) and kept here as idle. */
-static void retire_idle(struct pw_accounts *a, struct pw_row *r, int map_fd, uint64_t now)
+static void retire_idle(struct pw_row *r, int map_fd, uint64_t now)
 {
-	struct pw_proc_val v, t;
+	struct pw_proc_val v;
 
-	(void)a;
-	if (!r->in_kernel)
+	if (!r->in_kernel) {
+		/* counts in base only (drained, or from events): retired
+		 * once nothing was added for as long */
+		if (r->exited_ns)
+			return;
+		if (!r->active_ns) {
+			r->active_ns = now;
+		} else if (now - r->active_ns >= PW_EXPIRE_NS) {
+			r->idle = true;
+			r->exited_ns = now;
+			r->active_ns = 0;
+		}
 		return;
+	}
 	if (!r->active_ns || r->cur.count != r->seen_count) {
 		r->active_ns = now;
 		r->seen_count = r->cur.count;
@@ -425,11 +475,7 @@ static void retire_idle(struct pw_accounts *a, struct pw_row *r, int map_fd, uin
 		return;
 	if (take_entry(map_fd, &r->key, &v))
 		return;
-	r->cur = v;
-	pw_row_total(r, &t);
-	r->base = t;
-	memset(&r->cur, 0, sizeof(r->cur));
-	r->in_kernel = false;
+	retire_cur(r, &v);
 	r->idle = true;
 	r->exited_ns = now;
 	r->active_ns = 0;
@@ -491,16 +537,19 @@ static int cmp_rank_fold(const void *x, const void *y)
 
 /* Still over max_rows with live processes only: fold whole processes, those
  * with the fewest failures first (successes only: none), down to 7/8 of
- * max_rows, so this runs seldom. A row in the kernel map is taken out of it
- * with its last value; the process counts from 0 in a new row if it
- * connects again. The top failers keep their rows. */
-static int fold_live(struct pw_accounts *a, int map_fd)
+ * max_rows, so this runs seldom. A process with a row in a kernel map is
+ * kept (need_drain: nothing is read-then-deleted from a map programs write
+ * to, which would lose their increments in between on kernels without
+ * lookup-and-delete); once drained it can be folded. The process counts
+ * from 0 in a new row if it connects again. The top failers keep theirs. */
+static int fold_live(struct pw_accounts *a)
 {
-	size_t target = a->max_rows - a->max_rows / 8, n = a->n, kept = 0;
+	size_t target = a->max_rows - a->max_rows / 8, n = a->n, kept = 0, left = n;
 	struct fold_rank *v = calloc(n ? n : 1, sizeof(*v));
 	bool *gone = calloc(n ? n : 1, sizeof(*gone));
 	int err = 0;
 
+	a->need_drain = false;
 	if (!v || !gone) {
 		err = -ENOMEM;
 		goto out;
@@ -524,26 +573,24 @@ static int fold_live(struct pw_accounts *a, int map_fd)
 			v[k].failures = sum;
 	}
 	qsort(v, n, sizeof(*v), cmp_rank_fold);
-	/* past the target only to finish the process under way */
-	for (size_t k = 0, left = n; k < n && (left > target || (k && v[k].tgid == v[k - 1].tgid));
-	     k++) {
-		struct pw_row *r = &a->rows[v[k].i];
+	/* a process at a time (its rows are next to each other) */
+	for (size_t i = 0, j; i < n && left > target && !err; i = j) {
+		bool in_kernel = false;
 
-		if (r->in_kernel) {
-			struct pw_proc_val last;
-			int e = take_entry(map_fd, &r->key, &last);
-
-			if (e && e != -ENOENT)
-				continue;	/* still there: kept */
-			if (!e)
-				r->cur = last;
+		for (j = i; j < n && v[j].tgid == v[i].tgid; j++)
+			in_kernel |= a->rows[v[j].i].in_kernel;
+		if (in_kernel) {
+			a->need_drain = true;
+			continue;
 		}
-		err = fold_expired(a, r);
-		if (err)
-			break;
-		gone[v[k].i] = true;
-		left--;
-		if (k + 1 == n || v[k + 1].tgid != v[k].tgid)
+		for (size_t k = i; k < j && !err; k++) {
+			err = fold_expired(a, &a->rows[v[k].i]);
+			if (!err) {
+				gone[v[k].i] = true;
+				left--;
+			}
+		}
+		if (!err)
 			a->live_folded++;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -556,12 +603,13 @@ out:
 	return err;
 }
 
-static int shrink(struct pw_accounts *a, int map_fd, uint64_t now)
+int pw_accounts_shrink(struct pw_accounts *a, uint64_t now)
 {
 	int err = fold_exited(a, now);
 
+	a->need_drain = false;
 	if (!err && a->n > a->max_rows)
-		err = fold_live(a, map_fd);
+		err = fold_live(a);
 	/* the index is rebuilt even after an error: rows have moved */
 	return reindex(a, a->index_cap) ?: err;
 }
@@ -580,7 +628,7 @@ int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retir
 		if (bpf_map_lookup_elem(map_fd, &key, &val))
 			continue;
 		a->kernel_entries++;
-		err = pw_accounts_update(a, &key, &val);
+		err = update_row(a, &key, &val, map_fd);
 		if (err)
 			return err;
 	}
@@ -593,7 +641,7 @@ int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retir
 		struct pw_row *r = &a->rows[i];
 
 		if (a->foreign_pids) {
-			retire_idle(a, r, map_fd, now);
+			retire_idle(r, map_fd, now);
 			continue;
 		}
 		/* each row asks for itself: no pass over every row per pid */
@@ -601,7 +649,7 @@ int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retir
 			r->exited_ns = now;
 		/* a pid reused since: its new entry starts from 0 again */
 		if (r->exited_ns && r->in_kernel) {
-			struct pw_proc_val t, last;
+			struct pw_proc_val last;
 			int e = take_entry(map_fd, &r->key, &last);
 
 			if (e == -ENOENT) {
@@ -609,14 +657,10 @@ int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retir
 			} else if (e) {
 				continue;	/* still there: next time */
 			}
-			r->cur = last;
-			pw_row_total(r, &t);
-			r->base = t;
-			memset(&r->cur, 0, sizeof(r->cur));
-			r->in_kernel = false;
+			retire_cur(r, &last);
 		}
 	}
-	return a->n > a->max_rows ? shrink(a, map_fd, now) : 0;
+	return a->n > a->max_rows ? pw_accounts_shrink(a, now) : 0;
 }
 
 int pw_accounts_drain(struct pw_accounts *a, int map_fd, uint64_t now)
@@ -644,32 +688,54 @@ int pw_accounts_drain(struct pw_accounts *a, int map_fd, uint64_t now)
 	}
 	if (errno != ENOENT)
 		err = -errno;
+	/* entry by entry: its row made, then the entry deleted, then its
+	 * counts added (no program writes to the map: the value read is its
+	 * last), so an error leaves every entry either all in base or all
+	 * still in the map */
 	for (size_t i = 0; i < n && !err; i++) {
-		struct pw_proc_val v, t;
+		struct pw_proc_val v;
 		struct pw_row *r;
-		int e = take_entry(map_fd, &keys[i], &v);
 
-		if (e == -ENOENT)
+		if (bpf_map_lookup_elem(map_fd, &keys[i], &v)) {
+			if (errno != ENOENT)
+				err = -errno;
 			continue;
-		if (e || (e = live_row(a, &keys[i], &v, &r))) {
-			err = e;
+		}
+		if ((err = live_row(a, &keys[i], &v, 0, &r)))
+			break;
+		if (bpf_map_delete_elem(map_fd, &keys[i]) && errno != ENOENT) {
+			err = -errno;
 			break;
 		}
-		/* the entry's last value, now all in base */
-		r->cur = v;
-		pw_row_total(r, &t);
-		r->base = t;
-		memset(&r->cur, 0, sizeof(r->cur));
-		r->in_kernel = false;
 		if (a->foreign_pids) {
-			/* as retire_idle: its pid may come back */
-			r->idle = true;
-			r->exited_ns = now;
-			r->active_ns = 0;
+			/* still live: retired once idle (retire_idle), from
+			 * when its count last changed */
+			if (!r->active_ns || v.count != r->seen_count)
+				r->active_ns = now;
+			r->seen_count = 0;
+		}
+		if (r->in_kernel && r->cur_fd == map_fd) {
+			/* v includes what cur showed */
+			retire_cur(r, &v);
+		} else {
+			base_add(r, &v);	/* cur, if any, is another map's */
 		}
 	}
 	free(keys);
-	return err;
+	if (err)
+		return err;
+	/* rows read from this map whose entry someone else deleted: what was
+	 * read is all there is */
+	for (size_t i = 0; i < a->n; i++) {
+		struct pw_row *r = &a->rows[i];
+
+		if (r->in_kernel && r->cur_fd == map_fd) {
+			struct pw_proc_val last = r->cur;
+
+			retire_cur(r, &last);
+		}
+	}
+	return 0;
 }
 
 int pw_accounts_procs(const struct pw_accounts *a, struct pw_procs *p)

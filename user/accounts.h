@@ -22,16 +22,22 @@
 #define PW_MAX_COMMS	1024
 #define PW_OTHER_COMM	"(other)"
 
+/* A row's name and cgroup (its labels) are those of its first kernel entry
+ * or event, for its life: base's once set, else cur's. A process that
+ * renames itself or moves to another cgroup keeps them, so no per-comm or
+ * per-workload series ever loses counts to another. */
 struct pw_row {
 	struct pw_proc_key key;
 	struct pw_proc_val base;	/* from kernel entries already deleted */
 	struct pw_proc_val cur;		/* the kernel entry as last read */
 	uint64_t exited_ns;		/* CLOCK_MONOTONIC when seen gone, 0 = live */
+	uint64_t event_ns;		/* newest PW_UNCOUNTED outcome added (ts_ns) */
+	int cur_fd;			/* the map cur was read from (-1: by hand) */
 	bool in_kernel;
 	bool shown;			/* in the last per-pid series (metrics.c) */
 	/* foreign pids only: retired for being idle, not seen gone */
 	bool idle;
-	uint64_t active_ns;		/* when cur last changed */
+	uint64_t active_ns;		/* when cur last changed (foreign pids) */
 	uint64_t seen_count;		/* cur.count then */
 };
 
@@ -64,6 +70,14 @@ struct pw_accounts {
 	 * that cannot be told from it). */
 	bool foreign_pids;
 	size_t kernel_entries;		/* in the map at the last sync */
+	/* 0, or the most rows there may be: a key that would be one more is
+	 * refused with -ENOSPC (the queue of event counts, portwatch.c) */
+	size_t limit_rows;
+	/* over max_rows, live processes whose counts are in the active map
+	 * could not be folded: the caller should swap the maps, drain the old
+	 * one and pw_accounts_shrink() (nothing is taken out of a map that
+	 * programs still write to) */
+	bool need_drain;
 };
 
 void pw_accounts_init(struct pw_accounts *a, size_t max_rows);
@@ -72,12 +86,17 @@ void pw_accounts_free(struct pw_accounts *a);
 /* Fold one kernel entry in (its value is cumulative for that entry). */
 int pw_accounts_update(struct pw_accounts *a, const struct pw_proc_key *k,
 		       const struct pw_proc_val *v);
-/* Add v (counts of outcomes no kernel entry holds: PW_UNCOUNTED events) to
- * k's row, created if new; a row of a pid seen gone starts again. */
+/* Add v (counts of outcomes no kernel entry holds: PW_UNCOUNTED events, the
+ * newest at ts_ns, CLOCK_MONOTONIC) to k's row, created if new. A row of a
+ * pid seen gone starts again (a reused pid) unless ts_ns is not after the
+ * time it was seen gone: then they are the late events of the process that
+ * exited, added to its counts. -ENOSPC: a new row over limit_rows. */
 int pw_accounts_add(struct pw_accounts *a, const struct pw_proc_key *k,
-		    const struct pw_proc_val *v);
-/* pw_accounts_add() every row of `from` (rows made by pw_accounts_add). */
-int pw_accounts_merge(struct pw_accounts *a, const struct pw_accounts *from);
+		    const struct pw_proc_val *v, uint64_t ts_ns);
+/* pw_accounts_add() every row of `from` (rows made by pw_accounts_add, with
+ * their event_ns); the counts of rows it could not add are added to *lost.
+ * 0 or the first -errno. */
+int pw_accounts_merge(struct pw_accounts *a, const struct pw_accounts *from, uint64_t *lost);
 /* Mark the rows of tgid exited at now; returns how many rows it marked. */
 size_t pw_accounts_exited(struct pw_accounts *a, uint32_t tgid, uint64_t now);
 /* Whether comm (PW_COMM_LEN bytes, NUL-padded or not) has failure series
@@ -87,16 +106,23 @@ bool pw_accounts_comm_shown(const struct pw_accounts *a, const char *comm);
 void pw_row_total(const struct pw_row *r, struct pw_proc_val *out);
 
 /* Read the kernel map; with `retire`, delete the entries of processes that
- * have exited (after reading them) and fold old rows when over max_rows:
- * first those of processes gone longest, then, when live processes alone
- * are over it, the rows of the live ones with the fewest failures (their
- * kernel entries taken out, so they count from 0 again), down to 7/8 of
- * max_rows. Totals per name, and in all, stay monotonic. 0 or -errno. */
+ * have exited (after reading them) and pw_accounts_shrink() when over
+ * max_rows. 0 or -errno. */
 int pw_accounts_sync(struct pw_accounts *a, int map_fd, uint64_t now, bool retire);
+
+/* Over max_rows: fold old rows, first those of processes gone longest,
+ * then, when live processes alone are over it, the rows of the live ones
+ * with the fewest failures (a folded process that fails again counts from
+ * 0 in a new row), down to 7/8 of max_rows. A live process with a row whose
+ * counts are in a kernel map is not folded (need_drain is set instead).
+ * Totals per name, and in all, stay monotonic. 0 or -errno. */
+int pw_accounts_shrink(struct pw_accounts *a, uint64_t now);
 
 /* Take every entry out of map_fd, a per-process map no program writes to
  * any more (swapped out of procs_active), into the rows' base: exact, live
- * processes included. 0 or -errno. */
+ * processes included. Entry by entry: on an error (-errno) the entries not
+ * yet taken are still in the map, whole, and the rows have not counted
+ * them; calling it again finishes the work. */
 int pw_accounts_drain(struct pw_accounts *a, int map_fd, uint64_t now);
 
 /* Retiring entries takes BPF_MAP_LOOKUP_AND_DELETE_ELEM (5.14+) until the

@@ -601,7 +601,8 @@ size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
 		"Events dropped because the ring buffer was full (counts stay exact).", in->events_lost);
 	counter(f, "portwatch_counts_dropped_total",
 		"connect() outcomes not counted: the kernel per-process map was full and their "
-		"events were lost (ring buffer full).", in->counts_dropped);
+		"events were lost (ring buffer full) or found the queue of event counts full.",
+		in->counts_dropped);
 	counter(f, "portwatch_untraced_connects_total",
 		"connect() calls not traced: the kernel per-thread state map was full.", in->untraced);
 	counter(f, "portwatch_counted_from_events_total",

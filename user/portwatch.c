@@ -59,6 +59,9 @@
 /* A per-process map this full at a sync is swapped for the other and drained
  * (see procs_active in bpf/portwatch.bpf.c): half of its 16,384 entries */
 #define PROCS_WATERMARK	8192
+/* Rows (process, errno, family) of PW_UNCOUNTED counts waiting for the
+ * worker's next sync; outcomes of keys beyond are counted in counts_dropped */
+#define PENDING_ROWS	65536
 #define SCAN_NS		10000000000LL	/* periodic census without --interval */
 #define BATCH		4096	/* events per ring-buffer pass: then the loop's other duties */
 #define DIAG_QUEUE	1024	/* diagnosis requests waiting for the worker */
@@ -117,12 +120,16 @@ struct app {
 	uint64_t out_dropped;		/* worker output over OUT_QUEUE_MAX */
 	/* PW_UNCOUNTED events' counts, from the consumer to the accounts at
 	 * the next sync (at most a second): rows per (process, errno,
-	 * family), so bounded by the distinct keys of a second */
+	 * family), at most PENDING_ROWS (a stalled worker) */
 	struct pw_accounts pending;
-	int pending_err;		/* -ENOMEM adding to it: said at the end */
+	int pending_err;		/* adding to it failed: said at the end */
+	uint64_t pending_dropped;	/* outcomes of those: in counts_dropped */
 	/* the worker's while it runs: which per-process map is active */
 	bool procs_alt;
 	uint64_t procs_drains;		/* swaps and drains so far */
+	/* the inactive map may still hold entries (a drain failed): it is
+	 * drained before anything else, and never swapped in until empty */
+	bool drain_pending;
 	bool drain_failed;		/* said once */
 };
 
@@ -244,12 +251,15 @@ static int handle_event(void *arg, void *data, size_t size)
 
 		memcpy(v.comm, e->comm, PW_COMM_LEN);
 		pthread_mutex_lock(&app->lock);
-		err = pw_accounts_add(&app->pending, &k, &v);
-		if (err)
+		err = pw_accounts_add(&app->pending, &k, &v, e->ts_ns);
+		if (err) {
 			app->pending_err = err;
+			app->pending_dropped++;
+		}
 		pthread_mutex_unlock(&app->lock);
+		/* written for its count only; still an event of this pass */
 		if (app->env.quiet || (!e->ret && !app->env.all))
-			return 0;	/* written for its count only */
+			return ++app->batch >= BATCH ? BATCH_CUT : 0;
 	}
 	if (e->cause == PW_CAUSE_BOUND_CONFLICT)
 		app->bound_conflicts++;
@@ -313,48 +323,93 @@ static int procs_fd(struct app *app, bool alt)
 	return bpf_map__fd(alt ? app->at.skel->maps.procs_alt : app->at.skel->maps.procs);
 }
 
-/* Swap the active per-process map for the other (empty) one, then take
- * every entry of the old one into the accounts. */
-static void drain_procs(struct app *app)
+static void drain_error(struct app *app, int err)
 {
-	int old = procs_fd(app, app->procs_alt), new = procs_fd(app, !app->procs_alt), err;
+	if (app->drain_failed)
+		return;
+	app->drain_failed = true;
+	fprintf(stderr, "portwatch: draining the per-process map: %s; per-process counts stay "
+		"as they are until it can be drained, outcomes with no room counted from their "
+		"events\n", strerror(-err));
+}
+
+/* Drain the inactive per-process map (no program writes to it); true once
+ * it is empty. Over max_rows, folds what the drain made foldable. */
+static bool drain_inactive(struct app *app, uint64_t now)
+{
+	int err = pw_accounts_drain(&app->acc, procs_fd(app, !app->procs_alt), now);
+
+	app->drain_pending = err != 0;
+	if (err) {
+		drain_error(app, err);
+		return false;
+	}
+	if (app->acc.n > app->acc.max_rows && (err = pw_accounts_shrink(&app->acc, now)))
+		fprintf(stderr, "portwatch: folding per-process counts: %s\n", strerror(-err));
+	return true;
+}
+
+/* Swap the active per-process map for the other, empty one, then take every
+ * entry of the old one into the accounts. */
+static void drain_procs(struct app *app, uint64_t now)
+{
+	int new = procs_fd(app, !app->procs_alt);
+	struct pw_proc_key key;
 	__u32 zero = 0;
 
+	/* never a map with entries: they would be counted again */
+	if (!bpf_map_get_next_key(new, NULL, &key) && !drain_inactive(app, now))
+		return;
 	/* returns after an RCU grace period: no program writes to old now */
 	if (bpf_map_update_elem(bpf_map__fd(app->at.skel->maps.procs_active), &zero, &new,
 				BPF_ANY)) {
-		err = -errno;
-	} else {
-		app->procs_alt = !app->procs_alt;
-		app->procs_drains++;
-		err = pw_accounts_drain(&app->acc, old, now_ns(CLOCK_MONOTONIC));
+		drain_error(app, -errno);
+		return;
 	}
-	if (err && !app->drain_failed) {
-		app->drain_failed = true;
-		fprintf(stderr, "portwatch: draining the per-process map: %s; when it is full, "
-			"outcomes are counted from their events\n", strerror(-err));
-	}
+	app->procs_alt = !app->procs_alt;
+	app->procs_drains++;
+	drain_inactive(app, now);
+}
+
+static uint64_t pending_dropped(struct app *app)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&app->lock);
+	n = app->pending_dropped;
+	pthread_mutex_unlock(&app->lock);
+	return n;
 }
 
 static void sync_accounts(struct app *app, bool retire)
 {
 	struct pw_accounts pending;
+	uint64_t lost = 0, now;
 	int err;
 
 	pthread_mutex_lock(&app->lock);
 	pending = app->pending;
 	pw_accounts_init(&app->pending, 0);
+	app->pending.limit_rows = PENDING_ROWS;
 	pthread_mutex_unlock(&app->lock);
-	err = pw_accounts_merge(&app->acc, &pending);
+	err = pw_accounts_merge(&app->acc, &pending, &lost);
 	pw_accounts_free(&pending);
-	if (err)
+	if (err) {
 		fprintf(stderr, "portwatch: adding counts from events: %s\n", strerror(-err));
-	err = pw_accounts_sync(&app->acc, procs_fd(app, app->procs_alt),
-			       now_ns(CLOCK_MONOTONIC), retire);
+		pthread_mutex_lock(&app->lock);
+		app->pending_dropped += lost;
+		pthread_mutex_unlock(&app->lock);
+	}
+	now = now_ns(CLOCK_MONOTONIC);
+	/* rows whose counts are still in the inactive map must not take the
+	 * active map's values for theirs: nothing is read until it is drained */
+	if (app->drain_pending && !drain_inactive(app, now))
+		return;
+	err = pw_accounts_sync(&app->acc, procs_fd(app, app->procs_alt), now, retire);
 	if (err)
 		fprintf(stderr, "portwatch: reading per-process counters: %s\n", strerror(-err));
-	else if (retire && app->acc.kernel_entries >= PROCS_WATERMARK)
-		drain_procs(app);
+	else if (retire && (app->acc.kernel_entries >= PROCS_WATERMARK || app->acc.need_drain))
+		drain_procs(app, now);
 }
 
 /* The per-process table: text under a time stamp, or one JSON object of
@@ -381,6 +436,7 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	if (rec >= 0)
 		snprintf(rec_json, sizeof(rec_json), "%lld", rec);
 	sync_accounts(app, false);
+	full += pending_dropped(app);	/* after the merge: it may add some */
 	if (pw_accounts_procs(&app->acc, &procs))
 		fprintf(stderr, "portwatch: out of memory for the per-process table\n");
 	pw_procs_sort(&procs);
@@ -439,7 +495,8 @@ static void print_table(struct app *app, const char *type, FILE *out)
 			(unsigned long long)lost);
 	if (full)
 		fprintf(stderr, "portwatch: %llu outcomes not counted: per-process map full and "
-			"their events lost (ring buffer full)\n", (unsigned long long)full);
+			"their events lost (ring buffer full) or over the queue's %d keys of counts "
+			"from events\n", (unsigned long long)full, PENDING_ROWS);
 	if (via_events)
 		fprintf(stderr, "portwatch: %llu outcomes counted from their events: per-process "
 			"map full\n", (unsigned long long)via_events);
@@ -496,6 +553,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 	if (app->pressure)
 		in.ntop = pw_pressure_top(app->pressure, &in.top);
 	sync_accounts(app, false);
+	in.counts_dropped += pending_dropped(app);	/* after the merge: it may add some */
 	read_percpu(skel->maps.scan_hist, 0, PW_HIST_SLOTS * PW_SCAN_RESULTS, &in.scan_hist[0][0]);
 	if (in.scan_depth)
 		read_percpu(skel->maps.ports_hist, 0, PW_HIST_SLOTS, in.ports_hist);
@@ -806,6 +864,7 @@ int main(int argc, char **argv)
 		 libbpf_major_version(), libbpf_minor_version());
 	pw_accounts_init(&app.acc, MAX_ROWS);
 	app.acc.foreign_pids = !app.privs.pids_own;
+	app.pending.limit_rows = PENDING_ROWS;
 
 	/* a hangup (the terminal or a supervisor going away) stops like these */
 	sigaction(SIGINT, &sa, NULL);

@@ -527,6 +527,17 @@ static void test_procs_expired(void **state)
 
 /* ---- pw_accounts_sync on a real BPF hash map ---- */
 
+/* A hash map as the kernel's per-process map; skipped when not root. */
+static int test_map(unsigned int entries)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pw_test_procs", sizeof(struct pw_proc_key),
+				sizeof(struct pw_proc_val), entries, NULL);
+
+	if (fd < 0)
+		skip();	/* not root: no BPF maps */
+	return fd;
+}
+
 static void put(int fd, uint32_t tgid, uint64_t count, const char *comm)
 {
 	struct pw_proc_key k = { .tgid = tgid, .err = 99, .family = AF_INET };
@@ -559,11 +570,8 @@ static void sync_retire(bool fallback)
 {
 	struct pw_accounts a;
 	uint32_t gone = dead_pid(), live = getpid();
-	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pw_test_procs", sizeof(struct pw_proc_key),
-				sizeof(struct pw_proc_val), 64, NULL);
+	int fd = test_map(64);
 
-	if (fd < 0)
-		skip();	/* not root: no BPF maps */
 	pw_accounts_use_lookup_then_delete(fallback);
 	pw_accounts_init(&a, 1000);
 	put(fd, gone, 5, "gone");
@@ -620,21 +628,25 @@ static void test_add_and_merge(void **state)
 	struct pw_accounts a, pending;
 	struct pw_proc_key k = { .tgid = 4242, .err = 99, .family = AF_INET };
 	struct pw_proc_val one = fx_val(1, 1, 500, "curl");
+	uint64_t lost = 0;
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
 	pw_accounts_init(&pending, 0);
 	fx_update(&a, 4242, 99, AF_INET, 3, 3, 3000, "curl");
+
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(pw_accounts_add(&pending, &k, &one), 0);
+		assert_int_equal(pw_accounts_add(&pending, &k, &one, 100 + i), 0);
 	assert_int_equal(pending.n, 1);
-	assert_int_equal(pw_accounts_merge(&a, &pending), 0);
+	assert_int_equal(pending.rows[0].event_ns, 103);
+	assert_int_equal(pw_accounts_merge(&a, &pending, &lost), 0);
+	assert_int_equal(lost, 0);
 	assert_int_equal(total(&a, 4242, 99, AF_INET).count, 7);
 	assert_int_equal(total(&a, 4242, 99, AF_INET).scan_ns, 5000);
 	/* a row only events made: its name and cgroup from them */
 	k.tgid = 4343;
 	one.cgroup_id = 77;
-	assert_int_equal(pw_accounts_add(&a, &k, &one), 0);
+	assert_int_equal(pw_accounts_add(&a, &k, &one, 200), 0);
 	assert_int_equal(total(&a, 4343, 99, AF_INET).count, 1);
 	assert_string_equal(total(&a, 4343, 99, AF_INET).comm, "curl");
 	assert_int_equal(total(&a, 4343, 99, AF_INET).cgroup_id, 77);
@@ -649,12 +661,9 @@ static void test_drain(void **state)
 {
 	struct pw_accounts a;
 	uint32_t live = getpid();
-	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pw_test_procs", sizeof(struct pw_proc_key),
-				sizeof(struct pw_proc_val), 4096, NULL);
+	int fd = test_map(4096);
 
 	(void)state;
-	if (fd < 0)
-		skip();	/* not root: no BPF maps */
 	pw_accounts_init(&a, 100000);
 	put(fd, live, 3, "live");
 	assert_int_equal(pw_accounts_sync(&a, fd, 1, false), 0);
@@ -680,6 +689,256 @@ static void test_drain(void **state)
 	close(fd);
 }
 
+/* ---- review findings of the abuse work (each failed before its fix) ---- */
+
+static size_t entries_in(int fd)
+{
+	struct pw_proc_key k, *prev = NULL;
+	size_t n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &k) == 0) {
+		n++;
+		prev = &k;
+	}
+	return n;
+}
+
+/* A PW_UNCOUNTED event of a process reaches the accounts after the sync
+ * that saw the process gone: it is that process's, added to its counts (no
+ * fold into "(exited)", no per-pid counter reset); an event after the time
+ * it was seen gone is a new process with the pid. */
+static void test_late_event_of_exited(void **state)
+{
+	struct pw_accounts a, pending;
+	uint32_t gone = dead_pid();
+	struct pw_proc_key k = { .tgid = gone, .err = 99, .family = AF_INET };
+	struct pw_proc_val one = fx_val(1, 1, 10, "curl");
+	uint64_t lost = 0;
+	int fd = test_map(64);
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	put(fd, gone, 14, "curl");
+	assert_int_equal(pw_accounts_sync(&a, fd, 5000, true), 0);
+	assert_int_equal(row(&a, gone, 99, AF_INET)->exited_ns, 5000);
+	assert_false(row(&a, gone, 99, AF_INET)->in_kernel);
+	/* its 15th failure, at 4990, queued after that sync */
+	pw_accounts_init(&pending, 0);
+	assert_int_equal(pw_accounts_add(&pending, &k, &one, 4990), 0);
+	assert_int_equal(pw_accounts_merge(&a, &pending, &lost), 0);
+	pw_accounts_free(&pending);
+	assert_int_equal(total(&a, gone, 99, AF_INET).count, 15);
+	assert_int_equal(a.nexpired, 0);
+	assert_int_equal(row(&a, gone, 99, AF_INET)->exited_ns, 5000);
+	/* at 5000 exactly: still before the pid was found free */
+	assert_int_equal(pw_accounts_add(&a, &k, &one, 5000), 0);
+	assert_int_equal(total(&a, gone, 99, AF_INET).count, 16);
+	assert_int_equal(a.nexpired, 0);
+	/* later: the pid is another process's, the old counts fold */
+	assert_int_equal(pw_accounts_add(&a, &k, &one, 5001), 0);
+	assert_int_equal(total(&a, gone, 99, AF_INET).count, 1);
+	assert_int_equal(row(&a, gone, 99, AF_INET)->exited_ns, 0);
+	assert_int_equal(a.nexpired, 1);
+	assert_int_equal(a.expired[0].base.count, 16);
+	assert_int_equal(lost, 0);
+	pw_accounts_free(&a);
+	close(fd);
+}
+
+/* A row keeps the name (and cgroup) of its first entry: after a drain, the
+ * process renamed (or exec'd, or moved) makes a new entry, whose name must
+ * not take the drained counts to another per-comm series. */
+static void test_first_labels_for_life(void **state)
+{
+	struct pw_accounts a;
+	struct pw_proc_key k = { .tgid = getpid(), .err = 99, .family = AF_INET };
+	struct pw_proc_val v = fx_val(3, 3, 3000, "curl");
+	int fd = test_map(64);
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	v.cgroup_id = 11;
+	assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+	assert_int_equal(pw_accounts_sync(&a, fd, 1, false), 0);
+	assert_int_equal(pw_accounts_drain(&a, fd, 2), 0);
+	v = fx_val(2, 2, 2000, "renamed");
+	v.cgroup_id = 22;
+	assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+	assert_int_equal(pw_accounts_sync(&a, fd, 3, false), 0);
+	assert_int_equal(total(&a, k.tgid, 99, AF_INET).count, 5);
+	assert_string_equal(total(&a, k.tgid, 99, AF_INET).comm, "curl");
+	assert_int_equal(total(&a, k.tgid, 99, AF_INET).cgroup_id, 11);
+	/* an event under yet another name adds to the row, under its name */
+	v = fx_val(1, 0, 0, "third");
+	assert_int_equal(pw_accounts_add(&a, &k, &v, 10), 0);
+	assert_int_equal(total(&a, k.tgid, 99, AF_INET).count, 6);
+	assert_string_equal(total(&a, k.tgid, 99, AF_INET).comm, "curl");
+	/* a row with a kernel entry only: an event takes the entry's name */
+	fx_update(&a, 77, 99, AF_INET, 4, 0, 0, "wget");
+	k.tgid = 77;
+	assert_int_equal(pw_accounts_add(&a, &k, &v, 10), 0);
+	assert_int_equal(total(&a, 77, 99, AF_INET).count, 5);
+	assert_string_equal(total(&a, 77, 99, AF_INET).comm, "wget");
+	pw_accounts_free(&a);
+	close(fd);
+}
+
+/* Sum of every row's count, and of every entry's in the map. */
+static uint64_t rows_sum(const struct pw_accounts *a)
+{
+	struct pw_proc_val t;
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		pw_row_total(&a->rows[i], &t);
+		n += t.count;
+	}
+	return n;
+}
+
+static uint64_t map_sum(int fd)
+{
+	struct pw_proc_key k, *prev = NULL;
+	struct pw_proc_val v;
+	uint64_t n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &k) == 0) {
+		assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
+		n += v.count;
+		prev = &k;
+	}
+	return n;
+}
+
+/* A drain that fails part way (here: no room for another row) leaves each
+ * entry either all counted or all still in the map; the next drain
+ * finishes, exact. */
+static void test_drain_partial_failure(void **state)
+{
+	struct pw_accounts a;
+	uint64_t fed = 0;
+	int fd = test_map(256);
+
+	(void)state;
+	pw_accounts_init(&a, 100000);
+	for (uint32_t p = 2000000; p < 2000100; p++) {
+		put(fd, p, p % 7 + 1, "crowd");
+		fed += p % 7 + 1;
+	}
+	a.limit_rows = 40;
+	assert_int_equal(pw_accounts_drain(&a, fd, 1), -ENOSPC);
+	assert_int_equal(a.n, 40);
+	assert_int_equal(entries_in(fd), 60);
+	assert_int_equal(rows_sum(&a) + map_sum(fd), fed);
+	a.limit_rows = 0;
+	assert_int_equal(pw_accounts_drain(&a, fd, 2), 0);
+	assert_int_equal(a.n, 100);
+	assert_int_equal(entries_in(fd), 0);
+	assert_int_equal(rows_sum(&a), fed);
+	pw_accounts_free(&a);
+	close(fd);
+}
+
+/* Rows read from the active map while another map is drained (the one
+ * swapped out, or one that was not empty): each map's counts once. */
+static void test_drain_other_map(void **state)
+{
+	struct pw_accounts a;
+	uint32_t live = getpid();
+	int active = test_map(64), other = test_map(64);
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	put(active, live, 3, "live");
+	assert_int_equal(pw_accounts_sync(&a, active, 1, false), 0);
+	put(other, live, 4, "live");
+	assert_int_equal(pw_accounts_drain(&a, other, 2), 0);
+	assert_int_equal(total(&a, live, 99, AF_INET).count, 7);
+	assert_true(row(&a, live, 99, AF_INET)->in_kernel);	/* still active's */
+	put(active, live, 5, "live");
+	assert_int_equal(pw_accounts_sync(&a, active, 3, false), 0);
+	assert_int_equal(total(&a, live, 99, AF_INET).count, 9);
+	assert_int_equal(pw_accounts_drain(&a, active, 4), 0);
+	assert_int_equal(total(&a, live, 99, AF_INET).count, 9);
+	assert_false(row(&a, live, 99, AF_INET)->in_kernel);
+	pw_accounts_free(&a);
+	close(active);
+	close(other);
+}
+
+/* The queue of event counts holds limit_rows keys: outcomes of existing
+ * keys still add up, a new key is refused (-ENOSPC, the caller counts
+ * it), and a merge that cannot add a row says how many outcomes it lost. */
+static void test_limit_rows(void **state)
+{
+	struct pw_accounts pending, a;
+	struct pw_proc_key k = { .tgid = 1, .err = 99, .family = AF_INET };
+	struct pw_proc_val one = fx_val(1, 0, 0, "x");
+	uint64_t lost = 0;
+
+	(void)state;
+	pw_accounts_init(&pending, 0);
+	pending.limit_rows = 2;
+	assert_int_equal(pw_accounts_add(&pending, &k, &one, 1), 0);
+	k.tgid = 2;
+	assert_int_equal(pw_accounts_add(&pending, &k, &one, 1), 0);
+	assert_int_equal(pw_accounts_add(&pending, &k, &one, 1), 0);
+	k.tgid = 3;
+	assert_int_equal(pw_accounts_add(&pending, &k, &one, 1), -ENOSPC);
+	k.tgid = 1;
+	assert_int_equal(pw_accounts_add(&pending, &k, &one, 1), 0);
+	assert_int_equal(pending.n, 2);
+	assert_int_equal(rows_sum(&pending), 4);
+
+	pw_accounts_init(&a, 1000);
+	a.limit_rows = 1;
+	assert_int_equal(pw_accounts_merge(&a, &pending, &lost), -ENOSPC);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(rows_sum(&a) + lost, 4);
+	assert_int_equal(lost, 2);
+	pw_accounts_free(&a);
+	pw_accounts_free(&pending);
+}
+
+/* Foreign pids: a drain does not make live processes' rows exited; a row
+ * is retired once nothing was added for PW_EXPIRE_NS. */
+static void test_foreign_drain_keeps_live(void **state)
+{
+	struct pw_accounts a;
+	const uint64_t t0 = 1000000000, min = 60000000000ull;
+	int fd = test_map(64);
+	struct pw_row *r;
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	a.foreign_pids = true;
+	put(fd, 4242, 3, "live");
+	put(fd, 4343, 1, "quiet");
+	assert_int_equal(pw_accounts_sync(&a, fd, t0, true), 0);
+	assert_int_equal(pw_accounts_drain(&a, fd, t0 + 1), 0);
+	r = row(&a, 4242, 99, AF_INET);
+	assert_int_equal(r->exited_ns, 0);
+	assert_false(r->idle);
+	/* 4242 goes on failing (a new entry each minute), 4343 not */
+	for (uint64_t t = t0 + min; t < t0 + 2 * PW_EXPIRE_NS; t += min) {
+		put(fd, 4242, (t - t0) / min, "live");
+		assert_int_equal(pw_accounts_sync(&a, fd, t, true), 0);
+		assert_int_equal(row(&a, 4242, 99, AF_INET)->exited_ns, 0);
+		if (t - t0 < PW_EXPIRE_NS)
+			assert_int_equal(row(&a, 4343, 99, AF_INET)->exited_ns, 0);
+	}
+	/* unchanged since the first sync saw it (t0), drain included:
+	 * retired at the first sync 5 minutes after that */
+	r = row(&a, 4343, 99, AF_INET);
+	assert_true(r->idle);
+	assert_int_equal(r->exited_ns, t0 + 5 * min);
+	assert_int_equal(total(&a, 4343, 99, AF_INET).count, 1);
+	assert_int_equal(total(&a, 4242, 99, AF_INET).count, 3 + 9);
+	assert_int_equal(a.nexpired, 0);
+	pw_accounts_free(&a);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,6 +957,12 @@ int main(void)
 		cmocka_unit_test(test_sync_retire_fallback),
 		cmocka_unit_test(test_add_and_merge),
 		cmocka_unit_test(test_drain),
+		cmocka_unit_test(test_late_event_of_exited),
+		cmocka_unit_test(test_first_labels_for_life),
+		cmocka_unit_test(test_drain_partial_failure),
+		cmocka_unit_test(test_drain_other_map),
+		cmocka_unit_test(test_limit_rows),
+		cmocka_unit_test(test_foreign_drain_keeps_live),
 	};
 
 	return cmocka_run_group_tests_name("test_accounts", tests, NULL, NULL);
