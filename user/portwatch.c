@@ -127,6 +127,9 @@ struct app {
 	bool drain_failed;		/* said once */
 	/* the worker's: `unattributed` as last added to the accounts */
 	uint64_t unattr_counter;	/* PW_CNT_UNATTRIBUTED then */
+	/* keys the per-process map takes for outcomes other than EADDRNOTAVAIL:
+	 * PW_PROCS_OPEN, or PORTWATCH_TEST_PROCS_OPEN (tests) */
+	size_t procs_open;
 	struct pw_unattr_val unattr_seen[PW_UNATTR_SLOTS];
 	bool unattr_failed;		/* said once */
 };
@@ -428,7 +431,7 @@ static void sync_accounts(struct app *app, bool retire)
 	if (retire && entries >= PROCS_WATERMARK && drain_procs(app))
 		entries = 0;
 	__atomic_store_n(&app->at.skel->data->procs_allow,
-			 inserts + (entries < PW_PROCS_OPEN ? PW_PROCS_OPEN - entries : 0),
+			 inserts + (entries < app->procs_open ? app->procs_open - entries : 0),
 			 __ATOMIC_RELEASE);
 }
 
@@ -866,6 +869,15 @@ int main(int argc, char **argv)
 			getenv("PORTWATCH_KRETPROBE_MAXACTIVE"));
 		return PW_EXIT_USAGE;
 	}
+	const char *open_env = getenv("PORTWATCH_TEST_PROCS_OPEN");
+	unsigned long open_v = PW_PROCS_OPEN;
+
+	if (open_env && *open_env && pw_parse_uint(open_env, 1, PW_PROCS_OPEN, &open_v)) {
+		fprintf(stderr, "portwatch: PORTWATCH_TEST_PROCS_OPEN='%s': a number from 1 to %d\n",
+			open_env, PW_PROCS_OPEN);
+		return PW_EXIT_USAGE;
+	}
+	app.procs_open = open_v;
 	if (pw_stash_ncpu() <= 0) {
 		fprintf(stderr, "portwatch: PORTWATCH_TEST_NCPU='%s': a number from 1 to 8192\n",
 			getenv("PORTWATCH_TEST_NCPU") ?: "");
@@ -934,6 +946,9 @@ int main(int argc, char **argv)
 				app.at.why);
 		goto cleanup;
 	}
+	/* a lower room than the kernel's initial one (tests): nothing could
+	 * have been inserted past it yet but the keys made since the attach */
+	__atomic_store_n(&app.at.skel->data->procs_allow, app.procs_open, __ATOMIC_RELEASE);
 	/* libbpf's parses of the kernel BTF are freed: give the heap back */
 	malloc_trim(0);
 	fprintf(stderr, "portwatch: attached in %s mode in %.0f ms (%s)\n",
