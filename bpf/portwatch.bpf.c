@@ -54,7 +54,7 @@ struct stash {
  * plain hash left full by stale entries would stop all tracing. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 16384);	/* resized before the load: see stash_sk */
 	__type(key, __u64);
 	__type(value, struct stash);
 } stash SEC(".maps");
@@ -94,15 +94,20 @@ struct {
  * before it is freed, so nothing leaks; but any local user can hold sockets in
  * SYN_SENT for minutes (SYNs to a peer that drops them), and with a plain hash
  * 16,384 of them left no room for anyone else's connect. An LRU: a new
- * connect evicts the entry used longest ago. Only an outcome seen within the
+ * connect evicts an entry used long ago. Only an outcome seen within the
  * connect() syscall can be a port-selection failure (SYN_SENT->CLOSE before
- * the SYN is queued), and an entry that old is never the one evicted unless
- * 16,384 newer connects start during one connect(); what an eviction loses is
- * that socket's later outcome (a success: the SYN was queued), counted in
- * PW_CNT_UNMATCHED when no filter is set. */
+ * the SYN is queued). The kernel's common LRU is approximate: every CPU keeps
+ * up to 128 free entries of its own (LOCAL_FREE_TARGET; from 6.16 at most
+ * max_entries / CPUs / 2) and evicts in batches when it has none, so with
+ * 16,384 entries and 128 CPUs recent entries would go long before the map is
+ * full. Userspace sizes this map and `stash` before the load at 16,384 + 256
+ * per possible CPU (PW_STASH_ENTRIES): an entry is then evicted only after
+ * about 16,384 newer connects, far more than can start during one connect().
+ * What an eviction loses is that socket's later outcome (a success: the SYN
+ * was queued), counted in PW_CNT_UNMATCHED when no filter is set. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 16384);	/* resized before the load */
 	__type(key, __u64);
 	__type(value, struct sk_state);
 } stash_sk SEC(".maps");

@@ -101,7 +101,11 @@ enum pw_counter {
 				 * sent as PW_UNCOUNTED events to be counted */
 	PW_CNT_UNMATCHED,	/* outcomes whose start state was gone (evicted
 				 * from the LRU by newer connects, or begun before
-				 * the attach); only without filters */
+				 * the attach); only without filters. A connect
+				 * whose state could not be stored is counted in
+				 * PW_CNT_STASH_FULL at its start and here too at
+				 * its outcome (no state is left to tell the two
+				 * apart; README says so) */
 	/* added at the end (kernel-side defence): */
 	PW_CNT_UNATTRIBUTED,	/* outcomes other than EADDRNOTAVAIL counted in
 				 * `unattributed` (no room kept for new keys) */
