@@ -54,7 +54,7 @@ struct stash {
  * plain hash left full by stale entries would stop all tracing. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 16384);	/* resized before the load: see stash_sk */
 	__type(key, __u64);
 	__type(value, struct stash);
 } stash SEC(".maps");
@@ -94,15 +94,20 @@ struct {
  * before it is freed, so nothing leaks; but any local user can hold sockets in
  * SYN_SENT for minutes (SYNs to a peer that drops them), and with a plain hash
  * 16,384 of them left no room for anyone else's connect. An LRU: a new
- * connect evicts the entry used longest ago. Only an outcome seen within the
+ * connect evicts an entry used long ago. Only an outcome seen within the
  * connect() syscall can be a port-selection failure (SYN_SENT->CLOSE before
- * the SYN is queued), and an entry that old is never the one evicted unless
- * 16,384 newer connects start during one connect(); what an eviction loses is
- * that socket's later outcome (a success: the SYN was queued), counted in
- * PW_CNT_UNMATCHED when no filter is set. */
+ * the SYN is queued). The kernel's common LRU is approximate: every CPU keeps
+ * up to 128 free entries of its own (LOCAL_FREE_TARGET; from 6.16 at most
+ * max_entries / CPUs / 2) and evicts in batches when it has none, so with
+ * 16,384 entries and 128 CPUs recent entries would go long before the map is
+ * full. Userspace sizes this map and `stash` before the load at 16,384 + 256
+ * per possible CPU (PW_STASH_ENTRIES): an entry is then evicted only after
+ * about 16,384 newer connects, far more than can start during one connect().
+ * What an eviction loses is that socket's later outcome (a success: the SYN
+ * was queued), counted in PW_CNT_UNMATCHED when no filter is set. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 16384);	/* resized before the load */
 	__type(key, __u64);
 	__type(value, struct sk_state);
 } stash_sk SEC(".maps");
@@ -130,7 +135,7 @@ struct {
  * (a second) can fill a map; then see count(). */
 struct procs_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, PW_PROCS_ENTRIES);
 	__type(key, struct pw_proc_key);
 	__type(value, struct pw_proc_val);
 };
@@ -488,13 +493,54 @@ static __always_inline bool unfiltered(void)
 	return !targ_tgid && !targ_comm_set && !targ_cgroup_set && !targ_ndports;
 }
 
+/* The per-process map's room for keys of outcomes other than EADDRNOTAVAIL:
+ * procs_inserts counts every key a program made (atomically, on a new key
+ * only); userspace sets procs_allow at each sync to procs_inserts as it was
+ * before the sync, plus the room left below PW_PROCS_OPEN by the entries it
+ * found (after a swap, PW_PROCS_OPEN: the new map was empty). A bound that
+ * was right stays right (keys only come in between syncs), so a late
+ * update only keeps more room free. Both plain loads on the hot path's rare
+ * branch (a new key). In .bss/.data: userspace reads and writes them through
+ * the skeleton's mapping. */
+volatile __u64 procs_inserts;
+volatile __u64 procs_allow = PW_PROCS_OPEN;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_UNATTR_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pw_unattr_val);
+} unattributed SEC(".maps");
+
+/* An outcome other than EADDRNOTAVAIL with no key of its own: exact per
+ * (errno, family), no process. An inlined per-CPU array lookup, no atomics. */
+static __always_inline void count_unattributed(__u16 err, __u16 family, bool scan_entered,
+					       bool scan_timed, __u64 scan_ns)
+{
+	__u32 idx = (family == PW_AF_INET6 ? PW_UNATTR_ERRS : 0) +
+		    (err < PW_UNATTR_ERRS - 1 ? err : PW_UNATTR_ERRS - 1);
+	struct pw_unattr_val *u = bpf_map_lookup_elem(&unattributed, &idx);
+
+	if (!u)
+		return;
+	u->count += 1;
+	if (scan_entered)
+		u->scans += 1;
+	if (scan_timed)
+		u->scan_ns += scan_ns;
+	bump(PW_CNT_UNATTRIBUTED);
+}
+
 /* One outcome of process tgid: one map lookup, atomics on its entry. False
- * if the map had no room: the caller then sends the outcome as a PW_UNCOUNTED
- * event, success or failure, and userspace counts it from there (a map holds
- * 16,384 (process, errno, family) keys, and any local user can make that many
- * within the second before userspace swaps the maps: a full map must hide
- * nobody's outcomes; only a full ring buffer can, counted in
- * PW_CNT_STATS_FULL). */
+ * if it was not counted: the caller then sends it as a PW_UNCOUNTED event,
+ * and userspace counts it from there. Any local user can make many keys
+ * within the second before userspace swaps the maps, so a key for an
+ * outcome other than EADDRNOTAVAIL is made only while the map holds fewer
+ * than PW_PROCS_OPEN (see procs_allow); past that, or with the map full,
+ * such an outcome is counted in `unattributed` (exact per errno and family,
+ * with no process; never the ring buffer). EADDRNOTAVAIL keys may use the
+ * whole map; only an EADDRNOTAVAIL outcome that finds it full goes to the
+ * ring buffer, and only a full ring buffer can lose it (PW_CNT_STATS_FULL). */
 static __always_inline bool count(__u32 tgid, __u16 family, const char *comm, __u64 cgroup_id,
 				  int ret,
 				  bool scan_entered, bool scan_timed, __u64 scan_ns,
@@ -504,6 +550,7 @@ static __always_inline bool count(__u32 tgid, __u16 family, const char *comm, __
 		.tgid = tgid, .err = ret < 0 ? -ret : 0, .family = family,
 	};
 	struct pw_proc_val *v = NULL;
+	bool counted = true;
 	__u32 zero = 0;
 	void *map = bpf_map_lookup_elem(&procs_active, &zero);
 
@@ -513,14 +560,20 @@ static __always_inline bool count(__u32 tgid, __u16 family, const char *comm, __
 	if (!v) {
 		struct pw_proc_val nv = {};
 
+		if (k.err != PW_EADDRNOTAVAIL && procs_inserts >= procs_allow)
+			goto unattributed;
 		__builtin_memcpy(nv.comm, comm, sizeof(nv.comm));
 		nv.cgroup_id = cgroup_id;
 		/* EEXIST means another CPU created it first: fine */
-		bpf_map_update_elem(map, &k, &nv, BPF_NOEXIST);
+		if (!bpf_map_update_elem(map, &k, &nv, BPF_NOEXIST))
+			__sync_fetch_and_add(&procs_inserts, 1);
 		v = bpf_map_lookup_elem(map, &k);
 		if (!v) {
+			if (k.err != PW_EADDRNOTAVAIL)
+				goto unattributed;
 full:
 			bump(PW_CNT_VIA_EVENTS);
+			counted = false;
 			goto hists;
 		}
 	}
@@ -529,6 +582,9 @@ full:
 		__sync_fetch_and_add(&v->scans, 1);
 	if (scan_timed)
 		__sync_fetch_and_add(&v->scan_ns, scan_ns);
+	goto hists;
+unattributed:
+	count_unattributed(k.err, family, scan_entered, scan_timed, scan_ns);
 hists:
 	if (scan_timed && (ret == 0 || ret == -PW_EADDRNOTAVAIL))
 		hist_add(&scan_hist, log2_slot(scan_ns) +
@@ -537,7 +593,7 @@ hists:
 		hist_add(&ports_hist, log2_slot(ports_checked));
 		bump_by(PW_CNT_PORTS_CHECKED, ports_checked);
 	}
-	return v != NULL;
+	return counted;
 }
 
 /* Write an event built on the stack with one helper call (reserve, copy and

@@ -101,8 +101,38 @@ enum pw_counter {
 				 * sent as PW_UNCOUNTED events to be counted */
 	PW_CNT_UNMATCHED,	/* outcomes whose start state was gone (evicted
 				 * from the LRU by newer connects, or begun before
-				 * the attach); only without filters */
+				 * the attach); only without filters. A connect
+				 * whose state could not be stored is counted in
+				 * PW_CNT_STASH_FULL at its start and here too at
+				 * its outcome (no state is left to tell the two
+				 * apart; README says so) */
+	/* added at the end (kernel-side defence): */
+	PW_CNT_UNATTRIBUTED,	/* outcomes other than EADDRNOTAVAIL counted in
+				 * `unattributed` (no room kept for new keys) */
 	PW_CNT_MAX,
+};
+
+/* The per-process maps' size, and how many keys an outcome other than
+ * EADDRNOTAVAIL may fill: the rest is kept for EADDRNOTAVAIL keys (at most
+ * 2 per process, one per family). Beyond it, such an outcome whose key is
+ * not there is counted per (errno, family) in `unattributed`, without its
+ * process, and never written to the ring buffer for its count. */
+#define PW_PROCS_ENTRIES	16384
+#define PW_PROCS_OPEN		12288
+
+/* `unattributed`: a per-CPU array indexed by family * PW_UNATTR_ERRS + errno;
+ * errno PW_UNATTR_ERRS - 1 holds every errno from there up (PW_ERR_UNKNOWN
+ * included: shown as unknown). Family slot 0: AF_INET, 1: AF_INET6. */
+#define PW_UNATTR_ERRS		256
+#define PW_UNATTR_SLOTS		(2 * PW_UNATTR_ERRS)
+
+/* The name of the pid 0 rows that show `unattributed` (userspace). */
+#define PW_UNATTRIBUTED_COMM	"(unattributed)"
+
+struct pw_unattr_val {
+	__u64 count;
+	__u64 scans;
+	__u64 scan_ns;
 };
 
 /* log2 histograms, per-CPU arrays indexed by slot: v <= 1 goes to slot 0,

@@ -14,6 +14,17 @@
  *       IPv4 and IPv6 to unrouted documentation addresses (ENETUNREACH),
  *     all at once (once all exist), then sleep: 4 (process, errno, family) keys each that the tracepoint
  *     mode sees, more in the fentry/kprobe modes.
+ *   hostile crowd N BASE HOLD_LO HOLD_HI CLOSED REPEAT_MS
+ *     the same, and then each process keeps repeating its two refused
+ *     connects (new keys again after each swap of the per-process maps)
+ *     every REPEAT_MS until the crowd's parent gets SIGUSR1; the parent then
+ *     prints a second line with every repeated connect (all refused, or the
+ *     count of the others).
+ *   hostile flood PORT
+ *     connects without a bound port to 127.0.0.1:PORT as fast as it can
+ *     (meant for a netns whose range is held: each fails with EADDRNOTAVAIL,
+ *     and each failure is an event) until SIGUSR1; then one line with the
+ *     counts.
  *   hostile listen PORT
  *     a loopback listener with backlog 0 that never accepts: once one
  *     connection waits in its queue, every SYN to it is dropped (with
@@ -34,6 +45,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void die(const char *what)
@@ -117,9 +129,51 @@ static void report_and_sleep(const char *fmt, ...)
 	sleep_forever();
 }
 
-static void crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned closed)
+static volatile sig_atomic_t stop;
+
+static void on_usr1(int sig)
 {
-	int ready[2], go[2];
+	(void)sig;
+	stop = 1;
+}
+
+/* SIGUSR1 sets `stop`, and interrupts a blocking call (no SA_RESTART). */
+static void catch_usr1(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL))
+		die("sigaction");
+}
+
+/* A crowd process after its first round: the two refused connects every
+ * repeat_ms until SIGUSR1; then their count (refused, other) into done. */
+__attribute__((noreturn))
+static void repeat(unsigned i, unsigned base, unsigned closed, unsigned repeat_ms, int done)
+{
+	unsigned counts[2] = { 0, 0 };
+	struct timespec ts = { repeat_ms / 1000, (repeat_ms % 1000) * 1000000L };
+
+	while (!stop) {
+		int r4 = try_connect(AF_INET, "127.0.0.1", base + 2 * i, "127.0.0.1", closed);
+		int r6 = try_connect(AF_INET6, "::1", base + 2 * i + 1, "::1", closed);
+
+		counts[r4 == ECONNREFUSED ? 0 : 1]++;
+		counts[r6 == ECONNREFUSED ? 0 : 1]++;
+		if (!stop)
+			nanosleep(&ts, NULL);
+	}
+	if (write(done, counts, sizeof(counts)) != sizeof(counts))
+		_exit(1);
+	sleep_forever();
+}
+
+static void crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned closed,
+		  unsigned repeat_ms)
+{
+	int ready[2], go[2], done[2];
+	pid_t *kids = calloc(n ? n : 1, sizeof(*kids));
 	unsigned ok = 0, bad = 0;
 	char c;
 
@@ -132,15 +186,19 @@ static void crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned 
 			die("holding the range");
 	}
 	/* all connect at once, once all exist: a burst of new keys */
-	if (pipe(ready) || pipe(go))
+	if (!kids || pipe(ready) || pipe(go) || pipe(done))
 		die("pipe");
+	if (repeat_ms)
+		catch_usr1();
 	for (unsigned i = 0; i < n; i++) {
 		pid_t pid = fork();
 
 		if (pid < 0)
 			die("fork");
-		if (pid)
+		if (pid) {
+			kids[i] = pid;
 			continue;
+		}
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() == 1)
 			_exit(1);
@@ -167,8 +225,11 @@ static void crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned 
 		if (write(ready[1], &c, 1) != 1)
 			_exit(1);
 		close(ready[1]);
+		if (repeat_ms)
+			repeat(i, base, closed, repeat_ms, done[1]);
 		sleep_forever();
 	}
+	close(done[1]);
 	close(ready[1]);
 	close(go[0]);
 	close(go[1]);
@@ -180,8 +241,48 @@ static void crowd(unsigned n, unsigned base, unsigned lo, unsigned hi, unsigned 
 		else
 			bad++;
 	}
-	report_and_sleep("{\"mode\":\"crowd\",\"pid\":%d,\"processes\":%u,\"as_planned\":%u,\"other\":%u}\n",
-			 (int)getpid(), n, ok, bad);
+	if (!repeat_ms)
+		report_and_sleep("{\"mode\":\"crowd\",\"pid\":%d,\"processes\":%u,\"as_planned\":%u,\"other\":%u}\n",
+				 (int)getpid(), n, ok, bad);
+	printf("{\"mode\":\"crowd\",\"pid\":%d,\"processes\":%u,\"as_planned\":%u,\"other\":%u}\n",
+	       (int)getpid(), n, ok, bad);
+	fflush(stdout);
+	while (!stop)
+		pause();
+	for (unsigned i = 0; i < n; i++)
+		kill(kids[i], SIGUSR1);
+
+	unsigned long long refused = 0, other = 0;
+	unsigned got = 0, counts[2];
+
+	while (got < n) {
+		ssize_t r = read(done[0], counts, sizeof(counts));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != sizeof(counts))
+			break;
+		refused += counts[0];
+		other += counts[1];
+		got++;
+	}
+	report_and_sleep("{\"mode\":\"crowd_done\",\"processes\":%u,\"repeated_refused\":%llu,"
+			 "\"repeated_other\":%llu}\n", got, refused, other);
+}
+
+static void flood(unsigned port)
+{
+	unsigned long long planned = 0, other = 0;
+
+	catch_usr1();
+	while (!stop) {
+		if (try_connect(AF_INET, NULL, 0, "127.0.0.1", port) == EADDRNOTAVAIL)
+			planned++;
+		else
+			other++;
+	}
+	report_and_sleep("{\"mode\":\"flood\",\"pid\":%d,\"eaddrnotavail\":%llu,\"other\":%llu}\n",
+			 (int)getpid(), planned, other);
 }
 
 static void listen_mode(unsigned port)
@@ -222,12 +323,17 @@ int main(int argc, char **argv)
 {
 	if (argc == 7 && !strcmp(argv[1], "crowd"))
 		crowd(num(argv[2], 30000), num(argv[3], 65535), num(argv[4], 65535),
-		      num(argv[5], 65535), num(argv[6], 65535));
+		      num(argv[5], 65535), num(argv[6], 65535), 0);
+	if (argc == 8 && !strcmp(argv[1], "crowd"))
+		crowd(num(argv[2], 30000), num(argv[3], 65535), num(argv[4], 65535),
+		      num(argv[5], 65535), num(argv[6], 65535), num(argv[7], 60000) ?: 1);
+	if (argc == 3 && !strcmp(argv[1], "flood"))
+		flood(num(argv[2], 65535));
 	if (argc == 3 && !strcmp(argv[1], "listen"))
 		listen_mode(num(argv[2], 65535));
 	if (argc == 4 && !strcmp(argv[1], "hold"))
 		hold(num(argv[2], 1000000), num(argv[3], 65535));
-	fprintf(stderr, "usage: hostile crowd N BASE HOLD_LO HOLD_HI CLOSED | listen PORT | "
-		"hold N PORT\n");
+	fprintf(stderr, "usage: hostile crowd N BASE HOLD_LO HOLD_HI CLOSED [REPEAT_MS] | flood PORT | "
+		"listen PORT | hold N PORT\n");
 	return 2;
 }

@@ -432,6 +432,16 @@ int pw_kretprobe_maxactive(void)
 	return pw_parse_uint(s, 1, 4096, &v) ? -EINVAL : (int)v;
 }
 
+int pw_stash_ncpu(void)
+{
+	const char *s = getenv("PORTWATCH_TEST_NCPU");
+	unsigned long v;
+
+	if (!s || !*s)
+		return libbpf_num_possible_cpus();
+	return pw_parse_uint(s, 1, 8192, &v) ? -EINVAL : (int)v;
+}
+
 static struct bpf_link *krp_attach(const char *dir, struct bpf_program *prog, int maxactive,
 				   struct pw_kretprobe *k, int *err)
 {
@@ -670,6 +680,10 @@ again:
 	skel->rodata->targ_sk_storage = at->sk_storage;
 	skel->rodata->targ_defer_bit = k->defer_bit;
 
+	/* sized for this host's CPUs (see PW_STASH_ENTRIES); main checked
+	 * pw_stash_ncpu() */
+	bpf_map__set_max_entries(skel->maps.stash, PW_STASH_ENTRIES(pw_stash_ncpu()));
+	bpf_map__set_max_entries(skel->maps.stash_sk, PW_STASH_ENTRIES(pw_stash_ncpu()));
 	/* the stashes the mode does not use cost no memory */
 	if (mode != PW_MODE_TRACEPOINT)
 		bpf_map__set_max_entries(skel->maps.stash_sk, 1);

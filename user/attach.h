@@ -68,6 +68,18 @@ struct pw_attach {
  * set to anything else. */
 int pw_kretprobe_maxactive(void);
 
+/* Entries of the per-connect LRU maps (stash, stash_sk) for ncpu possible
+ * CPUs: the common LRU keeps up to 128 free nodes on each CPU's list (the
+ * kernel's LOCAL_FREE_TARGET; from 6.16 min(128, entries / ncpu / 2)), so
+ * ncpu * 128 of the entries can be free while others are evicted: room for
+ * twice that, plus 16,384 in use. */
+#define PW_STASH_BASE		16384
+#define PW_LRU_LOCAL_FREE	128
+#define PW_STASH_ENTRIES(ncpu)	(PW_STASH_BASE + 2u * PW_LRU_LOCAL_FREE * (unsigned)(ncpu))
+/* The CPU count that sizes those maps: the possible CPUs, or for tests
+ * PORTWATCH_TEST_NCPU (1..8192); -EINVAL if that is set to anything else. */
+int pw_stash_ncpu(void);
+
 struct pw_krp_misses {
 	long long total;	/* -1: not kprobe mode, or not measurable */
 	long long outcomes;	/* of those, returns of tcp_v[46]_connect */

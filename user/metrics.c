@@ -611,6 +611,10 @@ size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
 	counter(f, "portwatch_unmatched_outcomes_total",
 		"connect() outcomes whose start state was evicted by newer connects (or began "
 		"before the attach): not counted.", in->unmatched);
+	counter(f, "portwatch_unattributed_outcomes_total",
+		"connect() outcomes other than EADDRNOTAVAIL counted without their process (no "
+		"room kept for new per-process keys): in the pid 0 \"(unattributed)\" rows.",
+		in->unattributed);
 	header(f, "portwatch_build_info", "gauge", "portwatch build and attach mode.");
 	fprintf(f, "portwatch_build_info{version=\"%s\",libbpf_version=\"%s\",mode=\"%s\"} 1\n",
 		in->version, in->libbpf_version, in->mode);

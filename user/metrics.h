@@ -29,6 +29,7 @@ struct pw_metrics_input {
 	uint64_t untraced;
 	uint64_t counted_from_events;	/* PW_CNT_VIA_EVENTS */
 	uint64_t unmatched;		/* PW_CNT_UNMATCHED */
+	uint64_t unattributed;		/* PW_CNT_UNATTRIBUTED */
 	long range_size;		/* < 0: unknown */
 	uint64_t range_netns;		/* 0: the node's netns; else the netns read
 					 * (the node's was not reachable): a label */

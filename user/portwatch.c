@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/membarrier.h>
 #include <sys/stat.h>
@@ -131,6 +132,13 @@ struct app {
 	 * drained before anything else, and never swapped in until empty */
 	bool drain_pending;
 	bool drain_failed;		/* said once */
+	/* the worker's: `unattributed` as last added to the accounts */
+	uint64_t unattr_counter;	/* PW_CNT_UNATTRIBUTED then */
+	/* keys the per-process map takes for outcomes other than EADDRNOTAVAIL:
+	 * PW_PROCS_OPEN, or PORTWATCH_TEST_PROCS_OPEN (tests) */
+	size_t procs_open;
+	struct pw_unattr_val unattr_seen[PW_UNATTR_SLOTS];
+	bool unattr_failed;		/* said once */
 };
 
 static uint64_t load(const uint64_t *v)
@@ -350,8 +358,8 @@ static bool drain_inactive(struct app *app, uint64_t now)
 }
 
 /* Swap the active per-process map for the other, empty one, then take every
- * entry of the old one into the accounts. */
-static void drain_procs(struct app *app, uint64_t now)
+ * entry of the old one into the accounts. True if it swapped. */
+static bool drain_procs(struct app *app, uint64_t now)
 {
 	int new = procs_fd(app, !app->procs_alt);
 	struct pw_proc_key key;
@@ -359,16 +367,17 @@ static void drain_procs(struct app *app, uint64_t now)
 
 	/* never a map with entries: they would be counted again */
 	if (!bpf_map_get_next_key(new, NULL, &key) && !drain_inactive(app, now))
-		return;
+		return false;
 	/* returns after an RCU grace period: no program writes to old now */
 	if (bpf_map_update_elem(bpf_map__fd(app->at.skel->maps.procs_active), &zero, &new,
 				BPF_ANY)) {
 		drain_error(app, -errno);
-		return;
+		return false;
 	}
 	app->procs_alt = !app->procs_alt;
 	app->procs_drains++;
 	drain_inactive(app, now);
+	return true;
 }
 
 static uint64_t pending_dropped(struct app *app)
@@ -381,10 +390,67 @@ static uint64_t pending_dropped(struct app *app)
 	return n;
 }
 
+/* Add what `unattributed` counted since the last time to the accounts: one
+ * pid 0 row named PW_UNATTRIBUTED_COMM per (errno, family). Read only when
+ * PW_CNT_UNATTRIBUTED moved (a program adds to its slot first). */
+static void add_unattributed(struct app *app, uint64_t now)
+{
+	uint64_t total = read_counter(app, PW_CNT_UNATTRIBUTED);
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	int err = 0;
+
+	if (total == app->unattr_counter || ncpu <= 0)
+		return;
+	struct pw_unattr_val vals[ncpu];
+
+	fd = bpf_map__fd(app->at.skel->maps.unattributed);
+	for (__u32 slot = 0; slot < PW_UNATTR_SLOTS && !err; slot++) {
+		struct pw_unattr_val sum = {}, *seen = &app->unattr_seen[slot];
+
+		if (bpf_map_lookup_elem(fd, &slot, vals)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++) {
+			sum.count += vals[c].count;
+			sum.scans += vals[c].scans;
+			sum.scan_ns += vals[c].scan_ns;
+		}
+		if (sum.count == seen->count)
+			continue;
+
+		__u16 e = slot % PW_UNATTR_ERRS;
+		struct pw_proc_key k = {
+			.tgid = 0,
+			.err = e == PW_UNATTR_ERRS - 1 ? PW_ERR_UNKNOWN : e,
+			.family = slot < PW_UNATTR_ERRS ? AF_INET : AF_INET6,
+		};
+		struct pw_proc_val v = {
+			.count = sum.count - seen->count,
+			.scans = sum.scans - seen->scans,
+			.scan_ns = sum.scan_ns - seen->scan_ns,
+		};
+
+		strcpy(v.comm, PW_UNATTRIBUTED_COMM);
+		err = pw_accounts_add(&app->acc, &k, &v, now);
+		if (!err)
+			*seen = sum;
+	}
+	if (!err)
+		app->unattr_counter = total;
+	else if (!app->unattr_failed) {
+		app->unattr_failed = true;
+		fprintf(stderr, "portwatch: reading the unattributed counts: %s\n", strerror(-err));
+	}
+}
+
 static void sync_accounts(struct app *app, bool retire)
 {
 	struct pw_accounts pending;
 	uint64_t lost = 0, now;
+	/* before the walk: keys made after this are counted twice at most */
+	uint64_t inserts = __atomic_load_n(&app->at.skel->bss->procs_inserts, __ATOMIC_ACQUIRE);
+	size_t entries;
 	int err;
 
 	pthread_mutex_lock(&app->lock);
@@ -401,15 +467,26 @@ static void sync_accounts(struct app *app, bool retire)
 		pthread_mutex_unlock(&app->lock);
 	}
 	now = now_ns(CLOCK_MONOTONIC);
+	add_unattributed(app, now);
 	/* rows whose counts are still in the inactive map must not take the
-	 * active map's values for theirs: nothing is read until it is drained */
+	 * active map's values for theirs: nothing is read until it is drained
+	 * (the last room given for new keys stays a true bound meanwhile) */
 	if (app->drain_pending && !drain_inactive(app, now))
 		return;
 	err = pw_accounts_sync(&app->acc, procs_fd(app, app->procs_alt), now, retire);
-	if (err)
+	if (err) {
+		/* the last room given stays a true bound: keys only come in */
 		fprintf(stderr, "portwatch: reading per-process counters: %s\n", strerror(-err));
-	else if (retire && (app->acc.kernel_entries >= PROCS_WATERMARK || app->acc.need_drain))
-		drain_procs(app, now);
+		return;
+	}
+	/* the room for keys of outcomes other than EADDRNOTAVAIL (procs_allow in
+	 * bpf/portwatch.bpf.c): the new map after a swap was empty */
+	entries = app->acc.kernel_entries;
+	if (retire && (entries >= PROCS_WATERMARK || app->acc.need_drain) && drain_procs(app, now))
+		entries = 0;
+	__atomic_store_n(&app->at.skel->data->procs_allow,
+			 inserts + (entries < app->procs_open ? app->procs_open - entries : 0),
+			 __ATOMIC_RELEASE);
 }
 
 /* The per-process table: text under a time stamp, or one JSON object of
@@ -425,6 +502,7 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	uint64_t stash_full = read_counter(app, PW_CNT_STASH_FULL);
 	uint64_t via_events = read_counter(app, PW_CNT_VIA_EVENTS);
 	uint64_t unmatched = read_counter(app, PW_CNT_UNMATCHED);
+	uint64_t unattributed = read_counter(app, PW_CNT_UNATTRIBUTED);
 	uint64_t received = load(&app->received);
 	struct pw_krp_misses krp;
 	char krp_json[24] = "null", rec_json[24] = "null";
@@ -452,10 +530,11 @@ static void print_table(struct app *app, const char *type, FILE *out)
 		fprintf(out, "{\"type\":\"%s\",\"mode\":\"%s\",\"duration_s\":%.3f,\"events_received\":%llu,"
 			"\"events_lost\":%llu,\"counts_dropped\":%llu,\"untraced\":%llu,"
 			"\"kretprobe_misses\":%s,\"recursion_misses\":%s,\"counted_from_events\":%llu,"
-			"\"unmatched_outcomes\":%llu,\"processes\":[",
+			"\"unmatched_outcomes\":%llu,\"unattributed_outcomes\":%llu,\"processes\":[",
 			type, mode, duration_s, (unsigned long long)received, (unsigned long long)lost,
 			(unsigned long long)full, (unsigned long long)stash_full, krp_json, rec_json,
-			(unsigned long long)via_events, (unsigned long long)unmatched);
+			(unsigned long long)via_events, (unsigned long long)unmatched,
+			(unsigned long long)unattributed);
 		for (size_t i = 0; i < procs.n; i++) {
 			sb_init(&sb, buf, sizeof(buf));
 			pw_proc_json(&sb, &procs.v[i]);
@@ -500,6 +579,10 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	if (via_events)
 		fprintf(stderr, "portwatch: %llu outcomes counted from their events: per-process "
 			"map full\n", (unsigned long long)via_events);
+	if (unattributed)
+		fprintf(stderr, "portwatch: %llu connect() outcomes other than EADDRNOTAVAIL counted "
+			"without their process (no room kept for new per-process keys): the pid 0 "
+			"\"%s\" rows\n", (unsigned long long)unattributed, PW_UNATTRIBUTED_COMM);
 	if (unmatched)
 		fprintf(stderr, "portwatch: %llu connect() outcomes without their start (its state "
 			"evicted by newer connects, or begun before the attach): not counted\n",
@@ -539,6 +622,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 		.untraced = read_counter(app, PW_CNT_STASH_FULL),
 		.counted_from_events = read_counter(app, PW_CNT_VIA_EVENTS),
 		.unmatched = read_counter(app, PW_CNT_UNMATCHED),
+		.unattributed = read_counter(app, PW_CNT_UNATTRIBUTED),
 		.ports_sum = read_counter(app, PW_CNT_PORTS_CHECKED),
 		.range_size = -1,
 		.version = PORTWATCH_VERSION,
@@ -842,6 +926,20 @@ int main(int argc, char **argv)
 			getenv("PORTWATCH_KRETPROBE_MAXACTIVE"));
 		return PW_EXIT_USAGE;
 	}
+	const char *open_env = getenv("PORTWATCH_TEST_PROCS_OPEN");
+	unsigned long open_v = PW_PROCS_OPEN;
+
+	if (open_env && *open_env && pw_parse_uint(open_env, 1, PW_PROCS_OPEN, &open_v)) {
+		fprintf(stderr, "portwatch: PORTWATCH_TEST_PROCS_OPEN='%s': a number from 1 to %d\n",
+			open_env, PW_PROCS_OPEN);
+		return PW_EXIT_USAGE;
+	}
+	app.procs_open = open_v;
+	if (pw_stash_ncpu() <= 0) {
+		fprintf(stderr, "portwatch: PORTWATCH_TEST_NCPU='%s': a number from 1 to 8192\n",
+			getenv("PORTWATCH_TEST_NCPU") ?: "");
+		return PW_EXIT_USAGE;
+	}
 	if (stdout_closed && !env->quiet && !env->census) {
 		fprintf(stderr, "portwatch: stdout is closed: nowhere to write events (-q writes none)\n");
 		return PW_EXIT_CANNOT_RUN;
@@ -906,6 +1004,9 @@ int main(int argc, char **argv)
 				app.at.why);
 		goto cleanup;
 	}
+	/* a lower room than the kernel's initial one (tests): nothing could
+	 * have been inserted past it yet but the keys made since the attach */
+	__atomic_store_n(&app.at.skel->data->procs_allow, app.procs_open, __ATOMIC_RELEASE);
 	/* libbpf's parses of the kernel BTF are freed: give the heap back */
 	malloc_trim(0);
 	fprintf(stderr, "portwatch: attached in %s mode in %.0f ms (%s)\n",

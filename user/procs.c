@@ -4,10 +4,13 @@
 #include <string.h>
 #include "procs.h"
 
-static struct pw_proc *find_or_add(struct pw_procs *p, uint32_t pid)
+/* pid 0 holds rows of no one process ("(exited)", "(unattributed)"): one
+ * row per name */
+static struct pw_proc *find_or_add(struct pw_procs *p, uint32_t pid, const char *comm)
 {
 	for (size_t i = 0; i < p->n; i++)
-		if (p->v[i].pid == pid)
+		if (p->v[i].pid == pid &&
+		    (pid || !strncmp(p->v[i].comm, comm, PW_COMM_LEN)))
 			return &p->v[i];
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
@@ -20,12 +23,14 @@ static struct pw_proc *find_or_add(struct pw_procs *p, uint32_t pid)
 	}
 	memset(&p->v[p->n], 0, sizeof(p->v[0]));
 	p->v[p->n].pid = pid;
+	if (!pid)
+		memcpy(p->v[p->n].comm, comm, PW_COMM_LEN);
 	return &p->v[p->n++];
 }
 
 int pw_procs_add(struct pw_procs *p, const struct pw_proc_key *k, const struct pw_proc_val *v)
 {
-	struct pw_proc *pr = find_or_add(p, k->tgid);
+	struct pw_proc *pr = find_or_add(p, k->tgid, v->comm);
 	unsigned int i;
 
 	if (!pr)

@@ -103,6 +103,35 @@ static void test_add_comm(void **state)
 	pw_procs_free(&p);
 }
 
+/* pid 0 holds rows of no one process: one per name, never merged */
+static void test_add_pid0_by_name(void **state)
+{
+	struct pw_procs p = { 0 };
+
+	(void)state;
+	add(&p, 0, 0, 7, 0, 0, "(unattributed)");
+	add(&p, 0, 99, 3, 3, 30, "(exited)");
+	add(&p, 0, 111, 2, 0, 0, "(unattributed)");
+	add(&p, 0, 99, 1, 1, 10, "(exited)");
+	assert_int_equal(p.n, 2);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct pw_proc *pr = &p.v[i];
+
+		assert_int_equal(pr->pid, 0);
+		if (!strcmp(pr->comm, "(unattributed)")) {
+			assert_int_equal(pr->attempts, 9);
+			assert_int_equal(pr->failures, 2);
+			assert_int_equal(pr->scans, 0);
+		} else {
+			assert_string_equal(pr->comm, "(exited)");
+			assert_int_equal(pr->attempts, 4);
+			assert_int_equal(pr->failures, 4);
+			assert_int_equal(pr->scan_ns, 40);
+		}
+	}
+	pw_procs_free(&p);
+}
+
 static void test_add_other_errs(void **state)
 {
 	struct pw_procs p = { 0 };
@@ -407,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_client_detect),
 		cmocka_unit_test(test_add_comm),
 		cmocka_unit_test(test_add_other_errs),
+		cmocka_unit_test(test_add_pid0_by_name),
 		cmocka_unit_test(test_add_many),
 		cmocka_unit_test(test_sort),
 		cmocka_unit_test(test_proc_json),

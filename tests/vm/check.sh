@@ -317,6 +317,30 @@ ck_shortaddr() {
 		"$(jq -c 'select(.type == "connect" and .errno != null and .daddr != null)' "$D/pw.out" | wc -l)"
 }
 
+# the room for keys of outcomes other than EADDRNOTAVAIL lowered to 1
+# (scenarios.sh sc_unattr): every EADDRNOTAVAIL still per pid, exact; every
+# outcome the mode sees counted, per pid or in the (unattributed) row
+ck_unattr() {
+	common fast
+	no_misses
+	local seen
+	# tracepoint mode sees successes and EADDRNOTAVAIL only
+	if [ "$WANT" = tracepoint ]; then
+		seen='map(.ok + (.errors.EADDRNOTAVAIL // 0)) | add'
+	else
+		seen='map(.attempts) | add'
+	fi
+	check_eq "EADDRNOTAVAIL per pid (all of them)" \
+		"$(rec 18097 '[.[] | select(.errors.EADDRNOTAVAIL) | {pid, n: .errors.EADDRNOTAVAIL}] | sort_by(.pid)')" \
+		"$(summary | jq -c '[.processes[] | select(.errors.EADDRNOTAVAIL) | {pid, n: .errors.EADDRNOTAVAIL}] | sort_by(.pid)' | jq .)"
+	check_eq "outcomes the mode sees, per pid or unattributed" "$(rec 18097 "$seen")" \
+		"$(summary | jq '[.processes[].attempts] | add')"
+	check_eq "unattributed rows = unattributed_outcomes" "$(summary | jq .unattributed_outcomes)" \
+		"$(summary | jq '[.processes[] | select(.pid == 0 and .comm == "(unattributed)") | .attempts] | add // 0')"
+	[ "$(summary | jq .unattributed_outcomes)" -gt 0 ] || fail "nothing unattributed past a room of 1 key"
+	check_eq "no outcome counted from events (EADDRNOTAVAIL had room)" 0 "$(summary | jq .counted_from_events)"
+}
+
 # The programs of each mode (bpf/portwatch.bpf.c), as the kernel names them
 # (15 characters at most)
 mode_progs() {

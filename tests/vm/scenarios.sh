@@ -233,6 +233,24 @@ sc_shortaddr() {
 	end
 }
 
+# Keys of outcomes other than EADDRNOTAVAIL past the room (lowered to 1 by
+# PORTWATCH_TEST_PROCS_OPEN): refused addresses (fentry/kprobe see them
+# without any network), successes, and an exhaustion whose EADDRNOTAVAIL
+# keep their key. check.sh ck_unattr.
+sc_unattr() {
+	begin "$1" unattr
+	export PORTWATCH_TEST_PROCS_OPEN=1
+	if pw_start "$1" -j -q -c pwvm-unattr; then
+		trig --private $RANGE --comm pwvm-unattr --port 18097 shortaddr
+		trig --private $RANGE --comm pwvm-unattr --port 18097 exhaust --count 13
+		trig --private $RANGE --comm pwvm-unattr --addr ::1 --port 18097 exhaust --count 12
+		pw_stop
+	fi
+	unset PORTWATCH_TEST_PROCS_OPEN
+	emit pw.out "$WORK/pw.out"
+	end
+}
+
 KPE=/sys/kernel/tracing/kprobe_events
 # kpe CMD: a kprobe_events definition, or a note in setup
 kpe() { echo "$1" >> $KPE 2>> "$WORK/setup" || echo "kprobe_events: '$1' refused" >> "$WORK/setup"; }
@@ -378,9 +396,9 @@ for mode in "$@"; do
 		continue
 	fi
 	# PW_SCENARIOS: a subset (tests/vm/run.sh PW_VM_SCENARIOS)
-	for s in ${PW_SCENARIOS:-core causes filters pid text parallel shortaddr kill}; do
+	for s in ${PW_SCENARIOS:-core causes filters pid text parallel shortaddr unattr kill}; do
 		case $s in
-		core|causes|filters|pid|text|parallel|shortaddr|kill) "sc_$s" "$mode" ;;
+		core|causes|filters|pid|text|parallel|shortaddr|unattr|kill) "sc_$s" "$mode" ;;
 		esac
 	done
 	if [ "$mode" = kprobe ] && { [ -z "${PW_SCENARIOS:-}" ] || echo " $PW_SCENARIOS " | grep -q " misses "; }; then
