@@ -151,14 +151,16 @@ bool pw_accounts_comm_shown(const struct pw_accounts *a, const char *comm)
 
 /* Give comm series of its own if there is room: once the set is full it
  * never changes again, so a name left out is left out for good and the
- * PW_OTHER_COMM series only grows. */
-static int admit_comm(struct pw_accounts *a, const char *comm)
+ * PW_OTHER_COMM series only grows. `always`: the pid 0 rows' name
+ * (unattributed), which has one place of its own beyond PW_MAX_COMMS, so
+ * that no crowd of names can push it into PW_OTHER_COMM. */
+static int admit_comm(struct pw_accounts *a, const char *comm, bool always)
 {
 	char key[PW_COMM_LEN];
 	size_t h;
 
 	if (!a->comm_index) {
-		a->comms = calloc(PW_MAX_COMMS, sizeof(*a->comms));
+		a->comms = calloc(PW_MAX_COMMS + 1, sizeof(*a->comms));
 		a->comm_index = calloc(COMM_INDEX_CAP, sizeof(*a->comm_index));
 		if (!a->comms || !a->comm_index) {
 			free(a->comms);
@@ -170,7 +172,7 @@ static int admit_comm(struct pw_accounts *a, const char *comm)
 	}
 	comm_key(key, comm);
 	h = comm_slot(a, key);
-	if (a->comm_index[h] || a->ncomms == PW_MAX_COMMS)
+	if (a->comm_index[h] || a->ncomms >= PW_MAX_COMMS + (size_t)always)
 		return 0;
 	memcpy(a->comms[a->ncomms], key, PW_COMM_LEN);
 	a->comm_index[h] = ++a->ncomms;
@@ -246,7 +248,7 @@ static int live_row(struct pw_accounts *a, const struct pw_proc_key *k,
 {
 	struct pw_row *r = find(a, k);
 
-	if (k->err && admit_comm(a, v->comm))
+	if (k->err && admit_comm(a, v->comm, !k->tgid))
 		return -ENOMEM;
 	if (!r) {
 		if (a->limit_rows && a->n >= a->limit_rows)
@@ -452,6 +454,8 @@ static void retire_idle(struct pw_row *r, int map_fd, uint64_t now)
 {
 	struct pw_proc_val v;
 
+	if (!r->key.tgid)
+		return;		/* pid 0 rows are not a process: never retired */
 	if (!r->in_kernel) {
 		/* counts in base only (drained, or from events): retired
 		 * once nothing was added for as long */
@@ -547,6 +551,7 @@ static int fold_live(struct pw_accounts *a)
 	size_t target = a->max_rows - a->max_rows / 8, n = a->n, kept = 0, left = n;
 	struct fold_rank *v = calloc(n ? n : 1, sizeof(*v));
 	bool *gone = calloc(n ? n : 1, sizeof(*gone));
+	bool skipped = false;
 	int err = 0;
 
 	a->need_drain = false;
@@ -579,8 +584,9 @@ static int fold_live(struct pw_accounts *a)
 
 		for (j = i; j < n && v[j].tgid == v[i].tgid; j++)
 			in_kernel |= a->rows[v[j].i].in_kernel;
-		if (in_kernel) {
-			a->need_drain = true;
+		/* pid 0 rows are not a process: (unattributed) stays whole */
+		if (in_kernel || !v[i].tgid) {
+			skipped |= in_kernel;
 			continue;
 		}
 		for (size_t k = i; k < j && !err; k++) {
@@ -593,6 +599,8 @@ static int fold_live(struct pw_accounts *a)
 		if (!err)
 			a->live_folded++;
 	}
+	/* a drain helps only if the target was not reached without them */
+	a->need_drain = skipped && left > target;
 	for (size_t i = 0; i < n; i++)
 		if (!gone[i])
 			a->rows[kept++] = a->rows[i];

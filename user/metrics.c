@@ -233,7 +233,14 @@ static size_t failures_by_pid(FILE *f, const struct pw_metrics_input *in)
 		}
 		p->end = j;
 	}
-	dropped = pick_shown(c, nc, in->max_pids);
+	/* pid 0 (the unattributed rows, not a process) is always shown, and
+	 * takes no place of --max-pids; c is in pid order */
+	if (nc && !c[0].tgid) {
+		c[0].show = true;
+		dropped = pick_shown(c + 1, nc - 1, in->max_pids);
+	} else {
+		dropped = pick_shown(c, nc, in->max_pids);
+	}
 	for (size_t ci = 0; ci < nc; ci++) {
 		/* rows of one pid: one series per errno, families summed */
 		for (size_t j = c[ci].start, k; j < c[ci].end; j = k) {

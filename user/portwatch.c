@@ -337,8 +337,8 @@ static void drain_error(struct app *app, int err)
 		return;
 	app->drain_failed = true;
 	fprintf(stderr, "portwatch: draining the per-process map: %s; per-process counts stay "
-		"as they are until it can be drained, outcomes with no room counted from their "
-		"events\n", strerror(-err));
+		"as they are until it can be drained; outcomes with no room are counted "
+		"unattributed or from their events\n", strerror(-err));
 }
 
 /* Drain the inactive per-process map (no program writes to it); true once
@@ -352,7 +352,10 @@ static bool drain_inactive(struct app *app, uint64_t now)
 		drain_error(app, err);
 		return false;
 	}
-	if (app->acc.n > app->acc.max_rows && (err = pw_accounts_shrink(&app->acc, now)))
+	/* need_drain: live rows were waiting for this drain to be folded (the
+	 * shrink clears it, so a drain is not asked for again every second) */
+	if ((app->acc.n > app->acc.max_rows || app->acc.need_drain) &&
+	    (err = pw_accounts_shrink(&app->acc, now)))
 		fprintf(stderr, "portwatch: folding per-process counts: %s\n", strerror(-err));
 	return true;
 }

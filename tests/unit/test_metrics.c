@@ -572,6 +572,34 @@ static void test_render_pid_cap(void **state)
 	pw_accounts_free(&a);
 }
 
+/* The pid 0 (unattributed) rows are not a process: their per-pid series is
+ * always shown and takes no place of --max-pids, and their name has a
+ * per-comm series even after 1,024 other names took every place. */
+static void test_render_unattributed_kept(void **state)
+{
+	struct pw_accounts a;
+	struct pw_metrics_input in;
+	char comm[PW_COMM_LEN];
+
+	(void)state;
+	pw_accounts_init(&a, 4096);
+	for (uint32_t pid = 100; pid < 100 + PW_MAX_COMMS + 50; pid++) {
+		snprintf(comm, sizeof(comm), "n%u", pid);
+		fx_update(&a, pid, 99, AF_INET, 3, 3, 0, comm);
+	}
+	fx_update(&a, 0, 111, AF_INET, 5, 0, 0, PW_UNATTRIBUTED_COMM);
+	input_init(&in, &a);
+	in.max_pids = 2;
+	/* 1,074 processes, 2 shown; pid 0 shown besides */
+	assert_int_equal(render(&in), PW_MAX_COMMS + 50 - 2);
+	has_line("portwatch_process_connect_failures_total{pid=\"0\",comm=\"(unattributed)\",errno=\"ECONNREFUSED\"} 5");
+	assert_int_equal(lines_with("portwatch_process_connect_failures_total{"), 3);
+	has_line("portwatch_connect_failures_total{comm=\"(unattributed)\",errno=\"ECONNREFUSED\",family=\"inet\"} 5");
+	has_line("portwatch_connect_failures_total{comm=\"(other)\",errno=\"EADDRNOTAVAIL\",family=\"inet\"} 150");
+	valid_text();
+	pw_accounts_free(&a);
+}
+
 static void test_render_exited_expiry(void **state)
 {
 	struct pw_accounts a;
@@ -1072,6 +1100,7 @@ int main(void)
 		cmocka_unit_test(test_render_families_and_odd_comms),
 		cmocka_unit_test(test_render_merges_equal_labels),
 		cmocka_unit_test(test_render_pid_cap),
+		cmocka_unit_test(test_render_unattributed_kept),
 		cmocka_unit_test(test_render_exited_expiry),
 		cmocka_unit_test(test_render_workloads),
 		cmocka_unit_test(test_render_port_scans),
