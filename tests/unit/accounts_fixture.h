@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include "accounts.h"
 
 static inline struct pw_proc_val fx_val(uint64_t count, uint64_t scans, uint64_t scan_ns,
@@ -46,6 +47,18 @@ static inline void fx_add_expired(struct pw_accounts *a, uint16_t err, uint16_t 
 	e->key.err = err;
 	e->key.family = family;
 	e->base = fx_val(count, scans, scan_ns, comm);
+}
+
+/* A hash map shaped as the kernel's per-process map, for the tests that
+ * sync with one; skipped when not root (no BPF maps). */
+static inline int fx_map(unsigned int entries)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pw_test_procs", sizeof(struct pw_proc_key),
+				sizeof(struct pw_proc_val), entries, NULL);
+
+	if (fd < 0)
+		skip();
+	return fd;
 }
 
 #endif /* PW_ACCOUNTS_FIXTURE_H */

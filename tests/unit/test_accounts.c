@@ -527,17 +527,6 @@ static void test_procs_expired(void **state)
 
 /* ---- pw_accounts_sync on a real BPF hash map ---- */
 
-/* A hash map as the kernel's per-process map; skipped when not root. */
-static int test_map(unsigned int entries)
-{
-	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pw_test_procs", sizeof(struct pw_proc_key),
-				sizeof(struct pw_proc_val), entries, NULL);
-
-	if (fd < 0)
-		skip();	/* not root: no BPF maps */
-	return fd;
-}
-
 static void put(int fd, uint32_t tgid, uint64_t count, const char *comm)
 {
 	struct pw_proc_key k = { .tgid = tgid, .err = 99, .family = AF_INET };
@@ -570,7 +559,7 @@ static void sync_retire(bool fallback)
 {
 	struct pw_accounts a;
 	uint32_t gone = dead_pid(), live = getpid();
-	int fd = test_map(64);
+	int fd = fx_map(64);
 
 	pw_accounts_use_lookup_then_delete(fallback);
 	pw_accounts_init(&a, 1000);
@@ -661,7 +650,7 @@ static void test_drain(void **state)
 {
 	struct pw_accounts a;
 	uint32_t live = getpid();
-	int fd = test_map(4096);
+	int fd = fx_map(4096);
 
 	(void)state;
 	pw_accounts_init(&a, 100000);
@@ -714,7 +703,7 @@ static void test_late_event_of_exited(void **state)
 	struct pw_proc_key k = { .tgid = gone, .err = 99, .family = AF_INET };
 	struct pw_proc_val one = fx_val(1, 1, 10, "curl");
 	uint64_t lost = 0;
-	int fd = test_map(64);
+	int fd = fx_map(64);
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
@@ -753,7 +742,7 @@ static void test_first_labels_for_life(void **state)
 	struct pw_accounts a;
 	struct pw_proc_key k = { .tgid = getpid(), .err = 99, .family = AF_INET };
 	struct pw_proc_val v = fx_val(3, 3, 3000, "curl");
-	int fd = test_map(64);
+	int fd = fx_map(64);
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
@@ -817,7 +806,7 @@ static void test_drain_partial_failure(void **state)
 {
 	struct pw_accounts a;
 	uint64_t fed = 0;
-	int fd = test_map(256);
+	int fd = fx_map(256);
 
 	(void)state;
 	pw_accounts_init(&a, 100000);
@@ -845,7 +834,7 @@ static void test_drain_other_map(void **state)
 {
 	struct pw_accounts a;
 	uint32_t live = getpid();
-	int active = test_map(64), other = test_map(64);
+	int active = fx_map(64), other = fx_map(64);
 
 	(void)state;
 	pw_accounts_init(&a, 1000);
@@ -906,7 +895,7 @@ static void test_foreign_drain_keeps_live(void **state)
 {
 	struct pw_accounts a;
 	const uint64_t t0 = 1000000000, min = 60000000000ull;
-	int fd = test_map(64);
+	int fd = fx_map(64);
 	struct pw_row *r;
 
 	(void)state;

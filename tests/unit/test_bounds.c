@@ -35,16 +35,6 @@
 #define EADDRNOTAVAIL_	99
 #define ECONNREFUSED_	111
 
-static int map_create(unsigned int entries)
-{
-	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "pw_test_bounds", sizeof(struct pw_proc_key),
-				sizeof(struct pw_proc_val), entries, NULL);
-
-	if (fd < 0)
-		skip();	/* not root: no BPF maps */
-	return fd;
-}
-
 static void put(int fd, uint32_t tgid, uint16_t err, uint64_t count, const char *comm)
 {
 	struct pw_proc_key k = { .tgid = tgid, .err = err, .family = AF_INET };
@@ -203,7 +193,7 @@ static uint64_t oks(size_t i) { return i % 5; }
 static void test_many_names_exited(void **state)
 {
 	const size_t batch = 5000;	/* about 12,300 kernel entries */
-	int fd = map_create(16384);	/* the kernel's procs map */
+	int fd = fx_map(16384);	/* the kernel's procs map */
 	struct pw_accounts a;
 	struct scrape prev = {}, cur = {};
 	uint64_t fed_fails = 0, fed_attempts = 0, now = T0;
@@ -304,7 +294,7 @@ static void test_many_names_exited(void **state)
 
 static void test_many_live_processes(void **state)
 {
-	int fd = map_create(NPROCS + 16);
+	int fd = fx_map(NPROCS + 16);
 	const uint32_t base = 1000, culprit = base + NPROCS - 1;
 	struct pw_accounts a;
 	struct scrape s1 = {}, s2 = {};
@@ -388,7 +378,7 @@ static void test_many_live_processes(void **state)
  * two that failed least, all of their rows, and nothing else. */
 static void test_live_fold_whole_processes(void **state)
 {
-	int fd = map_create(64);
+	int fd = fx_map(64);
 	struct pw_accounts a;
 	struct scrape s = {};
 	uint64_t fed = 0;
