@@ -4,14 +4,52 @@
 #include <string.h>
 #include "procs.h"
 
+static bool same_proc(const struct pw_proc *pr, uint32_t pid, const char *comm)
+{
+	return pr->pid == pid && (pid || !strncmp(pr->comm, comm, PW_COMM_LEN));
+}
+
+static size_t pid_slot(uint32_t pid, size_t cap)
+{
+	return (size_t)(pid * 0x9e3779b1u) & (cap - 1);
+}
+
+/* The index over v (open addressing: row + 1, 0 = empty), at most half
+ * full; made again when it would be more, or after a sort moved the rows. */
+static int reindex(struct pw_procs *p, size_t cap)
+{
+	uint32_t *ix = calloc(cap, sizeof(*ix));
+
+	if (!ix)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++) {
+		size_t h = pid_slot(p->v[i].pid, cap);
+
+		while (ix[h])
+			h = (h + 1) & (cap - 1);
+		ix[h] = i + 1;
+	}
+	free(p->index);
+	p->index = ix;
+	p->index_cap = cap;
+	return 0;
+}
+
 /* pid 0 holds rows of no one process ("(exited)", "(unattributed)"): one
- * row per name */
+ * row per name. A hash probe: the table is built from up to 65,536 rows. */
 static struct pw_proc *find_or_add(struct pw_procs *p, uint32_t pid, const char *comm)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (p->v[i].pid == pid &&
-		    (pid || !strncmp(p->v[i].comm, comm, PW_COMM_LEN)))
-			return &p->v[i];
+	size_t h, cap = p->index_cap ? p->index_cap : 128;
+
+	if ((p->n + 1) * 2 > p->index_cap) {
+		while ((p->n + 1) * 2 > cap)
+			cap *= 2;
+		if (reindex(p, cap))
+			return NULL;
+	}
+	for (h = pid_slot(pid, p->index_cap); p->index[h]; h = (h + 1) & (p->index_cap - 1))
+		if (same_proc(&p->v[p->index[h] - 1], pid, comm))
+			return &p->v[p->index[h] - 1];
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
 		struct pw_proc *v = realloc(p->v, cap * sizeof(*v));
@@ -25,7 +63,8 @@ static struct pw_proc *find_or_add(struct pw_procs *p, uint32_t pid, const char 
 	p->v[p->n].pid = pid;
 	if (!pid)
 		memcpy(p->v[p->n].comm, comm, PW_COMM_LEN);
-	return &p->v[p->n++];
+	p->index[h] = ++p->n;
+	return &p->v[p->n - 1];
 }
 
 int pw_procs_add(struct pw_procs *p, const struct pw_proc_key *k, const struct pw_proc_val *v)
@@ -76,11 +115,16 @@ void pw_procs_sort(struct pw_procs *p)
 {
 	if (p->n)
 		qsort(p->v, p->n, sizeof(p->v[0]), cmp_proc);
+	/* rows moved: the next add indexes them again */
+	free(p->index);
+	p->index = NULL;
+	p->index_cap = 0;
 }
 
 void pw_procs_free(struct pw_procs *p)
 {
 	free(p->v);
+	free(p->index);
 	memset(p, 0, sizeof(*p));
 }
 

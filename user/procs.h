@@ -32,6 +32,8 @@ struct pw_procs {
 	struct pw_proc *v;
 	size_t n;
 	size_t cap;
+	uint32_t *index;	/* pid -> row + 1 (procs.c) */
+	size_t index_cap;
 };
 
 /* Fold one kernel entry in. 0 or -ENOMEM. */

@@ -40,6 +40,35 @@ static const struct pw_proc *find(const struct pw_procs *p, uint32_t pid)
 	return NULL;
 }
 
+/* Many processes, in any order, and rows added after a sort: one row per
+ * pid (and per name for pid 0), every count where it belongs. */
+static void test_add_crowd_after_sort(void **state)
+{
+	struct pw_procs p = { 0 };
+	const struct pw_proc *a;
+
+	(void)state;
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t pid = 1; pid <= 20000; pid++)
+			add(&p, pid * 7919 % 65536 + 1, 99, pass + 1, 0, 0, "crowd");
+	add(&p, 0, 111, 3, 0, 0, "(unattributed)");
+	add(&p, 0, 99, 4, 0, 0, "(exited)");
+	assert_int_equal(p.n, 20002);
+	pw_procs_sort(&p);
+	add(&p, 7919 % 65536 + 1, 99, 10, 0, 0, "crowd");
+	add(&p, 0, 111, 5, 0, 0, "(unattributed)");
+	assert_int_equal(p.n, 20002);
+	a = find(&p, 7919 % 65536 + 1);
+	assert_int_equal(a->failures, 13);
+	for (size_t i = 0; i < p.n; i++) {
+		if (p.v[i].pid)
+			continue;
+		assert_int_equal(p.v[i].failures,
+				 !strcmp(p.v[i].comm, "(exited)") ? 4 : 8);
+	}
+	pw_procs_free(&p);
+}
+
 static void test_add_fold(void **state)
 {
 	struct pw_procs p = { 0 };
@@ -441,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_sort),
 		cmocka_unit_test(test_proc_json),
 		cmocka_unit_test(test_proc_json_errors),
+		cmocka_unit_test(test_add_crowd_after_sort),
 		cmocka_unit_test(test_procs_text),
 		cmocka_unit_test(test_procs_text_other_only),
 	};
