@@ -62,6 +62,11 @@ for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	fi
 	start=$SECONDS
 	(
+		# a stop signal ends the test through its cleanups (bash runs
+		# no EXIT trap when a signal it does not trap kills it)
+		trap 'exit 129' HUP
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
 		trap _run_cleanups EXIT
 		"$name"
 		exit $_failed
