@@ -508,8 +508,9 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	uint64_t unattributed = read_counter(app, PW_CNT_UNATTRIBUTED);
 	uint64_t received = load(&app->received);
 	struct pw_krp_misses krp;
-	char krp_json[24] = "null", rec_json[24] = "null";
-	long long rec = pw_recursion_misses(&app->at);
+	char krp_json[24] = "null", rec_json[24] = "null", rec_detail[256];
+	long long rec = pw_recursion_misses_detail(&app->at, rec_detail, sizeof(rec_detail));
+	bool summary = !strcmp(type, "summary");
 
 	pw_kretprobe_misses(&app->at, &krp);
 	if (krp.total >= 0)
@@ -533,11 +534,13 @@ static void print_table(struct app *app, const char *type, FILE *out)
 		fprintf(out, "{\"type\":\"%s\",\"mode\":\"%s\",\"duration_s\":%.3f,\"events_received\":%llu,"
 			"\"events_lost\":%llu,\"counts_dropped\":%llu,\"untraced\":%llu,"
 			"\"kretprobe_misses\":%s,\"recursion_misses\":%s,\"counted_from_events\":%llu,"
-			"\"unmatched_outcomes\":%llu,\"unattributed_outcomes\":%llu,\"processes\":[",
+			"\"unmatched_outcomes\":%llu,\"unattributed_outcomes\":%llu,"
+			"\"preempt_model\":\"%s\",\"exact_under_contention\":%s,\"processes\":[",
 			type, mode, duration_s, (unsigned long long)received, (unsigned long long)lost,
 			(unsigned long long)full, (unsigned long long)stash_full, krp_json, rec_json,
 			(unsigned long long)via_events, (unsigned long long)unmatched,
-			(unsigned long long)unattributed);
+			(unsigned long long)unattributed, pw_preempt_name(app->at.preempt.model),
+			pw_mode_skips_when_preempted(&app->at) ? "false" : "true");
 		for (size_t i = 0; i < procs.n; i++) {
 			sb_init(&sb, buf, sizeof(buf));
 			pw_proc_json(&sb, &procs.v[i]);
@@ -595,8 +598,17 @@ static void print_table(struct app *app, const char *type, FILE *out)
 			(unsigned long long)stash_full);
 	if (rec > 0)
 		fprintf(stderr, "portwatch: %lld program runs skipped by the kernel (already running on "
-			"that CPU: recursion misses): up to %lld connect() outcomes not counted; kprobe "
-			"mode has no such limit\n", rec, rec);
+			"that CPU: recursion misses; %s): up to %lld connect() outcomes not counted%s\n",
+			rec, rec_detail, rec,
+			pw_mode_skips_when_preempted(&app->at) ?
+				"; the kernel is preemptible: --mode=kprobe is exact here" :
+			app->at.mode == PW_MODE_KPROBE ?
+				"; a kprobe program is skipped while another BPF program or a bpf() "
+				"map syscall runs on that CPU" : "");
+	else if (summary && pw_mode_skips_when_preempted(&app->at))
+		fprintf(stderr, "portwatch: no program run skipped, but %s mode is not exact under "
+			"contention on this preemptible kernel (%s): --mode=kprobe is exact here\n",
+			mode, pw_preempt_name(app->at.preempt.model));
 	if (krp.total > 0)
 		fprintf(stderr, "portwatch: %lld kretprobe misses (%s): %lld connect() outcomes not "
 			"counted; maxactive %d is too low for this load\n", krp.total, krp.detail,

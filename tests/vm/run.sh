@@ -418,7 +418,7 @@ bpf_ns_per_connect() {
 	echo $((t / att))
 }
 
-# boot_vm ARCH VMLINUZ INITRD DIR MODES: one VM, in the background; DIR gets
+# boot_vm ARCH VMLINUZ INITRD DIR MODES [CMDLINE]: one VM, in the background; DIR gets
 # its console, results, qemu.log, exit code (rc) and seconds taken (secs)
 boot_vm() {
 	local arch=$1 dir=$4 t0=$SECONDS app
@@ -438,7 +438,7 @@ boot_vm() {
 	# shellcheck disable=SC2086
 	timeout -k 5 "$BOOT_TIMEOUT" "${qemu[@]}" $QEMU_ARGS -m 1024 -smp 2 -nographic -no-reboot -nodefaults \
 		-net none -kernel "$2" -initrd "$3" \
-		-append "$app quiet panic=-1 pw.modes=${5// /,}${PW_VM_SCENARIOS:+ pw.scen=${PW_VM_SCENARIOS// /,}}" \
+		-append "$app quiet panic=-1${6:+ $6} pw.modes=${5// /,}${PW_VM_SCENARIOS:+ pw.scen=${PW_VM_SCENARIOS// /,}}" \
 		< /dev/null > "$dir/qemu.log" 2>&1
 	local rc=$?
 	echo $((SECONDS - t0)) > "$dir/secs"
@@ -451,19 +451,21 @@ boot_vm() {
 # and, when it is done, "rc"; the checks below follow in list order. ---
 lines=()
 US=$'\x1f'	# field separator of lines and prep files: regexes hold '|'
-while read -r arch regex arity auto bpfmem modes; do
+while read -r arch regex arity auto bpfmem modes cmdline; do
 	case $arch in ''|'#'*) continue ;; esac
-	# PW_VM_ONLY=REGEX: only the lines matching it ("x86.*5\.10", "arm64")
-	[ -z "${PW_VM_ONLY:-}" ] || grep -qE -- "$PW_VM_ONLY" <<<"$arch $regex" || continue
-	lines+=("$arch$US$regex$US$arity$US$auto$US$bpfmem$US${modes:-all}")
+	[ "${cmdline:--}" = - ] && cmdline=
+	# PW_VM_ONLY=REGEX: only the lines matching it ("x86.*5\.10", "arm64",
+	# "preempt=full")
+	[ -z "${PW_VM_ONLY:-}" ] || grep -qE -- "$PW_VM_ONLY" <<<"$arch $regex${cmdline:+ $cmdline}" || continue
+	lines+=("$arch$US$regex$US$arity$US$auto$US$bpfmem$US${modes:-all}$US$cmdline")
 done < "$LIST"
 
 launch_vms() {
-	local i=0 l arch regex arity auto bpfmem V modes
+	local i=0 l arch regex arity auto bpfmem V modes cmdline
 	for l in "${lines[@]}"; do
 		i=$((i + 1)) V=$W/vm-$i
 		mkdir -p "$V"
-		IFS=$US read -r arch regex arity auto bpfmem modes <<<"$l"
+		IFS=$US read -r arch regex arity auto bpfmem modes cmdline <<<"$l"
 		if ! initrd_for "$arch" || ! fetch_kernel "$regex" "$(deb_arch "$arch")" ||
 			! command -v "$(qemu_of "$arch")" > /dev/null; then
 			[ -n "$SKIP_WHY$FAIL_WHY" ] || FAIL_WHY="$(qemu_of "$arch") not installed (make deps installs it)"
@@ -485,9 +487,9 @@ launch_vms() {
 			modes=$want
 		fi
 		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
-		echo "   booting $KPKG $KVER ($(arch_label "$arch"): $modes)"
-		boot_vm "$arch" "$VMLINUZ" "$INITRD" "$V" "$modes" &
-		echo "OK$US$KPKG $KVER$US$modes$US$NOTE" > "$V/prep"
+		echo "   booting $KPKG $KVER${cmdline:+ $cmdline} ($(arch_label "$arch"): $modes)"
+		boot_vm "$arch" "$VMLINUZ" "$INITRD" "$V" "$modes" "$cmdline" &
+		echo "OK$US$KPKG $KVER${cmdline:+ $cmdline}$US$modes$US$NOTE" > "$V/prep"
 	done
 	wait
 }
