@@ -593,6 +593,9 @@ long long pw_recursion_misses_detail(const struct pw_attach *at, char *detail, s
 	 * would be a made-up answer */
 	if (!at->skel || !pw_kernel_version(&maj, &min, &pat) || maj < 5 || (maj == 5 && min < 12))
 		return -1;
+	/* kprobe programs' skipped runs are counted there from 6.7 */
+	if (at->mode == PW_MODE_KPROBE && (maj < 6 || (maj == 6 && min < 7)))
+		return -1;
 	bpf_object__for_each_program(prog, at->skel->obj) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);

@@ -647,8 +647,18 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 		.workload_ctx = app,
 	};
 	struct pw_census_skips skips;
+	struct pw_krp_misses krp;
+	long long rec = pw_recursion_misses(&app->at);
 	FILE *f;
 
+	for (int k = 0; k < PW_MISS_KINDS; k++)
+		in.missed_runs[k] = -1;
+	in.missed_runs[app->at.mode == PW_MODE_FENTRY ? PW_MISS_FENTRY :
+		       app->at.mode == PW_MODE_KPROBE ? PW_MISS_KPROBE : PW_MISS_TRACEPOINT] = rec;
+	pw_kretprobe_misses(&app->at, &krp);
+	in.missed_runs[PW_MISS_KRETPROBE_MAXACTIVE] = krp.total;
+	in.preempt_model = pw_preempt_name(app->at.preempt.model);
+	in.exact_under_contention = !pw_mode_skips_when_preempted(&app->at);
 	if (app->pressure)
 		in.ntop = pw_pressure_top(app->pressure, &in.top);
 	sync_accounts(app, false);
