@@ -35,6 +35,7 @@ JOBS=${PW_VM_JOBS:-$(( $(nproc) / 2 > 2 ? $(nproc) / 2 : 2 ))}
 passed=0 failed=0 skipped=0
 table=()
 KNOTE=
+PAR_MODES=	# modes of a kernel line that run the contention scenario only
 start_all=$SECONDS
 
 result() {	# result PASS|FAIL|SKIP NAME [REASON]
@@ -332,6 +333,8 @@ check_cases() {
 		[ "$m" = kprobe ] && { [ -z "${PW_VM_SCENARIOS:-}" ] || grep -qw misses <<<"$PW_VM_SCENARIOS"; } &&
 			scen="$scen misses"
 		[ "$m" = caps ] && scen="limit soft sysres"
+		# modes the kernel's line does not run: the contention scenario only
+		grep -qw -- "$m" <<<"${PAR_MODES:-}" && scen=parallel
 		local mode_ok=1
 		for s in $scen; do
 			D=$dir/$m/$s
@@ -340,8 +343,8 @@ check_cases() {
 				mode_ok=0 bad=1
 				continue
 			fi
-			MODE=$m WANT=$m ARITY=$arity BPFMEM=$bpfmem CASE=$s
-			[ "$m" = auto ] || [ "$m" = caps ] && WANT=$want_auto
+			MODE=$m WANT=$m ARITY=$arity BPFMEM=$bpfmem CASE=$s AUTO_LINE=$want_auto
+			[ "$m" = auto ] || [ "$m" = caps ] && WANT=${want_auto%%:*}
 			_failed=0
 			if [ "$m" = caps ]; then
 				( ck_caps ) > "$D/check.log" 2>&1
@@ -383,7 +386,7 @@ check_cases() {
 	done
 	found_arity=$(sed -n 's/.*__inet_hash_connect has \([0-9]*\) arguments (BTF).*/\1/p' \
 		"$dir/auto/core/pw.err" 2>/dev/null | head -n 1)
-	if [ "$want_auto" = kprobe ]; then
+	if [ "$want_auto" = kprobe ]; then	# kprobe:preempt can attach fentry
 		local why
 		why=$(sed -n 's/^portwatch: attached in kprobe mode.*(fentry: \([^;]*\)[;)].*/\1/p' "$dir/auto/core/pw.err" 2>/dev/null)
 		if [ -n "$why" ]; then
@@ -403,7 +406,7 @@ check_cases() {
 		done
 		ratios=${ratios:-"-"}
 	fi
-	local row="| $kname${KNOTE:+ ($KNOTE)} | $(arch_label "$arch") | ${found_arity:--} | $want_auto | ${ok_modes:-none}$notes | $ratios | $deploy"
+	local row="| $kname${KNOTE:+ ($KNOTE)} | $(arch_label "$arch") | ${found_arity:--} | ${want_auto/:preempt/ (preemptible)} | ${ok_modes:-none}$notes | $ratios | $deploy"
 	[ $bad = 0 ] && table+=("$row | pass |") || table+=("$row | FAIL |")
 }
 
@@ -477,19 +480,31 @@ launch_vms() {
 			continue
 		fi
 		[ "$modes" = all ] && modes=$VM_MODES || modes=${modes//,/ }
-		[ "$auto" = fentry ] || modes=${modes/fentry /}
+		# the contention scenario runs in every mode the kernel can attach
+		local par="" x
+		for x in $VM_MODES; do
+			grep -qw -- "$x" <<<"$modes" || par="$par${par:+ }$x"
+		done
+		if [ "$auto" = kprobe ]; then modes=${modes/fentry /} par=${par/fentry/}; fi
 		modes="$modes caps"
 		if [ -n "${PW_VM_MODES:-}" ]; then
-			local want="" x
+			local want=""
 			for x in $modes; do
 				grep -qw -- "$x" <<<"$PW_VM_MODES" && want="$want${want:+ }$x"
 			done
-			modes=$want
+			modes=$want want=""
+			for x in $par; do
+				grep -qw -- "$x" <<<"$PW_VM_MODES" && want="$want${want:+ }$x"
+			done
+			par=$want
 		fi
+		# the parallel-only modes, unless the scenarios asked leave it out
+		[ -z "${PW_VM_SCENARIOS:-}" ] || grep -qw parallel <<<"$PW_VM_SCENARIOS" || par=
+		par=$(echo $par)
 		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
-		echo "   booting $KPKG $KVER${cmdline:+ $cmdline} ($(arch_label "$arch"): $modes)"
-		boot_vm "$arch" "$VMLINUZ" "$INITRD" "$V" "$modes" "$cmdline" &
-		echo "OK$US$KPKG $KVER${cmdline:+ $cmdline}$US$modes$US$NOTE" > "$V/prep"
+		echo "   booting $KPKG $KVER${cmdline:+ $cmdline} ($(arch_label "$arch"): $modes${par:+; parallel only: $par})"
+		boot_vm "$arch" "$VMLINUZ" "$INITRD" "$V" "$modes" "$cmdline${par:+ pw.par=${par// /,}}" &
+		echo "OK$US$KPKG $KVER${cmdline:+ $cmdline}$US$modes$US$NOTE$US$par" > "$V/prep"
 	done
 	wait
 }
@@ -504,6 +519,7 @@ t0=$SECONDS
 PW=./portwatch TRIGGER=$OUT/tests/trigger BB=$BUSYBOX WORK=$W/host-work PW_SCENARIOS=${PW_VM_SCENARIOS:-} \
 	sh tests/vm/scenarios.sh tracepoint > "$W/host.results" 2>&1
 split_results "$W/host.results" "$HD"
+PREEMPT=$(sed -n 's/.*(\([a-z]*\)).*/\1/p' /sys/kernel/debug/sched/preempt 2>/dev/null)
 check_cases "host $(uname -r)" "$HOST_ARCH" "$HD" tracepoint "" "" tracepoint
 echo "   ($((SECONDS - t0)) s)"
 
@@ -524,7 +540,7 @@ for l in "${lines[@]}"; do
 		table+=("| ${regex//|/\\|} | $(arch_label "$arch") | - | - | - | - | - | FAIL (not prepared) |")
 		continue
 	fi
-	IFS=$US read -r st kname modes why < "$V/prep"
+	IFS=$US read -r st kname modes why PAR_MODES < "$V/prep"
 	if [ "$st" != OK ]; then
 		result "$st" "vm $regex" "$why"
 		table+=("| ${regex//|/\\|} | $(arch_label "$arch") | - | - | - | - | - | $st (${why//|/\\|}) |")
@@ -545,8 +561,12 @@ for l in "${lines[@]}"; do
 		echo "      -- results (last 20 lines):"; tail -n 20 "$V/results.txt" | sed 's/^/      /'
 	fi
 	split_results "$V/results.txt" "$V/cases"
+	# the running preemption model as the kernel gave it (init: sched/preempt)
+	PREEMPT=$(sed -n 's/^@@preempt .*(\([a-z]*\)).*/\1/p' "$V/results.txt")
+	echo "   preemption model: ${PREEMPT:-unknown} ($(sed -n 's/^@@preempt //p' "$V/results.txt"))"
 	# shellcheck disable=SC2086
-	check_cases "$kname" "$arch" "$V/cases" "$auto" "$arity" "$bpfmem" $modes
+	check_cases "$kname" "$arch" "$V/cases" "$auto" "$arity" "$bpfmem" $modes $PAR_MODES
+	PAR_MODES=
 	echo "   ($(cat "$V/secs") s in the VM, kernel $(sed -n 's/^@@kernel //p' "$V/results.txt"))"
 done
 wait "$launcher"
