@@ -15,11 +15,12 @@ static const char *const names[] = {
 	[PW_PREEMPT_FULL] = "full",
 	[PW_PREEMPT_LAZY] = "lazy",
 	[PW_PREEMPT_RT] = "rt",
+	[PW_PREEMPT_NONE_OR_VOLUNTARY] = "none_or_voluntary",
 };
 
 const char *pw_preempt_name(int model)
 {
-	if (model < 0 || model > PW_PREEMPT_RT)
+	if (model < 0 || model > PW_PREEMPT_NONE_OR_VOLUNTARY)
 		return names[PW_PREEMPT_UNKNOWN];
 	return names[model];
 }
@@ -74,6 +75,32 @@ int pw_preempt_parse_config_line(const char *line, bool *dynamic)
 	return PW_PREEMPT_UNKNOWN;
 }
 
+int pw_preempt_parse_uname_version(const char *version)
+{
+	static const struct { const char *word; int model; } words[] = {
+		{ "PREEMPT_RT", PW_PREEMPT_RT },
+		{ "PREEMPT_LAZY", PW_PREEMPT_LAZY },
+		{ "PREEMPT", PW_PREEMPT_FULL },
+	};
+	const char *p = version;
+
+	if (!*version)
+		return PW_PREEMPT_UNKNOWN;
+	if (strstr(version, "PREEMPT_DYNAMIC"))
+		return PW_PREEMPT_UNKNOWN;
+	while (*p) {
+		size_t n;
+
+		p += strspn(p, " ");
+		n = strcspn(p, " ");
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (n == strlen(words[i].word) && !strncmp(p, words[i].word, n))
+				return words[i].model;
+		p += n;
+	}
+	return PW_PREEMPT_NONE_OR_VOLUNTARY;
+}
+
 bool pw_preempt_only_full_lazy(int major, const char *machine)
 {
 	static const char *const arches[] = { "x86_64", "aarch64", "ppc64", "ppc64le",
@@ -119,7 +146,8 @@ static int config_model(const char *path, bool gz, bool *dynamic)
 static void set(struct pw_preempt *p, int model, const char *source)
 {
 	p->model = model;
-	p->preemptible = model != PW_PREEMPT_NONE && model != PW_PREEMPT_VOLUNTARY;
+	p->preemptible = model != PW_PREEMPT_NONE && model != PW_PREEMPT_VOLUNTARY &&
+			 model != PW_PREEMPT_NONE_OR_VOLUNTARY;
 	snprintf(p->source, sizeof(p->source), "%.159s", source);
 }
 
@@ -139,7 +167,10 @@ void pw_preempt_detect(struct pw_preempt *p)
 			return set(p, model, "/sys/kernel/debug/sched/preempt");
 	}
 	if (uname(&u))
-		u.machine[0] = u.release[0] = 0;
+		u.machine[0] = u.release[0] = u.version[0] = 0;
+	model = pw_preempt_parse_uname_version(u.version);
+	if (model != PW_PREEMPT_UNKNOWN)
+		return set(p, model, "uname -v");
 	if (pw_kernel_version(&maj, &min, &pat) && pw_preempt_only_full_lazy(maj, u.machine)) {
 		snprintf(path, sizeof(path), "kernel %d.x on %s: only full and lazy", maj, u.machine);
 		return set(p, PW_PREEMPT_LAZY, path);

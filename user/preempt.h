@@ -20,6 +20,7 @@ enum pw_preempt_model {
 	PW_PREEMPT_FULL,
 	PW_PREEMPT_LAZY,
 	PW_PREEMPT_RT,
+	PW_PREEMPT_NONE_OR_VOLUNTARY,	/* built without PREEMPT* (uname -v) */
 };
 
 struct pw_preempt {
@@ -39,12 +40,17 @@ int pw_preempt_parse_cmdline(const char *cmdline);
  * CONFIG_PREEMPT_NONE=y), else UNKNOWN. CONFIG_PREEMPT_DYNAMIC=y sets
  * *dynamic. */
 int pw_preempt_parse_config_line(const char *line, bool *dynamic);
+/* uname -v ("#1 SMP PREEMPT Debian ..."): the model a kernel built without
+ * PREEMPT_DYNAMIC names there (PREEMPT_RT, PREEMPT_LAZY, PREEMPT: full or
+ * lazy, both preemptible); UNKNOWN for PREEMPT_DYNAMIC (chosen at boot);
+ * NONE_OR_VOLUNTARY when no PREEMPT word is there (built so). */
+int pw_preempt_parse_uname_version(const char *version);
 /* Kernels from 7.0 on x86-64, arm64, powerpc, riscv, s390 and loongarch
  * offer only full and lazy ("sched: Further restrict the preemption
  * modes"): true there. machine as uname -m. */
 bool pw_preempt_only_full_lazy(int major, const char *machine);
-/* The running model: debugfs sched/preempt when readable, else the 7.0
- * rule, else preempt= on /proc/cmdline (PREEMPT_DYNAMIC kernels), else the
+/* The running model: debugfs sched/preempt when readable, else uname -v,
+ * else the 7.0 rule, else preempt= on /proc/cmdline (PREEMPT_DYNAMIC kernels), else the
  * kernel config (/boot/config-<release>, /proc/config.gz); unknown counts
  * as preemptible. */
 void pw_preempt_detect(struct pw_preempt *p);

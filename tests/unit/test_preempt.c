@@ -57,6 +57,23 @@ static void test_config(void **state)
 	assert_true(dyn);
 }
 
+static void test_uname_version(void **state)
+{
+	(void)state;
+	/* Debian's arm64 7.2 cloud kernel: CONFIG_PREEMPT=y, not dynamic */
+	assert_int_equal(pw_preempt_parse_uname_version("#1 SMP PREEMPT Debian 7.2.13-1 (2026-10-28)"),
+			 PW_PREEMPT_FULL);
+	assert_int_equal(pw_preempt_parse_uname_version("#1 SMP PREEMPT_RT Debian"), PW_PREEMPT_RT);
+	assert_int_equal(pw_preempt_parse_uname_version("#1 SMP PREEMPT_LAZY"), PW_PREEMPT_LAZY);
+	/* chosen at boot: not from here */
+	assert_int_equal(pw_preempt_parse_uname_version("#1 SMP PREEMPT_DYNAMIC Debian 6.12.118-1"),
+			 PW_PREEMPT_UNKNOWN);
+	/* no PREEMPT word: built none or voluntary */
+	assert_int_equal(pw_preempt_parse_uname_version("#1 SMP Debian 5.10.223-1"), PW_PREEMPT_NONE_OR_VOLUNTARY);
+	assert_int_equal(pw_preempt_parse_uname_version("#1 SMP PREEMPTX"), PW_PREEMPT_NONE_OR_VOLUNTARY);
+	assert_int_equal(pw_preempt_parse_uname_version(""), PW_PREEMPT_UNKNOWN);
+}
+
 static void test_only_full_lazy(void **state)
 {
 	(void)state;
@@ -75,6 +92,7 @@ static void test_names(void **state)
 	assert_string_equal(pw_preempt_name(PW_PREEMPT_LAZY), "lazy");
 	assert_string_equal(pw_preempt_name(PW_PREEMPT_VOLUNTARY), "voluntary");
 	assert_string_equal(pw_preempt_name(-1), "unknown");
+	assert_string_equal(pw_preempt_name(PW_PREEMPT_NONE_OR_VOLUNTARY), "none_or_voluntary");
 	assert_string_equal(pw_preempt_name(99), "unknown");
 }
 
@@ -86,9 +104,10 @@ static void test_detect_running(void **state)
 	(void)state;
 	memset(&p, 0xff, sizeof(p));
 	pw_preempt_detect(&p);
-	assert_true(p.model >= PW_PREEMPT_UNKNOWN && p.model <= PW_PREEMPT_RT);
+	assert_true(p.model >= PW_PREEMPT_UNKNOWN && p.model <= PW_PREEMPT_NONE_OR_VOLUNTARY);
 	assert_true(p.source[0] != 0);
-	assert_int_equal(p.preemptible, p.model != PW_PREEMPT_NONE && p.model != PW_PREEMPT_VOLUNTARY);
+	assert_int_equal(p.preemptible, p.model != PW_PREEMPT_NONE && p.model != PW_PREEMPT_VOLUNTARY &&
+					p.model != PW_PREEMPT_NONE_OR_VOLUNTARY);
 }
 
 int main(void)
@@ -97,6 +116,7 @@ int main(void)
 		cmocka_unit_test(test_debugfs),
 		cmocka_unit_test(test_cmdline),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_uname_version),
 		cmocka_unit_test(test_only_full_lazy),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_detect_running),

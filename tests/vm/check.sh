@@ -200,7 +200,7 @@ ck_parallel() {
 	# when preempted, and portwatch must say so; kprobe cannot
 	case ${PREEMPT:-} in
 	full|lazy|rt) preemptible=1 ;;
-	none|voluntary) preemptible=0 ;;
+	none|voluntary|none_or_voluntary) preemptible=0 ;;
 	esac
 	if [ -n "$preemptible" ]; then
 		[ "$preemptible" = 1 ] && [ "$WANT" != kprobe ] && loud=1
