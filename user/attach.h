@@ -63,8 +63,9 @@ struct pw_attach {
 };
 
 /* Can this mode's programs be skipped by the kernel (recursion misses)
- * when a task is preempted inside one? fentry and tracepoint on a
- * preemptible kernel. */
+ * when a task is preempted inside one? fentry on a preemptible kernel;
+ * tracepoint there from 6.19 (tracepoint probes under SRCU-fast, not
+ * preempt_disable) or on RT. */
 bool pw_mode_skips_when_preempted(const struct pw_attach *at);
 
 /* kretprobe maxactive when PORTWATCH_KRETPROBE_MAXACTIVE is not set. The

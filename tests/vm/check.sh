@@ -203,7 +203,12 @@ ck_parallel() {
 	none|voluntary|none_or_voluntary) preemptible=0 ;;
 	esac
 	if [ -n "$preemptible" ]; then
-		[ "$preemptible" = 1 ] && [ "$WANT" != kprobe ] && loud=1
+		# tracepoint: from 6.19 (probes under SRCU-fast) or on RT only
+		local kmaj=${KREL%%.*} kmin=${KREL#*.}
+		kmin=${kmin%%.*}
+		[ "$preemptible" = 1 ] && { [ "$WANT" = fentry ] || { [ "$WANT" = tracepoint ] &&
+			{ [ "$PREEMPT" = rt ] || [ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "$kmin" -ge 19 ]; }; }; }; } &&
+			loud=1
 		check_eq "attach line: not exact under contention, --mode=kprobe is" $loud \
 			"$(grep -c '^portwatch: attached in .*NOT EXACT under contention.*--mode=kprobe is exact here' "$D/pw.err")"
 		check_eq "summary: exact_under_contention" "$([ $loud = 1 ] && echo false || echo true)" \
@@ -230,6 +235,17 @@ ck_parallel() {
 		"$(summary | jq -c '[.processes[] | {pid, attempts, failures: (.errors.EADDRNOTAVAIL // 0)}] | sort_by(.pid)')"
 	echo "    info: $fails failures in 2 s, $(cat "$D/nev") events"
 	check_eq "events received + events_lost" "$fails" "$(( $(cat "$D/nev") + $(summary | jq .events_lost) ))"
+}
+
+# sc_cost: 1,000 successful connects, then 10 and 1,000 failing ones, all
+# counted exactly; the BPF cost per connect of each is an info line (run.sh)
+ck_cost() {
+	common fast
+	no_misses
+	check_eq "recursion misses" 0 "$(summary | jq '.recursion_misses // 0')"
+	check_eq "per-process attempts and failures" "$(truth_by_pid)" \
+		"$(summary | jq -c '[.processes[] | select(.comm == "pwvm-cost") | {pid, attempts, failures: (.errors.EADDRNOTAVAIL // 0)}] | sort_by(.pid)')"
+	check_eq "failures" 1000 "$(jq -s '[.[] | select(.type == "record") | .errors.EADDRNOTAVAIL // 0] | add' "$D/truth")"
 }
 
 # kprobe mode with maxactive 1 and 8 processes: kretprobes miss, and

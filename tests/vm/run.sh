@@ -377,6 +377,13 @@ check_cases() {
 		[ "$arch" = "$HOST_ARCH" ] && [ -z "$bpfmem" ] && continue
 		[ -s "$dir/$m/parallel/bpfstats" ] &&
 			echo "    info: $m parallel: bpf_stats $(awk '{ print $2 " runs of " $3 " programs, " ($4 == "-" ? "recursion misses not reported (before 5.12)" : $4 " recursion misses (runs skipped)") }' "$dir/$m/parallel/bpfstats")"
+		# sequential costs (sc_cost): per successful and per failing connect
+		if [ -s "$dir/$m/cost/bpfstats.ok" ] && [ -s "$dir/$m/cost/bpfstats" ]; then
+			local t1 t2
+			read -r t1 _ < "$dir/$m/cost/bpfstats.ok"
+			read -r t2 _ < "$dir/$m/cost/bpfstats"
+			echo "    info: $m cost: BPF programs $((t1 / 1000)) ns per successful connect, $(((t2 - t1) / 1010)) ns per failing connect (sequential; TCG: only ratios between modes mean anything)"
+		fi
 		ns=$(bpf_ns_per_connect "$dir/$m/parallel")
 		if [ -n "$ns" ]; then
 			echo "    info: $m: BPF programs $ns ns per connect (TCG: only the ratio to tracepoint means anything)"
@@ -520,6 +527,7 @@ PW=./portwatch TRIGGER=$OUT/tests/trigger BB=$BUSYBOX WORK=$W/host-work PW_SCENA
 	sh tests/vm/scenarios.sh tracepoint > "$W/host.results" 2>&1
 split_results "$W/host.results" "$HD"
 PREEMPT=$(sed -n 's/.*(\([a-z]*\)).*/\1/p' /sys/kernel/debug/sched/preempt 2>/dev/null)
+KREL=$(uname -r)
 check_cases "host $(uname -r)" "$HOST_ARCH" "$HD" tracepoint "" "" tracepoint
 echo "   ($((SECONDS - t0)) s)"
 
@@ -562,7 +570,8 @@ for l in "${lines[@]}"; do
 	fi
 	split_results "$V/results.txt" "$V/cases"
 	# the running preemption model as the kernel gave it (init: sched/preempt)
-	PREEMPT=$(sed -n 's/^@@preempt .*(\([a-z]*\)).*/\1/p' "$V/results.txt")
+	PREEMPT=$(sed -n 's/^@@preempt [^(]*(\([a-z_]*\)).*/\1/p' "$V/results.txt")
+	KREL=$(sed -n 's/^@@kernel //p' "$V/results.txt")
 	echo "   preemption model: ${PREEMPT:-unknown} ($(sed -n 's/^@@preempt //p' "$V/results.txt"))"
 	# shellcheck disable=SC2086
 	check_cases "$kname" "$arch" "$V/cases" "$auto" "$arity" "$bpfmem" $modes $PAR_MODES
