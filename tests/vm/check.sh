@@ -311,10 +311,14 @@ ck_caps() {
 	# Debian's and Ubuntu's kernels add a perf_event_paranoid level 3 (their
 	# default) at which perf_event_open takes CAP_SYS_ADMIN, CAP_PERFMON is
 	# not enough: kprobe mode cannot attach and auto takes tracepoint, or
-	# fentry on a preemptible kernel (AUTO kprobe:preempt: kprobe first)
+	# on a preemptible kernel (AUTO kprobe:preempt: kprobe first) from 6.19,
+	# where tracepoint programs can be skipped too, fentry
 	if [ "$WANT" = kprobe ] && [ "$(cat "$D/paranoid")" -gt 2 ]; then
 		WANT=tracepoint
-		[ "${AUTO_LINE:-}" = kprobe:preempt ] && WANT=fentry
+		local kmaj=${KREL%%.*} kmin=${KREL#*.}
+		kmin=${kmin%%.*}
+		[ "${AUTO_LINE:-}" = kprobe:preempt ] && { [ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "$kmin" -ge 19 ]; }; } &&
+			WANT=fentry
 		check_eq "auto: kprobe refused (perf_event_paranoid $(cat "$D/paranoid"): perf_event_open needs CAP_SYS_ADMIN)" 1 \
 			"$(grep -c "^portwatch: attached in $WANT mode .*kprobe: [^;]*Permission denied" "$D/pw.err")"
 	fi
