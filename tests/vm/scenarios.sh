@@ -202,6 +202,15 @@ bpf_stats() {
 		END { print t + 0, c + 0, n + 0, (nm ? "-" : m + 0) }' > "$WORK/bpfstats"
 }
 
+# nev (the number of connect events) and pw.out without them: tens of
+# thousands of lines are counted here, not sent
+emit_counted_events() {
+	echo "@@file nev"
+	grep -c '"type":"connect"' "$WORK/pw.out"
+	echo "@@file pw.out"
+	grep -v '"type":"connect"' "$WORK/pw.out"
+}
+
 # 8 processes failing at full speed: exact per-process counts. Events are
 # counted here, not sent (tens of thousands of lines).
 sc_parallel() {
@@ -211,10 +220,7 @@ sc_parallel() {
 		bpf_stats
 		pw_stop
 	fi
-	echo "@@file nev"
-	grep -c '"type":"connect"' "$WORK/pw.out"
-	echo "@@file pw.out"
-	grep -v '"type":"connect"' "$WORK/pw.out"
+	emit_counted_events
 	emit bpfstats "$WORK/bpfstats"
 	end
 }
@@ -235,10 +241,7 @@ sc_cost() {
 		bpf_stats
 		pw_stop
 	fi
-	echo "@@file nev"
-	grep -c '"type":"connect"' "$WORK/pw.out"
-	echo "@@file pw.out"
-	grep -v '"type":"connect"' "$WORK/pw.out"
+	emit_counted_events
 	emit bpfstats.ok "$WORK/bpfstats.ok"
 	emit bpfstats "$WORK/bpfstats"
 	end
