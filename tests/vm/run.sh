@@ -3,7 +3,10 @@
 # in QEMU (TCG, no network) with a busybox initramfs of the kernel's
 # architecture holding a static portwatch and trigger (cross-built for a
 # foreign one), runs tests/vm/scenarios.sh in the kprobe, fentry, tracepoint
-# and auto modes and checks the results here (tests/vm/check.sh). The same
+# and auto modes (the contention scenario, parallel, in every mode on every
+# kernel; the others in the modes of the kernel's line) and checks the
+# results here (tests/vm/check.sh), knowing the kernel's preemption model
+# (the VM's init reports it). The same
 # scenarios also run on the host in tracepoint mode, the reference.
 # Prints one PASS/FAIL/SKIP line per kernel x mode x scenario and ends with
 # "vmtest: N passed, N failed, N skipped" and the "Kernels verified" table.
@@ -13,7 +16,8 @@
 # PW_VM_ONLY (only the kernel lines matching this regex), PW_VM_MODES (only
 # these modes, space-separated, of those the kernel's line runs; caps is a
 # mode here), PW_VM_SCENARIOS (only these scenarios, space-separated; the
-# kprobe misses scenario is "misses"), PW_VM_KEEP=1 (keep
+# kprobe misses scenario is "misses"; "cost", not run by default, measures
+# BPF ns per successful and per failing connect, sequentially), PW_VM_KEEP=1 (keep
 # the work folder), PW_VM_QEMU_ARGS (more QEMU arguments),
 # PW_VM_MIRROR and PW_VM_SECURITY_MIRROR (Debian mirrors; default: the
 # system's).
