@@ -31,6 +31,9 @@
  *     tcp_syncookies=0), and the connects stay in SYN_SENT.
  *   hostile hold N PORT
  *     N non-blocking connects to 127.0.0.1:PORT, left in progress.
+ *   hostile elfbomb SRC DST sections|dynsym N
+ *     DST: a sparse copy of the executable SRC claiming N sections, or a
+ *     .dynsym of N bytes (tests/elfbomb.h); it still runs as SRC does.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -319,8 +322,17 @@ static void hold(unsigned n, unsigned port)
 			 (int)getpid(), n, inprogress, other);
 }
 
+#include "elfbomb.h"
+
 int main(int argc, char **argv)
 {
+	if (argc == 6 && !strcmp(argv[1], "elfbomb")) {
+		if (elfbomb_make(argv[2], argv[3], argv[4], strtoull(argv[5], NULL, 10))) {
+			fprintf(stderr, "hostile elfbomb: %s: %s\n", argv[3], strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
 	if (argc == 7 && !strcmp(argv[1], "crowd"))
 		crowd(num(argv[2], 30000), num(argv[3], 65535), num(argv[4], 65535),
 		      num(argv[5], 65535), num(argv[6], 65535), 0);
@@ -334,6 +346,6 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "hold"))
 		hold(num(argv[2], 1000000), num(argv[3], 65535));
 	fprintf(stderr, "usage: hostile crowd N BASE HOLD_LO HOLD_HI CLOSED [REPEAT_MS] | flood PORT | "
-		"listen PORT | hold N PORT\n");
+		"listen PORT | hold N PORT | elfbomb SRC DST sections|dynsym N\n");
 	return 2;
 }

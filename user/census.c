@@ -703,19 +703,30 @@ static void ctx_free(struct census_ctx *c)
 	free(c->itab);
 }
 
+/* A thread that could not get back into its own netns: see census.h. */
+static void (*stuck_hook)(void);
+
+void pw_census_on_stuck(void (*fn)(void))
+{
+	stuck_hook = fn;
+}
+
 /* Enter the netns of nsfd (-1: stay) unless it is ours already; *orig is
- * an fd of portwatch's own to come back with leave_ns(). *ino is the netns
- * inode. A refused setns() (CAP_SYS_ADMIN) is counted as a skipped netns. */
+ * an fd of the calling THREAD's own netns to come back with leave_ns()
+ * (setns() moves only the calling thread, and another thread of portwatch
+ * may be elsewhere: /proc/self is the thread group leader's). *ino is the
+ * netns inode. A refused setns() (CAP_SYS_ADMIN) is counted as a skipped
+ * netns. */
 static int enter_ns(int nsfd, int *orig, bool *entered, uint64_t *ino, char *err, size_t errsz)
 {
 	struct stat st, self;
 
 	*entered = false;
-	*orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	*orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (*orig < 0 || fstat(*orig, &self)) {
 		int e = errno;
 
-		snprintf(err, errsz, "/proc/self/ns/net: %s", strerror(e));
+		snprintf(err, errsz, "/proc/thread-self/ns/net: %s", strerror(e));
 		return -e;
 	}
 	st = self;
@@ -745,15 +756,22 @@ static int enter_ns(int nsfd, int *orig, bool *entered, uint64_t *ino, char *err
 	return 0;
 }
 
+/* Back to the thread's own netns. Stuck in another one (a tenant's),
+ * nothing this thread does after could be trusted: one line, then the
+ * hook ends it (the process stops with exit status 1); without a hook the
+ * process ends here. */
 static int leave_ns(int orig, bool entered, char *err, size_t errsz)
 {
-	/* stuck in the wrong netns: nothing portwatch does after this can be
-	 * trusted, so say so loudly */
 	if (entered && setns(orig, CLONE_NEWNET)) {
 		int e = errno;
 
 		snprintf(err, errsz, "setns back to portwatch's netns: %s", strerror(e));
-		return -e;
+		fprintf(stderr, "portwatch: census: cannot return to portwatch's own network "
+			"namespace after reading another (setns: %s): stopping\n", strerror(e));
+		fflush(stderr);
+		if (stuck_hook)
+			stuck_hook();
+		_exit(1);
 	}
 	return 0;
 }
@@ -944,10 +962,18 @@ static int add_ns(const char *path, int **fds, uint64_t **inos, int *n, int *cap
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return 0;	/* raced with an exit or an unmount */
-	/* /run/netns may hold other files; only nsfs of type net counts */
-	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+	/* /run/netns may hold other files; only nsfs of type net counts. The
+	 * pid may have been reused (or the name bound again) between the
+	 * stat() and the open(): the netns is the one the fd holds */
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET || fstat(fd, &st)) {
 		close(fd);
 		return 0;
+	}
+	for (int i = 0; i < *n; i++) {
+		if ((*inos)[i] == st.st_ino) {
+			close(fd);
+			return 0;
+		}
 	}
 	if (*n == *cap) {
 		int c2 = *cap ? *cap * 2 : 16;

@@ -63,6 +63,12 @@ int pw_census_take(int nsfd, const struct pw_census_filter *f, struct pw_census_
 		   char *err, size_t errsz);
 void pw_census_free(struct pw_census_ns *ns);
 
+/* What happens when a thread cannot setns() back into its own netns after
+ * a census: census.c prints one line, then calls fn, which must not return
+ * (it ends the thread and has the process stop with exit status 1); with no
+ * fn, or if it returns, the process ends at once with _exit(1). */
+void pw_census_on_stuck(void (*fn)(void));
+
 /* Only the netns's inode, ip_local_port_range and tcp_tw_reuse (no dump):
  * out->netns, range_lo, range_hi, tw_reuse. nsfd as for pw_census_take. */
 int pw_census_settings(int nsfd, struct pw_census_ns *out, char *err, size_t errsz);

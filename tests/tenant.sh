@@ -1,0 +1,122 @@
+# Hostile tenants (issue 21, items 1, 2, 7), sourced by tests/run.sh after
+# tests/lib.sh, tests/integration.sh, tests/robust.sh and tests/workload.sh.
+# Each test makes its own netns and its own cgroup; portwatch counts only
+# that cgroup (--cgroup).
+
+# tenant_cg: a cgroup of the test's own (TCG_REL under CG_ROOT, TCG its
+# path), removed at the end.
+tenant_cg() {
+	cg_root
+	TCG_REL=pwtenant-$$-$RANDOM
+	cg_make "$TCG_REL"
+	TCG=$CG_ROOT/$TCG_REL
+}
+
+# in_cg CMD...: run CMD inside the test's netns and cgroup.
+in_cg() { sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$TCG" ip netns exec "$NS" "$@"; }
+
+# shim_pw VAR: $T/pw-shim, portwatch with tests/failshim.so and VAR=1.
+shim_pw() {
+	local shim=$OUT/tests/failshim.so
+	[ -f "$shim" ] || skip "$shim not built (make tools)"
+	printf '#!/bin/sh\n%s=1 LD_PRELOAD=%s exec %s "$@"\n' \
+		"$1" "$(realpath "$shim")" "$(realpath "$PW")" > "$T/pw-shim"
+	chmod +x "$T/pw-shim"
+}
+
+# wait_exit PID SECONDS: until PID is gone (bounded); its status in RC.
+wait_exit() {
+	local end=$((SECONDS + $2))
+	while kill -0 "$1" 2> /dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
+	if kill -0 "$1" 2> /dev/null; then
+		fail "still running after $2 s"
+		RC=running
+		return 1
+	fi
+	wait "$1"
+	RC=$?
+}
+
+# A capng_apply() that fails after attach: exit status 1 and one line on
+# stderr, never a run with every capability; nothing left attached.
+t_tenant_capng_apply_fails() {
+	local progs left end
+	shim_pw PWT_CAPNG_APPLY_FAIL
+	"$T/pw-shim" -j > "$T/pw.out" 2> "$T/pw.err" &
+	PW_PID=$!
+	defer "kill -INT $PW_PID; wait $PW_PID"
+	wait_exit "$PW_PID" 20
+	check_eq "exit status" 1 "$RC"
+	check_eq "stderr: the line saying why" 1 \
+		"$(grep -c '^portwatch: cannot drop capabilities after attach (capng_apply failed): stopping' "$T/pw.err")"
+	check_eq "never says it runs with its capabilities" 0 "$(grep -c 'capabilities after attach:' "$T/pw.err")"
+	[ "$_failed" = 0 ] || sed 's/^/      pw: /' "$T/pw.err"
+}
+
+# The worker's census enters the failing process's netns and cannot get
+# back (setns refused, injected): one line, exit status 1, the summary
+# still the last line, never a worker left running in the tenant's netns.
+t_tenant_census_stuck_netns() {
+	local progs end left
+	tenant_cg
+	mk_netns $RANGE_LO $RANGE_HI
+	shim_pw PWT_SETNS_BACK_FAIL
+	PW=$T/pw-shim pw_start -j --cgroup="$TCG_REL"
+	progs=$(bpf_ids "$PW_PID" prog)
+	must in_cg "$TRIGGER" --port 18071 exhaust --count 13 > "$T/trig"
+	check_eq "failures (the scenario)" 3 "$(failures_of "$T/trig")"
+	wait_exit "$PW_PID" 20
+	check_eq "exit status" 1 "$RC"
+	check_eq "stderr: one line saying why" 1 \
+		"$(grep -c "^portwatch: census: cannot return to portwatch's own network namespace after reading another (setns: Operation not permitted): stopping$" "$T/pw.err")"
+	check_eq "last line is the summary" summary "$(tail -n 1 "$T/pw.out" | jq -r .type)"
+	check_eq "no diagnosis printed from the tenant's netns" 0 \
+		"$(grep -c '"type":"pressure"' "$T/pw.out")"
+	if command -v bpftool > /dev/null; then
+		end=$((SECONDS + 20))
+		# shellcheck disable=SC2086
+		until left=$(bpf_alive prog $progs); [ -z "$left" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
+		check_eq "programs left" "" "$left"
+	fi
+	[ "$_failed" = 0 ] || sed 's/^/      pw: /' "$T/pw.err"
+}
+
+# A tenant's client is a sparse executable whose header claims 2,000,000
+# sections (the extended numbering; a 128 MB hole), a copy of trigger that
+# still runs: its failures are diagnosed, its ELF is refused before libelf
+# reads it (reported as unknown client, one line with the count at exit),
+# portwatch's peak RSS stays under 48 MiB and a scrape answers within 1 s.
+# Then the same with a .dynsym claiming 264 MB.
+t_tenant_elf_bomb_client() {
+	local port=$((20000 + RANDOM % 20000)) kind dport hwm pid diag
+	command -v curl > /dev/null || skip "curl not installed"
+	tenant_cg
+	mk_netns $RANGE_LO $RANGE_HI
+	must "$OUT/tests/hostile" elfbomb "$TRIGGER" "$T/bomb-sections" sections 2000000
+	must "$OUT/tests/hostile" elfbomb "$TRIGGER" "$T/bomb-dynsym" dynsym 264000000
+	pw_start -j --cgroup="$TCG_REL" -l "127.0.0.1:$port"
+	for kind in sections dynsym; do
+		dport=$([ $kind = sections ] && echo 18073 || echo 18074)
+		# the failing process lives while its failures are diagnosed
+		in_cg "$T/bomb-$kind" --port $dport parallel --procs 1 --seconds 3 > "$T/trig-$kind" &
+		pid=$!
+		wait_for "$T/pw.out" "\"type\":\"pressure\".*\"dport\":$dport" 20
+		check_eq "$kind: a scrape answers within 1 s" 200 \
+			"$(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics")"
+		wait "$pid"
+	done
+	hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$PW_PID/status")
+	echo "    portwatch peak RSS: $hwm KiB"
+	check_eq "peak RSS under 48 MiB" 1 "$([ "$hwm" -lt $((48 * 1024)) ] && echo 1 || echo 0)"
+	pw_stop
+	diag=$(grep -c '"type":"pressure"' "$T/pw.out")
+	check_eq "diagnoses: client unknown (null)" "$diag" \
+		"$(jq -c 'select(.type == "pressure" and .client == null)' "$T/pw.out" | wc -l)"
+	check_eq "stderr: one line, every diagnosed executable counted" \
+		"portwatch: client detection: $diag executables not read (past the bounds on their ELF headers and sections): their processes reported as unknown client" \
+		"$(grep 'client detection:' "$T/pw.err")"
+	check_eq "remedies: unknown client (it lived, not gone)" 1 \
+		"$(jq -c 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections")
+			| select(.text | test("No HTTP client portwatch knows"))' "$T/pw.out" | wc -l)"
+	[ "$_failed" = 0 ] || sed 's/^/      pw: /' "$T/pw.err"
+}
