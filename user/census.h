@@ -43,7 +43,15 @@ struct pw_census_ns {
 	uint32_t sockets;	/* TCP sockets seen (all states) */
 	size_t ndests;
 	struct pw_census_dest *dests;	/* sorted by usage, highest first */
+	/* Past PW_CENSUS_MAX_DESTS destinations, only those with the most
+	 * sockets have a row; the sockets of all the others are counted here
+	 * (family 0, no address, no holders): the rows plus this are exact. */
+	struct pw_census_dest other;
+	bool other_dests_folded;	/* the cap was met: "other" may hold some */
 };
+
+/* Destinations with a row of their own, per netns (census memory bound). */
+#define PW_CENSUS_MAX_DESTS	1024
 
 struct pw_census_filter {
 	bool one_dest;		/* only this destination */
