@@ -120,3 +120,43 @@ t_tenant_elf_bomb_client() {
 			| select(.text | test("No HTTP client portwatch knows"))' "$T/pw.out" | wc -l)"
 	[ "$_failed" = 0 ] || sed 's/^/      pw: /' "$T/pw.err"
 }
+
+# A tenant's 200,000 TIME_WAIT sockets to distinct destinations
+# (127.1.0.0 + i:18061, each closed by the client first) and the real
+# pressure, 10 TIME_WAIT to 127.0.0.1:18061 (10/10 ports of the range), in
+# the test's netns: `portwatch --census` stays under 48 MiB of peak RSS
+# (before: a row per destination), names 127.0.0.1:18061 first with its
+# exact 10, and its rows plus "other" add up exactly to what ss counts
+# there. Making them takes ~12 s here; TIME_WAIT lives 60 s, so the counts
+# are only compared while none has expired (ss before and after agree).
+t_tenant_census_200k_time_wait() {
+	local start made hwm ss1 ss2 rows
+	[ -x /usr/bin/time ] || skip "/usr/bin/time not installed (package time)"
+	mk_netns $RANGE_LO $RANGE_HI
+	must in_ns sysctl -qw net.ipv4.tcp_max_tw_buckets=400000
+	start=$SECONDS
+	must in_ns "$OUT/tests/hostile" timewait 200000 10 18061 > "$T/tw"
+	check_eq "setup: connections made and closed, none failed" "200010 0" \
+		"$(jq -r '"\(.made) \(.failed)"' "$T/tw")"
+	ss1=$(in_ns ss -Htan state time-wait | wc -l)
+	/usr/bin/time -f '%M' -o "$T/rss" "$PW" --census --netns="/run/netns/$NS" -j \
+		> "$T/census.out" 2> "$T/census.err"
+	check_eq "census exit status" 0 "$?"
+	ss2=$(in_ns ss -Htan state time-wait | wc -l)
+	[ $((SECONDS - start)) -lt 58 ] && [ "$ss1" = "$ss2" ] ||
+		skip "TIME_WAIT began to expire before the census was compared (this machine took $((SECONDS - start)) s)"
+	check_eq "setup: ss counts every TIME_WAIT made" 200010 "$ss1"
+	hwm=$(tail -n 1 "$T/rss")
+	echo "    portwatch --census peak RSS: $hwm KiB for $ss1 TIME_WAIT"
+	check_eq "peak RSS under 48 MiB" 1 "$([ "$hwm" -lt $((48 * 1024)) ] && echo 1 || echo 0)"
+	check_eq "first row: the real pressure, exact" '{"daddr":"127.0.0.1","dport":18061,"held":10,"states":{"TIME_WAIT":10}}' \
+		"$(jq -c 'select(.type == "census") | {daddr, dport, held, states}' "$T/census.out" | head -n 1)"
+	rows=$(jq -c 'select(.type == "census" and .other != true)' "$T/census.out" | wc -l)
+	check_eq "rows within the cap (1024)" 1 "$([ "$rows" -le 1024 ] && echo 1 || echo 0)"
+	check_eq "rows plus other: held = ss's TIME_WAIT" "$ss1" \
+		"$(jq -s '[.[] | select(.type == "census") | .held] | add' "$T/census.out")"
+	check_eq "rows plus other: TIME_WAIT = ss's" "$ss1" \
+		"$(jq -s '[.[] | select(.type == "census") | .states.TIME_WAIT // 0] | add' "$T/census.out")"
+	check_eq "one other row" 1 "$(jq -c 'select(.type == "census" and .other == true)' "$T/census.out" | wc -l)"
+	[ "$_failed" = 0 ] || sed 's/^/      census: /' "$T/census.err"
+}

@@ -232,7 +232,7 @@ struct dacc {
  * maps the kept destinations' socket inodes to their rows. */
 enum census_pass { PASS_EXACT, PASS_SKETCH, PASS_ADMIT, PASS_HOLDERS };
 #define SKETCH_ROWS	4
-#define SKETCH_COLS	16384	/* 4 x 16384 x 4 bytes = 256 KiB */
+#define SKETCH_COLS	65536	/* 4 x 65536 x 4 bytes = 1 MiB */
 
 struct census_ctx {
 	const struct pw_census_filter *f;
@@ -354,13 +354,22 @@ static size_t sketch_col(const struct dkey *k, unsigned int row)
 	return (h ^ (h >> 29)) & (SKETCH_COLS - 1);
 }
 
+static uint32_t sketch_est(const struct census_ctx *c, const struct dkey *k);
+
+/* Conservative update: only the counters at the estimate go up, so the
+ * estimates stay close to the truth (never under it) with 200,000
+ * destinations of one socket each. */
 static void sketch_add(struct census_ctx *c, const struct dkey *k)
 {
+	uint32_t e = sketch_est(c, k);
+
+	if (e == UINT32_MAX)
+		return;
 	for (unsigned int r = 0; r < SKETCH_ROWS; r++) {
 		uint32_t *v = &c->sketch[r * SKETCH_COLS + sketch_col(k, r)];
 
-		if (*v != UINT32_MAX)
-			(*v)++;
+		if (*v < e + 1)
+			*v = e + 1;
 	}
 }
 
