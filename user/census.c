@@ -837,6 +837,7 @@ static int cmp_dest(const void *a, const void *b)
 static void finish(struct census_ctx *c)
 {
 	struct pw_census_ns *o = c->out;
+	size_t nh = 0;
 	uint32_t full = o->range_hi >= o->range_lo ? o->range_hi - o->range_lo + 1 : 0;
 
 	for (int p = o->range_lo; p <= o->range_hi && p >= 0 && p < NPORTS; p++) {
@@ -846,6 +847,14 @@ static void finish(struct census_ctx *c)
 			o->bind_owned++;	/* a reserved port is counted once, as reserved */
 	}
 	o->range_size = full > o->reserved + o->bind_owned ? full - o->reserved - o->bind_owned : 0;
+	for (size_t i = 0; i < o->ndests; i++)
+		nh += c->acc[i].nh < PW_MAX_HOLDERS ? c->acc[i].nh : PW_MAX_HOLDERS;
+	if (nh) {
+		o->holder_store = calloc(nh, sizeof(*o->holder_store));
+		if (!o->holder_store)
+			skips.holders++;	/* said as holders not read */
+	}
+	nh = 0;
 	for (size_t i = 0; i < o->ndests; i++) {
 		struct pw_census_dest *d = &o->dests[i];
 		struct dacc *a = &c->acc[i];
@@ -857,6 +866,13 @@ static void finish(struct census_ctx *c)
 		if (a->nh > 1)	/* a->h is NULL without holders */
 			qsort(a->h, a->nh, sizeof(*a->h), cmp_holder);
 		d->nholders = a->nh < PW_MAX_HOLDERS ? a->nh : PW_MAX_HOLDERS;
+		d->holders = NULL;
+		if (!o->holder_store)
+			d->nholders = 0;
+		if (d->nholders) {
+			d->holders = o->holder_store + nh;
+			nh += d->nholders;
+		}
 		for (unsigned int j = 0; j < d->nholders; j++) {
 			d->holders[j].pid = a->h[j].pid;
 			d->holders[j].sockets = a->h[j].n;
@@ -1195,6 +1211,8 @@ int pw_census_replay(const struct pw_census_replay_in *in, struct pw_census_ns *
 
 void pw_census_free(struct pw_census_ns *ns)
 {
+	free(ns->holder_store);
+	ns->holder_store = NULL;
 	free(ns->dests);
 	ns->dests = NULL;
 	ns->ndests = 0;

@@ -29,8 +29,11 @@ struct pw_census_dest {
 	uint32_t held;		/* local ports in the ephemeral range held towards it */
 	uint32_t reusable_time_wait;	/* TIME_WAIT ones tcp_tw_reuse could reuse now */
 	double usage;		/* held / range_size of the netns */
-	unsigned int nholders;
-	struct pw_holder holders[PW_MAX_HOLDERS];	/* most sockets first */
+	unsigned int nholders;		/* at most PW_MAX_HOLDERS */
+	/* most sockets first; outside the entry (in its census's
+	 * holder_store), NULL without holders: a copy of the entry that
+	 * outlives its census must not keep it */
+	struct pw_holder *holders;
 };
 
 struct pw_census_ns {
@@ -48,6 +51,7 @@ struct pw_census_ns {
 	 * (family 0, no address, no holders): the rows plus this are exact. */
 	struct pw_census_dest other;
 	bool other_dests_folded;	/* the cap was met: "other" may hold some */
+	struct pw_holder *holder_store;	/* the rows' holders */
 };
 
 /* Destinations with a row of their own, per netns (census memory bound). */

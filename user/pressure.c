@@ -275,6 +275,8 @@ void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_
 				p->worst.dests = NULL;
 				p->worst.ndests = 0;
 				p->worst_dest = *d;
+				p->worst_dest.holders = NULL;	/* freed with ns */
+				p->worst_dest.nholders = 0;
 				p->have_worst = true;
 			}
 		}

@@ -268,6 +268,8 @@ static void test_diag_json(void **state)
 /* The scenario of tests/census.sh, by hand. */
 static void scenario(struct pw_census_dest d[2])
 {
+	static struct pw_holder h[2];
+
 	d[0] = dest4("127.0.0.1", 18100);
 	d[0].held = 5;
 	d[0].states[6] = 5;
@@ -277,6 +279,7 @@ static void scenario(struct pw_census_dest d[2])
 	d[1].states[1] = 3;
 	d[1].usage = 3.0 / 8;
 	d[1].nholders = 2;
+	d[1].holders = h;
 	d[1].holders[0].pid = 4242;
 	strcpy(d[1].holders[0].comm, "bash");
 	d[1].holders[0].sockets = 2;
