@@ -298,6 +298,10 @@ static int elf_head(int fd, struct pw_elf_head *h)
 {
 	unsigned char id[EI_NIDENT];
 	uint64_t sh0_size = 0, sh0_link = 0, sh0_info = 0;
+	union {
+		union { Elf64_Ehdr e64; Elf32_Ehdr e32; } e;
+		union { Elf64_Shdr s64; Elf32_Shdr s32; } s;
+	} u;
 	bool is64;
 
 	memset(h, 0, sizeof(*h));
@@ -308,54 +312,41 @@ static int elf_head(int fd, struct pw_elf_head *h)
 	if (id[EI_CLASS] != ELFCLASS64 && id[EI_CLASS] != ELFCLASS32)
 		return -ENOEXEC;
 	is64 = id[EI_CLASS] == ELFCLASS64;
-	if (is64) {
-		Elf64_Ehdr e;
-
-		if (pread(fd, &e, sizeof(e), 0) != (ssize_t)sizeof(e))
-			return -ENOEXEC;
-		h->shoff = e.e_shoff;
-		h->phoff = e.e_phoff;
-		h->shnum = e.e_shnum;
-		h->phnum = e.e_phnum;
-		h->shentsize = e.e_shentsize;
-		h->phentsize = e.e_phentsize;
-		h->shstrndx = e.e_shstrndx;
-		h->shdr_size = sizeof(Elf64_Shdr);
-		h->phdr_size = sizeof(Elf64_Phdr);
-	} else {
-		Elf32_Ehdr e;
-
-		if (pread(fd, &e, sizeof(e), 0) != (ssize_t)sizeof(e))
-			return -ENOEXEC;
-		h->shoff = e.e_shoff;
-		h->phoff = e.e_phoff;
-		h->shnum = e.e_shnum;
-		h->phnum = e.e_phnum;
-		h->shentsize = e.e_shentsize;
-		h->phentsize = e.e_phentsize;
-		h->shstrndx = e.e_shstrndx;
-		h->shdr_size = sizeof(Elf32_Shdr);
-		h->phdr_size = sizeof(Elf32_Phdr);
-	}
+/* the same fields of either class */
+#define HEAD_FROM(e, shdr, phdr)						\
+	do {									\
+		h->shoff = (e).e_shoff;						\
+		h->phoff = (e).e_phoff;						\
+		h->shnum = (e).e_shnum;						\
+		h->phnum = (e).e_phnum;						\
+		h->shentsize = (e).e_shentsize;					\
+		h->phentsize = (e).e_phentsize;					\
+		h->shstrndx = (e).e_shstrndx;					\
+		h->shdr_size = sizeof(shdr);					\
+		h->phdr_size = sizeof(phdr);					\
+	} while (0)
+#define SH0_FROM(s)								\
+	do {									\
+		sh0_size = (s).sh_size;						\
+		sh0_link = (s).sh_link;						\
+		sh0_info = (s).sh_info;						\
+	} while (0)
+	if (pread(fd, &u.e, is64 ? sizeof(u.e.e64) : sizeof(u.e.e32), 0) !=
+	    (ssize_t)(is64 ? sizeof(u.e.e64) : sizeof(u.e.e32)))
+		return -ENOEXEC;
+	if (is64)
+		HEAD_FROM(u.e.e64, Elf64_Shdr, Elf64_Phdr);
+	else
+		HEAD_FROM(u.e.e32, Elf32_Shdr, Elf32_Phdr);
 	/* section 0 holds the real counts when they do not fit the header */
 	if (h->shoff && (h->shnum == 0 || h->phnum == PN_XNUM || h->shstrndx == SHN_XINDEX)) {
-		if (is64) {
-			Elf64_Shdr s0;
-
-			if (pread(fd, &s0, sizeof(s0), h->shoff) != (ssize_t)sizeof(s0))
-				return -ENOEXEC;
-			sh0_size = s0.sh_size;
-			sh0_link = s0.sh_link;
-			sh0_info = s0.sh_info;
-		} else {
-			Elf32_Shdr s0;
-
-			if (pread(fd, &s0, sizeof(s0), h->shoff) != (ssize_t)sizeof(s0))
-				return -ENOEXEC;
-			sh0_size = s0.sh_size;
-			sh0_link = s0.sh_link;
-			sh0_info = s0.sh_info;
-		}
+		if (pread(fd, &u.s, is64 ? sizeof(u.s.s64) : sizeof(u.s.s32), h->shoff) !=
+		    (ssize_t)(is64 ? sizeof(u.s.s64) : sizeof(u.s.s32)))
+			return -ENOEXEC;
+		if (is64)
+			SH0_FROM(u.s.s64);
+		else
+			SH0_FROM(u.s.s32);
 		if (h->shnum == 0)
 			h->shnum = sh0_size;
 		if (h->phnum == PN_XNUM)
@@ -364,6 +355,8 @@ static int elf_head(int fd, struct pw_elf_head *h)
 			h->shstrndx = sh0_link;
 	}
 	return 0;
+#undef HEAD_FROM
+#undef SH0_FROM
 }
 
 /* What the executable's ELF says: a Go build info (the ".go.buildinfo"
