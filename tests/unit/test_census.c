@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -692,6 +694,60 @@ static void test_census_bounded_destinations(void **state)
 	free(rec);
 }
 
+/* ---- the calling thread's netns, not the thread group leader's ---- */
+
+struct thread_ns {
+	int err;		/* unshare's errno: 0, or why the test cannot run */
+	uint64_t own, seen, after;
+};
+
+static void *in_own_netns(void *arg)
+{
+	struct thread_ns *t = arg;
+	struct pw_census_ns ns;
+	struct stat st;
+	char err[256];
+	int leader;
+
+	/* this thread only: the process (and its leader) stay where they are */
+	if (unshare(CLONE_NEWNET)) {
+		t->err = errno;
+		return NULL;
+	}
+	if (stat("/proc/thread-self/ns/net", &st))
+		return NULL;
+	t->own = st.st_ino;
+	if (!pw_census_settings(-1, &ns, err, sizeof(err)))
+		t->seen = ns.netns;
+	/* a census of the leader's netns, then back to this thread's own */
+	leader = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (leader >= 0) {
+		pw_census_settings(leader, &ns, err, sizeof(err));
+		close(leader);
+	}
+	if (!stat("/proc/thread-self/ns/net", &st))
+		t->after = st.st_ino;
+	return NULL;
+}
+
+static void test_census_thread_netns(void **state)
+{
+	struct thread_ns t = { 0 };
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(pthread_create(&th, NULL, in_own_netns, &t), 0);
+	pthread_join(th, NULL);
+	if (t.err == EPERM) {
+		print_message("  no CAP_SYS_ADMIN: cannot give a thread its own netns\n");
+		skip();
+	}
+	assert_int_equal(t.err, 0);
+	assert_true(t.own != 0);
+	assert_int_equal(t.seen, t.own);	/* its own, not the leader's */
+	assert_int_equal(t.after, t.own);	/* back in its own */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +769,7 @@ int main(void)
 		cmocka_unit_test(test_list_netns),
 		cmocka_unit_test(test_take_own_netns),
 		cmocka_unit_test(test_replay_recorded),
+		cmocka_unit_test(test_census_thread_netns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
