@@ -169,6 +169,29 @@ static void unwake(int efd)
 	}
 }
 
+/* The worker could not return to portwatch's netns after a census (said
+ * by census.c): it never works again (it waits here, possibly inside
+ * libmicrohttpd's callback, so it is neither joined nor is the HTTP server
+ * stopped), and the consumer detaches, prints the summary and stops with
+ * exit status 1. If the consumer is the one stuck (startup, before the
+ * worker), this returns and census.c ends the process. */
+static pthread_t worker_thread;
+static volatile int worker_running;
+static volatile sig_atomic_t census_stuck;
+static int stuck_wake_fd = -1;
+
+static void on_census_stuck(void)
+{
+	if (!worker_running || !pthread_equal(pthread_self(), worker_thread))
+		return;
+	census_stuck = 1;
+	exiting = 1;
+	if (stuck_wake_fd >= 0)
+		wake(stuck_wake_fd);
+	for (;;)
+		pause();
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -1025,7 +1048,10 @@ int main(int argc, char **argv)
 			pw_http_tls(app.http) ? "s" : "", strchr(env->listen_host, ':') ? "[" : "",
 			env->listen_host[0] ? env->listen_host : "0.0.0.0",
 			strchr(env->listen_host, ':') ? "]" : "", env->listen_port);
-	pw_privs_drop(&app.privs, app.at.nkrp > 0, bpf_map__fd(app.at.skel->maps.procs), stderr);
+	/* fail closed: never run on with capabilities it meant to drop */
+	if (pw_privs_drop(&app.privs, app.at.nkrp > 0, bpf_map__fd(app.at.skel->maps.procs),
+			  stderr))
+		goto cleanup;
 
 	app.pressure = pw_pressure_new(env->warn_at);
 	app.diag_limit = pw_dest_limit_new(DIAG_LIMIT_SLOTS);
@@ -1070,7 +1096,13 @@ int main(int argc, char **argv)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	stuck_wake_fd = app.wake_main;
+	pw_census_on_stuck(on_census_stuck);
 	err = pthread_create(&worker, NULL, worker_main, &app);
+	if (!err) {
+		worker_thread = worker;
+		worker_running = 1;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		fprintf(stderr, "portwatch: cannot start the worker thread: %s\n", strerror(err));
@@ -1123,6 +1155,8 @@ int main(int argc, char **argv)
 			break;
 	}
 
+	if (census_stuck)
+		ret = PW_EXIT_CANNOT_RUN;	/* said by census.c */
 	/* detach first so the drain and the counts below are final; a program
 	 * preempted mid-run (after counting, before its event) may still be
 	 * inside: an RCU grace period waits it out */
@@ -1132,13 +1166,14 @@ int main(int argc, char **argv)
 	app.stop_worker = true;
 	pthread_mutex_unlock(&app.lock);
 	wake(app.wake_worker);
-	pthread_join(worker, NULL);
+	if (!census_stuck)
+		pthread_join(worker, NULL);
 	worker_started = false;
 	/* from here on the accounts, pressure and http are the consumer's */
 	if (out_ok) {
 		while ((err = consume(&app)) > 0)
 			;
-		if (app.pressure)
+		if (app.pressure && !census_stuck)
 			take_requests(&app);
 		drain_output(&app);
 		if (app.fold)
@@ -1162,6 +1197,10 @@ int main(int argc, char **argv)
 			(unsigned long long)(app.diag_dropped + app.diag_skipped),
 			(unsigned long long)app.diag_dropped, (unsigned long long)app.diag_skipped,
 			PW_DIAG_EVERY_NS / 1000000000);
+	if (pw_client_elf_refused())
+		fprintf(stderr, "portwatch: client detection: %llu executables not read (past the "
+			"bounds on their ELF headers and sections): their processes reported as "
+			"unknown client\n", (unsigned long long)pw_client_elf_refused());
 	if (app.wl) {
 		struct pw_workloads_stats st;
 
@@ -1193,8 +1232,11 @@ cleanup:
 		close(app.wake_worker);
 	if (app.wake_main >= 0)
 		close(app.wake_main);
-	pw_http_stop(app.http);
-	pw_pressure_free(app.pressure);
+	if (!census_stuck) {
+		/* else the stuck worker may be inside them: the exit frees all */
+		pw_http_stop(app.http);
+		pw_pressure_free(app.pressure);
+	}
 	pw_dest_limit_free(app.diag_limit);
 	pw_fold_free(app.fold);
 	ring_buffer__free(app.rb);
