@@ -331,6 +331,39 @@ t_workload_new_cgroups_bounded() {
 	echo "    info: $resolved of $fails events resolved, $unresolved over the budget, span ${span}s"
 }
 
+# The summary table's rows keep their workloads while resolving later rows
+# starts the cache over: the cache lowered to 2 cgroups
+# (PORTWATCH_TEST_WL_CACHE), 6 processes each failing in a cgroup of its
+# own. Each row names its own cgroup (under ASan, in the sanitizer pass, a
+# row holding a freed entry aborts the run).
+t_workload_table_outlives_cache() {
+	cg_root
+	local base=pwtest-wlc-$$-$RANDOM n=6 i pid
+	cg_make "$base"
+	for i in $(seq $n); do
+		cg_make "$base/c$i"
+	done
+	PORTWATCH_TEST_WL_CACHE=0 "$PW" -q -d 1 > "$T/o" 2> "$T/e"
+	check_eq "PORTWATCH_TEST_WL_CACHE=0 exit" 2 $?
+	check_eq "PORTWATCH_TEST_WL_CACHE=0 says why" 1 "$(grep -c 'PORTWATCH_TEST_WL_CACHE' "$T/e")"
+	PORTWATCH_TEST_WL_CACHE=2 pw_start -j --cgroup="$base"
+	for i in $(seq $n); do
+		sh -c 'echo $$ > "$1/cgroup.procs" && exec "$2" --private $3 exhaust --count 12' \
+			sh "$CG_ROOT/$base/c$i" "$TRIGGER" $RANGE_LO-$RANGE_HI > "$T/t$i" ||
+			{ fail "setup: trigger in c$i exited $?"; exit 1; }
+		check_eq "trigger in c$i: failures" 2 "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t$i")"
+	done
+	pw_stop
+	for i in $(seq $n); do
+		pid=$(truth '.[0].pid' "$T/t$i")
+		check_eq "summary row of c$i's process names its cgroup" "/$base/c$i" \
+			"$(summary | jq -r --argjson p "$pid" '.processes[] | select(.pid == $p) | .cgroup')"
+	done
+	check_eq "summary: the $n processes" $n "$(summary | jq '.processes | length')"
+	check_eq "stderr: the cache started over" 1 \
+		"$(grep -cE 'cache restarted [1-9][0-9]* times \(2 cgroups\)' "$T/pw.err")"
+}
+
 # CPython (urllib, a new connection per request) and Node.js (a new
 # http.Agent without keep-alive per request): found from the executable's
 # exported symbols (or libpython / libnode mapped), never from the name;

@@ -57,6 +57,25 @@ void pw_workload_clear(struct pw_workload *w)
 	memset(w, 0, sizeof(*w));
 }
 
+static int dup_str(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return src && !*dst ? -ENOMEM : 0;
+}
+
+int pw_workload_copy(struct pw_workload *dst, const struct pw_workload *src)
+{
+	*dst = *src;
+	if (dup_str(&dst->cgroup, src->cgroup) | dup_str(&dst->unit, src->unit) |
+	    dup_str(&dst->container_id, src->container_id) |
+	    dup_str(&dst->pod_namespace, src->pod_namespace) |
+	    dup_str(&dst->pod_name, src->pod_name) | dup_str(&dst->container, src->container)) {
+		pw_workload_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static bool ends_with(const char *s, size_t n, const char *suffix)
 {
 	size_t l = strlen(suffix);
