@@ -141,6 +141,18 @@ static int cmp_agg(const void *a, const void *b)
 	return (x->family > y->family) - (x->family < y->family);
 }
 
+/* Row i of the rows then the folded rows, its total in t; NULL for a row
+ * of successes. */
+static const struct pw_row *failure_row(const struct pw_accounts *a, size_t i, struct pw_proc_val *t)
+{
+	const struct pw_row *r = i < a->n ? &a->rows[i] : &a->expired[i - a->n];
+
+	if (!r->key.err)
+		return NULL;
+	pw_row_total(r, t);
+	return r;
+}
+
 /* The failure totals per (name, errno, family), sorted; NULL on ENOMEM. */
 static struct agg *comm_totals(const struct pw_accounts *a, size_t *np)
 {
@@ -150,12 +162,11 @@ static struct agg *comm_totals(const struct pw_accounts *a, size_t *np)
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < cap; i++) {
-		const struct pw_row *r = i < a->n ? &a->rows[i] : &a->expired[i - a->n];
 		struct pw_proc_val t;
+		const struct pw_row *r = failure_row(a, i, &t);
 
-		if (!r->key.err)
+		if (!r)
 			continue;
-		pw_row_total(r, &t);
 		pw_comm_key(v[n].key, t.comm);
 		v[n].err = r->key.err;
 		v[n].family = r->key.family;
@@ -657,12 +668,11 @@ static size_t failures_by_workload(FILE *f, const struct pw_metrics_input *in)
 	if (!in->workload || !cap || !(v = calloc(cap, sizeof(*v))))
 		return 0;
 	for (size_t i = 0; i < cap; i++) {
-		const struct pw_row *r = i < a->n ? &a->rows[i] : &a->expired[i - a->n];
 		struct pw_proc_val t;
+		const struct pw_row *r = failure_row(a, i, &t);
 
-		if (!r->key.err)
+		if (!r)
 			continue;
-		pw_row_total(r, &t);
 		if (!t.cgroup_id || !(v[n].labels = workload_labels(in->workload(in->workload_ctx,
 										   t.cgroup_id))))
 			continue;

@@ -921,6 +921,19 @@ static int consume(struct app *app)
 	return 0;
 }
 
+/* A tests' knob (PORTWATCH_TEST_*) lowering a bound: unset or empty, the
+ * bound itself; else a number from 1 to max, or false with one line. */
+static bool test_knob(const char *name, unsigned long max, unsigned long *v)
+{
+	const char *s = getenv(name);
+
+	*v = max;
+	if (!s || !*s || !pw_parse_uint(s, 1, max, v))
+		return true;
+	fprintf(stderr, "portwatch: %s='%s': a number from 1 to %lu\n", name, s, max);
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	static struct app app = { .env = { .mode = PW_REQ_AUTO }, .wake_worker = -1,
@@ -951,23 +964,12 @@ int main(int argc, char **argv)
 			getenv("PORTWATCH_KRETPROBE_MAXACTIVE"));
 		return PW_EXIT_USAGE;
 	}
-	const char *open_env = getenv("PORTWATCH_TEST_PROCS_OPEN");
-	unsigned long open_v = PW_PROCS_OPEN;
+	unsigned long open_v, wl_cache;
 
-	if (open_env && *open_env && pw_parse_uint(open_env, 1, PW_PROCS_OPEN, &open_v)) {
-		fprintf(stderr, "portwatch: PORTWATCH_TEST_PROCS_OPEN='%s': a number from 1 to %d\n",
-			open_env, PW_PROCS_OPEN);
+	if (!test_knob("PORTWATCH_TEST_PROCS_OPEN", PW_PROCS_OPEN, &open_v) ||
+	    !test_knob("PORTWATCH_TEST_WL_CACHE", WL_CACHE, &wl_cache))
 		return PW_EXIT_USAGE;
-	}
 	app.procs_open = open_v;
-	const char *wl_env = getenv("PORTWATCH_TEST_WL_CACHE");
-	unsigned long wl_cache = WL_CACHE;
-
-	if (wl_env && *wl_env && pw_parse_uint(wl_env, 1, WL_CACHE, &wl_cache)) {
-		fprintf(stderr, "portwatch: PORTWATCH_TEST_WL_CACHE='%s': a number from 1 to %d\n",
-			wl_env, WL_CACHE);
-		return PW_EXIT_USAGE;
-	}
 	if (pw_stash_ncpu() <= 0) {
 		fprintf(stderr, "portwatch: PORTWATCH_TEST_NCPU='%s': a number from 1 to 8192\n",
 			getenv("PORTWATCH_TEST_NCPU") ?: "");
