@@ -275,27 +275,34 @@ t_metrics_bounded_many_names() {
 }
 
 # Names cannot be squatted: a user makes 1,024 names fail first (once
-# each, every connect in a netns of one port held in TIME_WAIT), scraped;
-# the culprit failing after them has its own per-comm series, exact (one
-# junk name gives up its place: it failed less than half as often; its
-# series is gone, (other) gets only what it fails from then on). Selected
-# by the test's own cgroup; cg_root and cg_make are tests/workload.sh's.
+# each: the netns has one port, held by a connection to the test server,
+# so every connect there fails), scraped; the culprit failing after them
+# has its own per-comm series, exact (one junk name gives up its place: it
+# failed less than half as often; its series is gone, (other) gets only
+# what it fails from then on). Selected by the test's own cgroup; cg_root
+# and cg_make are tests/workload.sh's.
 t_metrics_names_not_squatted() {
 	cg_root
 	local cg=pwtest-squat-$$-$RANDOM port=$((20000 + RANDOM % 10000))
 	local junk='^portwatch_connect_failures_total\{comm="junk[0-9]{4}",errno="EADDRNOTAVAIL",family="inet"\} 1$'
 	cg_make "$cg"
 	mk_netns 40000 40000
+	start_httpd
+	mkfifo "$T/hold"
+	in_ns bash -c "echo \$\$ > '$T/holder.pid'
+		exec 5<>/dev/tcp/127.0.0.1/8080
+		echo ready > '$T/holder.ready'
+		read -r _ < '$T/hold'" &
+	defer "kill \$(cat '$T/holder.pid'); wait $!"
+	wait_for "$T/holder.ready" '^ready' 5 || exit 1
 	pw_start -q --cgroup="$cg" -l "127.0.0.1:$port"
-	must in_cg "$cg" "$TRIGGER" --port 18096 exhaust --count 1 > "$T/t0"
-	check_eq "setup: the one port taken (TIME_WAIT)" 1 "$(truth '.[0].ok' "$T/t0")"
 	must in_cg "$cg" bash -c 'for i in $(seq 1000 2023); do
-		"$1" --comm "junk$i" --port 18096 once || exit 1; done' sh "$TRIGGER" > "$T/junk"
+		"$1" --no-server --comm "junk$i" --port 8080 once || exit 1; done' sh "$TRIGGER" > "$T/junk"
 	check_eq "junk names, one failure each" 1024 "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/junk")"
 	check_eq "junk names, distinct" 1024 "$(jq -r .comm "$T/junk" | sort -u | wc -l)"
 	curl -s --max-time 5 "http://127.0.0.1:$port/metrics" > "$T/m1"
 	check_eq "first scrape: a series per junk name" 1024 "$(grep -cE "$junk" "$T/m1")"
-	must in_cg "$cg" "$TRIGGER" --comm pwt-culprit --port 18096 once --count 5 > "$T/t1"
+	must in_cg "$cg" "$TRIGGER" --no-server --comm pwt-culprit --port 8080 once --count 5 > "$T/t1"
 	check_eq "culprit failures" 5 "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t1")"
 	curl -s --max-time 5 "http://127.0.0.1:$port/metrics" > "$T/m2"
 	pw_stop
