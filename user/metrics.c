@@ -184,10 +184,10 @@ static struct agg *comm_totals(const struct pw_accounts *a, size_t *np)
 	return v;
 }
 
-/* One name's totals (a run of the sorted aggregates). */
+/* One name's failures (its run of the sorted totals): its place in the
+ * competition for series. */
 struct name_score {
 	char key[PW_COMM_LEN + 1];	/* NUL-terminated */
-	size_t start, end;
 	uint64_t eaddr, fails;
 };
 
@@ -425,11 +425,8 @@ static void failures_by_comm(FILE *f, struct pw_accounts *a)
 	if (!g || !(ns = calloc(ng ? ng : 1, sizeof(*ns))))
 		goto done;
 	for (size_t i = 0; i < ng; i++) {
-		if (!n || memcmp(ns[n - 1].key, g[i].key, PW_COMM_LEN)) {
-			memcpy(ns[n].key, g[i].key, PW_COMM_LEN);
-			ns[n++].start = i;
-		}
-		ns[n - 1].end = i + 1;
+		if (!n || memcmp(ns[n - 1].key, g[i].key, PW_COMM_LEN))
+			memcpy(ns[n++].key, g[i].key, PW_COMM_LEN);
 		ns[n - 1].fails += g[i].count;
 		if (g[i].err == 99)
 			ns[n - 1].eaddr += g[i].count;
