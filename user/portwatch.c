@@ -72,7 +72,7 @@
 /* Workload resolution (workload.c): cgroups cached per thread, and new
  * cgroup ids resolved per second per thread at most; past that an event's
  * workload fields are null (counted, said at the end). */
-#define WL_CACHE	4096
+#define WL_CACHE	4096	/* tests lower it: PORTWATCH_TEST_WL_CACHE */
 #define WL_PER_SECOND	256
 
 /* Worker output waiting for the consumer. */
@@ -515,6 +515,27 @@ static void sync_accounts(struct app *app, bool retire)
 			 __ATOMIC_RELEASE);
 }
 
+/* The rows' workloads, each a copy: a later lookup may start the resolver's
+ * cache over (more cgroups than it holds) and free what an earlier one
+ * returned. NULL (rows without workloads) without a resolver or memory. */
+static struct pw_workload *table_workloads(struct app *app, struct pw_procs *procs)
+{
+	struct pw_workload *wl;
+
+	if (!app->wl_worker || !procs->n || !(wl = calloc(procs->n, sizeof(*wl))))
+		return NULL;
+	for (size_t i = 0; i < procs->n; i++) {
+		const struct pw_workload *w;
+
+		if (!procs->v[i].cgroup_id)
+			continue;
+		w = pw_workloads_get(app->wl_worker, procs->v[i].cgroup_id, now_ns(CLOCK_MONOTONIC));
+		if (w && !pw_workload_copy(&wl[i], w))
+			procs->v[i].w = &wl[i];
+	}
+	return wl;
+}
+
 /* The per-process table: text under a time stamp, or one JSON object of
  * `type` ("interval" or "summary"), written to out. */
 static void print_table(struct app *app, const char *type, FILE *out)
@@ -523,6 +544,7 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	const char *mode = pw_mode_name(app->at.mode);
 	double duration_s = (now_ns(CLOCK_MONOTONIC) - app->start) / 1e9;
 	struct pw_procs procs = {};
+	struct pw_workload *wl;
 	uint64_t lost = read_counter(app, PW_CNT_EVENTS_LOST);
 	uint64_t full = read_counter(app, PW_CNT_STATS_FULL);
 	uint64_t stash_full = read_counter(app, PW_CNT_STASH_FULL);
@@ -544,10 +566,7 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	if (pw_accounts_procs(&app->acc, &procs))
 		fprintf(stderr, "portwatch: out of memory for the per-process table\n");
 	pw_procs_sort(&procs);
-	for (size_t i = 0; app->wl_worker && i < procs.n; i++)
-		if (procs.v[i].cgroup_id)
-			procs.v[i].w = pw_workloads_get(app->wl_worker, procs.v[i].cgroup_id,
-							now_ns(CLOCK_MONOTONIC));
+	wl = table_workloads(app, &procs);
 
 	if (env->json) {
 		static char buf[65536];	/* one process with its workload */
@@ -624,6 +643,9 @@ static void print_table(struct app *app, const char *type, FILE *out)
 		fprintf(stderr, "portwatch: %lld kretprobe misses (%s): %lld connect() outcomes not "
 			"counted; maxactive %d is too low for this load\n", krp.total, krp.detail,
 			krp.outcomes, app->at.maxactive);
+	for (size_t i = 0; wl && i < procs.n; i++)
+		pw_workload_clear(&wl[i]);
+	free(wl);
 	pw_procs_free(&procs);
 }
 
@@ -922,6 +944,19 @@ static int consume(struct app *app)
 	return 0;
 }
 
+/* A tests' knob (PORTWATCH_TEST_*) lowering a bound: unset or empty, the
+ * bound itself; else a number from 1 to max, or false with one line. */
+static bool test_knob(const char *name, unsigned long max, unsigned long *v)
+{
+	const char *s = getenv(name);
+
+	*v = max;
+	if (!s || !*s || !pw_parse_uint(s, 1, max, v))
+		return true;
+	fprintf(stderr, "portwatch: %s='%s': a number from 1 to %lu\n", name, s, max);
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	static struct app app = { .env = { .mode = PW_REQ_AUTO }, .wake_worker = -1,
@@ -952,14 +987,11 @@ int main(int argc, char **argv)
 			getenv("PORTWATCH_KRETPROBE_MAXACTIVE"));
 		return PW_EXIT_USAGE;
 	}
-	const char *open_env = getenv("PORTWATCH_TEST_PROCS_OPEN");
-	unsigned long open_v = PW_PROCS_OPEN;
+	unsigned long open_v, wl_cache;
 
-	if (open_env && *open_env && pw_parse_uint(open_env, 1, PW_PROCS_OPEN, &open_v)) {
-		fprintf(stderr, "portwatch: PORTWATCH_TEST_PROCS_OPEN='%s': a number from 1 to %d\n",
-			open_env, PW_PROCS_OPEN);
+	if (!test_knob("PORTWATCH_TEST_PROCS_OPEN", PW_PROCS_OPEN, &open_v) ||
+	    !test_knob("PORTWATCH_TEST_WL_CACHE", WL_CACHE, &wl_cache))
 		return PW_EXIT_USAGE;
-	}
 	app.procs_open = open_v;
 	if (pw_stash_ncpu() <= 0) {
 		fprintf(stderr, "portwatch: PORTWATCH_TEST_NCPU='%s': a number from 1 to 8192\n",
@@ -1005,8 +1037,8 @@ int main(int argc, char **argv)
 		}
 	}
 	/* without a cgroup2 hierarchy, workloads stay null: said once */
-	app.wl = pw_workloads_new(env->pods_dir, WL_CACHE, WL_PER_SECOND);
-	app.wl_worker = pw_workloads_new(env->pods_dir, WL_CACHE, WL_PER_SECOND);
+	app.wl = pw_workloads_new(env->pods_dir, wl_cache, WL_PER_SECOND);
+	app.wl_worker = pw_workloads_new(env->pods_dir, wl_cache, WL_PER_SECOND);
 
 	/* listen before attaching: a taken port leaves nothing attached */
 	if (env->listen_set) {
@@ -1207,9 +1239,9 @@ int main(int argc, char **argv)
 		pw_workloads_stats(app.wl, &st);
 		if (st.over_budget || st.restarts)
 			fprintf(stderr, "portwatch: workloads: %llu events without theirs (over %d new "
-				"cgroups a second), cache restarted %llu times (%d cgroups)\n",
+				"cgroups a second), cache restarted %llu times (%lu cgroups)\n",
 				(unsigned long long)st.over_budget, WL_PER_SECOND,
-				(unsigned long long)st.restarts, WL_CACHE);
+				(unsigned long long)st.restarts, wl_cache);
 	}
 	if (app.pending_err)
 		fprintf(stderr, "portwatch: counting failures from their events: %s: some are "
