@@ -810,6 +810,9 @@ static void *worker_main(void *arg)
 			wait = next_scan - now;
 		if (next_table && next_table - now < wait)
 			wait = next_table - now;
+		if (app->http && pw_http_deadline(app->http) &&
+		    pw_http_deadline(app->http) - now < wait)
+			wait = pw_http_deadline(app->http) - now;
 		if (wait < 0)
 			wait = 0;
 		epoll_wait(epfd, out, 4, (int)((wait + 999999) / 1000000));
