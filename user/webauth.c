@@ -16,11 +16,13 @@
  *   address's bucket (25 ms a second, up to 100 ms) and from a shared pool:
  *   strangers' (75 ms a second, up to 225 ms) or, for sources that
  *   authenticated before, known sources' (25 ms a second, up to 100 ms).
- *   When either is spent the answer is 429 without bcrypt. One guessing
- *   address spends at most a third of the strangers' pool, so others still
- *   get their check; many guessing addresses can spend the strangers' pool,
- *   not the known sources'. bcrypt takes at most a tenth of the worker's time,
- *   in stalls of at most 325 ms plus one hash, whatever the clients send.
+ *   When either is spent the answer is 429 without bcrypt. Costs are CPU
+ *   time. One guessing address spends at most a third of the strangers'
+ *   pool, so others still get their check (as long as one hash costs less
+ *   than the pool holds: about 100 ms at cost 10, 200 ms at cost 11); many
+ *   guessing addresses can spend the strangers' pool, not the known
+ *   sources'. bcrypt takes at most a tenth of the worker's CPU, in bursts of
+ *   at most 325 ms plus one hash, whatever the clients send.
  * The tables are fixed: 256 strangers (the least recently seen is evicted:
  * a new source starts with a full bucket, but the pool still bounds them
  * all) and 64 known sources (evicted only by other known sources).
@@ -153,11 +155,14 @@ static bool equal_ct(const void *a, const void *b, size_t n)
 	return !d;
 }
 
-static int64_t mono_ns(void)
+/* bcrypt's cost is the CPU time this thread spent in it: on a busy host the
+ * wall time of one hash can exceed a whole pool, and one client would then
+ * lock out the others for what other processes did. */
+static int64_t cpu_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -202,9 +207,9 @@ enum pw_auth_result pw_webauth_check(struct pw_webauth *a, struct pw_webconfig *
 	refill(&s->b, now_ns, PW_AUTH_SOURCE_PER_S, PW_AUTH_SOURCE_MAX);
 	if (s->b.ns <= 0 || pool->ns <= 0)
 		return PW_AUTH_BUSY;
-	t0 = mono_ns();
+	t0 = cpu_ns();
 	out = crypt_rn(pass, u->hash, a->crypt_data, sizeof(struct crypt_data));
-	cost = mono_ns() - t0;
+	cost = cpu_ns() - t0;
 	s->b.ns -= cost;
 	pool->ns -= cost;
 	a->bcrypt_runs++;

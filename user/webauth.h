@@ -37,7 +37,7 @@ struct pw_authsrc {
 };
 
 /*
- * Budgets (ns of bcrypt per second, and the most saved up): every check that
+ * Budgets (ns of bcrypt CPU time per second, and the most saved up): every check that
  * runs bcrypt spends from its source's bucket and from one of two pools,
  * strangers' or known sources' (those that authenticated before). Together
  * at most 100 ms a second: a tenth of the worker's time.
