@@ -260,7 +260,8 @@ static int tls_pair(struct parse *p, const char *key, yaml_node_t *k, yaml_node_
 		return tls_version(p, v, "tls_server_config.max_version", &c->max_version);
 	if (!strcmp(key, "prefer_server_cipher_suites")) {
 		err = boolean(p, v, "tls_server_config.prefer_server_cipher_suites", &b);
-		c->client_order = !b;
+		if (!err)	/* b is unset on error */
+			c->client_order = !b;
 		return err;
 	}
 	if (!strcmp(key, "client_auth_type")) {

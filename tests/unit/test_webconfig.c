@@ -165,6 +165,7 @@ static void test_refused(void **state)
 	refused("http_server_config:\n  headers:\n    X-Frame-Options: allow\n", "deny or sameorigin");
 	refused("http_server_config:\n  headers:\n    X-XSS-Protection: \"1\\r\\nX: y\"\n", "one line");
 	refused("http_server_config:\n  http2: maybe\n", "expected true or false");
+	refused("tls_server_config:\n  prefer_server_cipher_suites: [a]\n", "expected a string");
 	refused("http_server_config:\n  http3: true\n", "unknown key 'http3' in http_server_config");
 	refused("basic_auth_users: {}\n---\nbasic_auth_users: {}\n", "more than one YAML document");
 	refused("? [a]\n: b\n", "keys must be strings");
