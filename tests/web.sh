@@ -199,6 +199,40 @@ wprom_query() {
 }
 wprom_targets() { curl -s --max-time 5 "http://127.0.0.1:$WEB_PROM_PORT/api/v1/targets"; }
 
+# guessers SRC SECS NAME: 4 clients on SRC sending wrong passwords for prom
+# back to back, for SECS s or until $T/NAME.stop is removed; their status
+# codes in $T/NAME.1 .. NAME.4, their pids in GUESSERS.
+guessers() {
+	local i
+	GUESSERS=()
+	: > "$T/$3.stop"
+	for i in 1 2 3 4; do
+		(
+			end=$((SECONDS + $2))
+			while [ $SECONDS -lt $end ] && [ -e "$T/$3.stop" ]; do
+				curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 --cacert "$T/server.crt" \
+					--interface "$1" -u "prom:guess$RANDOM" \
+					"https://127.0.0.1:$METRICS_PORT/metrics"
+			done
+		) > "$T/$3.$i" &
+		GUESSERS+=($!)
+		defer "kill $!"
+	done
+}
+
+# guesses_counted NAME: once the guessers end, their answers: each 401
+# (bcrypt ran) or 429 (budget spent), never metrics; counts in N401, N429.
+guesses_counted() {
+	wait "${GUESSERS[@]}"
+	cat "$T/$1".[1-4] > "$T/$1"
+	local total
+	total=$(wc -l < "$T/$1")
+	N401=$(grep -cx 401 "$T/$1")
+	N429=$(grep -cx 429 "$T/$1")
+	echo "    info: $1: $total requests, $N401 x 401 (bcrypt ran), $N429 x 429 (budget spent)"
+	check_eq "$1: requests answered 401 or 429" "$total" "$((N401 + N429))"
+}
+
 # A flood of wrong passwords (each would cost bcrypt) from another address
 # while the known credentials keep scraping within a second: the flood is
 # answered 401, or 429 once the bcrypt budget is spent.
@@ -206,19 +240,8 @@ t_web_password_flood() {
 	web_setup
 	pw_start -q -l "127.0.0.1:$METRICS_PORT" --web.config.file="$T/web.yml"
 	check_eq "first scrape (pays bcrypt once)" 200 "$(wscrape -u "prom:$WEB_PASS" | tail -1)"
-	local i pids=()
-	for i in 1 2 3 4; do
-		(
-			end=$((SECONDS + 4))
-			while [ $SECONDS -lt $end ]; do
-				curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 --cacert "$T/server.crt" \
-					--interface 127.0.0.3 -u "prom:guess$RANDOM" \
-					"https://127.0.0.1:$METRICS_PORT/metrics"
-			done
-		) > "$T/flood.$i" &
-		pids+=($!)
-		defer "kill $!"
-	done
+	local i
+	guessers 127.0.0.3 4 flood
 	local ok=0 slow=0
 	for i in $(seq 6); do
 		sleep 0.5
@@ -228,16 +251,9 @@ t_web_password_flood() {
 			slow=$((slow + 1))
 		fi
 	done
-	wait "${pids[@]}"	# each stops after 4 s, its last curl after 5 more at most
-	cat "$T"/flood.* > "$T/flood"
-	local total n401 n429
-	total=$(wc -l < "$T/flood")
-	n401=$(grep -cx 401 "$T/flood")
-	n429=$(grep -cx 429 "$T/flood")
-	echo "    info: flood: $total requests, $n401 x 401, $n429 x 429 (bcrypt budget spent)"
+	guesses_counted flood	# each stops after 4 s, its last curl after 5 more at most
 	check_eq "scrapes answered within 1 s during the flood" 6 "$ok"
-	check_eq "flood requests answered 401 or 429" "$total" "$((n401 + n429))"
-	check_eq "some flood requests hit the bcrypt budget (429)" 1 "$([ "$n429" -gt 0 ] && echo 1)"
+	check_eq "some flood requests hit the bcrypt budget (429)" 1 "$([ "$N429" -gt 0 ] && echo 1)"
 	check_eq "the flood got no metrics (no 200)" 0 "$(grep -cx 200 "$T/flood")"
 	pw_stop
 }
@@ -249,40 +265,20 @@ t_web_password_flood() {
 t_web_guesser_other_address() {
 	web_setup
 	pw_start -q -l "127.0.0.1:$METRICS_PORT" --web.config.file="$T/web.yml"
-	local i pids=()
-	: > "$T/stop"
-	for i in 1 2 3 4; do
-		(
-			end=$((SECONDS + 30))
-			while [ $SECONDS -lt $end ] && [ -e "$T/stop" ]; do
-				curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 --cacert "$T/server.crt" \
-					--interface 127.0.0.2 -u "prom:guess$RANDOM" \
-					"https://127.0.0.1:$METRICS_PORT/metrics"
-			done
-		) > "$T/guess.$i" &
-		pids+=($!)
-		defer "kill $!"
-	done
+	guessers 127.0.0.2 30 guess
 	# the guesser has spent its budget: its next guesses are refused unchecked
 	local end=$((SECONDS + 20))
-	until [ "$(cat "$T"/guess.* | grep -cx 429)" -ge 3 ] || [ $SECONDS -ge $end ]; do
+	until [ "$(cat "$T"/guess.[1-4] | grep -cx 429)" -ge 3 ] || [ $SECONDS -ge $end ]; do
 		sleep 0.1
 	done
 	check_eq "the guesser got 429 (its budget spent), at least 3 times" 1 \
-		"$([ "$(cat "$T"/guess.* | grep -cx 429)" -ge 3 ] && echo 1)"
+		"$([ "$(cat "$T"/guess.[1-4] | grep -cx 429)" -ge 3 ] && echo 1)"
 	# while it goes on: the right password, first time (bcrypt), from 127.0.0.1
 	wscrape -u "prom:$WEB_PASS" --max-time 5 -D "$T/h" > "$T/m"
 	check_eq "right password from another address during the guessing (not 429)" 200 "$(tail -1 "$T/m")"
 	check_eq "metric lines in that answer" 1 "$([ "$(grep -c '^portwatch_' "$T/m")" -gt 0 ] && echo 1)"
-	rm -f "$T/stop"
-	wait "${pids[@]}"
-	cat "$T"/guess.* > "$T/guess"
-	local total n401 n429
-	total=$(wc -l < "$T/guess")
-	n401=$(grep -cx 401 "$T/guess")
-	n429=$(grep -cx 429 "$T/guess")
-	echo "    info: guesser: $total requests, $n401 x 401 (bcrypt ran), $n429 x 429"
-	check_eq "guesses answered 401 or 429" "$total" "$((n401 + n429))"
+	rm -f "$T/guess.stop"
+	guesses_counted guess
 	pw_stop
 }
 
@@ -314,8 +310,10 @@ t_web_slow_headers_many_addresses() {
 	local left
 	left=$(awk -v s="$settled" -v n="$EPOCHREALTIME" 'BEGIN { printf "%.1f", s + 5 + 1 - n }')
 	echo "    info: scrape from 127.0.0.1 waits at most $left s (deadline + 1 s)"
+	curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --max-time "$left" "$url" > "$T/ninth"
+	echo "    info: the ninth address's scrape: $(cut -d' ' -f2 "$T/ninth") s"
 	check_eq "a scrape from a ninth address, answered by 1 s past the deadline" 200 \
-		"$(curl -s -o /dev/null -w '%{http_code}' --max-time "$left" "$url")"
+		"$(cut -d' ' -f1 "$T/ninth")"
 	for a in 11 12 13 14 15 16 17 18; do
 		wait_for "$T/slow.$a" '^done' 20 || exit 1
 	done
