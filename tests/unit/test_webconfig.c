@@ -442,18 +442,19 @@ static void test_auth_per_source(void **state)
 	assert_int_equal(parse("basic_auth_users:\n  alice: " HASH4 "\n  bob: " HASH4 "\n", &cfg), 0);
 	assert_int_equal(pw_webauth_init(&a), 0);
 	/* the guesser's bucket, full at first, runs out: 429 for it */
-	for (n = 0; n < 100 && pw_webauth_check(&a, &cfg, &guesser, "alice", "guess", now) !=
-			       PW_AUTH_BUSY; n++)
+	for (n = 0; n < 100000 && pw_webauth_check(&a, &cfg, &guesser, "alice", "guess", now) !=
+				  PW_AUTH_BUSY; n++)
 		;
-	assert_true(n >= 1 && n < 100);
+	assert_true(n >= 1 && n < 100000);
 	assert_true(a.strangers.ns > 0);	/* one source spent at most its own 100 ms */
 	/* Prometheus, a stranger (portwatch just started), is checked: not 429 */
 	assert_int_equal(pw_webauth_check(&a, &cfg, &prom, "alice", "s3cret", now), PW_AUTH_OK);
-	/* a source that authenticated (here as bob) and guessers on 300 more
-	 * addresses spending the strangers' pool */
+	/* a source that authenticated (here as bob), then guessers on 1,000
+	 * more addresses (more than the table holds) spending the strangers'
+	 * pool */
 	assert_int_equal(pw_webauth_check(&a, &cfg, &known, "bob", "s3cret", now), PW_AUTH_OK);
-	for (int i = 0; i < 300; i++) {
-		snprintf(ip, sizeof(ip), "2001:db8:%x::1", 0x100 + i);
+	for (int i = 0; i < 1000 || (a.strangers.ns > 0 && i < 100000); i++) {
+		snprintf(ip, sizeof(ip), "2001:db8:%x:%x::1", i >> 16, i & 0xffff);
 		k = key6(ip);
 		pw_webauth_check(&a, &cfg, &k, "alice", "guess", now);
 	}
