@@ -302,9 +302,14 @@ t_web_slow_headers_many_addresses() {
 	for a in 11 12 13 14 15 16 17 18; do
 		wait_for "$T/slow.$a" '^\{' 20 || { cat "$T/slow.$a"; exit 1; }
 	done
-	# every connection is in (the 64th fills the server); their deadlines
-	# passed at the latest 5 s after now
+	# every connection is accepted (the listen queue is empty; the 64th
+	# fills the server): their deadlines pass at the latest 5 s after now
+	local end=$((SECONDS + 10))
+	until [ "$(ss -Hltn "sport = :$METRICS_PORT" | awk '{ print $2 }')" = 0 ] || [ $SECONDS -ge $end ]; do
+		sleep 0.05
+	done
 	local settled=$EPOCHREALTIME
+	check_eq "connections waiting in the listen queue" 0 "$(ss -Hltn "sport = :$METRICS_PORT" | awk '{ print $2 }')"
 	check_eq "trickling connections open (8 addresses x 8)" 64 \
 		"$(for a in 11 12 13 14 15 16 17 18; do head -1 "$T/slow.$a" | jq .open; done | awk '{ n += $1 } END { print n }')"
 	local left

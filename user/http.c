@@ -106,7 +106,7 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* basic_auth_users: every path needs them, as in the toolkit. */
+/* Our record of c (NULL: none, its allocation failed). */
 static struct conn *conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *i = MHD_get_connection_info(c,
@@ -115,6 +115,8 @@ static struct conn *conn_of(struct MHD_Connection *c)
 	return i ? i->socket_context : NULL;
 }
 
+/* basic_auth_users: every path needs them, as in the toolkit; the client's
+ * address picks the bcrypt budget. */
 static enum pw_auth_result authorize(struct pw_http *h, struct MHD_Connection *c)
 {
 	struct conn *cn = conn_of(c);
