@@ -468,6 +468,52 @@ t_web_idle_timeout() {
 	pw_stop
 }
 
+# The per-address connection limit counts an IPv6 client by its /64 (a host
+# or a tenant has a whole /64): 9 connections from 9 addresses of one /64
+# get 8 answers, the 9th is closed at accept, and a client of another /64
+# is answered. In a netns of its own, portwatch listening there.
+t_web_ipv6_slash64_limit() {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	web_port
+	mk_netns 32768 60999
+	in_ns ip -6 addr add 2001:db8::1/64 dev lo nodad 2>/dev/null ||
+		skip "no IPv6 in a new netns (ipv6.disable=1?)"
+	local i
+	for i in 100 101 102 103 104 105 106 107 108; do
+		must in_ns ip -6 addr add "2001:db8::$i/64" dev lo nodad
+	done
+	must in_ns ip -6 addr add 2001:db8:0:1::1/64 dev lo nodad
+	ip netns exec "$NS" "$PW" -q -l "[2001:db8::1]:$METRICS_PORT" > "$T/pw.out" 2> "$T/pw.err" &	# ip execs: $! is portwatch
+	PW_PID=$!
+	defer "kill -INT $PW_PID; wait $PW_PID"
+	wait_for "$T/pw.err" 'attached in' 10 || { sed 's/^/      pw: /' "$T/pw.err"; exit 1; }
+	in_ns python3 - "$METRICS_PORT" > "$T/v6" 2>&1 <<-'PY'
+	import socket, sys
+	port = int(sys.argv[1])
+	srcs = ["2001:db8::%d" % (100 + i) for i in range(9)] + ["2001:db8:0:1::1"]
+	socks = []
+	for src in srcs:	# all connected first: the server sees them together
+	    s = socket.socket(socket.AF_INET6)
+	    s.bind((src, 0))
+	    s.connect(("2001:db8::1", port))
+	    socks.append(s)
+	for s in socks:
+	    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	for src, s in zip(srcs, socks):
+	    s.settimeout(10)
+	    try:
+	        head = s.recv(12)
+	    except OSError:
+	        head = b""
+	    print(src, "answered" if head.startswith(b"HTTP/1.1 200") else "refused")
+	PY
+	sed 's/^/      /' "$T/v6"
+	check_eq "connections from one /64 answered (per-address limit)" 8 "$(grep -c '^2001:db8::1[0-9][0-9] answered$' "$T/v6")"
+	check_eq "connections from one /64 refused" 1 "$(grep -c '^2001:db8::1[0-9][0-9] refused$' "$T/v6")"
+	check_eq "a client of another /64 answered" "2001:db8:0:1::1 answered" "$(grep '^2001:db8:0:1::1 ' "$T/v6")"
+	pw_stop
+}
+
 # Request line and headers beyond 16 KiB are refused, and the server goes on.
 t_web_oversized_request() {
 	web_port
