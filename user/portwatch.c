@@ -845,7 +845,7 @@ static void *worker_main(void *arg)
 	}
 	for (;;) {
 		struct epoll_event out[4];
-		int64_t wait = next_sync - now;
+		int64_t wait = next_sync - now, due;
 		bool stop;
 		char *buf = NULL;
 		size_t len = 0;
@@ -855,6 +855,9 @@ static void *worker_main(void *arg)
 			wait = next_scan - now;
 		if (next_table && next_table - now < wait)
 			wait = next_table - now;
+		due = app->http ? pw_http_deadline(app->http) : 0;	/* a request's headers */
+		if (due && due - now < wait)
+			wait = due - now;
 		if (wait < 0)
 			wait = 0;
 		epoll_wait(epfd, out, 4, (int)((wait + 999999) / 1000000));
