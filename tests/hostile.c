@@ -31,6 +31,12 @@
  *     tcp_syncookies=0), and the connects stay in SYN_SENT.
  *   hostile hold N PORT
  *     N non-blocking connects to 127.0.0.1:PORT, left in progress.
+ *   hostile timewait N TOP PORT
+ *     N connections to distinct 127.1.0.0+i:PORT and TOP to 127.0.0.1:PORT,
+ *     each closed by the client first (TIME_WAIT), then one line and exit.
+ *   hostile elfbomb SRC DST sections|dynsym N
+ *     DST: a sparse copy of the executable SRC claiming N sections, or a
+ *     .dynsym of N bytes (tests/elfbomb.h); it still runs as SRC does.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -319,8 +325,60 @@ static void hold(unsigned n, unsigned port)
 			 (int)getpid(), n, inprogress, other);
 }
 
+#include "elfbomb.h"
+
+/* N connections to distinct destinations 127.1.0.0 + i : PORT, then TOP
+ * to 127.0.0.1:PORT, each ended by the client first (its FIN, then the
+ * server's): every client side stays in TIME_WAIT, holding its local port
+ * towards its destination. One listener on 0.0.0.0:PORT takes them all.
+ * Prints what it made, then exits (TIME_WAIT outlives it: 60 s). */
+static void timewait(unsigned long n, unsigned long top, unsigned int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	unsigned long made = 0, failed = 0;
+	struct timespec t0, t1;
+	int one = 1, l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 128))
+		die("listener");
+	for (unsigned long i = 0; i < n + top; i++) {
+		struct sockaddr_in d = a;
+		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), s;
+
+		if (c < 0)
+			die("socket");
+		d.sin_addr.s_addr = htonl(i < n ? 0x7f010000 + i : 0x7f000001);
+		if (connect(c, (struct sockaddr *)&d, sizeof(d))) {
+			failed++;
+			close(c);
+			continue;
+		}
+		s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+		close(c);
+		if (s >= 0)
+			close(s);
+		made++;
+	}
+	close(l);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("{\"mode\":\"timewait\",\"made\":%lu,\"failed\":%lu,\"seconds\":%.1f}\n", made,
+	       failed, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	exit(0);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && !strcmp(argv[1], "timewait"))
+		timewait(num(argv[2], 1000000), num(argv[3], 65535), num(argv[4], 65535));
+	if (argc == 6 && !strcmp(argv[1], "elfbomb")) {
+		if (elfbomb_make(argv[2], argv[3], argv[4], strtoull(argv[5], NULL, 10))) {
+			fprintf(stderr, "hostile elfbomb: %s: %s\n", argv[3], strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
 	if (argc == 7 && !strcmp(argv[1], "crowd"))
 		crowd(num(argv[2], 30000), num(argv[3], 65535), num(argv[4], 65535),
 		      num(argv[5], 65535), num(argv[6], 65535), 0);
@@ -334,6 +392,6 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "hold"))
 		hold(num(argv[2], 1000000), num(argv[3], 65535));
 	fprintf(stderr, "usage: hostile crowd N BASE HOLD_LO HOLD_HI CLOSED [REPEAT_MS] | flood PORT | "
-		"listen PORT | hold N PORT\n");
+		"listen PORT | hold N PORT | elfbomb SRC DST sections|dynsym N | timewait N TOP PORT\n");
 	return 2;
 }

@@ -502,3 +502,61 @@ t_not_root() {
 	check_eq "exit code as nobody" 1 $?
 	check_eq "stderr" "portwatch: needs root (or CAP_BPF and CAP_PERFMON): run with sudo" "$(cat "$T/err")"
 }
+
+# No terminal control from a tenant's name: a process named with a C1 CSI
+# (0xc2 0x9b), U+202E (RLO), U+2066 (LRI) and U+061C (ALM) fails connects
+# (the events, their diagnosis, the summary table, the remedies) and holds a
+# connection (the census): the text output shows the name as "a?2J?b??"
+# and holds none of those code points; the census' NDJSON gives the name
+# back exactly (escaped). cg_root and cg_make are tests/workload.sh's.
+CTL_NAME_HEX=61c29b324ae280ae62e281a6d89c
+CTL_NAME_TEXT='a?2J?b??'
+# lines holding a C1 control or a bidi/format control (pw_cp_is_control)
+ctl_lines() {
+	perl -ne '$n++ if /\xc2[\x80-\x9f]|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xaf]|\xd8\x9c/;
+		END { print $n + 0 }' "$1"
+}
+t_text_no_terminal_controls() {
+	cg_root
+	local cg=pwtest-ctl-$$-$RANDOM pid fails
+	cg_make "$cg"
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start --cgroup="$cg"
+	in_cg "$cg" "$TRIGGER" --comm-hex $CTL_NAME_HEX --port 18095 exhaust --count 13 > "$T/t" ||
+		{ fail "setup: trigger exited $?"; exit 1; }
+	pid=$(truth '.[0].pid' "$T/t")
+	fails=$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")
+	check_eq "trigger failures" 3 "$fails"
+	wait_count "$T/pw.out" 'EADDRNOTAVAIL' 1 5
+	pw_stop
+	check_eq "failure lines with the name escaped" "$fails" \
+		"$(grep -F " $pid " "$T/pw.out" | grep -F " $CTL_NAME_TEXT " | grep -c 'EADDRNOTAVAIL')"
+	check_eq "summary row with the name escaped" 1 \
+		"$(awk -v p="$pid" -v c="$CTL_NAME_TEXT" '$1 == p && $2 == c' "$T/pw.out" | wc -l)"
+	check_eq "remedies printed" 1 "$(grep -c '^Remedies for ' "$T/pw.out")"
+	check_eq "text lines holding a C1, bidi or format control" 0 "$(ctl_lines "$T/pw.out")"
+	check_eq "stderr lines holding one" 0 "$(ctl_lines "$T/pw.err")"
+
+	# the census: a holder of that name (bash renames itself)
+	census_httpd 18101
+	mkfifo "$T/hold"
+	in_ns bash -c "echo \$\$ > '$T/holder.pid'
+		printf '$(sed 's/../\\x&/g' <<<"$CTL_NAME_HEX")' > /proc/\$\$/comm
+		exec 5<>/dev/tcp/127.0.0.1/18101
+		echo ready > '$T/holder.ready'
+		read -r _ < '$T/hold'" &
+	defer "kill \$(cat '$T/holder.pid'); wait $!"
+	wait_for "$T/holder.ready" '^ready' 5 || exit 1
+	"$PW" --census --netns="/run/netns/$NS" > "$T/census.out" 2> "$T/census.err"
+	check_eq "census exit" 0 $?
+	check_eq "census holder with the name escaped" 1 \
+		"$(grep -cF "$(cat "$T/holder.pid")/$CTL_NAME_TEXT x1" "$T/census.out")"
+	check_eq "census lines holding a control" 0 "$(ctl_lines "$T/census.out")"
+	"$PW" --census -j --netns="/run/netns/$NS" > "$T/census.json" 2> "$T/census.err"
+	check_eq "census -j: every line JSON" "$(wc -l < "$T/census.json")" \
+		"$(jq -c . "$T/census.json" | wc -l)"
+	check_eq "census -j: the holder's name, exactly (hex)" $CTL_NAME_HEX \
+		"$(jq -j 'select(.type == "census" and .dport == 18101) | .holders[0].comm' "$T/census.json" |
+			od -An -tx1 | tr -d ' \n')"
+	check_eq "census -j lines holding a raw control" 0 "$(ctl_lines "$T/census.json")"
+}

@@ -331,6 +331,73 @@ t_workload_new_cgroups_bounded() {
 	echo "    info: $resolved of $fails events resolved, $unresolved over the budget, span ${span}s"
 }
 
+# A local user with a delegated cgroup subtree (here the test's own cgroup,
+# standing for user@UID.service) names cgroups in it as the kubelet names a
+# victim pod's, with both drivers' shapes; a pods folder has the victim. Its
+# failures are charged to no pod (the events, the summary, the text column
+# and the per-workload series): pods are found from the root only.
+t_workload_pod_not_impersonated() {
+	cg_root
+	mk_netns $RANGE_LO $RANGE_HI
+	local base=pwtest-deleg-$$-$RANDOM port=${METRICS_PORT:-19099} i
+	local cgfs=$base/kubepods/burstable/pod$WL_UID/$WL_CID
+	local sysd=$base/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod$WL_UID_.slice/cri-containerd-$WL_CID2.scope
+	cg_make "$cgfs"
+	cg_make "$sysd"
+	mk_pods shop victim "$WL_UID" app
+	pw_start -j --cgroup="$base" --pods-dir="$T/logs/pods" -l "127.0.0.1:$port"
+	for i in 1 2; do
+		in_cg "$([ $i = 1 ] && echo "$cgfs" || echo "$sysd")" "$TRIGGER" --port $((18110 + i)) \
+			exhaust --count 13 > "$T/t$i" || { fail "setup: trigger $i exited $?"; exit 1; }
+		check_eq "trigger $i failures" 3 "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t$i")"
+	done
+	curl -s --max-time 5 "http://127.0.0.1:$port/metrics" > "$T/m"
+	pw_stop
+	ns_events > "$T/ev"
+	check_eq "events of both" 6 "$(wc -l < "$T/ev")"
+	check_eq "events in the cgroupfs-shaped subtree: its cgroup, no pod" 3 \
+		"$(jq -c --arg cg "/$cgfs" 'select(.cgroup == $cg and .pod == null and .container == null)' "$T/ev" | wc -l)"
+	check_eq "events in the systemd-shaped subtree: its cgroup, no pod" 3 \
+		"$(jq -c --arg cg "/$sysd" 'select(.cgroup == $cg and .pod == null and .container == null)' "$T/ev" | wc -l)"
+	check_eq "summary rows of the triggers, none charged to a pod" 2 \
+		"$(summary | jq -c --argjson p "[$(truth '.[0].pid' "$T/t1"),$(truth '.[0].pid' "$T/t2")]" \
+			'.processes[] | select(.pid as $x | $p | index($x)) | select(.pod == null)' | wc -l)"
+	check_eq "no per-workload series of the victim pod" 0 "$(grep -c 'pod="victim"' "$T/m")"
+}
+
+# The summary table's rows keep their workloads while resolving later rows
+# starts the cache over: the cache lowered to 2 cgroups
+# (PORTWATCH_TEST_WL_CACHE), 6 processes each failing in a cgroup of its
+# own. Each row names its own cgroup (under ASan, in the sanitizer pass, a
+# row holding a freed entry aborts the run).
+t_workload_table_outlives_cache() {
+	cg_root
+	local base=pwtest-wlc-$$-$RANDOM n=6 i pid
+	cg_make "$base"
+	for i in $(seq $n); do
+		cg_make "$base/c$i"
+	done
+	PORTWATCH_TEST_WL_CACHE=0 "$PW" -q -d 1 > "$T/o" 2> "$T/e"
+	check_eq "PORTWATCH_TEST_WL_CACHE=0 exit" 2 $?
+	check_eq "PORTWATCH_TEST_WL_CACHE=0 says why" 1 "$(grep -c 'PORTWATCH_TEST_WL_CACHE' "$T/e")"
+	PORTWATCH_TEST_WL_CACHE=2 pw_start -j --cgroup="$base"
+	for i in $(seq $n); do
+		sh -c 'echo $$ > "$1/cgroup.procs" && exec "$2" --private $3 exhaust --count 12' \
+			sh "$CG_ROOT/$base/c$i" "$TRIGGER" $RANGE_LO-$RANGE_HI > "$T/t$i" ||
+			{ fail "setup: trigger in c$i exited $?"; exit 1; }
+		check_eq "trigger in c$i: failures" 2 "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t$i")"
+	done
+	pw_stop
+	for i in $(seq $n); do
+		pid=$(truth '.[0].pid' "$T/t$i")
+		check_eq "summary row of c$i's process names its cgroup" "/$base/c$i" \
+			"$(summary | jq -r --argjson p "$pid" '.processes[] | select(.pid == $p) | .cgroup')"
+	done
+	check_eq "summary: the $n processes" $n "$(summary | jq '.processes | length')"
+	check_eq "stderr: the cache started over" 1 \
+		"$(grep -cE 'cache restarted [1-9][0-9]* times \(2 cgroups\)' "$T/pw.err")"
+}
+
 # CPython (urllib, a new connection per request) and Node.js (a new
 # http.Agent without keep-alive per request): found from the executable's
 # exported symbols (or libpython / libnode mapped), never from the name;

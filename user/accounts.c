@@ -25,6 +25,9 @@ void pw_accounts_free(struct pw_accounts *a)
 	free(a->expired_index);
 	free(a->comms);
 	free(a->comm_index);
+	free(a->comm_floor);
+	free(a->cother);
+	free(a->comm_prev);
 	free(a->wl_shown);
 	memset(a, 0, sizeof(*a));
 }
@@ -110,15 +113,27 @@ static struct pw_row *add(struct pw_accounts *a, const struct pw_proc_key *k)
 
 /* ---- the names with series of their own ---- */
 
-#define COMM_INDEX_CAP	(2 * PW_MAX_COMMS)	/* a power of 2, at most half full */
+#define COMM_INDEX_CAP	(4 * PW_COMM_SLOTS)	/* a power of 2, at most half full */
 
-/* A comm as a key: its bytes up to the first NUL, zero-padded. */
-static void comm_key(char out[PW_COMM_LEN], const char *comm)
+void pw_comm_key(char out[PW_COMM_LEN], const char *comm)
 {
-	size_t n = pw_comm_len(comm);
+	const unsigned char *s = (const unsigned char *)comm;
+	size_t n = pw_comm_len(comm), i = 0, o = 0;
 
 	memset(out, 0, PW_COMM_LEN);
-	memcpy(out, comm, n);
+	while (i < n) {
+		size_t l = pw_utf8_seq_len(s + i, n - i);
+
+		/* both print as U+FFFD in a label */
+		if (!l || (l == 3 && !memcmp(s + i, "\xef\xbf\xbd", 3))) {
+			out[o++] = (char)0xff;
+			i += l ? l : 1;
+		} else {
+			memcpy(out + o, s + i, l);
+			o += l;
+			i += l;
+		}
+	}
 }
 
 static uint64_t comm_hash(const char key[PW_COMM_LEN])
@@ -134,49 +149,154 @@ static size_t comm_slot(const struct pw_accounts *a, const char key[PW_COMM_LEN]
 {
 	size_t h = comm_hash(key) & (COMM_INDEX_CAP - 1);
 
-	while (a->comm_index[h] && memcmp(a->comms[a->comm_index[h] - 1], key, PW_COMM_LEN))
+	while (a->comm_index[h] && memcmp(a->comms[a->comm_index[h] - 1].name, key, PW_COMM_LEN))
 		h = (h + 1) & (COMM_INDEX_CAP - 1);
 	return h;
 }
 
-bool pw_accounts_comm_shown(const struct pw_accounts *a, const char *comm)
-{
-	char key[PW_COMM_LEN];
-
-	if (!a->comm_index)
-		return false;
-	comm_key(key, comm);
-	return a->comm_index[comm_slot(a, key)] != 0;
-}
-
-/* Give comm series of its own if there is room: once the set is full it
- * never changes again, so a name left out is left out for good and the
- * PW_OTHER_COMM series only grows. `always`: the pid 0 rows' name
- * (unattributed), which has one place of its own beyond PW_MAX_COMMS, so
- * that no crowd of names can push it into PW_OTHER_COMM. */
-static int admit_comm(struct pw_accounts *a, const char *comm, bool always)
+struct pw_comm *pw_accounts_comm_find(const struct pw_accounts *a, const char *comm)
 {
 	char key[PW_COMM_LEN];
 	size_t h;
 
-	if (!a->comm_index) {
-		a->comms = calloc(PW_MAX_COMMS + 1, sizeof(*a->comms));
-		a->comm_index = calloc(COMM_INDEX_CAP, sizeof(*a->comm_index));
-		if (!a->comms || !a->comm_index) {
-			free(a->comms);
-			free(a->comm_index);
-			a->comms = NULL;
-			a->comm_index = NULL;
-			return -ENOMEM;
-		}
-	}
-	comm_key(key, comm);
+	if (!a->comm_index)
+		return NULL;
+	pw_comm_key(key, comm);
 	h = comm_slot(a, key);
-	if (a->comm_index[h] || a->ncomms >= PW_MAX_COMMS + (size_t)always)
+	return a->comm_index[h] ? &a->comms[a->comm_index[h] - 1] : NULL;
+}
+
+bool pw_accounts_comm_shown(const struct pw_accounts *a, const char *comm)
+{
+	const struct pw_comm *c = pw_accounts_comm_find(a, comm);
+
+	return c && c->shown;
+}
+
+static int comms_alloc(struct pw_accounts *a)
+{
+	if (a->comm_index)
 		return 0;
-	memcpy(a->comms[a->ncomms], key, PW_COMM_LEN);
-	a->comm_index[h] = ++a->ncomms;
+	a->comm_index = calloc(COMM_INDEX_CAP, sizeof(*a->comm_index));
+	a->comm_floor = calloc(PW_COMM_FLOORS, sizeof(*a->comm_floor));
+	if (!a->comm_index || !a->comm_floor) {
+		free(a->comm_index);
+		free(a->comm_floor);
+		a->comm_index = NULL;
+		a->comm_floor = NULL;
+		return -ENOMEM;
+	}
 	return 0;
+}
+
+/* Room for one more tracked name (the table grows to PW_COMM_SLOTS + 1). */
+static int comms_room(struct pw_accounts *a)
+{
+	size_t cap = a->comms_cap ? a->comms_cap * 2 : 64;
+	struct pw_comm *nv;
+
+	if (a->ncomms < a->comms_cap)
+		return 0;
+	if (cap > PW_COMM_SLOTS + 1)
+		cap = PW_COMM_SLOTS + 1;
+	nv = realloc(a->comms, cap * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	a->comms = nv;
+	a->comms_cap = cap;
+	return 0;
+}
+
+/* Track comm if a slot is free. `always`: the pid 0 rows' name
+ * (unattributed), pinned in one place of its own beyond PW_COMM_SLOTS, so
+ * that no crowd of names can push it into PW_OTHER_COMM. */
+static struct pw_comm *track(struct pw_accounts *a, const char *comm, bool always)
+{
+	char key[PW_COMM_LEN], other[PW_COMM_LEN];
+	struct pw_comm *c;
+	size_t h;
+
+	if (comms_alloc(a))
+		return NULL;
+	pw_comm_key(key, comm);
+	pw_comm_key(other, PW_OTHER_COMM);
+	h = comm_slot(a, key);
+	if (a->comm_index[h]) {
+		c = &a->comms[a->comm_index[h] - 1];
+		c->pinned |= always;
+		return c;
+	}
+	if (!memcmp(key, other, PW_COMM_LEN) || a->ncomms >= PW_COMM_SLOTS + (size_t)always ||
+	    comms_room(a))
+		return NULL;
+	c = &a->comms[a->ncomms];
+	memset(c, 0, sizeof(*c));
+	memcpy(c->name, key, PW_COMM_LEN);
+	c->pinned = always;
+	a->comm_index[h] = ++a->ncomms;
+	return c;
+}
+
+/* A name failing for the first time is tracked while there is room (its
+ * series take all its failures); ENOMEM only when the table cannot be made. */
+static int admit_comm(struct pw_accounts *a, const char *comm, bool always)
+{
+	if (comms_alloc(a))
+		return -ENOMEM;
+	track(a, comm, always);
+	return 0;
+}
+
+struct pw_comm *pw_accounts_comm_adopt(struct pw_accounts *a, const char *comm)
+{
+	struct pw_comm *c = pw_accounts_comm_find(a, comm);
+
+	if (c)
+		return c;
+	c = track(a, comm, false);
+	if (c)
+		c->adopted = true;
+	return c;
+}
+
+static size_t floor_slot(const char *name, uint16_t err, uint16_t family)
+{
+	uint64_t h = comm_hash(name) ^ ((uint64_t)err << 16 | family) * 0x9e3779b97f4a7c15ull;
+
+	return (h ^ h >> 29) & (PW_COMM_FLOORS - 1);
+}
+
+uint64_t pw_accounts_comm_floor(const struct pw_accounts *a, const char *name, uint16_t err,
+				uint16_t family)
+{
+	return a->comm_floor ? a->comm_floor[floor_slot(name, err, family)] : 0;
+}
+
+static void expired_other(struct pw_accounts *a);
+
+int pw_accounts_comm_evict(struct pw_accounts *a, struct pw_comm *c)
+{
+	size_t i = c - a->comms;
+
+	if (c->pinned)
+		return -EINVAL;
+	for (unsigned int k = 0; k < c->nseries; k++) {
+		uint64_t *f = &a->comm_floor[floor_slot(c->name, c->s[k].err, c->s[k].family)];
+
+		if (c->s[k].own > *f)
+			*f = c->s[k].own;
+		a->comm_evicted_own += c->s[k].own;
+	}
+	a->comms[i] = a->comms[--a->ncomms];
+	memset(a->comm_index, 0, COMM_INDEX_CAP * sizeof(*a->comm_index));
+	for (size_t j = 0; j < a->ncomms; j++)
+		a->comm_index[comm_slot(a, a->comms[j].name)] = j + 1;
+	return 0;
+}
+
+void pw_accounts_comm_compact(struct pw_accounts *a)
+{
+	expired_other(a);
 }
 
 /* ---- rows folded away: per (name, errno, family, cgroup) ---- */
@@ -239,6 +359,54 @@ static struct pw_row *expired_add(struct pw_accounts *a, const struct pw_row *pr
 }
 
 static int fold_expired(struct pw_accounts *a, const struct pw_row *r);
+
+/* The folded rows of names no longer tracked go to PW_OTHER_COMM's rows
+ * (merged with those of the same errno, family and cgroup), in place: the
+ * index is rebuilt, nothing allocated. */
+static void expired_other(struct pw_accounts *a)
+{
+	char other[PW_COMM_LEN];
+	size_t m = a->expired_index_cap - 1, n = 0;
+
+	if (!a->nexpired)
+		return;
+	pw_comm_key(other, PW_OTHER_COMM);
+	memset(a->expired_index, 0, a->expired_index_cap * sizeof(*a->expired_index));
+	for (size_t i = 0; i < a->nexpired; i++) {
+		struct pw_row *r = &a->expired[i];
+		size_t h;
+
+		if (r->key.err && memcmp(r->base.comm, other, PW_COMM_LEN) &&
+		    !pw_accounts_comm_find(a, r->base.comm))
+			memcpy(r->base.comm, other, PW_COMM_LEN);
+		for (h = expired_hash(r, a->expired_index_cap); a->expired_index[h]; h = (h + 1) & m)
+			if (expired_eq(&a->expired[a->expired_index[h] - 1], r))
+				break;
+		if (a->expired_index[h]) {
+			struct pw_row *e = &a->expired[a->expired_index[h] - 1];
+
+			e->base.count += r->base.count;
+			e->base.scans += r->base.scans;
+			e->base.scan_ns += r->base.scan_ns;
+			r->in_kernel = true;	/* merged: taken out below */
+		} else {
+			a->expired_index[h] = i + 1;
+		}
+	}
+	for (size_t i = 0; i < a->nexpired; i++)
+		if (!a->expired[i].in_kernel)
+			a->expired[n++] = a->expired[i];
+	a->nexpired = n;
+	memset(a->expired_index, 0, a->expired_index_cap * sizeof(*a->expired_index));
+	for (size_t i = 0; i < n; i++) {
+		size_t h;
+
+		for (h = expired_hash(&a->expired[i], a->expired_index_cap); a->expired_index[h];
+		     h = (h + 1) & m)
+			;
+		a->expired_index[h] = i + 1;
+	}
+}
 
 /* The row of k for outcomes that v describes, the newest at ts_ns (0: not
  * known, a kernel entry): found or added, and started again from 0 if its
@@ -389,12 +557,12 @@ static int fold_expired(struct pw_accounts *a, const struct pw_row *r)
 	memset(&probe, 0, sizeof(probe));
 	probe.key = r->key;
 	probe.key.tgid = 0;
-	/* failures under their name if it has series of its own, else (and
-	 * every success) under PW_OTHER_COMM: as many rows as names shown */
-	if (r->key.err && pw_accounts_comm_shown(a, t.comm))
-		comm_key(probe.base.comm, t.comm);
+	/* failures under their name if it is tracked, else (and every
+	 * success) under PW_OTHER_COMM: as many names as tracked */
+	if (r->key.err && pw_accounts_comm_find(a, t.comm))
+		pw_comm_key(probe.base.comm, t.comm);
 	else
-		comm_key(probe.base.comm, PW_OTHER_COMM);
+		pw_comm_key(probe.base.comm, PW_OTHER_COMM);
 	/* kept per cgroup too (the per-workload counters stay monotonic), up
 	 * to PW_EXPIRED_CGROUPS rows; beyond, new ones per name only */
 	probe.base.cgroup_id = t.cgroup_id;

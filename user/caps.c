@@ -195,8 +195,9 @@ int pw_privs_drop(const struct pw_privs *p, bool tracefs_probes, int map_fd, FIL
 
 	(void)p;
 	if (capng_get_caps_process()) {
-		fprintf(err, "portwatch: cannot read capabilities (%s): running with all of "
-			"them\n", strerror(errno));
+		/* never run on with every capability: stop (exit 1) */
+		fprintf(err, "portwatch: cannot read capabilities to drop them (%s): stopping\n",
+			strerror(errno));
 		return -1;
 	}
 	bounds = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
@@ -221,8 +222,8 @@ int pw_privs_drop(const struct pw_privs *p, bool tracefs_probes, int map_fd, FIL
 	/* the bounding set too when we may (CAP_SETPCAP), so nothing can
 	 * come back through an exec either */
 	if (capng_apply(bounds ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS)) {
-		fprintf(err, "portwatch: cannot drop capabilities after attach: running with "
-			"all of them\n");
+		fprintf(err, "portwatch: cannot drop capabilities after attach (capng_apply "
+			"failed): stopping rather than running with all of them\n");
 		return -1;
 	}
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);

@@ -39,7 +39,9 @@ void pw_privs_free(struct pw_privs *p);
  * ambient and (with CAP_SETPCAP) bounding sets; one line saying what was
  * kept. `tracefs_probes`: kretprobes were defined in kprobe_events and must
  * be removed at exit; `map_fd`: a map of the loaded programs, to find out
- * whether reading it still needs a capability on this kernel. 0, or -1 when nothing could be dropped (said why). */
+ * whether reading it still needs a capability on this kernel. 0, or -1 when
+ * they could not be read or dropped (one line said why): the caller stops
+ * with exit status 1, it never runs on with every capability. */
 int pw_privs_drop(const struct pw_privs *p, bool tracefs_probes, int map_fd, FILE *err);
 
 /* The node's ip_local_port_range and tcp_tw_reuse (pid 1's netns when we

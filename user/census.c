@@ -217,7 +217,22 @@ struct holder_acc {
 struct dacc {
 	struct holder_acc *h;
 	size_t nh, caph;
+	uint32_t est;		/* the sketch's count of it (PASS_ADMIT) */
 };
+
+/* Census memory is bounded by PW_CENSUS_MAX_DESTS entries per netns, not by
+ * the destinations a tenant makes. PASS_EXACT counts every destination;
+ * past the cap it is given up and the dumps read twice more: PASS_SKETCH
+ * counts sockets per destination in a count-min sketch (never under the
+ * truth), PASS_ADMIT keeps the destinations whose estimate reaches a
+ * threshold that only rises (raised and the entries under it folded into
+ * "other" when the table is full). A destination's estimate is fixed during
+ * PASS_ADMIT, so each is counted whole in its own row or whole in "other":
+ * rows and totals are exact for that last dump. PASS_HOLDERS (--census)
+ * maps the kept destinations' socket inodes to their rows. */
+enum census_pass { PASS_EXACT, PASS_SKETCH, PASS_ADMIT, PASS_HOLDERS };
+#define SKETCH_ROWS	4
+#define SKETCH_COLS	65536	/* 4 x 65536 x 4 bytes = 1 MiB */
 
 struct census_ctx {
 	const struct pw_census_filter *f;
@@ -233,6 +248,11 @@ struct census_ctx {
 	struct { uint32_t ino, dest; } *itab;
 	size_t itab_sz, itab_n;
 	bool owners_pass;
+	enum census_pass pass;
+	size_t max_dests;
+	bool overflow;			/* PASS_EXACT met more than max_dests */
+	uint32_t *sketch;		/* SKETCH_ROWS x SKETCH_COLS */
+	uint32_t admit_min;		/* PASS_ADMIT's threshold */
 };
 
 static uint64_t hash_bytes(const void *p, size_t n)
@@ -308,6 +328,150 @@ static long dest_get(struct census_ctx *c, const struct dkey *k)
 	return o->ndests - 1;
 }
 
+/* Index of the destination's entry, or -1. */
+static long dest_find(const struct census_ctx *c, const struct dkey *k)
+{
+	const struct pw_census_ns *o = c->out;
+
+	if (!c->dtab_sz)
+		return -1;
+	for (size_t j = hash_bytes(k, sizeof(*k)) & (c->dtab_sz - 1); c->dtab[j];
+	     j = (j + 1) & (c->dtab_sz - 1)) {
+		const struct pw_census_dest *d = &o->dests[c->dtab[j] - 1];
+
+		if (d->family == k->family && d->dport == k->dport &&
+		    !memcmp(d->daddr, k->daddr, 16))
+			return c->dtab[j] - 1;
+	}
+	return -1;
+}
+
+static size_t sketch_col(const struct dkey *k, unsigned int row)
+{
+	uint64_t h = hash_bytes(k, sizeof(*k)) ^ (0x9e3779b97f4a7c15ull * (row + 1));
+
+	h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
+	return (h ^ (h >> 29)) & (SKETCH_COLS - 1);
+}
+
+static uint32_t sketch_est(const struct census_ctx *c, const struct dkey *k);
+
+/* Conservative update: only the counters at the estimate go up, so the
+ * estimates stay close to the truth (never under it) with 200,000
+ * destinations of one socket each. */
+static void sketch_add(struct census_ctx *c, const struct dkey *k)
+{
+	uint32_t e = sketch_est(c, k);
+
+	if (e == UINT32_MAX)
+		return;
+	for (unsigned int r = 0; r < SKETCH_ROWS; r++) {
+		uint32_t *v = &c->sketch[r * SKETCH_COLS + sketch_col(k, r)];
+
+		if (*v < e + 1)
+			*v = e + 1;
+	}
+}
+
+static uint32_t sketch_est(const struct census_ctx *c, const struct dkey *k)
+{
+	uint32_t e = UINT32_MAX;
+
+	for (unsigned int r = 0; r < SKETCH_ROWS; r++) {
+		uint32_t v = c->sketch[r * SKETCH_COLS + sketch_col(k, r)];
+
+		if (v < e)
+			e = v;
+	}
+	return e;
+}
+
+static void fold_into(struct pw_census_dest *to, const struct pw_census_dest *d)
+{
+	to->held += d->held;
+	to->reusable_time_wait += d->reusable_time_wait;
+	for (unsigned int s = 0; s < PW_TCP_STATES; s++)
+		to->states[s] += d->states[s];
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* PASS_ADMIT with a full table: raise the threshold to the entries' median
+ * estimate (at least past the smallest), fold the entries under it into
+ * "other" and index the rest again. */
+static int raise_threshold(struct census_ctx *c)
+{
+	struct pw_census_ns *o = c->out;
+	uint32_t *e = malloc(o->ndests * sizeof(*e)), t;
+	size_t n = 0;
+
+	if (!e)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->ndests; i++)
+		e[i] = c->acc[i].est;
+	qsort(e, o->ndests, sizeof(*e), cmp_u32);
+	t = e[o->ndests / 2] > e[0] ? e[o->ndests / 2] : e[0] + 1;
+	free(e);
+	c->admit_min = t;
+	for (size_t i = 0; i < o->ndests; i++) {
+		if (c->acc[i].est < t) {
+			fold_into(&o->other, &o->dests[i]);
+			free(c->acc[i].h);
+			continue;
+		}
+		o->dests[n] = o->dests[i];
+		c->acc[n++] = c->acc[i];
+	}
+	o->ndests = n;
+	memset(c->dtab, 0, c->dtab_sz * sizeof(*c->dtab));
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_census_dest *d = &o->dests[i];
+		struct dkey k = { .family = d->family, .dport = d->dport };
+		size_t j;
+
+		memcpy(k.daddr, d->daddr, 16);
+		for (j = hash_bytes(&k, sizeof(k)) & (c->dtab_sz - 1); c->dtab[j];
+		     j = (j + 1) & (c->dtab_sz - 1))
+			;
+		c->dtab[j] = i + 1;
+	}
+	return 0;
+}
+
+/* The entry a socket towards k counts in: an index, or -ENOSPC for
+ * "other" (PASS_EXACT past the cap: it sets overflow), or -ENOMEM. */
+static long dest_admit(struct census_ctx *c, const struct dkey *k)
+{
+	long i = dest_find(c, k);
+	uint32_t e = 0;
+
+	if (i >= 0)
+		return i;
+	if (c->pass == PASS_ADMIT) {
+		e = sketch_est(c, k);
+		if (e < c->admit_min)
+			return -ENOSPC;
+		if (c->out->ndests >= c->max_dests) {
+			if (raise_threshold(c))
+				return -ENOMEM;
+			if (e < c->admit_min)
+				return -ENOSPC;
+		}
+	} else if (c->out->ndests >= c->max_dests) {
+		c->overflow = true;
+		return -ENOSPC;
+	}
+	i = dest_get(c, k);
+	if (i >= 0)
+		c->acc[i].est = e;
+	return i;
+}
+
 static int itab_add(struct census_ctx *c, uint32_t ino, uint32_t dest)
 {
 	size_t j;
@@ -375,10 +539,20 @@ static int on_socket(struct census_ctx *c, const struct inet_diag_msg *m)
 	    (k.family != f->family || k.dport != f->dport ||
 	     memcmp(k.daddr, f->daddr, k.family == AF_INET ? 4 : 16)))
 		return 0;
-	i = dest_get(c, &k);
-	if (i < 0)
+	if (c->pass == PASS_SKETCH) {
+		sketch_add(c, &k);
+		return 0;
+	}
+	if (c->pass == PASS_HOLDERS) {
+		i = dest_find(c, &k);
+		if (i >= 0 && m->idiag_inode)
+			return itab_add(c, m->idiag_inode, i);
+		return 0;
+	}
+	i = dest_admit(c, &k);
+	if (i < 0 && i != -ENOSPC)
 		return i;
-	d = &c->out->dests[i];
+	d = i >= 0 ? &c->out->dests[i] : &c->out->other;
 	d->held++;
 	if (state < PW_TCP_STATES)
 		d->states[state]++;
@@ -391,7 +565,7 @@ static int on_socket(struct census_ctx *c, const struct inet_diag_msg *m)
 				       pw_addr_is_loopback(k.family, saddr)))) &&
 	    (int64_t)TW_LEN_MS - m->idiag_expires > c->set.tw_delay_ms)
 		d->reusable_time_wait++;
-	if (f && f->holders && m->idiag_inode)
+	if (i >= 0 && c->pass == PASS_EXACT && f && f->holders && m->idiag_inode)
 		return itab_add(c, m->idiag_inode, i);
 	return 0;
 }
@@ -663,6 +837,7 @@ static int cmp_dest(const void *a, const void *b)
 static void finish(struct census_ctx *c)
 {
 	struct pw_census_ns *o = c->out;
+	size_t nh = 0;
 	uint32_t full = o->range_hi >= o->range_lo ? o->range_hi - o->range_lo + 1 : 0;
 
 	for (int p = o->range_lo; p <= o->range_hi && p >= 0 && p < NPORTS; p++) {
@@ -672,6 +847,14 @@ static void finish(struct census_ctx *c)
 			o->bind_owned++;	/* a reserved port is counted once, as reserved */
 	}
 	o->range_size = full > o->reserved + o->bind_owned ? full - o->reserved - o->bind_owned : 0;
+	for (size_t i = 0; i < o->ndests; i++)
+		nh += c->acc[i].nh < PW_MAX_HOLDERS ? c->acc[i].nh : PW_MAX_HOLDERS;
+	if (nh) {
+		o->holder_store = calloc(nh, sizeof(*o->holder_store));
+		if (!o->holder_store)
+			skips.holders++;	/* said as holders not read */
+	}
+	nh = 0;
 	for (size_t i = 0; i < o->ndests; i++) {
 		struct pw_census_dest *d = &o->dests[i];
 		struct dacc *a = &c->acc[i];
@@ -683,6 +866,13 @@ static void finish(struct census_ctx *c)
 		if (a->nh > 1)	/* a->h is NULL without holders */
 			qsort(a->h, a->nh, sizeof(*a->h), cmp_holder);
 		d->nholders = a->nh < PW_MAX_HOLDERS ? a->nh : PW_MAX_HOLDERS;
+		d->holders = NULL;
+		if (!o->holder_store)
+			d->nholders = 0;
+		if (d->nholders) {
+			d->holders = o->holder_store + nh;
+			nh += d->nholders;
+		}
 		for (unsigned int j = 0; j < d->nholders; j++) {
 			d->holders[j].pid = a->h[j].pid;
 			d->holders[j].sockets = a->h[j].n;
@@ -691,6 +881,8 @@ static void finish(struct census_ctx *c)
 	}
 	if (o->ndests > 1)
 		qsort(o->dests, o->ndests, sizeof(*o->dests), cmp_dest);
+	if (o->range_size)
+		o->other.usage = (double)o->other.held / o->range_size;
 }
 
 static void ctx_free(struct census_ctx *c)
@@ -701,21 +893,100 @@ static void ctx_free(struct census_ctx *c)
 	free(c->acc);
 	free(c->dtab);
 	free(c->itab);
+	free(c->sketch);
+}
+
+/* Forget what a pass counted (not the tables' room), for the next pass. */
+static void ctx_reset(struct census_ctx *c)
+{
+	struct pw_census_ns *o = c->out;
+
+	if (c->acc)
+		for (size_t i = 0; i < o->ndests; i++)
+			free(c->acc[i].h);
+	o->ndests = 0;
+	o->sockets = 0;
+	memset(&o->other, 0, sizeof(o->other));
+	if (c->dtab)
+		memset(c->dtab, 0, c->dtab_sz * sizeof(*c->dtab));
+	free(c->itab);
+	c->itab = NULL;
+	c->itab_sz = c->itab_n = 0;
+	memset(c->owned, 0, sizeof(c->owned));
+}
+
+/* The passes of a census (see enum census_pass): dumps(c, arg) reads every
+ * dump once (owners first). One pass unless the destinations overflow. */
+static int census_passes(struct census_ctx *c, int (*dumps)(struct census_ctx *, void *),
+			 void *arg)
+{
+	uint32_t sockets;
+	int r;
+
+	c->max_dests = PW_CENSUS_MAX_DESTS;
+	c->pass = PASS_EXACT;
+	r = dumps(c, arg);
+	if (r || !c->overflow)
+		return r;
+	ctx_reset(c);
+	c->sketch = calloc((size_t)SKETCH_ROWS * SKETCH_COLS, sizeof(*c->sketch));
+	if (!c->sketch)
+		return -ENOMEM;
+	c->pass = PASS_SKETCH;
+	r = dumps(c, arg);
+	if (r)
+		return r;
+	ctx_reset(c);
+	c->pass = PASS_ADMIT;
+	c->admit_min = 1;	/* a destination new since the sketch: "other" */
+	r = dumps(c, arg);
+	c->out->other_dests_folded = true;
+	if (r || !(c->f && c->f->holders))
+		return r;
+	sockets = c->out->sockets;
+	c->pass = PASS_HOLDERS;
+	r = dumps(c, arg);
+	c->out->sockets = sockets;
+	return r;
+}
+
+struct live_dumps {
+	int sk;
+	char *err;
+	size_t errsz;
+};
+
+static int live_dumps(struct census_ctx *c, void *arg)
+{
+	struct live_dumps *l = arg;
+
+	return dump_all(l->sk, c, l->err, l->errsz);
+}
+
+/* A thread that could not get back into its own netns: see census.h. */
+static void (*stuck_hook)(void);
+
+void pw_census_on_stuck(void (*fn)(void))
+{
+	stuck_hook = fn;
 }
 
 /* Enter the netns of nsfd (-1: stay) unless it is ours already; *orig is
- * an fd of portwatch's own to come back with leave_ns(). *ino is the netns
- * inode. A refused setns() (CAP_SYS_ADMIN) is counted as a skipped netns. */
+ * an fd of the calling THREAD's own netns to come back with leave_ns()
+ * (setns() moves only the calling thread, and another thread of portwatch
+ * may be elsewhere: /proc/self is the thread group leader's). *ino is the
+ * netns inode. A refused setns() (CAP_SYS_ADMIN) is counted as a skipped
+ * netns. */
 static int enter_ns(int nsfd, int *orig, bool *entered, uint64_t *ino, char *err, size_t errsz)
 {
 	struct stat st, self;
 
 	*entered = false;
-	*orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	*orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (*orig < 0 || fstat(*orig, &self)) {
 		int e = errno;
 
-		snprintf(err, errsz, "/proc/self/ns/net: %s", strerror(e));
+		snprintf(err, errsz, "/proc/thread-self/ns/net: %s", strerror(e));
 		return -e;
 	}
 	st = self;
@@ -745,15 +1016,22 @@ static int enter_ns(int nsfd, int *orig, bool *entered, uint64_t *ino, char *err
 	return 0;
 }
 
+/* Back to the thread's own netns. Stuck in another one (a tenant's),
+ * nothing this thread does after could be trusted: one line, then the
+ * hook ends it (the process stops with exit status 1); without a hook the
+ * process ends here. */
 static int leave_ns(int orig, bool entered, char *err, size_t errsz)
 {
-	/* stuck in the wrong netns: nothing portwatch does after this can be
-	 * trusted, so say so loudly */
 	if (entered && setns(orig, CLONE_NEWNET)) {
 		int e = errno;
 
 		snprintf(err, errsz, "setns back to portwatch's netns: %s", strerror(e));
-		return -e;
+		fprintf(stderr, "portwatch: census: cannot return to portwatch's own network "
+			"namespace after reading another (setns: %s): stopping\n", strerror(e));
+		fflush(stderr);
+		if (stuck_hook)
+			stuck_hook();
+		_exit(1);
 	}
 	return 0;
 }
@@ -840,7 +1118,13 @@ int pw_census_take(int nsfd, const struct pw_census_filter *f, struct pw_census_
 	out->range_lo = c->set.lo;
 	out->range_hi = c->set.hi;
 	out->tw_reuse = c->set.tw_reuse;
-	r = dump_all(sk, c, err, errsz);
+	{
+		struct live_dumps l = { .sk = sk, .err = err, .errsz = errsz };
+
+		r = census_passes(c, live_dumps, &l);
+		if (r == -ENOMEM)
+			snprintf(err, errsz, "out of memory");
+	}
 	if (r)
 		goto out;
 	if (f && f->one_dest && !out->ndests) {
@@ -888,6 +1172,19 @@ static int replay_dumps(struct census_ctx *c, const void *buf, size_t n)
 	return 0;
 }
 
+static int replay_all(struct census_ctx *c, void *arg)
+{
+	const struct pw_census_replay_in *in = arg;
+	int r;
+
+	c->owners_pass = true;
+	r = replay_dumps(c, in->owners, in->owners_len);
+	c->owners_pass = false;
+	if (!r)
+		r = replay_dumps(c, in->others, in->others_len);
+	return r;
+}
+
 int pw_census_replay(const struct pw_census_replay_in *in, struct pw_census_ns *out)
 {
 	struct census_ctx *c = calloc(1, sizeof(*c));
@@ -906,11 +1203,7 @@ int pw_census_replay(const struct pw_census_replay_in *in, struct pw_census_ns *
 	out->range_lo = in->lo;
 	out->range_hi = in->hi;
 	out->tw_reuse = in->tw_reuse;
-	c->owners_pass = true;
-	r = replay_dumps(c, in->owners, in->owners_len);
-	c->owners_pass = false;
-	if (!r)
-		r = replay_dumps(c, in->others, in->others_len);
+	r = census_passes(c, replay_all, (void *)in);
 	if (!r)
 		finish(c);
 	return ctx_end(c, r);
@@ -918,6 +1211,8 @@ int pw_census_replay(const struct pw_census_replay_in *in, struct pw_census_ns *
 
 void pw_census_free(struct pw_census_ns *ns)
 {
+	free(ns->holder_store);
+	ns->holder_store = NULL;
 	free(ns->dests);
 	ns->dests = NULL;
 	ns->ndests = 0;
@@ -944,10 +1239,18 @@ static int add_ns(const char *path, int **fds, uint64_t **inos, int *n, int *cap
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return 0;	/* raced with an exit or an unmount */
-	/* /run/netns may hold other files; only nsfs of type net counts */
-	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+	/* /run/netns may hold other files; only nsfs of type net counts. The
+	 * pid may have been reused (or the name bound again) between the
+	 * stat() and the open(): the netns is the one the fd holds */
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET || fstat(fd, &st)) {
 		close(fd);
 		return 0;
+	}
+	for (int i = 0; i < *n; i++) {
+		if ((*inos)[i] == st.st_ino) {
+			close(fd);
+			return 0;
+		}
 	}
 	if (*n == *cap) {
 		int c2 = *cap ? *cap * 2 : 16;
@@ -1139,6 +1442,20 @@ void pw_census_print_json(FILE *f, const struct pw_census_ns *ns)
 		if (!sb.err)
 			fprintf(f, "%s\n", buf);
 	}
+	if (ns->other_dests_folded) {
+		/* the destinations past the cap, together */
+		struct sbuf sb;
+
+		sb_init(&sb, buf, sizeof(buf));
+		sb_printf(&sb, "{\"type\":\"census\",\"netns\":%" PRIu64 ",\"other\":true,"
+			  "\"max_destinations\":%u,\"states\":", ns->netns, PW_CENSUS_MAX_DESTS);
+		states_json(&sb, &ns->other);
+		usage_text(u, sizeof(u), ns->other.usage);
+		sb_printf(&sb, ",\"held\":%u,\"range_size\":%u,\"usage\":%s,\"reusable_time_wait\":%u}",
+			  ns->other.held, ns->range_size, u, ns->other.reusable_time_wait);
+		if (!sb.err)
+			fprintf(f, "%s\n", buf);
+	}
 }
 
 #define NCOLS 9
@@ -1215,6 +1532,14 @@ void pw_census_print_text(FILE *f, const struct pw_census_ns *ns)
 				d->holders[j].sockets);
 		}
 		fprintf(f, "\n");
+	}
+	if (ns->other_dests_folded) {
+		row_cells(&ns->other, cell);
+		fprintf(f, "%-*s", w, "(other)");
+		for (int c = 0; c < NCOLS; c++)
+			fprintf(f, "  %*s", cw[c], cell[c]);
+		fprintf(f, "  (destinations past the %u with the most sockets)\n",
+			PW_CENSUS_MAX_DESTS);
 	}
 }
 

@@ -29,8 +29,11 @@ struct pw_census_dest {
 	uint32_t held;		/* local ports in the ephemeral range held towards it */
 	uint32_t reusable_time_wait;	/* TIME_WAIT ones tcp_tw_reuse could reuse now */
 	double usage;		/* held / range_size of the netns */
-	unsigned int nholders;
-	struct pw_holder holders[PW_MAX_HOLDERS];	/* most sockets first */
+	unsigned int nholders;		/* at most PW_MAX_HOLDERS */
+	/* most sockets first; outside the entry (in its census's
+	 * holder_store), NULL without holders: a copy of the entry that
+	 * outlives its census must not keep it */
+	struct pw_holder *holders;
 };
 
 struct pw_census_ns {
@@ -43,7 +46,16 @@ struct pw_census_ns {
 	uint32_t sockets;	/* TCP sockets seen (all states) */
 	size_t ndests;
 	struct pw_census_dest *dests;	/* sorted by usage, highest first */
+	/* Past PW_CENSUS_MAX_DESTS destinations, only those with the most
+	 * sockets have a row; the sockets of all the others are counted here
+	 * (family 0, no address, no holders): the rows plus this are exact. */
+	struct pw_census_dest other;
+	bool other_dests_folded;	/* the cap was met: "other" may hold some */
+	struct pw_holder *holder_store;	/* the rows' holders */
 };
+
+/* Destinations with a row of their own, per netns (census memory bound). */
+#define PW_CENSUS_MAX_DESTS	1024
 
 struct pw_census_filter {
 	bool one_dest;		/* only this destination */
@@ -62,6 +74,12 @@ struct pw_census_filter {
 int pw_census_take(int nsfd, const struct pw_census_filter *f, struct pw_census_ns *out,
 		   char *err, size_t errsz);
 void pw_census_free(struct pw_census_ns *ns);
+
+/* What happens when a thread cannot setns() back into its own netns after
+ * a census: census.c prints one line, then calls fn, which must not return
+ * (it ends the thread and has the process stop with exit status 1); with no
+ * fn, or if it returns, the process ends at once with _exit(1). */
+void pw_census_on_stuck(void (*fn)(void));
 
 /* Only the netns's inode, ip_local_port_range and tcp_tw_reuse (no dump):
  * out->netns, range_lo, range_hi, tw_reuse. nsfd as for pw_census_take. */

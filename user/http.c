@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include "http.h"
 #include "metrics.h"
+#include "webauth.h"
 #include "webconfig.h"
 
 #ifdef PW_NO_METRICS
@@ -25,22 +26,37 @@ int pw_http_start(struct pw_http **out, const char *host, uint16_t port, const c
 int pw_http_fd(const struct pw_http *h) { (void)h; return -1; }
 bool pw_http_tls(const struct pw_http *h) { (void)h; return false; }
 void pw_http_run(struct pw_http *h) { (void)h; }
+int64_t pw_http_deadline(const struct pw_http *h) { (void)h; return 0; }
 void pw_http_stop(struct pw_http *h) { (void)h; }
 #else
 #include <microhttpd.h>
 
 /*
  * Limits against clients that hold connections (the defaults in the README):
- * a client address gets PER_IP connections, everyone together MAX_CONNS; a
- * connection silent for TIMEOUT_S is closed; a request's line and headers
- * must fit in MEMORY_LIMIT (else 431 or 414). 64 clients from one address
- * that trickle a byte every few seconds hold PER_IP slots, not all of them.
+ * a client address (an IPv6 /64) gets PER_IP connections, everyone together
+ * MAX_CONNS; a request's line and headers (and before them the TLS
+ * handshake) must arrive within HEADER_DEADLINE_S of the accept, or of the
+ * end of the previous response on a kept-alive connection, however they
+ * trickle (Go's ReadHeaderTimeout, which exporter-toolkit servers have),
+ * else the connection is closed; a connection silent for TIMEOUT_S is
+ * closed; a request's line and headers must fit in MEMORY_LIMIT (else 431
+ * or 414). 64 clients from 8 addresses that trickle a byte a second hold
+ * every slot for at most HEADER_DEADLINE_S.
  */
 #define PER_IP		8
 #define MAX_CONNS	64
+#define HEADER_DEADLINE_S 5
 #define TIMEOUT_S	10
 #define MEMORY_LIMIT	(16 * 1024)
 #define REALM		"portwatch"
+
+/* A connection MHD has (from its STARTED to its CLOSED notification). */
+struct conn {
+	struct conn *prev, *next;
+	struct pw_addrkey key;
+	int fd;
+	int64_t deadline_ns;	/* the headers are due; 0: none now */
+};
 
 struct pw_http {
 	struct MHD_Daemon *d;
@@ -49,7 +65,8 @@ struct pw_http {
 	void *arg;
 	struct pw_webconfig cfg;
 	struct pw_webauth auth;
-	char priorities[128];
+	char priorities[PW_WEBCONFIG_PRIORITIES_MAX];
+	struct conn *conns;	/* at most MAX_CONNS */
 };
 
 static const char landing[] =
@@ -89,16 +106,28 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* basic_auth_users: every path needs them, as in the toolkit. */
+/* Our record of c (NULL: none, its allocation failed). */
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *i = MHD_get_connection_info(c,
+						MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return i ? i->socket_context : NULL;
+}
+
+/* basic_auth_users: every path needs them, as in the toolkit; the client's
+ * address picks the bcrypt budget. */
 static enum pw_auth_result authorize(struct pw_http *h, struct MHD_Connection *c)
 {
+	struct conn *cn = conn_of(c);
 	enum pw_auth_result res;
 	char *user, *pass = NULL;
 
 	if (!h->cfg.nusers)
 		return PW_AUTH_OK;
 	user = MHD_basic_auth_get_username_password(c, &pass);
-	res = pw_webauth_check(&h->auth, &h->cfg, user, pass, mono_ns());
+	res = pw_webauth_check(&h->auth, &h->cfg, cn ? &cn->key : NULL, user, pass,
+			       mono_ns());
 	if (pass) {
 		explicit_bzero(pass, strlen(pass));
 		MHD_free(pass);
@@ -113,10 +142,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  const char *upload_data, size_t *upload_size, void **req)
 {
 	struct pw_http *h = cls;
+	struct conn *cn = conn_of(c);
 	char *buf;
 	size_t len;
 
 	(void)version; (void)upload_data; (void)upload_size; (void)req;
+	if (cn)		/* the headers are in: answering is MHD's timeout's */
+		cn->deadline_ns = 0;
 	switch (authorize(h, c)) {
 	case PW_AUTH_OK:
 		break;
@@ -141,6 +173,85 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
 			     "cannot render metrics\n", 22, MHD_RESPMEM_PERSISTENT);
 	return reply(h, c, MHD_HTTP_OK, PW_METRICS_CONTENT_TYPE, buf, len, MHD_RESPMEM_MUST_FREE);
+}
+
+/* The per-address limit, counted by pw_addrkey (an IPv6 client's /64), at
+ * accept; MHD's own counts whole IPv6 addresses. Called before MHD adds the
+ * connection, which it then announces to on_connection. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct pw_http *h = cls;
+	struct pw_addrkey k;
+	unsigned int n = 0;
+
+	pw_addrkey(addr, addrlen, &k);
+	for (struct conn *cn = h->conns; cn; cn = cn->next)
+		n += !memcmp(&cn->key, &k, sizeof(k));
+	return n < PER_IP ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *addr, *fd;
+	struct pw_http *h = cls;
+	struct conn *cn = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (!cn)
+			return;
+		if (cn->prev)
+			cn->prev->next = cn->next;
+		else
+			h->conns = cn->next;
+		if (cn->next)
+			cn->next->prev = cn->prev;
+		free(cn);
+		*socket_context = NULL;
+		return;
+	}
+	addr = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	cn = calloc(1, sizeof(*cn));
+	if (!cn || !addr || !fd) {
+		/* untracked, it would escape the limits: refused */
+		free(cn);
+		if (fd)
+			shutdown(fd->connect_fd, SHUT_RDWR);
+		return;
+	}
+	pw_addrkey(addr->client_addr, sizeof(struct sockaddr_storage), &cn->key);
+	cn->fd = fd->connect_fd;
+	cn->deadline_ns = mono_ns() + HEADER_DEADLINE_S * 1000000000LL;
+	cn->next = h->conns;
+	if (h->conns)
+		h->conns->prev = cn;
+	h->conns = cn;
+	*socket_context = cn;
+}
+
+/* A response is sent: on a kept-alive connection the next request's headers
+ * are due within the deadline again. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct conn *cn = conn_of(c);
+
+	(void)cls; (void)req; (void)toe;
+	if (cn)
+		cn->deadline_ns = mono_ns() + HEADER_DEADLINE_S * 1000000000LL;
+}
+
+/* Connections past their header deadline: shut down, so that MHD reads
+ * the end of the stream and closes them in this run. */
+static void close_late(struct pw_http *h, int64_t now)
+{
+	for (struct conn *cn = h->conns; cn; cn = cn->next) {
+		if (!cn->deadline_ns || now < cn->deadline_ns)
+			continue;
+		shutdown(cn->fd, SHUT_RDWR);
+		cn->deadline_ns = 0;
+	}
 }
 
 /* Our own listening socket, so that a bind error has its errno. */
@@ -203,7 +314,7 @@ int pw_http_start(struct pw_http **out, const char *host, uint16_t port, const c
 		  pw_http_render_fn render, void *arg, char *err, size_t errsz)
 {
 	const union MHD_DaemonInfo *info;
-	struct MHD_OptionItem opts[12];
+	struct MHD_OptionItem opts[16];
 	unsigned int flags = MHD_USE_EPOLL, n = 0;
 	struct pw_http *h;
 	int fd, ret;
@@ -235,7 +346,8 @@ int pw_http_start(struct pw_http **out, const char *host, uint16_t port, const c
 #define OPT(o, v, p) (opts[n++] = (struct MHD_OptionItem){ (o), (intptr_t)(v), (p) })
 	OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, MAX_CONNS, NULL);
-	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP, NULL);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, h);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, h);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, TIMEOUT_S, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, MEMORY_LIMIT, NULL);
 	if (h->cfg.tls) {
@@ -247,7 +359,7 @@ int pw_http_start(struct pw_http **out, const char *host, uint16_t port, const c
 	}
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+	h->d = MHD_start_daemon(flags, 0, on_accept, h, on_request, h,
 				MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	info = h->d ? MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (!info) {
@@ -287,9 +399,20 @@ void pw_http_run(struct pw_http *h)
 	int64_t end = mono_ns() + 5000000;
 	MHD_UNSIGNED_LONG_LONG t;
 
+	close_late(h, end - 5000000);
 	do
 		MHD_run(h->d);
 	while (MHD_get_timeout(h->d, &t) == MHD_YES && t == 0 && mono_ns() < end);
+}
+
+int64_t pw_http_deadline(const struct pw_http *h)
+{
+	int64_t first = 0;
+
+	for (const struct conn *cn = h->conns; cn; cn = cn->next)
+		if (cn->deadline_ns && (!first || cn->deadline_ns < first))
+			first = cn->deadline_ns;
+	return first;
 }
 
 void pw_http_stop(struct pw_http *h)

@@ -23,6 +23,9 @@ int pw_http_start(struct pw_http **out, const char *host, uint16_t port, const c
 bool pw_http_tls(const struct pw_http *h);
 /* The fd to watch for EPOLLIN; MHD has work when it is readable. */
 int pw_http_fd(const struct pw_http *h);
+/* When a connection's request headers are due (CLOCK_MONOTONIC ns; 0:
+ * none): call pw_http_run then, to close it if they are not in. */
+int64_t pw_http_deadline(const struct pw_http *h);
 /* Let MHD serve what is pending. */
 void pw_http_run(struct pw_http *h);
 void pw_http_stop(struct pw_http *h);

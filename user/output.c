@@ -124,11 +124,14 @@ static void sb_pad(struct sbuf *sb, size_t from, size_t width)
 	}
 }
 
-size_t pw_utf8_seq_len(const unsigned char *s, size_t n)
+/* The code point of the valid UTF-8 sequence at s in *cp; its length, 0 if
+ * invalid (as pw_utf8_seq_len). */
+static size_t utf8_decode(const unsigned char *s, size_t n, unsigned int *cp_out)
 {
 	size_t len;
 	unsigned int cp;
 
+	*cp_out = s[0];
 	if (s[0] < 0x80)
 		return 1;
 	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
@@ -154,7 +157,32 @@ size_t pw_utf8_seq_len(const unsigned char *s, size_t n)
 	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
 	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return 0;
+	*cp_out = cp;
 	return len;
+}
+
+size_t pw_utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned int cp;
+
+	return utf8_decode(s, n, &cp);
+}
+
+bool pw_cp_is_control(unsigned int cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||	/* C0, DEL, C1 (0x9b: CSI) */
+	       cp == 0x061c || cp == 0x200e || cp == 0x200f ||	/* ALM, LRM, RLM */
+	       (cp >= 0x2028 && cp <= 0x202e) ||		/* LS, PS, LRE..RLO */
+	       (cp >= 0x2066 && cp <= 0x2069) ||		/* LRI..PDI */
+	       (cp >= 0x206a && cp <= 0x206f);			/* deprecated format controls */
+}
+
+size_t pw_text_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned int cp;
+	size_t l = utf8_decode(s, n, &cp);
+
+	return l && !pw_cp_is_control(cp) ? l : 0;
 }
 
 void sb_json_str(struct sbuf *sb, const char *str, size_t n)
@@ -162,6 +190,7 @@ void sb_json_str(struct sbuf *sb, const char *str, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, plain;
+	unsigned int cp;
 
 	sb_putc(sb, '"');
 	while (i < n && !sb->err) {
@@ -176,10 +205,19 @@ void sb_json_str(struct sbuf *sb, const char *str, size_t n)
 			i = plain;
 			continue;
 		}
-		l = pw_utf8_seq_len(s + i, n - i);
+		l = utf8_decode(s + i, n - i, &cp);
 		if (l == 0) {
 			sb_put(sb, "\\ufffd", 6);
 			i++;
+			continue;
+		}
+		if (l > 1 && pw_cp_is_control(cp)) {
+			/* the same string, but a terminal showing the line acts on none */
+			char u[6] = { '\\', 'u', hex[cp >> 12], hex[cp >> 8 & 15], hex[cp >> 4 & 15],
+				      hex[cp & 15] };
+
+			sb_put(sb, u, sizeof(u));
+			i += l;
 			continue;
 		}
 		if (l > 1) {
@@ -301,7 +339,7 @@ void pw_comm_text(char *dst, size_t sz, const char *comm)
 	if (!sz)
 		return;
 	while (i < n && o + 1 < sz) {
-		size_t l = pw_utf8_seq_len(s + i, n - i);
+		size_t l = pw_text_seq_len(s + i, n - i), bad;
 
 		if (l > 1 && o + l < sz) {
 			memcpy(dst + o, s + i, l);
@@ -309,8 +347,10 @@ void pw_comm_text(char *dst, size_t sz, const char *comm)
 			i += l;
 			continue;
 		}
-		dst[o++] = (l == 1 && s[i] >= 0x20 && s[i] != 0x7f) ? (char)s[i] : '?';
-		i += l > 1 ? l : 1;
+		dst[o++] = l == 1 ? (char)s[i] : '?';
+		/* a control is one '?', an invalid byte one each */
+		bad = l ? l : pw_utf8_seq_len(s + i, n - i);
+		i += bad ? bad : 1;
 	}
 	dst[o] = '\0';
 }
@@ -657,15 +697,16 @@ void sb_safe_text(struct sbuf *sb, const char *str, size_t n)
 	size_t i = 0;
 
 	while (i < n && !sb->err) {
-		size_t l = pw_utf8_seq_len(s + i, n - i);
+		size_t l = pw_text_seq_len(s + i, n - i), bad;
 
 		if (l > 1) {
 			sb_put(sb, str + i, l);
 			i += l;
 			continue;
 		}
-		sb_putc(sb, (l == 1 && s[i] >= 0x20 && s[i] != 0x7f) ? (char)s[i] : '?');
-		i++;
+		sb_putc(sb, l == 1 ? (char)s[i] : '?');
+		bad = l ? l : pw_utf8_seq_len(s + i, n - i);
+		i += bad ? bad : 1;
 	}
 }
 

@@ -45,6 +45,14 @@ void sb_json_str(struct sbuf *sb, const char *s, size_t n);
 /* Length of the valid UTF-8 sequence at s (n > 0 bytes left), 0 if it is
  * invalid (overlong, surrogate, truncated, beyond U+10FFFF). */
 size_t pw_utf8_seq_len(const unsigned char *s, size_t n);
+/* A code point a terminal acts on instead of showing: C0, DEL, C1 (0x9b is
+ * CSI), and the bidi and format controls that reorder or hide text (U+061C,
+ * U+200E/200F, U+2028-202E, U+2066-206F). Text output prints each as one
+ * '?'; JSON escapes it (\u009b). */
+bool pw_cp_is_control(unsigned int cp);
+/* pw_utf8_seq_len, but 0 also for a control (pw_cp_is_control): the length
+ * of what text output may print as it is. */
+size_t pw_text_seq_len(const unsigned char *s, size_t n);
 
 /* "EADDRNOTAVAIL" for 99; NULL when unknown. */
 const char *pw_errno_name(int err);
@@ -56,7 +64,8 @@ const char *pw_mode_name(unsigned int mode);
 const char *pw_family_name(unsigned int family);
 
 /* comm (up to PW_COMM_LEN bytes, NUL-terminated or not) made safe for a
- * terminal: control bytes and invalid UTF-8 become '?'. */
+ * terminal: each control (pw_cp_is_control) and each byte of invalid UTF-8
+ * becomes '?'. */
 void pw_comm_text(char *dst, size_t sz, const char *comm);
 /* Length of comm up to its NUL, at most PW_COMM_LEN. */
 size_t pw_comm_len(const char *comm);
@@ -88,7 +97,7 @@ void sb_workload_json(struct sbuf *sb, const struct pw_workload *w);
  * "docker:<cid 12>", "nginx.service", a cgroup path, "-" for the root or a
  * cgroup gone, "?" when unresolved (w NULL). Safe for a terminal. */
 void sb_workload_text(struct sbuf *sb, const struct pw_workload *w);
-/* n bytes made safe for a terminal (control bytes, invalid UTF-8 -> '?') */
+/* n bytes made safe for a terminal (as pw_comm_text: controls, invalid UTF-8 -> '?') */
 void sb_safe_text(struct sbuf *sb, const char *s, size_t n);
 const char *pw_event_header(void);
 

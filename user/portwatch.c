@@ -74,7 +74,7 @@
 /* Workload resolution (workload.c): cgroups cached per thread, and new
  * cgroup ids resolved per second per thread at most; past that an event's
  * workload fields are null (counted, said at the end). */
-#define WL_CACHE	4096
+#define WL_CACHE	4096	/* tests lower it: PORTWATCH_TEST_WL_CACHE */
 #define WL_PER_SECOND	256
 
 /* Worker output waiting for the consumer. */
@@ -169,6 +169,29 @@ static void unwake(int efd)
 	if (read(efd, &v, sizeof(v)) < 0) {
 		/* EAGAIN: nothing was pending */
 	}
+}
+
+/* The worker could not return to portwatch's netns after a census (said
+ * by census.c): it never works again (it waits here, possibly inside
+ * libmicrohttpd's callback, so it is neither joined nor is the HTTP server
+ * stopped), and the consumer detaches, prints the summary and stops with
+ * exit status 1. If the consumer is the one stuck (startup, before the
+ * worker), this returns and census.c ends the process. */
+static pthread_t worker_thread;
+static volatile int worker_running;
+static volatile sig_atomic_t census_stuck;
+static int stuck_wake_fd = -1;
+
+static void on_census_stuck(void)
+{
+	if (!worker_running || !pthread_equal(pthread_self(), worker_thread))
+		return;
+	census_stuck = 1;
+	exiting = 1;
+	if (stuck_wake_fd >= 0)
+		wake(stuck_wake_fd);
+	for (;;)
+		pause();
 }
 
 static void on_signal(int sig)
@@ -552,6 +575,27 @@ static void sync_accounts(struct app *app, bool retire)
 			 __ATOMIC_RELEASE);
 }
 
+/* The rows' workloads, each a copy: a later lookup may start the resolver's
+ * cache over (more cgroups than it holds) and free what an earlier one
+ * returned. NULL (rows without workloads) without a resolver or memory. */
+static struct pw_workload *table_workloads(struct app *app, struct pw_procs *procs)
+{
+	struct pw_workload *wl;
+
+	if (!app->wl_worker || !procs->n || !(wl = calloc(procs->n, sizeof(*wl))))
+		return NULL;
+	for (size_t i = 0; i < procs->n; i++) {
+		const struct pw_workload *w;
+
+		if (!procs->v[i].cgroup_id)
+			continue;
+		w = pw_workloads_get(app->wl_worker, procs->v[i].cgroup_id, now_ns(CLOCK_MONOTONIC));
+		if (w && !pw_workload_copy(&wl[i], w))
+			procs->v[i].w = &wl[i];
+	}
+	return wl;
+}
+
 /* The per-process table: text under a time stamp, or one JSON object of
  * `type` ("interval" or "summary"), written to out. */
 static void print_table(struct app *app, const char *type, FILE *out)
@@ -560,6 +604,7 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	const char *mode = pw_mode_name(app->at.mode);
 	double duration_s = (now_ns(CLOCK_MONOTONIC) - app->start) / 1e9;
 	struct pw_procs procs = {};
+	struct pw_workload *wl;
 	uint64_t lost = read_counter(app, PW_CNT_EVENTS_LOST);
 	uint64_t full = read_counter(app, PW_CNT_STATS_FULL);
 	uint64_t stash_full = read_counter(app, PW_CNT_STASH_FULL);
@@ -582,10 +627,7 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	if (pw_accounts_procs(&app->acc, &procs))
 		fprintf(stderr, "portwatch: out of memory for the per-process table\n");
 	pw_procs_sort(&procs);
-	for (size_t i = 0; app->wl_worker && i < procs.n; i++)
-		if (procs.v[i].cgroup_id)
-			procs.v[i].w = pw_workloads_get(app->wl_worker, procs.v[i].cgroup_id,
-							now_ns(CLOCK_MONOTONIC));
+	wl = table_workloads(app, &procs);
 
 	if (env->json) {
 		static char buf[65536];	/* one process with its workload */
@@ -673,6 +715,9 @@ static void print_table(struct app *app, const char *type, FILE *out)
 		fprintf(stderr, "portwatch: %lld kretprobe misses (%s): %lld connect() outcomes not "
 			"counted; maxactive %d is too low for this load\n", krp.total, krp.detail,
 			krp.outcomes, app->at.maxactive);
+	for (size_t i = 0; wl && i < procs.n; i++)
+		pw_workload_clear(&wl[i]);
+	free(wl);
 	pw_procs_free(&procs);
 }
 
@@ -882,7 +927,7 @@ static void *worker_main(void *arg)
 	}
 	for (;;) {
 		struct epoll_event out[4];
-		int64_t wait = next_sync - now;
+		int64_t wait = next_sync - now, due;
 		bool stop;
 		char *buf = NULL;
 		size_t len = 0;
@@ -892,6 +937,9 @@ static void *worker_main(void *arg)
 			wait = next_scan - now;
 		if (next_table && next_table - now < wait)
 			wait = next_table - now;
+		due = app->http ? pw_http_deadline(app->http) : 0;	/* a request's headers */
+		if (due && due - now < wait)
+			wait = due - now;
 		if (wait < 0)
 			wait = 0;
 		epoll_wait(epfd, out, 4, (int)((wait + 999999) / 1000000));
@@ -988,6 +1036,19 @@ static int consume(struct app *app)
 	return 0;
 }
 
+/* A tests' knob (PORTWATCH_TEST_*) lowering a bound: unset or empty, the
+ * bound itself; else a number from 1 to max, or false with one line. */
+static bool test_knob(const char *name, unsigned long max, unsigned long *v)
+{
+	const char *s = getenv(name);
+
+	*v = max;
+	if (!s || !*s || !pw_parse_uint(s, 1, max, v))
+		return true;
+	fprintf(stderr, "portwatch: %s='%s': a number from 1 to %lu\n", name, s, max);
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	static struct app app = { .env = { .mode = PW_REQ_AUTO }, .wake_worker = -1,
@@ -1018,14 +1079,11 @@ int main(int argc, char **argv)
 			getenv("PORTWATCH_KRETPROBE_MAXACTIVE"));
 		return PW_EXIT_USAGE;
 	}
-	const char *open_env = getenv("PORTWATCH_TEST_PROCS_OPEN");
-	unsigned long open_v = PW_PROCS_OPEN;
+	unsigned long open_v, wl_cache;
 
-	if (open_env && *open_env && pw_parse_uint(open_env, 1, PW_PROCS_OPEN, &open_v)) {
-		fprintf(stderr, "portwatch: PORTWATCH_TEST_PROCS_OPEN='%s': a number from 1 to %d\n",
-			open_env, PW_PROCS_OPEN);
+	if (!test_knob("PORTWATCH_TEST_PROCS_OPEN", PW_PROCS_OPEN, &open_v) ||
+	    !test_knob("PORTWATCH_TEST_WL_CACHE", WL_CACHE, &wl_cache))
 		return PW_EXIT_USAGE;
-	}
 	app.procs_open = open_v;
 	if (pw_stash_ncpu() <= 0) {
 		fprintf(stderr, "portwatch: PORTWATCH_TEST_NCPU='%s': a number from 1 to 8192\n",
@@ -1071,8 +1129,8 @@ int main(int argc, char **argv)
 		}
 	}
 	/* without a cgroup2 hierarchy, workloads stay null: said once */
-	app.wl = pw_workloads_new(env->pods_dir, WL_CACHE, WL_PER_SECOND);
-	app.wl_worker = pw_workloads_new(env->pods_dir, WL_CACHE, WL_PER_SECOND);
+	app.wl = pw_workloads_new(env->pods_dir, wl_cache, WL_PER_SECOND);
+	app.wl_worker = pw_workloads_new(env->pods_dir, wl_cache, WL_PER_SECOND);
 
 	/* listen before attaching: a taken port leaves nothing attached */
 	if (env->listen_set) {
@@ -1115,7 +1173,10 @@ int main(int argc, char **argv)
 			env->listen_host[0] ? env->listen_host : "0.0.0.0",
 			strchr(env->listen_host, ':') ? "]" : "", env->listen_port);
 	guard_setup(&app.at);
-	pw_privs_drop(&app.privs, app.at.nkrp > 0, bpf_map__fd(app.at.skel->maps.procs), stderr);
+	/* fail closed: never run on with capabilities it meant to drop */
+	if (pw_privs_drop(&app.privs, app.at.nkrp > 0, bpf_map__fd(app.at.skel->maps.procs),
+			  stderr))
+		goto cleanup;
 
 	app.pressure = pw_pressure_new(env->warn_at);
 	app.diag_limit = pw_dest_limit_new(DIAG_LIMIT_SLOTS);
@@ -1160,7 +1221,13 @@ int main(int argc, char **argv)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	stuck_wake_fd = app.wake_main;
+	pw_census_on_stuck(on_census_stuck);
 	err = pthread_create(&worker, NULL, worker_main, &app);
+	if (!err) {
+		worker_thread = worker;
+		worker_running = 1;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		fprintf(stderr, "portwatch: cannot start the worker thread: %s\n", strerror(err));
@@ -1213,6 +1280,8 @@ int main(int argc, char **argv)
 			break;
 	}
 
+	if (census_stuck)
+		ret = PW_EXIT_CANNOT_RUN;	/* said by census.c */
 	/* detach first so the drain and the counts below are final; a program
 	 * preempted mid-run (after counting, before its event) may still be
 	 * inside: an RCU grace period waits it out */
@@ -1222,13 +1291,14 @@ int main(int argc, char **argv)
 	app.stop_worker = true;
 	pthread_mutex_unlock(&app.lock);
 	wake(app.wake_worker);
-	pthread_join(worker, NULL);
+	if (!census_stuck)
+		pthread_join(worker, NULL);
 	worker_started = false;
 	/* from here on the accounts, pressure and http are the consumer's */
 	if (out_ok) {
 		while ((err = consume(&app)) > 0)
 			;
-		if (app.pressure)
+		if (app.pressure && !census_stuck)
 			take_requests(&app);
 		drain_output(&app);
 		if (app.fold)
@@ -1252,15 +1322,19 @@ int main(int argc, char **argv)
 			(unsigned long long)(app.diag_dropped + app.diag_skipped),
 			(unsigned long long)app.diag_dropped, (unsigned long long)app.diag_skipped,
 			PW_DIAG_EVERY_NS / 1000000000);
+	if (pw_client_elf_refused())
+		fprintf(stderr, "portwatch: client detection: %llu executables not read (past the "
+			"bounds on their ELF headers and sections): their processes reported as "
+			"unknown client\n", (unsigned long long)pw_client_elf_refused());
 	if (app.wl) {
 		struct pw_workloads_stats st;
 
 		pw_workloads_stats(app.wl, &st);
 		if (st.over_budget || st.restarts)
 			fprintf(stderr, "portwatch: workloads: %llu events without theirs (over %d new "
-				"cgroups a second), cache restarted %llu times (%d cgroups)\n",
+				"cgroups a second), cache restarted %llu times (%lu cgroups)\n",
 				(unsigned long long)st.over_budget, WL_PER_SECOND,
-				(unsigned long long)st.restarts, WL_CACHE);
+				(unsigned long long)st.restarts, wl_cache);
 	}
 	if (app.pending_err)
 		fprintf(stderr, "portwatch: counting failures from their events: %s: some are "
@@ -1283,8 +1357,11 @@ cleanup:
 		close(app.wake_worker);
 	if (app.wake_main >= 0)
 		close(app.wake_main);
-	pw_http_stop(app.http);
-	pw_pressure_free(app.pressure);
+	if (!census_stuck) {
+		/* else the stuck worker may be inside them: the exit frees all */
+		pw_http_stop(app.http);
+		pw_pressure_free(app.pressure);
+	}
 	pw_dest_limit_free(app.diag_limit);
 	pw_fold_free(app.fold);
 	ring_buffer__free(app.rb);

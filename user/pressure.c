@@ -258,7 +258,7 @@ void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_
 			if (!d)
 				continue;
 			/* what the failing process runs, while it may still live */
-			client = pw_client_detect(reqs[k].pid, reqs[k].comm);
+			client = pw_client_detect(reqs[k].pid, reqs[k].ts_ns);
 			diag_out(out, json, mono_to_real, &reqs[k], &ns, d, client);
 			same = p->have_worst && p->worst.netns == ns.netns &&
 			       p->worst_dest.family == d->family && p->worst_dest.dport == d->dport &&
@@ -275,6 +275,8 @@ void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_
 				p->worst.dests = NULL;
 				p->worst.ndests = 0;
 				p->worst_dest = *d;
+				p->worst_dest.holders = NULL;	/* freed with ns */
+				p->worst_dest.nholders = 0;
 				p->have_worst = true;
 			}
 		}

@@ -4,12 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include "webconfig.h"
 
@@ -17,7 +16,6 @@
 #include <crypt.h>
 #include <yaml.h>
 #include <gnutls/gnutls.h>
-#include <gnutls/crypto.h>
 
 struct parse {
 	yaml_document_t *doc;
@@ -147,6 +145,100 @@ static int tls_version(struct parse *p, yaml_node_t *n, const char *what, unsign
 	return fail(p, n, "%s: '%s' is not one of TLS10, TLS11, TLS12, TLS13", what, v);
 }
 
+/*
+ * cipher_suites and curve_preferences take Go's names, as the toolkit does.
+ * GnuTLS has no list of suites, only lists of key exchanges, ciphers and MACs
+ * whose product it offers: the product is checked against the list (see
+ * check_suites). kx NULL: a TLS 1.3 suite (Go always offers those; here they
+ * add their cipher, as the TLS 1.2 suites do, since GnuTLS has one cipher
+ * list for both).
+ */
+static const struct suite {
+	const char *name, *kx, *cipher, *mac;
+} suites[] = {
+	{ "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA", "AES-128-GCM", "AEAD" },
+	{ "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA", "AES-128-GCM", "AEAD" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA", "AES-256-GCM", "AEAD" },
+	{ "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA", "AES-256-GCM", "AEAD" },
+	{ "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA", "CHACHA20-POLY1305", "AEAD" },
+	{ "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA", "CHACHA20-POLY1305", "AEAD" },
+	{ "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA", "CHACHA20-POLY1305", "AEAD" },
+	{ "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA", "CHACHA20-POLY1305", "AEAD" },
+	{ "TLS_AES_128_GCM_SHA256", NULL, "AES-128-GCM", "AEAD" },
+	{ "TLS_AES_256_GCM_SHA384", NULL, "AES-256-GCM", "AEAD" },
+	{ "TLS_CHACHA20_POLY1305_SHA256", NULL, "CHACHA20-POLY1305", "AEAD" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA", "AES-128-CBC", "SHA1" },
+	{ "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA", "AES-128-CBC", "SHA1" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA", "AES-256-CBC", "SHA1" },
+	{ "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA", "AES-256-CBC", "SHA1" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA", "AES-128-CBC", "SHA256" },
+	{ "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA", "AES-128-CBC", "SHA256" },
+	{ "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "ECDHE-RSA", "3DES-CBC", "SHA1" },
+	{ "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA", "ECDHE-ECDSA", "ARCFOUR-128", "SHA1" },
+	{ "TLS_ECDHE_RSA_WITH_RC4_128_SHA", "ECDHE-RSA", "ARCFOUR-128", "SHA1" },
+	{ "TLS_RSA_WITH_AES_128_GCM_SHA256", "RSA", "AES-128-GCM", "AEAD" },
+	{ "TLS_RSA_WITH_AES_256_GCM_SHA384", "RSA", "AES-256-GCM", "AEAD" },
+	{ "TLS_RSA_WITH_AES_128_CBC_SHA", "RSA", "AES-128-CBC", "SHA1" },
+	{ "TLS_RSA_WITH_AES_256_CBC_SHA", "RSA", "AES-256-CBC", "SHA1" },
+	{ "TLS_RSA_WITH_AES_128_CBC_SHA256", "RSA", "AES-128-CBC", "SHA256" },
+	{ "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "RSA", "3DES-CBC", "SHA1" },
+	{ "TLS_RSA_WITH_RC4_128_SHA", "RSA", "ARCFOUR-128", "SHA1" },
+};
+#define NSUITES (sizeof(suites) / sizeof(suites[0]))
+_Static_assert(NSUITES <= PW_WEBCONFIG_MAX_SUITES, "cipher_suites must fit");
+
+/* without cipher_suites: the toolkit's modern set, these in this order */
+static const uint8_t default_suites[] = { 0, 1, 2, 3, 4, 5 };
+
+static const struct group {
+	const char *name, *gnutls;
+} groups[] = {
+	{ "X25519", "GROUP-X25519" },
+	{ "CurveP256", "GROUP-SECP256R1" },
+	{ "CurveP384", "GROUP-SECP384R1" },
+	{ "CurveP521", "GROUP-SECP521R1" },
+};
+#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
+_Static_assert(NGROUPS <= PW_WEBCONFIG_MAX_GROUPS, "curve_preferences must fit");
+static const uint8_t default_groups[] = { 0, 1, 2, 3 };
+
+/* A sequence of names from table (stride apart, the name first) into idx:
+ * unknown names refused, duplicates dropped; an empty list is the default. */
+static int name_list(struct parse *p, yaml_node_t *n, const char *what, const void *table,
+		     size_t stride, size_t count, uint8_t *idx, size_t *nidx)
+{
+	yaml_node_item_t *it;
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(p, n, "%s: expected a list", what);
+	if (*nidx)
+		return fail(p, n, "%s: given twice", what);
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *v = yaml_document_get_node(p->doc, *it);
+		const char *name = NULL;
+		size_t i, j;
+		int err;
+
+		if (!v)
+			return fail(p, n, "%s: expected a list of names", what);
+		err = scalar(p, v, what, &name);
+		if (err)
+			return err;
+		for (i = 0; i < count; i++)
+			if (!strcmp(name, *(const char *const *)((const char *)table + i * stride)))
+				break;
+		if (i == count)
+			return fail(p, v, "%s: unknown name '%s'", what, name);
+		for (j = 0; j < *nidx && idx[j] != i; j++)
+			;
+		if (j == *nidx)
+			idx[(*nidx)++] = i;	/* fits: no duplicates, count <= the array */
+	}
+	return 0;
+}
+
 static int tls_pair(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v)
 {
 	struct pw_webconfig *c = p->cfg;
@@ -168,7 +260,8 @@ static int tls_pair(struct parse *p, const char *key, yaml_node_t *k, yaml_node_
 		return tls_version(p, v, "tls_server_config.max_version", &c->max_version);
 	if (!strcmp(key, "prefer_server_cipher_suites")) {
 		err = boolean(p, v, "tls_server_config.prefer_server_cipher_suites", &b);
-		c->client_order = !b;
+		if (!err)	/* b is unset on error */
+			c->client_order = !b;
 		return err;
 	}
 	if (!strcmp(key, "client_auth_type")) {
@@ -179,9 +272,14 @@ static int tls_pair(struct parse *p, const char *key, yaml_node_t *k, yaml_node_
 		return fail(p, v, "tls_server_config.client_auth_type: only NoClientCert is "
 			    "supported (no client certificates), not '%s'", s);
 	}
+	if (!strcmp(key, "cipher_suites"))
+		return name_list(p, v, "tls_server_config.cipher_suites", suites, sizeof(suites[0]),
+				 NSUITES, c->suites, &c->nsuites);
+	if (!strcmp(key, "curve_preferences"))
+		return name_list(p, v, "tls_server_config.curve_preferences", groups,
+				 sizeof(groups[0]), NGROUPS, c->groups, &c->ngroups);
 	if (!strcmp(key, "client_ca_file") || !strcmp(key, "client_ca") ||
-	    !strcmp(key, "client_allowed_sans") || !strcmp(key, "cipher_suites") ||
-	    !strcmp(key, "curve_preferences"))
+	    !strcmp(key, "client_allowed_sans"))
 		return fail(p, k, "tls_server_config.%s is not supported by portwatch", key);
 	return fail(p, k, "unknown key '%s' in tls_server_config", key);
 }
@@ -285,6 +383,79 @@ static int top_pair(struct parse *p, const char *key, yaml_node_t *k, yaml_node_
 		    "basic_auth_users)", key);
 }
 
+static bool same_suite(const struct suite *s, gnutls_kx_algorithm_t kx,
+		       gnutls_cipher_algorithm_t cipher, gnutls_mac_algorithm_t mac)
+{
+	const char *k = gnutls_kx_get_name(kx), *c = gnutls_cipher_get_name(cipher);
+	const char *m = gnutls_mac_get_name(mac);
+
+	return s->kx && k && c && m && !strcmp(s->kx, k) && !strcmp(s->cipher, c) &&
+	       !strcmp(s->mac, m);
+}
+
+/* What GnuTLS will offer is what cipher_suites says: its product of key
+ * exchanges, ciphers and MACs must not add a suite, and each TLS version
+ * allowed must keep one. */
+static int check_suites(struct parse *p)
+{
+	struct pw_webconfig *c = p->cfg;
+	unsigned int lo = c->min_version ? c->min_version : 0x0303;
+	unsigned int hi = c->max_version ? c->max_version : 0x0304;
+	char prio[PW_WEBCONFIG_PRIORITIES_MAX], extra[80] = "";
+	gnutls_priority_t pr;
+	const char *where = NULL;
+	size_t n12 = 0, n13 = 0;
+	int r;
+
+	pw_webconfig_priorities(c, prio, sizeof(prio));
+	r = gnutls_priority_init(&pr, prio, &where);
+	if (r < 0)
+		return fail(p, NULL, "tls_server_config: GnuTLS refuses these cipher suites "
+			    "and curves: %s", gnutls_strerror(r));
+	for (unsigned int i = 0; !extra[0]; i++) {
+		gnutls_kx_algorithm_t kx;
+		gnutls_cipher_algorithm_t cipher;
+		gnutls_mac_algorithm_t mac;
+		gnutls_protocol_t min;
+		unsigned char id[2];
+		const char *name;
+		unsigned int idx;
+		size_t k = 0;
+
+		r = gnutls_priority_get_cipher_suite_index(pr, i, &idx);
+		if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		name = r < 0 ? NULL : gnutls_cipher_suite_info(idx, id, &kx, &cipher, &mac, &min);
+		if (!name)
+			continue;
+		if (kx == GNUTLS_KX_UNKNOWN) {	/* TLS 1.3: no key exchange in the suite */
+			n13++;
+			continue;
+		}
+		n12++;
+		while (c->nsuites && k < c->nsuites && !same_suite(&suites[c->suites[k]], kx, cipher, mac))
+			k++;
+		if (!c->nsuites || k < c->nsuites)
+			continue;
+		for (k = 0; k < NSUITES && !same_suite(&suites[k], kx, cipher, mac); k++)
+			;
+		snprintf(extra, sizeof(extra), "%s", k < NSUITES ? suites[k].name : name);
+	}
+	gnutls_priority_deinit(pr);
+	if (extra[0])
+		return fail(p, NULL, "tls_server_config.cipher_suites: GnuTLS combines the key "
+			    "exchanges, ciphers and MACs listed: also %s (list it, or drop one)",
+			    extra);
+	if (lo <= 0x0303 && !n12)
+		return fail(p, NULL, "tls_server_config.cipher_suites: none for TLS 1.2 or "
+			    "below (set min_version: TLS13, or list one)");
+	if (hi >= 0x0304 && !n13)
+		return fail(p, NULL, "tls_server_config.cipher_suites: TLS 1.3 needs an AES-GCM "
+			    "or ChaCha20-Poly1305 suite in the list (GnuTLS has one list of "
+			    "ciphers for TLS 1.2 and 1.3), or set max_version: TLS12");
+	return 0;
+}
+
 /* The toolkit's rules for the TLS part once every key is read. */
 static int check_tls(struct parse *p)
 {
@@ -301,7 +472,7 @@ static int check_tls(struct parse *p)
 		return fail(p, NULL, "tls_server_config: missing key_file (or key)");
 	if (c->min_version && c->max_version && c->min_version > c->max_version)
 		return fail(p, NULL, "tls_server_config: min_version is above max_version");
-	return 0;
+	return check_suites(p);
 }
 
 static int parse(const char *buf, size_t len, struct pw_webconfig *cfg, char *err, size_t errsz);
@@ -396,18 +567,60 @@ void pw_webconfig_free(struct pw_webconfig *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+static void add(char *buf, size_t bufsz, size_t *n, const char *a, const char *b)
+{
+	if (*n < bufsz)
+		*n += snprintf(buf + *n, bufsz - *n, "%s%s", a, b);
+}
+
+/* ":+X" for field X (at offset off in struct suite) of each listed suite,
+ * the first time it comes. */
+static void add_field(char *buf, size_t bufsz, size_t *n, const char *minus,
+		      const uint8_t *si, size_t ns, size_t off)
+{
+#define FIELD(k) (*(const char *const *)((const char *)&suites[si[k]] + off))
+	add(buf, bufsz, n, minus, "");
+	for (size_t k = 0; k < ns; k++) {
+		size_t j = 0;
+
+		while (j < k && (!FIELD(k) || !FIELD(j) || strcmp(FIELD(j), FIELD(k))))
+			j++;
+		if (FIELD(k) && j == k)
+			add(buf, bufsz, n, ":+", FIELD(k));
+	}
+#undef FIELD
+}
+
 void pw_webconfig_priorities(const struct pw_webconfig *cfg, char *buf, size_t bufsz)
 {
 	/* the toolkit's defaults: TLS 1.2 to 1.3 */
 	unsigned int lo = cfg->min_version ? cfg->min_version : 0x0303;
 	unsigned int hi = cfg->max_version ? cfg->max_version : 0x0304;
-	size_t n;
+	const uint8_t *si = cfg->nsuites ? cfg->suites : default_suites;
+	size_t ns = cfg->nsuites ? cfg->nsuites : sizeof(default_suites);
+	const uint8_t *gi = cfg->ngroups ? cfg->groups : default_groups;
+	size_t ng = cfg->ngroups ? cfg->ngroups : sizeof(default_groups);
+	size_t n = 0;
+	char v[16];
 
-	n = snprintf(buf, bufsz, "NORMAL:-VERS-ALL");
-	for (unsigned int v = lo; v <= hi && n < bufsz; v++)
-		n += snprintf(buf + n, bufsz - n, ":+VERS-TLS1.%u", v - 0x0301);
-	if (!cfg->client_order && n < bufsz)
-		snprintf(buf + n, bufsz - n, ":%%SERVER_PRECEDENCE");
+	if (!bufsz)
+		return;
+	buf[0] = '\0';
+	add(buf, bufsz, &n, "NORMAL:-VERS-ALL", "");
+	for (unsigned int x = lo; x <= hi; x++) {
+		snprintf(v, sizeof(v), "%u", x - 0x0301);
+		add(buf, bufsz, &n, ":+VERS-TLS1.", v);
+	}
+	add_field(buf, bufsz, &n, ":-KX-ALL", si, ns, offsetof(struct suite, kx));
+	add_field(buf, bufsz, &n, ":-CIPHER-ALL", si, ns, offsetof(struct suite, cipher));
+	add_field(buf, bufsz, &n, ":-MAC-ALL", si, ns, offsetof(struct suite, mac));
+	add(buf, bufsz, &n, ":-GROUP-ALL", "");
+	for (size_t k = 0; k < ng; k++)
+		add(buf, bufsz, &n, ":+", groups[gi[k]].gnutls);
+	/* no SHA-1 in handshake signatures either */
+	add(buf, bufsz, &n, ":-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1", "");
+	if (!cfg->client_order)
+		add(buf, bufsz, &n, ":%SERVER_PRECEDENCE", "");
 }
 
 /* A whole small file, NUL-terminated; one line in err on failure. */
@@ -515,106 +728,5 @@ int pw_webconfig_load(const char *path, struct pw_webconfig *cfg, char *err, siz
 		snprintf(err, errsz, "--web.config.file=%s: %s", path, msg);
 	}
 	return ret;
-}
-
-/*
- * Basic auth. bcrypt is slow on purpose (about 70 ms at cost 10) and
- * /metrics runs in portwatch's worker thread, whose loop also takes the
- * diagnoses, the periodic census and the per-process folding: a flood of
- * requests with wrong passwords must not turn into a flood of bcrypt runs
- * that holds all of that up. So:
- * - the last password that verified for each user is kept as an HMAC-SHA256
- *   under a random per-process key (never the password itself) and compared
- *   in constant time: Prometheus's scrapes, with the same credentials every
- *   time, cost one bcrypt in portwatch's lifetime;
- * - unknown users are refused without bcrypt (the user names are not the
- *   secret);
- * - every other check (a new or a wrong password) spends from a time budget
- *   that refills at 100 ms a second up to 300 ms: once it is spent the answer
- *   is 429 without running bcrypt, so bcrypt takes at most about a tenth of
- *   the worker's time, in stalls of at most about 300 ms plus one hash, whatever the
- *   clients send and whatever the cost in the hashes.
- */
-int pw_webauth_init(struct pw_webauth *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (getrandom(a->key, sizeof(a->key), 0) != sizeof(a->key))
-		return -errno;
-	a->crypt_data = calloc(1, sizeof(struct crypt_data));
-	if (!a->crypt_data)
-		return -ENOMEM;
-	a->budget_ns = PW_AUTH_BUDGET_MAX;
-	a->last_ns = -1;
-	return 0;
-}
-
-void pw_webauth_free(struct pw_webauth *a)
-{
-	if (a->crypt_data)
-		explicit_bzero(a->crypt_data, sizeof(struct crypt_data));
-	free(a->crypt_data);
-	explicit_bzero(a->key, sizeof(a->key));
-	a->crypt_data = NULL;
-}
-
-static bool equal_ct(const void *a, const void *b, size_t n)
-{
-	const volatile uint8_t *x = a, *y = b;
-	uint8_t d = 0;
-
-	for (size_t i = 0; i < n; i++)
-		d |= x[i] ^ y[i];
-	return !d;
-}
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-enum pw_auth_result pw_webauth_check(struct pw_webauth *a, struct pw_webconfig *cfg,
-				     const char *user, const char *pass, int64_t now_ns)
-{
-	struct pw_webuser *u = NULL;
-	uint8_t mac[32];
-	const char *out;
-	int64_t t0;
-	bool ok;
-
-	if (!user || !pass)
-		return PW_AUTH_DENIED;
-	for (size_t i = 0; i < cfg->nusers && !u; i++)
-		if (!strcmp(cfg->users[i].name, user))
-			u = &cfg->users[i];
-	if (!u)
-		return PW_AUTH_DENIED;
-	if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, a->key, sizeof(a->key), pass, strlen(pass), mac))
-		return PW_AUTH_DENIED;
-	if (u->cached && equal_ct(mac, u->mac, sizeof(mac)))
-		return PW_AUTH_OK;
-
-	if (a->last_ns >= 0 && now_ns > a->last_ns) {
-		a->budget_ns += (now_ns - a->last_ns) / 1000000000 * PW_AUTH_BUDGET_PER_S +
-				(now_ns - a->last_ns) % 1000000000 * PW_AUTH_BUDGET_PER_S / 1000000000;
-		if (a->budget_ns > PW_AUTH_BUDGET_MAX)
-			a->budget_ns = PW_AUTH_BUDGET_MAX;
-	}
-	if (a->last_ns < 0 || now_ns > a->last_ns)
-		a->last_ns = now_ns;
-	if (a->budget_ns <= 0)
-		return PW_AUTH_BUSY;
-	t0 = mono_ns();
-	out = crypt_rn(pass, u->hash, a->crypt_data, sizeof(struct crypt_data));
-	a->budget_ns -= mono_ns() - t0;
-	a->bcrypt_runs++;
-	ok = out && strlen(out) == strlen(u->hash) && equal_ct(out, u->hash, strlen(u->hash));
-	if (!ok)
-		return PW_AUTH_DENIED;
-	memcpy(u->mac, mac, sizeof(mac));
-	u->cached = true;
-	return PW_AUTH_OK;
 }
 #endif /* PW_NO_METRICS */

@@ -12,6 +12,9 @@
 #define PW_WEBCONFIG_MAX_BYTES	(1 << 20)	/* the file and each PEM file */
 #define PW_WEBCONFIG_MAX_USERS	64
 #define PW_WEBCONFIG_MAX_HEADERS 8
+#define PW_WEBCONFIG_MAX_SUITES	32	/* cipher_suites (duplicates dropped) */
+#define PW_WEBCONFIG_MAX_GROUPS	8	/* curve_preferences (duplicates dropped) */
+#define PW_WEBCONFIG_PRIORITIES_MAX 512
 
 struct pw_webuser {
 	char *name;
@@ -31,6 +34,9 @@ struct pw_webconfig {
 	char *cert_pem, *key_pem;	/* inline `cert`/`key`, or the files once loaded */
 	unsigned int min_version, max_version;	/* 0x0301 (TLS10) .. 0x0304 (TLS13) */
 	bool client_order;	/* prefer_server_cipher_suites: false */
+	size_t nsuites, ngroups;	/* 0: the defaults */
+	uint8_t suites[PW_WEBCONFIG_MAX_SUITES];	/* cipher_suites, as indexes in webconfig.c */
+	uint8_t groups[PW_WEBCONFIG_MAX_GROUPS];	/* curve_preferences, likewise */
 	size_t nusers;
 	struct pw_webuser *users;
 	size_t nheaders;
@@ -47,32 +53,10 @@ int pw_webconfig_parse(const char *buf, size_t len, struct pw_webconfig *cfg,
  * and check that the key is that certificate's. 0 or -EINVAL with err. */
 int pw_webconfig_load(const char *path, struct pw_webconfig *cfg, char *err, size_t errsz);
 void pw_webconfig_free(struct pw_webconfig *cfg);
-/* The GnuTLS priority string for min_version/max_version. */
+/* The GnuTLS priority string (at most PW_WEBCONFIG_PRIORITIES_MAX bytes):
+ * min_version/max_version, cipher_suites (default: the toolkit's modern set,
+ * ECDHE with AES-GCM or ChaCha20-Poly1305, and TLS 1.3's), curve_preferences
+ * (default X25519, P-256, P-384, P-521), prefer_server_cipher_suites. */
 void pw_webconfig_priorities(const struct pw_webconfig *cfg, char *buf, size_t bufsz);
-
-/* Basic auth against cfg->users. bcrypt costs tens of milliseconds and runs
- * in portwatch's worker loop, so it is budgeted (see webconfig.c). */
-enum pw_auth_result {
-	PW_AUTH_OK,
-	PW_AUTH_DENIED,		/* no such user, or a wrong password: 401 */
-	PW_AUTH_BUSY,		/* bcrypt budget spent: 429, try again later */
-};
-
-struct pw_webauth {
-	uint8_t key[32];	/* random HMAC key for the cache, per process */
-	int64_t budget_ns;	/* bcrypt time left to spend */
-	int64_t last_ns;	/* when the budget was last refilled */
-	uint64_t bcrypt_runs;	/* for tests: how often bcrypt ran */
-	void *crypt_data;	/* libcrypt's scratch space (about 32 KiB) */
-};
-
-#define PW_AUTH_BUDGET_PER_S	100000000LL	/* 100 ms of bcrypt a second ... */
-#define PW_AUTH_BUDGET_MAX	300000000LL	/* ... saved up to 300 ms */
-
-int pw_webauth_init(struct pw_webauth *a);
-void pw_webauth_free(struct pw_webauth *a);
-/* now_ns: CLOCK_MONOTONIC. user or pass NULL: DENIED. */
-enum pw_auth_result pw_webauth_check(struct pw_webauth *a, struct pw_webconfig *cfg,
-				     const char *user, const char *pass, int64_t now_ns);
 
 #endif /* PW_WEBCONFIG_H */

@@ -57,6 +57,25 @@ void pw_workload_clear(struct pw_workload *w)
 	memset(w, 0, sizeof(*w));
 }
 
+static int dup_str(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return src && !*dst ? -ENOMEM : 0;
+}
+
+int pw_workload_copy(struct pw_workload *dst, const struct pw_workload *src)
+{
+	*dst = *src;
+	if (dup_str(&dst->cgroup, src->cgroup) | dup_str(&dst->unit, src->unit) |
+	    dup_str(&dst->container_id, src->container_id) |
+	    dup_str(&dst->pod_namespace, src->pod_namespace) |
+	    dup_str(&dst->pod_name, src->pod_name) | dup_str(&dst->container, src->container)) {
+		pw_workload_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static bool ends_with(const char *s, size_t n, const char *suffix)
 {
 	size_t l = strlen(suffix);
@@ -130,37 +149,124 @@ static bool container_scope(const char *c, size_t n, struct pw_workload *w)
 	return false;
 }
 
-/* "kubepods-burstable-pod<uid_>.slice", "kubepods-pod<uid_>.slice", also
- * under a prefix ("kubelet-kubepods-..."): the systemd driver's pod slice. */
-static bool pod_slice(const char *c, size_t n, struct pw_workload *w)
+/* The systemd driver's pod slice, "<stem>-pod<uid_>.slice", a child of
+ * "<stem>.slice" where stem is "kubepods", "kubepods-burstable" or
+ * "kubepods-besteffort", also under a cgroup root ("kubelet-kubepods-..."):
+ * stem is the parent slice's (the caller checks the chain to the root). */
+static bool pod_slice(const char *c, size_t n, const char *stem, size_t stem_n,
+		      struct pw_workload *w)
 {
-	const char *p;
+	static const struct { const char *suffix; enum pw_qos qos; } kinds[] = {
+		{ "kubepods-burstable", PW_QOS_BURSTABLE },
+		{ "kubepods-besteffort", PW_QOS_BESTEFFORT },
+		{ "kubepods", PW_QOS_GUARANTEED },
+	};
 
-	if (!ends_with(c, n, ".slice") || n < 6 + 36 + 4 || !memmem(c, n, "kubepods", 8))
+	if (n != stem_n + 4 + 36 + 6 || memcmp(c, stem, stem_n) || memcmp(c + stem_n, "-pod", 4) ||
+	    !is_uid(c + stem_n + 4, 36) || !ends_with(c, n, ".slice"))
 		return false;
-	p = c + n - 6 - 36;
-	if (memcmp(p - 4, "-pod", 4) || !is_uid(p, 36))
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		size_t l = strlen(kinds[k].suffix);
+
+		if (ends_with(stem, stem_n, kinds[k].suffix) && (stem_n == l || stem[stem_n - l - 1] == '-')) {
+			set_uid(w, c + stem_n + 4);
+			w->qos = kinds[k].qos;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* containerd's systemd-driver name made a cgroup by runc's cgroupfs driver
+ * below containerd's own: "kubepods-besteffort-pod<uid_>.slice:cri-containerd:<id>". */
+static bool pod_colon(const char *c, size_t n, struct pw_workload *w)
+{
+	const char *a = memchr(c, ':', n), *b = a ? memchr(a + 1, ':', n - (a + 1 - c)) : NULL;
+	const char *dash = a ? memrchr(c, '-', a - c) : NULL;
+
+	/* the slice's parent is not in the path: its stem is the name's */
+	if (!b || !dash || !pod_slice(c, a - c, c, dash - c, w))
 		return false;
-	set_uid(w, p);
-	if (memmem(c, n, "-burstable-", 11))
-		w->qos = PW_QOS_BURSTABLE;
-	else if (memmem(c, n, "-besteffort-", 12))
-		w->qos = PW_QOS_BESTEFFORT;
-	else
-		w->qos = PW_QOS_GUARANTEED;
+	if (is_id(b + 1, n - (b + 1 - c))) {
+		w->container_id = strndup(b + 1, n - (b + 1 - c));
+		w->runtime = b - a - 1 == 14 && !memcmp(a + 1, "cri-containerd", 14) ? "containerd"
+			     : b - a - 1 == 4 && !memcmp(a + 1, "crio", 4) ? "crio" : NULL;
+	}
 	return true;
+}
+
+/* Where the kubelet puts pods, and only there: from the root of the
+ * hierarchy, which no delegated subtree (a user's user@UID.service, a
+ * container's writable cgroup namespace) can write to. The systemd driver:
+ * a chain of slices from the root, each named after its parent
+ * ("kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice",
+ * or under a cgroup root: "kubelet.slice/kubelet-kubepods.slice/..."); the
+ * cgroupfs driver: "kubepods[/burstable|/besteffort]/pod<uid>"; the
+ * containerd name as a cgroup: "system.slice/<unit>.service/<name>". The
+ * first one wins: a pod's container cannot make itself another pod below
+ * its own cgroup. */
+struct pod_walk {
+	bool chain;		/* every component so far a slice named after its parent */
+	const char *stem;	/* the last slice's name without ".slice" */
+	size_t stem_n;
+	bool cgfs;		/* "/kubepods" */
+	enum pw_qos cgfs_qos;
+	bool service;		/* "/system.slice/<x>.service" */
+};
+
+static bool pod_step(struct pod_walk *pw, const char *c, size_t n, unsigned int depth,
+		     struct pw_workload *w)
+{
+	bool slice = n > 6 && ends_with(c, n, ".slice");
+
+	if (pw->chain && slice && depth && pod_slice(c, n, pw->stem, pw->stem_n, w))
+		return true;
+	pw->chain = pw->chain && slice &&
+		    (!depth || (n > pw->stem_n + 1 + 6 && !memcmp(c, pw->stem, pw->stem_n) &&
+				c[pw->stem_n] == '-'));
+	if (pw->chain) {
+		pw->stem = c;
+		pw->stem_n = n - 6;
+	}
+	if (depth == 0) {
+		pw->cgfs = n == 8 && !memcmp(c, "kubepods", 8);
+		pw->service = n == 12 && !memcmp(c, "system.slice", 12);
+		return false;
+	}
+	if (depth == 1 && pw->service)
+		pw->service = ends_with(c, n, ".service");
+	else if (depth == 2 && pw->service && pod_colon(c, n, w))
+		return true;
+	if (!pw->cgfs)
+		return false;
+	if (depth == 1 && n == 9 && !memcmp(c, "burstable", 9)) {
+		pw->cgfs_qos = PW_QOS_BURSTABLE;
+	} else if (depth == 1 && n == 10 && !memcmp(c, "besteffort", 10)) {
+		pw->cgfs_qos = PW_QOS_BESTEFFORT;
+	} else if ((depth == 1 || (depth == 2 && pw->cgfs_qos)) && starts_with(c, n, "pod") &&
+		   is_uid(c + 3, n - 3) && !memchr(c + 3, '_', 36)) {
+		set_uid(w, c + 3);
+		w->qos = pw->cgfs_qos ? pw->cgfs_qos : PW_QOS_GUARANTEED;
+		return true;
+	} else {
+		pw->cgfs = false;
+	}
+	return false;
 }
 
 int pw_workload_parse(const char *path, struct pw_workload *w)
 {
 	const char *c = path, *prev = NULL;
 	size_t prev_n = 0;
-	bool kubepods = false, in_pod = false;
+	unsigned int depth = 0;
+	struct pod_walk pw = { .chain = true };
+	bool in_pod = false;
 
 	memset(w, 0, sizeof(*w));
 	w->cgroup = strdup(path);
 	if (!w->cgroup)
 		return -ENOMEM;
+	/* the first of each wins: a cgroup made below cannot rename what is above */
 	while (*c) {
 		size_t n;
 
@@ -169,37 +275,15 @@ int pw_workload_parse(const char *path, struct pw_workload *w)
 		n = strcspn(c, "/");
 		if (!n)
 			break;
-		if (n == 8 && !memcmp(c, "kubepods", 8))
-			kubepods = true;
-		if (pod_slice(c, n, w)) {
+		if (!in_pod && pod_step(&pw, c, n, depth, w)) {
 			in_pod = true;
-		} else if (kubepods && starts_with(c, n, "pod") && is_uid(c + 3, n - 3)) {
-			/* cgroupfs: kubepods[/burstable|/besteffort]/pod<uid> */
-			set_uid(w, c + 3);
-			w->qos = prev_n == 9 && !memcmp(prev, "burstable", 9) ? PW_QOS_BURSTABLE
-				 : prev_n == 10 && !memcmp(prev, "besteffort", 10) ? PW_QOS_BESTEFFORT
-				 : PW_QOS_GUARANTEED;
-			in_pod = true;
-		} else if (memchr(c, ':', n)) {
-			/* containerd's systemd driver outside kubepods.slice:
-			 * "kubepods-besteffort-pod<uid>.slice:cri-containerd:<id>" */
-			const char *a = memchr(c, ':', n), *b = memchr(a + 1, ':', n - (a + 1 - c));
-
-			if (b && pod_slice(c, a - c, w)) {
-				in_pod = true;
-				if (is_id(b + 1, n - (b + 1 - c))) {
-					free(w->container_id);
-					w->container_id = strndup(b + 1, n - (b + 1 - c));
-					w->runtime = b - a - 1 == 14 && !memcmp(a + 1, "cri-containerd", 14)
-						     ? "containerd" : b - a - 1 == 4 && !memcmp(a + 1, "crio", 4)
-						     ? "crio" : NULL;
-				}
-			}
+		} else if (w->container_id) {
+			/* the container is named: what is below is its own */
 		} else if (container_scope(c, n, w)) {
 			/* a container's scope is not the unit to name */
-		} else if (in_pod && !w->container_id && is_id(c, n)) {
+		} else if (in_pod && is_id(c, n)) {
 			w->container_id = strndup(c, n);	/* cgroupfs: pod<uid>/<id> */
-		} else if (prev_n == 6 && !memcmp(prev, "docker", 6) && is_id(c, n)) {
+		} else if (depth == 1 && prev_n == 6 && !memcmp(prev, "docker", 6) && is_id(c, n)) {
 			w->container_id = strndup(c, n);	/* cgroupfs: /docker/<id> */
 			w->runtime = "docker";
 		} else if (!w->unit && !in_pod && (ends_with(c, n, ".service") || ends_with(c, n, ".scope"))) {
@@ -210,6 +294,7 @@ int pw_workload_parse(const char *path, struct pw_workload *w)
 		prev = c;
 		prev_n = n;
 		c += n;
+		depth++;
 	}
 	return 0;
 }

@@ -49,6 +49,9 @@ int pw_workload_parse(const char *path, struct pw_workload *w);
  * True if the pod's folder was found. */
 bool pw_workload_pod_names(const char *pods_dir, struct pw_workload *w);
 void pw_workload_clear(struct pw_workload *w);
+/* dst: a copy of src with strings of its own (pw_workload_clear frees
+ * them), valid whatever the resolver does next. 0, or -ENOMEM (dst cleared). */
+int pw_workload_copy(struct pw_workload *dst, const struct pw_workload *src);
 const char *pw_qos_name(enum pw_qos q);
 
 /* The mount point of the cgroup2 hierarchy, from a mountinfo file
@@ -66,7 +69,9 @@ void pw_workloads_free(struct pw_workloads *ws);
 /* The workload of cgroup id at now_ns (CLOCK_MONOTONIC); NULL when the
  * budget of this second is spent (counted, nothing cached: a later lookup
  * tries again) or out of memory. An id whose cgroup is gone gives an entry
- * with every string NULL. The pointer is valid until the next call. */
+ * with every string NULL. The pointer is valid until the next call (which
+ * may start the cache over and free it): to keep several, copy them
+ * (pw_workload_copy). */
 const struct pw_workload *pw_workloads_get(struct pw_workloads *ws, uint64_t id, int64_t now_ns);
 /* The id's workload if it is cached, without resolving; NULL otherwise. */
 const struct pw_workload *pw_workloads_peek(struct pw_workloads *ws, uint64_t id);

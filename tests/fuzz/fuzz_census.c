@@ -114,8 +114,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			held += d->held;
 			pw_census_diag_line(line, sizeof(line), &ns, d);
 		}
+		/* every socket in one row or in "other", once */
+		held += ns.other.held;
 		fz_assert(held <= ns.sockets, "held %llu > sockets %u",
 			  (unsigned long long)held, ns.sockets);
+		fz_assert(ns.ndests <= PW_CENSUS_MAX_DESTS, "%zu rows", ns.ndests);
 		fz_assert(!f.one_dest || ns.ndests <= 1, "one_dest gave %zu", ns.ndests);
 		fz_assert(ns.reserved == 0 && ns.range_size + ns.bind_owned ==
 			  (ns.range_hi >= ns.range_lo ? (uint32_t)(ns.range_hi - ns.range_lo + 1) : 0u) ||
@@ -123,10 +126,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_json(&ns);
 		/* the most holders a destination shows, each with a hostile comm
 		 * (a C string, as census.c reads it from /proc/PID/comm) */
+		free(ns.holder_store);
+		ns.holder_store = ns.ndests ? calloc(ns.ndests * PW_MAX_HOLDERS,
+						     sizeof(*ns.holder_store)) : NULL;
+		fz_assert(!ns.ndests || ns.holder_store, "calloc");
 		for (size_t i = 0; i < ns.ndests; i++) {
 			struct pw_census_dest *d = &ns.dests[i];
 
 			d->nholders = PW_MAX_HOLDERS;
+			d->holders = ns.holder_store + i * PW_MAX_HOLDERS;
 			for (unsigned int j = 0; j < PW_MAX_HOLDERS; j++) {
 				d->holders[j].pid = 4194304 - j;
 				d->holders[j].sockets = UINT32_MAX - j;

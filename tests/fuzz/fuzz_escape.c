@@ -1,11 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /* libFuzzer target: JSON string escaping (sb_json_str), Prometheus label
- * escaping (pw_prom_label) and the terminal-safe comm (sb_comm_text) on
- * arbitrary bytes. Input: one byte of buffer capacity, then the string. */
+ * escaping (pw_prom_label) and the terminal-safe text (sb_comm_text,
+ * sb_safe_text: no control code point, C1 and bidi included) on arbitrary
+ * bytes. Input: one byte of buffer capacity, then the string. */
 #include <stdint.h>
 #include "fuzz.h"
 #include "metrics.h"
 #include "output.h"
+
+/* Text a terminal only shows: valid UTF-8 without a control code point
+ * (C0, DEL, C1, bidi and format controls: pw_cp_is_control). */
+static void fz_no_control(const char *what, const char *buf, size_t len)
+{
+	for (size_t i = 0, l; i < len; i += l) {
+		l = pw_text_seq_len((const unsigned char *)buf + i, len - i);
+		fz_assert(l, "%s: a control or invalid UTF-8 at %zu", what, i);
+	}
+}
 
 /* Escaped JSON of s into an exactly-sized heap buffer of cap bytes (ASan sees
  * any write past it): either it fits whole or err is set. */
@@ -42,6 +53,7 @@ static void check_json(const char *s, size_t n, size_t cap)
 	for (size_t i = 0; i < sb.len; i++)
 		fz_assert((unsigned char)buf[i] >= 0x20 && buf[i] != 0x7f, "raw control byte %#x",
 			  (unsigned char)buf[i]);
+	fz_no_control("JSON", buf, sb.len);	/* C1, bidi: escaped too */
 	o = fz_json(buf, sb.len);
 	fz_assert(json_object_is_type(o, json_type_string), "not a string: %s", buf);
 	/* valid input comes back byte for byte */
@@ -100,6 +112,20 @@ static void check_comm(const char *s, size_t n)
 	for (size_t i = 0; i < sb.len; i++)
 		fz_assert((unsigned char)buf[i] >= 0x20 && buf[i] != 0x7f, "control byte in comm");
 	fz_assert(fz_utf8_valid(buf, sb.len), "comm text not UTF-8");
+	fz_no_control("comm text", buf, sb.len);
+}
+
+static void check_safe_text(const char *s, size_t n)
+{
+	char *buf = malloc(n * 4 + 1);
+	struct sbuf sb;
+
+	fz_assert(buf, "malloc");
+	sb_init(&sb, buf, n * 4 + 1);
+	sb_safe_text(&sb, s, n);
+	fz_assert(!sb.err, "%zu bytes did not fit", n);
+	fz_no_control("safe text", buf, sb.len);
+	free(buf);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -114,5 +140,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_json(s, size - 1, cap);
 	check_label(s, size - 1);
 	check_comm(s, size - 1);
+	check_safe_text(s, size - 1);
 	return 0;
 }

@@ -2,7 +2,10 @@
 /* libFuzzer target: the --web.config.file parser (pw_webconfig_parse, the
  * part that reads no file). Whatever the bytes: no crash, no leak (ASan),
  * a refusal always says why in one line, and an accepted configuration is
- * within its bounds (users, headers, TLS versions) with bcrypt hashes only. */
+ * within its bounds (users, headers, TLS versions, cipher suites, curves)
+ * with bcrypt hashes only, and its GnuTLS priority string fits and is one
+ * GnuTLS takes. */
+#include <gnutls/gnutls.h>
 #include <stdint.h>
 #include "webconfig.h"
 #include "fuzz.h"
@@ -33,6 +36,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cfg.min_version && cfg.max_version)	/* 0: the default */
 		fz_assert(cfg.min_version <= cfg.max_version, "min 0x%x > max 0x%x",
 			  cfg.min_version, cfg.max_version);
+	fz_assert(cfg.nsuites <= PW_WEBCONFIG_MAX_SUITES, "%zu cipher suites", cfg.nsuites);
+	fz_assert(cfg.ngroups <= PW_WEBCONFIG_MAX_GROUPS, "%zu curves", cfg.ngroups);
+	{
+		char prio[PW_WEBCONFIG_PRIORITIES_MAX + 1];
+		gnutls_priority_t p;
+		const char *where = NULL;
+
+		prio[PW_WEBCONFIG_PRIORITIES_MAX] = 'x';
+		pw_webconfig_priorities(&cfg, prio, PW_WEBCONFIG_PRIORITIES_MAX);
+		fz_assert(strlen(prio) < PW_WEBCONFIG_PRIORITIES_MAX - 1, "priorities cut: %s", prio);
+		fz_assert(gnutls_priority_init(&p, prio, &where) == 0, "GnuTLS refuses %s at %s",
+			  prio, where ? where : "?");
+		gnutls_priority_deinit(p);
+	}
 	pw_webconfig_free(&cfg);
 	return 0;
 }

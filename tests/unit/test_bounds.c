@@ -135,19 +135,59 @@ static void scrape(struct pw_accounts *a, uint64_t now, unsigned int max_pids, s
 			fail_msg("series {%s} is there twice", s->comm[i].labels);
 }
 
-/* Every series of old is in new, with a value at least as large. */
+/* Every series of old is in new, with a value at least as large; only a
+ * name's series may be gone (the name displaced from the top failers),
+ * never (other)'s. */
 static void monotonic(const struct scrape *old, const struct scrape *new)
 {
 	for (size_t i = 0; i < old->ncomm; i++) {
 		const struct series *n = bsearch(&old->comm[i], new->comm, new->ncomm,
 						 sizeof(*new->comm), cmp_series);
 
-		if (!n)
+		if (!n && !strncmp(old->comm[i].labels, "comm=\"(other)\"", 15))
 			fail_msg("series {%s} disappeared", old->comm[i].labels);
-		if (n->value < old->comm[i].value)
+		if (n && n->value < old->comm[i].value)
 			fail_msg("series {%s} went down from %llu to %llu", n->labels,
 				 (unsigned long long)old->comm[i].value, (unsigned long long)n->value);
 	}
+}
+
+/* Every series ever seen (hist, the newest value of each): a series back
+ * after it was gone is not below the value it had. hist takes cur's. */
+static void never_below(struct scrape *hist, const struct scrape *cur)
+{
+	for (size_t i = 0; i < cur->ncomm; i++) {
+		struct series *h = hist->ncomm ? bsearch(&cur->comm[i], hist->comm, hist->ncomm,
+							 sizeof(*hist->comm), cmp_series) : NULL;
+
+		if (h) {
+			if (cur->comm[i].value < h->value)
+				fail_msg("series {%s} back at %llu, below %llu", h->labels,
+					 (unsigned long long)cur->comm[i].value,
+					 (unsigned long long)h->value);
+			h->value = cur->comm[i].value;
+			continue;
+		}
+		hist->comm = realloc(hist->comm, (hist->ncomm + 1) * sizeof(*hist->comm));
+		assert_non_null(hist->comm);
+		hist->comm[hist->ncomm].labels = strdup(cur->comm[i].labels);
+		hist->comm[hist->ncomm++].value = cur->comm[i].value;
+		qsort(hist->comm, hist->ncomm, sizeof(*hist->comm), cmp_series);
+	}
+}
+
+/* The own values of tracked names not shown (their series gone), for
+ * errno err (0: all), and those of names no longer tracked (err 0 only):
+ * with the series, every failure. */
+static uint64_t hidden_own(const struct pw_accounts *a, uint16_t err)
+{
+	uint64_t sum = err ? 0 : a->comm_evicted_own;
+
+	for (size_t i = 0; i < a->ncomms; i++)
+		for (unsigned int k = 0; !a->comms[i].shown && k < a->comms[i].nseries; k++)
+			if (!err || a->comms[i].s[k].err == err)
+				sum += a->comms[i].s[k].own;
+	return sum;
 }
 
 static uint64_t value_of(const struct scrape *s, const char *labels)
@@ -195,7 +235,7 @@ static void test_many_names_exited(void **state)
 	const size_t batch = 5000;	/* about 12,300 kernel entries */
 	int fd = fx_map(16384);	/* the kernel's procs map */
 	struct pw_accounts a;
-	struct scrape prev = {}, cur = {};
+	struct scrape prev = {}, cur = {}, hist = {};
 	uint64_t fed_fails = 0, fed_attempts = 0, now = T0;
 	size_t heap_mid = 0, bytes_mid = 0, max_bytes = 0, max_series = 0;
 	char comm[PW_COMM_LEN + 1];
@@ -222,16 +262,18 @@ static void test_many_names_exited(void **state)
 		assert_int_equal(map_entries(fd), 0);
 		assert_true(a.n <= MAX_ROWS);
 		scrape(&a, now, 1024, &cur);
-		/* every failure and attempt fed is in the series exactly once */
-		assert_int_equal(cur.comm_sum, fed_fails);
+		/* every failure and attempt fed is in the series exactly once
+		 * (or in the value a name not shown keeps for its return) */
+		assert_int_equal(cur.comm_sum + hidden_own(&a, 0), fed_fails);
 		assert_int_equal(cur.attempts, fed_attempts);
-		/* bounded: names of their own for the first 1024, then (other);
-		 * two errnos, one family */
-		assert_true(a.ncomms <= PW_MAX_COMMS);
+		/* bounded: PW_COMM_SLOTS names tracked, the top 1024 shown,
+		 * then (other); two errnos, one family */
+		assert_true(a.ncomms <= PW_COMM_SLOTS);
 		assert_true(cur.ncomm <= 2 * (PW_MAX_COMMS + 1));
 		assert_true(cur.npid <= 2 * 1024);
 		if (b)
 			monotonic(&prev, &cur);
+		never_below(&hist, &cur);
 		if (cur.len > max_bytes)
 			max_bytes = cur.len;
 		if (cur.ncomm > max_series)
@@ -244,9 +286,11 @@ static void test_many_names_exited(void **state)
 		scrape_free(&prev);
 		prev = cur;
 	}
-	assert_int_equal(a.ncomms, PW_MAX_COMMS);
-	/* 1024 names of the first batch (the first seen failing, in the map's
-	 * order) have series of their own, exact; the rest are in (other) */
+	assert_int_equal(a.ncomms, PW_COMM_SLOTS);
+	/* the top 1024 failers of the first batch's 2048 names (tracked as
+	 * first seen failing) have series of their own, exact: no later name
+	 * fails more than twice as often (1 to 7 times each); the rest are in
+	 * (other) */
 	{
 		uint64_t own[2] = {}, all[2] = {};
 		size_t names = 0;
@@ -271,9 +315,9 @@ static void test_many_names_exited(void **state)
 			all[1] += fails111(k);
 		}
 		assert_int_equal(value_of(&prev, "comm=\"(other)\",errno=\"EADDRNOTAVAIL\",family=\"inet\""),
-				 all[0] - own[0]);
+				 all[0] - own[0] - hidden_own(&a, EADDRNOTAVAIL_));
 		assert_int_equal(value_of(&prev, "comm=\"(other)\",errno=\"ECONNREFUSED\",family=\"inet\""),
-				 all[1] - own[1]);
+				 all[1] - own[1] - hidden_own(&a, ECONNREFUSED_));
 	}
 	/* bounded: the exposition and the heap no larger after 100,000 names
 	 * than after 50,000 (a few KiB of slack for malloc's own rounding) */
@@ -286,6 +330,129 @@ static void test_many_names_exited(void **state)
 	assert_true(heap_in_use() <= heap_mid + 256 * 1024);
 	assert_true(max_series <= 2 * (PW_MAX_COMMS + 1));
 	scrape_free(&prev);
+	scrape_free(&hist);
+	pw_accounts_free(&a);
+	close(fd);
+}
+
+/* ---- names cannot be squatted ---- */
+
+static void sync_scrape(struct pw_accounts *a, int fd, uint64_t *now, struct scrape *s)
+{
+	*now += SEC;
+	assert_int_equal(pw_accounts_sync(a, fd, *now, true), 0);
+	scrape(a, *now, 1024, s);
+}
+
+#define COMM_LINE(name, v) "portwatch_connect_failures_total{comm=\"" name "\",errno=\"EADDRNOTAVAIL\",family=\"inet\"} " #v
+
+/* A local user makes 1,024 names fail first (once each): the culprit that
+ * fails after them still gets its own series, exact. A name displaced
+ * keeps its value for its return; its failures meanwhile go to (other). */
+static void test_names_not_squatted(void **state)
+{
+	int fd = fx_map(16384);
+	struct pw_accounts a;
+	struct scrape s = {}, prev = {}, hist = {};
+	uint64_t now = T0, fed = 0;
+	char comm[PW_COMM_LEN + 1], line[160], gone[PW_COMM_LEN + 1] = "";
+	uint32_t pid = GONE_PID;
+
+	(void)state;
+	pw_accounts_init(&a, MAX_ROWS);
+	for (unsigned int i = 0; i < PW_MAX_COMMS; i++) {
+		snprintf(comm, sizeof(comm), "junk%04u", i);
+		put(fd, pid++, EADDRNOTAVAIL_, 1, comm);
+	}
+	fed += PW_MAX_COMMS;
+	sync_scrape(&a, fd, &now, &prev);
+	assert_int_equal(prev.ncomm, PW_MAX_COMMS);	/* the junk, no (other) */
+	never_below(&hist, &prev);
+
+	put(fd, pid++, EADDRNOTAVAIL_, 5, "curl");
+	fed += 5;
+	sync_scrape(&a, fd, &now, &s);
+	assert_true(has_line(&s, COMM_LINE("curl", 5)));
+	assert_int_equal(s.ncomm, PW_MAX_COMMS);	/* one junk name displaced */
+	assert_int_equal(s.comm_sum + hidden_own(&a, 0), fed);
+	assert_int_equal(hidden_own(&a, 0), 1);
+	monotonic(&prev, &s);
+	never_below(&hist, &s);
+	for (unsigned int i = 0; i < PW_MAX_COMMS && !gone[0]; i++) {
+		snprintf(comm, sizeof(comm), "junk%04u", i);
+		snprintf(line, sizeof(line), COMM_LINE("%s", 1), comm);
+		if (!has_line(&s, line))
+			strcpy(gone, comm);
+	}
+	assert_true(gone[0]);
+	assert_false(pw_accounts_comm_shown(&a, gone));
+	scrape_free(&prev);
+	prev = s;
+
+	/* the displaced name fails once more (not more than twice as often
+	 * as the least shown): (other)'s, its series stays gone */
+	put(fd, pid++, EADDRNOTAVAIL_, 1, gone);
+	fed += 1;
+	sync_scrape(&a, fd, &now, &s);
+	assert_int_equal(value_of(&s, "comm=\"(other)\",errno=\"EADDRNOTAVAIL\",family=\"inet\""), 1);
+	assert_true(has_line(&s, COMM_LINE("curl", 5)));
+	assert_int_equal(s.ncomm, PW_MAX_COMMS + 1);
+	assert_int_equal(s.comm_sum + hidden_own(&a, 0), fed);
+	monotonic(&prev, &s);
+	never_below(&hist, &s);
+	scrape_free(&prev);
+	prev = s;
+
+	/* and 10 more: more than twice the least shown, it is back, at the
+	 * value it had (1) plus what it failed since it is shown again */
+	put(fd, pid++, EADDRNOTAVAIL_, 10, gone);
+	fed += 10;
+	sync_scrape(&a, fd, &now, &s);
+	snprintf(line, sizeof(line), COMM_LINE("%s", 11), gone);
+	assert_true(has_line(&s, line));
+	assert_int_equal(value_of(&s, "comm=\"(other)\",errno=\"EADDRNOTAVAIL\",family=\"inet\""), 1);
+	assert_int_equal(s.comm_sum + hidden_own(&a, 0), fed);
+	monotonic(&prev, &s);
+	never_below(&hist, &s);
+	scrape_free(&prev);
+	prev = s;
+
+	/* past PW_COMM_SLOTS names: a newcomer failing more than those that
+	 * failed least takes a tracked place, shown, with its failures since
+	 * the last scrape (before, it had none) */
+	for (unsigned int i = 0; i < PW_COMM_SLOTS; i++) {
+		snprintf(comm, sizeof(comm), "more%05u", i);
+		put(fd, pid++, EADDRNOTAVAIL_, 1, comm);
+	}
+	fed += PW_COMM_SLOTS;
+	sync_scrape(&a, fd, &now, &s);
+	assert_int_equal(a.ncomms, PW_COMM_SLOTS);
+	monotonic(&prev, &s);
+	never_below(&hist, &s);
+	scrape_free(&prev);
+	prev = s;
+	put(fd, pid++, EADDRNOTAVAIL_, 20, "wget");
+	fed += 20;
+	sync_scrape(&a, fd, &now, &s);
+	assert_non_null(pw_accounts_comm_find(&a, "wget"));
+	assert_true(pw_accounts_comm_shown(&a, "wget"));
+	assert_true(has_line(&s, COMM_LINE("wget", 20)));
+	monotonic(&prev, &s);
+	never_below(&hist, &s);
+	scrape_free(&prev);
+	prev = s;
+	put(fd, pid++, EADDRNOTAVAIL_, 3, "wget");
+	fed += 3;
+	sync_scrape(&a, fd, &now, &s);
+	assert_true(has_line(&s, COMM_LINE("wget", 23)));
+	assert_true(has_line(&s, COMM_LINE("curl", 5)));
+	assert_int_equal(s.comm_sum + hidden_own(&a, 0), fed);
+	assert_true(a.ncomms <= PW_COMM_SLOTS);
+	monotonic(&prev, &s);
+	never_below(&hist, &s);
+	scrape_free(&prev);
+	scrape_free(&s);
+	scrape_free(&hist);
 	pw_accounts_free(&a);
 	close(fd);
 }
@@ -472,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_many_live_processes),
 		cmocka_unit_test(test_live_fold_whole_processes),
 		cmocka_unit_test(test_top_failer_shown),
+		cmocka_unit_test(test_names_not_squatted),
 	};
 
 	return cmocka_run_group_tests_name("test_bounds", tests, NULL, NULL);

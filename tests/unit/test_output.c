@@ -82,7 +82,9 @@ static void test_json_str_utf8_valid(void **state)
 	assert_string_equal(JSON_LIT("\xe2\x82\xac"), "\"\xe2\x82\xac\"");	/* € */
 	assert_string_equal(JSON_LIT("\xf0\x9f\x98\x80"), "\"\xf0\x9f\x98\x80\""); /* 😀 */
 	assert_string_equal(JSON_LIT("\xf4\x8f\xbf\xbf"), "\"\xf4\x8f\xbf\xbf\""); /* U+10FFFF */
-	assert_string_equal(JSON_LIT("\xc2\x80"), "\"\xc2\x80\"");		/* U+0080 */
+	assert_string_equal(JSON_LIT("\xc2\xa0"), "\"\xc2\xa0\"");		/* U+00A0 */
+	/* U+0080, a C1 control: the same string, escaped (test_text_controls) */
+	assert_string_equal(JSON_LIT("\xc2\x80"), "\"\\u0080\"");
 }
 
 static void test_json_str_utf8_invalid(void **state)
@@ -396,6 +398,51 @@ static void test_comm_text(void **state)
 	assert_int_equal(d[4], 'x');
 	pw_comm_text(d, 1, comm);
 	assert_string_equal(d, "");
+}
+
+/* C1 controls (0xc2 0x9b is CSI: ESC [ in one code point) and the bidi and
+ * format controls: one '?' each in text, \uXXXX in JSON (the same string). */
+static void test_text_controls(void **state)
+{
+	static const struct { const char *in, *text, *json; } cases[] = {
+		{ "a\xc2\x9b" "31mb", "a?31mb", "\"a\\u009b31mb\"" },
+		{ "\xc2\x80\xc2\x9f", "??", "\"\\u0080\\u009f\"" },
+		{ "x\xe2\x80\xaey", "x?y", "\"x\\u202ey\"" },	/* RLO */
+		{ "\xe2\x80\xaa\xe2\x81\xa6\xe2\x81\xa9", "???", "\"\\u202a\\u2066\\u2069\"" },
+		{ "\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", "???", "\"\\u200e\\u200f\\u061c\"" },
+		{ "\xe2\x80\xa8\xe2\x80\xa9", "??", "\"\\u2028\\u2029\"" },
+		{ "\xe2\x81\xaf", "?", "\"\\u206f\"" },
+		/* printable neighbours stay as they are */
+		{ "\xc2\xa0\xc2\xa9\xe2\x80\x90\xe2\x81\xb0", "\xc2\xa0\xc2\xa9\xe2\x80\x90\xe2\x81\xb0",
+		  "\"\xc2\xa0\xc2\xa9\xe2\x80\x90\xe2\x81\xb0\"" },
+	};
+	char comm[PW_COMM_LEN], d[4 * PW_COMM_LEN], buf[256];
+	struct sbuf sb;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = strlen(cases[i].in);
+
+		memset(comm, 0, sizeof(comm));
+		memcpy(comm, cases[i].in, n);
+		pw_comm_text(d, sizeof(d), comm);
+		assert_string_equal(d, cases[i].text);
+		sb_init(&sb, buf, sizeof(buf));
+		sb_safe_text(&sb, cases[i].in, n);
+		assert_false(sb.err);
+		assert_string_equal(buf, cases[i].text);
+		sb_init(&sb, buf, sizeof(buf));
+		sb_json_str(&sb, cases[i].in, n);
+		assert_false(sb.err);
+		assert_string_equal(buf, cases[i].json);
+	}
+	for (unsigned int cp = 0x80; cp <= 0x9f; cp++)
+		assert_true(pw_cp_is_control(cp));
+	assert_false(pw_cp_is_control(0xa0));
+	assert_false(pw_cp_is_control(0x2065));
+	assert_false(pw_cp_is_control(0x2070));
+	assert_false(pw_cp_is_control(0x20));
+	assert_true(pw_cp_is_control(0x1b));
 }
 
 /* ---- events ---- */
@@ -940,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_duration_text),
 		cmocka_unit_test(test_addr_text),
 		cmocka_unit_test(test_comm_text),
+		cmocka_unit_test(test_text_controls),
 		cmocka_unit_test(test_event_json_failure),
 		cmocka_unit_test(test_event_json_success),
 		cmocka_unit_test(test_event_json_no_flags),

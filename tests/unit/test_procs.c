@@ -11,10 +11,23 @@
 #include <string.h>
 #include <cmocka.h>
 #include <libgen.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include "census.h"
 
 #include "procs.h"
+#include "../elfbomb.h"
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 static void add(struct pw_procs *p, uint32_t tgid, uint32_t err, uint64_t count,
 		uint64_t scans, uint64_t scan_ns, const char *comm)
@@ -452,17 +465,148 @@ static void test_client_detect(void **state)
 		assert_int_equal(pw_client_detect_files("/usr/bin/node", NULL), PW_CLIENT_NODE);
 	else
 		print_message("  no /usr/bin/node: its symbols not checked\n");
-	/* this process lives, with its own name */
-	assert_int_equal(pw_client_detect(getpid(), "test_procs"), PW_CLIENT_UNKNOWN);
-	/* the same pid under another name: someone else's by now */
-	assert_int_equal(pw_client_detect(getpid(), "other"), PW_CLIENT_GONE);
+	/* this process lives, and started before now */
+	assert_int_equal(pw_client_detect(getpid(), mono_ns()), PW_CLIENT_UNKNOWN);
+	assert_int_equal(pw_client_detect(getpid(), 0), PW_CLIENT_UNKNOWN);
+}
+
+/* A pid seen failing, then given to a process that started later, is
+ * "gone": judged by the start time read through the one /proc/PID opened,
+ * never by its name (the same comm here) */
+static void test_client_detect_reused_pid(void **state)
+{
+	struct timespec ts = { 0, 30 * 1000 * 1000 };	/* past a 10 ms clock tick */
+	uint64_t before;
+	pid_t child;
+
+	(void)state;
+	before = mono_ns();
+	nanosleep(&ts, NULL);
+	child = fork();
+	assert_true(child >= 0);
+	if (!child) {
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(pw_client_detect(child, before), PW_CLIENT_GONE);
+	assert_int_equal(pw_client_detect(child, mono_ns()), PW_CLIENT_UNKNOWN);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	assert_int_equal(pw_client_detect(child, mono_ns()), PW_CLIENT_GONE);
+}
+
+static void test_proc_start_ticks(void **state)
+{
+	uint64_t t = 0;
+
+	(void)state;
+	assert_int_equal(pw_proc_start_ticks("1 (a) b) S 0 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 "
+					     "1 0 4242 1000 10 18446744073709551615\n", &t), 0);
+	assert_int_equal(t, 4242);
+	assert_int_equal(pw_proc_start_ticks("1 (x) S 0 1", &t), -EINVAL);
+	assert_int_equal(pw_proc_start_ticks("no paren", &t), -EINVAL);
+}
+
+/* Peak RSS (ru_maxrss, KiB) growth while reading a hostile executable */
+static long detect_rss_growth_kib(const char *exe, int *client)
+{
+	struct rusage a, b;
+
+	getrusage(RUSAGE_SELF, &a);
+	*client = pw_client_detect_files(exe, NULL);
+	getrusage(RUSAGE_SELF, &b);
+	return b.ru_maxrss - a.ru_maxrss;
+}
+
+/* A sparse copy of a real executable claiming 2,000,000 sections (a 128 MB
+ * section table), and one whose .dynsym claims 264 MB: refused from the
+ * header's counts before libelf reads them, reported unknown, counted, and
+ * the peak RSS grows by less than 16 MiB (libelf without the bounds: ~531
+ * MB and ~258 MB, measured). */
+static void test_client_elf_bounds(void **state)
+{
+	static const struct {
+		const char *kind;
+		uint64_t n;
+	} bombs[] = {
+		{ "sections", 2000000 },
+		{ "dynsym", 264000000 },	/* 11,000,000 symbols of 24 bytes */
+	};
+	char dir[] = "/tmp/pw-test-elf.XXXXXX", path[64];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/bomb", dir);
+	for (size_t i = 0; i < sizeof(bombs) / sizeof(bombs[0]); i++) {
+		uint64_t refused = pw_client_elf_refused();
+		long grew;
+		int c;
+
+		print_message("  %s %llu\n", bombs[i].kind, (unsigned long long)bombs[i].n);
+		assert_int_equal(elfbomb_make("/proc/self/exe", path, bombs[i].kind, bombs[i].n), 0);
+		grew = detect_rss_growth_kib(path, &c);
+		print_message("  peak RSS grew %ld KiB\n", grew);
+		assert_int_equal(c, PW_CLIENT_UNKNOWN);
+		assert_int_equal(pw_client_elf_refused(), refused + 1);
+		assert_true(grew < 16 * 1024);
+		unlink(path);
+	}
+	rmdir(dir);
+	/* real programs stay within the bounds: none refused */
+	{
+		uint64_t refused = pw_client_elf_refused();
+
+		pw_client_detect_files("/proc/self/exe", NULL);
+		if (!access("/usr/bin/node", R_OK))
+			pw_client_detect_files("/usr/bin/node", NULL);
+		if (!access("/usr/bin/python3", R_OK))
+			pw_client_detect_files("/usr/bin/python3", NULL);
+		assert_int_equal(pw_client_elf_refused(), refused);
+	}
+}
+
+/* pw_elf_check: the header's counts against the bounds and the file */
+static void test_elf_check(void **state)
+{
+	struct pw_elf_head h = {
+		.shoff = 4096, .phoff = 64, .shnum = 30, .phnum = 13, .shstrndx = 29,
+		.shentsize = 64, .phentsize = 56, .shdr_size = 64, .phdr_size = 56,
+	};
+
+	(void)state;
+	assert_int_equal(pw_elf_check(&h, 4096 + 30 * 64), 0);
+	assert_int_equal(pw_elf_check(&h, 4096 + 30 * 64 - 1), -EINVAL);
+	assert_int_equal(pw_elf_check(&h, PW_ELF_MAX_FILE + 1), -EFBIG);
+	h.shnum = PW_ELF_MAX_SECTIONS + 1;
+	assert_int_equal(pw_elf_check(&h, 1ull << 29), -E2BIG);
+	h.shnum = 30;
+	h.shoff = UINT64_MAX - 100;	/* offset + size wraps */
+	assert_int_equal(pw_elf_check(&h, 1ull << 29), -EINVAL);
+	h.shoff = 4096;
+	h.shstrndx = 30;
+	assert_int_equal(pw_elf_check(&h, 1ull << 20), -EINVAL);
+	h.shstrndx = 29;
+	h.phentsize = 32;
+	assert_int_equal(pw_elf_check(&h, 1ull << 20), -EINVAL);
+	h.phentsize = 56;
+	h.phnum = PW_ELF_MAX_PHDRS + 1;
+	assert_int_equal(pw_elf_check(&h, 1ull << 20), -E2BIG);
+	assert_int_equal(pw_elf_check_section(SHT_DYNSYM, 100, 24, 124, PW_ELF_MAX_DYNSYM), 0);
+	assert_int_equal(pw_elf_check_section(SHT_DYNSYM, 100, 24, 123, PW_ELF_MAX_DYNSYM), -EINVAL);
+	assert_int_equal(pw_elf_check_section(SHT_DYNSYM, 0, PW_ELF_MAX_DYNSYM + 1ull, 1ull << 30,
+					      PW_ELF_MAX_DYNSYM), -E2BIG);
+	assert_int_equal(pw_elf_check_section(SHT_NOBITS, 1ull << 40, 10, 100, 100), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_fold),
+		cmocka_unit_test(test_client_elf_bounds),	/* first: peak RSS */
 		cmocka_unit_test(test_client_detect),
+		cmocka_unit_test(test_client_detect_reused_pid),
+		cmocka_unit_test(test_proc_start_ticks),
+		cmocka_unit_test(test_elf_check),
 		cmocka_unit_test(test_add_comm),
 		cmocka_unit_test(test_add_other_errs),
 		cmocka_unit_test(test_add_pid0_by_name),

@@ -19,6 +19,9 @@
 #define CID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define UID "6f1e2c3a-1b2c-4d5e-8f90-a1b2c3d4e5f6"
 #define UID_ "6f1e2c3a_1b2c_4d5e_8f90_a1b2c3d4e5f6"
+#define CID2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+#define UID2 "11111111-2222-3333-4444-555555555555"
+#define UID2_ "11111111_2222_3333_4444_555555555555"
 
 struct expect {
 	const char *path, *unit, *cid, *runtime, *uid;
@@ -92,6 +95,30 @@ static void test_parse_shapes(void **state)
 		{ "/system.slice/docker-xyz.scope", "system.slice/docker-xyz.scope", NULL, NULL, NULL, 0 },
 		{ "/docker/notanid", NULL, NULL, NULL, NULL, 0 },
 		{ "/a-pod" UID_ ".slice", NULL, NULL, NULL, NULL, 0 },
+		/* a pod's names below a delegated subtree (a user's, a container's
+		 * cgroup namespace) are not that pod: pods are found from the root */
+		{ "/user.slice/user-1000.slice/user@1000.service/kubepods/burstable/pod" UID "/" CID,
+		  "user.slice/user-1000.slice/user@1000.service", NULL, NULL, NULL, 0 },
+		{ "/user.slice/user-1000.slice/user@1000.service/kubepods/pod" UID "/" CID,
+		  "user.slice/user-1000.slice/user@1000.service", NULL, NULL, NULL, 0 },
+		{ "/user.slice/user-1000.slice/user@1000.service/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_ ".slice",
+		  "user.slice/user-1000.slice/user@1000.service", NULL, NULL, NULL, 0 },
+		{ "/system.slice/kubepods.slice/kubepods-pod" UID_ ".slice", NULL, NULL, NULL, NULL, 0 },
+		{ "/system.slice/x.service/y/kubepods-besteffort-pod" UID_ ".slice:cri-containerd:" CID,
+		  "system.slice/x.service", NULL, NULL, NULL, 0 },
+		{ "/foo/kubepods/pod" UID "/" CID, NULL, NULL, NULL, NULL, 0 },
+		{ "/kubepods/besteffort/burstable/pod" UID, NULL, NULL, NULL, NULL, 0 },
+		/* a pod slice not below its own parent slice */
+		{ "/kubepods.slice/kubepods-burstable-pod" UID_ ".slice", NULL, NULL, NULL, NULL, 0 },
+		{ "/kubepods.slice/kubepods-besteffort.slice/kubepods-burstable-pod" UID_ ".slice",
+		  NULL, NULL, NULL, NULL, 0 },
+		/* nested below a pod's container: the first pod and container win */
+		{ "/kubepods/burstable/pod" UID "/" CID "/kubepods/pod" UID2 "/" CID2,
+		  NULL, CID, NULL, UID, PW_QOS_BURSTABLE },
+		{ "/kubepods.slice/kubepods-pod" UID_ ".slice/cri-containerd-" CID ".scope/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" UID2_ ".slice/crio-" CID2 ".scope",
+		  NULL, CID, "containerd", UID, PW_QOS_GUARANTEED },
+		{ "/docker/" CID "/docker/" CID2, NULL, CID, "docker", NULL, 0 },
+		{ "/x/docker/" CID, NULL, NULL, NULL, NULL, 0 },
 	};
 
 	(void)state;
