@@ -77,12 +77,12 @@ endif
 # Static builds have no /metrics: Debian ships libmicrohttpd.a but not the
 # static TLS libraries it needs.
 ifeq ($(STATIC),1)
-LIBS := libbpf libcap-ng libelf
+LIBS := libbpf libcap-ng libelf zlib
 CFLAGS += -DPW_NO_METRICS
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
 else
-LIBS := libbpf libmicrohttpd yaml-0.1 libcrypt gnutls libcap-ng libelf
+LIBS := libbpf libmicrohttpd yaml-0.1 libcrypt gnutls libcap-ng libelf zlib
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
 endif
 

@@ -28,6 +28,15 @@ t_metrics_exposition_and_escaping() {
 	check_eq "escaped comm in the comm series" 1 "$(grep -cF "portwatch_connect_failures_total{comm=\"a\\\"b\\\\c\\nd$(printf '\xef\xbf\xbd')\",errno=\"EADDRNOTAVAIL\",family=\"inet\"} $want" "$T/m")"
 	check_eq "escaped comm in the per-pid series" 1 "$(grep -cF "portwatch_process_connect_failures_total{pid=\"$pid\",comm=\"a\\\"b\\\\c\\nd$(printf '\xef\xbf\xbd')\",errno=\"EADDRNOTAVAIL\"} $want" "$T/m")"
 	check_eq "build_info" 1 "$(grep -cE '^portwatch_build_info\{version="[0-9.]+",libbpf_version="[0-9.]+",mode="tracepoint"\} 1$' "$T/m")"
+	# skipped program runs of the mode's kind (none on this kernel before
+	# 5.12: no series), and whether the mode is exact under contention
+	local mode=tracepoint maj min
+	IFS=. read -r maj min _ <<<"$(uname -r)"
+	if [ "$maj" -gt 5 ] || { [ "$maj" -eq 5 ] && [ "$min" -ge 12 ]; }; then
+		check_eq "missed runs series of $mode" 1 "$(grep -cE "^portwatch_bpf_program_missed_runs_total\{kind=\"$mode\"\} [0-9]+$" "$T/m")"
+	fi
+	check_eq "no missed runs series of other kinds" 0 "$(grep -E '^portwatch_bpf_program_missed_runs_total\{' "$T/m" | grep -vc "kind=\"$mode\"")"
+	check_eq "exact_under_contention gauge" 1 "$(grep -cE '^portwatch_exact_under_contention\{preempt_model="[a-z]+"\} [01]$' "$T/m")"
 	# the node's (pid 1's netns) when portwatch may enter it, else its own,
 	# labelled with that netns
 	local series='portwatch_local_port_range_size'

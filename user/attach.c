@@ -576,13 +576,25 @@ static void remove_kretprobes(struct pw_attach *at)
 
 long long pw_recursion_misses(const struct pw_attach *at)
 {
+	return pw_recursion_misses_detail(at, NULL, 0);
+}
+
+long long pw_recursion_misses_detail(const struct pw_attach *at, char *detail, size_t sz)
+{
 	struct bpf_program *prog;
 	long long total = 0;
 	int maj, min, pat;
+	size_t off = 0;
+
+	if (sz)
+		detail[0] = 0;
 
 	/* bpf_prog_info.recursion_misses exists from 5.12; before, a 0 there
 	 * would be a made-up answer */
 	if (!at->skel || !pw_kernel_version(&maj, &min, &pat) || maj < 5 || (maj == 5 && min < 12))
+		return -1;
+	/* kprobe programs' skipped runs are counted there from 6.7 */
+	if (at->mode == PW_MODE_KPROBE && (maj < 6 || (maj == 6 && min < 7)))
 		return -1;
 	bpf_object__for_each_program(prog, at->skel->obj) {
 		struct bpf_prog_info info = {};
@@ -594,6 +606,10 @@ long long pw_recursion_misses(const struct pw_attach *at)
 		if (bpf_obj_get_info_by_fd(fd, &info, &len))
 			return -1;
 		total += info.recursion_misses;
+		if (info.recursion_misses && off < sz)
+			off += snprintf(detail + off, sz - off, "%s%s %llu", off ? ", " : "",
+					bpf_program__name(prog),
+					(unsigned long long)info.recursion_misses);
 	}
 	return total;
 }
@@ -736,10 +752,39 @@ fail:
 	return err;
 }
 
+static bool mode_skips(const struct pw_preempt *p, int mode)
+{
+	int maj = 0, min = 0, pat;
+
+	if (!p->preemptible || mode == PW_MODE_KPROBE)
+		return false;
+	if (mode == PW_MODE_FENTRY || p->model == PW_PREEMPT_RT)
+		return true;
+	/* tracepoints call their probes with preemption off up to 6.18 on
+	 * non-RT kernels (measured: exact on 6.12 booted preempt=full), under
+	 * SRCU-fast since (measured: skipped runs on 7.2) */
+	return !pw_kernel_version(&maj, &min, &pat) || maj > 6 || (maj == 6 && min >= 19);
+}
+
+bool pw_mode_skips_when_preempted(const struct pw_attach *at)
+{
+	return mode_skips(&at->preempt, at->mode);
+}
+
 /* What the chosen mode depends on, after the reason it was chosen. */
 static void note_attach(struct pw_attach *at)
 {
 	size_t off = strlen(at->why);
+
+	if (pw_mode_skips_when_preempted(at) && off < sizeof(at->why))
+		off += snprintf(at->why + off, sizeof(at->why) - off,
+				"; NOT EXACT under contention: the kernel is preemptible (%s, from %s), "
+				"a task preempted inside a %s program makes the kernel skip that "
+				"program's runs on its CPU (recursion misses, counted and reported); "
+				"--mode=kprobe is exact here", pw_preempt_name(at->preempt.model),
+				at->preempt.source, pw_mode_name(at->mode));
+	if (off >= sizeof(at->why))
+		return;
 
 	if (at->mode == PW_MODE_TRACEPOINT) {
 		if (off < sizeof(at->why))
@@ -764,7 +809,14 @@ static void note_attach(struct pw_attach *at)
 
 int pw_attach(const struct env *env, struct pw_attach *at)
 {
-	static const int order[] = { PW_MODE_FENTRY, PW_MODE_KPROBE, PW_MODE_TRACEPOINT };
+	/* fentry first: the cheapest. On a preemptible kernel kprobe first:
+	 * its handlers run with preemption off, fentry and (7.x) tp_btf
+	 * programs can be preempted and then skipped (KERNEL.md section 9) */
+	static const int order_np[] = { PW_MODE_FENTRY, PW_MODE_KPROBE, PW_MODE_TRACEPOINT };
+	static const int order_p[] = { PW_MODE_KPROBE, PW_MODE_FENTRY, PW_MODE_TRACEPOINT };
+	/* preemptible, but tracepoint probes still run with preemption off */
+	static const int order_ptp[] = { PW_MODE_KPROBE, PW_MODE_TRACEPOINT, PW_MODE_FENTRY };
+	const int *order;
 	char why[256];
 	struct btf *vmlinux;
 	struct kfacts k;
@@ -772,6 +824,9 @@ int pw_attach(const struct env *env, struct pw_attach *at)
 	int err = -ENOENT;
 
 	memset(at, 0, sizeof(*at));
+	pw_preempt_detect(&at->preempt);
+	order = !at->preempt.preemptible ? order_np :
+		mode_skips(&at->preempt, PW_MODE_TRACEPOINT) ? order_p : order_ptp;
 	vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux) {
 		err = -errno;
@@ -798,7 +853,12 @@ int pw_attach(const struct env *env, struct pw_attach *at)
 		return err;
 	}
 
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+	if (at->preempt.preemptible)
+		off = snprintf(at->why, sizeof(at->why), "kernel preemptible (%s, from %s): kprobe "
+			       "first, its programs run with preemption off and are not skipped "
+			       "under contention%s", pw_preempt_name(at->preempt.model), at->preempt.source,
+			       order == order_ptp ? "; then tracepoint, also exact on this kernel" : "");
+	for (size_t i = 0; i < sizeof(order_np) / sizeof(order_np[0]); i++) {
 		err = try_mode(order[i], env, &k, at, why, sizeof(why));
 		if (!err) {
 			if (!off)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cli.h"
+#include "preempt.h"
 
 struct btf;
 struct portwatch_bpf;
@@ -57,8 +58,15 @@ struct pw_attach {
 	int maxactive;		/* kretprobe instances per probe; 0: kernel default */
 	int nkrp;
 	struct pw_kretprobe krp[PW_MAX_KRETPROBES];
-	char why[512];		/* why this mode, or why none */
+	struct pw_preempt preempt;	/* the running preemption model */
+	char why[640];		/* why this mode, or why none */
 };
+
+/* Can this mode's programs be skipped by the kernel (recursion misses)
+ * when a task is preempted inside one? fentry on a preemptible kernel;
+ * tracepoint there from 6.19 (tracepoint probes under SRCU-fast, not
+ * preempt_disable) or on RT. */
+bool pw_mode_skips_when_preempted(const struct pw_attach *at);
 
 /* kretprobe maxactive when PORTWATCH_KRETPROBE_MAXACTIVE is not set. The
  * kernel default is max(10, 2 * CPUs); a connect that scans can sleep
@@ -108,6 +116,9 @@ void pw_kretprobe_misses(const struct pw_attach *at, struct pw_krp_misses *m);
  * programs): each may be a connect() outcome not counted. -1 before 5.12
  * (not reported) or when it cannot be read. */
 long long pw_recursion_misses(const struct pw_attach *at);
+/* The same with the programs that missed: "tcp_v4_connect_exit 3, ..." in
+ * detail (sz bytes), "" if none. */
+long long pw_recursion_misses_detail(const struct pw_attach *at, char *detail, size_t sz);
 
 void pw_detach(struct pw_attach *at);
 

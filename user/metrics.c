@@ -846,6 +846,38 @@ static void counter(FILE *f, const char *name, const char *help, uint64_t v)
 	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/* Runs of portwatch's programs the kernel skipped, per program kind; and
+ * whether the attach mode can be skipped on this kernel at all. */
+static void missed_runs(FILE *f, const struct pw_metrics_input *in)
+{
+	static const char *const kinds[PW_MISS_KINDS] = {
+		[PW_MISS_FENTRY] = "fentry",
+		[PW_MISS_KPROBE] = "kprobe",
+		[PW_MISS_KRETPROBE_MAXACTIVE] = "kretprobe_maxactive",
+		[PW_MISS_TRACEPOINT] = "tracepoint",
+	};
+
+	header(f, "portwatch_bpf_program_missed_runs_total", "counter",
+	       "Runs of portwatch's BPF programs the kernel skipped, by program kind: the program "
+	       "was already running on that CPU (a preempted fentry or tracepoint program, or for "
+	       "kprobe another BPF program or a bpf() map syscall on that CPU), or no kretprobe "
+	       "instance was free (maxactive). Each may be a connect() outcome not counted: the "
+	       "true failure counts lie between the counted ones and the counted ones plus this. "
+	       "0 means the counts are exact.");
+	for (int k = 0; k < PW_MISS_KINDS; k++)
+		if (in->missed_runs[k] >= 0)
+			fprintf(f, "portwatch_bpf_program_missed_runs_total{kind=\"%s\"} %lld\n",
+				kinds[k], in->missed_runs[k]);
+	if (!in->preempt_model)
+		return;
+	header(f, "portwatch_exact_under_contention", "gauge",
+	       "1 if the attach mode's programs cannot be skipped when a task is preempted inside "
+	       "one on this kernel; 0 on a preemptible kernel (model label) in fentry or "
+	       "tracepoint mode, where --mode=kprobe is exact.");
+	fprintf(f, "portwatch_exact_under_contention{preempt_model=\"%s\"} %d\n", in->preempt_model,
+		in->exact_under_contention ? 1 : 0);
+}
+
 size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
 {
 	size_t dropped;
@@ -901,6 +933,7 @@ size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
 		"connect() outcomes other than EADDRNOTAVAIL counted without their process (no "
 		"room kept for new per-process keys): in the pid 0 \"(unattributed)\" rows.",
 		in->unattributed);
+	missed_runs(f, in);
 	header(f, "portwatch_build_info", "gauge", "portwatch build and attach mode.");
 	fprintf(f, "portwatch_build_info{version=\"%s\",libbpf_version=\"%s\",mode=\"%s\"} 1\n",
 		in->version, in->libbpf_version, in->mode);

@@ -14,6 +14,15 @@
 
 #define PW_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+/* kinds of portwatch_bpf_program_missed_runs_total */
+enum {
+	PW_MISS_FENTRY,		/* fentry/fexit: recursion misses */
+	PW_MISS_KPROBE,		/* kprobe/kretprobe handlers: recursion misses (6.7+) */
+	PW_MISS_KRETPROBE_MAXACTIVE,	/* kretprobe instances exhausted */
+	PW_MISS_TRACEPOINT,	/* tp_btf: recursion misses */
+	PW_MISS_KINDS,
+};
+
 struct pw_metrics_input {
 	/* not const: each row remembers whether the per-pid series showed it
 	 * (pw_row.shown), so the shown set does not flap between scrapes */
@@ -30,6 +39,12 @@ struct pw_metrics_input {
 	uint64_t counted_from_events;	/* PW_CNT_VIA_EVENTS */
 	uint64_t unmatched;		/* PW_CNT_UNMATCHED */
 	uint64_t unattributed;		/* PW_CNT_UNATTRIBUTED */
+	/* runs of the attached mode's programs the kernel skipped, per kind
+	 * (PW_MISS_*); < 0: not this mode's kind, or not measurable (before
+	 * 5.12; kretprobe maxactive without tracefs): no series */
+	long long missed_runs[PW_MISS_KINDS];
+	const char *preempt_model;	/* pw_preempt_name(); NULL: no series */
+	bool exact_under_contention;	/* !pw_mode_skips_when_preempted() */
 	long range_size;		/* < 0: unknown */
 	uint64_t range_netns;		/* 0: the node's netns; else the netns read
 					 * (the node's was not reachable): a label */

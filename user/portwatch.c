@@ -32,7 +32,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sched.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -321,6 +323,64 @@ static int handle_event(void *arg, void *data, size_t size)
 	return ++app->batch >= BATCH ? BATCH_CUT : 0;
 }
 
+/* kprobe mode on a preemptible kernel: a bpf() map syscall raises its CPU's
+ * bpf_prog_active with only migration disabled, and while its task is
+ * preempted there every kprobe program on that CPU is skipped (KERNEL.md
+ * section 9; measured on 7.2: 177 skipped runs in 2 s of 8 processes
+ * failing at full speed, portwatch's own once-a-second reads preempted by
+ * them). The worker thread makes its map syscalls at SCHED_FIFO 1, which no
+ * ordinary task preempts, and goes back to SCHED_OTHER after; RLIMIT_RTPRIO
+ * 1 (set before the capabilities go) allows it. What remains (another
+ * tool's syscalls, an RT task) is counted: recursion misses. */
+static bool fifo_guard;
+
+static void guard_begin(void)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+	int err;
+
+	if (!fifo_guard)
+		return;
+	err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+	if (err) {
+		fifo_guard = false;
+		fprintf(stderr, "portwatch: cannot run the map reads at SCHED_FIFO 1 (%s): kprobe "
+			"runs may be skipped while they are preempted (counted: recursion misses)\n",
+			strerror(err));
+	}
+}
+
+static void guard_end(void)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+
+	if (fifo_guard)
+		pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+}
+
+/* Before the capabilities are dropped: may the worker use the guard? */
+static void guard_setup(const struct pw_attach *at)
+{
+	struct rlimit rl;
+
+	if (at->mode != PW_MODE_KPROBE || !at->preempt.preemptible || getenv("PORTWATCH_NO_FIFO_GUARD"))
+		return;
+	if (getrlimit(RLIMIT_RTPRIO, &rl))
+		return;
+	if (rl.rlim_cur < 1) {
+		rl.rlim_cur = 1;
+		if (rl.rlim_max < 1)
+			rl.rlim_max = 1;
+		if (setrlimit(RLIMIT_RTPRIO, &rl)) {
+			fprintf(stderr, "portwatch: RLIMIT_RTPRIO: %s: the map reads run at normal "
+				"priority, kprobe runs may be skipped while they are preempted "
+				"(counted: recursion misses)\n", strerror(errno));
+			return;
+		}
+	}
+	fifo_guard = true;
+}
+
 /* Sum over CPUs of `n` consecutive slots of a per-CPU array from `first`. */
 static int read_percpu(const struct bpf_map *map, __u32 first, __u32 n, uint64_t *out)
 {
@@ -553,8 +613,9 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	uint64_t unattributed = read_counter(app, PW_CNT_UNATTRIBUTED);
 	uint64_t received = load(&app->received);
 	struct pw_krp_misses krp;
-	char krp_json[24] = "null", rec_json[24] = "null";
-	long long rec = pw_recursion_misses(&app->at);
+	char krp_json[24] = "null", rec_json[24] = "null", rec_detail[256];
+	long long rec = pw_recursion_misses_detail(&app->at, rec_detail, sizeof(rec_detail));
+	bool summary = !strcmp(type, "summary");
 
 	pw_kretprobe_misses(&app->at, &krp);
 	if (krp.total >= 0)
@@ -575,11 +636,13 @@ static void print_table(struct app *app, const char *type, FILE *out)
 		fprintf(out, "{\"type\":\"%s\",\"mode\":\"%s\",\"duration_s\":%.3f,\"events_received\":%llu,"
 			"\"events_lost\":%llu,\"counts_dropped\":%llu,\"untraced\":%llu,"
 			"\"kretprobe_misses\":%s,\"recursion_misses\":%s,\"counted_from_events\":%llu,"
-			"\"unmatched_outcomes\":%llu,\"unattributed_outcomes\":%llu,\"processes\":[",
+			"\"unmatched_outcomes\":%llu,\"unattributed_outcomes\":%llu,"
+			"\"preempt_model\":\"%s\",\"exact_under_contention\":%s,\"processes\":[",
 			type, mode, duration_s, (unsigned long long)received, (unsigned long long)lost,
 			(unsigned long long)full, (unsigned long long)stash_full, krp_json, rec_json,
 			(unsigned long long)via_events, (unsigned long long)unmatched,
-			(unsigned long long)unattributed);
+			(unsigned long long)unattributed, pw_preempt_name(app->at.preempt.model),
+			pw_mode_skips_when_preempted(&app->at) ? "false" : "true");
 		for (size_t i = 0; i < procs.n; i++) {
 			sb_init(&sb, buf, sizeof(buf));
 			pw_proc_json(&sb, &procs.v[i]);
@@ -637,8 +700,17 @@ static void print_table(struct app *app, const char *type, FILE *out)
 			(unsigned long long)stash_full);
 	if (rec > 0)
 		fprintf(stderr, "portwatch: %lld program runs skipped by the kernel (already running on "
-			"that CPU: recursion misses): up to %lld connect() outcomes not counted; kprobe "
-			"mode has no such limit\n", rec, rec);
+			"that CPU: recursion misses; %s): up to %lld connect() outcomes not counted%s\n",
+			rec, rec_detail, rec,
+			pw_mode_skips_when_preempted(&app->at) ?
+				"; the kernel is preemptible: --mode=kprobe is exact here" :
+			app->at.mode == PW_MODE_KPROBE ?
+				"; a kprobe program is skipped while another BPF program or a bpf() "
+				"map syscall runs on that CPU" : "");
+	else if (summary && pw_mode_skips_when_preempted(&app->at))
+		fprintf(stderr, "portwatch: no program run skipped, but %s mode is not exact under "
+			"contention on this preemptible kernel (%s): --mode=kprobe is exact here\n",
+			mode, pw_preempt_name(app->at.preempt.model));
 	if (krp.total > 0)
 		fprintf(stderr, "portwatch: %lld kretprobe misses (%s): %lld connect() outcomes not "
 			"counted; maxactive %d is too low for this load\n", krp.total, krp.detail,
@@ -680,8 +752,18 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 		.workload_ctx = app,
 	};
 	struct pw_census_skips skips;
+	struct pw_krp_misses krp;
+	long long rec = pw_recursion_misses(&app->at);
 	FILE *f;
 
+	for (int k = 0; k < PW_MISS_KINDS; k++)
+		in.missed_runs[k] = -1;
+	in.missed_runs[app->at.mode == PW_MODE_FENTRY ? PW_MISS_FENTRY :
+		       app->at.mode == PW_MODE_KPROBE ? PW_MISS_KPROBE : PW_MISS_TRACEPOINT] = rec;
+	pw_kretprobe_misses(&app->at, &krp);
+	in.missed_runs[PW_MISS_KRETPROBE_MAXACTIVE] = krp.total;
+	in.preempt_model = pw_preempt_name(app->at.preempt.model);
+	in.exact_under_contention = !pw_mode_skips_when_preempted(&app->at);
 	if (app->pressure)
 		in.ntop = pw_pressure_top(app->pressure, &in.top);
 	sync_accounts(app, false);
@@ -869,11 +951,16 @@ static void *worker_main(void *arg)
 			break;
 		if (app->pressure)
 			take_requests(app);
-		if (app->http)
+		if (app->http) {
+			guard_begin();
 			pw_http_run(app->http);
+			guard_end();
+		}
 		now = now_ns(CLOCK_MONOTONIC);
 		if (now >= next_sync) {
+			guard_begin();
 			sync_accounts(app, true);
+			guard_end();
 			next_sync = now + SYNC_NS;
 		}
 		if (app->pressure && now >= next_scan && (mem = open_memstream(&buf, &len))) {
@@ -882,7 +969,9 @@ static void *worker_main(void *arg)
 			next_scan = now + every;
 		}
 		if (next_table && now >= next_table && (mem = open_memstream(&buf, &len))) {
+			guard_begin();
 			print_table(app, "interval", mem);
+			guard_end();
 			push_output(app, mem, &buf, &len);
 			next_table += (int64_t)env->interval_s * 1000000000;
 		}
@@ -1083,6 +1172,7 @@ int main(int argc, char **argv)
 			pw_http_tls(app.http) ? "s" : "", strchr(env->listen_host, ':') ? "[" : "",
 			env->listen_host[0] ? env->listen_host : "0.0.0.0",
 			strchr(env->listen_host, ':') ? "]" : "", env->listen_port);
+	guard_setup(&app.at);
 	/* fail closed: never run on with capabilities it meant to drop */
 	if (pw_privs_drop(&app.privs, app.at.nkrp > 0, bpf_map__fd(app.at.skel->maps.procs),
 			  stderr))

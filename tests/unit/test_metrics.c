@@ -61,6 +61,8 @@ static void input_init(struct pw_metrics_input *in, struct pw_accounts *a)
 	in->version = "0.1.0";
 	in->libbpf_version = "v1.5";
 	in->mode = "kprobe";
+	for (int k = 0; k < PW_MISS_KINDS; k++)
+		in->missed_runs[k] = -1;
 }
 
 static char *text;
@@ -972,6 +974,55 @@ static void test_render_counters_build_info(void **state)
 	pw_accounts_free(&a);
 }
 
+/* Skipped program runs: one series per measurable kind of the attached
+ * mode, with HELP saying what they mean for the counts; and whether the
+ * mode is exact under contention on this kernel. */
+static void test_render_missed_runs(void **state)
+{
+	struct pw_accounts a;
+	struct pw_metrics_input in;
+
+	(void)state;
+	pw_accounts_init(&a, 1000);
+	input_init(&in, &a);
+	/* nothing measurable: the family is there, no series, no gauge */
+	render(&in);
+	has_line("# TYPE portwatch_bpf_program_missed_runs_total counter");
+	assert_int_equal(lines_with("portwatch_bpf_program_missed_runs_total{"), 0);
+	assert_int_equal(lines_with("portwatch_exact_under_contention"), 0);
+	valid_text();
+
+	/* kprobe mode: its recursion misses and the kretprobes' maxactive */
+	in.missed_runs[PW_MISS_KPROBE] = 3;
+	in.missed_runs[PW_MISS_KRETPROBE_MAXACTIVE] = 0;
+	in.preempt_model = "lazy";
+	in.exact_under_contention = true;
+	render(&in);
+	has_line("portwatch_bpf_program_missed_runs_total{kind=\"kprobe\"} 3");
+	has_line("portwatch_bpf_program_missed_runs_total{kind=\"kretprobe_maxactive\"} 0");
+	assert_int_equal(lines_with("portwatch_bpf_program_missed_runs_total{"), 2);
+	assert_non_null(strstr(text, "# HELP portwatch_bpf_program_missed_runs_total Runs of portwatch's "
+				     "BPF programs the kernel skipped"));
+	assert_non_null(strstr(text, "the true failure counts lie between the counted ones and the "
+				     "counted ones plus this"));
+	has_line("# TYPE portwatch_exact_under_contention gauge");
+	has_line("portwatch_exact_under_contention{preempt_model=\"lazy\"} 1");
+	valid_text();
+
+	/* fentry on a preemptible kernel: not exact, and its misses */
+	input_init(&in, &a);
+	in.mode = "fentry";
+	in.missed_runs[PW_MISS_FENTRY] = 5629;
+	in.preempt_model = "full";
+	in.exact_under_contention = false;
+	render(&in);
+	has_line("portwatch_bpf_program_missed_runs_total{kind=\"fentry\"} 5629");
+	assert_int_equal(lines_with("portwatch_bpf_program_missed_runs_total{"), 1);
+	has_line("portwatch_exact_under_contention{preempt_model=\"full\"} 0");
+	valid_text();
+	pw_accounts_free(&a);
+}
+
 /* The checker itself must reject what it is there to reject. */
 static void test_checker(void **state)
 {
@@ -1108,6 +1159,7 @@ int main(void)
 		cmocka_unit_test(test_render_ports_checked),
 		cmocka_unit_test(test_render_range_size),
 		cmocka_unit_test(test_render_counters_build_info),
+		cmocka_unit_test(test_render_missed_runs),
 		cmocka_unit_test(test_checker),
 		cmocka_unit_test(test_render_grammar),
 		cmocka_unit_test(test_promtool),

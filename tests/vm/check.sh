@@ -186,32 +186,66 @@ truth_by_pid() {
 ck_parallel() {
 	common fast
 	no_misses
-	local want fails
+	local want fails rec got_att want_att preemptible="" loud=0
 	want=$(truth_by_pid)
 	check_eq "worker records" 8 "$(jq -s '[.[] | select(.type == "record" and .mode == "parallel")] | length' "$D/truth")"
-	local rec got_att want_att
 	rec=$(summary | jq '.recursion_misses // 0')
-	if [ "$rec" -gt 0 ] 2>/dev/null; then
-		# the kernel skipped program runs (the program already running on
-		# that CPU: seen on 7.2 x86-64 in fentry and tracepoint modes);
-		# each can be an outcome not counted. Not silent: said on stderr
-		# and in the summary, and the shortfall is within it
-		got_att=$(summary | jq '[.processes[].attempts] | add')
-		want_att=$(jq '[.[].attempts] | add' <<<"$want")
-		echo "    info: $rec recursion misses reported; counted $got_att of $want_att connects"
+	got_att=$(summary | jq '[.processes[].attempts] | add // 0')
+	want_att=$(jq '[.[].attempts] | add' <<<"$want")
+	fails=$(jq '[.[].failures] | add' <<<"$want")
+	echo "    info: $MODE: counted $got_att / truth $want_att connects ($fails failures), $rec recursion misses, preemption model ${PREEMPT:-unknown}"
+	grep '^portwatch: [0-9]* program runs skipped' "$D/pw.err" | sed 's/^/    info: /'
+	# the running preemption model, as the kernel said it (sched/preempt):
+	# on a preemptible one, fentry and tracepoint programs can be skipped
+	# when preempted, and portwatch must say so; kprobe cannot
+	case ${PREEMPT:-} in
+	full|lazy|rt) preemptible=1 ;;
+	none|voluntary|none_or_voluntary) preemptible=0 ;;
+	esac
+	if [ -n "$preemptible" ]; then
+		# tracepoint: from 6.19 (probes under SRCU-fast) or on RT only
+		local kmaj=${KREL%%.*} kmin=${KREL#*.}
+		kmin=${kmin%%.*}
+		[ "$preemptible" = 1 ] && { [ "$WANT" = fentry ] || { [ "$WANT" = tracepoint ] &&
+			{ [ "$PREEMPT" = rt ] || [ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "$kmin" -ge 19 ]; }; }; }; } &&
+			loud=1
+		check_eq "attach line: not exact under contention, --mode=kprobe is" $loud \
+			"$(grep -c '^portwatch: attached in .*NOT EXACT under contention.*--mode=kprobe is exact here' "$D/pw.err")"
+		check_eq "summary: exact_under_contention" "$([ $loud = 1 ] && echo false || echo true)" \
+			"$(summary | jq .exact_under_contention)"
+		check_eq "summary: preempt_model" "$PREEMPT" "$(summary | jq -r .preempt_model)"
+		check_eq "stderr at the end names the exact mode" $loud \
+			"$(grep -c '^portwatch: .*--mode=kprobe is exact here$' "$D/pw.err")"
+		[ "$MODE" = auto ] && [ "$preemptible" = 1 ] &&
+			check_eq "auto says why it took kprobe" 1 "$(grep -c '^portwatch: attached in kprobe mode .*(kernel preemptible (' "$D/pw.err")"
+	fi
+	if [ "$rec" -gt 0 ] 2>/dev/null && [ "$MODE" != auto ]; then
+		# the kernel skipped program runs; each can be an outcome not
+		# counted. Not silent: said on stderr and in the summary, and the
+		# truth is within the bracket. auto must be exact: no bracket
 		check_eq "recursion misses said on stderr" 1 \
 			"$(grep -c "^portwatch: $rec program runs skipped by the kernel" "$D/pw.err")"
 		check_eq "counted <= connects <= counted + recursion misses" 1 \
 			"$([ "$got_att" -le "$want_att" ] && [ "$want_att" -le $((got_att + rec)) ] && echo 1 || echo 0)"
-		fails=$(jq '[.[].failures] | add' <<<"$want")
 		echo "    info: $fails failures in 2 s, $(cat "$D/nev") events"
 		return
 	fi
+	check_eq "recursion misses" 0 "$rec"
 	check_eq "per-process attempts and failures (filler + 8 workers)" "$want" \
 		"$(summary | jq -c '[.processes[] | {pid, attempts, failures: (.errors.EADDRNOTAVAIL // 0)}] | sort_by(.pid)')"
-	fails=$(jq '[.[].failures] | add' <<<"$want")
 	echo "    info: $fails failures in 2 s, $(cat "$D/nev") events"
 	check_eq "events received + events_lost" "$fails" "$(( $(cat "$D/nev") + $(summary | jq .events_lost) ))"
+}
+
+# sc_cost: 1,000 successful connects, then 10 and 1,000 failing ones, all
+# counted exactly; the BPF cost per connect of each is an info line (run.sh)
+ck_cost() {
+	common fast
+	no_misses
+	check_eq "recursion misses" 0 "$(summary | jq '.recursion_misses // 0')"
+	check_eq "per-process attempts and failures" "$(truth_by_pid)" \
+		"$(summary | jq -c '[.processes[] | select(.comm == "pwvm-cost") | {pid, attempts, failures: (.errors.EADDRNOTAVAIL // 0)}] | sort_by(.pid)')"
+	check_eq "failures" 1000 "$(jq -s '[.[] | select(.type == "record") | .errors.EADDRNOTAVAIL // 0] | add' "$D/truth")"
 }
 
 # kprobe mode with maxactive 1 and 8 processes: kretprobes miss, and
@@ -276,11 +310,17 @@ ck_caps() {
 	fi
 	# Debian's and Ubuntu's kernels add a perf_event_paranoid level 3 (their
 	# default) at which perf_event_open takes CAP_SYS_ADMIN, CAP_PERFMON is
-	# not enough: kprobe mode cannot attach and auto takes tracepoint
+	# not enough: kprobe mode cannot attach and auto takes tracepoint, or
+	# on a preemptible kernel (AUTO kprobe:preempt: kprobe first) from 6.19,
+	# where tracepoint programs can be skipped too, fentry
 	if [ "$WANT" = kprobe ] && [ "$(cat "$D/paranoid")" -gt 2 ]; then
 		WANT=tracepoint
+		local kmaj=${KREL%%.*} kmin=${KREL#*.}
+		kmin=${kmin%%.*}
+		[ "${AUTO_LINE:-}" = kprobe:preempt ] && { [ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "$kmin" -ge 19 ]; }; } &&
+			WANT=fentry
 		check_eq "auto: kprobe refused (perf_event_paranoid $(cat "$D/paranoid"): perf_event_open needs CAP_SYS_ADMIN)" 1 \
-			"$(grep -c '^portwatch: attached in tracepoint mode .*; kprobe: [^;]*Permission denied' "$D/pw.err")"
+			"$(grep -c "^portwatch: attached in $WANT mode .*kprobe: [^;]*Permission denied" "$D/pw.err")"
 	fi
 	common
 	local eff=000000c000000000 lim

@@ -3,7 +3,10 @@
 # in QEMU (TCG, no network) with a busybox initramfs of the kernel's
 # architecture holding a static portwatch and trigger (cross-built for a
 # foreign one), runs tests/vm/scenarios.sh in the kprobe, fentry, tracepoint
-# and auto modes and checks the results here (tests/vm/check.sh). The same
+# and auto modes (the contention scenario, parallel, in every mode on every
+# kernel; the others in the modes of the kernel's line) and checks the
+# results here (tests/vm/check.sh), knowing the kernel's preemption model
+# (the VM's init reports it). The same
 # scenarios also run on the host in tracepoint mode, the reference.
 # Prints one PASS/FAIL/SKIP line per kernel x mode x scenario and ends with
 # "vmtest: N passed, N failed, N skipped" and the "Kernels verified" table.
@@ -13,7 +16,8 @@
 # PW_VM_ONLY (only the kernel lines matching this regex), PW_VM_MODES (only
 # these modes, space-separated, of those the kernel's line runs; caps is a
 # mode here), PW_VM_SCENARIOS (only these scenarios, space-separated; the
-# kprobe misses scenario is "misses"), PW_VM_KEEP=1 (keep
+# kprobe misses scenario is "misses"; "cost", not run by default, measures
+# BPF ns per successful and per failing connect, sequentially), PW_VM_KEEP=1 (keep
 # the work folder), PW_VM_QEMU_ARGS (more QEMU arguments),
 # PW_VM_MIRROR and PW_VM_SECURITY_MIRROR (Debian mirrors; default: the
 # system's).
@@ -35,6 +39,7 @@ JOBS=${PW_VM_JOBS:-$(( $(nproc) / 2 > 2 ? $(nproc) / 2 : 2 ))}
 passed=0 failed=0 skipped=0
 table=()
 KNOTE=
+PAR_MODES=	# modes of a kernel line that run the contention scenario only
 start_all=$SECONDS
 
 result() {	# result PASS|FAIL|SKIP NAME [REASON]
@@ -332,6 +337,8 @@ check_cases() {
 		[ "$m" = kprobe ] && { [ -z "${PW_VM_SCENARIOS:-}" ] || grep -qw misses <<<"$PW_VM_SCENARIOS"; } &&
 			scen="$scen misses"
 		[ "$m" = caps ] && scen="limit soft sysres"
+		# modes the kernel's line does not run: the contention scenario only
+		grep -qw -- "$m" <<<"${PAR_MODES:-}" && scen=parallel
 		local mode_ok=1
 		for s in $scen; do
 			D=$dir/$m/$s
@@ -340,8 +347,8 @@ check_cases() {
 				mode_ok=0 bad=1
 				continue
 			fi
-			MODE=$m WANT=$m ARITY=$arity BPFMEM=$bpfmem CASE=$s
-			[ "$m" = auto ] || [ "$m" = caps ] && WANT=$want_auto
+			MODE=$m WANT=$m ARITY=$arity BPFMEM=$bpfmem CASE=$s AUTO_LINE=$want_auto
+			[ "$m" = auto ] || [ "$m" = caps ] && WANT=${want_auto%%:*}
 			_failed=0
 			if [ "$m" = caps ]; then
 				( ck_caps ) > "$D/check.log" 2>&1
@@ -374,6 +381,13 @@ check_cases() {
 		[ "$arch" = "$HOST_ARCH" ] && [ -z "$bpfmem" ] && continue
 		[ -s "$dir/$m/parallel/bpfstats" ] &&
 			echo "    info: $m parallel: bpf_stats $(awk '{ print $2 " runs of " $3 " programs, " ($4 == "-" ? "recursion misses not reported (before 5.12)" : $4 " recursion misses (runs skipped)") }' "$dir/$m/parallel/bpfstats")"
+		# sequential costs (sc_cost): per successful and per failing connect
+		if [ -s "$dir/$m/cost/bpfstats.ok" ] && [ -s "$dir/$m/cost/bpfstats" ]; then
+			local t1 t2
+			read -r t1 _ < "$dir/$m/cost/bpfstats.ok"
+			read -r t2 _ < "$dir/$m/cost/bpfstats"
+			echo "    info: $m cost: BPF programs $((t1 / 1000)) ns per successful connect, $(((t2 - t1) / 1010)) ns per failing connect (sequential; TCG: only ratios between modes mean anything)"
+		fi
 		ns=$(bpf_ns_per_connect "$dir/$m/parallel")
 		if [ -n "$ns" ]; then
 			echo "    info: $m: BPF programs $ns ns per connect (TCG: only the ratio to tracepoint means anything)"
@@ -383,7 +397,7 @@ check_cases() {
 	done
 	found_arity=$(sed -n 's/.*__inet_hash_connect has \([0-9]*\) arguments (BTF).*/\1/p' \
 		"$dir/auto/core/pw.err" 2>/dev/null | head -n 1)
-	if [ "$want_auto" = kprobe ]; then
+	if [ "$want_auto" = kprobe ]; then	# kprobe:preempt can attach fentry
 		local why
 		why=$(sed -n 's/^portwatch: attached in kprobe mode.*(fentry: \([^;]*\)[;)].*/\1/p' "$dir/auto/core/pw.err" 2>/dev/null)
 		if [ -n "$why" ]; then
@@ -403,7 +417,7 @@ check_cases() {
 		done
 		ratios=${ratios:-"-"}
 	fi
-	local row="| $kname${KNOTE:+ ($KNOTE)} | $(arch_label "$arch") | ${found_arity:--} | $want_auto | ${ok_modes:-none}$notes | $ratios | $deploy"
+	local row="| $kname${KNOTE:+ ($KNOTE)} | $(arch_label "$arch") | ${found_arity:--} | ${want_auto/:preempt/ (preemptible)} | ${ok_modes:-none}$notes | $ratios | $deploy"
 	[ $bad = 0 ] && table+=("$row | pass |") || table+=("$row | FAIL |")
 }
 
@@ -418,7 +432,7 @@ bpf_ns_per_connect() {
 	echo $((t / att))
 }
 
-# boot_vm ARCH VMLINUZ INITRD DIR MODES: one VM, in the background; DIR gets
+# boot_vm ARCH VMLINUZ INITRD DIR MODES [CMDLINE]: one VM, in the background; DIR gets
 # its console, results, qemu.log, exit code (rc) and seconds taken (secs)
 boot_vm() {
 	local arch=$1 dir=$4 t0=$SECONDS app
@@ -438,7 +452,7 @@ boot_vm() {
 	# shellcheck disable=SC2086
 	timeout -k 5 "$BOOT_TIMEOUT" "${qemu[@]}" $QEMU_ARGS -m 1024 -smp 2 -nographic -no-reboot -nodefaults \
 		-net none -kernel "$2" -initrd "$3" \
-		-append "$app quiet panic=-1 pw.modes=${5// /,}${PW_VM_SCENARIOS:+ pw.scen=${PW_VM_SCENARIOS// /,}}" \
+		-append "$app quiet panic=-1${6:+ $6} pw.modes=${5// /,}${PW_VM_SCENARIOS:+ pw.scen=${PW_VM_SCENARIOS// /,}}" \
 		< /dev/null > "$dir/qemu.log" 2>&1
 	local rc=$?
 	echo $((SECONDS - t0)) > "$dir/secs"
@@ -451,19 +465,21 @@ boot_vm() {
 # and, when it is done, "rc"; the checks below follow in list order. ---
 lines=()
 US=$'\x1f'	# field separator of lines and prep files: regexes hold '|'
-while read -r arch regex arity auto bpfmem modes; do
+while read -r arch regex arity auto bpfmem modes cmdline; do
 	case $arch in ''|'#'*) continue ;; esac
-	# PW_VM_ONLY=REGEX: only the lines matching it ("x86.*5\.10", "arm64")
-	[ -z "${PW_VM_ONLY:-}" ] || grep -qE -- "$PW_VM_ONLY" <<<"$arch $regex" || continue
-	lines+=("$arch$US$regex$US$arity$US$auto$US$bpfmem$US${modes:-all}")
+	[ "${cmdline:--}" = - ] && cmdline=
+	# PW_VM_ONLY=REGEX: only the lines matching it ("x86.*5\.10", "arm64",
+	# "preempt=full")
+	[ -z "${PW_VM_ONLY:-}" ] || grep -qE -- "$PW_VM_ONLY" <<<"$arch $regex${cmdline:+ $cmdline}" || continue
+	lines+=("$arch$US$regex$US$arity$US$auto$US$bpfmem$US${modes:-all}$US$cmdline")
 done < "$LIST"
 
 launch_vms() {
-	local i=0 l arch regex arity auto bpfmem V modes
+	local i=0 l arch regex arity auto bpfmem V modes cmdline
 	for l in "${lines[@]}"; do
 		i=$((i + 1)) V=$W/vm-$i
 		mkdir -p "$V"
-		IFS=$US read -r arch regex arity auto bpfmem modes <<<"$l"
+		IFS=$US read -r arch regex arity auto bpfmem modes cmdline <<<"$l"
 		if ! initrd_for "$arch" || ! fetch_kernel "$regex" "$(deb_arch "$arch")" ||
 			! command -v "$(qemu_of "$arch")" > /dev/null; then
 			[ -n "$SKIP_WHY$FAIL_WHY" ] || FAIL_WHY="$(qemu_of "$arch") not installed (make deps installs it)"
@@ -475,19 +491,31 @@ launch_vms() {
 			continue
 		fi
 		[ "$modes" = all ] && modes=$VM_MODES || modes=${modes//,/ }
-		[ "$auto" = fentry ] || modes=${modes/fentry /}
+		# the contention scenario runs in every mode the kernel can attach
+		local par="" x
+		for x in $VM_MODES; do
+			grep -qw -- "$x" <<<"$modes" || par="$par${par:+ }$x"
+		done
+		if [ "$auto" = kprobe ]; then modes=${modes/fentry /} par=${par/fentry/}; fi
 		modes="$modes caps"
 		if [ -n "${PW_VM_MODES:-}" ]; then
-			local want="" x
+			local want=""
 			for x in $modes; do
 				grep -qw -- "$x" <<<"$PW_VM_MODES" && want="$want${want:+ }$x"
 			done
-			modes=$want
+			modes=$want want=""
+			for x in $par; do
+				grep -qw -- "$x" <<<"$PW_VM_MODES" && want="$want${want:+ }$x"
+			done
+			par=$want
 		fi
+		# the parallel-only modes, unless the scenarios asked leave it out
+		[ -z "${PW_VM_SCENARIOS:-}" ] || grep -qw parallel <<<"$PW_VM_SCENARIOS" || par=
+		par=$(echo $par)
 		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
-		echo "   booting $KPKG $KVER ($(arch_label "$arch"): $modes)"
-		boot_vm "$arch" "$VMLINUZ" "$INITRD" "$V" "$modes" &
-		echo "OK$US$KPKG $KVER$US$modes$US$NOTE" > "$V/prep"
+		echo "   booting $KPKG $KVER${cmdline:+ $cmdline} ($(arch_label "$arch"): $modes${par:+; parallel only: $par})"
+		boot_vm "$arch" "$VMLINUZ" "$INITRD" "$V" "$modes" "$cmdline${par:+ pw.par=${par// /,}}" &
+		echo "OK$US$KPKG $KVER${cmdline:+ $cmdline}$US$modes$US$NOTE$US$par" > "$V/prep"
 	done
 	wait
 }
@@ -502,6 +530,8 @@ t0=$SECONDS
 PW=./portwatch TRIGGER=$OUT/tests/trigger BB=$BUSYBOX WORK=$W/host-work PW_SCENARIOS=${PW_VM_SCENARIOS:-} \
 	sh tests/vm/scenarios.sh tracepoint > "$W/host.results" 2>&1
 split_results "$W/host.results" "$HD"
+PREEMPT=$(sed -n 's/.*(\([a-z]*\)).*/\1/p' /sys/kernel/debug/sched/preempt 2>/dev/null)
+KREL=$(uname -r)
 check_cases "host $(uname -r)" "$HOST_ARCH" "$HD" tracepoint "" "" tracepoint
 echo "   ($((SECONDS - t0)) s)"
 
@@ -522,7 +552,7 @@ for l in "${lines[@]}"; do
 		table+=("| ${regex//|/\\|} | $(arch_label "$arch") | - | - | - | - | - | FAIL (not prepared) |")
 		continue
 	fi
-	IFS=$US read -r st kname modes why < "$V/prep"
+	IFS=$US read -r st kname modes why PAR_MODES < "$V/prep"
 	if [ "$st" != OK ]; then
 		result "$st" "vm $regex" "$why"
 		table+=("| ${regex//|/\\|} | $(arch_label "$arch") | - | - | - | - | - | $st (${why//|/\\|}) |")
@@ -543,8 +573,13 @@ for l in "${lines[@]}"; do
 		echo "      -- results (last 20 lines):"; tail -n 20 "$V/results.txt" | sed 's/^/      /'
 	fi
 	split_results "$V/results.txt" "$V/cases"
+	# the running preemption model as the kernel gave it (init: sched/preempt)
+	PREEMPT=$(sed -n 's/^@@preempt [^(]*(\([a-z_]*\)).*/\1/p' "$V/results.txt")
+	KREL=$(sed -n 's/^@@kernel //p' "$V/results.txt")
+	echo "   preemption model: ${PREEMPT:-unknown} ($(sed -n 's/^@@preempt //p' "$V/results.txt"))"
 	# shellcheck disable=SC2086
-	check_cases "$kname" "$arch" "$V/cases" "$auto" "$arity" "$bpfmem" $modes
+	check_cases "$kname" "$arch" "$V/cases" "$auto" "$arity" "$bpfmem" $modes $PAR_MODES
+	PAR_MODES=
 	echo "   ($(cat "$V/secs") s in the VM, kernel $(sed -n 's/^@@kernel //p' "$V/results.txt"))"
 done
 wait "$launcher"
