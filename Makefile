@@ -1,4 +1,4 @@
-# portwatch: `make` builds ./portwatch; see README.md for the other targets.
+# portwatch: `make` builds ./portwatch; see docs/building.md for the other targets.
 
 # The target architecture: the BPF side is built for it (vmlinux/<arch>,
 # __TARGET_ARCH_<arch>); when it is not this machine's, `make ARCH=arm64`
@@ -229,7 +229,7 @@ test: deps all image $(UNIT_BINS) $(TOOL_BINS) fuzz-bins asan
 vmtest: deps all $(TOOL_BINS)
 	$(Q)tests/vm/run.sh
 
-# Benchmark, never a pass/fail timed test (bench/run.sh; README "Performance").
+# Benchmark, never a pass/fail timed test (bench/run.sh; docs/performance.md).
 # Scale with BENCH_PAIRS, BENCH_SECONDS, ... (listed atop bench/run.sh);
 # BENCH_SMOKE=1 is the few-second version CI runs.
 BENCH_BINS := $(OUTPUT)/bench/loadgen $(OUTPUT)/bench/soakgen $(OUTPUT)/bench/soakmon
@@ -250,7 +250,7 @@ bench: deps all $(BENCH_BINS)
 		echo "bench: bpftrace could not be installed; its row will say so"
 	$(Q)OUTPUT=$(OUTPUT) PW="$${PW:-$(if $(filter /%,$(BIN)),$(BIN),./$(BIN))}" bench/run.sh
 
-# The OCI image (README "Container image"): the dynamic portwatch (with
+# The OCI image (docs/kubernetes.md, "Container image"): the dynamic portwatch (with
 # /metrics) and exactly its run-time closure: the shared libraries ldd names,
 # the loader, and the copyright files of the Debian packages they come from.
 # Nothing else is opened at run time (checked with strace: /etc/gnutls/config

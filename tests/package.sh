@@ -189,7 +189,7 @@ unit_caps() {
 
 # The unit, as far as it can be checked without systemd as PID 1: it parses
 # (systemd-analyze verify after installing it: t_package_deb), its exposure
-# score is the README's, and portwatch works with exactly its capability
+# score is docs/systemd.md's, and portwatch works with exactly its capability
 # bounding set and no_new_privs, using only system calls its filter allows.
 t_package_unit() {
 	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed (make deps)"
@@ -198,8 +198,8 @@ t_package_unit() {
 	score=$(systemd-analyze security --offline=true "$unit" 2>&1 |
 		sed -n 's/.*Overall exposure level for portwatch.service: \([0-9.]*\).*/\1/p')
 	[ -n "$score" ] || fail "systemd-analyze security gave no exposure level"
-	readme=$(sed -n 's/.*`systemd-analyze security` exposure level is \([0-9.]*\).*/\1/p' README.md)
-	check_eq "exposure level (systemd-analyze security) as in README" "$readme" "$score"
+	readme=$(sed -n 's/.*`systemd-analyze security` exposure level is \([0-9.]*\).*/\1/p' docs/systemd.md)
+	check_eq "exposure level (systemd-analyze security) as in docs/systemd.md" "$readme" "$score"
 
 	# verify before installing: the unit with this checkout's portwatch
 	# (t_package_deb verifies the installed one, man page included)
