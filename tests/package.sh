@@ -88,7 +88,7 @@ t_package_man_options() {
 
 t_package_man_render() {
 	local out
-	command -v groff >/dev/null || skip "groff is not installed (make deps)"
+	command -v groff >/dev/null || skip "groff is not installed (make test-deps)"
 	out=$(groff -ww -man -z "$MAN_SRC" 2>&1)
 	check_eq "groff -ww -man -z warnings" "" "$out"
 	out=$(MANWIDTH=80 man --warnings -l "$MAN_SRC" 2>&1 >"$T/man.txt")
@@ -123,7 +123,7 @@ complete_words() {
 
 t_package_completion() {
 	[ -f /usr/share/bash-completion/bash_completion ] ||
-		skip "bash-completion is not installed (make deps)"
+		skip "bash-completion is not installed (make test-deps)"
 	local want got
 	# every long option of --help, "=" where it takes a value
 	complete_words "$PW" --
@@ -192,8 +192,8 @@ unit_caps() {
 # score is docs/systemd.md's, and portwatch works with exactly its capability
 # bounding set and no_new_privs, using only system calls its filter allows.
 t_package_unit() {
-	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed (make deps)"
-	command -v strace >/dev/null || skip "strace is not installed (make deps)"
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed (make test-deps)"
+	command -v strace >/dev/null || skip "strace is not installed (make test-deps)"
 	local score readme caps port=${METRICS_PORT:-19099} unit=$PWD/$UNIT_SRC
 	score=$(systemd-analyze security --offline=true "$unit" 2>&1 |
 		sed -n 's/.*Overall exposure level for portwatch.service: \([0-9.]*\).*/\1/p')
@@ -311,8 +311,8 @@ dpkg_wait() {
 # purged when the test ends, whatever happened.
 t_package_deb() {
 	command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null ||
-		skip "dpkg-dev or debhelper is not installed (make deps)"
-	command -v lintian >/dev/null || skip "lintian is not installed (make deps)"
+		skip "dpkg-dev or debhelper is not installed (make test-deps)"
+	command -v lintian >/dev/null || skip "lintian is not installed (make test-deps)"
 	if dpkg-query -W -f='${Status}' portwatch 2>/dev/null | grep -q 'installed'; then
 		skip "a portwatch package is installed on this machine: not replacing it"
 	fi
