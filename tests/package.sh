@@ -96,8 +96,8 @@ t_package_man_render() {
 	grep -q '^SYNOPSIS' "$T/man.txt" || fail "man -l rendered no SYNOPSIS"
 	# every section the man page promises
 	local sec
-	for sec in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" "ATTACH MODES" NDJSON \
-		METRICS FILES EXAMPLES "SEE ALSO"; do
+	for sec in NAME SYNOPSIS DESCRIPTION OPTIONS FIELDS "EXIT STATUS" "ATTACH MODES" \
+		METRICS PRIVILEGES ENVIRONMENT FILES OVERHEAD EXAMPLES "SEE ALSO"; do
 		grep -qx "$sec" "$T/man.txt" || fail "man page has no section $sec"
 	done
 	grep -q 'ss(8)' "$T/man.txt" && grep -q 'ip-sysctl' "$T/man.txt" ||
@@ -347,6 +347,8 @@ t_package_deb() {
 	[ -f /usr/share/bash-completion/completions/portwatch ] || fail "no bash completion installed"
 	[ -f /usr/share/doc/portwatch/README.md.gz ] || fail "no README in /usr/share/doc/portwatch"
 	[ -f /usr/share/doc/portwatch/examples/portwatch-rules.yml ] || fail "no example rules"
+	[ -f /usr/share/doc/portwatch/examples/examples.txt ] || fail "no examples.txt (docs/examples.txt)"
+	[ -f /usr/share/doc/portwatch/docs/remedies.md ] || fail "no docs/ (the alerts' runbook, the man page's FIELDS)"
 	check_eq "Depends has libbpf (shlibs)" 1 \
 		"$(dpkg-query -W -f='${Depends}' portwatch | grep -c 'libbpf1')"
 
