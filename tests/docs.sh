@@ -316,7 +316,7 @@ def has_section(path, name):
     return name.lower() in {h.lower() for h in headings(path)}
 bad = []
 for f in files:
-    if f.startswith(('tests/fuzz/corpus/', 'vmlinux/')): continue
+    if f.startswith(('tests/fuzz/corpus/', 'vmlinux/')) or f == 'tests/docs.sh': continue
     try: text = open(f, errors='replace').read()
     except Exception: continue
     d = os.path.dirname(f)
@@ -403,8 +403,11 @@ t_docs_readme_and_run_deps() {
 	test_only=$(make --no-print-directory -s -f Makefile -f - docs-print-deps <<<'docs-print-deps: ; @echo $(TEST_DEPS)')
 	[ -n "$deps" ] && [ -n "$test_only" ] || { fail "could not read DEPS and TEST_DEPS from the Makefile"; return; }
 	make -n run > "$T/run.n" 2>&1 || { fail "make -n run failed: $(tail -2 "$T/run.n")"; return; }
+	# DEPS (building and running) and TEST_DEPS are disjoint, and make -n run
+	# names no package of TEST_DEPS
 	for p in $test_only; do
-		grep -qxF "$p" <<<"$(tr ' ' '\n' <<<"$deps")" && continue
+		grep -qxF "$p" <<<"$(tr ' ' '\n' <<<"$deps")" &&
+			fail "package $p is in both DEPS and TEST_DEPS: make run would install it"
 		grep -qw -- "$p" "$T/run.n" && fail "make -n run names the test-only package $p"
 	done
 	[ "$_failed" = 0 ] && echo "    ok: $lines lines; make -n run names none of the $(wc -w <<<"$test_only") test packages"
