@@ -11,7 +11,7 @@ DOCS_MAN=deploy/portwatch.8
 DOCS_OUTPUT=docs/output.md
 DOCS_METRICS=docs/metrics.md
 DOCS_REMEDIES=docs/remedies.md
-DOCS_PORT=18097
+DOCS_PORT=18197
 
 # md_cells FILE HEADING: the first cells of the table rows under the markdown
 # heading HEADING (any level, up to the next heading), one a line, without backticks; a cell naming several (`PID`, `COMM`)
