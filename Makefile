@@ -1,4 +1,4 @@
-# portwatch: `make` builds ./portwatch; see README.md for the other targets.
+# portwatch: `make` builds ./portwatch; see docs/building.md for the other targets.
 
 # The target architecture: the BPF side is built for it (vmlinux/<arch>,
 # __TARGET_ARCH_<arch>); when it is not this machine's, `make ARCH=arm64`
@@ -188,24 +188,30 @@ fuzz-bins: $(FUZZ_BINS)
 .SECONDARY: $(FUZZ_LIB_OBJS)
 
 FUZZ_SECONDS ?= 15
-fuzz: deps $(FUZZ_BINS)
+fuzz: test-deps $(FUZZ_BINS)
 	$(Q)OUTPUT=$(OUTPUT) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
-# Debian/Ubuntu packages for building (first line) and testing (second).
+# Debian/Ubuntu packages, installed by the target that needs them (apt-get,
+# only those missing): building and running (`make`, `make run`), and what
+# each other target adds. `make test` installs them all.
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
 	libmicrohttpd-dev libyaml-dev libcrypt-dev libgnutls28-dev libcap-ng-dev pkg-config gcc make
+# the kernel matrix: QEMU, the initramfs, its checks; the test tools (fetcher: libcurl)
+VM_DEPS := qemu-system-x86 qemu-system-arm busybox-static cpio jq libcurl4-openssl-dev
+# the benchmark (bpftrace is tried apart: its row says when it is missing)
+BENCH_DEPS := curl jq iproute2 libcurl4-openssl-dev
+DEB_DEPS := dpkg-dev debhelper
+IMAGE_DEPS := umoci
 TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
 	libcurl4-openssl-dev golang-go nodejs openjdk-17-jdk-headless \
 	openssl python3 python3-yaml apache2-utils \
-	qemu-system-x86 qemu-system-arm busybox-static cpio \
-	dpkg-dev debhelper lintian git groff man-db bash-completion systemd strace \
-	umoci runc libclang-rt-dev libjson-c-dev
+	$(VM_DEPS) $(DEB_DEPS) $(IMAGE_DEPS) lintian git groff man-db bash-completion systemd strace \
+	runc libclang-rt-dev libjson-c-dev
 
-deps:
-	$(Q)if [ -n "$(FOREIGN)" ] && ! dpkg --print-foreign-architectures | grep -qx '$(FOREIGN)'; then \
-		echo "dpkg --add-architecture $(FOREIGN)"; dpkg --add-architecture $(FOREIGN); \
-	fi
-	$(Q)missing=$$(for p in $(DEPS) $(TEST_DEPS) $(CROSS_DEPS); do \
+# install_missing PACKAGES: apt-get install those not installed (nothing, and
+# no root needed, when all are)
+define install_missing
+	$(Q)missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \
@@ -213,23 +219,41 @@ deps:
 		apt-get -o DPkg::Lock::Timeout=300 update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+.PHONY: test-deps vm-deps bench-deps deb-deps image-deps
+deps:
+	$(Q)if [ -n "$(FOREIGN)" ] && ! dpkg --print-foreign-architectures | grep -qx '$(FOREIGN)'; then \
+		echo "dpkg --add-architecture $(FOREIGN)"; dpkg --add-architecture $(FOREIGN); \
+	fi
+	$(call install_missing,$(DEPS) $(CROSS_DEPS))
+test-deps: deps
+	$(call install_missing,$(TEST_DEPS))
+vm-deps: deps
+	$(call install_missing,$(VM_DEPS))
+bench-deps: deps
+	$(call install_missing,$(BENCH_DEPS))
+deb-deps: deps
+	$(call install_missing,$(DEB_DEPS))
+image-deps:
+	$(call install_missing,$(IMAGE_DEPS))
 
 run: deps all
 	./portwatch
 
 # Also the image (tests/image.sh), the fuzz targets' short runs and the
 # sanitizer pass (tests/run.sh).
-test: deps all image $(UNIT_BINS) $(TOOL_BINS) fuzz-bins asan
+test: test-deps all image $(UNIT_BINS) $(TOOL_BINS) fuzz-bins asan
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh
 
 # Kernel matrix only: Debian's kernels in QEMU (tests/vm/run.sh; also part of
 # `make test`). It builds its own static portwatch in $(OUTPUT)/static, and
 # for arm64 kernels runs `make deps ARCH=arm64` and cross-builds in
 # $(OUTPUT)/arm64.
-vmtest: deps all $(TOOL_BINS)
+vmtest: vm-deps all $(TOOL_BINS)
 	$(Q)tests/vm/run.sh
 
-# Benchmark, never a pass/fail timed test (bench/run.sh; README "Performance").
+# Benchmark, never a pass/fail timed test (bench/run.sh; docs/performance.md).
 # Scale with BENCH_PAIRS, BENCH_SECONDS, ... (listed atop bench/run.sh);
 # BENCH_SMOKE=1 is the few-second version CI runs.
 BENCH_BINS := $(OUTPUT)/bench/loadgen $(OUTPUT)/bench/soakgen $(OUTPUT)/bench/soakmon
@@ -245,12 +269,12 @@ $(OUTPUT)/bench/soakmon: bench/soakmon.c bench/bench.h | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) $(shell $(PKG_CONFIG) --libs libbpf libcurl) -o $@
 
-bench: deps all $(BENCH_BINS)
-	$(Q)command -v bpftrace >/dev/null || $(MAKE) --no-print-directory deps DEPS=bpftrace TEST_DEPS= || \
+bench: bench-deps all $(BENCH_BINS)
+	$(Q)command -v bpftrace >/dev/null || $(MAKE) --no-print-directory deps DEPS=bpftrace || \
 		echo "bench: bpftrace could not be installed; its row will say so"
 	$(Q)OUTPUT=$(OUTPUT) PW="$${PW:-$(if $(filter /%,$(BIN)),$(BIN),./$(BIN))}" bench/run.sh
 
-# The OCI image (README "Container image"): the dynamic portwatch (with
+# The OCI image (docs/kubernetes.md, "Container image"): the dynamic portwatch (with
 # /metrics) and exactly its run-time closure: the shared libraries ldd names,
 # the loader, and the copyright files of the Debian packages they come from.
 # Nothing else is opened at run time (checked with strace: /etc/gnutls/config
@@ -263,12 +287,12 @@ IMAGE_ARCHIVE := $(OUTPUT)/$(IMAGE_NAME)-$(VERSION).oci.tar
 IMAGE_REVISION = $(shell git rev-parse HEAD 2>/dev/null)
 IMAGE_CREATED = $(shell date -u -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s) +%Y-%m-%dT%H:%M:%SZ)
 
-image: $(IMAGE_ARCHIVE)
+image: image-deps $(IMAGE_ARCHIVE)
 
 $(IMAGE_ARCHIVE): $(BIN) Makefile
 	$(Q)if [ "$(STATIC)" = 1 ] || [ "$(ARCH)" != "$(HOST_ARCH)" ]; then \
 		echo "make image: builds the native dynamic portwatch (with /metrics); not with STATIC=1 or ARCH=$(ARCH)"; exit 2; fi
-	$(Q)command -v umoci >/dev/null || { echo "make image: umoci missing: sudo make deps"; exit 1; }
+	$(Q)command -v umoci >/dev/null || { echo "make image: umoci missing: sudo make image-deps"; exit 1; }
 	$(call msg,IMAGE,$@)
 	$(Q)rm -rf $(IMAGE_DIR) && umoci init --layout $(IMAGE_DIR)/oci && \
 		umoci new --image $(IMAGE_DIR)/oci:$(VERSION) && \
@@ -326,7 +350,7 @@ DEB_DIR := $(OUTPUT)/deb
 DEB_SRC := $(DEB_DIR)/portwatch-$(VERSION)
 DEB := $(DEB_DIR)/portwatch_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
 
-deb: deps
+deb: deb-deps
 	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
 	$(Q)tar -c --exclude-vcs --exclude=./.output --exclude=./$(OUTPUT) --exclude=./portwatch \
 		--exclude=./tests/.cache . | tar -x -C $(DEB_SRC)

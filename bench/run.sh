@@ -78,14 +78,14 @@ note() { echo "bench: $*" >&2; }
 [ "$(id -u)" -eq 0 ] || die "needs root (run: sudo make bench)"
 [ -x "$PW" ] && [ -x "$LOADGEN" ] || die "build first: make bench builds $PW and $LOADGEN"
 for t in ip jq bpftool flock; do
-	command -v $t >/dev/null || die "$t not found (make deps installs it)"
+	command -v $t >/dev/null || die "$t not found (make bench-deps installs it)"
 done
 for l in $LOOPS; do
 	case $l in fail|ok|rate|storm|dests|soak) ;; *) die "BENCH_LOOPS: unknown loop '$l' (fail, ok, rate, storm, dests, soak)" ;; esac
 done
 if [[ " $LOOPS " == *" soak "* ]]; then
 	[ -x "$SOAKGEN" ] && [ -x "$SOAKMON" ] || die "build first: make bench builds $SOAKGEN and $SOAKMON"
-	command -v curl >/dev/null || die "curl not found (make deps installs it)"
+	command -v curl >/dev/null || die "curl not found (make bench-deps installs it)"
 	[[ "$SOAK_SECS" =~ ^[0-9]+([.][0-9]+)?$ ]] && [[ "$SOAK_RATE" =~ ^[0-9]+([.][0-9]+)?$ ]] &&
 		[[ "$SOAK_NAMES" =~ ^[0-9]+$ ]] && [[ "$SOAK_PORT" =~ ^[0-9]+$ ]] ||
 		die "SOAK_SECONDS, SOAK_RATE, SOAK_NAMES, SOAK_PORT: numbers"

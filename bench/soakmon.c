@@ -39,7 +39,7 @@
 #include <unistd.h>
 #include "bench.h"
 
-/* portwatch's families the soak reads by name (README "Prometheus metrics") */
+/* portwatch's families the soak reads by name (docs/metrics.md, "Metric table") */
 #define M_ATTEMPTS	"portwatch_connect_attempts_total"
 #define M_FAILURES	"portwatch_connect_failures_total"
 #define M_PROC		"portwatch_process_connect_failures_total"

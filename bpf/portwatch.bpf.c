@@ -6,8 +6,8 @@
  *   kp_/krp_ kprobe/kretprobe    (needs CONFIG_KPROBES)
  *   tp_      tp_btf/inet_sock_set_state (no kprobes, no trampolines)
  * Every helper call and return is costly where return-thunk mitigations are
- * on (SRSO "safe RET" and the like): the hot paths keep them few (README
- * "Performance" has what each step costs). */
+ * on (SRSO "safe RET" and the like): the hot paths keep them few (docs/performance.md
+ * has what each step costs). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -81,7 +81,7 @@ struct sk_state {
 /* Per-socket state in the socket's own storage (tracing programs may use it
  * from 5.11), only with PORTWATCH_STATE=sk_storage: no key hashing and no
  * delete, but an allocation for every new socket, which costs more than the
- * hash's update, lookup and delete together (README "Performance"). */
+ * hash's update, lookup and delete together (docs/performance.md). */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

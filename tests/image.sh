@@ -19,9 +19,9 @@ image_bundle() {
 	# the sanitizer pass runs the suite again with the ASan build: the
 	# image holds the release build, which the first pass ran already
 	[ -z "${PW_SAN_INNER:-}" ] || skip "the image holds the release build, not the sanitizer build (run in the first pass)"
-	command -v runc >/dev/null || skip "runc not installed (sudo make deps)"
-	command -v umoci >/dev/null || skip "umoci not installed (sudo make deps)"
-	python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml not installed (sudo make deps)"
+	command -v runc >/dev/null || skip "runc not installed (sudo make test-deps)"
+	command -v umoci >/dev/null || skip "umoci not installed (sudo make test-deps)"
+	python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml not installed (sudo make test-deps)"
 	[ -f "$IMAGE_ARCHIVE" ] || { fail "no image at $IMAGE_ARCHIVE: run make image"; exit 1; }
 	local tag
 	tag=$IMAGE_VERSION

@@ -193,7 +193,7 @@ t_pressure_warning_and_gauges() {
 # memory are no larger after 3,000 names than after 1,500.
 t_metrics_bounded_many_names() {
 	local fetcher=${FETCHER:-$OUT/tests/fetcher}
-	[ -x "$fetcher" ] || skip "$fetcher not built (libcurl4-openssl-dev missing: make deps tools)"
+	[ -x "$fetcher" ] || skip "$fetcher not built (libcurl4-openssl-dev missing: make test-deps tools)"
 	command -v promtool >/dev/null || skip "promtool not installed (package prometheus)"
 	local crowd tag=$$ n=3000 half=1500
 	mk_netns $RANGE_LO $RANGE_HI

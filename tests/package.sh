@@ -88,7 +88,7 @@ t_package_man_options() {
 
 t_package_man_render() {
 	local out
-	command -v groff >/dev/null || skip "groff is not installed (make deps)"
+	command -v groff >/dev/null || skip "groff is not installed (make test-deps)"
 	out=$(groff -ww -man -z "$MAN_SRC" 2>&1)
 	check_eq "groff -ww -man -z warnings" "" "$out"
 	out=$(MANWIDTH=80 man --warnings -l "$MAN_SRC" 2>&1 >"$T/man.txt")
@@ -96,8 +96,8 @@ t_package_man_render() {
 	grep -q '^SYNOPSIS' "$T/man.txt" || fail "man -l rendered no SYNOPSIS"
 	# every section the man page promises
 	local sec
-	for sec in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" "ATTACH MODES" NDJSON \
-		METRICS FILES EXAMPLES "SEE ALSO"; do
+	for sec in NAME SYNOPSIS DESCRIPTION OPTIONS FIELDS "EXIT STATUS" "ATTACH MODES" \
+		METRICS PRIVILEGES ENVIRONMENT FILES OVERHEAD EXAMPLES "SEE ALSO"; do
 		grep -qx "$sec" "$T/man.txt" || fail "man page has no section $sec"
 	done
 	grep -q 'ss(8)' "$T/man.txt" && grep -q 'ip-sysctl' "$T/man.txt" ||
@@ -123,7 +123,7 @@ complete_words() {
 
 t_package_completion() {
 	[ -f /usr/share/bash-completion/bash_completion ] ||
-		skip "bash-completion is not installed (make deps)"
+		skip "bash-completion is not installed (make test-deps)"
 	local want got
 	# every long option of --help, "=" where it takes a value
 	complete_words "$PW" --
@@ -189,17 +189,17 @@ unit_caps() {
 
 # The unit, as far as it can be checked without systemd as PID 1: it parses
 # (systemd-analyze verify after installing it: t_package_deb), its exposure
-# score is the README's, and portwatch works with exactly its capability
+# score is docs/systemd.md's, and portwatch works with exactly its capability
 # bounding set and no_new_privs, using only system calls its filter allows.
 t_package_unit() {
-	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed (make deps)"
-	command -v strace >/dev/null || skip "strace is not installed (make deps)"
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed (make test-deps)"
+	command -v strace >/dev/null || skip "strace is not installed (make test-deps)"
 	local score readme caps port=${METRICS_PORT:-19099} unit=$PWD/$UNIT_SRC
 	score=$(systemd-analyze security --offline=true "$unit" 2>&1 |
 		sed -n 's/.*Overall exposure level for portwatch.service: \([0-9.]*\).*/\1/p')
 	[ -n "$score" ] || fail "systemd-analyze security gave no exposure level"
-	readme=$(sed -n 's/.*`systemd-analyze security` exposure level is \([0-9.]*\).*/\1/p' README.md)
-	check_eq "exposure level (systemd-analyze security) as in README" "$readme" "$score"
+	readme=$(sed -n 's/.*`systemd-analyze security` exposure level is \([0-9.]*\).*/\1/p' docs/systemd.md)
+	check_eq "exposure level (systemd-analyze security) as in docs/systemd.md" "$readme" "$score"
 
 	# verify before installing: the unit with this checkout's portwatch
 	# (t_package_deb verifies the installed one, man page included)
@@ -311,8 +311,8 @@ dpkg_wait() {
 # purged when the test ends, whatever happened.
 t_package_deb() {
 	command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null ||
-		skip "dpkg-dev or debhelper is not installed (make deps)"
-	command -v lintian >/dev/null || skip "lintian is not installed (make deps)"
+		skip "dpkg-dev or debhelper is not installed (make test-deps)"
+	command -v lintian >/dev/null || skip "lintian is not installed (make test-deps)"
 	if dpkg-query -W -f='${Status}' portwatch 2>/dev/null | grep -q 'installed'; then
 		skip "a portwatch package is installed on this machine: not replacing it"
 	fi
@@ -347,6 +347,8 @@ t_package_deb() {
 	[ -f /usr/share/bash-completion/completions/portwatch ] || fail "no bash completion installed"
 	[ -f /usr/share/doc/portwatch/README.md.gz ] || fail "no README in /usr/share/doc/portwatch"
 	[ -f /usr/share/doc/portwatch/examples/portwatch-rules.yml ] || fail "no example rules"
+	[ -f /usr/share/doc/portwatch/examples/examples.txt ] || fail "no examples.txt (docs/examples.txt)"
+	[ -f /usr/share/doc/portwatch/docs/remedies.md ] || fail "no docs/ (the alerts' runbook, the man page's FIELDS)"
 	check_eq "Depends has libbpf (shlibs)" 1 \
 		"$(dpkg-query -W -f='${Depends}' portwatch | grep -c 'libbpf1')"
 

@@ -52,6 +52,7 @@ source tests/package.sh
 source tests/image.sh
 source tests/workload.sh
 source tests/tenant.sh
+source tests/docs.sh
 for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	[ -n "$filter" ] && ! grep -qE -- "$filter" <<<"$name" && continue
 	T=$(mktemp -d /tmp/portwatch-test.XXXXXX)

@@ -244,7 +244,7 @@ client_checks() {
 # until portwatch's diagnosis has looked at it: the remedies name libcurl's
 # settings, for its pid.
 t_workload_libcurl_client_remedy() {
-	[ -x "$FETCHER" ] || skip "$FETCHER not built (libcurl4-openssl-dev missing: make deps tools)"
+	[ -x "$FETCHER" ] || skip "$FETCHER not built (libcurl4-openssl-dev missing: make test-deps tools)"
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
 	kept_client fetcher "$T/f" '"couldnt_connect"' "$FETCHER" http://127.0.0.1:8080/ 13 "$T/go"
@@ -267,7 +267,7 @@ t_workload_libcurl_client_remedy() {
 t_workload_go_client_remedy() {
 	local go
 	go=$(command -v go || ls /usr/lib/go/bin/go 2>/dev/null)
-	[ -n "$go" ] || skip "go not installed (package golang-go: make deps)"
+	[ -n "$go" ] || skip "go not installed (package golang-go: make test-deps)"
 	mkdir -p "$T/gobuild"
 	cp tests/goclient.go "$T/gobuild/"
 	(cd "$T/gobuild" && GOCACHE="$T/gocache" GOPATH="$T/gopath" GOFLAGS=-mod=mod GOPROXY=off \
@@ -403,7 +403,7 @@ t_workload_table_outlives_cache() {
 # exported symbols (or libpython / libnode mapped), never from the name;
 # their remedies name requests.Session and http.Agent keepAlive.
 t_workload_python_client_remedy() {
-	command -v python3 >/dev/null || skip "python3 not installed (package python3: make deps)"
+	command -v python3 >/dev/null || skip "python3 not installed (package python3: make test-deps)"
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
 	cat > "$T/client.py" <<'PY'
@@ -427,7 +427,7 @@ PY
 }
 
 t_workload_node_client_remedy() {
-	command -v node >/dev/null || skip "node not installed (package nodejs: make deps)"
+	command -v node >/dev/null || skip "node not installed (package nodejs: make test-deps)"
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
 	cat > "$T/client.js" <<'JS'

@@ -652,7 +652,7 @@ void pw_kretprobe_misses(const struct pw_attach *at, struct pw_krp_misses *m)
 
 /* Tracepoint mode keeps its per-socket state in a hash map keyed by the
  * socket: measured cheaper than socket storage (5.11+), which allocates for
- * every new socket (README "Performance"). PORTWATCH_STATE=sk_storage asks
+ * every new socket (docs/performance.md). PORTWATCH_STATE=sk_storage asks
  * for socket storage (for tests and measurements); a kernel that refuses it
  * gets the hash. */
 static bool state_sk_storage_wanted(void)

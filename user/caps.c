@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Least privilege and namespaces: see caps.h and the README's "Least
- * privilege" table. */
+/* Least privilege and namespaces: see caps.h and docs/kubernetes.md, "Least
+ * privilege". */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* What portwatch may do and see from where it runs (a container, a pid or
  * network namespace of its own): the capabilities each feature needs (the
- * README's "Least privilege" table), said once at start when one is
+ * docs/kubernetes.md, "Least privilege"), said once at start when one is
  * missing; the capabilities kept after attach; whether the kernel's pids are
  * this process's; and the node's network namespace. */
 #ifndef PW_CAPS_H

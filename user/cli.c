@@ -24,11 +24,13 @@ static const char doc[] =
 "  portwatch -i 5 -q             # per-process table every 5 s\n"
 "  portwatch -p 4242 -P 80,443   # one process, two destination ports\n"
 "\n"
-"Exit status: 0 after a normal stop, 1 when it cannot run (not root, no BTF, "
-"nothing attachable), 2 on a usage error.";
+"EXIT STATUS:\n"
+"  0  normal stop: a signal, --duration, stdout's reader gone, a census done\n"
+"  1  cannot run (privileges, BTF, attach, port in use, memlock), or failed\n"
+"  2  usage error: an option, its value, or a PORTWATCH_* variable";
 
 enum { OPT_MAX_PIDS = 256, OPT_CENSUS, OPT_NETNS, OPT_WARN_AT, OPT_NO_FOLD, OPT_WEB_CONFIG,
-       OPT_CGROUP, OPT_PODS_DIR };
+       OPT_CGROUP, OPT_PODS_DIR, OPT_USAGE };
 
 static const struct argp_option options[] = {
 	{ "all", 'a', NULL, 0, "Show every connect() outcome, not only failures", 0 },
@@ -62,7 +64,12 @@ static const struct argp_option options[] = {
 	{ "warn-at", OPT_WARN_AT, "PCT", 0,
 	  "Warn when a destination uses this share of its port range (default 80)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", -1 },
+	/* argp's own help options (ARGP_NO_HELP) would show "-?, --help": the
+	 * help is -h, as the man page and README say; -? still works. */
+	{ "help", 'h', NULL, 0, "Give this help list", -1 },
+	{ NULL, '?', NULL, OPTION_HIDDEN, NULL, -1 },
+	{ "usage", OPT_USAGE, NULL, 0, "Give a short usage message", -1 },
+	{ "version", 'V', NULL, 0, "Print program version", -1 },
 	{},
 };
 
@@ -271,7 +278,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		env->verbose = true;
 		break;
 	case 'h':
+	case '?':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case OPT_USAGE:
+		argp_state_help(state, stdout, ARGP_HELP_USAGE | ARGP_HELP_EXIT_OK);
+		break;
+	case 'V':
+		printf("%s\n", argp_program_version);
+		if (!(state->flags & ARGP_NO_EXIT))
+			exit(0);
 		break;
 	case ARGP_KEY_ARG:
 		return usage(state, "unexpected argument '%s'", arg);
@@ -301,5 +317,5 @@ int pw_parse_args(int argc, char **argv, struct env *env, unsigned int flags)
 		env->max_pids = PW_DEFAULT_MAX_PIDS;
 	if (!env->warn_at)
 		env->warn_at = PW_DEFAULT_WARN_AT;
-	return argp_parse(&argp, argc, argv, flags, NULL, env);
+	return argp_parse(&argp, argc, argv, flags | ARGP_NO_HELP, NULL, env);
 }

@@ -39,7 +39,7 @@ void sb_printf(struct sbuf *sb, const char *fmt, ...)
 }
 
 /* The per-event path appends with these, not printf: a formatted event is
- * built from memcpy and digit loops only (README "Performance"). */
+ * built from memcpy and digit loops only (docs/performance.md). */
 void sb_put(struct sbuf *sb, const char *s, size_t n)
 {
 	if (sb->err)

@@ -299,7 +299,7 @@ ck_caps() {
 		echo "    info: $(cat "$D/pw.err")"
 		check_eq "portwatch exit code" 1 "$(cat "$D/pw.rc")"
 		# besides the line of the census, which without CAP_SYS_PTRACE and
-		# CAP_SYS_ADMIN reads only the namespaces it may (README "Least
+		# CAP_SYS_ADMIN reads only the namespaces it may (docs/kubernetes.md, "Least
 		# privilege"), said before attaching
 		check_eq "stderr: one line besides the census's missing-capability line" 1 \
 			"$(grep -vc '^portwatch: census of other network namespaces .* needs CAP_SYS_PTRACE' "$D/pw.err")"
@@ -326,7 +326,7 @@ ck_caps() {
 	local eff=000000c000000000 lim
 	[ "$CASE" = sysres ] && eff=000000c001000000
 	# the bounding set is what it was started with (it cannot drop from it
-	# without CAP_SETPCAP); after attach it keeps a subset (README "Least
+	# without CAP_SETPCAP); after attach it keeps a subset (docs/kubernetes.md, "Least
 	# privilege": CAP_BPF before 6.5)
 	check_eq "capabilities: bounding set (CAP_BPF, CAP_PERFMON$([ "$CASE" = sysres ] && echo ", CAP_SYS_RESOURCE"))" \
 		$eff "$(sed -n 's/^CapBnd:[[:space:]]*//p' "$D/caps")"

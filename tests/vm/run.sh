@@ -70,7 +70,7 @@ W=$(mktemp -d /tmp/portwatch-vm.XXXXXX)
 
 for tool in busybox cpio gzip jq apt-get apt-cache dpkg-deb; do
 	if ! command -v $tool >/dev/null; then
-		result FAIL "vm setup" "$tool not installed (make deps installs it)"
+		result FAIL "vm setup" "$tool not installed (make vm-deps installs it)"
 		finish
 	fi
 done
@@ -482,7 +482,7 @@ launch_vms() {
 		IFS=$US read -r arch regex arity auto bpfmem modes cmdline <<<"$l"
 		if ! initrd_for "$arch" || ! fetch_kernel "$regex" "$(deb_arch "$arch")" ||
 			! command -v "$(qemu_of "$arch")" > /dev/null; then
-			[ -n "$SKIP_WHY$FAIL_WHY" ] || FAIL_WHY="$(qemu_of "$arch") not installed (make deps installs it)"
+			[ -n "$SKIP_WHY$FAIL_WHY" ] || FAIL_WHY="$(qemu_of "$arch") not installed (make vm-deps installs it)"
 			if [ -n "$SKIP_WHY" ]; then
 				echo "SKIP$US$regex$US$US$SKIP_WHY" > "$V/prep"
 			else

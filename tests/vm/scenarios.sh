@@ -369,7 +369,7 @@ sc_kill() {
 	end
 }
 
-# The deployment case (README "Deploying"): portwatch as root with only
+# The deployment case (docs/kubernetes.md, "Privileges and locked memory"): portwatch as root with only
 # CAP_BPF and CAP_PERFMON (tests/capexec drops the rest, bounding set too,
 # as a container runtime does) under a 64 KiB RLIMIT_MEMLOCK, a container's
 # default, in auto mode:
