@@ -9,17 +9,34 @@ HTTPD=$OUT/tests/httpd
 
 _cleanups=()
 # defer CMD: run CMD when the test's subshell exits, last registered first.
-defer() { _cleanups+=("$1"); }
+# Each is also written to $T/cleanups (NUL-separated) and, once run, its
+# text to $T/cleanups.done: when tests/run.sh has to kill a test that
+# overran its time limit, it runs those the test did not (see run_cleanups_left).
+defer() {
+	_cleanups+=("$1")
+	[ -n "${T:-}" ] && printf '%s\0' "$1" >> "$T/cleanups"
+}
 _run_cleanups() {
 	local i
+	[ -n "${T:-}" ] && : > "$T/cleaning"
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[i]}" >/dev/null 2>&1
+		[ -n "${T:-}" ] && printf '%s\0' "${_cleanups[i]}" >> "$T/cleanups.done"
 	done
 }
 
 _failed=0
 fail() { echo "    FAIL: $*"; _failed=1; }
-skip() { echo "$*" > "$T/skip_reason"; exit 77; }
+# skip REASON: the test cannot run here (decided from the environment). A
+# skip after a failure is that failure: it must not hide it.
+skip() {
+	if [ "$_failed" != 0 ]; then
+		echo "    FAIL: skip after a failure (skip reason: $*)"
+		exit 1
+	fi
+	echo "$*" > "$T/skip_reason"
+	exit 77
+}
 # check_eq WHAT EXPECTED ACTUAL
 check_eq() {
 	if [ "$2" != "$3" ]; then
