@@ -189,6 +189,12 @@ for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 		# into the test's cgroup first: every process it starts is found
 		[ -n "$TCG" ] && echo "$BASHPID" > "$TCG/sh/cgroup.procs"
 		export PW_TEST_CG=$TCG PW_TEST_CG_REL=${TCG#"$CG2"}
+		# ports of its own, free now (no fixed ports: another run on
+		# this host may be using any)
+		METRICS_PORT=$(free_port)
+		PROM_PORT=$(free_port "$METRICS_PORT")
+		WEB_PROM_PORT=$(free_port "$METRICS_PORT" "$PROM_PORT")
+		export METRICS_PORT PROM_PORT WEB_PROM_PORT
 		# a stop signal ends the test through its cleanups (bash runs
 		# no EXIT trap when a signal it does not trap kills it)
 		trap 'exit 129' HUP
