@@ -73,12 +73,15 @@ t_storm_no_fold() {
 # `portwatch -j -a | head -c1`.
 t_stdout_closed_pipe() {
 	mk_netns $RANGE_LO $RANGE_HI
-	( "$PW" -j -a 2> "$T/pw.err" | head -c1 > "$T/head"; echo "${PIPESTATUS[0]}" > "$T/rc" ) &
+	# portwatch's pid from the shell that execs it (never a pattern: another
+	# run's portwatch may have the same command line)
+	( sh -c 'echo $$ > "$0"; exec "$@"' "$T/pw.pid" "$PW" -j -a 2> "$T/pw.err" | head -c1 > "$T/head"
+	  echo "${PIPESTATUS[0]}" > "$T/rc" ) &
 	local sub=$!
-	defer "pkill -INT -f '^$PW -j -a\$'; wait $sub"
+	defer "kill -INT \$(cat $T/pw.pid) 2>/dev/null; wait $sub"
 	wait_for "$T/pw.err" 'attached in' 10 || exit 1
 	local pwpid
-	pwpid=$(pgrep -nf "^$PW -j -a\$")
+	pwpid=$(cat "$T/pw.pid")
 	must in_ns "$TRIGGER" once > /dev/null
 	wait_for "$T/rc" '^[0-9]+$' 10 || exit 1
 	check_eq "first byte read by head" '{' "$(cat "$T/head")"
@@ -169,12 +172,15 @@ t_storm_diag_many_destinations() {
 # reader stalled) must not fail the write (EINTR) and lose the summary.
 t_sigint_while_pipe_full() {
 	mk_netns $RANGE_LO $RANGE_HI
-	( "$PW" -j -c pwt-full 2> "$T/pw.err" | sh -c 'kill -STOP $$; exec cat' > "$T/out"
+	# both pids from the shells that exec them (never a pattern)
+	( sh -c 'echo $$ > "$0"; exec "$@"' "$T/pw.pid" "$PW" -j -c pwt-full 2> "$T/pw.err" |
+		sh -c 'echo $$ > "$0"; kill -STOP $$; exec cat' "$T/cat.pid" > "$T/out"
 	  echo "${PIPESTATUS[0]}" > "$T/rc" ) &
 	local sub=$! pwpid i
-	defer "pkill -CONT -f 'exec cat'; pkill -INT -f '^$PW -j -c pwt-full\$'; wait $sub"
+	defer "kill -CONT \$(cat $T/cat.pid) 2>/dev/null; kill -INT \$(cat $T/pw.pid) 2>/dev/null; wait $sub"
 	wait_for "$T/pw.err" 'attached in' 10 || exit 1
-	pwpid=$(pgrep -nf "^$PW -j -c pwt-full\$")
+	wait_for "$T/cat.pid" '^[0-9]+$' 10 || exit 1
+	pwpid=$(cat "$T/pw.pid")
 	# 990 failures: ~380 KB of NDJSON for a 64 KiB pipe
 	must in_ns "$TRIGGER" --comm pwt-full exhaust --count 1000 > "$T/truth"
 	for ((i = 0; i < 500; i++)); do
@@ -183,7 +189,7 @@ t_sigint_while_pipe_full() {
 	done
 	check_eq "portwatch blocked writing to the full pipe" 1 "$(grep -cE "^(anon_)?pipe_write$" "/proc/$pwpid/task/$pwpid/wchan" 2>/dev/null)"
 	kill -INT "$pwpid"
-	kill -CONT $(pgrep -f 'kill -STOP|exec cat') 2>/dev/null
+	kill -CONT "$(cat "$T/cat.pid")" 2>/dev/null
 	wait_for "$T/rc" '^[0-9]+$' 20 || exit 1
 	check_eq "exit code after SIGINT during a blocked write" 0 "$(cat "$T/rc")"
 	check_eq "last line is the summary" summary "$(tail -n 1 "$T/out" | jq -r .type)"
