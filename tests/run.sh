@@ -66,6 +66,7 @@ source tests/robust.sh
 source tests/package.sh
 source tests/image.sh
 source tests/workload.sh
+source tests/contract.sh
 source tests/harness.sh
 # PW_TEST_EXTRA=FILE: more tests (the harness's own cases, tests/harness_cases.sh)
 [ -n "${PW_TEST_EXTRA:-}" ] && source "$PW_TEST_EXTRA"
