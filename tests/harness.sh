@@ -27,8 +27,9 @@ t_harness_limits_and_skips() {
 	check_eq "skip after fail is a FAIL" 1 "$(grep -c '^FAIL hcase_skip_after_fail' "$out")"
 	check_eq "exit 77 without a reason is a FAIL" 1 "$(grep -c '^FAIL hcase_exit77_no_reason' "$out")"
 	check_eq "fail then return 0 is a FAIL" 1 "$(grep -c '^FAIL hcase_fail_then_pass' "$out")"
+	check_eq "a FAIL line from a subshell is a FAIL" 1 "$(grep -c '^FAIL hcase_fail_in_subshell' "$out")"
 	check_eq "a plain skip is a SKIP" 1 "$(grep -c '^SKIP hcase_plain_skip: a deliberate skip$' "$out")"
-	check_eq "totals" "tests: 0 passed, 5 failed, 1 skipped" "$(grep '^tests: ' "$out")"
+	check_eq "totals" "tests: 0 passed, 6 failed, 1 skipped" "$(grep '^tests: ' "$out")"
 	check_eq "no cgroup of the inner run left" "" \
 		"$(find "${PW_TEST_CG:-/nonexistent}" -mindepth 1 -maxdepth 1 -name 'pwtest.*' 2>/dev/null)"
 }

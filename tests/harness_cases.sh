@@ -38,3 +38,11 @@ t_hcase_fail_then_pass() {
 t_hcase_plain_skip() {
 	skip "a deliberate skip"
 }
+
+# a failure inside a command substitution: its _failed is lost, its line is not
+t_hcase_fail_in_subshell() {
+	local x
+	x=$(fail "a deliberate failure in a subshell")
+	echo "$x"
+	return 0
+}

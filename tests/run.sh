@@ -257,6 +257,9 @@ for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 		[ "$left" -gt 0 ] && cg_kill_tree "$TCG"
 		cg_rm_tree "$TCG"
 	fi
+	# a FAIL line is a failure whatever the exit code (a fail in a
+	# subshell of the test does not reach its _failed)
+	[ "$rc" = 0 ] && grep -q '^    FAIL: ' "$T/log" && rc=1
 	case $rc in
 	0)
 		echo "PASS ${name#t_} ($((SECONDS - start)) s)"
