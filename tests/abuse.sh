@@ -246,7 +246,7 @@ t_abuse_refill_and_ring_flood_curl() {
 	PW_PID=$!
 	defer "kill -INT $PW_PID; wait $PW_PID"
 	defer "touch $T/gate"	# first: a portwatch stopped early can write
-	wait_for "$T/pw.err" 'attached in' 10 || { sed 's/^/      pw: /' "$T/pw.err"; exit 1; }
+	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || { sed 's/^/      pw: /' "$T/pw.err"; exit 1; }
 
 	as_hostile "$crowd_ns"
 	"${HC[@]}" "$HOSTILE" crowd "$ABUSE_REFILL" 20000 40000 40001 9 "$ABUSE_REPEAT_MS" \

@@ -276,7 +276,7 @@ t_image_own_pidns() {
 	unshare --pid --fork --mount-proc "$PW" -j -c pwt-pidns > "$T/pw.out" 2> "$T/pw.err" &
 	local ushare=$!
 	defer "kill $ushare; wait $ushare"
-	wait_for "$T/pw.err" 'attached in' 10 || { sed 's/^/      pw: /' "$T/pw.err"; exit 1; }
+	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || { sed 's/^/      pw: /' "$T/pw.err"; exit 1; }
 	check_eq "says once that the pids are the host's" 1 \
 		"$(grep -cE "^portwatch: pid namespace [0-9]+ is not the host's: pids in events, the summary and metrics are the host's" "$T/pw.err")"
 	# a worker failing for 3 s: 3 of portwatch's 1 s bookkeeping rounds

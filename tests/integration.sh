@@ -236,7 +236,7 @@ t_parallel_8_procs() {
 		END { print n + 0 > "'"$T/nev"'" }' > "$T/pw.out") &
 	PW_PID=$!
 	defer "kill -INT $PW_PID; wait $PW_PID"
-	wait_for "$T/pw.err" 'attached in' 10 || exit 1
+	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	must in_ns "$TRIGGER" --comm pwt-par parallel --procs 8 --seconds 5 > "$T/truth"
 	pw_stop
 	wait_for "$T/nev" '^[0-9]+$' 30 || exit 1
@@ -458,7 +458,7 @@ t_interval_and_duration() {
 	"$PW" -q -i 1 -d 3 > "$T/pw.out" 2> "$T/pw.err" &
 	PW_PID=$!
 	defer "kill -INT $PW_PID; wait $PW_PID"
-	wait_for "$T/pw.err" 'attached in' 10 || exit 1
+	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	must in_ns "$TRIGGER" --comm pwt-int --port 18092 exhaust --count 13 > "$T/t"
 	wait "$PW_PID"
 	check_eq "exit code after --duration" 0 $?

@@ -96,7 +96,9 @@ pw_start() {
 	"$PW" ${PW_MODE_ARGS:-} "$@" > "$T/pw.out" 2> "$T/pw.err" &
 	PW_PID=$!
 	defer "kill -INT $PW_PID; wait $PW_PID"
-	if ! wait_for "$T/pw.err" 'attached in' 10; then
+	# PW_ATTACH_WAIT: seconds to wait for the attach (10; more in a VM
+	# under TCG, where fentry takes 10 s to attach)
+	if ! wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}"; then
 		sed 's/^/      pw: /' "$T/pw.err"
 		exit 1
 	fi

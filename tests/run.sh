@@ -282,6 +282,8 @@ for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 			echo "FAIL ${name#t_} ($((SECONDS - start)) s)"
 		fi
 		cat "$T/log"
+		# portwatch's own words, when the test kept them
+		[ -s "$T/pw.err" ] && tail -n 20 "$T/pw.err" | sed 's/^/      pw.err: /'
 		failed=$((failed + 1))
 		failed_names+=("${name#t_}") ;;
 	esac

@@ -14,7 +14,7 @@ t_storm_fold_tty() {
 	script -qfec "exec $PW -c pwt-fold -P $port" "$T/tty" < /dev/null > /dev/null 2>&1 &
 	local spid=$!
 	defer "kill -INT \$(pgrep -P $spid) 2>/dev/null; wait $spid"
-	wait_for "$T/tty" 'attached in' 10 || exit 1
+	wait_for "$T/tty" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	must in_ns "$TRIGGER" --comm pwt-fold --port "$port" parallel --procs 2 --seconds 3 > "$T/truth"
 	kill -INT "$(pgrep -P "$spid")"
 	wait "$spid"
@@ -59,7 +59,7 @@ t_storm_no_fold() {
 	"$PW" -c pwt-nofold > "$T/pw2.out" 2> "$T/pw2.err" &
 	local p=$!
 	defer "kill -INT $p; wait $p"
-	wait_for "$T/pw2.err" 'attached in' 10 || exit 1
+	wait_for "$T/pw2.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	must in_ns "$TRIGGER" --comm pwt-nofold exhaust --count 60 > /dev/null
 	kill -INT "$p"; wait "$p"
 	local printed folded
@@ -79,7 +79,7 @@ t_stdout_closed_pipe() {
 	  echo "${PIPESTATUS[0]}" > "$T/rc" ) &
 	local sub=$!
 	defer "kill -INT \$(cat $T/pw.pid) 2>/dev/null; wait $sub"
-	wait_for "$T/pw.err" 'attached in' 10 || exit 1
+	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	local pwpid
 	pwpid=$(cat "$T/pw.pid")
 	must in_ns "$TRIGGER" once > /dev/null
@@ -97,7 +97,7 @@ t_stdout_dev_full() {
 	"$PW" -j -a > /dev/full 2> "$T/pw.err" &
 	local p=$!
 	defer "kill -INT $p 2>/dev/null; wait $p"
-	wait_for "$T/pw.err" 'attached in' 10 || exit 1
+	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	must in_ns "$TRIGGER" once > /dev/null
 	local end=$((SECONDS + 10))
 	while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
@@ -187,7 +187,7 @@ t_sigint_while_pipe_full() {
 	  echo "${PIPESTATUS[0]}" > "$T/rc" ) &
 	local sub=$! pwpid i
 	defer "kill -CONT \$(cat $T/cat.pid) 2>/dev/null; kill -INT \$(cat $T/pw.pid) 2>/dev/null; wait $sub"
-	wait_for "$T/pw.err" 'attached in' 10 || exit 1
+	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	wait_for "$T/cat.pid" '^[0-9]+$' 10 || exit 1
 	pwpid=$(cat "$T/pw.pid")
 	# 990 failures: ~380 KB of NDJSON for a 64 KiB pipe
