@@ -67,22 +67,23 @@ t_static_listen_exit_1() {
 
 # The test-only variables: out of their bounds, exit 2 and one line naming
 # the variable (never a silently clamped value); their bounds accepted.
+# out_of_range VAR MAX VALUE...: each VALUE of VAR is exit 2 and one line
+# naming VAR and its range 1..MAX
+out_of_range() {
+	local var=$1 max=$2 v rc
+	shift 2
+	for v in "$@"; do
+		env "$var=$v" "$PW" -q -d 1 > "$T/o" 2> "$T/e"
+		rc=$?
+		check_eq "$var=$v exit" 2 "$rc"
+		check_eq "$var=$v: one line naming it and the range" \
+			"portwatch: $var='$v': a number from 1 to $max" "$(cat "$T/e")"
+	done
+}
 t_test_variables_bounds() {
-	local v rc
-	for v in 0 8193 -1 x 1x 99999999999999999999; do
-		PORTWATCH_TEST_NCPU=$v "$PW" -q -d 1 > "$T/o" 2> "$T/e"
-		rc=$?
-		check_eq "PORTWATCH_TEST_NCPU=$v exit" 2 "$rc"
-		check_eq "PORTWATCH_TEST_NCPU=$v: one line naming it and the range" \
-			"portwatch: PORTWATCH_TEST_NCPU='$v': a number from 1 to 8192" "$(cat "$T/e")"
-	done
-	for v in 0 12289 -1 x 99999999999999999999; do
-		PORTWATCH_TEST_PROCS_OPEN=$v "$PW" -q -d 1 > "$T/o" 2> "$T/e"
-		rc=$?
-		check_eq "PORTWATCH_TEST_PROCS_OPEN=$v exit" 2 "$rc"
-		check_eq "PORTWATCH_TEST_PROCS_OPEN=$v: one line naming it and the range" \
-			"portwatch: PORTWATCH_TEST_PROCS_OPEN='$v': a number from 1 to 12288" "$(cat "$T/e")"
-	done
+	local v
+	out_of_range PORTWATCH_TEST_NCPU 8192 0 8193 -1 x 1x 99999999999999999999
+	out_of_range PORTWATCH_TEST_PROCS_OPEN 12288 0 12289 -1 x 99999999999999999999
 	# the bounds themselves run (1 CPU; 1 and 12,288 keys)
 	for v in "PORTWATCH_TEST_NCPU=1" "PORTWATCH_TEST_PROCS_OPEN=1" "PORTWATCH_TEST_PROCS_OPEN=12288"; do
 		env "$v" "$PW" -q -d 1 > "$T/o" 2> "$T/e"
