@@ -27,7 +27,7 @@ mkdir -p "$R"/{bin,dev,proc,sys,tmp,run,etc,work} || exit 2
 CMDS="bash sh jq grep curl wc comm cat id ip head sed sleep tail bpftool awk mawk gawk uname timeout
 	sort file unshare tr mount umount mkdir rm find basename setpriv seq mktemp cut cp tee mv
 	sysctl ss rmdir env chmod touch stat ps ls dirname kill xargs nproc readlink printf true
-	false date tput setsid nsenter script od"
+	false date tput setsid nsenter script od promtool"
 copy_with_libs() {
 	local f=$1 l
 	[ -e "$R$f" ] && return 0
