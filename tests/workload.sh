@@ -19,7 +19,7 @@ cg_root() {
 }
 
 # cg_make REL: mkdir each missing level of $CG_ROOT/REL; cleanup (deferred)
-# moves any process left back to the root and removes, deepest first, only
+# moves any process left back to the test's cgroup and removes, deepest first, only
 # the levels made here. Prints the absolute path.
 cg_make() {
 	local rel=$1 path=$CG_ROOT part
@@ -34,9 +34,12 @@ cg_make() {
 	done
 }
 cg_remove() {
-	local p
+	local p home=$CG_ROOT
+	# back into the test's own cgroup, where tests/run.sh kills what is
+	# left when the test ends (the root only without one)
+	[ -n "${PW_TEST_CG:-}" ] && [ -d "$PW_TEST_CG/sh" ] && home=$PW_TEST_CG/sh
 	for p in $(cat "$1/cgroup.procs" 2>/dev/null); do
-		echo "$p" > "$CG_ROOT/cgroup.procs" 2>/dev/null
+		echo "$p" > "$home/cgroup.procs" 2>/dev/null
 	done
 	rmdir "$1"
 }
