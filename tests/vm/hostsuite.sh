@@ -38,8 +38,8 @@ copy_with_libs() {
 	done
 }
 for c in $CMDS; do
-	p=$(command -v "$c") || continue
-	[ "${p#/}" != "$p" ] || continue	# a builtin
+	# the file, also for bash's builtins (nsenter ... true execs /usr/bin/true)
+	p=$(type -P "$c") || continue
 	copy_with_libs "$p" || exit 2
 done
 # curl's and libbpf's helpers loaded at run time; magic for file(1)
