@@ -94,7 +94,8 @@ SKEL := $(OUTPUT)/portwatch.skel.h
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd $(OUTPUT)/tests/fetcher \
-	     $(OUTPUT)/tests/failshim.so $(OUTPUT)/tests/hostile
+	     $(OUTPUT)/tests/failshim.so $(OUTPUT)/tests/hostile \
+	     $(OUTPUT)/tests/modeprobe $(OUTPUT)/tests/modeprobe.bpf.o
 
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
@@ -143,6 +144,15 @@ $(OUTPUT)/tests/failshim.so: tests/failshim.c | $(OUTPUT)/tests
 $(OUTPUT)/tests/fetcher: tests/fetcher.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) $(shell $(PKG_CONFIG) --libs libcurl) -o $@
+
+# which modes the host kernel allows, asked of the kernel (tests/lib.sh need_mode)
+$(OUTPUT)/tests/modeprobe.bpf.o: tests/modeprobe.bpf.c $(VMLINUX) | $(OUTPUT)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/tests/modeprobe: tests/modeprobe.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) $(shell $(PKG_CONFIG) --libs libbpf) -o $@
 
 $(OUTPUT)/tests/%: tests/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)

@@ -887,5 +887,33 @@ targets() {
 	fi
 }
 
+# exactness: the one verdict of the bench (never its timings): every
+# portwatch run's counts equal its load generator's own, the soak's totals
+# reach the generator's and no counter series or total ever decreased. A
+# miss is exit 1 (so CI's BENCH_SMOKE=1 run fails on it), one line each.
+exactness() {
+	local bad
+	bad=$(awk -F'\t' '$2 ~ /^pw-/ && $11 != "-" && $11 != "exact" {
+		printf "%s %s pair %s role %s: counts %s\n", $1, $2, $3, $4, $11 }' "$RES" 2>/dev/null)
+	[ -f "$STORM_RES" ] && bad+=$(awk -F'\t' '$6 != "exact" {
+		printf "\n%s run %s: counts %s", $1, $2, $6 }' "$STORM_RES")
+	if [[ " $LOOPS " == *" soak "* ]] && [ -z "$SOAK_WHY" ]; then
+		if [ -s "$RUN/soak.json" ]; then
+			bad+=$(jq -r 'select((.exact | not) or .decreases > 0 or .portwatch_exited)
+				| "\nsoak: totals \(if .exact then "exact" else "NOT EXACT" end), \(.decreases) decreases of a counter\(if .portwatch_exited then ", portwatch exited" else "" end)"' \
+				"$RUN/soak.json")
+		else
+			bad+=$'\nsoak: no soak.json (soakmon gave no verdict)'
+		fi
+	fi
+	bad=$(sed '/^$/d' <<<"$bad")
+	if [ -n "$bad" ]; then
+		sed 's/^/bench: NOT EXACT: /' <<<"$bad" >&2
+		return 1
+	fi
+	note "counts exact in every portwatch run; no counter decreased"
+}
+
 { table; targets; soak_table; } | tee "$RUN/table.md"
 note "results: $RES"
+exactness || exit 1

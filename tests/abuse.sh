@@ -15,7 +15,9 @@
 #   full accept queue, tcp_syncookies=0 in that netns only), spread over
 #   processes of at most 4,250 sockets (RLIMIT_NOFILE's hard limit here is
 #   20,000): more than the 16,384 entries of the per-socket state.
-# Everything stays inside the test's own network namespaces.
+# Everything stays inside the test's own network namespaces. The figures
+# are tracepoint mode's: the tests say -m tracepoint, and SKIP where the
+# kernel cannot attach it (tests/modeprobe).
 
 ABUSE_CROWD=${ABUSE_CROWD:-4500}
 ABUSE_HOLD=${ABUSE_HOLD:-17000}
@@ -76,8 +78,10 @@ abuse_setup() {
 	command -v setpriv >/dev/null || skip "setpriv not installed (util-linux)"
 	command -v useradd >/dev/null || skip "useradd not installed (passwd)"
 	command -v bpftool >/dev/null || skip "bpftool not installed"
+	need_mode tracepoint
 	cg_root
-	ABUSE_CG_REL=pwabuse-$$-$RANDOM
+	# under the test's own cgroup when tests/run.sh made one
+	ABUSE_CG_REL=${PW_TEST_CG_REL:+${PW_TEST_CG_REL#/}/}pwabuse-$$-$RANDOM
 	cg_make "$ABUSE_CG_REL"
 	ABUSE_CG=$CG_ROOT/$ABUSE_CG_REL
 	HUSER=pwab$$
@@ -116,7 +120,7 @@ t_abuse_crowd_and_syn_flood_curl() {
 	# filters, stays 0); every per-pid series (each crowd process fails
 	# twice, each curl run once: the top failers shown by default would
 	# rightly be the crowd's)
-	pw_start -j --cgroup="$ABUSE_CG_REL" -l "127.0.0.1:$METRICS_PORT" --max-pids 1000000
+	pw_start -j -m tracepoint --cgroup="$ABUSE_CG_REL" -l "127.0.0.1:$METRICS_PORT" --max-pids 1000000
 	local rss0
 	rss0=$(abuse_rss_kib)
 
@@ -237,12 +241,12 @@ t_abuse_refill_and_ring_flood_curl() {
 		< "$T/pw.fifo" > "$T/pw.out" &
 	local reader=$!
 	defer "kill $reader"
-	PORTWATCH_TEST_PROCS_OPEN=$ABUSE_OPEN "$PW" -j --cgroup="$ABUSE_CG_REL" \
+	PORTWATCH_TEST_PROCS_OPEN=$ABUSE_OPEN "$PW" -j -m tracepoint --cgroup="$ABUSE_CG_REL" \
 		-l "127.0.0.1:$METRICS_PORT" --max-pids 1000000 > "$T/pw.fifo" 2> "$T/pw.err" &
 	PW_PID=$!
 	defer "kill -INT $PW_PID; wait $PW_PID"
 	defer "touch $T/gate"	# first: a portwatch stopped early can write
-	wait_for "$T/pw.err" 'attached in' 10 || { sed 's/^/      pw: /' "$T/pw.err"; exit 1; }
+	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || { sed 's/^/      pw: /' "$T/pw.err"; exit 1; }
 
 	as_hostile "$crowd_ns"
 	"${HC[@]}" "$HOSTILE" crowd "$ABUSE_REFILL" 20000 40000 40001 9 "$ABUSE_REPEAT_MS" \
@@ -325,6 +329,7 @@ t_abuse_refill_and_ring_flood_curl() {
 # The same with the per-connect state in socket storage (no map to fill:
 # each socket holds its own), where the kernel allows it.
 t_abuse_sk_storage_crowd_and_syn_flood_curl() {
+	need_sk_storage
 	export PORTWATCH_STATE=sk_storage
 	t_abuse_crowd_and_syn_flood_curl
 	sk_storage_check
@@ -338,12 +343,14 @@ t_abuse_sk_storage_crowd_and_syn_flood_curl() {
 # kernel memory reported per CPU count.
 t_abuse_lru_sized_for_cpus() {
 	command -v bpftool >/dev/null || skip "bpftool not installed"
+	# stash_sk is tracepoint mode's (a single entry in the others)
+	need_mode tracepoint
 	local ncpu want got mem id
 	for ncpu in "" 128 1024; do
 		if [ -n "$ncpu" ]; then
-			PORTWATCH_TEST_NCPU=$ncpu pw_start -q
+			PORTWATCH_TEST_NCPU=$ncpu pw_start -q -m tracepoint
 		else
-			pw_start -q
+			pw_start -q -m tracepoint
 			ncpu=$(($(cat /sys/devices/system/cpu/possible | awk -F- '{print $NF}') + 1))
 		fi
 		want=$((16384 + 256 * ncpu))

@@ -9,17 +9,34 @@ HTTPD=$OUT/tests/httpd
 
 _cleanups=()
 # defer CMD: run CMD when the test's subshell exits, last registered first.
-defer() { _cleanups+=("$1"); }
+# Each is also written to $T/cleanups (NUL-separated) and, once run, its
+# text to $T/cleanups.done: when tests/run.sh has to kill a test that
+# overran its time limit, it runs those the test did not (see run_cleanups_left).
+defer() {
+	_cleanups+=("$1")
+	[ -n "${T:-}" ] && printf '%s\0' "$1" >> "$T/cleanups"
+}
 _run_cleanups() {
 	local i
+	[ -n "${T:-}" ] && : > "$T/cleaning"
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[i]}" >/dev/null 2>&1
+		[ -n "${T:-}" ] && printf '%s\0' "${_cleanups[i]}" >> "$T/cleanups.done"
 	done
 }
 
 _failed=0
 fail() { echo "    FAIL: $*"; _failed=1; }
-skip() { echo "$*" > "$T/skip_reason"; exit 77; }
+# skip REASON: the test cannot run here (decided from the environment). A
+# skip after a failure is that failure: it must not hide it.
+skip() {
+	if [ "$_failed" != 0 ]; then
+		echo "    FAIL: skip after a failure (skip reason: $*)"
+		exit 1
+	fi
+	echo "$*" > "$T/skip_reason"
+	exit 77
+}
 # check_eq WHAT EXPECTED ACTUAL
 check_eq() {
 	if [ "$2" != "$3" ]; then
@@ -72,15 +89,61 @@ mk_netns() {
 in_ns() { ip netns exec "$NS" "$@"; }
 
 # pw_start ARGS...: start portwatch, output in $T/pw.out and $T/pw.err, and
-# wait until it says it is attached.
+# wait until it says it is attached. PW_MODE_ARGS (e.g. "-m tracepoint", set
+# by a test about one mode that runs another test's body) come first.
 pw_start() {
-	"$PW" "$@" > "$T/pw.out" 2> "$T/pw.err" &
+	# shellcheck disable=SC2086
+	"$PW" ${PW_MODE_ARGS:-} "$@" > "$T/pw.out" 2> "$T/pw.err" &
 	PW_PID=$!
 	defer "kill -INT $PW_PID; wait $PW_PID"
-	if ! wait_for "$T/pw.err" 'attached in' 10; then
+	# PW_ATTACH_WAIT: seconds to wait for the attach (10; more in a VM
+	# under TCG, where fentry takes 10 s to attach)
+	if ! wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}"; then
 		sed 's/^/      pw: /' "$T/pw.err"
 		exit 1
 	fi
+}
+
+# free_port [PORT...]: a TCP port nothing uses now on this host (none of
+# PORT...), below the default ephemeral range. tests/run.sh gives each test
+# its own METRICS_PORT, PROM_PORT and WEB_PROM_PORT this way: no fixed ports.
+free_port() {
+	local p i
+	for i in $(seq 200); do
+		p=$((20000 + RANDOM % 12000))
+		case " $* " in *" $p "*) continue ;; esac
+		if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# pw_mode: the mode portwatch said it attached in (its attach line)
+pw_mode() { sed -n 's/^portwatch: attached in \([a-z]*\) mode.*/\1/p' "$T/pw.err"; }
+
+# need_mode MODE: SKIP unless this kernel loads and attaches the smallest
+# program of MODE's kind on the function portwatch uses (tests/modeprobe:
+# the kernel's answer, not portwatch's), for the tests that say -m MODE
+need_mode() {
+	local why rc
+	why=$("$OUT/tests/modeprobe" "$1" 2>&1)
+	rc=$?
+	case $rc in
+	0) ;;
+	1) skip "--mode=$1 cannot work on this kernel: $why" ;;
+	*) fail "setup: $OUT/tests/modeprobe $1 exited $rc: $why (make tools)"; exit 1 ;;
+	esac
+}
+
+# own_cgroup: OWN_CG, the test's own cgroup (tests/run.sh makes one per
+# test, its shell and every process it starts inside), for --cgroup: only
+# this test's processes are judged, whatever else runs on the host
+own_cgroup() {
+	[ -n "${PW_TEST_CG:-}" ] && [ -d "$PW_TEST_CG" ] ||
+		skip "no cgroup of the test's own (tests/run.sh makes one as root on a cgroup v2 hierarchy)"
+	OWN_CG=$PW_TEST_CG
 }
 
 # pw_stop: SIGINT, then its exit code in PW_RC (must be 0).

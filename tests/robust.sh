@@ -168,9 +168,9 @@ bpf_alive() {
 # After SIGKILL nothing of portwatch stays attached or defined: its BPF
 # programs, maps and links (by the ids it held, so that other instances on
 # this machine do not count) are gone once the kernel has released its fds;
-# it pins nothing and makes no cgroup or netns (tracepoint mode: no tracefs
-# entry either; kprobe mode's kprobe_events entries are removed by the next
-# start: the kernel matrix, scenario kill). The kernel frees them after an
+# it pins nothing and makes no cgroup or netns (tracepoint and fentry mode:
+# no tracefs entry either; kprobe mode's kprobe_events entries, one per
+# kretprobe, stay until the next start removes them). The kernel frees them after an
 # RCU grace period: a bounded wait.
 t_robust_sigkill() {
 	local progs maps links names left end rc
@@ -180,7 +180,19 @@ t_robust_sigkill() {
 	progs=$(bpf_ids "$PW_PID" prog) maps=$(bpf_ids "$PW_PID" map) links=$(bpf_ids "$PW_PID" link)
 	names=$(for id in $progs; do bpftool prog show id "$id" -j | jq -r .name; done | sort -u | tr '\n' ' ')
 	echo "    info: portwatch $PW_PID holds programs [$progs] ($names), maps [$maps], links [$links]"
-	check_eq "its programs are portwatch's (tracepoint mode: tp_set_state)" "tp_set_state " "$names"
+	# those of the mode it attached in (tracepoint: tp_set_state; fentry:
+	# fe_*/fx_*; kprobe: kp_*/krp_*)
+	local mode re
+	mode=$(pw_mode)
+	case $mode in
+	tracepoint) re='^tp_set_state$' ;;
+	fentry) re='^f[ex]_[a-z0-9_]+$' ;;
+	kprobe) re='^kr?p_[a-z0-9_]+$' ;;
+	*) re='^$' ;;
+	esac
+	[ -n "$names" ] || fail "no program ids found in its fdinfo"
+	check_eq "its programs are those of $mode mode" "" \
+		"$(for n in $names; do grep -qE "$re" <<<"$n" || echo "$n"; done)"
 	[ -n "$maps" ] || fail "no map ids found in its fdinfo"
 	[ -n "$links" ] || fail "no link ids found in its fdinfo"
 	# attached and counting: the scenario's failures come out as events
@@ -204,12 +216,18 @@ t_robust_sigkill() {
 	check_eq "maps left after SIGKILL" "" "$(bpf_alive map $maps)"
 	# shellcheck disable=SC2086
 	check_eq "links left after SIGKILL" "" "$(bpf_alive link $links)"
-	check_eq "kprobe_events entries of it" 0 "$(krp_entries_of "$PW_PID")"
+	# kprobe mode's kretprobes are tracefs kprobe_events entries (for
+	# maxactive): a SIGKILL leaves them, one per kretprobe program, and the
+	# next start removes them; other modes make none
+	local krp=0 killed=$PW_PID
+	[ "$mode" = kprobe ] && krp=$(grep -c '^krp_' <<<"$(tr ' ' '\n' <<<"$names")")
+	check_eq "kprobe_events entries of it after SIGKILL ($mode mode)" "$krp" "$(krp_entries_of "$killed")"
 	# a new instance attaches and counts exactly (the killed one's output
 	# moved away: pw_start must not find its "attached" line)
 	mv "$T/pw.out" "$T/killed.out"
 	mv "$T/pw.err" "$T/killed.err"
 	pw_start -j -c pwt-kill
+	check_eq "kprobe_events entries of the killed one once the next has started" 0 "$(krp_entries_of "$killed")"
 	must in_ns "$TRIGGER" --comm pwt-kill --port 18097 exhaust --count 3 > "$T/trig2"
 	check_eq "next run's failures (the scenario: the range still full)" 3 "$(failures_of "$T/trig2")"
 	pw_stop

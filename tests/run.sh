@@ -20,12 +20,27 @@ failed_names=()
 inner=${PW_SAN_INNER:-}
 ASAN_OUT=.output/asan
 
+# Time limits: each unit binary PW_UNIT_TIMEOUT s (default 300), each
+# integration test PW_TEST_TIMEOUT s (default 600) plus 30 s for its
+# cleanups, each fuzz target FUZZ_SECONDS + 60 s (tests/fuzz/run.sh), each
+# VM PW_VM_TIMEOUT s (tests/vm/run.sh). An overrun is one FAIL naming it.
+UNIT_LIMIT=${PW_UNIT_TIMEOUT:-300}
+TEST_LIMIT=${PW_TEST_TIMEOUT:-600}
+CLEANUP_GRACE=${PW_TEST_CLEANUP_GRACE:-30}
+
 echo "== unit tests"
+[ -n "${PW_NO_UNIT:-}" ] && echo "   (not run: PW_NO_UNIT)"
 for t in "$OUTPUT"/tests/test_*; do
-	[ -x "$t" ] || continue
-	out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1)
+	[ -x "$t" ] && [ -z "${PW_NO_UNIT:-}" ] || continue
+	out=$(CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 "$UNIT_LIMIT" "$t" 2>&1)
 	rc=$?
 	sed 's/^/  /' <<<"$out"
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "FAIL $(basename "$t"): timed out after $UNIT_LIMIT s (killed)"
+		failed=$((failed + 1))
+		failed_names+=("$(basename "$t")(timeout)")
+		continue
+	fi
 	p=$(grep -c '^ok ' <<<"$out")
 	# cmocka's skip() (e.g. no BPF maps without root) is "not ok N # SKIP"
 	s=$(grep -c '^not ok .*# SKIP' <<<"$out")
@@ -53,6 +68,111 @@ source tests/image.sh
 source tests/workload.sh
 source tests/tenant.sh
 source tests/docs.sh
+source tests/contract.sh
+source tests/harness.sh
+# PW_TEST_EXTRA=FILE: more tests (the harness's own cases, tests/harness_cases.sh)
+[ -n "${PW_TEST_EXTRA:-}" ] && source "$PW_TEST_EXTRA"
+
+# Each test runs in a cgroup of its own, $RUN_CG/NAME (the test's shell in
+# its leaf "sh"; a test's own cgroups go beside it, under PW_TEST_CG), so
+# that every process it started, in whatever session or namespace, can be
+# found and killed. Without a writable cgroup v2 hierarchy the test's
+# process tree (by parent pid) is killed instead.
+CG2=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break; if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
+[ -n "$CG2" ] && [ -w "$CG2/cgroup.procs" ] || CG2=
+# (a run inside a test, as the harness's own test does, nests in its cgroup)
+RUN_CG=${CG2:+${PW_TEST_CG:-$CG2}/pwtest.$$}
+
+# cg_kill_tree DIR [SPARE_PID [STOP_FILE]]: SIGKILL every process in cgroup
+# DIR and its descendants (but SPARE_PID), until none is left (at most ~5 s)
+# or STOP_FILE exists
+cg_kill_tree() {
+	local i p
+	for i in $(seq 50); do
+		[ -n "${3:-}" ] && [ -e "$3" ] && return 0
+		p=$(find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null | grep -vx "${2:-0}")
+		[ -z "$p" ] && return 0
+		# shellcheck disable=SC2086
+		kill -KILL $p 2>/dev/null
+		sleep 0.1
+	done
+	return 1
+}
+# cg_rm_tree DIR: remove the cgroup and its descendants, deepest first
+cg_rm_tree() { find "$1" -depth -type d -exec rmdir {} + 2>/dev/null; }
+# tree_pids PID: PID's descendants (the fallback without cgroups)
+tree_pids() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		echo "$c"
+		tree_pids "$c"
+	done
+}
+
+# run_cleanups_left T: the deferred cleanups a killed test did not run,
+# last registered first, each with a time limit. Those that signal a pid
+# (kill, pkill) are left out: every process of the test is dead by then,
+# and its pids may belong to someone else already.
+run_cleanups_left() {
+	local -a all=() done=()
+	local c d i skipit
+	[ -f "$1/cleanups" ] || return 0
+	mapfile -d '' all < "$1/cleanups"
+	[ -f "$1/cleanups.done" ] && mapfile -d '' done < "$1/cleanups.done"
+	for ((i = ${#all[@]} - 1; i >= 0; i--)); do
+		c=${all[i]} skipit=
+		for d in "${done[@]}"; do [ "$d" = "$c" ] && skipit=1 && break; done
+		[ -n "$skipit" ] && continue
+		case $c in kill\ *|pkill\ *) continue ;; esac
+		echo "    cleanup after the kill: $c"
+		( eval "$c" ) >/dev/null 2>&1 &
+		local cp=$! n=0
+		while kill -0 "$cp" 2>/dev/null && [ $n -lt $((CLEANUP_GRACE * 10)) ]; do sleep 0.1; n=$((n + 1)); done
+		kill -KILL "$cp" 2>/dev/null
+		wait "$cp" 2>/dev/null
+	done
+}
+
+# sweep_leftovers: what an earlier run of the suite that was killed (SIGKILL:
+# no cleanup ran) left behind, found by the suite's own name prefixes and
+# the pid of the run that made it, removed only when that run is gone:
+# cgroups pwtest.PID (and pwabuse-PID-*), network namespaces pwt-PID-*,
+# pwc-PID-*, pwa-c-PID-*, pwa-f-PID-* and throwaway users pwabPID.
+run_alive() { [ -d "/proc/$1" ] && grep -q 'run.sh' "/proc/$1/cmdline" 2>/dev/null; }
+sweep_leftovers() {
+	local d pid ns u n=0
+	if [ -n "$CG2" ]; then
+		for d in "$CG2"/pwtest.* "$CG2"/pwabuse-*; do
+			[ -d "$d" ] || continue
+			pid=${d##*/}; pid=${pid#pwtest.}; pid=${pid#pwabuse-}; pid=${pid%%-*}
+			run_alive "$pid" && continue
+			cg_kill_tree "$d"
+			cg_rm_tree "$d"
+			n=$((n + 1))
+		done
+	fi
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(pwt|pwc|pwa-c|pwa-f)-[0-9]+-'); do
+		pid=$(sed -E 's/^(pwt|pwc|pwa-c|pwa-f)-([0-9]+)-.*/\2/' <<<"$ns")
+		run_alive "$pid" && continue
+		ip netns del "$ns" 2>/dev/null && n=$((n + 1))
+	done
+	for u in $(awk -F: '$1 ~ /^pwab[0-9]+$/ {print $1}' /etc/passwd); do
+		run_alive "${u#pwab}" && continue
+		pkill -KILL -U "$u" 2>/dev/null
+		userdel -f "$u" 2>/dev/null && n=$((n + 1))
+	done
+	[ "$n" -gt 0 ] && echo "   swept $n leftover(s) of an earlier killed run (cgroups, netns, users)"
+}
+
+if [ "$(id -u)" -eq 0 ]; then
+	sweep_leftovers
+	if [ -n "$RUN_CG" ]; then
+		mkdir -p "$RUN_CG" || RUN_CG=
+	fi
+fi
+# the run's own cgroup goes when the run ends (killed tests included)
+trap '[ -n "$RUN_CG" ] && { cg_kill_tree "$RUN_CG"; cg_rm_tree "$RUN_CG"; }' EXIT
+
 for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	[ -n "$filter" ] && ! grep -qE -- "$filter" <<<"$name" && continue
 	T=$(mktemp -d /tmp/portwatch-test.XXXXXX)
@@ -63,7 +183,21 @@ for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 		continue
 	fi
 	start=$SECONDS
+	TCG=
+	if [ -n "$RUN_CG" ]; then
+		TCG=$RUN_CG/${name#t_}
+		mkdir -p "$TCG/sh" || TCG=
+	fi
 	(
+		# into the test's cgroup first: every process it starts is found
+		[ -n "$TCG" ] && echo "$BASHPID" > "$TCG/sh/cgroup.procs"
+		export PW_TEST_CG=$TCG PW_TEST_CG_REL=${TCG#"$CG2"}
+		# ports of its own, free now (no fixed ports: another run on
+		# this host may be using any)
+		METRICS_PORT=$(free_port)
+		PROM_PORT=$(free_port "$METRICS_PORT")
+		WEB_PROM_PORT=$(free_port "$METRICS_PORT" "$PROM_PORT")
+		export METRICS_PORT PROM_PORT WEB_PROM_PORT
 		# a stop signal ends the test through its cleanups (bash runs
 		# no EXIT trap when a signal it does not trap kills it)
 		trap 'exit 129' HUP
@@ -72,19 +206,86 @@ for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 		trap _run_cleanups EXIT
 		"$name"
 		exit $_failed
-	) > "$T/log" 2>&1
+	) > "$T/log" 2>&1 &
+	tpid=$!
+	# the watchdog: past the limit, the test's shell gets SIGTERM (its
+	# trap runs the cleanups) and every other process of the test SIGKILL
+	# (a shell waits for its foreground command before it runs a trap);
+	# if the cleanups do not end within CLEANUP_GRACE s, all is killed
+	# and the cleanups not run yet are run here
+	(
+		n=0
+		while [ $n -lt "$TEST_LIMIT" ]; do
+			sleep 1
+			kill -0 "$tpid" 2>/dev/null || exit 0
+			n=$((n + 1))
+		done
+		echo "$TEST_LIMIT" > "$T/timed_out"
+		kill -TERM "$tpid" 2>/dev/null
+		if [ -n "$TCG" ]; then
+			# until its cleanups start (they may start processes)
+			cg_kill_tree "$TCG" "$tpid" "$T/cleaning"
+		else
+			# shellcheck disable=SC2046
+			kill -KILL $(tree_pids "$tpid") 2>/dev/null
+		fi
+		n=0
+		while kill -0 "$tpid" 2>/dev/null && [ $n -lt $((CLEANUP_GRACE * 10)) ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		if kill -0 "$tpid" 2>/dev/null; then
+			echo "cleanups" > "$T/cleanup_overran"
+			if [ -n "$TCG" ]; then
+				cg_kill_tree "$TCG"
+			else
+				# shellcheck disable=SC2046
+				kill -KILL "$tpid" $(tree_pids "$tpid") 2>/dev/null
+			fi
+		fi
+	) &
+	wdpid=$!
+	wait "$tpid"
 	rc=$?
+	kill "$wdpid" 2>/dev/null
+	wait "$wdpid" 2>/dev/null
+	if [ -f "$T/timed_out" ]; then
+		[ -f "$T/cleanup_overran" ] && run_cleanups_left "$T" >> "$T/log" 2>&1
+		rc=124
+	fi
+	# whatever the test left running in its cgroup is killed now
+	if [ -n "$TCG" ]; then
+		left=$(find "$TCG" -name cgroup.procs -exec cat {} + 2>/dev/null | wc -l)
+		[ "$left" -gt 0 ] && cg_kill_tree "$TCG"
+		cg_rm_tree "$TCG"
+	fi
+	# a FAIL line is a failure whatever the exit code (a fail in a
+	# subshell of the test does not reach its _failed)
+	[ "$rc" = 0 ] && grep -q '^    FAIL: ' "$T/log" && rc=1
 	case $rc in
 	0)
 		echo "PASS ${name#t_} ($((SECONDS - start)) s)"
 		grep '    info:' "$T/log"
 		passed=$((passed + 1)) ;;
 	77)
-		echo "SKIP ${name#t_}: $(cat "$T/skip_reason" 2>/dev/null)"
-		skipped=$((skipped + 1)) ;;
+		if [ -s "$T/skip_reason" ] && ! grep -q '^    FAIL: ' "$T/log"; then
+			echo "SKIP ${name#t_}: $(cat "$T/skip_reason")"
+			skipped=$((skipped + 1))
+		else
+			echo "FAIL ${name#t_} ($((SECONDS - start)) s): exit 77 after a failure, or without a skip reason"
+			cat "$T/log"
+			failed=$((failed + 1))
+			failed_names+=("${name#t_}")
+		fi ;;
 	*)
-		echo "FAIL ${name#t_} ($((SECONDS - start)) s)"
+		if [ "$rc" = 124 ]; then
+			echo "FAIL ${name#t_} ($((SECONDS - start)) s): timed out after $TEST_LIMIT s, its processes killed$([ -f "$T/cleanup_overran" ] && echo ", its cleanups overran $CLEANUP_GRACE s: killed, the rest run here")"
+		else
+			echo "FAIL ${name#t_} ($((SECONDS - start)) s)"
+		fi
 		cat "$T/log"
+		# portwatch's own words, when the test kept them
+		[ -s "$T/pw.err" ] && tail -n 20 "$T/pw.err" | sed 's/^/      pw.err: /'
 		failed=$((failed + 1))
 		failed_names+=("${name#t_}") ;;
 	esac

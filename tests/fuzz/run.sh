@@ -28,12 +28,17 @@ for src in tests/fuzz/fuzz_*.c; do
 	log=$OUTPUT/fuzz/$name.log
 	start=$SECONDS
 	# -rss_limit_mb: a parser must not need more than 1 GB on any input
+	# a time limit of the run's own (libFuzzer's -timeout is per input):
+	# FUZZ_SECONDS + 60 s, then it is killed and FAILs
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 -max_len=8192 \
+		timeout -k 10 $((secs + 60)) "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 -max_len=8192 \
 		-artifact_prefix="$art" -print_final_stats=1 "$work" "$seeds" > "$log" 2>&1
 	r=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-	if [ "$r" -eq 0 ]; then
+	if [ "$r" -eq 124 ] || [ "$r" -eq 137 ]; then
+		rc=1
+		echo "FAIL $name: did not end within $((secs + 60)) s (killed); log $log"
+	elif [ "$r" -eq 0 ]; then
 		echo "PASS $name ($((SECONDS - start)) s, ${runs:-?} runs, seeds $(ls "$seeds" | wc -l))"
 	else
 		rc=1

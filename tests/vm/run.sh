@@ -21,6 +21,12 @@
 # the work folder), PW_VM_QEMU_ARGS (more QEMU arguments),
 # PW_VM_MIRROR and PW_VM_SECURITY_MIRROR (Debian mirrors; default: the
 # system's).
+# In CI (CI=true) a kernel that cannot be fetched (archive unreachable, no
+# longer offered, 404) is a FAIL, not a SKIP, and so is a matrix that boots
+# no kernel or passes none: CI must not go green without it. Outside CI
+# these are SKIPs with the reason. A check that exits non-zero (set -u, a
+# syntax error) is a FAIL whatever its log says; the host's scenarios run
+# under the same time limit as a VM.
 set -u
 cd "$(dirname "$0")/../.."
 CACHE=tests/.cache
@@ -36,7 +42,9 @@ SCENARIOS=${PW_VM_SCENARIOS:-"core causes filters pid text parallel shortaddr un
 OUT=${OUTPUT:-.output}
 HOST_ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 JOBS=${PW_VM_JOBS:-$(( $(nproc) / 2 > 2 ? $(nproc) / 2 : 2 ))}
-passed=0 failed=0 skipped=0
+passed=0 failed=0 skipped=0 booted=0 vm_passed=0
+IN_CI=
+[ "${CI:-}" = true ] && IN_CI=1
 table=()
 KNOTE=
 PAR_MODES=	# modes of a kernel line that run the contention scenario only
@@ -44,6 +52,7 @@ start_all=$SECONDS
 
 result() {	# result PASS|FAIL|SKIP NAME [REASON]
 	echo "$1 $2${3:+: $3}"
+	[ "$1" = FAIL ] && [ -n "${3:-}" ] && [ -n "${GITHUB_ACTIONS:-}" ] && echo "::error::$2: $3"
 	case $1 in
 	PASS) passed=$((passed + 1)) ;;
 	FAIL) failed=$((failed + 1)) ;;
@@ -52,6 +61,18 @@ result() {	# result PASS|FAIL|SKIP NAME [REASON]
 }
 
 finish() {
+	# CI: a matrix that fetched, booted or passed no kernel is a failure
+	# (every other way there is a FAIL line already: in CI a kernel not
+	# fetched is one)
+	if [ -n "$IN_CI" ] && [ "$failed" -eq 0 ]; then
+		if [ ${#lines[@]} -eq 0 ]; then
+			result FAIL "kernel matrix" "CI: no kernel line selected (${PW_VM_ONLY:+PW_VM_ONLY=$PW_VM_ONLY, }list $LIST)"
+		elif [ "$booted" -eq 0 ]; then
+			result FAIL "kernel matrix" "CI: no kernel was booted (${first_why:-none prepared})"
+		elif [ "$vm_passed" -eq 0 ]; then
+			result FAIL "kernel matrix" "CI: no kernel passed"
+		fi
+	fi
 	echo
 	echo "Kernels verified ($(date -u +%Y-%m-%d), matrix $((SECONDS - start_all)) s):"
 	echo
@@ -79,12 +100,15 @@ if ldd "$BUSYBOX" > /dev/null 2>&1; then
 	result FAIL "vm setup" "$BUSYBOX is linked dynamically: the initramfs needs busybox-static"
 	finish
 fi
+lines=() first_why=
 if [ "$(id -u)" -ne 0 ]; then
-	result SKIP "vm matrix" "needs root (run: sudo make vmtest)"
+	result "$([ -n "$IN_CI" ] && echo FAIL || echo SKIP)" "vm matrix" "needs root (run: sudo make vmtest)"
 	finish
 fi
 
-UNREACHABLE='could not resolve|failed to fetch|temporary failure|unable to connect|connection'
+# apt's words for an archive it could not reach (not a bare "connection":
+# that also matches a failure of another kind)
+UNREACHABLE='could not resolve|failed to fetch|temporary failure resolving|unable to connect|could not connect|connection (refused|timed out|failed)'
 deb_arch() { case $1 in x86) echo amd64 ;; *) echo "$1" ;; esac; }
 qemu_of() { case $1 in x86) echo qemu-system-x86_64 ;; *) echo qemu-system-aarch64 ;; esac; }
 arch_label() { case $1 in x86) echo x86-64 ;; *) echo "$1" ;; esac; }
@@ -351,12 +375,13 @@ check_cases() {
 			[ "$m" = auto ] || [ "$m" = caps ] && WANT=${want_auto%%:*}
 			_failed=0
 			if [ "$m" = caps ]; then
-				( ck_caps ) > "$D/check.log" 2>&1
+				( set -u; ck_caps; exit $_failed ) > "$D/check.log" 2>&1
 			else
-				( ck_"$s" ) > "$D/check.log" 2>&1
+				( set -u; ck_"$s"; exit $_failed ) > "$D/check.log" 2>&1
 			fi
-			if grep -q 'FAIL:' "$D/check.log"; then
-				result FAIL "$kname $m $s"
+			local crc=$?
+			if [ "$crc" -ne 0 ] || grep -q 'FAIL:' "$D/check.log"; then
+				result FAIL "$kname $m $s" "$([ "$crc" -ne 0 ] && ! grep -q 'FAIL:' "$D/check.log" && echo "the check exited $crc without a FAIL line")"
 				cat "$D/check.log"
 				echo "      -- portwatch stderr:"
 				sed 's/^/      /' "$D/pw.err"
@@ -463,7 +488,6 @@ boot_vm() {
 # architecture, kernel) and booted in list order, $JOBS at a time (TCG keeps
 # about one core busy per VM). VM i's folder gets "prep" (OK, SKIP or FAIL)
 # and, when it is done, "rc"; the checks below follow in list order. ---
-lines=()
 US=$'\x1f'	# field separator of lines and prep files: regexes hold '|'
 while read -r arch regex arity auto bpfmem modes cmdline; do
 	case $arch in ''|'#'*) continue ;; esac
@@ -528,7 +552,9 @@ echo "== host $(uname -r): tracepoint"
 HD=$W/host
 t0=$SECONDS
 PW=./portwatch TRIGGER=$OUT/tests/trigger BB=$BUSYBOX WORK=$W/host-work PW_SCENARIOS=${PW_VM_SCENARIOS:-} \
-	sh tests/vm/scenarios.sh tracepoint > "$W/host.results" 2>&1
+	timeout -k 10 "$BOOT_TIMEOUT" sh tests/vm/scenarios.sh tracepoint > "$W/host.results" 2>&1
+hrc=$?
+[ "$hrc" -ne 0 ] && result FAIL "host scenarios" "$([ "$hrc" = 124 ] && echo "did not end in $BOOT_TIMEOUT s (killed)" || echo "exited $hrc")"
 split_results "$W/host.results" "$HD"
 PREEMPT=$(sed -n 's/.*(\([a-z]*\)).*/\1/p' /sys/kernel/debug/sched/preempt 2>/dev/null)
 KREL=$(uname -r)
@@ -554,11 +580,15 @@ for l in "${lines[@]}"; do
 	fi
 	IFS=$US read -r st kname modes why PAR_MODES < "$V/prep"
 	if [ "$st" != OK ]; then
+		first_why=${first_why:-$why}
+		# CI: a kernel the matrix could not fetch is a failure
+		[ "$st" = SKIP ] && [ -n "$IN_CI" ] && st=FAIL why="CI: $why"
 		result "$st" "vm $regex" "$why"
 		table+=("| ${regex//|/\\|} | $(arch_label "$arch") | - | - | - | - | - | $st (${why//|/\\|}) |")
 		continue
 	fi
 	wait_file "$V/rc"
+	booted=$((booted + 1))
 	echo "== $kname ($(arch_label "$arch"))${why:+: $why}"
 	KNOTE=$why
 	rc=$(cat "$V/rc" 2>/dev/null || echo "none")
@@ -578,8 +608,10 @@ for l in "${lines[@]}"; do
 	KREL=$(sed -n 's/^@@kernel //p' "$V/results.txt")
 	echo "   preemption model: ${PREEMPT:-unknown} ($(sed -n 's/^@@preempt //p' "$V/results.txt"))"
 	# shellcheck disable=SC2086
+	f0=$failed
 	check_cases "$kname" "$arch" "$V/cases" "$auto" "$arity" "$bpfmem" $modes $PAR_MODES
 	PAR_MODES=
+	[ "$failed" -eq "$f0" ] && [ "$rc" = 0 ] && vm_passed=$((vm_passed + 1))
 	echo "   ($(cat "$V/secs") s in the VM, kernel $(sed -n 's/^@@kernel //p' "$V/results.txt"))"
 done
 wait "$launcher"

@@ -1,0 +1,146 @@
+# Promises of the interface that had no test (issue 26, item 7): -q writes
+# no events, exit 1 without BTF, --listen in a static build, the bounds of
+# the test-only variables, the scan counters and histogram end to end.
+# Sourced by tests/run.sh after tests/lib.sh and tests/integration.sh.
+
+# -q: no event objects at all, the summary still exact.
+t_quiet_writes_no_events() {
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -q
+	must in_ns "$TRIGGER" --comm pwt-quiet --port 18120 exhaust --count 13 > "$T/t"
+	pw_stop
+	local pid
+	pid=$(truth '.[0].pid' "$T/t")
+	check_eq "failures (the scenario)" 3 "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")"
+	check_eq "connect objects written with -q" 0 "$(grep -c '"type":"connect"' "$T/pw.out")"
+	check_eq "pressure objects written with -q" 0 "$(grep -c '"type":"pressure"' "$T/pw.out")"
+	check_eq "last line is the summary" summary "$(tail -n 1 "$T/pw.out" | jq -r .type)"
+	check_eq "summary: the trigger's attempts, failures, EADDRNOTAVAIL" \
+		"[$(truth_sum .attempts "$T/t"),3,3]" \
+		"$(summary | jq -c ".processes[] | select(.pid == $pid) | [.attempts, .failures, .errors.EADDRNOTAVAIL]")"
+}
+
+# A kernel without BTF: exit 1, one line, nothing attached. The BTF is made
+# absent for portwatch alone: a private mount namespace (unshare -m, private
+# propagation: the host's mounts are untouched) with an empty tmpfs over
+# /sys/kernel/btf, and over every other place libbpf looks for a vmlinux.
+t_no_btf_exit_1() {
+	command -v unshare >/dev/null || skip "unshare (util-linux) not installed"
+	command -v bpftool >/dev/null || skip "bpftool not installed"
+	local before rc masks="" f
+	for f in /boot/vmlinux-"$(uname -r)" /lib/modules/"$(uname -r)"/vmlinux-"$(uname -r)" \
+		/lib/modules/"$(uname -r)"/build/vmlinux /usr/lib/modules/"$(uname -r)"/kernel/vmlinux \
+		/usr/lib/debug/boot/vmlinux-"$(uname -r)" /usr/lib/debug/boot/vmlinux-"$(uname -r)".debug \
+		/usr/lib/debug/lib/modules/"$(uname -r)"/vmlinux; do
+		[ -e "$f" ] && masks="$masks mount --bind /dev/null '$f' &&"
+	done
+	before=$(bpf_prog_max_id)
+	unshare -m --propagation private sh -c "mount -t tmpfs pwt-nobtf /sys/kernel/btf && $masks exec \"\$0\" -d 1" \
+		"$PW" > "$T/out" 2> "$T/err"
+	rc=$?
+	check_eq "exit code without BTF" 1 "$rc"
+	check_eq "stderr" "portwatch: kernel has no BTF at /sys/kernel/btf/vmlinux (needs CONFIG_DEBUG_INFO_BTF=y)" \
+		"$(cat "$T/err")"
+	check_eq "stdout" "" "$(cat "$T/out")"
+	check_eq "portwatch programs left (new, held by no process)" "[]" "$(our_new_progs "$before")"
+	check_eq "the host still has its BTF" 1 "$([ -r /sys/kernel/btf/vmlinux ] && echo 1)"
+}
+
+# The static build has no /metrics: --listen is exit 1 with one line
+# (README: static builds), before anything is attached. The static binary
+# is the kernel matrix's ($OUT/static, built here if missing: make keeps it).
+t_static_listen_exit_1() {
+	[ -z "${PW_SAN_INNER:-}" ] || skip "the static build is not a sanitizer build (run in the first pass)"
+	local st=${OUTPUT:-.output}/static before rc
+	make -s STATIC=1 OUTPUT="$st" BIN="$st/portwatch" "$st/portwatch" > "$T/build" 2>&1 ||
+		{ fail "setup: static build: $(tail -n 3 "$T/build")"; exit 1; }
+	check_eq "static build is static" 1 "$(file -L "$st/portwatch" | grep -c 'statically linked')"
+	before=$(bpf_prog_max_id)
+	"$st/portwatch" -q -l 127.0.0.1:"$METRICS_PORT" -d 1 > "$T/out" 2> "$T/err"
+	rc=$?
+	check_eq "--listen in the static build: exit code" 1 "$rc"
+	check_eq "stderr: one line" "portwatch: this static build has no metrics endpoint (build without STATIC=1)" \
+		"$(cat "$T/err")"
+	check_eq "nothing listens on the port" "" "$(ss -Htln "sport = :$METRICS_PORT")"
+	check_eq "portwatch programs left (new, held by no process)" "[]" "$(our_new_progs "$before")"
+}
+
+# The test-only variables: out of their bounds, exit 2 and one line naming
+# the variable (never a silently clamped value); their bounds accepted.
+# out_of_range VAR MAX VALUE...: each VALUE of VAR is exit 2 and one line
+# naming VAR and its range 1..MAX
+out_of_range() {
+	local var=$1 max=$2 v rc
+	shift 2
+	for v in "$@"; do
+		env "$var=$v" "$PW" -q -d 1 > "$T/o" 2> "$T/e"
+		rc=$?
+		check_eq "$var=$v exit" 2 "$rc"
+		check_eq "$var=$v: one line naming it and the range" \
+			"portwatch: $var='$v': a number from 1 to $max" "$(cat "$T/e")"
+	done
+}
+t_test_variables_bounds() {
+	local v
+	out_of_range PORTWATCH_TEST_NCPU 8192 0 8193 -1 x 1x 99999999999999999999
+	out_of_range PORTWATCH_TEST_PROCS_OPEN 12288 0 12289 -1 x 99999999999999999999
+	# the bounds themselves run (1 CPU; 1 and 12,288 keys)
+	for v in "PORTWATCH_TEST_NCPU=1" "PORTWATCH_TEST_PROCS_OPEN=1" "PORTWATCH_TEST_PROCS_OPEN=12288"; do
+		env "$v" "$PW" -q -d 1 > "$T/o" 2> "$T/e"
+		check_eq "$v: exit code" 0 $?
+		check_eq "$v: attached" 1 "$(grep -c '^portwatch: attached in' "$T/e")"
+	done
+}
+
+# portwatch_port_scans_total and portwatch_port_scan_duration_seconds end to
+# end against the trigger's own counts (the histogram per the mode auto
+# took, read from its attach line): every connect of the trigger (in a
+# cgroup of the test's: the scrapes' own connects are not counted) selects
+# a port once, with success or with the range exhausted.
+t_metrics_port_scans_end_to_end() {
+	command -v curl >/dev/null || skip "curl not installed"
+	own_cgroup
+	local cg=$OWN_CG/trigger m end
+	mkdir "$cg" || { fail "setup: mkdir $cg"; exit 1; }
+	defer "rmdir '$cg'"
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -q -l "127.0.0.1:$METRICS_PORT" --cgroup="$cg"
+	# in_cg_ns CMD...: CMD in the test netns and in the trigger's cgroup
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"' "$cg" "$NS" \
+		"$TRIGGER" --comm pwt-scan --port 18121 exhaust --count 13 > "$T/t4" || fail "setup: trigger v4"
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"' "$cg" "$NS" \
+		"$TRIGGER" --comm pwt-scan --addr ::1 --port 18122 exhaust --count 12 > "$T/t6" || fail "setup: trigger v6"
+	local ok4 ex4 ok6 ex6
+	ok4=$(truth_sum .ok "$T/t4") ex4=$(truth_sum '.errors.EADDRNOTAVAIL // 0' "$T/t4")
+	ok6=$(truth_sum .ok "$T/t6") ex6=$(truth_sum '.errors.EADDRNOTAVAIL // 0' "$T/t6")
+	check_eq "trigger v4: ok, EADDRNOTAVAIL (the scenario)" "10 3" "$ok4 $ex4"
+	check_eq "trigger v6: ok, EADDRNOTAVAIL (the scenario)" "10 2" "$ok6 $ex6"
+	# the counters are read from the kernel's map every second: wait for them
+	end=$((SECONDS + 20))
+	while :; do
+		curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" > "$T/m"
+		m=$(awk '$1 == "portwatch_connect_attempts_total{family=\"inet\"}" || $1 == "portwatch_connect_attempts_total{family=\"inet6\"}" {s += $2} END {print s + 0}' "$T/m")
+		[ "$m" -ge $((ok4 + ex4 + ok6 + ex6)) ] || [ $SECONDS -ge $end ] || { sleep 0.2; continue; }
+		break
+	done
+	val() { awk -v k="$1" '$1 == k {print $2}' "$T/m"; }
+	check_eq "port_scans_total inet ok" "$ok4" "$(val 'portwatch_port_scans_total{family="inet",result="ok"}')"
+	check_eq "port_scans_total inet exhausted" "$ex4" "$(val 'portwatch_port_scans_total{family="inet",result="exhausted"}')"
+	check_eq "port_scans_total inet6 ok" "$ok6" "$(val 'portwatch_port_scans_total{family="inet6",result="ok"}')"
+	check_eq "port_scans_total inet6 exhausted" "$ex6" "$(val 'portwatch_port_scans_total{family="inet6",result="exhausted"}')"
+	# the histogram has the timed scans: in tracepoint mode only the
+	# EADDRNOTAVAIL failures' (README, metrics), every scan in the others
+	local timed_ok=$((ok4 + ok6)) mode
+	mode=$(pw_mode)
+	[ "$mode" = tracepoint ] && timed_ok=0
+	check_eq "scan histogram count, ok ($mode mode)" "$timed_ok" "$(val 'portwatch_port_scan_duration_seconds_count{result="ok"}')"
+	check_eq "scan histogram count, exhausted" $((ex4 + ex6)) "$(val 'portwatch_port_scan_duration_seconds_count{result="exhausted"}')"
+	check_eq "scan histogram +Inf bucket = count, ok" "$timed_ok" \
+		"$(val 'portwatch_port_scan_duration_seconds_bucket{result="ok",le="+Inf"}')"
+	check_eq "scan histogram +Inf bucket = count, exhausted" $((ex4 + ex6)) \
+		"$(val 'portwatch_port_scan_duration_seconds_bucket{result="exhausted",le="+Inf"}')"
+	# cumulative buckets never decrease
+	check_eq "buckets cumulative (never decreasing)" 0 \
+		"$(grep '^portwatch_port_scan_duration_seconds_bucket{result="exhausted"' "$T/m" | awk '{ if (NR > 1 && $2 < p) bad++; p = $2 } END {print bad + 0}')"
+	pw_stop
+}

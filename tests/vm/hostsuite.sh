@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The host suite's mode-independent tests inside a VM of the kernel matrix,
+# in a mode of your choice: proof that they pass whatever mode auto takes
+# (issue 26, item 1), on a Debian kernel where fentry and kprobes work.
+# The VM's root file system is this host's own userland, copied into an
+# initramfs (every binary the chosen tests use, with the libraries ldd
+# names), with portwatch, its test tools and tests/*.sh; it boots a kernel
+# the matrix fetched (tests/.cache/apt/*.vmlinuz) and runs
+#   PW_MODE_ARGS="-m MODE" tests/run.sh REGEX
+# (auto: no -m, the kernel's own choice). Not part of make test (a VM under
+# TCG runs the tests ~10x slower): a developer's check.
+#   tests/vm/hostsuite.sh VMLINUZ MODE [REGEX]        (root; after make tools)
+# Exit: the inner run's (0 = every chosen test passed), 2 on setup errors.
+set -u
+cd "$(dirname "$0")/../.."
+VMLINUZ=${1:?usage: tests/vm/hostsuite.sh VMLINUZ MODE [REGEX]}
+MODE=${2:?mode: auto, fentry, kprobe or tracepoint}
+REGEX=${3:-'^t_(curl_exhaustion_json|curl_live_text|quiet_writes_no_events|metrics_port_scans_end_to_end|robust_sigkill|ipv6_exhaustion|bound_port_conflict|all_outcomes|v4_mapped_counted_once|filter_comm|metrics_exposition_and_escaping|mode_kprobe_unavailable|mode_fentry_unavailable)$'}
+OUT=${OUTPUT:-.output}
+TIMEOUT=${PW_VM_TIMEOUT:-1800}
+W=$(mktemp -d /tmp/portwatch-hostsuite.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+R=$W/root
+mkdir -p "$R"/{bin,dev,proc,sys,tmp,run,etc,work} || exit 2
+
+# the commands the tests and the harness use, with their libraries
+CMDS="bash sh jq grep curl wc comm cat id ip head sed sleep tail bpftool awk mawk gawk uname timeout
+	sort file unshare tr mount umount mkdir rm find basename setpriv seq mktemp cut cp tee mv
+	sysctl ss rmdir env chmod touch stat ps ls dirname kill xargs nproc readlink printf true
+	false date tput setsid nsenter script od promtool"
+copy_with_libs() {
+	local f=$1 l
+	[ -e "$R$f" ] && return 0
+	mkdir -p "$R$(dirname "$f")"
+	cp -L "$f" "$R$f" || return 1
+	for l in $(ldd "$f" 2>/dev/null | grep -oE '/[^ ]+'); do
+		[ -e "$R$l" ] || { mkdir -p "$R$(dirname "$l")"; cp -L "$l" "$R$l"; }
+	done
+}
+for c in $CMDS; do
+	# the file, also for bash's builtins (nsenter ... true execs /usr/bin/true)
+	p=$(type -P "$c") || continue
+	copy_with_libs "$p" || exit 2
+done
+# curl's and libbpf's helpers loaded at run time; magic for file(1)
+for f in /usr/share/misc/magic.mgc /usr/lib/file/magic.mgc /etc/ssl/certs/ca-certificates.crt; do
+	[ -e "$f" ] && { mkdir -p "$R$(dirname "$f")"; cp -L "$f" "$R$f"; }
+done
+# the worktree's pieces: portwatch, test tools, tests
+mkdir -p "$R/work/$OUT/tests" "$R/work/tests/vm" "$R/work/tests/fuzz"
+cp portwatch "$R/work/" || exit 2
+for t in trigger httpd modeprobe modeprobe.bpf.o hostile failshim.so; do
+	[ -e "$OUT/tests/$t" ] && { cp "$OUT/tests/$t" "$R/work/$OUT/tests/"; copy_with_libs "$OUT/tests/$t" > /dev/null 2>&1; }
+done
+copy_with_libs "$PWD/portwatch" > /dev/null 2>&1
+cp tests/*.sh "$R/work/tests/" && printf '#!/bin/sh\nexit 0\n' > "$R/work/tests/fuzz/run.sh" && chmod +x "$R/work/tests/fuzz/run.sh"
+mkdir -p "$R/work/debian" && cp debian/changelog "$R/work/debian/" 2>/dev/null
+printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' > "$R/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' > "$R/etc/group"
+cp "$(command -v busybox)" "$R/bin/busybox" || exit 2
+# the kernel's socket-diagnosis modules (the census asks sock_diag; cloud
+# kernels build it as modules), from the package the matrix cached
+DEB=$(dirname "$VMLINUZ")/archives/$(basename "$VMLINUZ" .vmlinuz).deb
+MODS=""
+if [ -f "$DEB" ]; then
+	for m in inet_diag tcp_diag; do
+		f=$(dpkg-deb -c "$DEB" | awk '{print $NF}' | grep -m 1 "/net/ipv4/$m\.ko")
+		[ -n "$f" ] || continue
+		dpkg-deb --fsys-tarfile "$DEB" | tar -x -O "$f" > "$R/$m.ko.raw" || continue
+		case $f in
+		*.xz) xz -dc < "$R/$m.ko.raw" > "$R/$m.ko" ;;
+		*.zst) zstd -dc < "$R/$m.ko.raw" > "$R/$m.ko" ;;
+		*) mv "$R/$m.ko.raw" "$R/$m.ko" ;;
+		esac
+		rm -f "$R/$m.ko.raw"
+		MODS="$MODS /$m.ko"
+	done
+fi
+cat > "$R/init" <<INIT
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sys /sys
+/bin/busybox mount -t devtmpfs dev /dev
+/bin/busybox mount -t tmpfs tmp /tmp
+/bin/busybox mount -t tmpfs run /run
+/bin/busybox mount -t bpf bpf /sys/fs/bpf
+/bin/busybox mount -t tracefs tracefs /sys/kernel/tracing
+/bin/busybox mount -t debugfs debugfs /sys/kernel/debug
+/bin/busybox mount -t cgroup2 cgroup2 /sys/fs/cgroup
+for m in $MODS; do /bin/busybox insmod \$m; done
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+/bin/busybox ip link set lo up 2>/dev/null || ip link set lo up
+cd /work
+echo "hostsuite: kernel \$(uname -r), mode $MODE"
+PW_ATTACH_WAIT=120 PW_MODE_ARGS="$([ "$MODE" = auto ] || echo "-m $MODE")" PW_NO_UNIT=1 PW_SAN_INNER=1 \
+	bash tests/run.sh '$REGEX' > /dev/ttyS1 2>&1
+echo "@@rc \$?" > /dev/ttyS1
+/bin/busybox sync
+/bin/busybox poweroff -f
+INIT
+chmod 755 "$R/init"
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$W/initrd.gz" || exit 2
+echo "hostsuite: initramfs $(du -h "$W/initrd.gz" | cut -f1), booting $(basename "$VMLINUZ") in $MODE mode" >&2
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -nographic -no-reboot -nodefaults \
+	-net none -serial "file:$W/console" -serial "file:$W/results" -kernel "$VMLINUZ" -initrd "$W/initrd.gz" \
+	-append "console=ttyS0 quiet panic=-1" < /dev/null > "$W/qemu.log" 2>&1
+qrc=$?
+tr -d '\r' < "$W/results"
+rc=$(sed -n 's/^@@rc //p' "$W/results" | tr -d '\r')
+if [ -z "$rc" ]; then
+	echo "hostsuite: the VM did not finish (qemu exit $qrc); console:" >&2
+	tr -d '\r' < "$W/console" | tail -n 30 >&2
+	exit 2
+fi
+exit "$rc"
