@@ -92,6 +92,11 @@ in_ns() { ip netns exec "$NS" "$@"; }
 # wait until it says it is attached. PW_MODE_ARGS (e.g. "-m tracepoint", set
 # by a test about one mode that runs another test's body) come first.
 pw_start() {
+	# empty the files first: a second pw_start in one test would otherwise
+	# find the previous instance's attach line before the new instance's
+	# shell has truncated them (the 1,024-CPU abuse_lru case read no map)
+	: > "$T/pw.out"
+	: > "$T/pw.err"
 	# shellcheck disable=SC2086
 	"$PW" ${PW_MODE_ARGS:-} "$@" > "$T/pw.out" 2> "$T/pw.err" &
 	PW_PID=$!
