@@ -243,14 +243,46 @@ t_docs_text_columns() {
 	[ "$_failed" = 0 ] && echo "    ok: $(echo $ev $sum $cen | wc -w) columns documented"
 }
 
-# Every PORTWATCH_* variable the code reads is in the man page's ENVIRONMENT,
-# and the man page lists no other.
+# code_env: the PORTWATCH_* variables user/*.c reads: getenv("PORTWATCH_...")
+# and calls of the helpers that hand their argument to getenv
+# (test_knob("PORTWATCH_TEST_...", ...)). A line "ERROR ..." for a getenv of
+# a variable inside a function that no call with a "PORTWATCH_..." literal
+# names: then the test cannot see which variables the code reads.
+code_env() {
+	python3 - user/*.c <<'EOF'
+import re, sys
+names, helpers, called = set(), {}, set()
+for path in sys.argv[1:]:
+    func = None
+    for n, line in enumerate(open(path, errors='replace'), 1):
+        m = re.match(r'^[A-Za-z_][\w \*]*?\b(\w+)\(', line)
+        if m and not re.match(r'^(if|for|while|return|switch)\b', line):
+            func = m.group(1)
+        if re.search(r'\bgetenv\(\s*[A-Za-z_]\w*\s*\)', line):
+            helpers.setdefault(func, []).append(f'{path}:{n}')
+        for m in re.finditer(r'\b(\w+)\(\s*"(PORTWATCH_[A-Z_]+)"', line):
+            called.add(m.group(1))
+            names.add(m.group(2))
+for func, where in helpers.items():
+    if func not in called:
+        print(f'ERROR getenv of a variable in {func}() ({", ".join(where)}): '
+              f'no call of {func} with a "PORTWATCH_..." literal found')
+print('\n'.join(sorted(names)))
+EOF
+}
+
+# Every PORTWATCH_* variable the code reads (with getenv, or through a
+# helper such as test_knob) is in the man page's ENVIRONMENT, and the man
+# page lists no other.
 t_docs_environment() {
-	local c m
-	c=$(grep -ohE 'getenv\("PORTWATCH_[A-Z_]+"\)' user/*.c | grep -oE 'PORTWATCH_[A-Z_]+' | sort -u)
+	local all c m e
+	all=$(code_env)
+	e=$(grep '^ERROR ' <<<"$all")
+	c=$(grep '^PORTWATCH_' <<<"$all")
+	while IFS= read -r l; do [ -n "$l" ] && fail "${l#ERROR }"; done <<<"$e"
 	m=$(man_section ENVIRONMENT | sed -n '/^\.TP/{n;s/^\.B //p}' | sort -u)
 	[ -n "$c" ] || fail "no getenv(\"PORTWATCH_...\") found in user/*.c"
-	set_diff "environment" "$c" "$m" "user/*.c (getenv)" "$DOCS_MAN ENVIRONMENT"
+	set_diff "environment" "$c" "$m" "user/*.c (getenv, test_knob)" "$DOCS_MAN ENVIRONMENT"
 	[ "$_failed" = 0 ] && echo "    ok: $(echo $c)"
 }
 
