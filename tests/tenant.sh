@@ -3,17 +3,17 @@
 # Each test makes its own netns and its own cgroup; portwatch counts only
 # that cgroup (--cgroup).
 
-# tenant_cg: a cgroup of the test's own (TCG_REL under CG_ROOT, TCG its
+# tenant_cg: a cgroup of the test's own (TENANT_CG_REL under CG_ROOT, TENANT_CG its
 # path), removed at the end.
 tenant_cg() {
 	cg_root
-	TCG_REL=pwtenant-$$-$RANDOM
-	cg_make "$TCG_REL"
-	TCG=$CG_ROOT/$TCG_REL
+	TENANT_CG_REL=pwtenant-$$-$RANDOM
+	cg_make "$TENANT_CG_REL"
+	TENANT_CG=$CG_ROOT/$TENANT_CG_REL
 }
 
-# in_cg CMD...: run CMD inside the test's netns and cgroup.
-in_cg() { sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$TCG" ip netns exec "$NS" "$@"; }
+# tenant_run CMD...: run CMD inside the test's netns and cgroup.
+tenant_run() { sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$TENANT_CG" ip netns exec "$NS" "$@"; }
 
 # shim_pw VAR: $T/pw-shim, portwatch with tests/failshim.so and VAR=1.
 shim_pw() {
@@ -61,9 +61,9 @@ t_tenant_census_stuck_netns() {
 	tenant_cg
 	mk_netns $RANGE_LO $RANGE_HI
 	shim_pw PWT_SETNS_BACK_FAIL
-	PW=$T/pw-shim pw_start -j --cgroup="$TCG_REL"
+	PW=$T/pw-shim pw_start -j --cgroup="$TENANT_CG_REL"
 	progs=$(bpf_ids "$PW_PID" prog)
-	must in_cg "$TRIGGER" --port 18071 exhaust --count 13 > "$T/trig"
+	must tenant_run "$TRIGGER" --port 18071 exhaust --count 13 > "$T/trig"
 	check_eq "failures (the scenario)" 3 "$(failures_of "$T/trig")"
 	wait_exit "$PW_PID" 20
 	check_eq "exit status" 1 "$RC"
@@ -97,7 +97,7 @@ t_tenant_elf_bomb_client() {
 	mk_netns $RANGE_LO $RANGE_HI
 	must "$OUT/tests/hostile" elfbomb "$TRIGGER" "$T/bomb-sections" sections 2000000
 	must "$OUT/tests/hostile" elfbomb "$TRIGGER" "$T/bomb-dynsym" dynsym 264000000
-	pw_start -j --cgroup="$TCG_REL" -l "127.0.0.1:$port"
+	pw_start -j --cgroup="$TENANT_CG_REL" -l "127.0.0.1:$port"
 	for kind in sections dynsym; do
 		dport=$([ $kind = sections ] && echo 18073 || echo 18074)
 		# scrapes all along while the worker diagnoses: each must answer
@@ -114,7 +114,7 @@ t_tenant_elf_bomb_client() {
 		scraper=$!
 		defer "touch '$T/stop-scrapes'; wait $scraper"
 		# the failing process lives while its failures are diagnosed
-		in_cg "$T/bomb-$kind" --port $dport parallel --procs 1 --seconds 3 > "$T/trig-$kind" &
+		tenant_run "$T/bomb-$kind" --port $dport parallel --procs 1 --seconds 3 > "$T/trig-$kind" &
 		pid=$!
 		wait_for "$T/pw.out" "\"type\":\"pressure\".*\"dport\":$dport" 20
 		wait "$pid"
