@@ -873,7 +873,8 @@ static void missed_runs(FILE *f, const struct pw_metrics_input *in)
 	header(f, "portwatch_exact_under_contention", "gauge",
 	       "1 if the attach mode's programs cannot be skipped when a task is preempted inside "
 	       "one on this kernel; 0 on a preemptible kernel (model label) in fentry or "
-	       "tracepoint mode, where --mode=kprobe is exact.");
+	       "tracepoint mode, where --mode=kprobe is exact, and in kprobe mode there when "
+	       "portwatch's own map reads run without the SCHED_FIFO guard.");
 	fprintf(f, "portwatch_exact_under_contention{preempt_model=\"%s\"} %d\n", in->preempt_model,
 		in->exact_under_contention ? 1 : 0);
 }

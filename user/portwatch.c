@@ -328,34 +328,62 @@ static int handle_event(void *arg, void *data, size_t size)
  * preempted there every kprobe program on that CPU is skipped (KERNEL.md
  * section 9; measured on 7.2: 177 skipped runs in 2 s of 8 processes
  * failing at full speed, portwatch's own once-a-second reads preempted by
- * them). The worker thread makes its map syscalls at SCHED_FIFO 1, which no
- * ordinary task preempts, and goes back to SCHED_OTHER after; RLIMIT_RTPRIO
- * 1 (set before the capabilities go) allows it. What remains (another
- * tool's syscalls, an RT task) is counted: recursion misses. */
+ * them). The thread that makes map syscalls runs at SCHED_FIFO 1, which no
+ * ordinary task preempts, for those syscalls only (read_percpu, the
+ * per-process sync and drains: never the HTTP server, rendering or a
+ * census), then goes back to the policy it had; RLIMIT_RTPRIO 1 (set
+ * before the capabilities go) allows it. What remains (another tool's
+ * syscalls, an RT task) is counted: recursion misses. Nested sections
+ * count on the thread's depth; fifo_guard is set before the threads start
+ * and only ever cleared (a refusal, said once). */
 static bool fifo_guard;
+static __thread int guard_depth;
+static __thread bool guard_on;
+static __thread int guard_policy;
+static __thread struct sched_param guard_param;
+
+static bool guard_active(void)
+{
+	return __atomic_load_n(&fifo_guard, __ATOMIC_RELAXED);
+}
 
 static void guard_begin(void)
 {
 	struct sched_param sp = { .sched_priority = 1 };
 	int err;
 
-	if (!fifo_guard)
+	if (guard_depth++ || !guard_active())
+		return;
+	if (pthread_getschedparam(pthread_self(), &guard_policy, &guard_param))
 		return;
 	err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
-	if (err) {
-		fifo_guard = false;
+	if (!err) {
+		guard_on = true;
+		return;
+	}
+	if (__atomic_exchange_n(&fifo_guard, false, __ATOMIC_RELAXED))
 		fprintf(stderr, "portwatch: cannot run the map reads at SCHED_FIFO 1 (%s): kprobe "
 			"runs may be skipped while they are preempted (counted: recursion misses)\n",
 			strerror(err));
-	}
 }
 
 static void guard_end(void)
 {
-	struct sched_param sp = { .sched_priority = 0 };
+	int err;
 
-	if (fifo_guard)
-		pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+	if (--guard_depth || !guard_on)
+		return;
+	guard_on = false;
+	err = pthread_setschedparam(pthread_self(), guard_policy, &guard_param);
+	if (err) {
+		/* never left at SCHED_FIFO: back to the default policy, or out */
+		struct sched_param sp = { .sched_priority = 0 };
+
+		if (pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp)) {
+			fprintf(stderr, "portwatch: cannot leave SCHED_FIFO (%s)\n", strerror(err));
+			_exit(1);
+		}
+	}
 }
 
 /* Before the capabilities are dropped: may the worker use the guard? */
@@ -378,13 +406,23 @@ static void guard_setup(const struct pw_attach *at)
 			return;
 		}
 	}
-	fifo_guard = true;
+	__atomic_store_n(&fifo_guard, true, __ATOMIC_RELAXED);
+}
+
+/* Whether the counts are exact under contention: not in a mode the kernel
+ * skips when preempted, nor in kprobe mode on a preemptible kernel whose map
+ * reads run without the guard (refused, or PORTWATCH_NO_FIFO_GUARD). */
+static bool exact_under_contention(const struct app *app)
+{
+	if (pw_mode_skips_when_preempted(&app->at))
+		return false;
+	return app->at.mode != PW_MODE_KPROBE || !app->at.preempt.preemptible || guard_active();
 }
 
 /* Sum over CPUs of `n` consecutive slots of a per-CPU array from `first`. */
 static int read_percpu(const struct bpf_map *map, __u32 first, __u32 n, uint64_t *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
+	int ncpu = libbpf_num_possible_cpus(), err;
 
 	if (ncpu <= 0)
 		return -EINVAL;
@@ -394,8 +432,11 @@ static int read_percpu(const struct bpf_map *map, __u32 first, __u32 n, uint64_t
 		__u32 key = first + i;
 
 		out[i] = 0;
-		if (bpf_map_lookup_elem(bpf_map__fd(map), &key, vals))
-			return -errno;
+		guard_begin();
+		err = bpf_map_lookup_elem(bpf_map__fd(map), &key, vals) ? -errno : 0;
+		guard_end();
+		if (err)
+			return err;
 		for (int c = 0; c < ncpu; c++)
 			out[i] += vals[c];
 	}
@@ -553,15 +594,19 @@ static void sync_accounts(struct app *app, bool retire)
 		pthread_mutex_unlock(&app->lock);
 	}
 	now = now_ns(CLOCK_MONOTONIC);
+	guard_begin();	/* the map syscalls: see guard_begin */
 	add_unattributed(app, now);
 	/* rows whose counts are still in the inactive map must not take the
 	 * active map's values for theirs: nothing is read until it is drained
 	 * (the last room given for new keys stays a true bound meanwhile) */
-	if (app->drain_pending && !drain_inactive(app, now))
+	if (app->drain_pending && !drain_inactive(app, now)) {
+		guard_end();
 		return;
+	}
 	err = pw_accounts_sync(&app->acc, procs_fd(app, app->procs_alt), now, retire);
 	if (err) {
 		/* the last room given stays a true bound: keys only come in */
+		guard_end();
 		fprintf(stderr, "portwatch: reading per-process counters: %s\n", strerror(-err));
 		return;
 	}
@@ -570,6 +615,7 @@ static void sync_accounts(struct app *app, bool retire)
 	entries = app->acc.kernel_entries;
 	if (retire && (entries >= PROCS_WATERMARK || app->acc.need_drain) && drain_procs(app, now))
 		entries = 0;
+	guard_end();
 	__atomic_store_n(&app->at.skel->data->procs_allow,
 			 inserts + (entries < app->procs_open ? app->procs_open - entries : 0),
 			 __ATOMIC_RELEASE);
@@ -642,7 +688,7 @@ static void print_table(struct app *app, const char *type, FILE *out)
 			(unsigned long long)full, (unsigned long long)stash_full, krp_json, rec_json,
 			(unsigned long long)via_events, (unsigned long long)unmatched,
 			(unsigned long long)unattributed, pw_preempt_name(app->at.preempt.model),
-			pw_mode_skips_when_preempted(&app->at) ? "false" : "true");
+			exact_under_contention(app) ? "true" : "false");
 		for (size_t i = 0; i < procs.n; i++) {
 			sb_init(&sb, buf, sizeof(buf));
 			pw_proc_json(&sb, &procs.v[i]);
@@ -763,7 +809,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 	pw_kretprobe_misses(&app->at, &krp);
 	in.missed_runs[PW_MISS_KRETPROBE_MAXACTIVE] = krp.total;
 	in.preempt_model = pw_preempt_name(app->at.preempt.model);
-	in.exact_under_contention = !pw_mode_skips_when_preempted(&app->at);
+	in.exact_under_contention = exact_under_contention(app);
 	if (app->pressure)
 		in.ntop = pw_pressure_top(app->pressure, &in.top);
 	sync_accounts(app, false);
@@ -952,15 +998,11 @@ static void *worker_main(void *arg)
 		if (app->pressure)
 			take_requests(app);
 		if (app->http) {
-			guard_begin();
 			pw_http_run(app->http);
-			guard_end();
 		}
 		now = now_ns(CLOCK_MONOTONIC);
 		if (now >= next_sync) {
-			guard_begin();
 			sync_accounts(app, true);
-			guard_end();
 			next_sync = now + SYNC_NS;
 		}
 		if (app->pressure && now >= next_scan && (mem = open_memstream(&buf, &len))) {
@@ -969,9 +1011,7 @@ static void *worker_main(void *arg)
 			next_scan = now + every;
 		}
 		if (next_table && now >= next_table && (mem = open_memstream(&buf, &len))) {
-			guard_begin();
 			print_table(app, "interval", mem);
-			guard_end();
 			push_output(app, mem, &buf, &len);
 			next_table += (int64_t)env->interval_s * 1000000000;
 		}
