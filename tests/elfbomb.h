@@ -4,7 +4,10 @@
  * program headers) but whose section headers claim what no program has.
  *   "sections": e_shnum 0 and section 0's sh_size = n (the extended
  *     numbering), the table a sparse hole after the end of the copy;
- *   "dynsym": its .dynsym grown to n bytes, a sparse hole at the end.
+ *   "dynsym": its .dynsym grown to n bytes, a sparse hole at the end;
+ *   "dynsyms": every section but the first and the section names made a
+ *     .dynsym of n bytes (one sparse hole at the end, shared), each linked
+ *     to the section names' string table.
  * The file stays small on disk (sparse). 0, or -1 with errno. */
 #ifndef PW_TEST_ELFBOMB_H
 #define PW_TEST_ELFBOMB_H
@@ -89,6 +92,24 @@ static int elfbomb_make(const char *src, const char *dst, const char *kind, uint
 		}
 		if (r)
 			errno = ENOENT;
+	} else if (!strcmp(kind, "dynsyms")) {
+		for (unsigned int i = 1; i < e.e_shnum; i++) {
+			Elf64_Shdr sh;
+			uint64_t at = e.e_shoff + (uint64_t)i * sizeof(sh);
+
+			if (i == e.e_shstrndx)
+				continue;
+			if (pread(fd, &sh, sizeof(sh), at) != (ssize_t)sizeof(sh))
+				goto out;
+			sh.sh_type = SHT_DYNSYM;
+			sh.sh_offset = end;
+			sh.sh_size = n;
+			sh.sh_entsize = sizeof(Elf64_Sym);
+			sh.sh_link = e.e_shstrndx;
+			if (pwrite(fd, &sh, sizeof(sh), at) != (ssize_t)sizeof(sh))
+				goto out;
+		}
+		r = ftruncate(fd, end + n) ? -1 : 0;
 	} else {
 		errno = EINVAL;
 	}

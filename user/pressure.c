@@ -274,6 +274,7 @@ void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_
 				p->worst = ns;
 				p->worst.dests = NULL;
 				p->worst.ndests = 0;
+				p->worst.holder_store = NULL;	/* freed with ns */
 				p->worst_dest = *d;
 				p->worst_dest.holders = NULL;	/* freed with ns */
 				p->worst_dest.nholders = 0;

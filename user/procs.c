@@ -404,6 +404,11 @@ static int exe_client_fd(int fd)
 			elf_end(elf);
 			return client;
 		}
+		/* a program has one .dynsym: only the first is read (libelf keeps
+		 * each section it loads until elf_end, so a file claiming one per
+		 * section would cost their sum) */
+		bool dynsym_read = false;
+
 		while (client == PW_CLIENT_UNKNOWN && (scn = elf_nextscn(elf, scn))) {
 			GElf_Shdr sh, strs;
 			const char *name;
@@ -414,13 +419,15 @@ static int exe_client_fd(int fd)
 			name = elf_strptr(elf, shstrndx, sh.sh_name);
 			if (name && !strcmp(name, ".go.buildinfo")) {
 				client = PW_CLIENT_GO;
-			} else if (sh.sh_type == SHT_DYNSYM) {
+			} else if (sh.sh_type == SHT_DYNSYM && !dynsym_read) {
 				Elf_Data *data;
 				size_t count;
 
+				dynsym_read = true;
 				ss = elf_getscn(elf, sh.sh_link);
 				if (pw_elf_check_section(sh.sh_type, sh.sh_offset, sh.sh_size, fsize,
 							 PW_ELF_MAX_DYNSYM) ||
+				    sh.sh_entsize != gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT) ||
 				    !ss || !gelf_getshdr(ss, &strs) ||
 				    pw_elf_check_section(strs.sh_type, strs.sh_offset, strs.sh_size,
 							 fsize, PW_ELF_MAX_STRTAB)) {

@@ -532,6 +532,10 @@ static void test_client_elf_bounds(void **state)
 		{ "sections", 2000000 },
 		{ "dynsym", 264000000 },	/* 11,000,000 symbols of 24 bytes */
 	};
+	/* each .dynsym within the bound, but one for every section (a real
+	 * program has one): only the first is read (each one libelf loads
+	 * stays until elf_end: ~30 x 4 MiB before) */
+	uint64_t each = PW_ELF_MAX_DYNSYM - PW_ELF_MAX_DYNSYM % 24;
 	char dir[] = "/tmp/pw-test-elf.XXXXXX", path[64];
 
 	(void)state;
@@ -548,6 +552,18 @@ static void test_client_elf_bounds(void **state)
 		print_message("  peak RSS grew %ld KiB\n", grew);
 		assert_int_equal(c, PW_CLIENT_UNKNOWN);
 		assert_int_equal(pw_client_elf_refused(), refused + 1);
+		assert_true(grew < 16 * 1024);
+		unlink(path);
+	}
+	{
+		long grew;
+		int c;
+
+		print_message("  dynsyms %llu each\n", (unsigned long long)each);
+		assert_int_equal(elfbomb_make("/proc/self/exe", path, "dynsyms", each), 0);
+		grew = detect_rss_growth_kib(path, &c);
+		print_message("  peak RSS grew %ld KiB\n", grew);
+		assert_int_equal(c, PW_CLIENT_UNKNOWN);
 		assert_true(grew < 16 * 1024);
 		unlink(path);
 	}
