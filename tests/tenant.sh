@@ -12,6 +12,12 @@ tenant_cg() {
 	TENANT_CG=$CG_ROOT/$TENANT_CG_REL
 }
 
+# rss_bound_mib: the peak RSS bound of these tests, 48 MiB (DESIGN.md's
+# census target); three times that in the sanitizer pass, whose ASan build
+# adds shadow memory and a quarantine (still far below the 500+ MB of an
+# unbounded parse)
+rss_bound_mib() { if [ -n "${PW_SAN_INNER:-}" ]; then echo 144; else echo 48; fi; }
+
 # tenant_run CMD...: run CMD inside the test's netns and cgroup.
 tenant_run() { sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$TENANT_CG" ip netns exec "$NS" "$@"; }
 
@@ -129,7 +135,7 @@ t_tenant_elf_bomb_client() {
 	done
 	hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$PW_PID/status")
 	echo "    portwatch peak RSS: $hwm KiB"
-	check_eq "peak RSS under 48 MiB" 1 "$([ "$hwm" -lt $((48 * 1024)) ] && echo 1 || echo 0)"
+	check_eq "peak RSS under $(rss_bound_mib) MiB" 1 "$([ "$hwm" -lt $(($(rss_bound_mib) * 1024)) ] && echo 1 || echo 0)"
 	pw_stop
 	diag=$(grep -c '"type":"pressure"' "$T/pw.out")
 	check_eq "diagnoses: client unknown (null)" "$diag" \
@@ -170,7 +176,7 @@ t_tenant_census_200k_time_wait() {
 	check_eq "setup: ss counts every TIME_WAIT made" 200010 "$ss1"
 	hwm=$(tail -n 1 "$T/rss")
 	echo "    portwatch --census peak RSS: $hwm KiB for $ss1 TIME_WAIT"
-	check_eq "peak RSS under 48 MiB" 1 "$([ "$hwm" -lt $((48 * 1024)) ] && echo 1 || echo 0)"
+	check_eq "peak RSS under $(rss_bound_mib) MiB" 1 "$([ "$hwm" -lt $(($(rss_bound_mib) * 1024)) ] && echo 1 || echo 0)"
 	check_eq "first row: the real pressure, exact" '{"daddr":"127.0.0.1","dport":18061,"held":10,"states":{"TIME_WAIT":10}}' \
 		"$(jq -c 'select(.type == "census") | {daddr, dport, held, states}' "$T/census.out" | head -n 1)"
 	rows=$(jq -c 'select(.type == "census" and .other != true)' "$T/census.out" | wc -l)
