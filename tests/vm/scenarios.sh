@@ -25,10 +25,15 @@ emit() {	# emit NAME FILE: one file of the case
 
 # wait_line FILE REGEX TENTHS: until a line matches, at most TENTHS/10 s
 wait_line() {
+	wait_lines "$1" "$2" 1 "$3"
+}
+
+# wait_lines FILE REGEX N TENTHS: until N lines of FILE match
+wait_lines() {
 	i=0
-	while ! grep -qE -- "$2" "$1" 2>/dev/null; do
+	while [ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -lt "$3" ]; do
 		i=$((i + 1))
-		[ "$i" -gt "$3" ] && return 1
+		[ "$i" -gt "$4" ] && return 1
 		sleep 0.1
 	done
 }
@@ -322,7 +327,11 @@ sc_kill() {
 		"$TRIGGER" bpf-list > "$WORK/bpf_before"
 		cat $KPE > "$WORK/krp_running" 2>/dev/null
 		trig --private $RANGE --comm pwvm-kill --port 18097 exhaust --count 12
-		wait_line "$WORK/pw.out" '"comm":"pwvm-kill"' 100
+		# every failure the trigger saw streamed before the kill (the
+		# first line alone left the second one in flight: seen on 6.1)
+		wait_lines "$WORK/pw.out" '"type":"connect".*"comm":"pwvm-kill"' \
+			"$(grep '"port":18097,' "$WORK/truth" | tail -n 1 |
+				sed -n 's/.*"EADDRNOTAVAIL":\([0-9]*\).*/\1/p')" 100
 		kill -KILL "$a"
 		wait "$a"
 		echo $? > "$WORK/kill.rc"
