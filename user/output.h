@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "portwatch.h"
+#include "dest.h"
 
 struct pw_workload;
 
