@@ -156,7 +156,6 @@ static bool equal_ct(const void *a, const void *b, size_t n)
 	return !d;
 }
 
-
 enum pw_auth_result pw_webauth_check(struct pw_webauth *a, struct pw_webconfig *cfg,
 				     const struct pw_addrkey *src, const char *user,
 				     const char *pass, int64_t now_ns)
