@@ -45,7 +45,7 @@ static inline uint64_t pw_dest_hash(const struct pw_dest *d, uint64_t seed)
 	return h ^ h >> 29;
 }
 
-/* "a.b.c.d:port" or "[v6]:port" (output.c, beside the other formatting). */
+/* "a.b.c.d:port" or "[v6]:port"; empty when it does not fit in sz. */
 void pw_dest_text(char *dst, size_t sz, const struct pw_dest *d);
 
 #endif /* PW_DEST_H */

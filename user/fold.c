@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdlib.h>
 #include <string.h>
+#include "dest.h"
 #include "fold.h"
 #include "hashtab.h"
 #include "output.h"

@@ -682,16 +682,6 @@ void sb_dest(struct sbuf *sb, unsigned int family, const uint8_t addr[16], uint1
 	sb_u64(sb, port);
 }
 
-void pw_dest_text(char *dst, size_t sz, const struct pw_dest *d)
-{
-	struct sbuf sb;
-
-	sb_init(&sb, dst, sz);
-	sb_dest(&sb, d->family, d->addr, d->port);
-	if (sb.err && sz)
-		dst[0] = '\0';
-}
-
 /* Safe comm for a terminal, appended. */
 void sb_comm_text(struct sbuf *sb, const char *comm)
 {

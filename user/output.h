@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "portwatch.h"
-#include "dest.h"
 
 struct pw_workload;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "dest.h"
 #include "hashtab.h"
 #include "output.h"
 #include "pressure.h"
