@@ -25,10 +25,12 @@ static inline void pw_dest_set(struct pw_dest *d, uint16_t family, const uint8_t
 	d->port = port;
 }
 
+_Static_assert(sizeof(struct pw_dest) == 20, "struct pw_dest has no padding");
+
+/* Every byte is a field's: one compare of the whole (inlined), not three. */
 static inline bool pw_dest_eq(const struct pw_dest *a, const struct pw_dest *b)
 {
-	return a->family == b->family && a->port == b->port &&
-	       !memcmp(a->addr, b->addr, sizeof(a->addr));
+	return !memcmp(a, b, sizeof(*a));
 }
 
 /* Mixed with seed (a netns, or 0): two words of address, not a byte loop,
