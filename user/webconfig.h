@@ -35,7 +35,7 @@ struct pw_webconfig {
 	unsigned int min_version, max_version;	/* 0x0301 (TLS10) .. 0x0304 (TLS13) */
 	bool client_order;	/* prefer_server_cipher_suites: false */
 	size_t nsuites, ngroups;	/* 0: the defaults */
-	uint8_t suites[PW_WEBCONFIG_MAX_SUITES];	/* cipher_suites, as indexes in webconfig.c */
+	uint8_t suites[PW_WEBCONFIG_MAX_SUITES];	/* cipher_suites: webconfig_tls.c indexes */
 	uint8_t groups[PW_WEBCONFIG_MAX_GROUPS];	/* curve_preferences, likewise */
 	size_t nusers;
 	struct pw_webuser *users;
