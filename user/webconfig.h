@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* --web.config.file: the Prometheus exporter-toolkit web configuration
  * (TLS certificate and key, basic-auth users with bcrypt hashes, response
- * headers), and the basic-auth check that /metrics runs on each request. */
+ * headers), read and checked before the port is taken; webauth.h checks a
+ * request's credentials against it. */
 #ifndef PW_WEBCONFIG_H
 #define PW_WEBCONFIG_H
 
