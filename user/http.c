@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+/* The /metrics endpoint (see http.h): libmicrohttpd driven from the worker's
+ * loop, with portwatch's own limits on what clients may hold, and the
+ * checks of --web.config.file's users before any answer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +53,8 @@ void pw_http_stop(struct pw_http *h) { (void)h; }
 #define TIMEOUT_S	10
 #define MEMORY_LIMIT	(16 * 1024)
 #define REALM		"portwatch"
+/* pw_http_run's slice of the worker's loop */
+#define RUN_SLICE_NS	5000000LL
 
 /* A connection MHD has (from its STARTED to its CLOSED notification). */
 struct conn {
@@ -74,6 +79,12 @@ static const char landing[] =
 	"<html><head><title>portwatch</title></head><body>"
 	"<h1>portwatch</h1><p>connect() EADDRNOTAVAIL tracer.</p>"
 	"<p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
+
+/* When a request's headers must be in if they start arriving now. */
+static int64_t headers_due(void)
+{
+	return pw_clock_ns(CLOCK_MONOTONIC) + HEADER_DEADLINE_S * 1000000000LL;
+}
 
 static enum MHD_Result reply(struct pw_http *h, struct MHD_Connection *c, unsigned int status,
 			     const char *type, void *body, size_t len,
@@ -184,13 +195,13 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-			  enum MHD_ConnectionNotificationCode toe)
+			  enum MHD_ConnectionNotificationCode event)
 {
 	const union MHD_ConnectionInfo *addr, *fd;
 	struct pw_http *h = cls;
 	struct conn *cn = *socket_context;
 
-	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+	if (event == MHD_CONNECTION_NOTIFY_CLOSED) {
 		if (!cn)
 			return;
 		if (cn->prev)
@@ -215,7 +226,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	}
 	pw_addrkey(addr->client_addr, sizeof(struct sockaddr_storage), &cn->key);
 	cn->fd = fd->connect_fd;
-	cn->deadline_ns = pw_clock_ns(CLOCK_MONOTONIC) + HEADER_DEADLINE_S * 1000000000LL;
+	cn->deadline_ns = headers_due();
 	cn->next = h->conns;
 	if (h->conns)
 		h->conns->prev = cn;
@@ -226,13 +237,13 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 /* A response is sent: on a kept-alive connection the next request's headers
  * are due within the deadline again. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **req,
-			 enum MHD_RequestTerminationCode toe)
+			 enum MHD_RequestTerminationCode why)
 {
 	struct conn *cn = conn_of(c);
 
-	(void)cls; (void)req; (void)toe;
+	(void)cls; (void)req; (void)why;
 	if (cn)
-		cn->deadline_ns = pw_clock_ns(CLOCK_MONOTONIC) + HEADER_DEADLINE_S * 1000000000LL;
+		cn->deadline_ns = headers_due();
 }
 
 /* Connections past their header deadline: shut down, so that MHD reads
@@ -389,13 +400,14 @@ bool pw_http_tls(const struct pw_http *h)
  * kept waiting either. */
 void pw_http_run(struct pw_http *h)
 {
-	int64_t end = pw_clock_ns(CLOCK_MONOTONIC) + 5000000;
-	MHD_UNSIGNED_LONG_LONG t;
+	int64_t now = pw_clock_ns(CLOCK_MONOTONIC), end = now + RUN_SLICE_NS;
+	MHD_UNSIGNED_LONG_LONG timeout_ms;
 
-	close_late(h, end - 5000000);
+	close_late(h, now);
 	do
 		MHD_run(h->d);
-	while (MHD_get_timeout(h->d, &t) == MHD_YES && t == 0 && pw_clock_ns(CLOCK_MONOTONIC) < end);
+	while (MHD_get_timeout(h->d, &timeout_ms) == MHD_YES && timeout_ms == 0 &&
+	       pw_clock_ns(CLOCK_MONOTONIC) < end);
 }
 
 int64_t pw_http_deadline(const struct pw_http *h)

@@ -62,13 +62,16 @@ int pw_addrkey(const struct sockaddr *sa, socklen_t len, struct pw_addrkey *k)
 	return 0;
 }
 
-static void bucket_fill(struct pw_bucket *b, int64_t max)
+/* A new bucket: full, never refilled yet. */
+static void bucket_start_full(struct pw_bucket *b, int64_t max)
 {
 	b->ns = max;
 	b->last_ns = -1;
 }
 
-static void refill(struct pw_bucket *b, int64_t now, int64_t per_s, int64_t max)
+/* per_s a second for the time since the last refill, at most max; a new
+ * bucket only starts its clock. */
+static void bucket_refill(struct pw_bucket *b, int64_t now, int64_t per_s, int64_t max)
 {
 	int64_t d = now - b->last_ns;
 
@@ -89,8 +92,8 @@ int pw_webauth_init(struct pw_webauth *a)
 	a->crypt_data = calloc(1, sizeof(struct crypt_data));
 	if (!a->crypt_data)
 		return -ENOMEM;
-	bucket_fill(&a->strangers, PW_AUTH_STRANGERS_MAX);
-	bucket_fill(&a->known, PW_AUTH_KNOWN_MAX);
+	bucket_start_full(&a->strangers, PW_AUTH_STRANGERS_MAX);
+	bucket_start_full(&a->known, PW_AUTH_KNOWN_MAX);
 	return 0;
 }
 
@@ -103,7 +106,7 @@ void pw_webauth_free(struct pw_webauth *a)
 	a->crypt_data = NULL;
 }
 
-static struct pw_authsrc *find(struct pw_authsrc *t, size_t n, const struct pw_addrkey *k)
+static struct pw_authsrc *source_find(struct pw_authsrc *t, size_t n, const struct pw_addrkey *k)
 {
 	for (size_t i = 0; i < n; i++)
 		if (t[i].used && !memcmp(&t[i].key, k, sizeof(*k)))
@@ -113,9 +116,9 @@ static struct pw_authsrc *find(struct pw_authsrc *t, size_t n, const struct pw_a
 
 /* k's entry, or a new one in a free slot or the least recently seen one's,
  * starting with a full bucket. */
-static struct pw_authsrc *take(struct pw_authsrc *t, size_t n, const struct pw_addrkey *k)
+static struct pw_authsrc *source_take(struct pw_authsrc *t, size_t n, const struct pw_addrkey *k)
 {
-	struct pw_authsrc *s = find(t, n, k), *old = &t[0];
+	struct pw_authsrc *s = source_find(t, n, k), *old = &t[0];
 
 	if (s)
 		return s;
@@ -129,24 +132,25 @@ static struct pw_authsrc *take(struct pw_authsrc *t, size_t n, const struct pw_a
 	}
 	old->used = true;
 	old->key = *k;
-	bucket_fill(&old->b, PW_AUTH_SOURCE_MAX);
+	bucket_start_full(&old->b, PW_AUTH_SOURCE_MAX);
 	return old;
 }
 
 /* A source that authenticated: known from now on, its bucket kept. */
-static void known(struct pw_webauth *a, const struct pw_addrkey *k, int64_t now)
+static void promote_to_known(struct pw_webauth *a, const struct pw_addrkey *k, int64_t now)
 {
-	struct pw_authsrc *s = find(a->src, PW_AUTH_SOURCES, k), *n;
+	struct pw_authsrc *stranger = source_find(a->src, PW_AUTH_SOURCES, k), *known;
 
-	n = take(a->known_src, PW_AUTH_KNOWN, k);
-	if (s) {
-		n->b = s->b;
-		s->used = false;
+	known = source_take(a->known_src, PW_AUTH_KNOWN, k);
+	if (stranger) {
+		known->b = stranger->b;
+		stranger->used = false;
 	}
-	refill(&n->b, now, PW_AUTH_SOURCE_PER_S, PW_AUTH_SOURCE_MAX);
+	bucket_refill(&known->b, now, PW_AUTH_SOURCE_PER_S, PW_AUTH_SOURCE_MAX);
 }
 
-static bool equal_ct(const void *a, const void *b, size_t n)
+/* Compared in constant time: the time taken tells nothing of where they differ. */
+static bool equal_const_time(const void *a, const void *b, size_t n)
 {
 	const volatile uint8_t *x = a, *y = b;
 	uint8_t d = 0;
@@ -180,21 +184,21 @@ enum pw_auth_result pw_webauth_check(struct pw_webauth *a, struct pw_webconfig *
 		return PW_AUTH_DENIED;
 	if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, a->key, sizeof(a->key), pass, strlen(pass), mac))
 		return PW_AUTH_DENIED;
-	if (u->cached && equal_ct(mac, u->mac, sizeof(mac))) {
-		known(a, src, now_ns);
+	if (u->cached && equal_const_time(mac, u->mac, sizeof(mac))) {
+		promote_to_known(a, src, now_ns);
 		return PW_AUTH_OK;
 	}
 
-	s = find(a->known_src, PW_AUTH_KNOWN, src);
+	s = source_find(a->known_src, PW_AUTH_KNOWN, src);
 	if (s) {
 		pool = &a->known;
-		refill(pool, now_ns, PW_AUTH_KNOWN_PER_S, PW_AUTH_KNOWN_MAX);
+		bucket_refill(pool, now_ns, PW_AUTH_KNOWN_PER_S, PW_AUTH_KNOWN_MAX);
 	} else {
-		s = take(a->src, PW_AUTH_SOURCES, src);
+		s = source_take(a->src, PW_AUTH_SOURCES, src);
 		pool = &a->strangers;
-		refill(pool, now_ns, PW_AUTH_STRANGERS_PER_S, PW_AUTH_STRANGERS_MAX);
+		bucket_refill(pool, now_ns, PW_AUTH_STRANGERS_PER_S, PW_AUTH_STRANGERS_MAX);
 	}
-	refill(&s->b, now_ns, PW_AUTH_SOURCE_PER_S, PW_AUTH_SOURCE_MAX);
+	bucket_refill(&s->b, now_ns, PW_AUTH_SOURCE_PER_S, PW_AUTH_SOURCE_MAX);
 	if (s->b.ns <= 0 || pool->ns <= 0)
 		return PW_AUTH_BUSY;
 	/* bcrypt's cost is the CPU time this thread spent in it: on a busy
@@ -206,12 +210,12 @@ enum pw_auth_result pw_webauth_check(struct pw_webauth *a, struct pw_webconfig *
 	s->b.ns -= cost;
 	pool->ns -= cost;
 	a->bcrypt_runs++;
-	ok = out && strlen(out) == strlen(u->hash) && equal_ct(out, u->hash, strlen(u->hash));
+	ok = out && strlen(out) == strlen(u->hash) && equal_const_time(out, u->hash, strlen(u->hash));
 	if (!ok)
 		return PW_AUTH_DENIED;
 	memcpy(u->mac, mac, sizeof(mac));
 	u->cached = true;
-	known(a, src, now_ns);
+	promote_to_known(a, src, now_ns);
 	return PW_AUTH_OK;
 }
 #endif /* PW_NO_METRICS */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* --web.config.file: the Prometheus exporter-toolkit web configuration
  * (TLS certificate and key, basic-auth users with bcrypt hashes, response
- * headers), and the basic-auth check that /metrics runs on each request. */
+ * headers), read and checked before the port is taken; webauth.h checks a
+ * request's credentials against it. */
 #ifndef PW_WEBCONFIG_H
 #define PW_WEBCONFIG_H
 
@@ -35,7 +36,7 @@ struct pw_webconfig {
 	unsigned int min_version, max_version;	/* 0x0301 (TLS10) .. 0x0304 (TLS13) */
 	bool client_order;	/* prefer_server_cipher_suites: false */
 	size_t nsuites, ngroups;	/* 0: the defaults */
-	uint8_t suites[PW_WEBCONFIG_MAX_SUITES];	/* cipher_suites, as indexes in webconfig.c */
+	uint8_t suites[PW_WEBCONFIG_MAX_SUITES];	/* cipher_suites: webconfig_tls.c indexes */
 	uint8_t groups[PW_WEBCONFIG_MAX_GROUPS];	/* curve_preferences, likewise */
 	size_t nusers;
 	struct pw_webuser *users;
