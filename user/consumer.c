@@ -196,10 +196,7 @@ int pw_consumer_event(void *ctx, void *data, size_t size)
 	return next(c);
 }
 
-/* The deferred event: its workload resolved (within the resolver's budget
- * of new cgroups per second: past it the fields are null, counted), then
- * its line. 1 to go on with the pass, 0 to end it. */
-static int write_deferred(struct pw_consumer *c)
+int pw_consumer_write_deferred(struct pw_consumer *c)
 {
 	const struct pw_event *e = &c->deferred_ev;
 
@@ -216,7 +213,7 @@ int pw_consumer_pass(struct pw_consumer *c)
 	c->batch = 0;
 	for (;;) {
 		err = ring_buffer__consume(c->rb);
-		if (c->deferred && write_deferred(c))
+		if (c->deferred && pw_consumer_write_deferred(c))
 			continue;
 		if (err == BATCH_CUT)
 			return !c->out_err;

@@ -60,6 +60,11 @@ void pw_consumer_free(struct pw_consumer *c);
 
 /* The ring buffer callback: one event. */
 int pw_consumer_event(void *ctx, void *data, size_t size);
+/* After the callback cut the pass on a deferred event: its workload
+ * resolved (within the resolver's budget of new cgroups per second: past
+ * it the fields are null, counted), then its line. 1 to go on with the
+ * pass, 0 to end it. */
+int pw_consumer_write_deferred(struct pw_consumer *c);
 /* One pass (at most PW_CONSUMER_BATCH events): 1 if it stopped at the
  * limit with more waiting, 0, or -errno. */
 int pw_consumer_pass(struct pw_consumer *c);
