@@ -28,11 +28,12 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The thread that may get stuck, and how it wakes the consumer: set before
- * it starts; census.c calls on_census_stuck without an argument. */
+/* census.c calls on_census_stuck without an argument: the worker thread
+ * names itself when it starts (main reads these only after the join), and
+ * the fd that wakes the consumer is set before it starts. */
 static pthread_t stuck_thread;
-static volatile int stuck_running;
-static volatile sig_atomic_t stuck;
+static bool stuck_running;
+static int stuck;	/* atomic: the worker sets it, main reads it */
 static int stuck_wake_fd = -1;
 
 static void on_census_stuck(void)
@@ -42,7 +43,7 @@ static void on_census_stuck(void)
 	/* the consumer stuck (startup): census.c ends the process */
 	if (!stuck_running || !pthread_equal(pthread_self(), stuck_thread))
 		return;
-	stuck = 1;
+	__atomic_store_n(&stuck, 1, __ATOMIC_RELAXED);
 	pw_request_stop();
 	if (write(stuck_wake_fd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: the counter is full, so it is readable anyway */
@@ -54,7 +55,7 @@ static void on_census_stuck(void)
 
 bool pw_worker_stuck(void)
 {
-	return stuck;
+	return __atomic_load_n(&stuck, __ATOMIC_RELAXED);
 }
 
 /* Queue what a memstream holds for the consumer to write. */
@@ -80,7 +81,7 @@ static void take_requests(struct pw_worker *w)
 
 void pw_worker_last_requests(struct pw_worker *w)
 {
-	if (w->pressure && !stuck)
+	if (w->pressure && !pw_worker_stuck())
 		take_requests(w);
 }
 
@@ -207,6 +208,8 @@ static void *worker_main(void *arg)
 	};
 	int epfd = epoll_create1(EPOLL_CLOEXEC);
 
+	stuck_thread = pthread_self();
+	stuck_running = true;
 	s.scan = now + s.scan_every;
 	if (epfd < 0 || epoll_add(epfd, pw_mailbox_worker_fd(w->mb)) ||
 	    (w->http && epoll_add(epfd, pw_http_fd(w->http)))) {
@@ -249,10 +252,6 @@ int pw_worker_start(struct pw_worker *w)
 	stuck_wake_fd = pw_mailbox_consumer_fd(w->mb);
 	pw_census_on_stuck(on_census_stuck);
 	err = pthread_create(&w->thread, NULL, worker_main, w);
-	if (!err) {
-		stuck_thread = w->thread;
-		stuck_running = 1;
-	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		fprintf(stderr, "portwatch: cannot start the worker thread: %s\n", strerror(err));
@@ -267,7 +266,7 @@ void pw_worker_stop(struct pw_worker *w)
 	if (!w->started)
 		return;
 	pw_mailbox_stop_worker(w->mb);
-	if (!stuck)
+	if (!pw_worker_stuck())
 		pthread_join(w->thread, NULL);
 	w->started = false;
 }
