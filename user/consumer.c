@@ -14,17 +14,11 @@
 #include "output.h"
 #include "pressure.h"
 #include "workload.h"
+#include "util.h"
 
 #define POLL_MS		100	/* bound on how late an event is shown (no wakeups) */
 #define BATCH_CUT	(-ECANCELED)	/* pw_consumer_event: end this pass */
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int epoll_add(int epfd, int fd, uint32_t events)
 {
@@ -57,10 +51,7 @@ bool pw_consumer_enable_diagnosis(struct pw_consumer *c)
 
 int pw_consumer_listen(struct pw_consumer *c, int ring_fd)
 {
-	struct timespec real;
-
-	clock_gettime(CLOCK_REALTIME, &real);
-	c->mono_to_real = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec - mono_ns();
+	c->mono_to_real = pw_clock_ns(CLOCK_REALTIME) - pw_clock_ns(CLOCK_MONOTONIC);
 	c->rb = ring_buffer__new(ring_fd, pw_consumer_event, c, NULL);
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!c->rb || c->epfd < 0 ||
@@ -259,7 +250,7 @@ bool pw_consumer_flush(struct pw_consumer *c, int *ret)
  * at all when the last pass left events waiting. */
 static int wait_ms(const struct pw_consumer *c, int64_t deadline, bool more)
 {
-	int64_t now = mono_ns(), wait = POLL_MS * 1000000LL;
+	int64_t now = pw_clock_ns(CLOCK_MONOTONIC), wait = POLL_MS * 1000000LL;
 
 	if (c->fold && pw_fold_next_due(c->fold)) {
 		int64_t due = pw_fold_next_due(c->fold) - now;
@@ -301,10 +292,10 @@ int pw_consumer_run(struct pw_consumer *c, int64_t deadline)
 		more = got > 0;
 		pw_consumer_write_output(c);
 		if (c->fold)
-			pw_fold_flush(c->fold, mono_ns(), false, c->out);
+			pw_fold_flush(c->fold, pw_clock_ns(CLOCK_MONOTONIC), false, c->out);
 		if (!(c->out_ok = pw_consumer_flush(c, &ret)))
 			break;
-		if (deadline && mono_ns() >= deadline)
+		if (deadline && pw_clock_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
 	}
 	return ret;

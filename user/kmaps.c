@@ -11,15 +11,9 @@
 #include "fifo_guard.h"
 #include "kmaps.h"
 #include "mailbox.h"
+#include "util.h"
 #include "portwatch.skel.h"
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 void pw_kmaps_init(struct pw_kmaps *km, size_t max_rows, bool foreign_pids)
 {
@@ -243,7 +237,7 @@ void pw_kmaps_sync(struct pw_kmaps *km, bool retire)
 
 	add_event_counts(km);
 	pw_fifo_guard_begin();
-	entries = sync_procs(km, mono_ns(), retire);
+	entries = sync_procs(km, pw_clock_ns(CLOCK_MONOTONIC), retire);
 	pw_fifo_guard_end();
 	if (entries < 0)
 		return;

@@ -36,6 +36,7 @@
 #include "report.h"
 #include "worker.h"
 #include "workload.h"
+#include "util.h"
 #include "portwatch.skel.h"
 
 #define MAX_ROWS	65536	/* userspace (process, errno, family) rows kept */
@@ -52,13 +53,6 @@ struct ctx {
 	int64_t start;			/* CLOCK_MONOTONIC */
 };
 
-static int64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void on_signal(int sig)
 {
@@ -160,7 +154,7 @@ static void say_attached(struct ctx *ctx, const struct env *env)
 	const struct pw_http *http = ctx->worker.http;
 
 	fprintf(stderr, "portwatch: attached in %s mode in %.0f ms (%s)\n",
-		pw_mode_name(ctx->at.mode), (now_ns(CLOCK_MONOTONIC) - ctx->start) / 1e6, ctx->at.why);
+		pw_mode_name(ctx->at.mode), (pw_clock_ns(CLOCK_MONOTONIC) - ctx->start) / 1e6, ctx->at.why);
 	if (env->scan_depth && ctx->at.mode == PW_MODE_TRACEPOINT)
 		fprintf(stderr, "portwatch: --scan-depth: tracepoint mode cannot count ports; "
 			"ports_checked stays null\n");
@@ -180,7 +174,7 @@ static int attach(struct ctx *ctx, const struct env *env, const struct pw_knobs 
 	char why[256];
 	int err;
 
-	ctx->start = now_ns(CLOCK_MONOTONIC);
+	ctx->start = pw_clock_ns(CLOCK_MONOTONIC);
 	err = pw_attach(env, &ctx->at);
 	if (err) {
 		if (err == -EPERM && pw_memlock_short(why, sizeof(why)))
@@ -227,7 +221,7 @@ static int start(struct ctx *ctx, const struct env *env)
 		puts(pw_event_header());
 		fflush(stdout);
 	}
-	ctx->start = now_ns(CLOCK_MONOTONIC);
+	ctx->start = pw_clock_ns(CLOCK_MONOTONIC);
 	w->mb = ctx->mb;
 	w->privs = &ctx->privs;
 	w->mono_to_real = c->mono_to_real;

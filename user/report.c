@@ -10,14 +10,8 @@
 #include "output.h"
 #include "report.h"
 #include "workload.h"
+#include "util.h"
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 bool pw_exact_under_contention(const struct pw_attach *at)
 {
@@ -40,7 +34,7 @@ static struct pw_workload *row_workloads(struct pw_workloads *ws, struct pw_proc
 
 		if (!procs->v[i].cgroup_id)
 			continue;
-		w = pw_workloads_get(ws, procs->v[i].cgroup_id, mono_ns());
+		w = pw_workloads_get(ws, procs->v[i].cgroup_id, pw_clock_ns(CLOCK_MONOTONIC));
 		if (w && !pw_workload_copy(&wl[i], w))
 			procs->v[i].w = &wl[i];
 	}
@@ -67,7 +61,7 @@ void pw_report_take(struct pw_report *r, const struct pw_report_src *src, uint64
 	memset(r, 0, sizeof(*r));
 	r->mode = pw_mode_name(at->mode);
 	r->at_mode = at->mode;
-	r->duration_s = (mono_ns() - src->start) / 1e9;
+	r->duration_s = (pw_clock_ns(CLOCK_MONOTONIC) - src->start) / 1e9;
 	r->received = r->printed = received;
 	read_counters(r, src->km);
 	r->recursion_misses = pw_recursion_misses_detail(at, r->recursion_detail,

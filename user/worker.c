@@ -15,18 +15,12 @@
 #include "pressure.h"
 #include "worker.h"
 #include "workload.h"
+#include "util.h"
 #include "portwatch.skel.h"
 
 #define SYNC_NS		1000000000LL	/* fold exited processes' kernel entries */
 #define SCAN_NS		10000000000LL	/* periodic census without --interval */
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* census.c calls on_census_stuck without an argument: the worker thread
  * names itself when it starts (main reads these only after the join), and
@@ -89,7 +83,7 @@ static const struct pw_workload *metrics_workload(void *arg, uint64_t cgroup_id)
 {
 	struct pw_worker *w = arg;
 
-	return pw_workloads_get(w->src.wl, cgroup_id, mono_ns());
+	return pw_workloads_get(w->src.wl, cgroup_id, pw_clock_ns(CLOCK_MONOTONIC));
 }
 
 int pw_worker_render_metrics(void *arg, char **buf, size_t *len)
@@ -98,7 +92,7 @@ int pw_worker_render_metrics(void *arg, char **buf, size_t *len)
 	const struct pw_attach *at = w->src.at;
 	struct pw_metrics_input in = {
 		.acc = &w->src.km->acc,
-		.now_ns = mono_ns(),
+		.now_ns = pw_clock_ns(CLOCK_MONOTONIC),
 		.max_pids = w->env->max_pids,
 		.scan_depth = w->env->scan_depth && at->mode != PW_MODE_TRACEPOINT,
 		.range_size = -1,
@@ -200,7 +194,7 @@ static int epoll_add(int epfd, int fd)
 static void *worker_main(void *arg)
 {
 	struct pw_worker *w = arg;
-	int64_t now = mono_ns(), interval = (int64_t)w->env->interval_s * 1000000000;
+	int64_t now = pw_clock_ns(CLOCK_MONOTONIC), interval = (int64_t)w->env->interval_s * 1000000000;
 	struct schedule s = {
 		.sync = now + SYNC_NS,
 		.scan_every = interval ? interval : SCAN_NS,
@@ -230,7 +224,7 @@ static void *worker_main(void *arg)
 			take_requests(w);
 		if (w->http)
 			pw_http_run(w->http);
-		now = mono_ns();
+		now = pw_clock_ns(CLOCK_MONOTONIC);
 		run_due(w, &s, now);
 	}
 	close(epfd);
