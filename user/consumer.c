@@ -37,7 +37,6 @@ int pw_consumer_init(struct pw_consumer *c, const struct env *env, struct pw_mai
 	c->out = out;
 	c->epfd = -1;
 	c->out_ok = true;
-	c->mono_to_real = 0;
 	if (!env->json && !env->quiet && !env->no_fold && !(c->fold = pw_fold_new(4096)))
 		return -ENOMEM;
 	return 0;
