@@ -517,11 +517,24 @@ static struct slot *probe(struct pw_workloads *ws, uint64_t id)
 	return pw_htab_find(&ws->slots, (id * PW_GOLDEN64) >> 20, slot_classify, &id, &found);
 }
 
+/* A pod whose log folder was not there yet, due for another look. */
+static bool names_due(const struct pw_workload *w, int64_t now_ns)
+{
+	return w->pod_uid[0] && !w->pod_name && now_ns >= w->names_retry_ns;
+}
+
 const struct pw_workload *pw_workloads_peek(struct pw_workloads *ws, uint64_t id)
 {
 	struct slot *s = probe(ws, id ? id : 1);
 
 	return s->id ? s->w : NULL;
+}
+
+const struct pw_workload *pw_workloads_cached(struct pw_workloads *ws, uint64_t id, int64_t now_ns)
+{
+	const struct pw_workload *w = pw_workloads_peek(ws, id);
+
+	return w && !names_due(w, now_ns) ? w : NULL;
 }
 
 /* The walk (no handles): nftw has no argument, so its state is per thread. */
@@ -615,8 +628,7 @@ const struct pw_workload *pw_workloads_get(struct pw_workloads *ws, uint64_t id,
 	s = probe(ws, id);
 	if (s->id) {
 		w = s->w;
-		/* a pod whose log folder was not there yet */
-		if (w->pod_uid[0] && !w->pod_name && now_ns >= w->names_retry_ns && budget(ws, now_ns)) {
+		if (names_due(w, now_ns) && budget(ws, now_ns)) {
 			if (!pw_workload_pod_names(ws->pods_dir, w))
 				w->names_retry_ns = now_ns + NAMES_RETRY_NS;
 		}

@@ -75,6 +75,10 @@ void pw_workloads_free(struct pw_workloads *ws);
 const struct pw_workload *pw_workloads_get(struct pw_workloads *ws, uint64_t id, int64_t now_ns);
 /* The id's workload if it is cached, without resolving; NULL otherwise. */
 const struct pw_workload *pw_workloads_peek(struct pw_workloads *ws, uint64_t id);
+/* What pw_workloads_get would answer at now_ns when that needs no
+ * filesystem work (the id is cached, and no look for its pod's names is
+ * due); NULL when it would. */
+const struct pw_workload *pw_workloads_cached(struct pw_workloads *ws, uint64_t id, int64_t now_ns);
 
 struct pw_workloads_stats {
 	uint64_t resolved;	/* ids resolved (cache misses served) */

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests for user/consumer.c, the event path: events in -> lines out,
+ * counts and diagnosis requests to the mailbox, the batch bound, the fold,
+ * the worker's output written in order, stdout's end, and the events whose
+ * workload needs filesystem work written after the callback returns. The
+ * ring buffer itself is libbpf's: events are given to the callback. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "consumer.h"
+#include "fold.h"
+#include "mailbox.h"
+#include "workload.h"
+
+struct fx {
+	struct env env;
+	struct pw_mailbox *mb;
+	struct pw_consumer c;
+	char *out;
+	size_t len;
+	FILE *f;
+};
+
+static struct fx *fx_new(bool json)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+
+	assert_non_null(x);
+	x->env.json = json;
+	x->mb = pw_mailbox_new();
+	assert_non_null(x->mb);
+	x->f = open_memstream(&x->out, &x->len);
+	assert_non_null(x->f);
+	assert_int_equal(pw_consumer_init(&x->c, &x->env, x->mb, NULL, x->f), 0);
+	return x;
+}
+
+static void fx_free(struct fx *x)
+{
+	pw_consumer_free(&x->c);
+	pw_mailbox_free(x->mb);
+	fclose(x->f);
+	free(x->out);
+	free(x);
+}
+
+/* What was written so far. */
+static const char *fx_out(struct fx *x)
+{
+	fflush(x->f);
+	return x->out ? x->out : "";
+}
+
+static size_t count(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+static struct pw_event ev(uint32_t pid, int ret, uint64_t ts)
+{
+	struct pw_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.pid = e.tid = pid;
+	e.ret = ret;
+	e.ts_ns = ts;
+	e.family = AF_INET;
+	e.netns = 4026531840ull;
+	e.dport = 9000;
+	memcpy(e.daddr, "\x7f\x00\x00\x01", 4);
+	e.cause = PW_CAUSE_RANGE_EXHAUSTED;
+	memcpy(e.comm, "gen", 3);
+	return e;
+}
+
+static int feed(struct fx *x, struct pw_event e)
+{
+	return pw_consumer_event(&x->c, &e, sizeof(e));
+}
+
+/* One JSON line per event, each its own pid; the count published. */
+static void test_json_lines(void **state)
+{
+	struct fx *x = fx_new(true);
+
+	(void)state;
+	for (uint32_t i = 0; i < 5; i++)
+		assert_int_equal(feed(x, ev(100 + i, -EADDRNOTAVAIL, 1000 + i)), 0);
+	assert_int_equal(count(fx_out(x), "\n"), 5);
+	for (uint32_t i = 0; i < 5; i++) {
+		char pid[32];
+
+		snprintf(pid, sizeof(pid), "\"pid\":%u,", 100 + i);
+		assert_int_equal(count(fx_out(x), pid), 1);
+	}
+	assert_int_equal(x->c.received, 5);
+	assert_int_equal(pw_mailbox_received(x->mb), 5);
+	/* a short record is no event */
+	assert_int_equal(pw_consumer_event(&x->c, x, 8), 0);
+	assert_int_equal(x->c.received, 5);
+	fx_free(x);
+}
+
+/* A PW_UNCOUNTED event is a count for the worker; a success is not written
+ * without --all, a failure is. */
+static void test_uncounted(void **state)
+{
+	struct fx *x = fx_new(true);
+	struct pw_event ok = ev(7, 0, 10), fail = ev(7, -EADDRNOTAVAIL, 11);
+	struct pw_accounts taken;
+	uint64_t total = 0;
+
+	(void)state;
+	ok.flags = fail.flags = PW_UNCOUNTED;
+	assert_int_equal(feed(x, ok), 0);
+	assert_int_equal(feed(x, ok), 0);
+	assert_int_equal(feed(x, fail), 0);
+	assert_int_equal(count(fx_out(x), "\n"), 1);
+	pw_mailbox_take_counts(x->mb, &taken);
+	assert_int_equal(taken.n, 2);	/* (7, 0) and (7, EADDRNOTAVAIL) */
+	for (size_t i = 0; i < taken.n; i++) {
+		struct pw_proc_val t;
+
+		pw_row_total(&taken.rows[i], &t);
+		assert_int_equal(taken.rows[i].key.tgid, 7);
+		total += t.count;
+	}
+	assert_int_equal(total, 3);
+	pw_accounts_free(&taken);
+	pw_mailbox_take_counts(x->mb, &taken);
+	assert_int_equal(taken.n, 0);	/* taken once */
+	pw_accounts_free(&taken);
+	fx_free(x);
+}
+
+/* The pass ends after PW_CONSUMER_BATCH events, folded or not. */
+static void test_batch_bound(void **state)
+{
+	struct fx *x = fx_new(true);
+	int r = 0;
+
+	(void)state;
+	x->env.quiet = true;
+	for (unsigned int i = 0; i < PW_CONSUMER_BATCH - 1; i++) {
+		struct pw_event e = ev(1, 0, i);
+
+		e.flags = PW_UNCOUNTED;
+		assert_int_equal(feed(x, e), 0);
+	}
+	r = feed(x, ev(2, -EADDRNOTAVAIL, 5000));
+	assert_true(r < 0);
+	assert_int_equal(x->c.batch, PW_CONSUMER_BATCH);
+	fx_free(x);
+}
+
+/* The first failure to a destination asks the worker once; another to
+ * the same destination within PW_DIAG_EVERY_NS does not, another
+ * destination does, and a success never does. */
+static void test_diagnosis_asked(void **state)
+{
+	struct fx *x = fx_new(true);
+	struct pw_diag_req reqs[PW_MAILBOX_REQS];
+	struct pw_event other = ev(3, -EADDRNOTAVAIL, 30);
+
+	(void)state;
+	assert_true(pw_consumer_enable_diagnosis(&x->c));
+	other.dport = 9001;
+	feed(x, ev(3, -EADDRNOTAVAIL, 10));
+	feed(x, ev(3, -EADDRNOTAVAIL, 20));
+	feed(x, other);
+	feed(x, ev(3, 0, 40));
+	assert_int_equal(pw_mailbox_take_requests(x->mb, reqs), 2);
+	assert_int_equal(reqs[0].dport, 9000);
+	assert_int_equal(reqs[0].pid, 3);
+	assert_int_equal(reqs[1].dport, 9001);
+	assert_int_equal(pw_mailbox_take_requests(x->mb, reqs), 0);
+	fx_free(x);
+}
+
+/* Text: a burst of one key prints PW_FOLD_AFTER lines, the rest folded;
+ * printed + folded = events. */
+static void test_fold_counts(void **state)
+{
+	struct fx *x = fx_new(false);
+	uint64_t printed, folded;
+	int ret = 0;
+
+	(void)state;
+	assert_non_null(x->c.fold);
+	for (int i = 0; i < 10; i++)
+		feed(x, ev(9, -EADDRNOTAVAIL, 1000 + i));
+	assert_int_equal(count(fx_out(x), "\n"), PW_FOLD_AFTER);
+	pw_consumer_finish(&x->c, &ret);
+	assert_int_equal(ret, 0);
+	pw_consumer_lines(&x->c, &printed, &folded);
+	assert_int_equal(printed, PW_FOLD_AFTER);
+	assert_int_equal(folded, 10 - PW_FOLD_AFTER);
+	assert_int_equal(count(fx_out(x), "... 7 more"), 1);
+	fx_free(x);
+}
+
+/* What the worker posts comes out in order; stdout's reader gone is an
+ * end without an error line. */
+static void test_worker_output_and_end(void **state)
+{
+	struct fx *x = fx_new(true);
+	int ret = 0;
+
+	(void)state;
+	assert_true(pw_mailbox_post(x->mb, "one\n", 4));
+	assert_true(pw_mailbox_post(x->mb, "two\n", 4));
+	pw_consumer_write_output(&x->c);
+	assert_string_equal(fx_out(x), "one\ntwo\n");
+	assert_true(pw_consumer_flush(&x->c, &ret));
+	x->c.out_closed = true;
+	assert_false(pw_consumer_flush(&x->c, &ret));
+	assert_int_equal(x->c.out_err, EPIPE);
+	assert_int_equal(ret, 0);
+	fx_free(x);
+}
+
+/* An event of a cgroup not cached yet: the callback writes nothing and cuts
+ * the pass; resolved after it, the line has the cgroup. The next event of
+ * that cgroup is written from the cache at once. */
+static void test_workload_deferred(void **state)
+{
+	struct fx *x = fx_new(true);
+	struct pw_workloads *ws = pw_workloads_new(NULL, 16, 256);
+
+	(void)state;
+	if (!ws) {
+		fx_free(x);
+		skip();	/* no cgroup v2 hierarchy here */
+	}
+	x->c.wl = ws;
+	assert_true(feed(x, ev(5, -EADDRNOTAVAIL, 10)) < 0);	/* root cgroup: id 0 -> 1 */
+	assert_true(x->c.deferred);
+	assert_string_equal(fx_out(x), "");
+	assert_int_equal(pw_consumer_write_deferred(&x->c), 1);
+	assert_false(x->c.deferred);
+	assert_int_equal(count(fx_out(x), "\"cgroup\":\"/\""), 1);
+	assert_int_equal(feed(x, ev(5, -EADDRNOTAVAIL, 20)), 0);
+	assert_int_equal(count(fx_out(x), "\"cgroup\":\"/\""), 2);
+	assert_int_equal(x->c.received, 2);
+	fx_free(x);
+	pw_workloads_free(ws);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_lines),
+		cmocka_unit_test(test_uncounted),
+		cmocka_unit_test(test_batch_bound),
+		cmocka_unit_test(test_diagnosis_asked),
+		cmocka_unit_test(test_fold_counts),
+		cmocka_unit_test(test_worker_output_and_end),
+		cmocka_unit_test(test_workload_deferred),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

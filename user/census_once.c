@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+/* --census: see census_once.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "census.h"
+#include "census_once.h"
+#include "pressure.h"
+
+int pw_census_once(const struct env *env, const struct pw_privs *privs)
+{
+	struct pw_census_filter f = { .holders = true };
+	struct pw_census_ns ns;
+	uint64_t *inodes = NULL;
+	int *fds = NULL, n, shown = 0, ret = PW_EXIT_OK;
+	char err[256];
+
+	if (env->netns) {
+		int fd = pw_census_open_netns(env->netns, err, sizeof(err));
+
+		if (fd < 0) {
+			fprintf(stderr, "portwatch: --netns=%s: %s\n", env->netns, err);
+			return PW_EXIT_USAGE;
+		}
+		fds = malloc(sizeof(*fds));
+		if (!fds) {
+			close(fd);
+			return PW_EXIT_CANNOT_RUN;
+		}
+		fds[0] = fd;
+		n = 1;
+	} else {
+		n = pw_census_list_netns(&fds, &inodes);
+		if (n < 0) {
+			fprintf(stderr, "portwatch: --census: cannot list network namespaces: %s\n",
+				strerror(-n));
+			return PW_EXIT_CANNOT_RUN;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (pw_census_take(fds[i], &f, &ns, err, sizeof(err))) {
+			fprintf(stderr, "portwatch: --census: %s\n", err);
+			ret = PW_EXIT_CANNOT_RUN;
+		} else if (env->netns || ns.sockets) {
+			/* every netns with TCP sockets, or the one asked for */
+			if (env->json)
+				pw_census_print_json(stdout, &ns);
+			else
+				pw_census_print_text(stdout, &ns);
+			if (ns.ndests && ns.dests[0].held)
+				pw_print_remedies(stdout, env->json, &ns, &ns.dests[0], 0,
+						  PW_CLIENT_NONE, 0);
+			shown++;
+			pw_census_free(&ns);
+		} else {
+			pw_census_free(&ns);
+		}
+		close(fds[i]);
+	}
+	if (!shown && !env->json)
+		printf("no network namespace has TCP sockets\n");
+	free(fds);
+	free(inodes);
+	pw_privs_census_report(privs, stderr);
+	return ret;
+}

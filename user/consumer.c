@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The event path: see consumer.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <bpf/libbpf.h>
+#include "accounts.h"
+#include "consumer.h"
+#include "fold.h"
+#include "mailbox.h"
+#include "output.h"
+#include "pressure.h"
+#include "workload.h"
+#include "util.h"
+
+#define POLL_MS		100	/* bound on how late an event is shown (no wakeups) */
+#define BATCH_CUT	(-ECANCELED)	/* pw_consumer_event: end this pass */
+
+
+static int epoll_add(int epfd, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int pw_consumer_init(struct pw_consumer *c, const struct env *env, struct pw_mailbox *mb,
+		     struct pw_workloads *wl, FILE *out)
+{
+	memset(c, 0, sizeof(*c));
+	c->env = env;
+	c->mb = mb;
+	c->wl = wl;
+	c->out = out;
+	c->epfd = -1;
+	c->out_ok = true;
+	if (!env->json && !env->quiet && !env->no_fold && !(c->fold = pw_fold_new(4096)))
+		return -ENOMEM;
+	return 0;
+}
+
+bool pw_consumer_enable_diagnosis(struct pw_consumer *c)
+{
+	c->diag_limit = pw_dest_limit_new(PW_DIAG_LIMIT_SLOTS);
+	return c->diag_limit != NULL;
+}
+
+int pw_consumer_listen(struct pw_consumer *c, int ring_fd)
+{
+	c->mono_to_real = pw_clock_ns(CLOCK_REALTIME) - pw_clock_ns(CLOCK_MONOTONIC);
+	c->rb = ring_buffer__new(ring_fd, pw_consumer_event, c, NULL);
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!c->rb || c->epfd < 0 ||
+	    epoll_add(c->epfd, ring_buffer__epoll_fd(c->rb), EPOLLIN) ||
+	    epoll_add(c->epfd, pw_mailbox_consumer_fd(c->mb), EPOLLIN))
+		return -errno;
+	/* a pipe or socket whose reader is gone reports EPOLLERR even when
+	 * nothing is written (not every stdout can be watched: a file cannot) */
+	epoll_add(c->epfd, fileno(c->out), 0);
+	return 0;
+}
+
+void pw_consumer_free(struct pw_consumer *c)
+{
+	if (!c->env)
+		return;	/* never set up */
+	if (c->epfd >= 0)
+		close(c->epfd);
+	c->epfd = -1;
+	ring_buffer__free(c->rb);
+	c->rb = NULL;
+	pw_dest_limit_free(c->diag_limit);
+	c->diag_limit = NULL;
+	pw_fold_free(c->fold);
+	c->fold = NULL;
+}
+
+static void out_write(struct pw_consumer *c, const char *buf, size_t len)
+{
+	if (c->out_err)
+		return;
+	if (fwrite_unlocked(buf, 1, len, c->out) != len)
+		c->out_err = errno ? errno : EIO;
+}
+
+/* A diagnosis for the first failure to a destination (then every
+ * PW_DIAG_EVERY_NS), asked of the worker. */
+static void ask_diagnosis(struct pw_consumer *c, const struct pw_event *e)
+{
+	int due = pw_dest_limit_due(c->diag_limit, e->netns, e->family, e->daddr, e->dport,
+				    e->ts_ns, PW_DIAG_EVERY_NS);
+	struct pw_diag_req r = {
+		.netns = e->netns, .ts_ns = e->ts_ns, .pid = e->pid, .tid = e->tid,
+		.family = e->family, .dport = e->dport,
+	};
+
+	if (due < 0)
+		c->diag_skipped++;
+	if (due != 1)
+		return;
+	memcpy(r.daddr, e->daddr, 16);
+	memcpy(r.comm, e->comm, PW_COMM_LEN);
+	pw_mailbox_ask(c->mb, &r);
+}
+
+/* The per-process map had no room: this event is the count. */
+static void count_event(struct pw_consumer *c, const struct pw_event *e)
+{
+	struct pw_proc_key k = { .tgid = e->pid, .err = -e->ret, .family = e->family };
+	struct pw_proc_val v = {
+		.count = 1, .scans = !!(e->flags & PW_HAS_SCAN),
+		.scan_ns = e->flags & PW_HAS_SCAN_NS ? e->scan_ns : 0,
+		.cgroup_id = e->cgroup_id,
+	};
+
+	memcpy(v.comm, e->comm, PW_COMM_LEN);
+	pw_mailbox_count(c->mb, &k, &v, e->ts_ns);
+}
+
+/* Format and write one event's line. False when it does not fit. */
+static bool write_line(struct pw_consumer *c, const struct pw_event *e,
+		       const struct pw_workload *w)
+{
+	struct sbuf sb;
+
+	sb_init(&sb, c->line, sizeof(c->line));
+	if (c->env->json)
+		pw_event_json(&sb, e, c->mono_to_real, w);
+	else
+		pw_event_text(&sb, e, c->mono_to_real, w);
+	sb_putc(&sb, '\n');
+	if (sb.err) {
+		/* never a cut line (invalid JSON): say so, loudly */
+		fprintf(stderr, "portwatch: an event did not fit in %zu bytes; stopping\n",
+			sizeof(c->line));
+		c->out_err = EOVERFLOW;
+		pw_request_stop();
+		return false;
+	}
+	out_write(c, c->line, sb.len);
+	return true;
+}
+
+/* The next event of the pass, or the end of it: a storm must not keep the
+ * loop from its other duties. */
+static int next(struct pw_consumer *c)
+{
+	return ++c->batch >= PW_CONSUMER_BATCH ? BATCH_CUT : 0;
+}
+
+/* Decoding and writing only. An event of a cgroup the resolver has not
+ * cached (its resolution reads the filesystem) is copied and the pass cut:
+ * pw_consumer_pass resolves and writes it before the next event, so the
+ * order of lines is kept and the callback never touches the filesystem. */
+int pw_consumer_event(void *ctx, void *data, size_t size)
+{
+	struct pw_consumer *c = ctx;
+	const struct pw_event *e = data;
+	const struct pw_workload *w = NULL;
+
+	if (size < sizeof(*e))
+		return 0;
+	pw_mailbox_publish_received(c->mb, ++c->received);
+	if (e->flags & PW_UNCOUNTED) {
+		count_event(c, e);
+		/* written for its count only; still an event of this pass */
+		if (c->env->quiet || (!e->ret && !c->env->all))
+			return next(c);
+	}
+	if (e->cause == PW_CAUSE_BOUND_CONFLICT)
+		c->bound_conflicts++;
+	if (e->ret == -EADDRNOTAVAIL && e->netns && !(e->flags & PW_NO_DEST) && c->diag_limit)
+		ask_diagnosis(c, e);
+	if (c->fold && !pw_fold_event(c->fold, e, c->out))
+		return next(c);
+	if (c->wl && !(w = pw_workloads_cached(c->wl, e->cgroup_id, e->ts_ns))) {
+		c->deferred = true;
+		c->deferred_ev = *e;
+		return BATCH_CUT;
+	}
+	if (!write_line(c, e, w))
+		return BATCH_CUT;
+	return next(c);
+}
+
+int pw_consumer_write_deferred(struct pw_consumer *c)
+{
+	const struct pw_event *e = &c->deferred_ev;
+
+	c->deferred = false;
+	if (!write_line(c, e, pw_workloads_get(c->wl, e->cgroup_id, e->ts_ns)))
+		return 0;
+	return next(c) ? 0 : 1;
+}
+
+int pw_consumer_pass(struct pw_consumer *c)
+{
+	int err;
+
+	c->batch = 0;
+	for (;;) {
+		err = ring_buffer__consume(c->rb);
+		if (c->deferred && pw_consumer_write_deferred(c))
+			continue;
+		if (err == BATCH_CUT)
+			return !c->out_err;
+		if (err < 0 && err != -EINTR)
+			return err;
+		return 0;
+	}
+}
+
+void pw_consumer_write_output(struct pw_consumer *c)
+{
+	struct pw_out_msg *m = pw_mailbox_take_output(c->mb);
+
+	while (m) {
+		struct pw_out_msg *next = m->next;
+
+		out_write(c, m->text, m->len);
+		free(m);
+		m = next;
+	}
+}
+
+bool pw_consumer_flush(struct pw_consumer *c, int *ret)
+{
+	if (!c->out_err && c->out_closed)
+		c->out_err = EPIPE;
+	if (!c->out_err && fflush(c->out))
+		c->out_err = errno ? errno : EIO;
+	if (!c->out_err)
+		return true;
+	/* EPIPE: its reader is gone, a normal end (`portwatch -j | head`);
+	 * EOVERFLOW: said when it happened */
+	if (c->out_err != EPIPE && c->out_err != EOVERFLOW) {
+		fprintf(stderr, "portwatch: writing to stdout: %s\n", strerror(c->out_err));
+		*ret = PW_EXIT_CANNOT_RUN;
+	} else if (c->out_err == EOVERFLOW) {
+		*ret = PW_EXIT_CANNOT_RUN;
+	}
+	return false;
+}
+
+/* How long the loop may sleep: the next fold window, the deadline, or not
+ * at all when the last pass left events waiting. */
+static int wait_ms(const struct pw_consumer *c, int64_t deadline, bool more)
+{
+	int64_t now = pw_clock_ns(CLOCK_MONOTONIC), wait = POLL_MS * 1000000LL;
+
+	if (c->fold && pw_fold_next_due(c->fold)) {
+		int64_t due = pw_fold_next_due(c->fold) - now;
+
+		if (due < wait)
+			wait = due;
+	}
+	if (deadline && deadline - now < wait)
+		wait = deadline - now;
+	if (wait < 0 || more)
+		wait = 0;
+	return (int)((wait + 999999) / 1000000);
+}
+
+int pw_consumer_run(struct pw_consumer *c, int64_t deadline)
+{
+	int ret = PW_EXIT_OK, n, got;
+	bool more = false;
+
+	while (!pw_stop_requested()) {
+		struct epoll_event out[4];
+
+		n = epoll_wait(c->epfd, out, 4, wait_ms(c, deadline, more));
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "portwatch: epoll_wait: %s\n", strerror(errno));
+			return PW_EXIT_CANNOT_RUN;
+		}
+		for (int i = 0; i < n; i++) {
+			if (out[i].data.fd == fileno(c->out))
+				c->out_closed = true;
+			else if (out[i].data.fd == pw_mailbox_consumer_fd(c->mb))
+				pw_mailbox_clear_wake(out[i].data.fd);
+		}
+		got = pw_consumer_pass(c);
+		if (got < 0) {
+			fprintf(stderr, "portwatch: reading events: %s\n", strerror(-got));
+			return PW_EXIT_CANNOT_RUN;
+		}
+		more = got > 0;
+		pw_consumer_write_output(c);
+		if (c->fold)
+			pw_fold_flush(c->fold, pw_clock_ns(CLOCK_MONOTONIC), false, c->out);
+		if (!(c->out_ok = pw_consumer_flush(c, &ret)))
+			break;
+		if (deadline && pw_clock_ns(CLOCK_MONOTONIC) >= deadline)
+			break;
+	}
+	return ret;
+}
+
+void pw_consumer_drain(struct pw_consumer *c)
+{
+	if (c->out_ok)
+		while (pw_consumer_pass(c) > 0)
+			;
+}
+
+void pw_consumer_finish(struct pw_consumer *c, int *ret)
+{
+	if (!c->out_ok)
+		return;
+	pw_consumer_write_output(c);
+	if (c->fold)
+		pw_fold_flush(c->fold, 0, true, c->out);
+	c->out_ok = pw_consumer_flush(c, ret);
+}
+
+void pw_consumer_lines(const struct pw_consumer *c, uint64_t *printed, uint64_t *folded)
+{
+	*printed = c->fold ? pw_fold_printed(c->fold) : c->received;
+	*folded = c->fold ? pw_fold_folded(c->fold) : 0;
+}
