@@ -194,21 +194,9 @@ bool pw_proc_json(struct sbuf *sb, const struct pw_proc *pr)
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "census.h"
+#include "client.h"
 
 #define MAPS_MAX_LINES	65536	/* a process maps far fewer; bound the read */
-
-const char *pw_client_name(enum pw_client c)
-{
-	switch (c) {
-	case PW_CLIENT_LIBCURL: return "libcurl";
-	case PW_CLIENT_GO: return "go";
-	case PW_CLIENT_JVM: return "jvm";
-	case PW_CLIENT_PYTHON: return "python";
-	case PW_CLIENT_NODE: return "node";
-	default: return NULL;
-	}
-}
 
 /* "/usr/lib/x86_64-linux-gnu/libcurl-gnutls.so.4.8.0": does the file name
  * start with prefix and hold ".so"? */

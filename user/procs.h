@@ -46,7 +46,7 @@ void pw_procs_text(FILE *f, const struct pw_procs *p);
 /* One process as a JSON object (summary "processes" entry). */
 bool pw_proc_json(struct sbuf *sb, const struct pw_proc *pr);
 
-/* The HTTP client process pid runs (census.h's enum pw_client), from
+/* The HTTP client process pid runs (client.h's enum pw_client), from
  * /proc/PID/maps (libcurl, libjvm, libpython, libnode) and its executable's
  * ELF (a Go build info section or magic; CPython's or Node's exported
  * symbols). /proc/PID is opened once and every file read through it, so all

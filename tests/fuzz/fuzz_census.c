@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include "census.h"
+#include "census_print.h"
 #include "census_input.h"
 #include "fuzz.h"
 #include "output.h"

@@ -27,6 +27,9 @@
 #include <cmocka.h>
 
 #include "census.h"
+#include "census_print.h"
+#include "netns.h"
+#include "sysctl.h"
 #include "../fuzz/census_input.h"
 #include "output.h"
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include "census.h"
+#include "client.h"
 
 #include "procs.h"
 #include "../elfbomb.h"
