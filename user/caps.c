@@ -55,6 +55,17 @@ static uint64_t own_netns(void)
 	return stat("/proc/self/ns/net", &st) ? 0 : st.st_ino;
 }
 
+bool pw_privs_can_load(void)
+{
+	if (geteuid() == 0)
+		return true;
+	if (capng_get_caps_process())
+		return false;
+	return capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_ADMIN) ||
+	       (capng_have_capability(CAPNG_EFFECTIVE, CAP_BPF) &&
+		capng_have_capability(CAPNG_EFFECTIVE, CAP_PERFMON));
+}
+
 static void missing_caps(char *buf, size_t sz, bool admin, bool ptrace)
 {
 	snprintf(buf, sz, "%s%s%s", ptrace ? "" : "CAP_SYS_PTRACE",

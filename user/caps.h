@@ -28,6 +28,11 @@ struct pw_privs {
  * unreadable /proc/self/ns/pid counts as own (the behaviour before). */
 bool pw_pids_are_own(uint64_t *pidns);
 
+/* Does the process hold what loading BPF needs (root, or CAP_BPF with
+ * CAP_PERFMON, or CAP_SYS_ADMIN)? Read with libcap-ng, as every other
+ * capability here. */
+bool pw_privs_can_load(void);
+
 /* Probe at start, before attaching (tracing) or before --census: one line
  * on `err` for each feature a missing capability or namespace limits, with
  * the capability and the fix. */

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "client.h"
+#include "util.h"
 
 const char *pw_client_name(enum pw_client c)
 {
@@ -412,8 +413,8 @@ static int start_boot_ns(int dirfd, uint64_t *ns)
 int pw_client_detect(uint32_t pid, uint64_t seen_mono_ns)
 {
 	char dir[32];
-	struct timespec mono, boot;
 	uint64_t started, seen_boot;
+	int64_t mono, boot;
 	int dfd, efd, mfd, c;
 	FILE *maps;
 
@@ -427,13 +428,13 @@ int pw_client_detect(uint32_t pid, uint64_t seen_mono_ns)
 	/* and that process is the one seen failing, not a later one given
 	 * the pid: it started before the failure */
 	if (seen_mono_ns) {
-		if (start_boot_ns(dfd, &started) || clock_gettime(CLOCK_MONOTONIC, &mono) ||
-		    clock_gettime(CLOCK_BOOTTIME, &boot)) {
+		if (start_boot_ns(dfd, &started)) {
 			close(dfd);
 			return PW_CLIENT_GONE;
 		}
-		seen_boot = seen_mono_ns + ((uint64_t)boot.tv_sec * 1000000000ull + boot.tv_nsec) -
-			    ((uint64_t)mono.tv_sec * 1000000000ull + mono.tv_nsec);
+		mono = pw_clock_ns(CLOCK_MONOTONIC);
+		boot = pw_clock_ns(CLOCK_BOOTTIME);
+		seen_boot = seen_mono_ns + (uint64_t)(boot - mono);
 		if (started > seen_boot) {
 			close(dfd);
 			return PW_CLIENT_GONE;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdlib.h>
 #include <string.h>
+#include "dest.h"
 #include "fold.h"
+#include "hashtab.h"
 #include "output.h"
 
 #define PROBES 32	/* slots searched for a key before it goes to "other" */
@@ -10,12 +12,10 @@ struct entry {
 	/* key */
 	uint32_t pid;
 	int32_t ret;
-	uint16_t family;
-	uint16_t dport;
+	struct pw_dest dest;
 	uint8_t cause;
 	bool used;
-	bool no_dest;		/* PW_NO_DEST: daddr and dport hold nothing */
-	uint8_t daddr[16];
+	bool no_dest;		/* PW_NO_DEST: dest holds nothing */
 	/* state */
 	char comm[PW_COMM_LEN];
 	uint32_t printed;	/* lines of the current burst */
@@ -26,8 +26,7 @@ struct entry {
 };
 
 struct pw_fold {
-	size_t mask;
-	struct entry *slots;
+	struct pw_htab slots;		/* struct entry */
 	struct entry other;		/* keys that found no room */
 	struct entry **pending;		/* entries with folded > 0 */
 	size_t npending;
@@ -37,16 +36,15 @@ struct pw_fold {
 struct pw_fold *pw_fold_new(unsigned int slots)
 {
 	struct pw_fold *f = calloc(1, sizeof(*f));
-	size_t n = 64;
 
-	while (n < slots)
-		n <<= 1;
 	if (!f)
 		return NULL;
-	f->mask = n - 1;
-	f->slots = calloc(n, sizeof(*f->slots));
-	f->pending = calloc(n + 1, sizeof(*f->pending));
-	if (!f->slots || !f->pending) {
+	if (pw_htab_init(&f->slots, slots > 64 ? slots : 64, sizeof(struct entry), PROBES)) {
+		free(f);
+		return NULL;
+	}
+	f->pending = calloc(pw_htab_slots(&f->slots) + 1, sizeof(*f->pending));
+	if (!f->pending) {
 		pw_fold_free(f);
 		return NULL;
 	}
@@ -57,61 +55,61 @@ void pw_fold_free(struct pw_fold *f)
 {
 	if (!f)
 		return;
-	free(f->slots);
+	pw_htab_free(&f->slots);
 	free(f->pending);
 	free(f);
 }
 
 static bool same_key(const struct entry *s, const struct pw_event *e)
 {
-	return s->pid == e->pid && s->ret == e->ret && s->family == e->family &&
-	       s->dport == e->dport && s->cause == e->cause && !memcmp(s->daddr, e->daddr, 16) &&
-	       s->no_dest == !!(e->flags & PW_NO_DEST);
+	return s->pid == e->pid && s->ret == e->ret && s->dest.family == e->family &&
+	       s->dest.port == e->dport && s->cause == e->cause &&
+	       !memcmp(s->dest.addr, e->daddr, 16) && s->no_dest == !!(e->flags & PW_NO_DEST);
 }
 
-static size_t hash(const struct pw_event *e)
+static uint64_t hash(const struct pw_event *e)
 {
-	uint64_t h = (uint64_t)e->pid * 0x9e3779b97f4a7c15ull ^
+	uint64_t h = (uint64_t)e->pid * PW_GOLDEN64 ^
 		     ((uint64_t)e->dport << 32 | (uint32_t)e->ret) ^ (uint64_t)e->cause << 56;
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ e->daddr[i]) * 0x100000001b3ull;
+	h = pw_fnv1a(h, e->daddr, 16);
 	return h ^ h >> 29;
 }
 
-/* The key's entry; a new one in an empty slot or in one whose key is idle
- * (nothing pending, quiet for a window); NULL when none is in reach. */
+/* A key's entry may be taken over when it is idle: nothing pending, quiet
+ * for a window. */
+static enum pw_htab_slot classify(const void *slot, const void *key)
+{
+	const struct entry *s = slot;
+	const struct pw_event *e = key;
+
+	if (!s->used)
+		return PW_HT_EMPTY;
+	if (same_key(s, e))
+		return PW_HT_MATCH;
+	if (!s->pending && (int64_t)(e->ts_ns - s->last_ns) >= (int64_t)PW_FOLD_WINDOW_NS)
+		return PW_HT_FREE;
+	return PW_HT_TAKEN;
+}
+
+/* The key's entry; a new one in an empty slot or in one whose key is idle;
+ * NULL when none is in reach. */
 static struct entry *lookup(struct pw_fold *f, const struct pw_event *e)
 {
-	struct entry *reuse = NULL;
-	size_t h = hash(e);
+	bool found;
+	struct entry *s = pw_htab_find(&f->slots, hash(e), classify, e, &found);
 
-	for (size_t i = 0; i < PROBES; i++) {
-		struct entry *s = &f->slots[(h + i) & f->mask];
-
-		if (!s->used) {
-			if (!reuse)
-				reuse = s;
-			break;
-		}
-		if (same_key(s, e))
-			return s;
-		if (!reuse && !s->pending && (int64_t)(e->ts_ns - s->last_ns) >= (int64_t)PW_FOLD_WINDOW_NS)
-			reuse = s;
+	if (s && !found) {
+		memset(s, 0, sizeof(*s));
+		s->used = true;
+		s->pid = e->pid;
+		s->ret = e->ret;
+		pw_dest_set(&s->dest, e->family, e->daddr, e->dport);
+		s->cause = e->cause;
+		s->no_dest = !!(e->flags & PW_NO_DEST);
+		memcpy(s->comm, e->comm, PW_COMM_LEN);
 	}
-	if (reuse) {
-		memset(reuse, 0, sizeof(*reuse));
-		reuse->used = true;
-		reuse->pid = e->pid;
-		reuse->ret = e->ret;
-		reuse->family = e->family;
-		reuse->dport = e->dport;
-		reuse->cause = e->cause;
-		memcpy(reuse->daddr, e->daddr, 16);
-		reuse->no_dest = !!(e->flags & PW_NO_DEST);
-		memcpy(reuse->comm, e->comm, PW_COMM_LEN);
-	}
-	return reuse;
+	return s;
 }
 
 void pw_thousands(char *dst, size_t sz, uint64_t v)
@@ -157,7 +155,7 @@ static void emit(struct pw_fold *f, struct entry *s, uint64_t end_ns, FILE *out)
 		if (s->no_dest)
 			sb_putc(&sb, '-');
 		else
-			sb_dest(&sb, s->family, s->daddr, s->dport);
+			sb_dest(&sb, s->dest.family, s->dest.addr, s->dest.port);
 		sb_putc(&sb, ' ');
 		sb_puts(&sb, cause ? cause : s->ret ? pw_errno_label(-s->ret, ebuf, sizeof(ebuf)) : "ok");
 	}

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include "http.h"
 #include "metrics.h"
+#include "util.h"
 #include "webauth.h"
 #include "webconfig.h"
 
@@ -98,14 +99,6 @@ static enum MHD_Result reply(struct pw_http *h, struct MHD_Connection *c, unsign
 	return ret;
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Our record of c (NULL: none, its allocation failed). */
 static struct conn *conn_of(struct MHD_Connection *c)
 {
@@ -127,7 +120,7 @@ static enum pw_auth_result authorize(struct pw_http *h, struct MHD_Connection *c
 		return PW_AUTH_OK;
 	user = MHD_basic_auth_get_username_password(c, &pass);
 	res = pw_webauth_check(&h->auth, &h->cfg, cn ? &cn->key : NULL, user, pass,
-			       mono_ns());
+			       pw_clock_ns(CLOCK_MONOTONIC));
 	if (pass) {
 		explicit_bzero(pass, strlen(pass));
 		MHD_free(pass);
@@ -222,7 +215,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	}
 	pw_addrkey(addr->client_addr, sizeof(struct sockaddr_storage), &cn->key);
 	cn->fd = fd->connect_fd;
-	cn->deadline_ns = mono_ns() + HEADER_DEADLINE_S * 1000000000LL;
+	cn->deadline_ns = pw_clock_ns(CLOCK_MONOTONIC) + HEADER_DEADLINE_S * 1000000000LL;
 	cn->next = h->conns;
 	if (h->conns)
 		h->conns->prev = cn;
@@ -239,7 +232,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req,
 
 	(void)cls; (void)req; (void)toe;
 	if (cn)
-		cn->deadline_ns = mono_ns() + HEADER_DEADLINE_S * 1000000000LL;
+		cn->deadline_ns = pw_clock_ns(CLOCK_MONOTONIC) + HEADER_DEADLINE_S * 1000000000LL;
 }
 
 /* Connections past their header deadline: shut down, so that MHD reads
@@ -396,13 +389,13 @@ bool pw_http_tls(const struct pw_http *h)
  * kept waiting either. */
 void pw_http_run(struct pw_http *h)
 {
-	int64_t end = mono_ns() + 5000000;
+	int64_t end = pw_clock_ns(CLOCK_MONOTONIC) + 5000000;
 	MHD_UNSIGNED_LONG_LONG t;
 
 	close_late(h, end - 5000000);
 	do
 		MHD_run(h->d);
-	while (MHD_get_timeout(h->d, &t) == MHD_YES && t == 0 && mono_ns() < end);
+	while (MHD_get_timeout(h->d, &t) == MHD_YES && t == 0 && pw_clock_ns(CLOCK_MONOTONIC) < end);
 }
 
 int64_t pw_http_deadline(const struct pw_http *h)

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include "census_print.h"
 #include "client.h"
+#include "dest.h"
+#include "hashtab.h"
 #include "netns.h"
 #include "output.h"
 #include "pressure.h"
@@ -28,28 +30,26 @@
 struct limit_slot {
 	uint64_t netns;
 	uint64_t last_ns;	/* 0: never used */
-	uint16_t family;
-	uint16_t dport;
-	uint8_t daddr[16];
+	struct pw_dest dest;
 };
 
 struct pw_dest_limit {
-	size_t mask;
-	struct limit_slot *slots;	/* calloc: pages are touched as they fill */
+	struct pw_htab slots;	/* struct limit_slot */
+};
+
+struct limit_key {
+	uint64_t netns, now, every;
+	struct pw_dest dest;
 };
 
 struct pw_dest_limit *pw_dest_limit_new(unsigned int slots)
 {
 	struct pw_dest_limit *l = calloc(1, sizeof(*l));
-	size_t n = 64;
 
-	while (n < slots)
-		n <<= 1;
 	if (!l)
 		return NULL;
-	l->mask = n - 1;
-	l->slots = calloc(n, sizeof(*l->slots));
-	if (!l->slots) {
+	if (pw_htab_init(&l->slots, slots > 64 ? slots : 64, sizeof(struct limit_slot),
+			 LIMIT_PROBES)) {
 		free(l);
 		return NULL;
 	}
@@ -59,48 +59,44 @@ struct pw_dest_limit *pw_dest_limit_new(unsigned int slots)
 void pw_dest_limit_free(struct pw_dest_limit *l)
 {
 	if (l)
-		free(l->slots);
+		pw_htab_free(&l->slots);
 	free(l);
+}
+
+/* An entry older than the period is free again (keep looking for the key). */
+static enum pw_htab_slot limit_classify(const void *slot, const void *key)
+{
+	const struct limit_slot *s = slot;
+	const struct limit_key *k = key;
+
+	if (!s->last_ns)
+		return PW_HT_EMPTY;
+	if (s->netns == k->netns && pw_dest_eq(&s->dest, &k->dest))
+		return PW_HT_MATCH;
+	return k->now - s->last_ns >= k->every ? PW_HT_FREE : PW_HT_TAKEN;
 }
 
 int pw_dest_limit_due(struct pw_dest_limit *l, uint64_t netns, uint16_t family,
 		      const uint8_t daddr[16], uint16_t dport, uint64_t now, uint64_t every)
 {
-	uint64_t a0, a1, h;
-	struct limit_slot *free_slot = NULL;
+	struct limit_key k = { .netns = netns, .now = now, .every = every };
+	struct limit_slot *s;
+	bool found;
 
-	/* called for every failure event: two words, not a byte loop */
-	memcpy(&a0, daddr, 8);
-	memcpy(&a1, daddr + 8, 8);
-	h = (netns ^ ((uint64_t)family << 16 | dport)) * 0x9e3779b97f4a7c15ull;
-	h = (h ^ a0) * 0xff51afd7ed558ccdull;
-	h = (h ^ a1) * 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 29;
-	for (size_t i = 0; i < LIMIT_PROBES; i++) {
-		struct limit_slot *s = &l->slots[(h + i) & l->mask];
-
-		if (!s->last_ns) {
-			if (!free_slot)
-				free_slot = s;
-			break;
-		}
-		if (s->netns == netns && s->family == family && s->dport == dport &&
-		    !memcmp(s->daddr, daddr, 16)) {
-			if (now - s->last_ns < every)
-				return 0;
-			s->last_ns = now;
-			return 1;
-		}
-		if (!free_slot && now - s->last_ns >= every)
-			free_slot = s;	/* expired: free again (keep looking for the key) */
-	}
-	if (!free_slot)
+	pw_dest_set(&k.dest, family, daddr, dport);
+	/* called for every failure event */
+	s = pw_htab_find(&l->slots, pw_dest_hash(&k.dest, netns), limit_classify, &k, &found);
+	if (!s)
 		return -1;
-	free_slot->netns = netns;
-	free_slot->family = family;
-	free_slot->dport = dport;
-	memcpy(free_slot->daddr, daddr, 16);
-	free_slot->last_ns = now ? now : 1;
+	if (found) {
+		if (now - s->last_ns < every)
+			return 0;
+		s->last_ns = now;
+		return 1;
+	}
+	s->netns = netns;
+	s->dest = k.dest;
+	s->last_ns = now ? now : 1;
 	return 1;
 }
 

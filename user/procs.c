@@ -9,29 +9,41 @@ static bool same_proc(const struct pw_proc *pr, uint32_t pid, const char *comm)
 	return pr->pid == pid && (pid || !strncmp(pr->comm, comm, PW_COMM_LEN));
 }
 
-static size_t pid_slot(uint32_t pid, size_t cap)
+static uint64_t pid_hash(uint32_t pid)
 {
-	return (size_t)(pid * 0x9e3779b1u) & (cap - 1);
+	return (uint32_t)(pid * 0x9e3779b1u);
 }
 
-/* The index over v (open addressing: row + 1, 0 = empty), at most half
- * full; made again when it would be more, or after a sort moved the rows. */
+struct proc_key {
+	const struct pw_procs *p;
+	uint32_t pid;
+	const char *comm;
+};
+
+/* A slot of the index: a row + 1, 0 = empty. */
+static enum pw_htab_slot row_classify(const void *slot, const void *key)
+{
+	uint32_t row = *(const uint32_t *)slot;
+	const struct proc_key *k = key;
+
+	if (!row)
+		return PW_HT_EMPTY;
+	return k && same_proc(&k->p->v[row - 1], k->pid, k->comm) ? PW_HT_MATCH : PW_HT_TAKEN;
+}
+
+/* The index over v, at most half full; made again when it would be more,
+ * or after a sort moved the rows. */
 static int reindex(struct pw_procs *p, size_t cap)
 {
-	uint32_t *ix = calloc(cap, sizeof(*ix));
+	struct pw_htab ix;
+	bool found;
 
-	if (!ix)
+	if (pw_htab_init(&ix, cap, sizeof(uint32_t), 0))
 		return -ENOMEM;
-	for (size_t i = 0; i < p->n; i++) {
-		size_t h = pid_slot(p->v[i].pid, cap);
-
-		while (ix[h])
-			h = (h + 1) & (cap - 1);
-		ix[h] = i + 1;
-	}
-	free(p->index);
+	for (size_t i = 0; i < p->n; i++)
+		*(uint32_t *)pw_htab_find(&ix, pid_hash(p->v[i].pid), row_classify, NULL, &found) = i + 1;
+	pw_htab_free(&p->index);
 	p->index = ix;
-	p->index_cap = cap;
 	return 0;
 }
 
@@ -39,17 +51,20 @@ static int reindex(struct pw_procs *p, size_t cap)
  * row per name. A hash probe: the table is built from up to 65,536 rows. */
 static struct pw_proc *find_or_add(struct pw_procs *p, uint32_t pid, const char *comm)
 {
-	size_t h, cap = p->index_cap ? p->index_cap : 128;
+	size_t icap = p->index.slots ? pw_htab_slots(&p->index) : 0, cap = icap ? icap : 128;
+	struct proc_key k = { p, pid, comm };
+	uint32_t *slot;
+	bool found;
 
-	if ((p->n + 1) * 2 > p->index_cap) {
+	if ((p->n + 1) * 2 > icap) {
 		while ((p->n + 1) * 2 > cap)
 			cap *= 2;
 		if (reindex(p, cap))
 			return NULL;
 	}
-	for (h = pid_slot(pid, p->index_cap); p->index[h]; h = (h + 1) & (p->index_cap - 1))
-		if (same_proc(&p->v[p->index[h] - 1], pid, comm))
-			return &p->v[p->index[h] - 1];
+	slot = pw_htab_find(&p->index, pid_hash(pid), row_classify, &k, &found);
+	if (found)
+		return &p->v[*slot - 1];
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
 		struct pw_proc *v = realloc(p->v, cap * sizeof(*v));
@@ -63,7 +78,7 @@ static struct pw_proc *find_or_add(struct pw_procs *p, uint32_t pid, const char 
 	p->v[p->n].pid = pid;
 	if (!pid)
 		memcpy(p->v[p->n].comm, comm, PW_COMM_LEN);
-	p->index[h] = ++p->n;
+	*slot = ++p->n;
 	return &p->v[p->n - 1];
 }
 
@@ -116,15 +131,13 @@ void pw_procs_sort(struct pw_procs *p)
 	if (p->n)
 		qsort(p->v, p->n, sizeof(p->v[0]), cmp_proc);
 	/* rows moved: the next add indexes them again */
-	free(p->index);
-	p->index = NULL;
-	p->index_cap = 0;
+	pw_htab_free(&p->index);
 }
 
 void pw_procs_free(struct pw_procs *p)
 {
 	free(p->v);
-	free(p->index);
+	pw_htab_free(&p->index);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "hashtab.h"
 #include "output.h"
 #include "workload.h"
 
@@ -32,8 +33,7 @@ struct pw_procs {
 	struct pw_proc *v;
 	size_t n;
 	size_t cap;
-	uint32_t *index;	/* pid -> row + 1 (procs.c) */
-	size_t index_cap;
+	struct pw_htab index;	/* pid -> row + 1, uint32_t (procs.c) */
 };
 
 /* Fold one kernel entry in. 0 or -ENOMEM. */

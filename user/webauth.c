@@ -33,6 +33,7 @@
 #include <time.h>
 #include <netinet/in.h>
 #include <sys/random.h>
+#include "util.h"
 #include "webauth.h"
 
 #ifndef PW_NO_METRICS
@@ -155,17 +156,6 @@ static bool equal_ct(const void *a, const void *b, size_t n)
 	return !d;
 }
 
-/* bcrypt's cost is the CPU time this thread spent in it: on a busy host the
- * wall time of one hash can exceed a whole pool, and one client would then
- * lock out the others for what other processes did. */
-static int64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 enum pw_auth_result pw_webauth_check(struct pw_webauth *a, struct pw_webconfig *cfg,
 				     const struct pw_addrkey *src, const char *user,
 				     const char *pass, int64_t now_ns)
@@ -207,9 +197,12 @@ enum pw_auth_result pw_webauth_check(struct pw_webauth *a, struct pw_webconfig *
 	refill(&s->b, now_ns, PW_AUTH_SOURCE_PER_S, PW_AUTH_SOURCE_MAX);
 	if (s->b.ns <= 0 || pool->ns <= 0)
 		return PW_AUTH_BUSY;
-	t0 = cpu_ns();
+	/* bcrypt's cost is the CPU time this thread spent in it: on a busy
+	 * host the wall time of one hash can exceed a whole pool, and one
+	 * client would then lock out the others for what other processes did */
+	t0 = pw_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	out = crypt_rn(pass, u->hash, a->crypt_data, sizeof(struct crypt_data));
-	cost = cpu_ns() - t0;
+	cost = pw_clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
 	s->b.ns -= cost;
 	pool->ns -= cost;
 	a->bcrypt_runs++;

@@ -29,6 +29,8 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
+#include "hashtab.h"
+#include "util.h"
 #include "workload.h"
 
 #define FILEID_KERNFS	0xfe	/* include/linux/exportfs.h: cgroup ids as handles */
@@ -434,8 +436,8 @@ struct pw_workloads {
 	size_t root_len;
 	int root_fd;
 	char *pods_dir;
-	struct slot *slots;
-	size_t cap, n, max;
+	struct pw_htab slots;	/* struct slot, at least twice max: never full */
+	size_t n, max;
 	unsigned int per_second, used, walks_used;
 	int64_t window;
 	bool no_handles;	/* open_by_handle_at refused: walk */
@@ -451,13 +453,11 @@ struct pw_workloads *pw_workloads_new(const char *pods_dir, size_t max_entries,
 		return NULL;
 	ws->root_fd = -1;
 	ws->max = max_entries ? max_entries : 1;
-	for (ws->cap = 16; ws->cap < ws->max * 2; ws->cap *= 2)
-		;
-	ws->slots = calloc(ws->cap, sizeof(*ws->slots));
+	pw_htab_init(&ws->slots, ws->max * 2 > 16 ? ws->max * 2 : 16, sizeof(struct slot), 0);
 	ws->pods_dir = strdup(pods_dir ? pods_dir : "/var/log/pods");
 	ws->per_second = per_second;
 	ws->window = -1;
-	if (!ws->slots || !ws->pods_dir || !pw_cgroup2_mount("/proc/self/mountinfo", ws->root, sizeof(ws->root)) ||
+	if (!ws->slots.slots || !ws->pods_dir || !pw_cgroup2_mount("/proc/self/mountinfo", ws->root, sizeof(ws->root)) ||
 	    (ws->root_fd = open(ws->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		pw_workloads_free(ws);
 		return NULL;
@@ -470,14 +470,15 @@ struct pw_workloads *pw_workloads_new(const char *pods_dir, size_t max_entries,
 
 static void drop_all(struct pw_workloads *ws)
 {
-	for (size_t i = 0; i < ws->cap; i++) {
-		if (ws->slots[i].w) {
-			pw_workload_clear(ws->slots[i].w);
-			free(ws->slots[i].w);
+	for (size_t i = 0; i < pw_htab_slots(&ws->slots); i++) {
+		struct slot *s = pw_htab_at(&ws->slots, i);
+
+		if (s->w) {
+			pw_workload_clear(s->w);
+			free(s->w);
 		}
-		ws->slots[i].id = 0;
-		ws->slots[i].w = NULL;
 	}
+	pw_htab_clear(&ws->slots);
 	ws->n = 0;
 }
 
@@ -485,18 +486,13 @@ void pw_workloads_free(struct pw_workloads *ws)
 {
 	if (!ws)
 		return;
-	if (ws->slots)
+	if (ws->slots.slots)
 		drop_all(ws);
-	free(ws->slots);
+	pw_htab_free(&ws->slots);
 	free(ws->pods_dir);
 	if (ws->root_fd >= 0)
 		close(ws->root_fd);
 	free(ws);
-}
-
-const char *pw_workloads_root(const struct pw_workloads *ws)
-{
-	return ws->root;
 }
 
 void pw_workloads_stats(const struct pw_workloads *ws, struct pw_workloads_stats *st)
@@ -504,13 +500,21 @@ void pw_workloads_stats(const struct pw_workloads *ws, struct pw_workloads_stats
 	*st = ws->st;
 }
 
+static enum pw_htab_slot slot_classify(const void *slot, const void *key)
+{
+	const struct slot *s = slot;
+
+	if (!s->id)
+		return PW_HT_EMPTY;
+	return s->id == *(const uint64_t *)key ? PW_HT_MATCH : PW_HT_TAKEN;
+}
+
+/* id's slot, else the empty one it goes in (there is one: n < max). */
 static struct slot *probe(struct pw_workloads *ws, uint64_t id)
 {
-	size_t h = (id * 0x9e3779b97f4a7c15ull) >> 20 & (ws->cap - 1);
+	bool found;
 
-	while (ws->slots[h].id && ws->slots[h].id != id)
-		h = (h + 1) & (ws->cap - 1);
-	return &ws->slots[h];
+	return pw_htab_find(&ws->slots, (id * PW_GOLDEN64) >> 20, slot_classify, &id, &found);
 }
 
 const struct pw_workload *pw_workloads_peek(struct pw_workloads *ws, uint64_t id)

@@ -83,8 +83,6 @@ struct pw_workloads_stats {
 	uint64_t walks;		/* resolutions that walked the hierarchy */
 };
 void pw_workloads_stats(const struct pw_workloads *ws, struct pw_workloads_stats *st);
-/* The cgroup2 mount point the resolver uses. */
-const char *pw_workloads_root(const struct pw_workloads *ws);
 
 /* Path (absolute, or relative to the cgroup2 root) of a cgroup -> an open
  * O_RDONLY|O_DIRECTORY fd of it, checked to be on cgroup2; -errno with a

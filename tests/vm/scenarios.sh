@@ -31,7 +31,10 @@ wait_line() {
 # wait_lines FILE REGEX N TENTHS: until N lines of FILE match
 wait_lines() {
 	i=0
-	while [ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -lt "$3" ]; do
+	while :; do
+		# grep -c prints nothing for a file not there yet
+		n=$(grep -cE -- "$2" "$1" 2>/dev/null)
+		[ "${n:-0}" -ge "$3" ] && return 0
 		i=$((i + 1))
 		[ "$i" -gt "$4" ] && return 1
 		sleep 0.1
