@@ -7,18 +7,19 @@
 #include <string.h>
 
 #include "census_dests.h"
+#include "util.h"
 
 #define SKETCH_ROWS	4
 #define SKETCH_COLS	65536	/* 4 x 65536 x 4 bytes = 1 MiB */
 
+/* FNV-1a from a seed that is not the standard offset basis (a digit short
+ * of PW_FNV1A_INIT): kept, as the sketch's columns, and so which
+ * destinations get a row past the cap, depend on it. */
+#define DEST_HASH_SEED	1469598103934665603ull
+
 static uint64_t hash_bytes(const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	uint64_t h = 1469598103934665603ull;
-
-	while (n--)
-		h = (h ^ *b++) * 1099511628211ull;
-	return h;
+	return pw_fnv1a(DEST_HASH_SEED, p, n);
 }
 
 /* Index every entry of o into the empty table t of sz slots. */
@@ -108,7 +109,7 @@ long pw_dests_find(const struct pw_dest_table *tb, const struct pw_dkey *k)
 
 static size_t sketch_col(const struct pw_dkey *k, unsigned int row)
 {
-	uint64_t h = hash_bytes(k, sizeof(*k)) ^ (0x9e3779b97f4a7c15ull * (row + 1));
+	uint64_t h = hash_bytes(k, sizeof(*k)) ^ (PW_GOLDEN64 * (row + 1));
 
 	h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
 	return (h ^ (h >> 29)) & (SKETCH_COLS - 1);
