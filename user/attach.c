@@ -16,7 +16,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "attach.h"
-#include "census.h"
+#include "kernel.h"
 #include "caps.h"
 #include "output.h"
 #include "portwatch.skel.h"

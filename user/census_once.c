@@ -6,6 +6,9 @@
 #include <unistd.h>
 #include "census.h"
 #include "census_once.h"
+#include "census_print.h"
+#include "client.h"
+#include "netns.h"
 #include "pressure.h"
 
 int pw_census_once(const struct env *env, const struct pw_privs *privs)

@@ -24,6 +24,7 @@
 #include "caps.h"
 #include "census_once.h"
 #include "cli.h"
+#include "client.h"
 #include "consumer.h"
 #include "fifo_guard.h"
 #include "http.h"
@@ -238,7 +239,7 @@ static int start(struct ctx *ctx, const struct env *env)
 static void stop(struct ctx *ctx, int *ret)
 {
 	if (pw_worker_stuck())
-		*ret = PW_EXIT_CANNOT_RUN;	/* said by census.c */
+		*ret = PW_EXIT_CANNOT_RUN;	/* said by netns.c */
 	portwatch_bpf__detach(ctx->at.skel);
 	syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
 	pw_worker_stop(&ctx->worker);

@@ -5,7 +5,7 @@
 #include <sys/utsname.h>
 #include <zlib.h>
 
-#include "census.h"
+#include "kernel.h"
 #include "preempt.h"
 
 static const char *const names[] = {

@@ -5,11 +5,15 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "census_print.h"
+#include "client.h"
 #include "dest.h"
 #include "hashtab.h"
+#include "netns.h"
 #include "output.h"
 #include "pressure.h"
 #include "procs.h"
+#include "remedies.h"
 
 #define WARN_SLOTS	4096	/* destinations remembered for warnings */
 #define SCAN_MAX_NETNS	256	/* netns per periodic census */

@@ -11,6 +11,7 @@
 #include "http.h"
 #include "kmaps.h"
 #include "mailbox.h"
+#include "netns.h"
 #include "metrics.h"
 #include "pressure.h"
 #include "worker.h"

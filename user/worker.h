@@ -42,7 +42,7 @@ void pw_worker_stop(struct pw_worker *w);
 /* After the join: diagnose what the consumer asked last. */
 void pw_worker_last_requests(struct pw_worker *w);
 /* The worker could not return to portwatch's netns after a census (said
- * by census.c): it never works again, is never joined, and the process
+ * by netns.c): it never works again, is never joined, and the process
  * ends with exit status 1 after the summary. */
 bool pw_worker_stuck(void);
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include "census.h"
+#include "census_print.h"
 #include "census_input.h"
 #include "fuzz.h"
 #include "output.h"
@@ -125,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			  ns.range_size == 0, "range arithmetic");
 		check_json(&ns);
 		/* the most holders a destination shows, each with a hostile comm
-		 * (a C string, as census.c reads it from /proc/PID/comm) */
+		 * (a C string, as holders.c reads it from /proc/PID/comm) */
 		free(ns.holder_store);
 		ns.holder_store = ns.ndests ? calloc(ns.ndests * PW_MAX_HOLDERS,
 						     sizeof(*ns.holder_store)) : NULL;

@@ -15,7 +15,10 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "census.h"
+#include "client.h"
+#include "holders.h"
+#include "kernel.h"
+#include "sysctl.h"
 #include "procs.h"
 #include "fuzz.h"
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* record_diag: records, in the netns it runs in, the NETLINK_SOCK_DIAG
  * dumps the census takes (listeners and bound sockets, then every other
- * state; inet then inet6, as user/census.c asks) with the port range and
- * tcp_tw_reuse, as one fuzz_census input (census_input.h) on stdout.
+ * state; inet then inet6, as user/census.c and sockdiag.c ask) with the
+ * port range and tcp_tw_reuse, as one fuzz_census input (census_input.h)
+ * on stdout.
  * tests/fuzz/record.sh runs it in a test netns to make the seeds. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -17,6 +17,9 @@
 #include <cmocka.h>
 
 #include "census.h"
+#include "client.h"
+#include "kernel.h"
+#include "remedies.h"
 
 static struct pw_remedy r[PW_MAX_REMEDIES];
 static int nr;
