@@ -80,7 +80,7 @@ static void test_loopback(void **state)
 static void test_take_own_netns(void **state)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct pw_census_filter f = { .one_dest = true, .family = AF_INET, .holders = true };
+	struct pw_census_filter f = { .one_dest = true, .dest.family = AF_INET, .holders = true };
 	socklen_t sl = sizeof(sin);
 	struct pw_census_ns ns;
 	struct stat self;
@@ -98,8 +98,8 @@ static void test_take_own_netns(void **state)
 	c2 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(connect(c1, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(connect(c2, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	f.dport = ntohs(sin.sin_port);
-	memcpy(f.daddr, &sin.sin_addr, 4);
+	f.dest.port = ntohs(sin.sin_port);
+	memcpy(f.dest.addr, &sin.sin_addr, 4);
 
 	rf = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
 	assert_non_null(rf);
@@ -121,8 +121,8 @@ static void test_take_own_netns(void **state)
 		/* listener and 2 clients; the accepted ones fail the dport filter */
 		assert_true(ns.sockets >= 3);
 		assert_int_equal(ns.ndests, 1);
-		assert_int_equal(ns.dests[0].family, AF_INET);
-		assert_int_equal(ns.dests[0].dport, f.dport);
+		assert_int_equal(ns.dests[0].dest.family, AF_INET);
+		assert_int_equal(ns.dests[0].dest.port, f.dest.port);
 		assert_int_equal(ns.dests[0].held, 2);
 		assert_int_equal(ns.dests[0].states[1], 2);
 		assert_int_equal(ns.dests[0].nholders, 1);
@@ -133,7 +133,7 @@ static void test_take_own_netns(void **state)
 	close(nsfd);
 
 	/* a destination nobody talks to: one all-zero entry */
-	f.dport ^= 1;
+	f.dest.port ^= 1;
 	assert_int_equal(pw_census_take(-1, &f, &ns, err, sizeof(err)), 0);
 	assert_int_equal(ns.ndests, 1);
 	assert_int_equal(ns.dests[0].held, 0);
@@ -191,8 +191,8 @@ static void *load_seed(const char *name, struct pw_census_replay_in *in)
 static void test_replay_recorded(void **state)
 {
 	struct pw_census_replay_in in = { 0 };
-	struct pw_census_filter f = { .one_dest = true, .family = AF_INET, .dport = 18101,
-				      .daddr = { 127, 0, 0, 1 } };
+	struct pw_census_filter f = { .one_dest = true, .dest.family = AF_INET, .dest.port = 18101,
+				      .dest.addr = { 127, 0, 0, 1 } };
 	struct pw_census_ns ns;
 	void *buf = load_seed("tw_estab_reuse0", &in);
 
@@ -205,14 +205,14 @@ static void test_replay_recorded(void **state)
 	assert_int_equal(ns.bind_owned, 1);
 	assert_int_equal(ns.range_size, 9);
 	assert_int_equal(ns.ndests, 3);
-	assert_int_equal(ns.dests[0].dport, 18100);
+	assert_int_equal(ns.dests[0].dest.port, 18100);
 	assert_int_equal(ns.dests[0].held, 5);
 	assert_int_equal(ns.dests[0].states[6], 5);
 	assert_int_equal(ns.dests[0].reusable_time_wait, 0);	/* tw_reuse=0 */
-	assert_int_equal(ns.dests[1].dport, 18102);
-	assert_int_equal(ns.dests[1].family, AF_INET6);
+	assert_int_equal(ns.dests[1].dest.port, 18102);
+	assert_int_equal(ns.dests[1].dest.family, AF_INET6);
 	assert_int_equal(ns.dests[1].held, 3);
-	assert_int_equal(ns.dests[2].dport, 18101);
+	assert_int_equal(ns.dests[2].dest.port, 18101);
 	assert_int_equal(ns.dests[2].held, 2);
 	assert_int_equal(ns.dests[2].states[1], 2);
 	pw_census_free(&ns);
@@ -297,9 +297,9 @@ static void test_census_bounded_destinations(void **state)
 	print_message("  %zu rows, peak RSS grew %ld KiB\n", ns.ndests, b.ru_maxrss - a.ru_maxrss);
 	assert_true(ns.ndests <= PW_CENSUS_MAX_DESTS);
 	assert_true(ns.ndests >= 1);
-	inet_ntop(AF_INET, ns.dests[0].daddr, dst, sizeof(dst));
+	inet_ntop(AF_INET, ns.dests[0].dest.addr, dst, sizeof(dst));
 	assert_string_equal(dst, "127.0.0.1");
-	assert_int_equal(ns.dests[0].dport, 8080);
+	assert_int_equal(ns.dests[0].dest.port, 8080);
 	assert_int_equal(ns.dests[0].held, 10);
 	assert_int_equal(ns.dests[0].states[6], 10);
 	assert_true(ns.other_dests_folded);
