@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The per-process collector: portwatch_process_connect_failures_total, at
+ * most --max-pids processes (the top failers). */
+#include <errno.h>
+#include <stdlib.h>
+#include "metrics_internal.h"
+
+static int cmp_row_pid(const void *a, const void *b)
+{
+	const struct pw_row *x = *(const struct pw_row *const *)a;
+	const struct pw_row *y = *(const struct pw_row *const *)b;
+
+	if (x->key.tgid != y->key.tgid)
+		return x->key.tgid < y->key.tgid ? -1 : 1;
+	return (x->key.err > y->key.err) - (x->key.err < y->key.err);
+}
+
+/* Per-process series: processes alive or gone for less than 5 minutes, at
+ * most max_pids of them: the top failers (pick_shown); the rest are counted,
+ * not shown. Shown in pid order. */
+size_t pw_collect_pids(FILE *f, const struct pw_metrics_input *in)
+{
+	struct pw_accounts *a = in->acc;
+	struct pw_row **v = calloc(a->n ? a->n : 1, sizeof(*v));
+	struct pw_contender *c = calloc(a->n ? a->n : 1, sizeof(*c));
+	size_t n = 0, nc = 0, dropped = 0;
+	char ebuf[16];
+
+	pw_prom_header(f, "portwatch_process_connect_failures_total", "counter",
+		       "Failed connect() calls per process (live, or exited less than 5 minutes ago).");
+	if (!v || !c) {
+		free(v);
+		free(c);
+		return 0;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		struct pw_row *r = &a->rows[i];
+
+		if (r->key.err && (!r->exited_ns || in->now_ns - r->exited_ns < PW_EXPIRE_NS))
+			v[n++] = r;
+		else
+			r->shown = false;
+	}
+	qsort(v, n, sizeof(*v), cmp_row_pid);
+	for (size_t i = 0, j; i < n; i = j) {
+		struct pw_contender *p = &c[nc++];
+
+		p->start = i;
+		p->tgid = v[i]->key.tgid;
+		for (j = i; j < n && v[j]->key.tgid == v[i]->key.tgid; j++) {
+			struct pw_proc_val t;
+
+			pw_row_total(v[j], &t);
+			p->fails += t.count;
+			if (v[j]->key.err == EADDRNOTAVAIL)
+				p->eaddr += t.count;
+			p->was_shown |= v[j]->shown;
+		}
+		p->end = j;
+	}
+	/* pid 0 (the unattributed rows, not a process) is always shown, and
+	 * takes no place of --max-pids; c is in pid order */
+	if (nc && !c[0].tgid) {
+		c[0].show = true;
+		dropped = pw_contenders_pick(c + 1, nc - 1, in->max_pids);
+	} else {
+		dropped = pw_contenders_pick(c, nc, in->max_pids);
+	}
+	for (size_t ci = 0; ci < nc; ci++) {
+		/* rows of one pid: one series per errno, families summed */
+		for (size_t j = c[ci].start, k; j < c[ci].end; j = k) {
+			uint64_t sum = 0;
+			struct pw_proc_val t;
+
+			for (k = j; k < c[ci].end && v[k]->key.err == v[j]->key.err; k++) {
+				pw_row_total(v[k], &t);
+				sum += t.count;
+				v[k]->shown = c[ci].show;
+			}
+			if (!c[ci].show)
+				continue;
+			pw_row_total(v[j], &t);
+			fprintf(f, "portwatch_process_connect_failures_total{pid=\"%u\",", v[j]->key.tgid);
+			pw_prom_label_comm(f, t.comm);
+			fprintf(f, ",errno=\"%s\"} %llu\n",
+				pw_errno_label(v[j]->key.err, ebuf, sizeof(ebuf)), (unsigned long long)sum);
+		}
+	}
+	free(v);
+	free(c);
+	return dropped;
+}
