@@ -25,7 +25,6 @@ void pw_accounts_free(struct pw_accounts *a)
 	free(a->comm_floor);
 	free(a->cother);
 	free(a->comm_prev);
-	free(a->wl_shown);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -102,6 +101,7 @@ static struct pw_row *add(struct pw_accounts *a, const struct pw_proc_key *k)
 		return NULL;
 	memset(&a->rows[a->n], 0, sizeof(a->rows[0]));
 	a->rows[a->n].key = *k;
+	a->rows[a->n].id = ++a->last_row_id;
 	for (h = key_hash(k, a->index_cap); a->index[h]; h = (h + 1) & (a->index_cap - 1))
 		;
 	a->index[h] = ++a->n;

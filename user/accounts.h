@@ -75,7 +75,8 @@ struct pw_row {
 	uint64_t event_ns;		/* newest PW_UNCOUNTED outcome added (ts_ns) */
 	int cur_fd;			/* the map cur was read from (-1: by hand) */
 	bool in_kernel;
-	bool shown;			/* in the last per-pid series (metrics.c) */
+	uint64_t id;			/* unique for the accounts' life (kept when the pid
+					 * is reused): what others remember a row by */
 	/* foreign pids only: retired for being idle, not seen gone */
 	bool idle;
 	uint64_t active_ns;		/* when cur last changed (foreign pids) */
@@ -108,10 +109,7 @@ struct pw_accounts {
 	 * now takes its failures since then (before, they were (other)'s) */
 	struct pw_comm_total *comm_prev;
 	size_t ncomm_prev;
-	/* the workloads the last per-workload series showed (metrics.c):
-	 * hashes of their labels, sorted */
-	uint64_t *wl_shown;
-	size_t nwl_shown;
+	uint64_t last_row_id;		/* pw_row.id of the newest row */
 	/* live rows folded into `expired` because more than max_rows
 	 * processes were alive (their kernel entries taken out too) */
 	uint64_t live_folded;

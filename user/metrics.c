@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The exposition: each collector in turn, in a fixed order; the kernel's
  * counters, the census and the attach mode's own families. */
+#include <stdlib.h>
+#include <string.h>
 #include "metrics_internal.h"
 
 /* From the last periodic census: the most used destinations (at most 20,
@@ -56,6 +58,13 @@ static void missed_runs(FILE *f, const struct pw_metrics_input *in)
 		       "portwatch's own map reads run without the SCHED_FIFO guard.");
 	fprintf(f, "portwatch_exact_under_contention{preempt_model=\"%s\"} %d\n", in->preempt_model,
 		in->exact_under_contention ? 1 : 0);
+}
+
+void pw_metrics_memory_free(struct pw_metrics_memory *m)
+{
+	free(m->rows_shown);
+	free(m->wl_shown);
+	memset(m, 0, sizeof(*m));
 }
 
 size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)

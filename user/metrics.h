@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Prometheus text exposition (format 0.0.4) of portwatch's counters:
- * renders what it is given into a FILE (and notes in the accounts which
- * processes the per-pid series showed). */
+ * renders what it is given into a FILE; what the collectors remember between
+ * scrapes is in the caller's struct pw_metrics_memory. */
 #ifndef PW_METRICS_H
 #define PW_METRICS_H
 
@@ -23,10 +23,23 @@ enum {
 	PW_MISS_KINDS,
 };
 
+/* What the collectors remember between scrapes: the series each showed, so
+ * that a shown one is held (the shown set does not flap). Zeroed by the
+ * caller, kept as long as the accounts it renders, pw_metrics_memory_free()d. */
+struct pw_metrics_memory {
+	uint64_t *rows_shown;		/* pw_row.id of the rows the per-pid series showed, sorted */
+	size_t nrows_shown;
+	uint64_t *wl_shown;		/* hashes of the labels of the workloads shown, sorted */
+	size_t nwl_shown;
+};
+
+void pw_metrics_memory_free(struct pw_metrics_memory *m);
+
 struct pw_metrics_input {
-	/* not const: each row remembers whether the per-pid series showed it
-	 * (pw_row.shown), so the shown set does not flap between scrapes */
+	/* not const: the per-comm series choose which names the accounts
+	 * track (pw_accounts_comm_adopt) */
 	struct pw_accounts *acc;
+	struct pw_metrics_memory *memory;
 	uint64_t now_ns;		/* CLOCK_MONOTONIC, for series expiry */
 	unsigned int max_pids;		/* per-pid series cap */
 	uint64_t scan_hist[PW_SCAN_RESULTS][PW_HIST_SLOTS];

@@ -29,6 +29,8 @@ struct pw_contender {
 
 /* Mark the max of the n contenders to show; returns how many are left out. */
 size_t pw_contenders_pick(struct pw_contender *c, size_t n, size_t max);
+/* qsort()/bsearch() order of uint64_t */
+int pw_cmp_u64(const void *a, const void *b);
 /* Row i of the rows then the folded rows, its total in t; NULL for a row
  * of successes. */
 const struct pw_row *pw_failure_row(const struct pw_accounts *a, size_t i, struct pw_proc_val *t);

@@ -16,30 +16,31 @@ static int cmp_row_pid(const void *a, const void *b)
 }
 
 /* Per-process series: processes alive or gone for less than 5 minutes, at
- * most max_pids of them: the top failers (pick_shown); the rest are counted,
+ * most max_pids of them: the top failers (pw_contenders_pick); the rest are counted,
  * not shown. Shown in pid order. */
 size_t pw_collect_pids(FILE *f, const struct pw_metrics_input *in)
 {
-	struct pw_accounts *a = in->acc;
-	struct pw_row **v = calloc(a->n ? a->n : 1, sizeof(*v));
+	const struct pw_accounts *a = in->acc;
+	struct pw_metrics_memory *m = in->memory;
+	const struct pw_row **v = calloc(a->n ? a->n : 1, sizeof(*v));
 	struct pw_contender *c = calloc(a->n ? a->n : 1, sizeof(*c));
-	size_t n = 0, nc = 0, dropped = 0;
+	uint64_t *shown = malloc((a->n ? a->n : 1) * sizeof(*shown));
+	size_t n = 0, nc = 0, nshown = 0, dropped = 0;
 	char ebuf[16];
 
 	pw_prom_header(f, "portwatch_process_connect_failures_total", "counter",
 		       "Failed connect() calls per process (live, or exited less than 5 minutes ago).");
-	if (!v || !c) {
+	if (!v || !c || !shown) {
 		free(v);
 		free(c);
-		return 0;
+		free(shown);
+		return 0;	/* the shown set stays as it was */
 	}
 	for (size_t i = 0; i < a->n; i++) {
-		struct pw_row *r = &a->rows[i];
+		const struct pw_row *r = &a->rows[i];
 
 		if (r->key.err && (!r->exited_ns || in->now_ns - r->exited_ns < PW_EXPIRE_NS))
 			v[n++] = r;
-		else
-			r->shown = false;
 	}
 	qsort(v, n, sizeof(*v), cmp_row_pid);
 	for (size_t i = 0, j; i < n; i = j) {
@@ -54,7 +55,8 @@ size_t pw_collect_pids(FILE *f, const struct pw_metrics_input *in)
 			p->fails += t.count;
 			if (v[j]->key.err == EADDRNOTAVAIL)
 				p->eaddr += t.count;
-			p->was_shown |= v[j]->shown;
+			p->was_shown |= m->nrows_shown && bsearch(&v[j]->id, m->rows_shown, m->nrows_shown,
+								    sizeof(m->rows_shown[0]), pw_cmp_u64);
 		}
 		p->end = j;
 	}
@@ -75,7 +77,8 @@ size_t pw_collect_pids(FILE *f, const struct pw_metrics_input *in)
 			for (k = j; k < c[ci].end && v[k]->key.err == v[j]->key.err; k++) {
 				pw_row_total(v[k], &t);
 				sum += t.count;
-				v[k]->shown = c[ci].show;
+				if (c[ci].show)
+					shown[nshown++] = v[k]->id;
 			}
 			if (!c[ci].show)
 				continue;
@@ -86,6 +89,11 @@ size_t pw_collect_pids(FILE *f, const struct pw_metrics_input *in)
 				pw_errno_label(v[j]->key.err, ebuf, sizeof(ebuf)), (unsigned long long)sum);
 		}
 	}
+	/* rows of processes shown now: held at the next scrape */
+	qsort(shown, nshown, sizeof(*shown), pw_cmp_u64);
+	free(m->rows_shown);
+	m->rows_shown = shown;
+	m->nrows_shown = nshown;
 	free(v);
 	free(c);
 	return dropped;

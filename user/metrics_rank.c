@@ -52,6 +52,13 @@ size_t pw_contenders_pick(struct pw_contender *c, size_t n, size_t max)
 	return n - max;
 }
 
+int pw_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* Row i of the rows then the folded rows, its total in t; NULL for a row
  * of successes. */
 const struct pw_row *pw_failure_row(const struct pw_accounts *a, size_t i, struct pw_proc_val *t)

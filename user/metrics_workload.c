@@ -84,16 +84,9 @@ static uint64_t labels_hash(const char *s)
 	return h;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* The workloads shown now, for the next render (at most max_pids hashes;
  * on ENOMEM the old set stays, which only weakens the hold). */
-static void remember_shown(struct pw_accounts *a, const struct pw_contender *c, size_t nc)
+static void remember_shown(struct pw_metrics_memory *m, const struct pw_contender *c, size_t nc)
 {
 	size_t n = 0;
 	uint64_t *v = malloc((nc ? nc : 1) * sizeof(*v));
@@ -103,10 +96,10 @@ static void remember_shown(struct pw_accounts *a, const struct pw_contender *c, 
 	for (size_t i = 0; i < nc; i++)
 		if (c[i].show)
 			v[n++] = labels_hash(c[i].labels);
-	qsort(v, n, sizeof(*v), cmp_u64);
-	free(a->wl_shown);
-	a->wl_shown = v;
-	a->nwl_shown = n;
+	qsort(v, n, sizeof(*v), pw_cmp_u64);
+	free(m->wl_shown);
+	m->wl_shown = v;
+	m->nwl_shown = n;
 }
 
 size_t pw_collect_workloads(FILE *f, const struct pw_metrics_input *in)
@@ -159,11 +152,11 @@ size_t pw_collect_workloads(FILE *f, const struct pw_metrics_input *in)
 	for (size_t ci = 0; ci < nc; ci++) {
 		uint64_t h = labels_hash(c[ci].labels);
 
-		c[ci].was_shown = a->nwl_shown &&
-				  bsearch(&h, a->wl_shown, a->nwl_shown, sizeof(h), cmp_u64);
+		c[ci].was_shown = in->memory->nwl_shown &&
+				  bsearch(&h, in->memory->wl_shown, in->memory->nwl_shown, sizeof(h), pw_cmp_u64);
 	}
 	dropped = c ? pw_contenders_pick(c, nc, in->max_pids) : 0;
-	remember_shown(a, c, nc);
+	remember_shown(in->memory, c, nc);
 	for (size_t ci = 0; ci < nc; ci++) {
 		if (!c[ci].show)
 			continue;

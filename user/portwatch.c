@@ -90,6 +90,7 @@ struct app {
 	struct env env;
 	struct pw_attach at;
 	struct pw_accounts acc;		/* the worker's while it runs */
+	struct pw_metrics_memory metrics_mem;	/* the worker's: what /metrics showed of acc */
 	struct ring_buffer *rb;
 	struct pw_http *http;		/* the worker's */
 	struct pw_pressure *pressure;	/* the worker's while it runs */
@@ -780,6 +781,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 	struct portwatch_bpf *skel = app->at.skel;
 	struct pw_metrics_input in = {
 		.acc = &app->acc,
+		.memory = &app->metrics_mem,
 		.now_ns = now_ns(CLOCK_MONOTONIC),
 		.max_pids = app->env.max_pids,
 		.scan_depth = app->env.scan_depth && app->at.mode != PW_MODE_TRACEPOINT,
@@ -1407,6 +1409,7 @@ cleanup:
 	ring_buffer__free(app.rb);
 	pw_detach(&app.at);
 	pw_accounts_free(&app.acc);
+	pw_metrics_memory_free(&app.metrics_mem);
 	pw_accounts_free(&app.pending);
 	pw_workloads_free(app.wl);
 	pw_workloads_free(app.wl_worker);

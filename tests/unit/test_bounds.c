@@ -88,10 +88,20 @@ static void scrape_free(struct scrape *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* What the collectors remember between scrapes: the test's own */
+static struct pw_metrics_memory memory;
+
+/* A test's accounts, and the metrics memory of them, new */
+static void accounts_init(struct pw_accounts *a, size_t max_rows)
+{
+	pw_metrics_memory_free(&memory);
+	pw_accounts_init(a, max_rows);
+}
+
 static void scrape(struct pw_accounts *a, uint64_t now, unsigned int max_pids, struct scrape *s)
 {
 	struct pw_metrics_input in = {
-		.acc = a, .now_ns = now, .max_pids = max_pids, .range_size = -1,
+		.acc = a, .memory = &memory, .now_ns = now, .max_pids = max_pids, .range_size = -1,
 		.version = "0.1.0", .libbpf_version = "v1.5", .mode = "tracepoint",
 	};
 	static const char comm_p[] = "portwatch_connect_failures_total{";
@@ -241,7 +251,7 @@ static void test_many_names_exited(void **state)
 	char comm[PW_COMM_LEN + 1];
 
 	(void)state;
-	pw_accounts_init(&a, MAX_ROWS);
+	accounts_init(&a, MAX_ROWS);
 	for (size_t b = 0; b < NPROCS / batch; b++) {
 		for (size_t i = b * batch; i < (b + 1) * batch; i++) {
 			uint32_t pid = GONE_PID + i;
@@ -359,7 +369,7 @@ static void test_names_not_squatted(void **state)
 	uint32_t pid = GONE_PID;
 
 	(void)state;
-	pw_accounts_init(&a, MAX_ROWS);
+	accounts_init(&a, MAX_ROWS);
 	for (unsigned int i = 0; i < PW_MAX_COMMS; i++) {
 		snprintf(comm, sizeof(comm), "junk%04u", i);
 		put(fd, pid++, EADDRNOTAVAIL_, 1, comm);
@@ -470,7 +480,7 @@ static void test_many_live_processes(void **state)
 	size_t kept;
 
 	(void)state;
-	pw_accounts_init(&a, MAX_ROWS);
+	accounts_init(&a, MAX_ROWS);
 	a.foreign_pids = true;	/* no kill() check: every row is of a live process */
 	for (uint32_t i = 0; i < NPROCS - 1; i++) {
 		snprintf(comm, sizeof(comm), "live%06u", i);
@@ -552,7 +562,7 @@ static void test_live_fold_whole_processes(void **state)
 	static const uint16_t errs[3] = { EADDRNOTAVAIL_, ECONNREFUSED_, 113 };
 
 	(void)state;
-	pw_accounts_init(&a, 16);
+	accounts_init(&a, 16);
 	a.foreign_pids = true;
 	for (uint32_t p = 0; p < 6; p++) {
 		for (int e = 0; e < 3; e++) {
@@ -593,7 +603,7 @@ static void test_top_failer_shown(void **state)
 	(void)state;
 	/* all at once: 10,000 lower pids with 14 failures each, the culprit
 	 * with 15 */
-	pw_accounts_init(&a, MAX_ROWS);
+	accounts_init(&a, MAX_ROWS);
 	for (uint32_t i = 0; i < 10000; i++)
 		fx_update(&a, 100 + i, EADDRNOTAVAIL_, AF_INET, 14, 14, 0, "crowd");
 	fx_update(&a, 50000, EADDRNOTAVAIL_, AF_INET, 15, 15, 0, "curl");
@@ -608,7 +618,7 @@ static void test_top_failer_shown(void **state)
 
 	/* the crowd first (shown, scraped), the culprit later failing more
 	 * than twice as often as any of them */
-	pw_accounts_init(&a, MAX_ROWS);
+	accounts_init(&a, MAX_ROWS);
 	for (uint32_t i = 0; i < 10000; i++)
 		fx_update(&a, 100 + i, EADDRNOTAVAIL_, AF_INET, 1 + i % 7, 1 + i % 7, 0, "crowd");
 	scrape(&a, T0, 1024, &s);

@@ -51,10 +51,16 @@ static void label(const char *s, size_t n)
 	assert_memory_equal(label_out, want, sizeof(want) - 1);		\
 } while (0)
 
+/* What the collectors remember between renders: a test's own, from its
+ * input_init() */
+static struct pw_metrics_memory memory;
+
 static void input_init(struct pw_metrics_input *in, struct pw_accounts *a)
 {
 	memset(in, 0, sizeof(*in));
+	pw_metrics_memory_free(&memory);
 	in->acc = a;
+	in->memory = &memory;
 	in->now_ns = T0;
 	in->max_pids = 1024;
 	in->range_size = -1;
