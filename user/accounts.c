@@ -22,9 +22,6 @@ void pw_accounts_free(struct pw_accounts *a)
 	free(a->expired_index);
 	free(a->comms);
 	free(a->comm_index);
-	free(a->comm_floor);
-	free(a->cother);
-	free(a->comm_prev);
 	memset(a, 0, sizeof(*a));
 }
 

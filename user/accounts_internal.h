@@ -10,8 +10,6 @@
 int pw_rows_room(struct pw_row **v, size_t n, size_t *cap, size_t first);
 /* Rebuild the index of the rows with cap slots. 0 or -ENOMEM. */
 int pw_accounts_reindex(struct pw_accounts *a, size_t cap);
-/* FNV-1a of a name key (pw_comm_key). */
-uint64_t pw_comm_hash(const char key[PW_COMM_LEN]);
 /* A name failing for the first time is tracked while there is room;
  * -ENOMEM only when the table cannot be made. */
 int pw_accounts_comm_admit(struct pw_accounts *a, const char *comm, bool always);

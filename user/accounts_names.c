@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The tracked command names: at most PW_COMM_SLOTS (+ the pinned one) whose
- * folded rows keep their own name; the floors of names no longer tracked. */
+ * folded rows keep their own name. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,27 +63,12 @@ struct pw_comm *pw_accounts_comm_find(const struct pw_accounts *a, const char *c
 	return a->comm_index[h] ? &a->comms[a->comm_index[h] - 1] : NULL;
 }
 
-bool pw_accounts_comm_shown(const struct pw_accounts *a, const char *comm)
-{
-	const struct pw_comm *c = pw_accounts_comm_find(a, comm);
-
-	return c && c->shown;
-}
-
 static int comms_alloc(struct pw_accounts *a)
 {
 	if (a->comm_index)
 		return 0;
 	a->comm_index = calloc(COMM_INDEX_CAP, sizeof(*a->comm_index));
-	a->comm_floor = calloc(PW_COMM_FLOORS, sizeof(*a->comm_floor));
-	if (!a->comm_index || !a->comm_floor) {
-		free(a->comm_index);
-		free(a->comm_floor);
-		a->comm_index = NULL;
-		a->comm_floor = NULL;
-		return -ENOMEM;
-	}
-	return 0;
+	return a->comm_index ? 0 : -ENOMEM;
 }
 
 /* Room for one more tracked name (the table grows to PW_COMM_SLOTS + 1). */
@@ -148,27 +133,8 @@ struct pw_comm *pw_accounts_comm_adopt(struct pw_accounts *a, const char *comm)
 {
 	struct pw_comm *c = pw_accounts_comm_find(a, comm);
 
-	if (c)
-		return c;
-	c = track(a, comm, false);
-	if (c)
-		c->adopted = true;
-	return c;
+	return c ? c : track(a, comm, false);
 }
-
-static size_t floor_slot(const char *name, uint16_t err, uint16_t family)
-{
-	uint64_t h = pw_comm_hash(name) ^ ((uint64_t)err << 16 | family) * 0x9e3779b97f4a7c15ull;
-
-	return (h ^ h >> 29) & (PW_COMM_FLOORS - 1);
-}
-
-uint64_t pw_accounts_comm_floor(const struct pw_accounts *a, const char *name, uint16_t err,
-				uint16_t family)
-{
-	return a->comm_floor ? a->comm_floor[floor_slot(name, err, family)] : 0;
-}
-
 
 int pw_accounts_comm_evict(struct pw_accounts *a, struct pw_comm *c)
 {
@@ -176,13 +142,6 @@ int pw_accounts_comm_evict(struct pw_accounts *a, struct pw_comm *c)
 
 	if (c->pinned)
 		return -EINVAL;
-	for (unsigned int k = 0; k < c->nseries; k++) {
-		uint64_t *f = &a->comm_floor[floor_slot(c->name, c->s[k].err, c->s[k].family)];
-
-		if (c->s[k].own > *f)
-			*f = c->s[k].own;
-		a->comm_evicted_own += c->s[k].own;
-	}
 	a->comms[i] = a->comms[--a->ncomms];
 	memset(a->comm_index, 0, COMM_INDEX_CAP * sizeof(*a->comm_index));
 	for (size_t j = 0; j < a->ncomms; j++)

@@ -64,6 +64,10 @@ void pw_metrics_memory_free(struct pw_metrics_memory *m)
 {
 	free(m->rows_shown);
 	free(m->wl_shown);
+	free(m->comm.names);
+	free(m->comm.floors);
+	free(m->comm.other);
+	free(m->comm.prev);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -72,7 +76,7 @@ size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
 	size_t dropped;
 
 	pw_collect_attempts(f, in->acc);
-	pw_collect_comms(f, in->acc);
+	pw_collect_comms(f, in->acc, &in->memory->comm);
 	dropped = pw_collect_pids(f, in);
 	pw_prom_header(f, "portwatch_process_series_dropped", "gauge",
 		       "Processes with failures left out of the per-process series (over --max-pids).");

@@ -43,7 +43,7 @@ void pw_collect_scan_duration(FILE *f, const struct pw_metrics_input *in);
 /* portwatch_ports_checked */
 void pw_collect_ports_checked(FILE *f, const struct pw_metrics_input *in);
 /* portwatch_connect_failures_total */
-void pw_collect_comms(FILE *f, struct pw_accounts *a);
+void pw_collect_comms(FILE *f, struct pw_accounts *a, struct pw_comm_memory *m);
 /* portwatch_process_connect_failures_total; returns the processes left out */
 size_t pw_collect_pids(FILE *f, const struct pw_metrics_input *in);
 /* portwatch_workload_connect_failures_total; returns the workloads left out */
