@@ -60,6 +60,51 @@ static void missed_runs(FILE *f, const struct pw_metrics_input *in)
 		in->exact_under_contention ? 1 : 0);
 }
 
+/* The node's ephemeral port range; none when it was not read. */
+static void port_range(FILE *f, const struct pw_metrics_input *in)
+{
+	if (in->range_size < 0)
+		return;
+	pw_prom_header(f, "portwatch_local_port_range_size", "gauge",
+		       "Ports in net.ipv4.ip_local_port_range of the node's network namespace "
+		       "(labelled netns: portwatch's own, when the node's is not reachable).");
+	if (in->range_netns)
+		fprintf(f, "portwatch_local_port_range_size{netns=\"%llu\"} %ld\n",
+			(unsigned long long)in->range_netns, in->range_size);
+	else
+		fprintf(f, "portwatch_local_port_range_size %ld\n", in->range_size);
+}
+
+/* What the census could not read, and the connect() outcomes the kernel
+ * side could not count or attribute. */
+static void outcome_counters(FILE *f, const struct pw_metrics_input *in)
+{
+	pw_prom_counter(f, "portwatch_census_netns_skipped_total",
+		"Network namespaces the census found but could not read (setns needs CAP_SYS_ADMIN) "
+		"or left out (over 256).", in->census_netns_skipped);
+	pw_prom_counter(f, "portwatch_census_processes_skipped_total",
+		"Processes whose network namespace the census could not open (needs CAP_SYS_PTRACE).",
+		in->census_processes_skipped);
+	pw_prom_counter(f, "portwatch_events_lost_total",
+		"Events dropped because the ring buffer was full (counts stay exact).", in->events_lost);
+	pw_prom_counter(f, "portwatch_counts_dropped_total",
+		"connect() outcomes not counted: the kernel per-process map was full and their "
+		"events were lost (ring buffer full) or found the queue of event counts full.",
+		in->counts_dropped);
+	pw_prom_counter(f, "portwatch_untraced_connects_total",
+		"connect() calls not traced: the kernel per-thread state map was full.", in->untraced);
+	pw_prom_counter(f, "portwatch_counted_from_events_total",
+		"connect() outcomes counted from their events: the kernel per-process map was full "
+		"(counts stay exact).", in->counted_from_events);
+	pw_prom_counter(f, "portwatch_unmatched_outcomes_total",
+		"connect() outcomes whose start state was evicted by newer connects (or began "
+		"before the attach): not counted.", in->unmatched);
+	pw_prom_counter(f, "portwatch_unattributed_outcomes_total",
+		"connect() outcomes other than EADDRNOTAVAIL counted without their process (no "
+		"room kept for new per-process keys): in the pid 0 \"(unattributed)\" rows.",
+		in->unattributed);
+}
+
 void pw_metrics_memory_free(struct pw_metrics_memory *m)
 {
 	free(m->rows_shown);
@@ -91,41 +136,9 @@ size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
 	pw_collect_scan_duration(f, in);
 	if (in->scan_depth)
 		pw_collect_ports_checked(f, in);
-	if (in->range_size >= 0) {
-		pw_prom_header(f, "portwatch_local_port_range_size", "gauge",
-			       "Ports in net.ipv4.ip_local_port_range of the node's network namespace "
-			       "(labelled netns: portwatch's own, when the node's is not reachable).");
-		if (in->range_netns)
-			fprintf(f, "portwatch_local_port_range_size{netns=\"%llu\"} %ld\n",
-				(unsigned long long)in->range_netns, in->range_size);
-		else
-			fprintf(f, "portwatch_local_port_range_size %ld\n", in->range_size);
-	}
+	port_range(f, in);
 	pressure_gauges(f, in);
-	pw_prom_counter(f, "portwatch_census_netns_skipped_total",
-		"Network namespaces the census found but could not read (setns needs CAP_SYS_ADMIN) "
-		"or left out (over 256).", in->census_netns_skipped);
-	pw_prom_counter(f, "portwatch_census_processes_skipped_total",
-		"Processes whose network namespace the census could not open (needs CAP_SYS_PTRACE).",
-		in->census_processes_skipped);
-	pw_prom_counter(f, "portwatch_events_lost_total",
-		"Events dropped because the ring buffer was full (counts stay exact).", in->events_lost);
-	pw_prom_counter(f, "portwatch_counts_dropped_total",
-		"connect() outcomes not counted: the kernel per-process map was full and their "
-		"events were lost (ring buffer full) or found the queue of event counts full.",
-		in->counts_dropped);
-	pw_prom_counter(f, "portwatch_untraced_connects_total",
-		"connect() calls not traced: the kernel per-thread state map was full.", in->untraced);
-	pw_prom_counter(f, "portwatch_counted_from_events_total",
-		"connect() outcomes counted from their events: the kernel per-process map was full "
-		"(counts stay exact).", in->counted_from_events);
-	pw_prom_counter(f, "portwatch_unmatched_outcomes_total",
-		"connect() outcomes whose start state was evicted by newer connects (or began "
-		"before the attach): not counted.", in->unmatched);
-	pw_prom_counter(f, "portwatch_unattributed_outcomes_total",
-		"connect() outcomes other than EADDRNOTAVAIL counted without their process (no "
-		"room kept for new per-process keys): in the pid 0 \"(unattributed)\" rows.",
-		in->unattributed);
+	outcome_counters(f, in);
 	missed_runs(f, in);
 	pw_prom_header(f, "portwatch_build_info", "gauge", "portwatch build and attach mode.");
 	fprintf(f, "portwatch_build_info{version=\"%s\",libbpf_version=\"%s\",mode=\"%s\"} 1\n",

@@ -15,34 +15,13 @@ static int cmp_row_pid(const void *a, const void *b)
 	return (x->key.err > y->key.err) - (x->key.err < y->key.err);
 }
 
-/* Per-process series: processes alive or gone for less than 5 minutes, at
- * most max_pids of them: the top failers (pw_contenders_pick); the rest are counted,
- * not shown. Shown in pid order. */
-size_t pw_collect_pids(FILE *f, const struct pw_metrics_input *in)
+/* One contender per process of v (sorted by pid), was_shown if one of its
+ * rows was shown at the last scrape; returns how many. */
+static size_t pid_contenders(const struct pw_row **v, size_t n, const struct pw_metrics_memory *m,
+			     struct pw_contender *c)
 {
-	const struct pw_accounts *a = in->acc;
-	struct pw_metrics_memory *m = in->memory;
-	const struct pw_row **v = calloc(a->n ? a->n : 1, sizeof(*v));
-	struct pw_contender *c = calloc(a->n ? a->n : 1, sizeof(*c));
-	uint64_t *shown = malloc((a->n ? a->n : 1) * sizeof(*shown));
-	size_t n = 0, nc = 0, nshown = 0, dropped = 0;
-	char ebuf[16];
+	size_t nc = 0;
 
-	pw_prom_header(f, "portwatch_process_connect_failures_total", "counter",
-		       "Failed connect() calls per process (live, or exited less than 5 minutes ago).");
-	if (!v || !c || !shown) {
-		free(v);
-		free(c);
-		free(shown);
-		return 0;	/* the shown set stays as it was */
-	}
-	for (size_t i = 0; i < a->n; i++) {
-		const struct pw_row *r = &a->rows[i];
-
-		if (r->key.err && (!r->exited_ns || in->now_ns - r->exited_ns < PW_EXPIRE_NS))
-			v[n++] = r;
-	}
-	qsort(v, n, sizeof(*v), cmp_row_pid);
 	for (size_t i = 0, j; i < n; i = j) {
 		struct pw_contender *p = &c[nc++];
 
@@ -60,6 +39,64 @@ size_t pw_collect_pids(FILE *f, const struct pw_metrics_input *in)
 		}
 		p->end = j;
 	}
+	return nc;
+}
+
+/* The series of process p if shown (one per errno, families summed); its
+ * rows' ids into shown (*nshown). */
+static void pid_series(FILE *f, const struct pw_row **v, const struct pw_contender *p,
+		       uint64_t *shown, size_t *nshown)
+{
+	char ebuf[16];
+
+	for (size_t j = p->start, k; j < p->end; j = k) {
+		uint64_t sum = 0;
+		struct pw_proc_val t;
+
+		for (k = j; k < p->end && v[k]->key.err == v[j]->key.err; k++) {
+			pw_row_total(v[k], &t);
+			sum += t.count;
+			if (p->show)
+				shown[(*nshown)++] = v[k]->id;
+		}
+		if (!p->show)
+			continue;
+		pw_row_total(v[j], &t);
+		fprintf(f, "portwatch_process_connect_failures_total{pid=\"%u\",", v[j]->key.tgid);
+		pw_prom_label_comm(f, t.comm);
+		fprintf(f, ",errno=\"%s\"} %llu\n",
+			pw_errno_label(v[j]->key.err, ebuf, sizeof(ebuf)), (unsigned long long)sum);
+	}
+}
+
+/* Per-process series: processes alive or gone for less than 5 minutes, at
+ * most max_pids of them: the top failers (pw_contenders_pick); the rest are
+ * counted, not shown. Shown in pid order. */
+size_t pw_collect_pids(FILE *f, const struct pw_metrics_input *in)
+{
+	const struct pw_accounts *a = in->acc;
+	struct pw_metrics_memory *m = in->memory;
+	const struct pw_row **v = calloc(a->n ? a->n : 1, sizeof(*v));
+	struct pw_contender *c = calloc(a->n ? a->n : 1, sizeof(*c));
+	uint64_t *shown = malloc((a->n ? a->n : 1) * sizeof(*shown));
+	size_t n = 0, nc, nshown = 0, dropped;
+
+	pw_prom_header(f, "portwatch_process_connect_failures_total", "counter",
+		       "Failed connect() calls per process (live, or exited less than 5 minutes ago).");
+	if (!v || !c || !shown) {
+		free(v);
+		free(c);
+		free(shown);
+		return 0;	/* the shown set stays as it was */
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		const struct pw_row *r = &a->rows[i];
+
+		if (r->key.err && (!r->exited_ns || in->now_ns - r->exited_ns < PW_EXPIRE_NS))
+			v[n++] = r;
+	}
+	qsort(v, n, sizeof(*v), cmp_row_pid);
+	nc = pid_contenders(v, n, m, c);
 	/* pid 0 (the unattributed rows, not a process) is always shown, and
 	 * takes no place of --max-pids; c is in pid order */
 	if (nc && !c[0].tgid) {
@@ -68,27 +105,8 @@ size_t pw_collect_pids(FILE *f, const struct pw_metrics_input *in)
 	} else {
 		dropped = pw_contenders_pick(c, nc, in->max_pids);
 	}
-	for (size_t ci = 0; ci < nc; ci++) {
-		/* rows of one pid: one series per errno, families summed */
-		for (size_t j = c[ci].start, k; j < c[ci].end; j = k) {
-			uint64_t sum = 0;
-			struct pw_proc_val t;
-
-			for (k = j; k < c[ci].end && v[k]->key.err == v[j]->key.err; k++) {
-				pw_row_total(v[k], &t);
-				sum += t.count;
-				if (c[ci].show)
-					shown[nshown++] = v[k]->id;
-			}
-			if (!c[ci].show)
-				continue;
-			pw_row_total(v[j], &t);
-			fprintf(f, "portwatch_process_connect_failures_total{pid=\"%u\",", v[j]->key.tgid);
-			pw_prom_label_comm(f, t.comm);
-			fprintf(f, ",errno=\"%s\"} %llu\n",
-				pw_errno_label(v[j]->key.err, ebuf, sizeof(ebuf)), (unsigned long long)sum);
-		}
-	}
+	for (size_t ci = 0; ci < nc; ci++)
+		pid_series(f, v, &c[ci], shown, &nshown);
 	/* rows of processes shown now: held at the next scrape */
 	qsort(shown, nshown, sizeof(*shown), pw_cmp_u64);
 	free(m->rows_shown);

@@ -102,13 +102,61 @@ static void remember_shown(struct pw_metrics_memory *m, const struct pw_contende
 	m->nwl_shown = n;
 }
 
+/* One workload (label set) at a time of v (sorted), the active ones
+ * competing for max_pids series (the top failers, as per process): their
+ * contenders into c, was_shown if shown at the last scrape; returns how many. */
+static size_t workload_contenders(const struct wagg *v, size_t n, const struct pw_metrics_memory *m,
+				  struct pw_contender *c)
+{
+	size_t nc = 0;
+
+	for (size_t i = 0, j; i < n; i = j) {
+		struct pw_contender *w = &c[nc];
+		bool active = false;
+
+		memset(w, 0, sizeof(*w));
+		w->start = i;
+		w->labels = v[i].labels;
+		for (j = i; j < n && !strcmp(v[i].labels, v[j].labels); j++) {
+			active |= v[j].active;
+			w->fails += v[j].count;
+			if (v[j].err == EADDRNOTAVAIL)
+				w->eaddr += v[j].count;
+		}
+		w->end = j;
+		nc += active;
+	}
+	for (size_t ci = 0; ci < nc; ci++) {
+		uint64_t h = labels_hash(c[ci].labels);
+
+		c[ci].was_shown = m->nwl_shown &&
+				  bsearch(&h, m->wl_shown, m->nwl_shown, sizeof(h), pw_cmp_u64);
+	}
+	return nc;
+}
+
+/* A shown workload's series: one per errno. */
+static void workload_series(FILE *f, const struct wagg *v, const struct pw_contender *w)
+{
+	char ebuf[16];
+
+	for (size_t k = w->start, m; k < w->end; k = m) {
+		uint64_t sum = 0;
+
+		for (m = k; m < w->end && v[m].err == v[k].err; m++)
+			sum += v[m].count;
+		fprintf(f, "portwatch_workload_connect_failures_total{%s,errno=\"%s\"} %llu\n",
+			v[k].labels, pw_errno_label(v[k].err, ebuf, sizeof(ebuf)),
+			(unsigned long long)sum);
+	}
+}
+
 size_t pw_collect_workloads(FILE *f, const struct pw_metrics_input *in)
 {
-	struct pw_accounts *a = in->acc;
+	const struct pw_accounts *a = in->acc;
 	size_t n = 0, cap = a->n + a->nexpired, nc = 0, dropped = 0;
 	struct pw_contender *c;
 	struct wagg *v;
-	char ebuf[16];
 
 	pw_prom_header(f, "portwatch_workload_connect_failures_total", "counter",
 		       "Failed connect() calls per workload (Kubernetes namespace, pod and container, or "
@@ -130,47 +178,13 @@ size_t pw_collect_workloads(FILE *f, const struct pw_metrics_input *in)
 		n++;
 	}
 	qsort(v, n, sizeof(*v), cmp_wagg);
-	/* one workload (label set) at a time, the active ones competing for
-	 * max_pids series (the top failers, as per process) */
 	c = calloc(n ? n : 1, sizeof(*c));
-	for (size_t i = 0, j; c && i < n; i = j) {
-		struct pw_contender *w = &c[nc];
-		bool active = false;
-
-		memset(w, 0, sizeof(*w));
-		w->start = i;
-		w->labels = v[i].labels;
-		for (j = i; j < n && !strcmp(v[i].labels, v[j].labels); j++) {
-			active |= v[j].active;
-			w->fails += v[j].count;
-			if (v[j].err == EADDRNOTAVAIL)
-				w->eaddr += v[j].count;
-		}
-		w->end = j;
-		nc += active;
-	}
-	for (size_t ci = 0; ci < nc; ci++) {
-		uint64_t h = labels_hash(c[ci].labels);
-
-		c[ci].was_shown = in->memory->nwl_shown &&
-				  bsearch(&h, in->memory->wl_shown, in->memory->nwl_shown, sizeof(h), pw_cmp_u64);
-	}
+	nc = c ? workload_contenders(v, n, in->memory, c) : 0;
 	dropped = c ? pw_contenders_pick(c, nc, in->max_pids) : 0;
 	remember_shown(in->memory, c, nc);
-	for (size_t ci = 0; ci < nc; ci++) {
-		if (!c[ci].show)
-			continue;
-		/* one series per errno */
-		for (size_t k = c[ci].start, m; k < c[ci].end; k = m) {
-			uint64_t sum = 0;
-
-			for (m = k; m < c[ci].end && v[m].err == v[k].err; m++)
-				sum += v[m].count;
-			fprintf(f, "portwatch_workload_connect_failures_total{%s,errno=\"%s\"} %llu\n",
-				v[k].labels, pw_errno_label(v[k].err, ebuf, sizeof(ebuf)),
-				(unsigned long long)sum);
-		}
-	}
+	for (size_t ci = 0; ci < nc; ci++)
+		if (c[ci].show)
+			workload_series(f, v, &c[ci]);
 	free(c);
 	for (size_t i = 0; i < n; i++)
 		free(v[i].labels);
