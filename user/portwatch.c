@@ -653,7 +653,7 @@ static void print_table(struct app *app, const char *type, FILE *out)
 	struct pw_procs procs = {};
 	struct pw_workload *wl;
 	uint64_t lost = read_counter(app, PW_CNT_EVENTS_LOST);
-	uint64_t full = read_counter(app, PW_CNT_STATS_FULL);
+	uint64_t full = read_counter(app, PW_CNT_OUTCOMES_LOST);
 	uint64_t stash_full = read_counter(app, PW_CNT_STASH_FULL);
 	uint64_t via_events = read_counter(app, PW_CNT_VIA_EVENTS);
 	uint64_t unmatched = read_counter(app, PW_CNT_UNMATCHED);
@@ -786,7 +786,7 @@ static int render_metrics(void *arg, char **buf, size_t *len)
 		.max_pids = app->env.max_pids,
 		.scan_depth = app->env.scan_depth && app->at.mode != PW_MODE_TRACEPOINT,
 		.events_lost = read_counter(app, PW_CNT_EVENTS_LOST),
-		.counts_dropped = read_counter(app, PW_CNT_STATS_FULL),
+		.counts_dropped = read_counter(app, PW_CNT_OUTCOMES_LOST),
 		.untraced = read_counter(app, PW_CNT_STASH_FULL),
 		.counted_from_events = read_counter(app, PW_CNT_VIA_EVENTS),
 		.unmatched = read_counter(app, PW_CNT_UNMATCHED),
