@@ -540,7 +540,7 @@ static __always_inline void count_unattributed(__u16 err, __u16 family, bool sca
  * such an outcome is counted in `unattributed` (exact per errno and family,
  * with no process; never the ring buffer). EADDRNOTAVAIL keys may use the
  * whole map; only an EADDRNOTAVAIL outcome that finds it full goes to the
- * ring buffer, and only a full ring buffer can lose it (PW_CNT_STATS_FULL). */
+ * ring buffer, and only a full ring buffer can lose it (PW_CNT_OUTCOMES_LOST). */
 static __always_inline bool count(__u32 tgid, __u16 family, const char *comm, __u64 cgroup_id,
 				  int ret,
 				  bool scan_entered, bool scan_timed, __u64 scan_ns,
@@ -622,7 +622,7 @@ static __always_inline void send(struct pw_event *e)
 	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags)) {
 		bump(PW_CNT_EVENTS_LOST);
 		if (e->flags & PW_UNCOUNTED)
-			bump(PW_CNT_STATS_FULL);	/* its only record */
+			bump(PW_CNT_OUTCOMES_LOST);	/* its only record */
 	}
 }
 

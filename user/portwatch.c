@@ -316,6 +316,7 @@ static void clean_up(struct ctx *ctx, struct env *env)
 	if (!pw_worker_stuck()) {
 		pw_http_stop(ctx->worker.http);
 		pw_pressure_free(ctx->worker.pressure);
+		pw_metrics_memory_free(&ctx->worker.metrics_mem);
 		pw_mailbox_free(ctx->mb);
 	}
 	pw_detach(&ctx->at);
