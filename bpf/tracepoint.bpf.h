@@ -5,8 +5,7 @@
 #ifndef PW_TRACEPOINT_BPF_H
 #define PW_TRACEPOINT_BPF_H
 
-/* ---- tracepoint mode: keyed by socket ----
- * CLOSE->SYN_SENT: connect() is about to select a port (process context).
+/* CLOSE->SYN_SENT: connect() is about to select a port (process context).
  * SYN_SENT->CLOSE with no socket error and nothing queued since the start:
  * port selection failed. Past port selection, tcp_connect() queues the SYN
  * (sk_wmem_queued) before sending it, and it stays queued while the socket
