@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 #include <bpf/btf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -14,9 +12,6 @@
 #include "caps.h"
 #include "output.h"
 #include "portwatch.skel.h"
-
-#define CAP_PERFMON_BIT	38
-#define CAP_BPF_BIT	39
 
 int pw_btf_func_arity(const struct btf *btf, const char *name)
 {
@@ -31,24 +26,6 @@ int pw_btf_func_arity(const struct btf *btf, const char *name)
 	if (!t || !btf_is_func_proto(t))
 		return -EINVAL;
 	return btf_vlen(t);
-}
-
-static bool cap_has(const struct __user_cap_data_struct *d, int cap)
-{
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
-
-bool pw_have_privileges(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = {};
-
-	if (geteuid() == 0)
-		return true;
-	if (syscall(SYS_capget, &hdr, data))
-		return false;
-	return cap_has(data, CAP_SYS_ADMIN) ||
-	       (cap_has(data, CAP_BPF_BIT) && cap_has(data, CAP_PERFMON_BIT));
 }
 
 static bool ksym_exists(const char *name)

@@ -50,9 +50,6 @@ int pw_stash_ncpu(void);
 int pw_btf_func_arity(const struct btf *btf, const char *name);
 int pw_btf_enum_value(const struct btf *btf, const char *name, long long *val);
 
-/* Does the process hold what loading BPF needs (root, or CAP_BPF with
- * CAP_PERFMON, or CAP_SYS_ADMIN)? */
-bool pw_have_privileges(void);
 
 /* Open, configure, load and attach per env->mode. On failure returns a
  * negative errno with the reason in at->why and nothing left attached. */
