@@ -296,11 +296,12 @@ t_metrics_bounded_many_names() {
 # so every connect there fails), scraped; the culprit failing after them
 # has its own per-comm series, exact (one junk name gives up its place: it
 # failed less than half as often; its series is gone, (other) gets only
-# what it fails from then on). Selected by the test's own cgroup; cg_root
-# and cg_make are tests/workload.sh's.
+# what it fails from then on). Selected by a cgroup under the test's own;
+# cg_root, cg_own and cg_make are tests/workload.sh's.
 t_metrics_names_not_squatted() {
 	cg_root
-	local cg=pwtest-squat-$$-$RANDOM port=$((20000 + RANDOM % 10000))
+	local cg port=$((20000 + RANDOM % 10000))
+	cg=$(cg_own pwtest-squat-$$-$RANDOM)
 	local junk='^portwatch_connect_failures_total\{comm="junk[0-9]{4}",errno="EADDRNOTAVAIL",family="inet"\} 1$'
 	cg_make "$cg"
 	mk_netns 40000 40000
