@@ -190,6 +190,19 @@ t_pressure_warning_and_gauges() {
 	fi
 }
 
+# hold_port PORT: a connection from $NS to 127.0.0.1:PORT held open (by one
+# bash, until the test ends): with a one-port range, every other connect()
+# there to that destination fails with EADDRNOTAVAIL
+hold_port() {
+	mkfifo "$T/hold"
+	in_ns bash -c "echo \$\$ > '$T/holder.pid'
+		exec 5<>/dev/tcp/127.0.0.1/$1
+		echo ready > '$T/holder.ready'
+		read -r _ < '$T/hold'" &
+	defer "kill \$(cat '$T/holder.pid'); wait $!"
+	wait_for "$T/holder.ready" '^ready' 5 || exit 1
+}
+
 # Bounded under a crowd of names: 3,000 short-lived processes, each with a
 # name of its own (prctl) failing twice with EADDRNOTAVAIL (their netns has
 # one port, held by a connection to the destination they try: they always
@@ -220,13 +233,7 @@ t_metrics_bounded_many_names() {
 	ip netns exec "$crowd" "$HTTPD" 127.0.0.1 18095 > "$T/httpd.crowd" 2>&1 &
 	defer "kill $!; wait $!"
 	wait_for "$T/httpd.crowd" '^ready' 5 || exit 1
-	mkfifo "$T/hold"
-	in_ns bash -c "echo \$\$ > '$T/holder.pid'
-		exec 5<>/dev/tcp/127.0.0.1/18095
-		echo ready > '$T/holder.ready'
-		read -r _ < '$T/hold'" &
-	defer "kill \$(cat '$T/holder.pid'); wait $!"
-	wait_for "$T/holder.ready" '^ready' 5 || exit 1
+	hold_port 18095
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
 	pw_start -q -l "127.0.0.1:$METRICS_PORT" --cgroup="$OWN_CG"
@@ -338,13 +345,7 @@ t_metrics_names_not_squatted() {
 	cg_make "$cg"
 	mk_netns 40000 40000
 	start_httpd
-	mkfifo "$T/hold"
-	in_ns bash -c "echo \$\$ > '$T/holder.pid'
-		exec 5<>/dev/tcp/127.0.0.1/8080
-		echo ready > '$T/holder.ready'
-		read -r _ < '$T/hold'" &
-	defer "kill \$(cat '$T/holder.pid'); wait $!"
-	wait_for "$T/holder.ready" '^ready' 5 || exit 1
+	hold_port 8080
 	pw_start -q --cgroup="$cg" -l "127.0.0.1:$port"
 	must in_cg "$cg" bash -c 'for i in $(seq 1000 2023); do
 		"$1" --no-server --comm "junk$i" --port 8080 once || exit 1; done' sh "$TRIGGER" > "$T/junk"

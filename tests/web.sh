@@ -329,6 +329,23 @@ t_web_slow_headers_many_addresses() {
 	pw_stop
 }
 
+# write_sockpoll: $T/sockpoll.py, what holders.py and trickle.py share:
+# poll(socks, closed, timeout) adds to the set closed each of socks the
+# server has closed (end of stream or an error), waiting up to timeout s.
+write_sockpoll() {
+	cat > "$T/sockpoll.py" <<-'PY'
+	import select
+	def poll(socks, closed, timeout):
+	    r, _, _ = select.select([s for s in socks if s not in closed], [], [], timeout)
+	    for s in r:
+	        try:
+	            if not s.recv(1):
+	                closed.add(s)
+	        except OSError:
+	            closed.add(s)
+	PY
+}
+
 # holders.py PORT DIR: 64 connections from 8 addresses, 127.0.0.11 to .18,
 # 8 each (the per-address limit), each sending the start of a request head
 # and no more: they hold the server's 64 slots until their 5 s header
@@ -337,8 +354,10 @@ t_web_slow_headers_many_addresses() {
 # first (a slot frees); the others stay open until DIR/stop exists (at most
 # 30 s).
 write_holders() {
+	write_sockpoll
 	cat > "$T/holders.py" <<-'PY'
-	import json, os, select, socket, sys, time
+	import json, os, socket, sys, time
+	import sockpoll
 	port, tdir = int(sys.argv[1]), sys.argv[2]
 	socks = []
 	for a in range(11, 19):
@@ -351,13 +370,7 @@ write_holders() {
 	print(json.dumps({"connected": len(socks)}), flush=True)
 	closed = set()
 	def poll(timeout):
-	    r, _, _ = select.select([s for s in socks if s not in closed], [], [], timeout)
-	    for s in r:
-	        try:
-	            if not s.recv(1):
-	                closed.add(s)
-	        except OSError:
-	            closed.add(s)
+	    sockpoll.poll(socks, closed, timeout)
 	end = time.time() + 30
 	while time.time() < end and not os.path.exists(tdir + "/release"):
 	    poll(0.02)
@@ -445,8 +458,10 @@ total_limit_case() {
 # server has settled ({"open": ..., "closed": ...}), another at the end,
 # then "done".
 write_trickle() {
+	write_sockpoll
 	cat > "$T/trickle.py" <<-'PY'
-	import json, socket, ssl, sys, time, select
+	import json, socket, ssl, sys, time
+	import sockpoll
 	addr, port, src, n, secs = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
 	every = float(sys.argv[7]) if len(sys.argv) > 7 else 2
 	if sys.argv[6] == "tls":
@@ -468,13 +483,7 @@ write_trickle() {
 	    socks.append(s)
 	closed = set()
 	def poll(timeout):
-	    r, _, _ = select.select([s for s in socks if s not in closed], [], [], timeout)
-	    for s in r:
-	        try:
-	            if not s.recv(1):
-	                closed.add(s)
-	        except OSError:
-	            closed.add(s)
+	    sockpoll.poll(socks, closed, timeout)
 	sent = 0
 	def trickle():
 	    global sent
