@@ -33,7 +33,7 @@ bool pw_event_json(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_re
 void sb_workload_json(struct sbuf *sb, const struct pw_workload *w);
 
 /* One text line under pw_event_header() (no newline); local time of day.
- * The last column is the workload (pw_workload_text). */
+ * The last column is the workload (sb_workload_text). */
 bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real,
 		   const struct pw_workload *w);
 const char *pw_event_header(void);
