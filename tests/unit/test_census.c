@@ -262,6 +262,25 @@ static void tw_rec(struct diag_rec *r, uint32_t daddr, uint16_t dport, uint16_t 
 	r->m.idiag_expires = 50000;
 }
 
+/* in's dumps: the owners' empty, the others' the n records of rec, then
+ * NLMSG_DONE in rec[n]. */
+static void tw_dumps(struct pw_census_replay_in *in, struct diag_rec *rec, size_t n)
+{
+	static const struct nlmsghdr done = { .nlmsg_len = sizeof(done) + 4,
+					      .nlmsg_type = NLMSG_DONE, .nlmsg_seq = 7 };
+	static struct {
+		struct nlmsghdr h;
+		uint32_t pad;
+	} owners;
+
+	memcpy(&rec[n], &done, sizeof(done));
+	owners.h = done;
+	in->owners = &owners;
+	in->owners_len = sizeof(owners);
+	in->others = rec;
+	in->others_len = n * sizeof(*rec) + sizeof(done) + 4;
+}
+
 /* A tenant's 200,000 TIME_WAIT sockets to distinct 127.x.y.z:9000, and
  * the 10 of the destination that really holds the range (127.0.0.1:8080,
  * 10/10), last in the dump: at most PW_CENSUS_MAX_DESTS rows, the first
@@ -272,10 +291,7 @@ static void test_census_bounded_destinations(void **state)
 {
 	const size_t junk = 200000, n = junk + 10;
 	struct diag_rec *rec = calloc(n + 1, sizeof(*rec));
-	struct nlmsghdr done = { .nlmsg_len = sizeof(done) + 4, .nlmsg_type = NLMSG_DONE,
-				 .nlmsg_seq = 7 };
 	struct pw_census_replay_in in = { .lo = 40000, .hi = 40009, .tw_reuse = 0 };
-	char owners[sizeof(done) + 4] = { 0 };
 	struct pw_census_ns ns;
 	struct rusage a, b;
 	uint64_t held, tw;
@@ -287,12 +303,7 @@ static void test_census_bounded_destinations(void **state)
 		tw_rec(&rec[i], 0x7f010000 + (uint32_t)i, 9000, 40000 + i % 10);
 	for (size_t i = 0; i < 10; i++)
 		tw_rec(&rec[junk + i], 0x7f000001, 8080, 40000 + i);
-	memcpy(&rec[n], &done, sizeof(done));
-	memcpy(owners, &done, sizeof(done));
-	in.owners = owners;
-	in.owners_len = sizeof(owners);
-	in.others = rec;
-	in.others_len = n * sizeof(*rec) + sizeof(done) + 4;
+	tw_dumps(&in, rec, n);
 	getrusage(RUSAGE_SELF, &a);
 	assert_int_equal(pw_census_replay(&in, &ns), 0);
 	getrusage(RUSAGE_SELF, &b);
@@ -332,10 +343,7 @@ static void test_census_rows_past_cap_pinned(void **state)
 	const size_t dests = 60000;
 	size_t n = 0;
 	struct diag_rec *rec = calloc(dests * 3 + 1, sizeof(*rec));
-	struct nlmsghdr done = { .nlmsg_len = sizeof(done) + 4, .nlmsg_type = NLMSG_DONE,
-				 .nlmsg_seq = 7 };
 	struct pw_census_replay_in in = { .lo = 32768, .hi = 60999, .tw_reuse = 0 };
-	char owners[sizeof(done) + 4] = { 0 };
 	struct pw_census_ns ns;
 	uint64_t digest = PW_FNV1A_INIT, held;
 
@@ -344,12 +352,7 @@ static void test_census_rows_past_cap_pinned(void **state)
 	for (size_t i = 0; i < dests; i++)
 		for (size_t k = 0; k <= i % 3; k++, n++)
 			tw_rec(&rec[n], 0x7f010000 + (uint32_t)i, 9000, 32768 + n % 28232);
-	memcpy(&rec[n], &done, sizeof(done));
-	memcpy(owners, &done, sizeof(done));
-	in.owners = owners;
-	in.owners_len = sizeof(owners);
-	in.others = rec;
-	in.others_len = n * sizeof(*rec) + sizeof(done) + 4;
+	tw_dumps(&in, rec, n);
 	assert_int_equal(pw_census_replay(&in, &ns), 0);
 	assert_true(ns.other_dests_folded);
 	held = ns.other.held;
