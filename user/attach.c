@@ -87,9 +87,30 @@ static bool prog_in_mode(const char *name, int mode)
 	return false;
 }
 
+/* --ops beyond connect: the syscall exit tracepoints (libbpf finds their
+ * ids in tracefs) and bpf_task_pt_regs for the syscalls' arguments. */
+static bool ops_traceable(void)
+{
+	static const char *const dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[96];
+	bool tp = false;
+
+	for (size_t i = 0; !tp && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events/syscalls/sys_exit_bind/id", dirs[i]);
+		tp = !access(path, R_OK);
+	}
+	return tp && libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs,
+					     NULL) == 1;
+}
+
 static bool prog_wanted(const char *name, int mode, const struct env *env,
 			const struct pw_attach *at)
 {
+	/* the other ops' syscall tracepoints, the same in every mode */
+	if (!strncmp(name, "sc_bind", 7))
+		return (env->ops & PW_OPS_BIND) && at->task_regs;
+	if (!strncmp(name, "sc_udp", 6))
+		return (env->ops & PW_OPS_UDP) && at->task_regs;
 	if (!prog_in_mode(name, mode))
 		return false;
 	if (strstr(name, "_check"))
@@ -707,6 +728,8 @@ again:
 		bpf_map__set_max_entries(skel->maps.stash, 1);
 	if (at->sk_storage)
 		bpf_map__set_max_entries(skel->maps.stash_sk, 1);
+	at->ops = env->ops;
+	at->task_regs = (env->ops & ~(1u << PW_OP_CONNECT)) && ops_traceable();
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, prog_wanted(bpf_program__name(prog), mode, env, at));
 
@@ -776,6 +799,12 @@ static void note_attach(struct pw_attach *at)
 {
 	size_t off = strlen(at->why);
 
+	if (at->ops & ~(1u << PW_OP_CONNECT) && off < sizeof(at->why))
+		off += snprintf(at->why + off, sizeof(at->why) - off, at->task_regs
+				? "; --ops: bind and UDP autobind failures at the syscall exit "
+				  "tracepoints (io_uring's not seen)"
+				: "; --ops: bind and UDP autobind failures NOT traced (needs the "
+				  "syscall tracepoints in tracefs and bpf_task_pt_regs, 5.15+)");
 	if (pw_mode_skips_when_preempted(at) && off < sizeof(at->why))
 		off += snprintf(at->why + off, sizeof(at->why) - off,
 				"; NOT EXACT under contention: the kernel is preemptible (%s, from %s), "

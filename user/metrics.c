@@ -57,14 +57,29 @@ static void header(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A failure series of a process or workload: its op and errno (--ops) */
+static uint32_t row_series(const struct pw_row *r)
+{
+	return (uint32_t)PW_KEY_OP(r->key.family) << 16 | r->key.err;
+}
+
+/* The op label of a series, none for connect (the series before --ops) */
+static void label_op(FILE *f, unsigned int op)
+{
+	if (op != PW_OP_CONNECT)
+		fprintf(f, ",op=\"%s\"", pw_op_name(op) ? pw_op_name(op) : "unknown");
+}
+
 static int cmp_row_pid(const void *a, const void *b)
 {
 	const struct pw_row *x = *(const struct pw_row *const *)a;
 	const struct pw_row *y = *(const struct pw_row *const *)b;
 
+	uint32_t xe = row_series(x), ye = row_series(y);
+
 	if (x->key.tgid != y->key.tgid)
 		return x->key.tgid < y->key.tgid ? -1 : 1;
-	return (x->key.err > y->key.err) - (x->key.err < y->key.err);
+	return (xe > ye) - (xe < ye);
 }
 
 /* One process (or workload) competing for a series: its EADDRNOTAVAIL and
@@ -456,10 +471,13 @@ static void failures_by_comm(FILE *f, struct pw_accounts *a)
 		l[nl++].value = a->cother[k].value;
 	}
 	qsort(l, nl, sizeof(*l), cmp_line);
-	for (size_t i = 0; i < nl; i++)
-		fprintf(f, "portwatch_connect_failures_total{comm=\"%s\",errno=\"%s\",family=\"%s\"} %llu\n",
+	for (size_t i = 0; i < nl; i++) {
+		fprintf(f, "portwatch_connect_failures_total{comm=\"%s\",errno=\"%s\",family=\"%s\"",
 			l[i].label, pw_errno_label(l[i].err, ebuf, sizeof(ebuf)),
-			pw_family_name(l[i].family), (unsigned long long)l[i].value);
+			pw_family_name(PW_KEY_FAMILY(l[i].family)));
+		label_op(f, PW_KEY_OP(l[i].family));
+		fprintf(f, "} %llu\n", (unsigned long long)l[i].value);
+	}
 done:
 	if (g) {
 		free(a->comm_prev);
@@ -527,7 +545,7 @@ static size_t failures_by_pid(FILE *f, const struct pw_metrics_input *in)
 			uint64_t sum = 0;
 			struct pw_proc_val t;
 
-			for (k = j; k < c[ci].end && v[k]->key.err == v[j]->key.err; k++) {
+			for (k = j; k < c[ci].end && row_series(v[k]) == row_series(v[j]); k++) {
 				pw_row_total(v[k], &t);
 				sum += t.count;
 				v[k]->shown = c[ci].show;
@@ -537,8 +555,10 @@ static size_t failures_by_pid(FILE *f, const struct pw_metrics_input *in)
 			pw_row_total(v[j], &t);
 			fprintf(f, "portwatch_process_connect_failures_total{pid=\"%u\",", v[j]->key.tgid);
 			label_comm(f, t.comm);
-			fprintf(f, ",errno=\"%s\"} %llu\n",
-				pw_errno_label(v[j]->key.err, ebuf, sizeof(ebuf)), (unsigned long long)sum);
+			fprintf(f, ",errno=\"%s\"",
+				pw_errno_label(v[j]->key.err, ebuf, sizeof(ebuf)));
+			label_op(f, PW_KEY_OP(v[j]->key.family));
+			fprintf(f, "} %llu\n", (unsigned long long)sum);
 		}
 	}
 	free(v);
@@ -558,6 +578,7 @@ static const int families[] = { AF_INET, AF_INET6 };
 struct wagg {
 	char *labels;		/* namespace="..",pod="..",container="..",unit=".." */
 	uint16_t err;
+	uint32_t series;	/* row_series(): op << 16 | errno */
 	bool active;
 	uint64_t count;
 };
@@ -567,7 +588,7 @@ static int cmp_wagg(const void *a, const void *b)
 	const struct wagg *x = a, *y = b;
 	int c = strcmp(x->labels, y->labels);
 
-	return c ? c : (x->err > y->err) - (x->err < y->err);
+	return c ? c : (x->series > y->series) - (x->series < y->series);
 }
 
 static void label_str(FILE *f, const char *name, const char *v, size_t n, bool comma)
@@ -674,6 +695,7 @@ static size_t failures_by_workload(FILE *f, const struct pw_metrics_input *in)
 										   t.cgroup_id))))
 			continue;
 		v[n].err = r->key.err;
+		v[n].series = row_series(r);
 		v[n].count = t.count;
 		v[n].active = i < a->n && (!r->exited_ns || in->now_ns - r->exited_ns < PW_EXPIRE_NS);
 		n++;
@@ -713,11 +735,12 @@ static size_t failures_by_workload(FILE *f, const struct pw_metrics_input *in)
 		for (size_t k = c[ci].start, m; k < c[ci].end; k = m) {
 			uint64_t sum = 0;
 
-			for (m = k; m < c[ci].end && v[m].err == v[k].err; m++)
+			for (m = k; m < c[ci].end && v[m].series == v[k].series; m++)
 				sum += v[m].count;
-			fprintf(f, "portwatch_workload_connect_failures_total{%s,errno=\"%s\"} %llu\n",
-				v[k].labels, pw_errno_label(v[k].err, ebuf, sizeof(ebuf)),
-				(unsigned long long)sum);
+			fprintf(f, "portwatch_workload_connect_failures_total{%s,errno=\"%s\"",
+				v[k].labels, pw_errno_label(v[k].err, ebuf, sizeof(ebuf)));
+			label_op(f, v[k].series >> 16);
+			fprintf(f, "} %llu\n", (unsigned long long)sum);
 		}
 	}
 	free(c);
@@ -736,6 +759,9 @@ static void attempts_and_scans(FILE *f, const struct pw_accounts *a)
 		const struct pw_row *r = i < a->n ? &a->rows[i] : &a->expired[i - a->n];
 		int fi = r->key.family == AF_INET6;
 		struct pw_proc_val t;
+
+		if (PW_KEY_OP(r->key.family) != PW_OP_CONNECT)
+			continue;	/* not a connect() */
 
 		pw_row_total(r, &t);
 		att[fi] += t.count;

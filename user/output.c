@@ -313,6 +313,17 @@ const char *pw_mode_name(unsigned int mode)
 	}
 }
 
+const char *pw_op_name(unsigned int op)
+{
+	switch (op) {
+	case PW_OP_CONNECT:     return "connect";
+	case PW_OP_BIND:        return "bind";
+	case PW_OP_UDP_CONNECT: return "udp_connect";
+	case PW_OP_UDP_SEND:    return "udp_send";
+	default:                return NULL;
+	}
+}
+
 const char *pw_family_name(unsigned int family)
 {
 	switch (family) {
@@ -642,6 +653,10 @@ static bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_
 	sb_key_u64_or_null(sb, ",\"ports_checked\":", e->flags & PW_HAS_PORTS_CHECKED,
 			   e->ports_checked);
 	sb_key_name_or_null(sb, ",\"mode\":", pw_mode_name(e->mode));
+	sb_key_name_or_null(sb, ",\"op\":", pw_op_name(e->op));
+	/* the remedy a bind failure needs is the client's, known without a census */
+	if (e->op == PW_OP_BIND)
+		sb_lit(sb, ",\"remedy\":\"bind_address_no_port\"");
 	return !sb->err;
 }
 
@@ -773,10 +788,18 @@ bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_re
 	NEXT_COLUMN();
 	sb_puts(sb, e->family == AF_INET6 ? "ipv6" : "ipv4");
 	NEXT_COLUMN();
-	if (e->flags & PW_NO_DEST)
+	if (e->op != PW_OP_CONNECT) {
+		/* no destination: the op, and for a bind the address asked for */
+		sb_puts(sb, pw_op_name(e->op) ? pw_op_name(e->op) : "?");
+		if (e->op == PW_OP_BIND) {
+			sb_putc(sb, ' ');
+			sb_addr(sb, e->family, e->saddr);
+		}
+	} else if (e->flags & PW_NO_DEST) {
 		sb_putc(sb, '-');
-	else
+	} else {
 		sb_dest(sb, e->family, e->daddr, e->dport);
+	}
 	NEXT_COLUMN();
 	sb_puts(sb, e->ret ? errno_text(e->ret, ebuf, sizeof(ebuf)) : "-");
 	NEXT_COLUMN();
