@@ -3,17 +3,20 @@
  * port (issue 23), in every mode the same way: no kernel function in their
  * path has a tracepoint, so these are the syscall exit tracepoints, attached
  * only on request (--ops: an enabled syscall tracepoint puts every syscall
- * of every task on the slow path). Each program runs at the exit of its
- * syscall and does nothing more than compare the return value unless it is
- * the failure watched for; the syscall's arguments are then read from the
- * task's saved user registers (bpf_task_pt_regs, 5.15+: userspace loads
- * these programs only where the helper exists).
+ * of every task on the slow path).
  *   bind(fd, addr, len) == -EADDRINUSE with port 0 in addr: the port
  *     selection of inet_csk_get_port (TCP) or udp_lib_get_port (UDP) found
  *     no port of the range free for that address (only a port selection
- *     makes a bind of port 0 fail with EADDRINUSE).
+ *     makes a bind of port 0 fail with EADDRINUSE). bind() is rare: its
+ *     entry keeps the descriptor and the address of a bind of port 0 for
+ *     the exit, per thread (every kernel).
  *   connect/sendto/sendmsg(fd, ...) == -EAGAIN on a UDP socket that still
  *     has no local port after the call: inet_autobind() found no port.
+ *     Sends are frequent: nothing runs at their entry, and the exit, which
+ *     does nothing more than compare the return value unless it is EAGAIN,
+ *     reads the descriptor from the task's saved user registers
+ *     (bpf_task_pt_regs, 5.15+: userspace loads these programs only where
+ *     the helper exists).
  * Not seen: the same operations through io_uring, and with --dport (they
  * have no destination port to match, or it is not read). */
 #ifndef PW_OPS_BPF_H
@@ -28,6 +31,21 @@ struct pw_sa_head {
 	__u16 family;
 	__u16 port;		/* network order */
 };
+
+/* A bind(fd, addr, 0) under way, from its entry to its exit, per thread;
+ * an LRU: a thread that never returns leaves an entry that newer binds
+ * evict. */
+struct bind_call {
+	__s64 fd;
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct bind_call);
+} bind_calls SEC(".maps");
 
 /* The socket behind descriptor fd of the current task, or NULL. Probe
  * reads: the table may change under us (another thread's close or dup2),
@@ -87,32 +105,42 @@ static __always_inline void op_failed(struct sock *sk, __u8 op, int ret, const _
 	send(&e);
 }
 
-SEC("tracepoint/syscalls/sys_exit_bind")
-int sc_bind_exit(struct trace_event_raw_sys_exit *ctx)
+SEC("tracepoint/syscalls/sys_enter_bind")
+int sc_bind_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	struct pt_regs *regs;
+	const void *ua = (const void *)ctx->args[1];
+	struct bind_call c = { .fd = (__s64)ctx->args[0] };
+	__u64 id = bpf_get_current_pid_tgid();
 	struct pw_sa_head h;
-	__u8 addr[16] = {};
-	struct sock *sk;
-	const void *ua;
 
-	if (ctx->ret != -PW_EADDRINUSE)
-		return 0;
-	regs = syscall_regs();
-	if (!regs)
-		return 0;
-	ua = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
 	if (bpf_probe_read_user(&h, sizeof(h), ua) || h.port)
 		return 0;
 	if (h.family == PW_AF_INET)
-		bpf_probe_read_user(addr, 4, ua + offsetof(struct sockaddr_in, sin_addr));
+		bpf_probe_read_user(c.addr, 4, ua + offsetof(struct sockaddr_in, sin_addr));
 	else if (h.family == PW_AF_INET6)
-		bpf_probe_read_user(addr, 16, ua + offsetof(struct sockaddr_in6, sin6_addr));
+		bpf_probe_read_user(c.addr, 16, ua + offsetof(struct sockaddr_in6, sin6_addr));
 	else
 		return 0;
-	sk = fd_sock(PT_REGS_PARM1_CORE_SYSCALL(regs));
-	if (sk)
-		op_failed(sk, PW_OP_BIND, -PW_EADDRINUSE, addr);
+	if (bpf_map_update_elem(&bind_calls, &id, &c, BPF_ANY))
+		bump(PW_CNT_STASH_FULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_bind")
+int sc_bind_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct bind_call *c = bpf_map_lookup_elem(&bind_calls, &id);
+	struct sock *sk;
+
+	if (!c)
+		return 0;
+	if (ctx->ret == -PW_EADDRINUSE) {
+		sk = fd_sock(c->fd);
+		if (sk)
+			op_failed(sk, PW_OP_BIND, -PW_EADDRINUSE, c->addr);
+	}
+	bpf_map_delete_elem(&bind_calls, &id);
 	return 0;
 }
 

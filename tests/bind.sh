@@ -6,15 +6,16 @@
 
 BIND_METRICS_PORT=${METRICS_PORT:-19099}
 
-# ops_need: SKIP where the kernel cannot give these hooks (decided from the
-# kernel, not from portwatch): the syscall exit tracepoints in tracefs and
-# bpf_task_pt_regs (5.15+)
+# ops_need [udp]: SKIP where the kernel cannot give these hooks (decided
+# from the kernel, not from portwatch): the syscall tracepoints in tracefs;
+# for UDP autobind also bpf_task_pt_regs (5.15+)
 ops_need() {
 	local d found=
 	for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do
 		[ -r "$d/events/syscalls/sys_exit_bind/id" ] && found=1
 	done
 	[ -n "$found" ] || skip "no syscall tracepoints in tracefs (CONFIG_FTRACE_SYSCALLS, tracefs mounted)"
+	[ "${1:-}" = udp ] || return 0
 	local maj min
 	IFS=. read -r maj min _ <<<"$(uname -r)"
 	[ "$maj" -gt 5 ] || { [ "$maj" -eq 5 ] && [ "$min" -ge 15 ]; } ||
@@ -135,7 +136,7 @@ t_bind_curl_interface_immune() {
 # UDP sockets autobinding until the range is taken: sendto() and connect()
 # of an unbound socket fail with EAGAIN
 t_udp_autobind() {
-	ops_need
+	ops_need udp
 	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
 	pw_start -j --ops udp --cgroup "$OWN_CG"
