@@ -303,6 +303,9 @@ static void configure(struct portwatch_bpf *skel, int mode, const struct env *en
 		bpf_map__set_max_entries(skel->maps.stash, 1);
 	if (at->sk_storage)
 		bpf_map__set_max_entries(skel->maps.stash_sk, 1);
+	/* bind()'s entry records (ops.bpf.h): only for --ops bind */
+	if (!(at->ops_traced & PW_OPS_BIND))
+		bpf_map__set_max_entries(skel->maps.bind_calls, 1);
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, prog_wanted(bpf_program__name(prog), mode, env, at));
 }
