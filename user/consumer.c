@@ -94,14 +94,13 @@ static void ask_diagnosis(struct pw_consumer *c, const struct pw_event *e)
 				    e->ts_ns, PW_DIAG_EVERY_NS);
 	struct pw_diag_req r = {
 		.netns = e->netns, .ts_ns = e->ts_ns, .pid = e->pid, .tid = e->tid,
-		.family = e->family, .dport = e->dport,
 	};
 
 	if (due < 0)
 		c->diag_skipped++;
 	if (due != 1)
 		return;
-	memcpy(r.daddr, e->daddr, 16);
+	pw_dest_set(&r.dest, e->family, e->daddr, e->dport);
 	memcpy(r.comm, e->comm, PW_COMM_LEN);
 	pw_mailbox_ask(c->mb, &r);
 }
