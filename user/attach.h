@@ -21,6 +21,8 @@ struct pw_attach {
 	int hash_arity;		/* __inet_hash_connect's arguments, 0 if unknown */
 	bool v6;		/* tcp_v6_connect hooked (fentry/kprobe) */
 	bool sk_storage;	/* tracepoint mode: socket storage, else a hash map */
+	unsigned int ops;	/* --ops asked for (struct env) */
+	unsigned int ops_traced;	/* of those, the ones this kernel can trace */
 	int maxactive;		/* kretprobe instances per probe; 0: kernel default */
 	int nkrp;
 	struct pw_kretprobe krp[PW_MAX_KRETPROBES];

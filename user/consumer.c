@@ -108,7 +108,9 @@ static void ask_diagnosis(struct pw_consumer *c, const struct pw_event *e)
 /* The per-process map had no room: this event is the count. */
 static void count_event(struct pw_consumer *c, const struct pw_event *e)
 {
-	struct pw_proc_key k = { .tgid = e->pid, .err = -e->ret, .family = e->family };
+	struct pw_proc_key k = {
+		.tgid = e->pid, .err = -e->ret, .family = PW_KEY_FAM_OP(e->family, e->op),
+	};
 	struct pw_proc_val v = {
 		.count = 1, .scans = !!(e->flags & PW_HAS_SCAN),
 		.scan_ns = e->flags & PW_HAS_SCAN_NS ? e->scan_ns : 0,

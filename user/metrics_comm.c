@@ -440,10 +440,14 @@ static void comm_lines(FILE *f, const struct pw_comm_memory *m)
 		l[nl++].value = m->other[k].value;
 	}
 	qsort(l, nl, sizeof(*l), cmp_line);
-	for (size_t i = 0; i < nl; i++)
-		fprintf(f, "portwatch_connect_failures_total{comm=\"%s\",errno=\"%s\",family=\"%s\"} %llu\n",
+	for (size_t i = 0; i < nl; i++) {
+		/* family: the key's, with the op in its high byte */
+		fprintf(f, "portwatch_connect_failures_total{comm=\"%s\",errno=\"%s\",family=\"%s\"",
 			l[i].label, pw_errno_label(l[i].err, ebuf, sizeof(ebuf)),
-			pw_family_name(l[i].family), (unsigned long long)l[i].value);
+			pw_family_name(PW_KEY_FAMILY(l[i].family)));
+		pw_prom_label_op(f, PW_KEY_OP(l[i].family));
+		fprintf(f, "} %llu\n", (unsigned long long)l[i].value);
+	}
 	free(l);
 }
 

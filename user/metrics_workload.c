@@ -16,6 +16,7 @@
 struct wagg {
 	char *labels;		/* namespace="..",pod="..",container="..",unit=".." */
 	uint16_t err;
+	uint32_t series;	/* pw_row_series(): op << 16 | errno */
 	bool active;
 	uint64_t count;
 };
@@ -25,7 +26,7 @@ static int cmp_wagg(const void *a, const void *b)
 	const struct wagg *x = a, *y = b;
 	int c = strcmp(x->labels, y->labels);
 
-	return c ? c : (x->err > y->err) - (x->err < y->err);
+	return c ? c : (x->series > y->series) - (x->series < y->series);
 }
 
 static void label_str(FILE *f, const char *name, const char *v, size_t n, bool comma)
@@ -135,7 +136,7 @@ static size_t workload_contenders(const struct wagg *v, size_t n, const struct p
 	return nc;
 }
 
-/* A shown workload's series: one per errno. */
+/* A shown workload's series: one per op and errno. */
 static void workload_series(FILE *f, const struct wagg *v, const struct pw_contender *w)
 {
 	char ebuf[16];
@@ -143,11 +144,12 @@ static void workload_series(FILE *f, const struct wagg *v, const struct pw_conte
 	for (size_t k = w->start, m; k < w->end; k = m) {
 		uint64_t sum = 0;
 
-		for (m = k; m < w->end && v[m].err == v[k].err; m++)
+		for (m = k; m < w->end && v[m].series == v[k].series; m++)
 			sum += v[m].count;
-		fprintf(f, "portwatch_workload_connect_failures_total{%s,errno=\"%s\"} %llu\n",
-			v[k].labels, pw_errno_label(v[k].err, ebuf, sizeof(ebuf)),
-			(unsigned long long)sum);
+		fprintf(f, "portwatch_workload_connect_failures_total{%s,errno=\"%s\"",
+			v[k].labels, pw_errno_label(v[k].err, ebuf, sizeof(ebuf)));
+		pw_prom_label_op(f, v[k].series >> 16);
+		fprintf(f, "} %llu\n", (unsigned long long)sum);
 	}
 }
 
@@ -173,6 +175,7 @@ size_t pw_collect_workloads(FILE *f, const struct pw_metrics_input *in)
 										   t.cgroup_id))))
 			continue;
 		v[n].err = r->key.err;
+		v[n].series = pw_row_series(r);
 		v[n].count = t.count;
 		v[n].active = i < a->n && (!r->exited_ns || in->now_ns - r->exited_ns < PW_EXPIRE_NS);
 		n++;

@@ -92,10 +92,18 @@ bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_re
 	NEXT_COLUMN();
 	sb_puts(sb, e->family == AF_INET6 ? "ipv6" : "ipv4");
 	NEXT_COLUMN();
-	if (e->flags & PW_NO_DEST)
+	if (e->op != PW_OP_CONNECT) {
+		/* no destination: the op, and for a bind the address asked for */
+		sb_puts(sb, pw_op_name(e->op) ? pw_op_name(e->op) : "?");
+		if (e->op == PW_OP_BIND) {
+			sb_putc(sb, ' ');
+			sb_addr(sb, e->family, e->saddr);
+		}
+	} else if (e->flags & PW_NO_DEST) {
 		sb_putc(sb, '-');
-	else
+	} else {
 		sb_dest(sb, e->family, e->daddr, e->dport);
+	}
 	NEXT_COLUMN();
 	sb_puts(sb, e->ret ? pw_ret_errno_name(e->ret, ebuf, sizeof(ebuf)) : "-");
 	NEXT_COLUMN();
