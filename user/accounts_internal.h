@@ -21,7 +21,8 @@ void pw_rows_index_fill(struct pw_htab *ix, const struct pw_row *rows, size_t n,
  * as it was). */
 int pw_rows_index_make(struct pw_htab *ix, size_t cap, const struct pw_row *rows, size_t n,
 		       uint64_t (*hash)(const struct pw_row *));
-/* An index slot classified for an insert: empty, or another row's. */
+/* A slot of an index of uint32_t entries + 1 (the rows', the names'),
+ * classified for inserting a key known not to be there: empty or taken. */
 static inline enum pw_htab_slot pw_rows_index_used(const void *slot, const void *key)
 {
 	(void)key;

@@ -159,11 +159,13 @@ int pw_accounts_comm_evict(struct pw_accounts *a, struct pw_comm *c)
 	if (c->pinned)
 		return -EINVAL;
 	a->comms[i] = a->comms[--a->ncomms];
+	/* the names are distinct: each goes to the first empty slot */
 	pw_htab_clear(&a->comm_index);
 	for (size_t j = 0; j < a->ncomms; j++) {
 		bool found;
 
-		*comm_slot(a, a->comms[j].name, &found) = j + 1;
+		*(uint32_t *)pw_htab_find(&a->comm_index, pw_comm_hash(a->comms[j].name),
+					  pw_rows_index_used, NULL, &found) = j + 1;
 	}
 	return 0;
 }
