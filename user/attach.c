@@ -278,7 +278,7 @@ static void configure(struct portwatch_bpf *skel, int mode, const struct env *en
 {
 	struct bpf_program *prog;
 
-	skel->rodata->targ_cgroup_set = env->cgroup_fd > 0;
+	skel->rodata->targ_cgroup_set = at->cgroup_fd > 0;
 	skel->rodata->targ_tgid = env->pid;
 	skel->rodata->targ_comm_set = env->comm_set;
 	memcpy((char *)skel->rodata->targ_comm, env->comm, PW_COMM_LEN);
@@ -344,8 +344,8 @@ again:
 			 strerror(-err));
 		goto fail;
 	}
-	if (env->cgroup_fd > 0) {
-		__u32 slot = 0, fd = env->cgroup_fd;
+	if (at->cgroup_fd > 0) {
+		__u32 slot = 0, fd = at->cgroup_fd;
 
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_filter), &slot, &fd, BPF_ANY)) {
 			err = -errno;
@@ -441,7 +441,7 @@ static void note_attach(struct pw_attach *at)
 			 "; kretprobe maxactive kernel default, misses not measurable (no tracefs)");
 }
 
-int pw_attach(const struct env *env, struct pw_attach *at)
+int pw_attach(const struct env *env, int cgroup_fd, struct pw_attach *at)
 {
 	/* fentry first: the cheapest. On a preemptible kernel kprobe first:
 	 * its handlers run with preemption off, fentry and (7.x) tp_btf
@@ -458,6 +458,7 @@ int pw_attach(const struct env *env, struct pw_attach *at)
 	int err = -ENOENT;
 
 	memset(at, 0, sizeof(*at));
+	at->cgroup_fd = cgroup_fd;
 	pw_preempt_detect(&at->preempt);
 	order = !at->preempt.preemptible ? order_np :
 		mode_skips(&at->preempt, PW_MODE_TRACEPOINT) ? order_p : order_ptp;

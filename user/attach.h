@@ -27,6 +27,7 @@ struct pw_attach {
 	int nkrp;
 	struct pw_kretprobe krp[PW_MAX_KRETPROBES];
 	struct pw_preempt preempt;	/* the running preemption model */
+	int cgroup_fd;		/* --cgroup's directory, the caller's (0 = none): the filter */
 	char why[640];		/* why this mode, or why none */
 };
 
@@ -53,9 +54,11 @@ int pw_btf_func_arity(const struct btf *btf, const char *name);
 int pw_btf_enum_value(const struct btf *btf, const char *name, long long *val);
 
 
-/* Open, configure, load and attach per env->mode. On failure returns a
- * negative errno with the reason in at->why and nothing left attached. */
-int pw_attach(const struct env *env, struct pw_attach *at);
+/* Open, configure, load and attach per env->mode, the programs counting
+ * only the cgroup of cgroup_fd when it is > 0 (--cgroup's directory, opened
+ * and closed by the caller). On failure returns a negative errno with the
+ * reason in at->why and nothing left attached. */
+int pw_attach(const struct env *env, int cgroup_fd, struct pw_attach *at);
 
 /* Program runs the kernel skipped because the program was already running
  * on that CPU (bpf_prog_info.recursion_misses, summed over portwatch's

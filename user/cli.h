@@ -46,7 +46,6 @@ struct env {
 	const char *netns;		/* --netns=PATH|PID, NULL = every netns */
 	unsigned int warn_at;		/* early warning threshold, percent */
 	const char *cgroup;		/* --cgroup=PATH, NULL = every cgroup */
-	int cgroup_fd;			/* its directory, opened by main; 0 = none */
 	const char *pods_dir;		/* --pods-dir=DIR, NULL = /var/log/pods */
 	unsigned int ops;		/* --ops: 1u << enum pw_op; connect always */
 };

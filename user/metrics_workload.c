@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "metrics_internal.h"
+#include "util.h"
 
 /* Per-workload series: failures by (namespace, pod, container, unit,
  * errno), from every row and folded row of that workload (so they only
@@ -76,15 +77,6 @@ static char *workload_labels(const struct pw_workload *w)
 	return buf;
 }
 
-static uint64_t labels_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
-	return h;
-}
-
 /* The workloads shown now, for the next render (at most max_pids hashes;
  * on ENOMEM the old set stays, which only weakens the hold). */
 static void remember_shown(struct pw_metrics_memory *m, const struct pw_contender *c, size_t nc)
@@ -96,7 +88,7 @@ static void remember_shown(struct pw_metrics_memory *m, const struct pw_contende
 		return;
 	for (size_t i = 0; i < nc; i++)
 		if (c[i].show)
-			v[n++] = labels_hash(c[i].labels);
+			v[n++] = pw_fnv1a_str(PW_FNV1A_INIT, c[i].labels);
 	qsort(v, n, sizeof(*v), pw_cmp_u64);
 	free(m->wl_shown);
 	m->wl_shown = v;
@@ -128,7 +120,7 @@ static size_t workload_contenders(const struct wagg *v, size_t n, const struct p
 		nc += active;
 	}
 	for (size_t ci = 0; ci < nc; ci++) {
-		uint64_t h = labels_hash(c[ci].labels);
+		uint64_t h = pw_fnv1a_str(PW_FNV1A_INIT, c[ci].labels);
 
 		c[ci].was_shown = m->nwl_shown &&
 				  bsearch(&h, m->wl_shown, m->nwl_shown, sizeof(h), pw_cmp_u64);
