@@ -64,6 +64,7 @@ source tests/metrics.sh
 source tests/web.sh
 source tests/census.sh
 source tests/storm.sh
+source tests/threads.sh
 source tests/robust.sh
 source tests/package.sh
 source tests/image.sh
