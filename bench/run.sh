@@ -40,7 +40,7 @@
 #                   runs both daemons side by side on the same load (/metrics
 #                   on SOAK_PORT and SOAK_PORT+1), and an A/B table gives
 #                   their medians and the ratios PW/base. With
-#                   BENCH_LOOPS="storm soak" that is all the run does.
+#                   BENCH_LOOPS="storm dests soak" that is all the run does.
 # Exit 1 only when the harness breaks (a tool fails to start or to report),
 # never because of a number.
 set -u

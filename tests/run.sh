@@ -330,6 +330,7 @@ san_pass() {
 	if [ ! -x "$out/portwatch" ]; then
 		echo "SKIP ${name}_pass: $out/portwatch not built (make $name)"
 		skipped=$((skipped + 1))
+		rm -rf "$san_dir"
 		return
 	fi
 	san_log=$san_dir/run.log
