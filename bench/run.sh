@@ -527,11 +527,13 @@ run_storm() {
 		"$([ -n "$BASE" ] && echo " ($label)")" "$failures" "$events" "$lost" "$counts" "$t_stop" >&2
 }
 
-# soak_daemon TAG PORT: $PW's daemon form (run_soak's cgroup cg) serving
-# /metrics on 127.0.0.1:PORT, and its soakmon writing $RUN/TAG.*; sets
-# TRACER_PID, TRACER_OUT and SD_MON (the soakmon)
+# soak_daemon TAG PORT [T0_US]: $PW's daemon form (run_soak's cgroup cg)
+# serving /metrics on 127.0.0.1:PORT, and its soakmon writing $RUN/TAG.*,
+# started half a second out of phase with a soakmon started at T0_US (its
+# scrapes, once a second from its start, then fall between the other's);
+# sets TRACER_PID, TRACER_OUT, SD_MON (the soakmon) and SD_T0 (its start)
 soak_daemon() {
-	local tag=$1 url=http://127.0.0.1:$2/metrics i
+	local tag=$1 url=http://127.0.0.1:$2/metrics i w
 	start_tracer "-m $BEST -q -l 127.0.0.1:$2 --cgroup=$cg" "$tag" ||
 		die "portwatch (daemon form) did not start: $(grep -m1 . "$RUN/$tag.err") (port $2 in use?)"
 	for ((i = 0; i < 100; i++)); do
@@ -541,6 +543,11 @@ soak_daemon() {
 	done
 	[ $i -lt 100 ] && kill -0 "$TRACER_PID" 2>/dev/null ||
 		die "portwatch does not serve $url (see $RUN/$tag.err)"
+	if [ -n "${3:-}" ]; then
+		w=$(( (500000 - ($(now_us) - $3) % 1000000 + 2000000) % 1000000 ))
+		sleep "$(printf '0.%06d' "$w")"
+	fi
+	SD_T0=$(now_us)
 	"$SOAKMON" --pid "$TRACER_PID" --url "$url" --tsv "$RUN/$tag.tsv" --samples "$RUN/$tag.samples.tsv" \
 		--expect "$RUN/soak.expect" --log "$RUN/$tag.log" --drain "$SOAK_DRAIN" > "$RUN/$tag.json" 2> "$RUN/$tag.monerr" &
 	SD_MON=$!
@@ -579,7 +586,7 @@ run_soak() {
 		PW=$BASE soak_daemon soak-base $((SOAK_PORT + 1))
 		b_pid=$TRACER_PID b_out=$TRACER_OUT b_mon=$SD_MON
 	fi
-	soak_daemon soak "$SOAK_PORT"
+	soak_daemon soak "$SOAK_PORT" ${BASE:+"$SD_T0"}
 	mon=$SD_MON
 	note "soak: $SOAK_SECS s at $SOAK_RATE processes/s (names: ${SOAK_NAMES/#0/one per process})"
 	( echo "$BASHPID" > "$cgr/$cg/cgroup.procs" &&
@@ -996,12 +1003,16 @@ tsv_col() {
 		!("ok" in c) && ph != "" && ($c["t"] <= 0 || $c["t"] > ph + 0) { next }
 		{ print $c[n] }' "$1" 2>/dev/null
 }
-# ab_row WHAT UNIT BASE NEW: a table row with the ratio NEW/BASE
+# ab_row WHAT UNIT BASE NEW: a table row with the ratio NEW/BASE; BASE and
+# NEW are "min median max" (stat3) or one value
 ab_row() {
 	awk -v w="$1" -v u="$2" -v b="$3" -v n="$4" 'function fmt(x) { return sprintf(x >= 100 ? "%.0f" : "%.3f", x) }
+	function cell(v,   a, k) { k = split(v, a, " ")
+		return k == 3 ? sprintf("%s%s (%s-%s)", fmt(a[2]), u, fmt(a[1]), fmt(a[3])) : fmt(a[1]) u }
+	function mid(v,   a, k) { k = split(v, a, " "); return k == 3 ? a[2] : a[1] }
 	BEGIN {
-		if (b == "" || b == "-" || n == "" || n == "-") { printf "| %s | %s | %s | - |\n", w, b, n; exit }
-		printf "| %s | %s%s | %s%s | %s |\n", w, fmt(b), u, fmt(n), u, (b > 0 ? sprintf("%.3f", n / b) : "-") }'
+		if (b == "" || b ~ /^-/ || n == "" || n ~ /^-/) { printf "| %s | %s | %s | - |\n", w, b, n; exit }
+		printf "| %s | %s | %s | %s |\n", w, cell(b), cell(n), (mid(b) > 0 ? sprintf("%.3f", mid(n) / mid(b)) : "-") }'
 }
 ab_table() {
 	[ -n "$BASE" ] || return 0
@@ -1009,27 +1020,27 @@ ab_table() {
 	echo
 	echo "**A/B: this portwatch ($PW) against the base ($BASE), in this run**"
 	echo
-	echo "| figure | base | new | new/base |"
+	echo "| figure | base: median (min-max) | new: median (min-max) | new/base (medians) |"
 	echo "| --- | ---: | ---: | ---: |"
 	for loop in storm dests; do
 		n=$(storm_col "$loop" new 8 | wc -l)
 		[ "$n" -gt 0 ] || continue
 		ab_row "$loop: consumer CPU per event (median of $n runs each)" " us" \
-			"$(storm_col "$loop" base 8 | med)" "$(storm_col "$loop" new 8 | med)"
+			"$(storm_col "$loop" base 8 | stat3)" "$(storm_col "$loop" new 8 | stat3)"
 		ab_row "$loop: process CPU per event (median of $n runs each)" " us" \
-			"$(storm_col "$loop" base 9 | med)" "$(storm_col "$loop" new 9 | med)"
+			"$(storm_col "$loop" base 9 | stat3)" "$(storm_col "$loop" new 9 | stat3)"
 	done
 	if [[ " $LOOPS " == *" soak "* ]] && [ -z "$SOAK_WHY" ]; then
 		n=$(tsv_col "$RUN/soak.tsv" scrape_ms load | wc -l)
 		ab_row "soak: /metrics scrape time (median of $n scrapes during the load, side by side)" " ms" \
-			"$(tsv_col "$RUN/soak-base.tsv" scrape_ms load | med)" "$(tsv_col "$RUN/soak.tsv" scrape_ms load | med)"
+			"$(tsv_col "$RUN/soak-base.tsv" scrape_ms load | stat3)" "$(tsv_col "$RUN/soak.tsv" scrape_ms load | stat3)"
 		ab_row "soak: /metrics size (median)" " B" \
-			"$(tsv_col "$RUN/soak-base.tsv" bytes load | med)" "$(tsv_col "$RUN/soak.tsv" bytes load | med)"
+			"$(tsv_col "$RUN/soak-base.tsv" bytes load | stat3)" "$(tsv_col "$RUN/soak.tsv" bytes load | stat3)"
 		local tend
 		tend=$(tsv_col "$RUN/soak.tsv" t load | tail -n 1)
 		ab_row "soak: daemon CPU during the load (median of the 1 s samples)" "%" \
-			"$(tsv_col "$RUN/soak-base.samples.tsv" cpu_pct "${tend:-0}" | med)" \
-			"$(tsv_col "$RUN/soak.samples.tsv" cpu_pct "${tend:-0}" | med)"
+			"$(tsv_col "$RUN/soak-base.samples.tsv" cpu_pct "${tend:-0}" | stat3)" \
+			"$(tsv_col "$RUN/soak.samples.tsv" cpu_pct "${tend:-0}" | stat3)"
 		ab_row "soak: peak RSS (VmHWM)" " KiB" "${SOAK_BASE_HWM:--}" "${SOAK_HWM:--}"
 	fi
 	cat <<-'EOF'
@@ -1037,8 +1048,10 @@ ab_table() {
 	A/B: the storm and dests runs alternate the two binaries (base first in odd runs, new first
 	in even ones), each alone on the host with the same load; medians over the runs. The soak runs
 	both daemons at once on the same load, filtered to the same cgroup, each scraped once a second
-	by its own soakmon: their scrapes see the same processes. A ratio near 1 is within noise; base
-	against itself (BENCH_BASE=the same binary) shows how far from 1 noise alone goes here.
+	by its own soakmon, half a second apart (a scrape never meets the other's): they see the same
+	processes. A ratio is worth its overlap: min-max of the runs (storm, dests) or of the scrapes
+	and samples (soak); base against itself (BENCH_BASE=the same binary) shows how far from 1
+	noise alone takes it on this host.
 	EOF
 }
 
