@@ -73,6 +73,12 @@ override CC := $(CLANG)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
+# SAN=thread: clang's ThreadSanitizer (`make tsan` does it in $(TSAN_OUT)).
+ifeq ($(SAN),thread)
+override CC := $(CLANG)
+CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+endif
 
 # Static builds have no /metrics: Debian ships libmicrohttpd.a but not the
 # static TLS libraries it needs.
@@ -101,7 +107,7 @@ TOOL_BINS := $(OUTPUT)/tests/trigger $(OUTPUT)/tests/httpd $(OUTPUT)/tests/fetch
 .DEFAULT_GOAL := all
 FORCE:
 .PHONY: FORCE all clean deps run test unit integration install uninstall tools vmtest bench deb \
-	image asan fuzz fuzz-bins test-bins
+	image asan tsan fuzz fuzz-bins test-bins
 
 all: $(BIN)
 
@@ -167,6 +173,13 @@ ASAN_OUT := .output/asan
 asan:
 	$(Q)$(MAKE) --no-print-directory SAN=1 OUTPUT=$(ASAN_OUT) BIN=$(ASAN_OUT)/portwatch \
 		$(ASAN_OUT)/portwatch test-bins
+
+# ThreadSanitizer build of the same, for tests/run.sh's TSan pass
+# (PW=$(TSAN_OUT)/portwatch OUTPUT=$(TSAN_OUT)).
+TSAN_OUT := .output/tsan
+tsan:
+	$(Q)$(MAKE) --no-print-directory SAN=thread OUTPUT=$(TSAN_OUT) BIN=$(TSAN_OUT)/portwatch \
+		$(TSAN_OUT)/portwatch test-bins
 
 # libFuzzer targets: every tests/fuzz/fuzz_NAME.c, linked with the user/
 # objects built for it (ASan+UBSan, coverage), seeds in tests/fuzz/corpus/NAME.
@@ -252,8 +265,8 @@ run: deps all
 	./portwatch
 
 # Also the image (tests/image.sh), the fuzz targets' short runs and the
-# sanitizer pass (tests/run.sh).
-test: test-deps all image $(UNIT_BINS) $(TOOL_BINS) fuzz-bins asan
+# sanitizer passes (tests/run.sh: ASan+UBSan, then TSan).
+test: test-deps all image $(UNIT_BINS) $(TOOL_BINS) fuzz-bins asan tsan
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh
 
 # Kernel matrix only: Debian's kernels in QEMU (tests/vm/run.sh; also part of

@@ -34,6 +34,13 @@
 #   N names in turn) SOAK_PORT=18190 (portwatch's /metrics on 127.0.0.1)
 #   BENCH_SMOKE=1   one short pair per case, a 5 s soak: checks the harness, not numbers
 #   PW=path         the portwatch binary to measure (default ./portwatch)
+#   BENCH_BASE=path another portwatch to compare it with in the same run
+#                   (e.g. one built from main): the storm and dests runs
+#                   alternate base and PW (BENCH_STORM_RUNS each), the soak
+#                   runs both daemons side by side on the same load (/metrics
+#                   on SOAK_PORT and SOAK_PORT+1), and an A/B table gives
+#                   their medians and the ratios PW/base. With
+#                   BENCH_LOOPS="storm dests soak" that is all the run does.
 # Exit 1 only when the harness breaks (a tool fails to start or to report),
 # never because of a number.
 set -u
@@ -68,6 +75,7 @@ SOAK_DRAIN=10	# seconds the final totals may take to arrive
 SOAKGEN=$OUT/bench/soakgen
 SOAKMON=$OUT/bench/soakmon
 ONLY=${BENCH_CASES:-}
+BASE=${BENCH_BASE:-}
 BPFTRACE_PROG='tracepoint:syscalls:sys_exit_connect /args->ret < 0/ { @[comm, pid, args->ret] = count(); }'
 FAIL_RANGE="40000 40009"
 PORT=18090
@@ -77,6 +85,10 @@ note() { echo "bench: $*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (run: sudo make bench)"
 [ -x "$PW" ] && [ -x "$LOADGEN" ] || die "build first: make bench builds $PW and $LOADGEN"
+[ -z "$BASE" ] || [ -x "$BASE" ] || die "BENCH_BASE=$BASE: not an executable"
+if [ -n "$BASE" ] && [[ ! " $LOOPS " =~ \ (storm|dests|soak)\  ]]; then
+	die "BENCH_BASE compares in the storm, dests and soak loops: BENCH_LOOPS='$LOOPS' has none"
+fi
 for t in ip jq bpftool flock; do
 	command -v $t >/dev/null || die "$t not found (make bench-deps installs it)"
 done
@@ -432,19 +444,37 @@ run_one() {
 		"$loop" "$name" "$role" "$pair" "$wall" "$cpu" "$per" "$events" "$lost" "$counts" >&2
 }
 
-# user + system CPU of a process's main thread (portwatch's consumer), in ticks
-thread_ticks() { awk '{print $14 + $15}' /proc/"$1"/task/"$1"/stat 2>/dev/null; }
+# CPU time of a process's main thread (portwatch's consumer) and of all its
+# threads, in ns: the scheduler's run time (schedstat), exact, where the
+# clock ticks of stat would quantize a 2 s storm's ~0.1 s to +-10%; ticks
+# where the kernel has no schedstat
+thread_ns() {
+	if [ -r /proc/"$1"/task/"$1"/schedstat ]; then
+		awk '{print $1}' /proc/"$1"/task/"$1"/schedstat 2>/dev/null
+	else
+		awk -v t="$TICK" '{print ($14 + $15) / t * 1e9}' /proc/"$1"/task/"$1"/stat 2>/dev/null
+	fi
+}
+proc_ns() {
+	if [ -r /proc/"$1"/task/"$1"/schedstat ]; then
+		cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
+	else
+		cpu_ticks "$1" | awk -v t="$TICK" '{print $1 / t * 1e9}'
+	fi
+}
 
-# run_storm LOOP RUN: portwatch -j (best mode) to a file while the storm or
-# dests load runs; appends a line to $STORM_RES.
+# run_storm LOOP RUN [BINARY LABEL]: portwatch -j (best mode; BINARY, by
+# default $PW, labelled new) to a file while the storm or dests load runs;
+# appends a line to $STORM_RES.
 run_storm() {
 	local loop=$1 run=$2 tag lpids=() p c0 c1 t0 t1 i
-	tag=$loop-$run
+	local PW=${3:-$PW} label=${4:-new}
+	tag=$loop-$run-$label
 	ns_new fail
 	ip netns exec "$NS" sysctl -qw net.ipv4.tcp_rfc1337=1
 	start_tracer "-m $BEST -j" "$tag" || die "portwatch did not attach (see $RUN/$tag.err)"
-	c0=$(cpu_ticks "$TRACER_PID")
-	t0=$(thread_ticks "$TRACER_PID")
+	c0=$(proc_ns "$TRACER_PID")
+	t0=$(thread_ns "$TRACER_PID")
 	if [ "$loop" = storm ]; then
 		for ((i = 0; i < STORM_PROCS; i++)); do
 			ip netns exec "$NS" "$LOADGEN" fail --threads 1 --seconds "$SECS" \
@@ -461,8 +491,8 @@ run_storm() {
 		wait "$p" || { cat "$RUN/$tag".loaderr.* >&2; die "loadgen ($loop) failed"; }
 		forget "$p"
 	done
-	c1=$(cpu_ticks "$TRACER_PID")
-	t1=$(thread_ticks "$TRACER_PID")
+	c1=$(proc_ns "$TRACER_PID")
+	t1=$(thread_ns "$TRACER_PID")
 	local sum failures secs events lost counts=exact diags l got want t_stop
 	t_stop=$(now_us)
 	# an older portwatch could take longer than the bound to stop (it took
@@ -489,11 +519,41 @@ run_storm() {
 	diags=$(grep -c '"pressure":{' "$TRACER_OUT")
 	rm -f "$TRACER_OUT" "$RUN/$tag".load.* "$RUN/$tag".loaderr.*
 	ns_del
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$loop" "$run" "$failures" "$events" "$lost" \
-		"$counts" "$secs" "$(awk -v a="$t0" -v b="$t1" -v t="$TICK" -v e="$events" 'BEGIN {printf "%.3f", e ? (b - a) / t / e * 1e6 : 0}')" \
-		"$(awk -v a="$c0" -v b="$c1" -v t="$TICK" -v e="$events" 'BEGIN {printf "%.3f", e ? (b - a) / t / e * 1e6 : 0}')" \
-		"$diags" "$t_stop" >> "$STORM_RES"
-	printf '  %-5s run %s: %s failures, %s events, %s lost, counts %s, stop %s ms\n' "$loop" "$run" "$failures" "$events" "$lost" "$counts" "$t_stop" >&2
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$loop" "$run" "$failures" "$events" "$lost" \
+		"$counts" "$secs" "$(awk -v a="$t0" -v b="$t1" -v e="$events" 'BEGIN {printf "%.3f", e ? (b - a) / e / 1000 : 0}')" \
+		"$(awk -v a="$c0" -v b="$c1" -v e="$events" 'BEGIN {printf "%.3f", e ? (b - a) / e / 1000 : 0}')" \
+		"$diags" "$t_stop" "$label" >> "$STORM_RES"
+	printf '  %-5s run %s%s: %s failures, %s events, %s lost, counts %s, stop %s ms\n' "$loop" "$run" \
+		"$([ -n "$BASE" ] && echo " ($label)")" "$failures" "$events" "$lost" "$counts" "$t_stop" >&2
+}
+
+# soak_daemon TAG PORT [T0_US]: $PW's daemon form (run_soak's cgroup cg)
+# serving /metrics on 127.0.0.1:PORT, and its soakmon writing $RUN/TAG.*,
+# started half a second out of phase with a soakmon started at T0_US (its
+# scrapes, once a second from its start, then fall between the other's);
+# sets TRACER_PID, TRACER_OUT, SD_MON (the soakmon) and SD_T0 (its start)
+soak_daemon() {
+	local tag=$1 url=http://127.0.0.1:$2/metrics i w
+	start_tracer "-m $BEST -q -l 127.0.0.1:$2 --cgroup=$cg" "$tag" ||
+		die "portwatch (daemon form) did not start: $(grep -m1 . "$RUN/$tag.err") (port $2 in use?)"
+	for ((i = 0; i < 100; i++)); do
+		curl -sf -o /dev/null "$url" && break
+		kill -0 "$TRACER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ $i -lt 100 ] && kill -0 "$TRACER_PID" 2>/dev/null ||
+		die "portwatch does not serve $url (see $RUN/$tag.err)"
+	if [ -n "${3:-}" ]; then
+		w=$(( (500000 - ($(now_us) - $3) % 1000000 + 2000000) % 1000000 ))
+		sleep "$(printf '0.%06d' "$w")"
+	fi
+	SD_T0=$(now_us)
+	"$SOAKMON" --pid "$TRACER_PID" --url "$url" --tsv "$RUN/$tag.tsv" --samples "$RUN/$tag.samples.tsv" \
+		--expect "$RUN/soak.expect" --log "$RUN/$tag.log" --drain "$SOAK_DRAIN" > "$RUN/$tag.json" 2> "$RUN/$tag.monerr" &
+	SD_MON=$!
+	PIDS+=("$SD_MON")
+	wait_line "$RUN/$tag.tsv" $'^[0-9]+\tbase\t' 10 "$SD_MON" ||
+		die "soakmon took no first sample: $(cat "$RUN/$tag.monerr")"
 }
 
 # run_soak: the daemon form (best mode, -q -l, --cgroup of the generator's
@@ -503,7 +563,7 @@ run_storm() {
 # SOAK_DRAIN s) for the totals to reach it. Sets SOAK_WHY when it cannot run.
 SOAK_WHY=
 run_soak() {
-	local cgr cg d url mon gen rc i att fail t0
+	local cgr cg d mon gen rc att fail t0
 	cgr=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break; if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
 	if [ -z "$cgr" ] || [ ! -w "$cgr/cgroup.procs" ]; then
 		SOAK_WHY="no writable cgroup v2 hierarchy (the soak filters portwatch to its generator's cgroup)"
@@ -519,23 +579,15 @@ run_soak() {
 	mkdir "$cgr/$cg" || die "mkdir $cgr/$cg failed"
 	CGROUPS+=("$cgr/$cg")
 	ns_new fail
-	url=http://127.0.0.1:$SOAK_PORT/metrics
-	start_tracer "-m $BEST -q -l 127.0.0.1:$SOAK_PORT --cgroup=$cg" soak ||
-		die "portwatch (daemon form) did not start: $(grep -m1 . "$RUN/soak.err") (SOAK_PORT=$SOAK_PORT in use?)"
-	for ((i = 0; i < 100; i++)); do
-		curl -sf -o /dev/null "$url" && break
-		kill -0 "$TRACER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ $i -lt 100 ] && kill -0 "$TRACER_PID" 2>/dev/null ||
-		die "portwatch does not serve $url (see $RUN/soak.err)"
 	rm -f "$RUN/soak.expect"
-	"$SOAKMON" --pid "$TRACER_PID" --url "$url" --tsv "$RUN/soak.tsv" --samples "$RUN/soak.samples.tsv" \
-		--expect "$RUN/soak.expect" --log "$RUN/soak.log" --drain "$SOAK_DRAIN" > "$RUN/soak.json" 2> "$RUN/soak.monerr" &
-	mon=$!
-	PIDS+=("$mon")
-	wait_line "$RUN/soak.tsv" $'^[0-9]+\tbase\t' 10 "$mon" ||
-		die "soakmon took no first sample: $(cat "$RUN/soak.monerr")"
+	# the base first (BENCH_BASE): both daemons see the whole load
+	local b_pid b_out b_mon
+	if [ -n "$BASE" ]; then
+		PW=$BASE soak_daemon soak-base $((SOAK_PORT + 1))
+		b_pid=$TRACER_PID b_out=$TRACER_OUT b_mon=$SD_MON
+	fi
+	soak_daemon soak "$SOAK_PORT" ${BASE:+"$SD_T0"}
+	mon=$SD_MON
 	note "soak: $SOAK_SECS s at $SOAK_RATE processes/s (names: ${SOAK_NAMES/#0/one per process})"
 	( echo "$BASHPID" > "$cgr/$cg/cgroup.procs" &&
 	  exec ip netns exec "$NS" "$SOAKGEN" --seconds "$SOAK_SECS" --rate "$SOAK_RATE" \
@@ -552,11 +604,22 @@ run_soak() {
 	echo "$att $fail" > "$RUN/soak.expect.new" && mv "$RUN/soak.expect.new" "$RUN/soak.expect"
 	wait_exit "$mon" $((SOAK_DRAIN + 60)) || die "soakmon failed: $(cat "$RUN/soak.monerr")"
 	jq -e .scrapes "$RUN/soak.json" > /dev/null 2>&1 || die "soakmon printed no result: $(cat "$RUN/soak.monerr")"
+	if [ -n "$BASE" ]; then
+		wait_exit "$b_mon" $((SOAK_DRAIN + 60)) || die "soakmon (base) failed: $(cat "$RUN/soak-base.monerr")"
+		jq -e .scrapes "$RUN/soak-base.json" > /dev/null 2>&1 ||
+			die "soakmon (base) printed no result: $(cat "$RUN/soak-base.monerr")"
+		SOAK_BASE_HWM=$(vmhwm_kb "$b_pid")
+	fi
 	SOAK_HWM=$(vmhwm_kb "$TRACER_PID")
 	t0=$(now_us)
 	stop_tracer pw || die "portwatch (daemon form) exited $? at SIGINT (see $RUN/soak.err)"
 	SOAK_STOP_MS=$(( ($(now_us) - t0) / 1000 ))
 	rm -f "$TRACER_OUT"	# its summary: a row per process
+	if [ -n "$BASE" ]; then
+		TRACER_PID=$b_pid TRACER_OUT=$b_out
+		stop_tracer pw || die "the base portwatch (daemon form) exited $? at SIGINT (see $RUN/soak-base.err)"
+		rm -f "$TRACER_OUT"
+	fi
 	ns_del
 	cg_remove "$cgr/$cg"
 	CGROUPS=()
@@ -584,7 +647,17 @@ stats 0
 for loop in $LOOPS; do
 	case $loop in
 	storm|dests)
-		for ((i = 1; i <= STORM_RUNS; i++)); do run_storm "$loop" "$i"; done
+		for ((i = 1; i <= STORM_RUNS; i++)); do
+			if [ -z "$BASE" ]; then
+				run_storm "$loop" "$i"
+			elif [ $((i % 2)) = 1 ]; then	# A/B, then B/A: neither always first
+				run_storm "$loop" "$i" "$BASE" base
+				run_storm "$loop" "$i" "$PW" new
+			else
+				run_storm "$loop" "$i" "$PW" new
+				run_storm "$loop" "$i" "$BASE" base
+			fi
+		done
 		continue ;;
 	soak) run_soak; continue ;;
 	esac
@@ -627,7 +700,11 @@ noise() {
 		if (n++) printf "%.2f\n", ($c / p - 1) * 100; p = $c }' "$RES"
 }
 
-# The storm cases: one row per loop, sums and medians over the runs.
+# storm_col LOOP LABEL COLUMN: a column of the storm runs of that binary
+storm_col() { awk -F'\t' -v l="$1" -v b="$2" -v c="$3" '$1 == l && $12 == b {print $c}' "$STORM_RES"; }
+
+# The storm cases: one row per loop, sums and medians over the runs (of
+# $PW: the base's are in the A/B table).
 storm_table() {
 	[ -s "$STORM_RES" ] || return 0
 	echo
@@ -643,9 +720,9 @@ storm_table() {
 		dests) desc="1 process at full speed over $DESTS destinations" ;;
 		esac
 		awk -F'\t' -v l="$loop" -v d="$desc" \
-			-v mc="$(awk -F'\t' -v l="$loop" '$1 == l {print $8}' "$STORM_RES" | med)" \
-			-v mp="$(awk -F'\t' -v l="$loop" '$1 == l {print $9}' "$STORM_RES" | med)" \
-			-v ms="$(awk -F'\t' -v l="$loop" '$1 == l {print $11}' "$STORM_RES" | stat3)" '$1 == l {
+			-v mc="$(storm_col "$loop" new 8 | med)" \
+			-v mp="$(storm_col "$loop" new 9 | med)" \
+			-v ms="$(storm_col "$loop" new 11 | stat3)" '$1 == l && $12 == "new" {
 			f += $3; e += $4; s += $7; n++; g += $10
 			if ($5 == "-") nolost = 1; else x += $5
 			if ($6 == "exact") ok++; else if ($6 ~ /^killed/) killed++ }
@@ -660,7 +737,7 @@ storm_table() {
 
 	Storms: events received are the run's NDJSON connect lines in the file; lost is the summary's
 	events_lost (the kernel counts every event it could not write). Consumer CPU per event: the
-	main thread's user+system time during the load over the events received (median over runs);
+	main thread's CPU time (schedstat) during the load over the events received (median over runs);
 	process CPU adds the worker thread (diagnoses, accounts). Diagnoses: pressure objects written.
 	SIGINT to exit: from the stop signal to the process's end (min / median / max), the final
 	drain included.
@@ -896,15 +973,18 @@ exactness() {
 	bad=$(awk -F'\t' '$2 ~ /^pw-/ && $11 != "-" && $11 != "exact" {
 		printf "%s %s pair %s role %s: counts %s\n", $1, $2, $3, $4, $11 }' "$RES" 2>/dev/null)
 	[ -f "$STORM_RES" ] && bad+=$(awk -F'\t' '$6 != "exact" {
-		printf "\n%s run %s: counts %s", $1, $2, $6 }' "$STORM_RES")
+		printf "\n%s run %s (%s): counts %s", $1, $2, $12, $6 }' "$STORM_RES")
 	if [[ " $LOOPS " == *" soak "* ]] && [ -z "$SOAK_WHY" ]; then
-		if [ -s "$RUN/soak.json" ]; then
-			bad+=$(jq -r 'select((.exact | not) or .decreases > 0 or .portwatch_exited)
-				| "\nsoak: totals \(if .exact then "exact" else "NOT EXACT" end), \(.decreases) decreases of a counter\(if .portwatch_exited then ", portwatch exited" else "" end)"' \
-				"$RUN/soak.json")
-		else
-			bad+=$'\nsoak: no soak.json (soakmon gave no verdict)'
-		fi
+		local tag
+		for tag in soak ${BASE:+soak-base}; do
+			if [ -s "$RUN/$tag.json" ]; then
+				bad+=$(jq -r --arg t "$tag" 'select((.exact | not) or .decreases > 0 or .portwatch_exited)
+					| "\n\($t): totals \(if .exact then "exact" else "NOT EXACT" end), \(.decreases) decreases of a counter\(if .portwatch_exited then ", portwatch exited" else "" end)"' \
+					"$RUN/$tag.json")
+			else
+				bad+=$'\n'"$tag: no $tag.json (soakmon gave no verdict)"
+			fi
+		done
 	fi
 	bad=$(sed '/^$/d' <<<"$bad")
 	if [ -n "$bad" ]; then
@@ -914,6 +994,67 @@ exactness() {
 	note "counts exact in every portwatch run; no counter decreased"
 }
 
-{ table; targets; soak_table; } | tee "$RUN/table.md"
+# ---- BENCH_BASE: this portwatch against the base, from this run ----
+# tsv_col FILE NAME [PHASE | T_MAX]: a named column of soakmon's tsv, good
+# scrapes only and of PHASE (the scrape file), or samples at 0 < t <= T_MAX
+tsv_col() {
+	awk -F'\t' -v n="$2" -v ph="${3:-}" 'FNR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		("ok" in c) && ($c["ok"] != 1 || (ph != "" && $c["phase"] != ph)) { next }
+		!("ok" in c) && ph != "" && ($c["t"] <= 0 || $c["t"] > ph + 0) { next }
+		{ print $c[n] }' "$1" 2>/dev/null
+}
+# ab_row WHAT UNIT BASE NEW: a table row with the ratio NEW/BASE; BASE and
+# NEW are "min median max" (stat3) or one value
+ab_row() {
+	awk -v w="$1" -v u="$2" -v b="$3" -v n="$4" 'function fmt(x) { return sprintf(x >= 100 ? "%.0f" : "%.3f", x) }
+	function cell(v,   a, k) { k = split(v, a, " ")
+		return k == 3 ? sprintf("%s%s (%s-%s)", fmt(a[2]), u, fmt(a[1]), fmt(a[3])) : fmt(a[1]) u }
+	function mid(v,   a, k) { k = split(v, a, " "); return k == 3 ? a[2] : a[1] }
+	BEGIN {
+		if (b == "" || b ~ /^-/ || n == "" || n ~ /^-/) { printf "| %s | %s | %s | - |\n", w, b, n; exit }
+		printf "| %s | %s | %s | %s |\n", w, cell(b), cell(n), (mid(b) > 0 ? sprintf("%.3f", mid(n) / mid(b)) : "-") }'
+}
+ab_table() {
+	[ -n "$BASE" ] || return 0
+	local loop n
+	echo
+	echo "**A/B: this portwatch ($PW) against the base ($BASE), in this run**"
+	echo
+	echo "| figure | base: median (min-max) | new: median (min-max) | new/base (medians) |"
+	echo "| --- | ---: | ---: | ---: |"
+	for loop in storm dests; do
+		n=$(storm_col "$loop" new 8 | wc -l)
+		[ "$n" -gt 0 ] || continue
+		ab_row "$loop: consumer CPU per event (median of $n runs each)" " us" \
+			"$(storm_col "$loop" base 8 | stat3)" "$(storm_col "$loop" new 8 | stat3)"
+		ab_row "$loop: process CPU per event (median of $n runs each)" " us" \
+			"$(storm_col "$loop" base 9 | stat3)" "$(storm_col "$loop" new 9 | stat3)"
+	done
+	if [[ " $LOOPS " == *" soak "* ]] && [ -z "$SOAK_WHY" ]; then
+		n=$(tsv_col "$RUN/soak.tsv" scrape_ms load | wc -l)
+		ab_row "soak: /metrics scrape time (median of $n scrapes during the load, side by side)" " ms" \
+			"$(tsv_col "$RUN/soak-base.tsv" scrape_ms load | stat3)" "$(tsv_col "$RUN/soak.tsv" scrape_ms load | stat3)"
+		ab_row "soak: /metrics size (median)" " B" \
+			"$(tsv_col "$RUN/soak-base.tsv" bytes load | stat3)" "$(tsv_col "$RUN/soak.tsv" bytes load | stat3)"
+		local tend
+		tend=$(tsv_col "$RUN/soak.tsv" t load | tail -n 1)
+		ab_row "soak: daemon CPU during the load (median of the 1 s samples)" "%" \
+			"$(tsv_col "$RUN/soak-base.samples.tsv" cpu_pct "${tend:-0}" | stat3)" \
+			"$(tsv_col "$RUN/soak.samples.tsv" cpu_pct "${tend:-0}" | stat3)"
+		ab_row "soak: peak RSS (VmHWM)" " KiB" "${SOAK_BASE_HWM:--}" "${SOAK_HWM:--}"
+	fi
+	cat <<-'EOF'
+
+	A/B: the storm and dests runs alternate the two binaries (base first in odd runs, new first
+	in even ones), each alone on the host with the same load; medians over the runs. The soak runs
+	both daemons at once on the same load, filtered to the same cgroup, each scraped once a second
+	by its own soakmon, half a second apart (a scrape never meets the other's): they see the same
+	processes. A ratio is worth its overlap: min-max of the runs (storm, dests) or of the scrapes
+	and samples (soak); base against itself (BENCH_BASE=the same binary) shows how far from 1
+	noise alone takes it on this host.
+	EOF
+}
+
+{ table; targets; soak_table; ab_table; } | tee "$RUN/table.md"
 note "results: $RES"
 exactness || exit 1

@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # Runs every test suite: the unit tests (cmocka, TAP output), then the
 # integration tests of tests/integration.sh on the host kernel, a short run
-# of each libFuzzer target (tests/fuzz/run.sh), the sanitizer pass (the unit
-# and integration tests again with the ASan+UBSan build of `make asan`) and
-# the kernel matrix. Ends with one line "tests: N passed, N failed, N
-# skipped"; exit 1 if anything failed.
+# of each libFuzzer target (tests/fuzz/run.sh), the sanitizer passes (the
+# unit and integration tests again with the ASan+UBSan build of `make asan`,
+# then with the ThreadSanitizer build of `make tsan`) and the kernel matrix.
+# Ends with one line "tests: N passed, N failed, N skipped"; exit 1 if
+# anything failed.
 #   tests/run.sh [NAME_REGEX]   only the integration tests and fuzz targets
 #                               whose name matches; no kernel matrix and no
-#                               sanitizer pass (SAN_PASS=1 adds it)
-# SAN_PASS=0|1 (default: 1 without NAME_REGEX), FUZZ_SECONDS (default 15).
+#                               sanitizer passes (SAN_PASS=1 adds them)
+# SAN_PASS=0|1 (default: 1 without NAME_REGEX), TSAN_PASS=0|1 (default:
+# SAN_PASS's), FUZZ_SECONDS (default 15).
 set -u
 cd "$(dirname "$0")/.."
 export OUTPUT=${OUTPUT:-.output}
 filter=${1:-}
 passed=0 failed=0 skipped=0
 failed_names=()
-# Set in the sanitizer pass, which runs this script again: no fuzzing, no
-# kernel matrix, no nested pass there.
+# Set in a sanitizer pass (asan, tsan), which runs this script again: no
+# fuzzing, no kernel matrix, no nested pass there. PW_UNIT_DIR: where the
+# unit tests are built, if not in OUTPUT (the TSan pass).
 inner=${PW_SAN_INNER:-}
 ASAN_OUT=.output/asan
 
@@ -30,7 +33,7 @@ CLEANUP_GRACE=${PW_TEST_CLEANUP_GRACE:-30}
 
 echo "== unit tests"
 [ -n "${PW_NO_UNIT:-}" ] && echo "   (not run: PW_NO_UNIT)"
-for t in "$OUTPUT"/tests/test_*; do
+for t in "${PW_UNIT_DIR:-$OUTPUT}"/tests/test_*; do
 	[ -x "$t" ] && [ -z "${PW_NO_UNIT:-}" ] || continue
 	out=$(CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 "$UNIT_LIMIT" "$t" 2>&1)
 	rc=$?
@@ -63,6 +66,7 @@ source tests/metrics.sh
 source tests/web.sh
 source tests/census.sh
 source tests/storm.sh
+source tests/threads.sh
 source tests/robust.sh
 source tests/package.sh
 source tests/image.sh
@@ -314,44 +318,95 @@ if [ -z "$inner" ]; then
 	rm -f "$fz_log"
 fi
 
-# Sanitizer pass: the unit and integration tests again with portwatch, the
-# unit tests and the tools of `make asan`; any ASan/UBSan/LeakSanitizer
-# report (written to files, not to the tests' stderr) is a failure.
-if [ -z "$inner" ] && [ "${SAN_PASS:-$([ -z "$filter" ] && echo 1 || echo 0)}" = 1 ]; then
-	echo "== sanitizer pass (ASan+UBSan build in $ASAN_OUT)"
-	if [ ! -x "$ASAN_OUT/portwatch" ]; then
-		echo "SKIP sanitizer_pass: $ASAN_OUT/portwatch not built (make asan)"
+# san_pass NAME OUT TITLE [ENV=VALUE...]: the unit and integration tests
+# again (this script, PW_SAN_INNER=NAME) with portwatch, the unit tests and
+# the tools built in OUT, ENV naming where the sanitizer writes its reports
+# ($san_dir, made here); its PASS/FAIL/SKIP lines count here, prefixed
+# NAME:, and any report file in $san_dir is one more FAIL. SAN_WRAP (an
+# array) runs the inner script under a command (setarch -R).
+san_pass() {
+	local name=$1 out=$2 title=$3 san_log san_rc tail p f s reports r start=$SECONDS
+	shift 3
+	echo "== $name pass ($title build in $out)"
+	if [ ! -x "$out/portwatch" ]; then
+		echo "SKIP ${name}_pass: $out/portwatch not built (make $name)"
 		skipped=$((skipped + 1))
+		rm -rf "$san_dir"
+		return
+	fi
+	san_log=$san_dir/run.log
+	env PW_SAN_INNER="$name" PW="$out/portwatch" OUTPUT="$out" "$@" "${SAN_WRAP[@]}" \
+		tests/run.sh "$filter" 2>&1 | sed -e "s/^\(PASS\|FAIL\|SKIP\) /\1 $name:/" | tee "$san_log"
+	san_rc=${PIPESTATUS[0]}
+	tail=$(grep '^tests: ' "$san_log" | tail -1)
+	read -r p f s <<<"$(sed -E 's/tests: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$tail")"
+	[ "$san_rc" -ne 0 ] && [ "${f:-0}" -eq 0 ] && f=1
+	passed=$((passed + ${p:-0}))
+	skipped=$((skipped + ${s:-0}))
+	failed=$((failed + ${f:-1}))
+	[ "${f:-1}" -gt 0 ] && failed_names+=("$name-pass(${f:-1})")
+	reports=$(ls "$san_dir" | grep -vx 'run.log' || true)
+	if [ -n "$reports" ]; then
+		echo "FAIL ${name}_reports: $(wc -l <<<"$reports") report file(s)"
+		for r in $reports; do
+			echo "    $san_dir/$r:"
+			sed 's/^/      /' "$san_dir/$r" | head -"${SAN_REPORT_LINES:-40}"
+		done
+		failed=$((failed + 1))
+		failed_names+=("$name-reports")
 	else
-		san_dir=$(mktemp -d /tmp/portwatch-san.XXXXXX)
-		chmod 1777 "$san_dir"	# also for the test that runs portwatch as nobody
-		san_log=$san_dir/run.log
-		PW_SAN_INNER=1 PW="$ASAN_OUT/portwatch" OUTPUT=$ASAN_OUT \
-			ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:log_path=$san_dir/asan" \
-			UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$san_dir/ubsan" \
-			tests/run.sh "$filter" 2>&1 | sed -e 's/^\(PASS\|FAIL\|SKIP\) /\1 asan:/' | tee "$san_log"
-		san_rc=${PIPESTATUS[0]}
-		tail=$(grep '^tests: ' "$san_log" | tail -1)
-		read -r p f s <<<"$(sed -E 's/tests: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$tail")"
-		[ "$san_rc" -ne 0 ] && [ "${f:-0}" -eq 0 ] && f=1
-		passed=$((passed + ${p:-0}))
-		skipped=$((skipped + ${s:-0}))
-		failed=$((failed + ${f:-1}))
-		[ "${f:-1}" -gt 0 ] && failed_names+=("sanitizer-pass(${f:-1})")
-		reports=$(ls "$san_dir" | grep -E '^(asan|ubsan)\.' || true)
-		if [ -n "$reports" ]; then
-			echo "FAIL sanitizer_reports: $(wc -l <<<"$reports") report file(s)"
-			for r in $reports; do
-				echo "    $san_dir/$r:"
-				sed 's/^/      /' "$san_dir/$r" | head -40
-			done
-			failed=$((failed + 1))
-			failed_names+=("sanitizer-reports")
-		else
-			echo "PASS sanitizer_reports: no ASan/UBSan/LeakSanitizer report"
-			passed=$((passed + 1))
-			rm -rf "$san_dir"
-		fi
+		echo "PASS ${name}_reports: no $title report"
+		passed=$((passed + 1))
+		rm -rf "$san_dir"
+	fi
+	echo "   ($name pass: $((SECONDS - start)) s)"
+}
+# san_dir: a fresh folder for a pass's reports
+new_san_dir() {
+	san_dir=$(mktemp -d /tmp/portwatch-san.XXXXXX)
+	chmod 1777 "$san_dir"	# also for the test that runs portwatch as nobody
+}
+
+# The ASan+UBSan pass: portwatch, the unit tests and the tools of `make
+# asan`; halt_on_error, LeakSanitizer on.
+SAN_WRAP=()
+if [ -z "$inner" ] && [ "${SAN_PASS:-$([ -z "$filter" ] && echo 1 || echo 0)}" = 1 ]; then
+	new_san_dir
+	san_pass asan "$ASAN_OUT" "ASan+UBSan+LeakSanitizer" \
+		ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:log_path=$san_dir/asan" \
+		UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$san_dir/ubsan"
+fi
+
+# The TSan pass: the same with `make tsan`'s portwatch and unit tests; the
+# test tools (trigger, httpd, hostile, fetcher: the load and the truth) are
+# the release build's (PW_UNIT_DIR: the unit tests' build, OUTPUT the
+# tools'): TSan's runtime adds ~60 ms to the start of each process (50
+# runs of the trigger: 3.8 s against 0.8 s), and tests start thousands
+# (metrics_bounded_many_names: 3,000 within TIME_WAIT's 60 s); portwatch's
+# threads are what is under test.
+# Every race is reported (halt_on_error=0: one run shows them all) to a
+# file, and any file is a FAIL. TSan's memory layout (LLVM 14) assumes at most 28 bits of mmap
+# randomization: on a kernel that uses more (vm.mmap_rnd_bits), the pass
+# runs with randomization off (setarch -R, inherited by every process of
+# the tests) and says so; a TSan that still cannot map its shadow is a FAIL.
+TSAN_OUT=.output/tsan
+if [ -z "$inner" ] && [ "${TSAN_PASS:-${SAN_PASS:-$([ -z "$filter" ] && echo 1 || echo 0)}}" = 1 ]; then
+	new_san_dir
+	SAN_WRAP=()
+	rnd=$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo unknown)
+	if [ "$rnd" != 28 ] && [ "$rnd" != unknown ] && [ "$rnd" -gt 28 ]; then
+		echo "   vm.mmap_rnd_bits is $rnd (> 28): the TSan pass runs under setarch -R"
+		SAN_WRAP=(setarch "$(uname -m)" -R)
+	fi
+	probe=$(ls "$TSAN_OUT"/tests/test_* 2>/dev/null | head -1)
+	if [ -n "$probe" ] && ! out=$("${SAN_WRAP[@]}" "$probe" 2>&1) &&
+		grep -q 'ThreadSanitizer: unexpected memory mapping' <<<"$out"; then
+		echo "FAIL tsan_runtime: $(grep -m1 ThreadSanitizer <<<"$out") (vm.mmap_rnd_bits $rnd${SAN_WRAP:+, under setarch -R})"
+		failed=$((failed + 1))
+		failed_names+=("tsan-runtime")
+	else
+		san_pass tsan "$TSAN_OUT" "ThreadSanitizer" OUTPUT="$OUTPUT" PW_UNIT_DIR="$TSAN_OUT" \
+			TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:log_path=$san_dir/tsan"
 	fi
 fi
 
