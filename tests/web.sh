@@ -11,8 +11,10 @@ WEB_PASS=s3cret-Pw
 # WEB_PROM_PORT, which tests/run.sh allocates for each test (tests/lib.sh's
 # free_port: free now, distinct, below the ephemeral range)
 web_port() {
-	[ -n "${METRICS_PORT:-}" ] && [ -n "${WEB_PROM_PORT:-}" ] && [ "$METRICS_PORT" != "$WEB_PROM_PORT" ] ||
-		{ fail "setup: no ports of the test's own from tests/run.sh (METRICS_PORT '${METRICS_PORT:-}', WEB_PROM_PORT '${WEB_PROM_PORT:-}')"; exit 1; }
+	if [ -z "${METRICS_PORT:-}" ] || [ -z "${WEB_PROM_PORT:-}" ] || [ "$METRICS_PORT" = "$WEB_PROM_PORT" ]; then
+		fail "setup: no ports of the test's own from tests/run.sh (METRICS_PORT '${METRICS_PORT:-}', WEB_PROM_PORT '${WEB_PROM_PORT:-}')"
+		exit 1
+	fi
 }
 
 # web_setup: a self-signed certificate for 127.0.0.1 and a web config with
