@@ -150,12 +150,21 @@ t_abuse_crowd_and_syn_flood_curl() {
 	done
 	check_eq "held connects in progress" "$ABUSE_HOLD" \
 		"$(cat "$T"/hold.*.out | jq -s 'map(.in_progress) | add')"
-	local syn_sent stash_max
-	syn_sent=$(ip netns exec "$flood_ns" ss -Htn state syn-sent | wc -l)
+	# the netns is the test's: the sockets to port 8009 are the holders'.
+	# Each is in SYN_SENT, or ESTABLISHED if the listener's SYN queue took
+	# its SYN before the accept queue was full (its ACK then dropped):
+	# together exactly the holders' connects in progress
+	local syn_sent est stash_max
+	syn_sent=$(ip netns exec "$flood_ns" ss -Htn state syn-sent 'dport = :8009' | wc -l)
+	est=$(ip netns exec "$flood_ns" ss -Htn state established 'dport = :8009' | wc -l)
 	stash_max=$(abuse_map_entries stash_sk)
 	stash_max=${stash_max#*/}
-	echo "    info: sockets in SYN_SENT in the flood netns: $syn_sent (stash_sk: $stash_max entries)"
-	[ "$syn_sent" -ge "$stash_max" ] || fail "only $syn_sent sockets in SYN_SENT (want >= $stash_max)"
+	echo "    info: holders' sockets in SYN_SENT: $syn_sent, ESTABLISHED: $est (stash_sk: $stash_max entries)"
+	check_eq "holders' sockets in SYN_SENT + ESTABLISHED (ss) = their connects in progress" \
+		"$ABUSE_HOLD" $((syn_sent + est))
+	check_eq "holders' sockets to port 8009 in any state (ss)" "$ABUSE_HOLD" \
+		"$(ip netns exec "$flood_ns" ss -Htn state all 'dport = :8009' | wc -l)"
+	[ "$syn_sent" -ge "$stash_max" ] || fail "the scenario: only $syn_sent sockets in SYN_SENT (want >= $stash_max: stash_sk's entries)"
 
 	# the curl case, while all of that holds
 	abuse_curl_runs

@@ -33,3 +33,23 @@ t_harness_limits_and_skips() {
 	check_eq "no cgroup of the inner run left" "" \
 		"$(find "${PW_TEST_CG:-/nonexistent}" -mindepth 1 -maxdepth 1 -name 'pwtest.*' 2>/dev/null)"
 }
+
+# Every test's own ports come from tests/lib.sh's free_port (free now, below
+# the ephemeral range, none twice), and no suite file redefines it (bash
+# takes the last definition sourced: tests/web.sh's once gave every test the
+# kernel's pick, in the ephemeral range, ignoring the ports to avoid); the
+# web tests listen on those ports.
+t_harness_own_ports() {
+	local where p lo hi
+	where=$(shopt -s extdebug; declare -F free_port)
+	check_eq "free_port is tests/lib.sh's" tests/lib.sh "${where##* }"
+	read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range
+	for p in "$METRICS_PORT" "$PROM_PORT" "$WEB_PROM_PORT"; do
+		check_eq "port $p: 20000..31999, below the ephemeral range $lo..$hi" 1 \
+			"$([ "$p" -ge 20000 ] && [ "$p" -le 31999 ] && [ "$p" -lt "$lo" ] && echo 1)"
+	done
+	check_eq "the three ports distinct" 3 "$(printf '%s\n' "$METRICS_PORT" "$PROM_PORT" "$WEB_PROM_PORT" | sort -u | wc -l)"
+	local m=$METRICS_PORT w=$WEB_PROM_PORT
+	web_port
+	check_eq "the web tests' ports are the harness's" "$m $w" "$METRICS_PORT $WEB_PROM_PORT"
+}

@@ -7,18 +7,14 @@
 
 WEB_PASS=s3cret-Pw
 
-# free_port: a TCP port free on 127.0.0.1 now (the kernel's pick), so that
-# two runs on one host do not collide.
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# web_port: every web test listens on a port of its own (METRICS_PORT in the
-# test's subshell only).
+# web_port: every web test listens on ports of its own, METRICS_PORT and
+# WEB_PROM_PORT, which tests/run.sh allocates for each test (tests/lib.sh's
+# free_port: free now, distinct, below the ephemeral range)
 web_port() {
-	command -v python3 >/dev/null || skip "python3 not installed (picks free ports)"
-	METRICS_PORT=$(free_port)
-	WEB_PROM_PORT=$(free_port)
+	if [ -z "${METRICS_PORT:-}" ] || [ -z "${WEB_PROM_PORT:-}" ] || [ "$METRICS_PORT" = "$WEB_PROM_PORT" ]; then
+		fail "setup: no ports of the test's own from tests/run.sh (METRICS_PORT '${METRICS_PORT:-}', WEB_PROM_PORT '${WEB_PROM_PORT:-}')"
+		exit 1
+	fi
 }
 
 # web_setup: a self-signed certificate for 127.0.0.1 and a web config with
