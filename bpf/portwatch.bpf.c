@@ -178,6 +178,14 @@ struct {
 	__type(value, __u64);
 } ports_hist SEC(".maps");
 
+/* --top: per-CPU counts of EADDRNOTAVAIL per (netns, cgroup, destination) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PW_DEST_FAILS_ENTRIES);
+	__type(key, struct pw_dest_fail_key);
+	__type(value, __u64);
+} dest_fails SEC(".maps");
+
 const volatile __u32 targ_tgid = 0;
 const volatile bool targ_comm_set = false;
 const volatile char targ_comm[PW_COMM_LEN] = {};
@@ -186,6 +194,8 @@ const volatile bool targ_cgroup_set = false;
 const volatile __u32 targ_ndports = 0;
 const volatile __u16 targ_dports[PW_MAX_DPORTS] = {};
 const volatile bool targ_all = false;
+/* --top: count failures per destination in dest_fails */
+const volatile bool targ_dests = false;
 const volatile __u8 targ_mode = 0;
 const volatile bool targ_scan_depth = false;
 /* -q: nobody reads the events, so none are written (counts are kept). */
@@ -673,6 +683,33 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 	send(e);
 }
 
+/* --top: one more EADDRNOTAVAIL towards (netns, cgroup, destination). */
+static __always_inline void count_dest(struct pw_dest_fail_key *k)
+{
+	__u64 one = 1, *v = bpf_map_lookup_elem(&dest_fails, k);
+
+	if (v) {
+		*v += 1;	/* per-CPU */
+		return;
+	}
+	/* EEXIST: made by this CPU's own earlier run cannot happen (it
+	 * would have been found); another CPU's key has a slot for this CPU */
+	if (!bpf_map_update_elem(&dest_fails, k, &one, BPF_NOEXIST))
+		return;
+	v = bpf_map_lookup_elem(&dest_fails, k);
+	if (v)
+		*v += 1;
+	else
+		bump(PW_CNT_DESTS_FULL);
+}
+
+static __always_inline __u64 sk_netns(struct sock *sk, bool direct)
+{
+	struct net *net = READ_SK(direct, sk, __sk_common.skc_net.net);
+
+	return net ? READ_SK(direct, net, ns.inum) : 0;
+}
+
 /* The outcome of one traced connect(): count it, stream it if wanted. */
 static __always_inline void finish(struct stash *st, struct sock *sk, int ret, bool direct)
 {
@@ -680,6 +717,16 @@ static __always_inline void finish(struct stash *st, struct sock *sk, int ret, b
 
 	bool counted = count(st->pid, st->family, st->comm, st->cgroup_id, ret, st->scan_entered,
 			     st->scan_timed, st->scan_ns, st->ports_checked);
+
+	if (targ_dests && ret == -PW_EADDRNOTAVAIL) {
+		struct pw_dest_fail_key k = {
+			.cgroup_id = st->cgroup_id, .family = st->family, .dport = st->dport,
+		};
+
+		k.netns = sk_netns(sk, direct);
+		__builtin_memcpy(k.daddr, st->daddr, sizeof(k.daddr));
+		count_dest(&k);
+	}
 
 	if ((targ_events && (ret || targ_all)) || !counted)
 		emit(st, sk, ret, cause, !counted, direct);
@@ -1128,6 +1175,16 @@ static __always_inline void tp_end(struct sock *sk, int newstate)
 	bool counted = count(s->pid, sk->__sk_common.skc_family, s->comm, s->cgroup_id, ret, true,
 			     ret == -PW_EADDRNOTAVAIL, ret ? now - s->t0 : 0, 0);
 
+	if (targ_dests && ret == -PW_EADDRNOTAVAIL) {
+		struct pw_dest_fail_key k = {
+			.cgroup_id = s->cgroup_id, .family = sk->__sk_common.skc_family,
+			.dport = bpf_ntohs(sk->__sk_common.skc_dport),
+		};
+
+		k.netns = sk_netns(sk, true);
+		read_sk_daddr(k.daddr, k.family, sk);
+		count_dest(&k);
+	}
 	if ((targ_events && (ret || targ_all)) || !counted)
 		tp_emit(s, sk, ret, cause, now, !counted);
 	sk_state_done(sk, s);

@@ -48,6 +48,7 @@ struct env {
 	const char *cgroup;		/* --cgroup=PATH, NULL = every cgroup */
 	int cgroup_fd;			/* its directory, opened by main; 0 = none */
 	const char *pods_dir;		/* --pods-dir=DIR, NULL = /var/log/pods */
+	bool top;			/* --top: the full-screen view (top.c) */
 };
 
 #define PW_DEFAULT_WARN_AT 80
