@@ -62,6 +62,7 @@ source tests/metrics.sh
 source tests/web.sh
 source tests/census.sh
 source tests/storm.sh
+source tests/top.sh
 source tests/robust.sh
 source tests/package.sh
 source tests/image.sh

@@ -196,6 +196,17 @@ static void cells(char cell[NCOLS][96], const struct pw_top_row *r, enum pw_top_
 	snprintf(cell[C_REMEDY], 96, "%s", r->remedy[0] ? r->remedy : "-");
 }
 
+/* A path longer than w keeps its end (the leaf names the workload). */
+static void elide(char *cell, int w)
+{
+	size_t n = strlen(cell);
+
+	if (cell[0] != '/' || (int)n <= w || w < 4)
+		return;
+	memmove(cell + 3, cell + n - (w - 3), w - 3 + 1);
+	memcpy(cell, "...", 3);
+}
+
 static void draw_row(int y, const struct pw_top_row *r, enum pw_top_view v, attr_t attr)
 {
 	char cell[NCOLS][96], buf[1024];
@@ -208,6 +219,7 @@ static void draw_row(int y, const struct pw_top_row *r, enum pw_top_view v, attr
 
 		if (!on[c])
 			continue;
+		elide(cell[c], w);
 		len += snprintf(buf + len, sizeof(buf) - len, "%s%*.*s", len ? " " : "",
 				cols[c].left ? -w : w, w, cell[c]);
 	}
