@@ -267,12 +267,26 @@ static bool census_has(const struct pw_top_model *m, uint64_t netns)
 
 /* The census of portwatch's own netns (the node's range), then of each
  * namespace the destination rows name, up to PW_TOP_MAX_NETNS. */
+static bool census_due(const struct pw_top_model *m, int64_t now)
+{
+	return !m->census_ns || now - m->census_ns >= PW_TOP_CENSUS_NS ||
+	       m->census_ndests != m->rows[PW_VIEW_DESTS].n || m->census_netns != m->want_netns ||
+	       !pw_dest_eq(&m->census_want, &m->want);
+}
+
 static void take_census(struct pw_top_model *m)
 {
 	const struct pw_top_rows *ds = &m->rows[PW_VIEW_DESTS];
+	int64_t now = pw_clock_ns(CLOCK_MONOTONIC);
 	uint64_t *inodes = NULL;
 	int *fds = NULL, nfds;
 
+	if (!census_due(m, now))
+		return;
+	m->census_ns = now;
+	m->census_ndests = ds->n;
+	m->census_netns = m->want_netns;
+	m->census_want = m->want;
 	census_clear(m);
 	m->census_err[0] = 0;
 	if (pw_census_take(-1, NULL, &m->census[0], m->census_err, sizeof(m->census_err)))

@@ -21,6 +21,9 @@ enum { PW_TOP_ESTAB, PW_TOP_SYN, PW_TOP_TW, PW_TOP_OTHER, PW_TOP_NSTATES };
 
 #define PW_TOP_MAX_ROWS		4096	/* per view; beyond: counted in `rows_over` */
 #define PW_TOP_MAX_NETNS	16	/* namespaces censused per refresh */
+/* The census walks /proc (namespaces, holders' fds): at most this often
+ * while nothing on the screen asks for a new one. */
+#define PW_TOP_CENSUS_NS	5000000000LL
 
 struct pw_top_row {
 	uint64_t id;			/* identity across refreshes (hash) */
@@ -72,6 +75,12 @@ struct pw_top_model {
 	struct pw_dest want;			/* family 0: none */
 	struct pw_census_ns sel;
 	bool sel_ok;
+	/* when the census was taken, for which selection and how many
+	 * destinations: taken again after PW_TOP_CENSUS_NS or when those change */
+	int64_t census_ns;
+	uint64_t census_netns;
+	struct pw_dest census_want;
+	size_t census_ndests;
 	char census_err[128];			/* the last census's failure, "" */
 	struct { uint32_t pid; int client; } clients[64];	/* detected, by pid */
 	unsigned int nclients;
