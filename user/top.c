@@ -160,6 +160,7 @@ static bool key(struct pw_top_ui *ui, int ch)
 	case 'v': case '\t':
 		ui->view = (ui->view + 1) % PW_VIEWS;
 		ui->sel = 0;
+		ui->sel_set = false;
 		break;
 	case 's':
 		ui->sort = (ui->sort + 1) % PW_TOP_SORTS;
@@ -177,10 +178,12 @@ static bool key(struct pw_top_ui *ui, int ch)
 	case KEY_DOWN: case 'j':
 		if (ui->sel + 1 < ui->nshown)
 			ui->sel++;
+		ui->sel_set = false;
 		break;
 	case KEY_UP: case 'k':
 		if (ui->sel)
 			ui->sel--;
+		ui->sel_set = false;
 		break;
 	default:
 		break;	/* KEY_RESIZE included: drawn again below */

@@ -382,6 +382,28 @@ static void dest_census(struct pw_top_model *m)
 	}
 }
 
+/* A workload's remedy is its top destination's; a process's, its
+ * workload's. */
+static void other_remedies(struct pw_top_model *m)
+{
+	struct pw_top_rows *ds = &m->rows[PW_VIEW_DESTS], *ps = &m->rows[PW_VIEW_PROCS];
+
+	for (size_t i = 0; i < ds->n; i++) {
+		struct pw_top_row *w = row_find(&m->rows[PW_VIEW_WORKLOADS], ds->v[i].cgroup_id);
+
+		if (w && ds->v[i].total > w->dest_n) {
+			w->dest_n = ds->v[i].total;
+			memcpy(w->remedy, ds->v[i].remedy, sizeof(w->remedy));
+		}
+	}
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct pw_top_row *w = row_find(&m->rows[PW_VIEW_WORKLOADS], ps->v[i].cgroup_id);
+
+		if (w)
+			memcpy(ps->v[i].remedy, w->remedy, sizeof(ps->v[i].remedy));
+	}
+}
+
 double pw_top_percentile(const uint64_t *hist, size_t slots, double p)
 {
 	uint64_t total = 0, want, seen = 0;
@@ -478,6 +500,7 @@ int pw_top_model_refresh(struct pw_top_model *m)
 	dest_tops(m);
 	take_census(m);
 	dest_census(m);
+	other_remedies(m);
 	header(m, &r);
 	pw_report_free(&r);
 	scan_times(m);

@@ -40,6 +40,7 @@ struct pw_top_row {
 	uint64_t cgroup_id;		/* its (top) workload's */
 	uint32_t pid;			/* its (top) process */
 	uint64_t top_n;			/* scratch: the top's failures */
+	uint64_t dest_n;		/* scratch (workloads): their top destination's */
 };
 
 #define PW_TOP_IX	(2 * PW_TOP_MAX_ROWS)	/* index slots, a power of 2 */

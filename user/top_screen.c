@@ -89,11 +89,17 @@ void pw_top_filter(struct pw_top_ui *ui, const struct pw_top_model *m)
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct pw_top_row *r = &rs->v[i];
 
-		if (!ui->filter[0] || strstr(r->name, ui->filter) || strstr(r->top, ui->filter))
+		if (!ui->filter[0] || strstr(r->name, ui->filter) || strstr(r->top, ui->filter)) {
+			if (ui->sel_set && r->id == ui->sel_id)
+				ui->sel = ui->nshown;	/* the row moved: the selection with it */
 			ui->shown[ui->nshown++] = i;
+		}
 	}
 	if (ui->sel >= ui->nshown)
 		ui->sel = ui->nshown ? ui->nshown - 1 : 0;
+	if (ui->nshown)
+		ui->sel_id = rs->v[ui->shown[ui->sel]].id;
+	ui->sel_set = ui->nshown > 0;	/* from now on it follows this row */
 }
 
 const struct pw_top_row *pw_top_selected(const struct pw_top_ui *ui,
@@ -281,7 +287,8 @@ static void draw_panel(const struct pw_top_ui *ui, struct pw_top_model *m, int y
 
 	snprintf(buf, sizeof(buf), "-- census: %s --", d ? d->name : "no destination selected");
 	line_at(y, buf, A_BOLD);
-	if (!d || !m->sel_ok || !m->sel.ndests || m->want.port != d->dest.port) {
+	if (!d || !m->sel_ok || !m->sel.ndests || m->want_netns != d->netns ||
+	    !pw_dest_eq(&m->want, &d->dest)) {
 		line_at(y + 1, d ? "(census of this destination at the next refresh)" : "", A_NORMAL);
 		text_lines(y + 2, PANEL_LINES - 2, "");
 		return;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "top_model.h"
 
 struct pw_top_ui {
@@ -16,6 +17,8 @@ struct pw_top_ui {
 	bool filtering;			/* typing the filter */
 	char filter[64];		/* rows whose name or top contain it */
 	size_t sel;			/* among the rows shown */
+	uint64_t sel_id;		/* the selected row's id: it follows the row */
+	bool sel_set;			/* follow sel_id (not after a key moved it) */
 	unsigned int every_s;
 	/* the rows that pass the filter, as indexes (top_screen.c) */
 	size_t *shown;
