@@ -87,6 +87,10 @@ LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
 endif
 
 USER_SRCS := $(wildcard user/*.c)
+ifeq ($(STATIC),1)
+# no --top in the static build (PW_NO_TOP: top.c refuses it): no ncursesw
+USER_SRCS := $(filter-out user/top_model.c user/top_screen.c,$(USER_SRCS))
+endif
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/portwatch.o,$(USER_OBJS))
 SKEL := $(OUTPUT)/portwatch.skel.h
