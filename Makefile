@@ -112,7 +112,7 @@ all: $(BIN)
 $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/portwatch.bpf.o: bpf/portwatch.bpf.c bpf/portwatch.h $(VMLINUX) | $(OUTPUT)
+$(OUTPUT)/portwatch.bpf.o: bpf/portwatch.bpf.c $(wildcard bpf/*.bpf.h) bpf/portwatch.h $(VMLINUX) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -42,7 +42,7 @@ enum pw_cause {
 /* The per-process map had no room for this outcome: the event is its only
  * record, written even with -q, and the consumer adds it to the accounts
  * (so only a full ring buffer, counted in PW_CNT_EVENTS_LOST and then also
- * in PW_CNT_STATS_FULL, can lose the count). */
+ * in PW_CNT_OUTCOMES_LOST, can lose the count). */
 #define PW_UNCOUNTED		(1u << 6)
 
 struct pw_event {
@@ -68,7 +68,7 @@ struct pw_event {
 	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
 	char comm[PW_COMM_LEN];	/* the process's name (thread-group leader's) */
-	/* added at the end (workload attribution): */
+	/* for the per-workload series (a row keeps the first one seen) */
 	char thread[PW_COMM_LEN];	/* the connecting thread's own name */
 };
 
@@ -85,14 +85,14 @@ struct pw_proc_val {
 	__u64 scans;		/* of those, port selections entered */
 	__u64 scan_ns;		/* their total time in port selection */
 	char comm[PW_COMM_LEN];	/* last seen (the process's name) */
-	/* added at the end (workload attribution): */
+	/* for the per-workload series (a row keeps the first one seen) */
 	__u64 cgroup_id;	/* cgroup v2 id the process connected from, first seen */
 };
 
 /* Global counters, indexes into the per-CPU array `counters`. */
 enum pw_counter {
 	PW_CNT_EVENTS_LOST = 0,	/* ring buffer full */
-	PW_CNT_STATS_FULL,	/* outcome not counted: per-process map full and
+	PW_CNT_OUTCOMES_LOST,	/* outcome lost: no room in the per-process map and
 				 * its PW_UNCOUNTED event lost (ring buffer full) */
 	PW_CNT_STASH_FULL,	/* per-thread stash full: connect not traced */
 	PW_CNT_PORTS_CHECKED,	/* sum of ports_checked over scans (--scan-depth) */

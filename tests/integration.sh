@@ -539,7 +539,7 @@ t_not_root() {
 # (the events, their diagnosis, the summary table, the remedies) and holds a
 # connection (the census): the text output shows the name as "a?2J?b??"
 # and holds none of those code points; the census' NDJSON gives the name
-# back exactly (escaped). cg_root and cg_make are tests/workload.sh's.
+# back exactly (escaped). cg_root, cg_own and cg_make are tests/workload.sh's.
 CTL_NAME_HEX=61c29b324ae280ae62e281a6d89c
 CTL_NAME_TEXT='a?2J?b??'
 # lines holding a C1 control or a bidi/format control (pw_cp_is_control)
@@ -549,7 +549,8 @@ ctl_lines() {
 }
 t_text_no_terminal_controls() {
 	cg_root
-	local cg=pwtest-ctl-$$-$RANDOM pid fails
+	local cg pid fails
+	cg=$(cg_own pwtest-ctl-$$-$RANDOM)
 	cg_make "$cg"
 	mk_netns $RANGE_LO $RANGE_HI
 	pw_start --cgroup="$cg"

@@ -73,16 +73,16 @@ t_package_man_options() {
 	[ "$n" -ge 1 ] || fail "no EXAMPLES found in --help"
 	echo "    ok: $n examples of --help in the man page"
 
-	# METRICS: every metric family of user/metrics.c
+	# METRICS: every metric family of user/metrics*.c
 	local names metric
-	names=$(grep -oh 'portwatch_[a-z_]*[a-z]' user/metrics.c | sort -u)
+	names=$(grep -oh 'portwatch_[a-z_]*[a-z]' user/metrics*.c | sort -u)
 	for metric in $names; do
 		# histogram series of a family listed under its own name
 		case $metric in *_bucket | *_count | *_sum)
 			grep -qx "${metric%_*}" <<<"$names" && continue ;;
 		esac
 		man_section METRICS | grep -qw -- "$metric" ||
-			fail "metric $metric (user/metrics.c) is not in $MAN_SRC METRICS"
+			fail "metric $metric (user/metrics*.c) is not in $MAN_SRC METRICS"
 	done
 }
 

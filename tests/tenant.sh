@@ -3,11 +3,11 @@
 # Each test makes its own netns and its own cgroup; portwatch counts only
 # that cgroup (--cgroup).
 
-# tenant_cg: a cgroup of the test's own (TENANT_CG_REL under CG_ROOT, TENANT_CG its
-# path), removed at the end.
+# tenant_cg: a cgroup of the test's own (TENANT_CG_REL under CG_ROOT, below
+# the test's cgroup: cg_own; TENANT_CG its path), removed at the end.
 tenant_cg() {
 	cg_root
-	TENANT_CG_REL=pwtenant-$$-$RANDOM
+	TENANT_CG_REL=$(cg_own pwtenant-$$-$RANDOM)
 	cg_make "$TENANT_CG_REL"
 	TENANT_CG=$CG_ROOT/$TENANT_CG_REL
 }

@@ -7,16 +7,26 @@
 # tests/lib.sh and tests/integration.sh (curl_runs, start_httpd).
 
 FETCHER=$OUT/tests/fetcher
-WL_UID=6f1e2c3a-1b2c-4d5e-8f90-a1b2c3d4e5f6
+# The pod uid and container ids, of this run (the pod cgroups must be made
+# at the root, where pods are found: two runs on one host must not share
+# them): the run's pid and a random number in their last digits
+WL_RUN=$(printf '%012x' $(($$ * 32768 + RANDOM)))
+WL_UID=6f1e2c3a-1b2c-4d5e-8f90-$WL_RUN
 WL_UID_=${WL_UID//-/_}
-WL_CID=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
-WL_CID2=fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210
+WL_CID=0123456789abcdef0123456789abcdef0123456789abcdef0123$WL_RUN
+WL_CID2=fedcba9876543210fedcba9876543210fedcba9876543210fedc$WL_RUN
 
 # The cgroup v2 mount (on hybrid hosts /sys/fs/cgroup/unified). Sets CG_ROOT.
 cg_root() {
 	CG_ROOT=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break; if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
 	[ -n "$CG_ROOT" ] && [ -w "$CG_ROOT/cgroup.procs" ] || skip "no writable cgroup v2 hierarchy in /proc/self/mountinfo"
 }
+
+# cg_own NAME: the REL (for cg_make, in_cg, --cgroup) of cgroup NAME under
+# the test's own cgroup (tests/run.sh's PW_TEST_CG), at the root only
+# without one: a test's cgroups go there unless what it tests needs the
+# root (the kubelet's pod cgroups: pods are found from the root only)
+cg_own() { echo "${PW_TEST_CG_REL:+${PW_TEST_CG_REL#/}/}$1"; }
 
 # cg_make REL: mkdir each missing level of $CG_ROOT/REL; cleanup (deferred)
 # moves any process left back to the test's cgroup and removes, deepest first, only
@@ -145,14 +155,17 @@ t_workload_unit_and_cgroup_filter() {
 	cg_root
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
-	local unit=pwtest-$$-$RANDOM.service other=pwtest-other-$$-$RANDOM
-	cg_make "system.slice/$unit"
+	local unit=pwtest-$$-$RANDOM.service other slice
+	# a slice and its service under the test's own cgroup: the unit is
+	# named from the root down to the first .service
+	slice=$(cg_own system.slice) other=$(cg_own pwtest-other-$$-$RANDOM)
+	cg_make "$slice/$unit"
 	cg_make "$other"
-	pw_start -j --cgroup="system.slice/$unit"
+	pw_start -j --cgroup="$slice/$unit"
 	local i rc a7=0 b7=0 a=0
 	for i in $(seq 25); do
 		if [ $((i % 2)) -eq 1 ]; then
-			in_cg "system.slice/$unit" curl -s -o /dev/null http://127.0.0.1:8080/
+			in_cg "$slice/$unit" curl -s -o /dev/null http://127.0.0.1:8080/
 			rc=$?; a=$((a + 1)); [ $rc -eq 7 ] && a7=$((a7 + 1))
 		else
 			in_cg "$other" curl -s -o /dev/null http://127.0.0.1:8080/
@@ -164,14 +177,14 @@ t_workload_unit_and_cgroup_filter() {
 	ns_events > "$T/ev"
 	check_eq "events: only the service's runs that exited 7" "$a7" "$(wc -l < "$T/ev")"
 	check_eq "events carry the unit and no pod" "$a7" \
-		"$(jq -c --arg u "system.slice/$unit" --arg cg "/system.slice/$unit" \
+		"$(jq -c --arg u "$slice/$unit" --arg cg "/$slice/$unit" \
 			'select(.unit == $u and .cgroup == $cg and .pod == null and .container == null)' "$T/ev" | wc -l)"
 	check_eq "event pids are the service's runs" "$a7" \
 		"$(jq -r .pid "$T/ev" | sort -u | grep -cxFf "$T/pids.$unit")"
 	check_eq "summary: the service's runs, all of them" "$a" \
 		"$(summary | jq -r '.processes[].pid' | grep -cxFf "$T/pids.$unit")"
 	check_eq "summary: none of the other cgroup's runs" 0 \
-		"$(summary | jq -r '.processes[].pid' | grep -cxFf "$T/pids.$other")"
+		"$(summary | jq -r '.processes[].pid' | grep -cxFf "$T/pids.${other##*/}")"
 	check_eq "summary: only processes of the service (none from elsewhere on the host)" "$a" \
 		"$(summary | jq '.processes | length')"
 	# a path that is no cgroup: exit 2, one line, nothing attached
@@ -304,7 +317,8 @@ t_workload_go_client_remedy() {
 t_workload_new_cgroups_bounded() {
 	cg_root
 	# under the test's own cgroup when tests/run.sh made one
-	local base=${PW_TEST_CG_REL:+${PW_TEST_CG_REL#/}/}hop-$$-$RANDOM n=600 i
+	local base n=600 i
+	base=$(cg_own hop-$$-$RANDOM)
 	cg_make "$base"
 	for i in $(seq 0 $((n - 1))); do
 		mkdir "$CG_ROOT/$base/$i" || { fail "setup: mkdir"; exit 1; }
@@ -358,7 +372,8 @@ t_workload_new_cgroups_bounded() {
 t_workload_pod_not_impersonated() {
 	cg_root
 	mk_netns $RANGE_LO $RANGE_HI
-	local base=pwtest-deleg-$$-$RANDOM port=${METRICS_PORT:-19099} i
+	local base port=${METRICS_PORT:-19099} i
+	base=$(cg_own pwtest-deleg-$$-$RANDOM)
 	local cgfs=$base/kubepods/burstable/pod$WL_UID/$WL_CID
 	local sysd=$base/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod$WL_UID_.slice/cri-containerd-$WL_CID2.scope
 	cg_make "$cgfs"
@@ -391,7 +406,8 @@ t_workload_pod_not_impersonated() {
 # row holding a freed entry aborts the run).
 t_workload_table_outlives_cache() {
 	cg_root
-	local base=pwtest-wlc-$$-$RANDOM n=6 i pid
+	local base n=6 i pid
+	base=$(cg_own pwtest-wlc-$$-$RANDOM)
 	cg_make "$base"
 	for i in $(seq $n); do
 		cg_make "$base/c$i"

@@ -15,52 +15,17 @@
 
 #define PW_EXPIRE_NS	(300ull * 1000000000)	/* exited series: 5 minutes */
 #define PW_EXPIRED_CGROUPS 4096	/* folded rows kept apart per cgroup, at most */
-/* Command names with failure series of their own (metrics.c): the top
- * PW_MAX_COMMS failers at a time, by EADDRNOTAVAIL then all failures, a
- * shown name held until another fails more than twice as often (as for
- * --max-pids). Names are tracked (their folded counts kept under their own
- * name) up to PW_COMM_SLOTS; a name past that competes with its live rows
- * and takes the place of the tracked name that failed least once it fails
- * more. Every failure not in a shown name's series is counted under
- * PW_OTHER_COMM; no series ever goes down (see struct pw_comm). */
-#define PW_MAX_COMMS	1024
+/* Command names tracked: their folded counts kept under their own name, up
+ * to PW_COMM_SLOTS (and the pinned one); every other failure folds under
+ * PW_OTHER_COMM. Which names are tracked follows the per-comm series
+ * (metrics_comm.c): a name failing more takes the place of one failing
+ * least (pw_accounts_comm_adopt, _evict, _compact). */
 #define PW_COMM_SLOTS	2048
-#define PW_COMM_SERIES	8	/* (errno, family) series per name; more: PW_OTHER_COMM */
-#define PW_COMM_FLOORS	4096	/* series values of names no longer tracked, hashed */
 #define PW_OTHER_COMM	"(other)"
 
-/* One (errno, family) series of a tracked name: `own` is its value, grown
- * by the name's new failures while it is shown (`last` is the name's total
- * at the last render); while it is not shown its new failures go to
- * PW_OTHER_COMM and `own` waits. A name shown again resumes at `own`; a
- * name no longer tracked leaves `own` in the floors, where a name that
- * comes back starts (never below a value it showed before). */
-struct pw_comm_series {
-	uint16_t err, family;
-	uint64_t own, last;
-};
-
 struct pw_comm {
-	char name[PW_COMM_LEN];		/* as comm_key() makes it */
-	bool shown;
-	bool pinned;			/* the pid 0 rows' name: always shown */
-	bool adopted;			/* tracked at this render: its past is (other)'s */
-	unsigned int nseries;
-	struct pw_comm_series s[PW_COMM_SERIES];
-};
-
-/* A name's failures of one (errno, family), as a render added them up. */
-struct pw_comm_total {
-	char key[PW_COMM_LEN];		/* pw_comm_key */
-	uint16_t err, family;
-	uint64_t count;
-};
-
-/* PW_OTHER_COMM's series: value, and the total of all names at the last render. */
-struct pw_comm_other {
-	uint16_t err, family;
-	uint64_t value, last_total;
-	uint64_t total, shown;		/* a render's scratch */
+	char name[PW_COMM_LEN];		/* as pw_comm_key() makes it */
+	bool pinned;			/* the pid 0 rows' name: never evicted */
 };
 
 /* A row's name and cgroup (its labels) are those of its first kernel entry
@@ -75,7 +40,8 @@ struct pw_row {
 	uint64_t event_ns;		/* newest PW_UNCOUNTED outcome added (ts_ns) */
 	int cur_fd;			/* the map cur was read from (-1: by hand) */
 	bool in_kernel;
-	bool shown;			/* in the last per-pid series (metrics.c) */
+	uint64_t id;			/* unique for the accounts' life (kept when the pid
+					 * is reused): what others remember a row by */
 	/* foreign pids only: retired for being idle, not seen gone */
 	bool idle;
 	uint64_t active_ns;		/* when cur last changed (foreign pids) */
@@ -97,21 +63,7 @@ struct pw_accounts {
 	struct pw_comm *comms;
 	size_t ncomms, comms_cap;
 	uint32_t *comm_index;
-	uint64_t *comm_floor;		/* PW_COMM_FLOORS */
-	struct pw_comm_other *cother;	/* PW_OTHER_COMM's series */
-	size_t ncother, cother_cap;
-	/* the values of the series of names no longer tracked, summed: with
-	 * the shown series and the own values of the names not shown, every
-	 * failure (PW_OTHER_COMM's included) */
-	uint64_t comm_evicted_own;
-	/* the totals of the last render, sorted (metrics.c): a name tracked
-	 * now takes its failures since then (before, they were (other)'s) */
-	struct pw_comm_total *comm_prev;
-	size_t ncomm_prev;
-	/* the workloads the last per-workload series showed (metrics.c):
-	 * hashes of their labels, sorted */
-	uint64_t *wl_shown;
-	size_t nwl_shown;
+	uint64_t last_row_id;		/* pw_row.id of the newest row */
 	/* live rows folded into `expired` because more than max_rows
 	 * processes were alive (their kernel entries taken out too) */
 	uint64_t live_folded;
@@ -154,25 +106,22 @@ size_t pw_accounts_exited(struct pw_accounts *a, uint32_t tgid, uint64_t now);
 /* Whether comm (PW_COMM_LEN bytes, NUL-padded or not) is tracked (its
  * folded counts kept under its name), and the entry. */
 struct pw_comm *pw_accounts_comm_find(const struct pw_accounts *a, const char *comm);
-/* Whether comm's failures are in series of its own now. */
-bool pw_accounts_comm_shown(const struct pw_accounts *a, const char *comm);
 /* comm as a name key: its bytes up to the first NUL, zero-padded, each
  * invalid UTF-8 byte and each U+FFFD as one 0xff (so names that print as
  * the same label are one name). */
 void pw_comm_key(char out[PW_COMM_LEN], const char *comm);
-/* Track comm (metrics.c, on a render): NULL when no slot is free. The
+/* FNV-1a of a name key (pw_comm_key). */
+uint64_t pw_comm_hash(const char key[PW_COMM_LEN]);
+/* Track comm (metrics_comm.c, on a render): NULL when no slot is free. The
  * table may move: pointers from pw_accounts_comm_find are stale after. */
 struct pw_comm *pw_accounts_comm_adopt(struct pw_accounts *a, const char *comm);
-/* Stop tracking c: its series' values go to the floors (its folded rows
- * stay under its name until pw_accounts_comm_compact). The last entry moves
- * into c's place. 0, or -EINVAL for the pinned name. */
+/* Stop tracking c (its folded rows stay under its name until
+ * pw_accounts_comm_compact). The last entry moves into c's place. 0, or
+ * -EINVAL for the pinned name. */
 int pw_accounts_comm_evict(struct pw_accounts *a, struct pw_comm *c);
 /* After evictions: the folded rows of names no longer tracked go to
  * PW_OTHER_COMM's (merged; in place, nothing allocated). */
 void pw_accounts_comm_compact(struct pw_accounts *a);
-/* The floor of a new series of name (see struct pw_comm_series). */
-uint64_t pw_accounts_comm_floor(const struct pw_accounts *a, const char *name, uint16_t err,
-				uint16_t family);
 /* A row's total so far. */
 void pw_row_total(const struct pw_row *r, struct pw_proc_val *out);
 

@@ -242,7 +242,7 @@ void pw_kmaps_sync(struct pw_kmaps *km, bool retire)
 	if (entries < 0)
 		return;
 	/* the room for keys of outcomes other than EADDRNOTAVAIL (procs_allow
-	 * in bpf/portwatch.bpf.c) */
+	 * in bpf/state.bpf.h) */
 	__atomic_store_n(km->fds.procs_allow,
 			 inserts + ((size_t)entries < km->procs_open ? km->procs_open - entries : 0),
 			 __ATOMIC_RELEASE);

@@ -17,7 +17,7 @@ struct pw_mailbox;
 struct portwatch_bpf;
 
 /* A per-process map this full at a sync is swapped for the other and
- * drained (see procs_active in bpf/portwatch.bpf.c): half of its 16,384 */
+ * drained (see procs_active in bpf/state.bpf.h): half of its 16,384 */
 #define PW_KMAPS_WATERMARK	8192
 
 /* The maps as fds (and the two globals as pointers), so that the unit tests

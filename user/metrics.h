@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Prometheus text exposition (format 0.0.4) of portwatch's counters:
- * renders what it is given into a FILE (and notes in the accounts which
- * processes the per-pid series showed). */
+ * renders what it is given into a FILE; what the collectors remember between
+ * scrapes is in the caller's struct pw_metrics_memory. */
 #ifndef PW_METRICS_H
 #define PW_METRICS_H
 
@@ -23,10 +23,92 @@ enum {
 	PW_MISS_KINDS,
 };
 
+/* Command names with failure series of their own (metrics_comm.c): the top
+ * PW_MAX_COMMS failers at a time, by EADDRNOTAVAIL then all failures, a
+ * shown name held until another fails more than twice as often (as for
+ * --max-pids), among the names the accounts track (PW_COMM_SLOTS); a name
+ * past those competes with its live rows and takes the place of the tracked
+ * name that failed least once it fails more. Every failure not in a shown
+ * name's series is counted under PW_OTHER_COMM; no series ever goes down
+ * (see struct pw_comm_series). */
+#define PW_MAX_COMMS	1024
+#define PW_COMM_SERIES	8	/* (errno, family) series per name; more: PW_OTHER_COMM */
+#define PW_COMM_FLOORS	4096	/* series values of names no longer tracked, hashed */
+
+/* One (errno, family) series of a tracked name: `own` is its value, grown
+ * by the name's new failures while it is shown (`last` is the name's total
+ * at the last render); while it is not shown its new failures go to
+ * PW_OTHER_COMM and `own` waits. A name shown again resumes at `own`; a
+ * name no longer tracked leaves `own` in the floors, where a name that
+ * comes back starts (never below a value it showed before). */
+struct pw_comm_series {
+	uint16_t err, family;
+	uint64_t own, last;
+};
+
+/* The series of one name the accounts track. */
+struct pw_comm_state {
+	char key[PW_COMM_LEN];		/* pw_comm_key */
+	bool pinned;			/* the accounts' pinned name: always shown */
+	bool shown;
+	bool adopted;			/* tracked at this render: its past is (other)'s */
+	unsigned int nseries;
+	struct pw_comm_series s[PW_COMM_SERIES];
+};
+
+/* A name's failures of one (errno, family), as a render added them up. */
+struct pw_comm_total {
+	char key[PW_COMM_LEN];		/* pw_comm_key */
+	uint16_t err, family;
+	uint64_t count;
+};
+
+/* PW_OTHER_COMM's series: value, and the total of all names at the last render. */
+struct pw_comm_other {
+	uint16_t err, family;
+	uint64_t value, last_total;
+	uint64_t total, shown;		/* a render's scratch */
+};
+
+/* What the per-comm collector remembers. */
+struct pw_comm_memory {
+	struct pw_comm_state *names;	/* one per tracked name, sorted by key */
+	size_t nnames;
+	uint64_t *floors;		/* PW_COMM_FLOORS, made at the first eviction */
+	/* the values of the series of names no longer tracked, summed: with
+	 * the shown series and the own values of the names not shown, every
+	 * failure (PW_OTHER_COMM's included) */
+	uint64_t evicted_own;
+	struct pw_comm_other *other;	/* PW_OTHER_COMM's series */
+	size_t nother, other_cap;
+	/* the totals of the last render, sorted: a name tracked now takes its
+	 * failures since then (before, they were (other)'s) */
+	struct pw_comm_total *prev;
+	size_t nprev;
+};
+
+/* What the collectors remember between scrapes: the series each showed, so
+ * that a shown one is held (the shown set does not flap), and the per-comm
+ * series' values. Zeroed by the caller, kept as long as the accounts it
+ * renders, pw_metrics_memory_free()d. */
+struct pw_metrics_memory {
+	uint64_t *rows_shown;		/* pw_row.id of the rows the per-pid series showed, sorted */
+	size_t nrows_shown;
+	uint64_t *wl_shown;		/* hashes of the labels of the workloads shown, sorted */
+	size_t nwl_shown;
+	struct pw_comm_memory comm;
+};
+
+/* Whether comm's failures are in series of their own now. */
+bool pw_metrics_comm_shown(const struct pw_metrics_memory *m, const char *comm);
+
+void pw_metrics_memory_free(struct pw_metrics_memory *m);
+
 struct pw_metrics_input {
-	/* not const: each row remembers whether the per-pid series showed it
-	 * (pw_row.shown), so the shown set does not flap between scrapes */
+	/* not const: the per-comm series choose which names the accounts
+	 * track (pw_accounts_comm_adopt) */
 	struct pw_accounts *acc;
+	struct pw_metrics_memory *memory;
 	uint64_t now_ns;		/* CLOCK_MONOTONIC, for series expiry */
 	unsigned int max_pids;		/* per-pid series cap */
 	uint64_t scan_hist[PW_SCAN_RESULTS][PW_HIST_SLOTS];
@@ -65,7 +147,7 @@ struct pw_metrics_input {
 void pw_prom_label(FILE *f, const char *s, size_t n);
 
 /* The whole exposition. Returns how many processes the per-pid series
- * left out (over max_pids: the top failers are shown, see metrics.c);
+ * left out (over max_pids: the top failers are shown, see metrics_pids.c);
  * they are also exported as a gauge. */
 size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in);
 

@@ -96,7 +96,7 @@ static int check(int argc, char **argv, struct env *env, struct pw_knobs *knobs)
 		fprintf(stderr, "portwatch: stdout is closed: nowhere to write events (-q writes none)\n");
 		return PW_EXIT_CANNOT_RUN;
 	}
-	if (!pw_have_privileges()) {
+	if (!pw_privs_can_load()) {
 		fprintf(stderr, "portwatch: needs root (or CAP_BPF and CAP_PERFMON): run with sudo\n");
 		return PW_EXIT_CANNOT_RUN;
 	}
@@ -317,6 +317,7 @@ static void clean_up(struct ctx *ctx, struct env *env)
 	if (!pw_worker_stuck()) {
 		pw_http_stop(ctx->worker.http);
 		pw_pressure_free(ctx->worker.pressure);
+		pw_metrics_memory_free(&ctx->worker.metrics_mem);
 		pw_mailbox_free(ctx->mb);
 	}
 	pw_detach(&ctx->at);

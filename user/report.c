@@ -44,7 +44,7 @@ static struct pw_workload *row_workloads(struct pw_workloads *ws, struct pw_proc
 static void read_counters(struct pw_report *r, const struct pw_kmaps *km)
 {
 	r->events_lost = pw_kmaps_counter(km, PW_CNT_EVENTS_LOST);
-	r->counts_dropped = pw_kmaps_counter(km, PW_CNT_STATS_FULL);
+	r->counts_dropped = pw_kmaps_counter(km, PW_CNT_OUTCOMES_LOST);
 	r->untraced = pw_kmaps_counter(km, PW_CNT_STASH_FULL);
 	r->counted_from_events = pw_kmaps_counter(km, PW_CNT_VIA_EVENTS);
 	r->unmatched = pw_kmaps_counter(km, PW_CNT_UNMATCHED);

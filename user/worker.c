@@ -93,6 +93,7 @@ int pw_worker_render_metrics(void *arg, char **buf, size_t *len)
 	const struct pw_attach *at = w->src.at;
 	struct pw_metrics_input in = {
 		.acc = &w->src.km->acc,
+		.memory = &w->metrics_mem,
 		.now_ns = pw_clock_ns(CLOCK_MONOTONIC),
 		.max_pids = w->env->max_pids,
 		.scan_depth = w->env->scan_depth && at->mode != PW_MODE_TRACEPOINT,

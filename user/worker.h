@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "caps.h"
 #include "cli.h"
+#include "metrics.h"
 #include "report.h"
 
 struct pw_mailbox;
@@ -27,6 +28,7 @@ struct pw_worker {
 	struct pw_pressure *pressure;	/* NULL: no diagnosis or warnings */
 	struct pw_privs *privs;
 	struct pw_report_src src;	/* the accounts, the attach, workloads */
+	struct pw_metrics_memory metrics_mem;	/* what /metrics showed of src's accounts */
 	int64_t mono_to_real;
 	char libbpf_version[16];
 	pthread_t thread;

@@ -88,10 +88,20 @@ static void scrape_free(struct scrape *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* What the collectors remember between scrapes: the test's own */
+static struct pw_metrics_memory memory;
+
+/* A test's accounts, and the metrics memory of them, new */
+static void accounts_init(struct pw_accounts *a, size_t max_rows)
+{
+	pw_metrics_memory_free(&memory);
+	pw_accounts_init(a, max_rows);
+}
+
 static void scrape(struct pw_accounts *a, uint64_t now, unsigned int max_pids, struct scrape *s)
 {
 	struct pw_metrics_input in = {
-		.acc = a, .now_ns = now, .max_pids = max_pids, .range_size = -1,
+		.acc = a, .memory = &memory, .now_ns = now, .max_pids = max_pids, .range_size = -1,
 		.version = "0.1.0", .libbpf_version = "v1.5", .mode = "tracepoint",
 	};
 	static const char comm_p[] = "portwatch_connect_failures_total{";
@@ -179,14 +189,15 @@ static void never_below(struct scrape *hist, const struct scrape *cur)
 /* The own values of tracked names not shown (their series gone), for
  * errno err (0: all), and those of names no longer tracked (err 0 only):
  * with the series, every failure. */
-static uint64_t hidden_own(const struct pw_accounts *a, uint16_t err)
+static uint64_t hidden_own(uint16_t err)
 {
-	uint64_t sum = err ? 0 : a->comm_evicted_own;
+	const struct pw_comm_memory *m = &memory.comm;
+	uint64_t sum = err ? 0 : m->evicted_own;
 
-	for (size_t i = 0; i < a->ncomms; i++)
-		for (unsigned int k = 0; !a->comms[i].shown && k < a->comms[i].nseries; k++)
-			if (!err || a->comms[i].s[k].err == err)
-				sum += a->comms[i].s[k].own;
+	for (size_t i = 0; i < m->nnames; i++)
+		for (unsigned int k = 0; !m->names[i].shown && k < m->names[i].nseries; k++)
+			if (!err || m->names[i].s[k].err == err)
+				sum += m->names[i].s[k].own;
 	return sum;
 }
 
@@ -241,7 +252,7 @@ static void test_many_names_exited(void **state)
 	char comm[PW_COMM_LEN + 1];
 
 	(void)state;
-	pw_accounts_init(&a, MAX_ROWS);
+	accounts_init(&a, MAX_ROWS);
 	for (size_t b = 0; b < NPROCS / batch; b++) {
 		for (size_t i = b * batch; i < (b + 1) * batch; i++) {
 			uint32_t pid = GONE_PID + i;
@@ -264,7 +275,7 @@ static void test_many_names_exited(void **state)
 		scrape(&a, now, 1024, &cur);
 		/* every failure and attempt fed is in the series exactly once
 		 * (or in the value a name not shown keeps for its return) */
-		assert_int_equal(cur.comm_sum + hidden_own(&a, 0), fed_fails);
+		assert_int_equal(cur.comm_sum + hidden_own(0), fed_fails);
 		assert_int_equal(cur.attempts, fed_attempts);
 		/* bounded: PW_COMM_SLOTS names tracked, the top 1024 shown,
 		 * then (other); two errnos, one family */
@@ -315,9 +326,9 @@ static void test_many_names_exited(void **state)
 			all[1] += fails111(k);
 		}
 		assert_int_equal(value_of(&prev, "comm=\"(other)\",errno=\"EADDRNOTAVAIL\",family=\"inet\""),
-				 all[0] - own[0] - hidden_own(&a, EADDRNOTAVAIL_));
+				 all[0] - own[0] - hidden_own(EADDRNOTAVAIL_));
 		assert_int_equal(value_of(&prev, "comm=\"(other)\",errno=\"ECONNREFUSED\",family=\"inet\""),
-				 all[1] - own[1] - hidden_own(&a, ECONNREFUSED_));
+				 all[1] - own[1] - hidden_own(ECONNREFUSED_));
 	}
 	/* bounded: the exposition and the heap no larger after 100,000 names
 	 * than after 50,000 (a few KiB of slack for malloc's own rounding) */
@@ -359,7 +370,7 @@ static void test_names_not_squatted(void **state)
 	uint32_t pid = GONE_PID;
 
 	(void)state;
-	pw_accounts_init(&a, MAX_ROWS);
+	accounts_init(&a, MAX_ROWS);
 	for (unsigned int i = 0; i < PW_MAX_COMMS; i++) {
 		snprintf(comm, sizeof(comm), "junk%04u", i);
 		put(fd, pid++, EADDRNOTAVAIL_, 1, comm);
@@ -374,8 +385,8 @@ static void test_names_not_squatted(void **state)
 	sync_scrape(&a, fd, &now, &s);
 	assert_true(has_line(&s, COMM_LINE("curl", 5)));
 	assert_int_equal(s.ncomm, PW_MAX_COMMS);	/* one junk name displaced */
-	assert_int_equal(s.comm_sum + hidden_own(&a, 0), fed);
-	assert_int_equal(hidden_own(&a, 0), 1);
+	assert_int_equal(s.comm_sum + hidden_own(0), fed);
+	assert_int_equal(hidden_own(0), 1);
 	monotonic(&prev, &s);
 	never_below(&hist, &s);
 	for (unsigned int i = 0; i < PW_MAX_COMMS && !gone[0]; i++) {
@@ -385,7 +396,7 @@ static void test_names_not_squatted(void **state)
 			strcpy(gone, comm);
 	}
 	assert_true(gone[0]);
-	assert_false(pw_accounts_comm_shown(&a, gone));
+	assert_false(pw_metrics_comm_shown(&memory, gone));
 	scrape_free(&prev);
 	prev = s;
 
@@ -397,7 +408,7 @@ static void test_names_not_squatted(void **state)
 	assert_int_equal(value_of(&s, "comm=\"(other)\",errno=\"EADDRNOTAVAIL\",family=\"inet\""), 1);
 	assert_true(has_line(&s, COMM_LINE("curl", 5)));
 	assert_int_equal(s.ncomm, PW_MAX_COMMS + 1);
-	assert_int_equal(s.comm_sum + hidden_own(&a, 0), fed);
+	assert_int_equal(s.comm_sum + hidden_own(0), fed);
 	monotonic(&prev, &s);
 	never_below(&hist, &s);
 	scrape_free(&prev);
@@ -411,7 +422,7 @@ static void test_names_not_squatted(void **state)
 	snprintf(line, sizeof(line), COMM_LINE("%s", 11), gone);
 	assert_true(has_line(&s, line));
 	assert_int_equal(value_of(&s, "comm=\"(other)\",errno=\"EADDRNOTAVAIL\",family=\"inet\""), 1);
-	assert_int_equal(s.comm_sum + hidden_own(&a, 0), fed);
+	assert_int_equal(s.comm_sum + hidden_own(0), fed);
 	monotonic(&prev, &s);
 	never_below(&hist, &s);
 	scrape_free(&prev);
@@ -435,7 +446,7 @@ static void test_names_not_squatted(void **state)
 	fed += 20;
 	sync_scrape(&a, fd, &now, &s);
 	assert_non_null(pw_accounts_comm_find(&a, "wget"));
-	assert_true(pw_accounts_comm_shown(&a, "wget"));
+	assert_true(pw_metrics_comm_shown(&memory, "wget"));
 	assert_true(has_line(&s, COMM_LINE("wget", 20)));
 	monotonic(&prev, &s);
 	never_below(&hist, &s);
@@ -446,7 +457,7 @@ static void test_names_not_squatted(void **state)
 	sync_scrape(&a, fd, &now, &s);
 	assert_true(has_line(&s, COMM_LINE("wget", 23)));
 	assert_true(has_line(&s, COMM_LINE("curl", 5)));
-	assert_int_equal(s.comm_sum + hidden_own(&a, 0), fed);
+	assert_int_equal(s.comm_sum + hidden_own(0), fed);
 	assert_true(a.ncomms <= PW_COMM_SLOTS);
 	monotonic(&prev, &s);
 	never_below(&hist, &s);
@@ -470,7 +481,7 @@ static void test_many_live_processes(void **state)
 	size_t kept;
 
 	(void)state;
-	pw_accounts_init(&a, MAX_ROWS);
+	accounts_init(&a, MAX_ROWS);
 	a.foreign_pids = true;	/* no kill() check: every row is of a live process */
 	for (uint32_t i = 0; i < NPROCS - 1; i++) {
 		snprintf(comm, sizeof(comm), "live%06u", i);
@@ -552,7 +563,7 @@ static void test_live_fold_whole_processes(void **state)
 	static const uint16_t errs[3] = { EADDRNOTAVAIL_, ECONNREFUSED_, 113 };
 
 	(void)state;
-	pw_accounts_init(&a, 16);
+	accounts_init(&a, 16);
 	a.foreign_pids = true;
 	for (uint32_t p = 0; p < 6; p++) {
 		for (int e = 0; e < 3; e++) {
@@ -593,7 +604,7 @@ static void test_top_failer_shown(void **state)
 	(void)state;
 	/* all at once: 10,000 lower pids with 14 failures each, the culprit
 	 * with 15 */
-	pw_accounts_init(&a, MAX_ROWS);
+	accounts_init(&a, MAX_ROWS);
 	for (uint32_t i = 0; i < 10000; i++)
 		fx_update(&a, 100 + i, EADDRNOTAVAIL_, AF_INET, 14, 14, 0, "crowd");
 	fx_update(&a, 50000, EADDRNOTAVAIL_, AF_INET, 15, 15, 0, "curl");
@@ -608,7 +619,7 @@ static void test_top_failer_shown(void **state)
 
 	/* the crowd first (shown, scraped), the culprit later failing more
 	 * than twice as often as any of them */
-	pw_accounts_init(&a, MAX_ROWS);
+	accounts_init(&a, MAX_ROWS);
 	for (uint32_t i = 0; i < 10000; i++)
 		fx_update(&a, 100 + i, EADDRNOTAVAIL_, AF_INET, 1 + i % 7, 1 + i % 7, 0, "crowd");
 	scrape(&a, T0, 1024, &s);

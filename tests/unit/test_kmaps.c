@@ -28,7 +28,7 @@ static void test_percpu_sums(void **state)
 	(void)state;
 	kfx_init(&x, NULL, 100);
 	lost = kfx_set_counter(&x, PW_CNT_EVENTS_LOST, 3);
-	full = kfx_set_counter(&x, PW_CNT_STATS_FULL, 5);
+	full = kfx_set_counter(&x, PW_CNT_OUTCOMES_LOST, 5);
 	assert_int_equal(lost, 3ull * x.ncpu * (x.ncpu + 1) / 2);
 	assert_int_equal(pw_kmaps_counter(&x.km, PW_CNT_EVENTS_LOST), lost);
 	assert_int_equal(pw_kmaps_read_percpu(x.km.fds.counters, PW_CNT_EVENTS_LOST, 2, two), 0);

@@ -51,10 +51,16 @@ static void label(const char *s, size_t n)
 	assert_memory_equal(label_out, want, sizeof(want) - 1);		\
 } while (0)
 
+/* What the collectors remember between renders: a test's own, from its
+ * input_init() */
+static struct pw_metrics_memory memory;
+
 static void input_init(struct pw_metrics_input *in, struct pw_accounts *a)
 {
 	memset(in, 0, sizeof(*in));
+	pw_metrics_memory_free(&memory);
 	in->acc = a;
+	in->memory = &memory;
 	in->now_ns = T0;
 	in->max_pids = 1024;
 	in->range_size = -1;
@@ -571,6 +577,51 @@ static void test_render_pid_cap(void **state)
 	assert_int_equal(render(&in), 3);
 	has_line("portwatch_process_connect_failures_total{pid=\"40\",comm=\"d\",errno=\"EADDRNOTAVAIL\"} 7");
 	valid_text();
+	pw_accounts_free(&a);
+}
+
+/* Rendering reads the accounts and leaves them as they were (issue 22):
+ * what the collectors remember is in their memory. With room for every name
+ * no name is adopted or evicted, so rows, folded rows and names stay
+ * byte-identical over scrapes that show and hide processes. */
+static void test_render_leaves_accounts_alone(void **state)
+{
+	struct pw_accounts a;
+	struct pw_metrics_input in;
+	struct pw_row *rows, *expired;
+	struct pw_comm *comms;
+	size_t n, nexpired, ncomms;
+
+	(void)state;
+	fill_rich(&a);
+	fx_update(&a, 50, 99, AF_INET, 9, 9, 0, "big");
+	assert_int_equal(pw_accounts_exited(&a, 44, T0), 1);
+	n = a.n;
+	nexpired = a.nexpired;
+	ncomms = a.ncomms;
+	rows = malloc(n * sizeof(*rows));
+	expired = malloc((nexpired ? nexpired : 1) * sizeof(*expired));
+	comms = malloc((ncomms ? ncomms : 1) * sizeof(*comms));
+	assert_non_null(rows);
+	assert_non_null(expired);
+	assert_non_null(comms);
+	memcpy(rows, a.rows, n * sizeof(*rows));
+	memcpy(expired, a.expired, nexpired * sizeof(*expired));
+	memcpy(comms, a.comms, ncomms * sizeof(*comms));
+	input_init(&in, &a);
+	for (unsigned int max = 1; max <= 3; max++) {
+		in.max_pids = max;
+		assert_true(render(&in) > 0);	/* some processes left out */
+		assert_int_equal(a.n, n);
+		assert_int_equal(a.nexpired, nexpired);
+		assert_int_equal(a.ncomms, ncomms);
+		assert_memory_equal(a.rows, rows, n * sizeof(*rows));
+		assert_memory_equal(a.expired, expired, nexpired * sizeof(*expired));
+		assert_memory_equal(a.comms, comms, ncomms * sizeof(*comms));
+	}
+	free(rows);
+	free(expired);
+	free(comms);
 	pw_accounts_free(&a);
 }
 
@@ -1151,6 +1202,7 @@ int main(void)
 		cmocka_unit_test(test_render_families_and_odd_comms),
 		cmocka_unit_test(test_render_merges_equal_labels),
 		cmocka_unit_test(test_render_pid_cap),
+		cmocka_unit_test(test_render_leaves_accounts_alone),
 		cmocka_unit_test(test_render_unattributed_kept),
 		cmocka_unit_test(test_render_exited_expiry),
 		cmocka_unit_test(test_render_workloads),

@@ -43,7 +43,7 @@ static void rfx_take(struct rfx *x, bool rows)
 	kfx_put(x->k.km.fds.procs[0], getpid(), EADDRNOTAVAIL, 5, "gen");
 	kfx_put(x->k.km.fds.procs[0], 1, EADDRNOTAVAIL, 9, "init");
 	x->lost = kfx_set_counter(&x->k, PW_CNT_EVENTS_LOST, 1);
-	x->full = kfx_set_counter(&x->k, PW_CNT_STATS_FULL, 2);
+	x->full = kfx_set_counter(&x->k, PW_CNT_OUTCOMES_LOST, 2);
 	x->via = kfx_set_counter(&x->k, PW_CNT_VIA_EVENTS, 3);
 	pw_mailbox_counts_lost(x->mb, 4);
 	src = (struct pw_report_src){ .km = &x->k.km, .at = &x->at, .start = 0 };

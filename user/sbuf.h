@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A bounded string builder: what every formatter appends to. No I/O. */
+#ifndef PW_SBUF_H
+#define PW_SBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* `err` sticks once anything did not fit. */
+struct sbuf {
+	char *buf;
+	size_t cap;
+	size_t len;
+	bool err;
+};
+
+void sb_init(struct sbuf *sb, char *buf, size_t cap);
+void sb_printf(struct sbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* printf-free appends for the per-event path; like sb_printf, a piece
+ * that does not fit sets err and leaves the text before it terminated. */
+void sb_put(struct sbuf *sb, const char *s, size_t n);
+#define sb_lit(sb, s) sb_put(sb, s, sizeof(s) - 1)
+void sb_puts(struct sbuf *sb, const char *s);
+void sb_putc(struct sbuf *sb, char c);
+void sb_u64(struct sbuf *sb, uint64_t v);
+/* at least width digits, zero-padded */
+void sb_u64w(struct sbuf *sb, uint64_t v, unsigned int width);
+void sb_i64(struct sbuf *sb, int64_t v);
+/* Spaces until the text since `from` is `width` long (then one at least is
+ * the caller's: the columns are separated by a space). */
+void sb_pad(struct sbuf *sb, size_t from, size_t width);
+
+#endif /* PW_SBUF_H */
