@@ -193,3 +193,43 @@ t_top_not_a_terminal() {
 	check_eq "exit code of --top --json" 2 "$?"
 	grep -q -- '--top is a terminal view' "$T/err" || fail "--top --json: $(cat "$T/err")"
 }
+
+# The plain text mode in a terminal narrower than its line (issue 24 item
+# 5): at 80 columns the header is PID COMM DESTINATION CAUSE, no event or
+# "... more" line is over 80 columns, and they still count every failure;
+# at 200 columns every column is there.
+t_text_narrow_tty() {
+	command -v tmux > /dev/null || skip "tmux is not installed (make test-deps installs it)"
+	mk_netns $RANGE_LO $RANGE_HI
+	local port=$((21000 + RANDOM % 3000)) width fails printed more
+	for width in 80 200; do
+		: > "$T/pw.err"
+		TOP_SOCK=pwtxt-$$-$width
+		defer "tmux -L $TOP_SOCK kill-server"
+		must tmux -L "$TOP_SOCK" -f /dev/null new-session -d -x "$width" -y 50 \
+			"exec $PW -c pwt-narrow -P $port 2> $T/pw.err"
+		wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
+		must in_ns "$TRIGGER" --comm pwt-narrow --port "$port" exhaust --count 30 > "$T/truth"
+		fails=$(truth_sum '.errors.EADDRNOTAVAIL' "$T/truth")
+		# the fold's line comes within its 1 s window
+		top_wait_screen "\.\.\. [0-9]+ more  pwt-narrow" 10 || exit 1
+		top_screen -J > "$T/screen.$width"
+		if [ "$width" = 80 ]; then
+			check_eq "the header at 80 columns" "PID     COMM             DESTINATION                  CAUSE" \
+				"$(head -n 1 "$T/screen.$width" | sed 's/ *$//')"
+			check_eq "event and '... more' lines over 80 columns" 0 \
+				"$(grep pwt-narrow "$T/screen.$width" | awk 'length($0) > 80' | wc -l)"
+		else
+			check_eq "the header at 200 columns" \
+				"TIME PID COMM FAM DESTINATION ERRNO CAUSE RANGE SCAN WORKLOAD" \
+				"$(head -n 1 "$T/screen.$width" | tr -s ' ' | sed 's/ *$//')"
+		fi
+		printed=$(grep -cE "^[0-9:.]* *[0-9]+ +pwt-narrow +.*127\.0\.0\.1:$port " "$T/screen.$width")
+		more=$(sed -nE 's/^  \.\.\. ([0-9,]+) more  pwt-narrow.*/\1/p' "$T/screen.$width" | tr -d , |
+			awk '{ s += $1 } END { print s + 0 }')
+		check_eq "lines + '... more' at $width columns = the client's failures" "$fails" \
+			"$((printed + more))"
+		tmux -L "$TOP_SOCK" kill-server
+		mk_netns $RANGE_LO $RANGE_HI
+	done
+}

@@ -220,6 +220,7 @@ static int start(struct ctx *ctx, const struct env *env)
 	/* stdout: fully buffered, flushed after each pass over the ring buffer */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	if (!env->json && !env->quiet) {
+		pw_text_fit_tty(STDOUT_FILENO);	/* a narrow terminal: no line wraps */
 		puts(pw_event_header());
 		fflush(stdout);
 	}
