@@ -233,3 +233,25 @@ t_text_narrow_tty() {
 		mk_netns $RANGE_LO $RANGE_HI
 	done
 }
+
+# Colour only when the terminal has it and NO_COLOR is unset or empty: the
+# range bar is green (SGR 32) in tmux, and no colour is drawn with NO_COLOR=1.
+t_top_no_color() {
+	local nc sgr
+	for nc in "" 1; do
+		: > "$T/pw.err"
+		rm -f "$T/stty.after"
+		top_tmux "nc$nc" "export NO_COLOR=$nc; $(top_cmd --cgroup "${PW_TEST_CG:-/}")"
+		wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
+		top_wait_screen "^range [0-9]+-[0-9]+ \[" 10 || exit 1
+		sgr=$(top_screen -e | grep -c $'^range .*\e\\[[0-9;]*3[1-3]m')
+		if [ -z "$nc" ]; then
+			check_eq "range lines drawn in colour (NO_COLOR unset)" 1 "$sgr"
+		else
+			check_eq "range lines drawn in colour (NO_COLOR=1)" 0 "$sgr"
+		fi
+		top_keys q
+		top_check_restored q
+		tmux -L "$TOP_SOCK" kill-server
+	done
+}

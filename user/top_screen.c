@@ -145,10 +145,10 @@ static void draw_header(const struct pw_top_ui *ui, const struct pw_top_model *m
 	else
 		snprintf(buf, sizeof(buf), "range ? (%s)  scan p50 %s p99 %s", m->census_err, a, b);
 	line_at(2, buf, A_NORMAL);
-	if (ui->color && m->range_known && COLS > 40) {	/* the bar, colored */
+	if (ui->color && m->range_known && COLS > 40) {	/* the bar in its level's colour */
 		int at = (int)strcspn(buf, "[") + 1;
 
-		mvchgat(2, at, fill < COLS - at ? fill : 0, A_BOLD,
+		mvchgat(2, at, barw < COLS - at ? barw : 0, fill ? A_BOLD : A_NORMAL,
 			use >= 0.8 ? PAIR_BAD : use >= 0.5 ? PAIR_WARN : PAIR_OK, NULL);
 	}
 }
