@@ -255,3 +255,19 @@ t_top_no_color() {
 		tmux -L "$TOP_SOCK" kill-server
 	done
 }
+
+# A process name with control bytes (ESC [ 2 J, ^A) is drawn as '?': no
+# sequence reaches the terminal, the 80x24 screen keeps 24 unwrapped lines.
+t_top_hostile_comm() {
+	mk_netns $RANGE_LO $RANGE_HI
+	local port=$((21000 + RANDOM % 3000))
+	top_tmux hostile "$(top_cmd --cgroup "${PW_TEST_CG:-/}")"
+	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
+	must in_ns "$TRIGGER" --comm-hex 1b5b324a0161 --port "$port" exhaust --count 12 > "$T/truth"
+	top_keys v v
+	top_wait_screen "processes by" 5 || exit 1
+	top_wait_screen " [0-9]+ \?\[2J\?a " 10 "the name drawn with '?'" || exit 1
+	top_check_80x24
+	top_keys q
+	top_check_restored q
+}

@@ -65,15 +65,24 @@ static void fmt_ns(char *dst, size_t sz, double ns)
 		snprintf(dst, sz, "%.1fms", ns / 1e6);
 }
 
-/* One line at y, cut to the width; attr for all of it. */
+/* One line at y, cut to the width; attr for all of it. Every byte that is
+ * not printable ASCII (a process's name, a cgroup's path: anyone's) is
+ * drawn as '?': one byte, one column, no control sequence reaches the
+ * terminal and no line wraps. */
 static void line_at(int y, const char *text, attr_t attr)
 {
+	char buf[1024];
+	int n = 0;
+
 	if (y < 0 || y >= LINES)
 		return;
+	for (; text[n] && n < COLS && n < (int)sizeof(buf) - 1; n++)
+		buf[n] = text[n] >= ' ' && text[n] < 127 ? text[n] : '?';
+	buf[n] = 0;
 	move(y, 0);
 	clrtoeol();
 	attron(attr);
-	mvaddnstr(y, 0, text, COLS);
+	mvaddnstr(y, 0, buf, COLS);
 	attroff(attr);
 }
 
@@ -129,6 +138,9 @@ static void draw_header(const struct pw_top_ui *ui, const struct pw_top_model *m
 	if (m->dests_full)
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " %llu",
 			 (unsigned long long)m->dests_full);
+	if (m->rows_over)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "  rows not shown %llu",
+			 (unsigned long long)m->rows_over);
 	line_at(1, buf, A_NORMAL);
 	if (m->range_known && m->range_size) {
 		use = (double)m->range_held / m->range_size;
