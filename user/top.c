@@ -59,6 +59,8 @@ int pw_top_check(const struct env *env)
 		fprintf(stderr, "portwatch: --top: unknown terminal type '%s'\n", term);
 		return PW_EXIT_USAGE;
 	}
+	del_curterm(cur_term);	/* only the question; newterm makes its own */
+	cur_term = NULL;
 	return 0;
 }
 
@@ -97,7 +99,6 @@ static void crash_guard(void)
 	static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
 	struct sigaction sa = { .sa_handler = on_crash, .sa_flags = SA_RESETHAND };
 
-	tcgetattr(STDIN_FILENO, &saved_tty);
 	add_seq("sgr0");
 	add_seq("cnorm");
 	add_seq("rmcup");
@@ -105,13 +106,16 @@ static void crash_guard(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
+static SCREEN *screen;
+
 static bool screen_up(struct pw_top_ui *ui)
 {
 	const char *nc = getenv("NO_COLOR");
 
-	crash_guard();
-	if (!newterm(NULL, stdout, stdin))
+	tcgetattr(STDIN_FILENO, &saved_tty);	/* before curses changes it */
+	if (!(screen = newterm(NULL, stdout, stdin)))
 		return false;
+	crash_guard();	/* the restore strings are the terminal's: after newterm */
 	cbreak();
 	noecho();
 	nonl();
@@ -275,6 +279,7 @@ int pw_top_main(const struct pw_top_src *src)
 	}
 	loop(&m, &ui, deadline);
 	endwin();
+	delscreen(screen);
 	free(ui.shown);
 	pw_top_model_free(&m);
 	summary(src);

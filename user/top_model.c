@@ -527,7 +527,8 @@ void pw_top_model_sort(struct pw_top_model *m, enum pw_top_view v, enum pw_top_s
 	struct pw_top_rows *rs = &m->rows[v];
 
 	sort_by = by;
-	qsort(rs->v, rs->n, sizeof(rs->v[0]), cmp_rows);
+	if (rs->n > 1)
+		qsort(rs->v, rs->n, sizeof(rs->v[0]), cmp_rows);
 	if (rs->ix) {	/* the rows moved: index them again */
 		memset(rs->ix, 0, PW_TOP_IX * sizeof(*rs->ix));
 		for (size_t i = 0; i < rs->n; i++)
