@@ -271,3 +271,14 @@ t_top_hostile_comm() {
 	top_keys q
 	top_check_restored q
 }
+
+# -i sets the refresh (shown in the header), -d ends the view like q.
+t_top_interval_duration() {
+	top_tmux dur "$(top_cmd -i 2 -d 3 --cgroup "${PW_TEST_CG:-/}")"
+	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
+	top_wait_screen "^portwatch .* up [0-9:]+  2s  destinations" 10 "-i 2 in the header" || exit 1
+	top_check_restored "-d 3"
+	check_eq "exit code after -d" 0 "$(cat "$T/rc")"
+	top_screen -J -S -50 | grep -q 'per-process connect() outcomes (summary' ||
+		fail "no summary on stdout after -d"
+}
