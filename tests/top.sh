@@ -86,6 +86,9 @@ t_top_storm() {
 	done
 	# the next refresh after the clients ended shows the final counts
 	top_wait_screen "total $total " 10 "the clients' $total failures" || exit 1
+	# the census panel of the selected destination: its namespace, its range
+	top_wait_screen "^127\.0\.0\.1:[0-9]+ \(netns $NS_INO\): 10/10 ports held" 10 \
+		"the census panel" || exit 1
 	top_keys p
 	top_wait_screen "PAUSED" 5 || exit 1
 	for port in $p1 $p2 $p3; do

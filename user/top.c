@@ -198,14 +198,8 @@ static bool key(struct pw_top_ui *ui, int ch)
 /* The destination whose holders the next refresh takes: the panel's. */
 static void want(struct pw_top_model *m, const struct pw_top_ui *ui)
 {
-	const struct pw_top_row *r = pw_top_selected(ui, m), *best = NULL;
-	const struct pw_top_rows *ds = &m->rows[PW_VIEW_DESTS];
+	const struct pw_top_row *best = pw_top_panel_dest(ui, m);
 
-	for (size_t i = 0; r && ui->view != PW_VIEW_DESTS && i < ds->n; i++)
-		if (ds->v[i].cgroup_id == r->cgroup_id && (!best || ds->v[i].total > best->total))
-			best = &ds->v[i];
-	if (ui->view == PW_VIEW_DESTS)
-		best = r;
 	memset(&m->want, 0, sizeof(m->want));
 	if (best) {
 		m->want = best->dest;

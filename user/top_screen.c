@@ -244,9 +244,7 @@ static void draw_row(int y, const struct pw_top_row *r, enum pw_top_view v, attr
 	line_at(y, buf, attr);
 }
 
-/* The destination row the panel is about: the selected row's own in the
- * destinations view, else the one its workload fails most towards. */
-static const struct pw_top_row *panel_dest(const struct pw_top_ui *ui,
+const struct pw_top_row *pw_top_panel_dest(const struct pw_top_ui *ui,
 					   const struct pw_top_model *m)
 {
 	const struct pw_top_row *r = pw_top_selected(ui, m), *best = NULL;
@@ -293,7 +291,7 @@ static void text_lines(int y, int n, const char *text)
 static void draw_panel(const struct pw_top_ui *ui, struct pw_top_model *m, int y)
 {
 	static struct pw_remedy rem[PW_MAX_REMEDIES];
-	const struct pw_top_row *d = panel_dest(ui, m);
+	const struct pw_top_row *d = pw_top_panel_dest(ui, m);
 	char buf[1024];
 	int n = 0, pick = 0;
 

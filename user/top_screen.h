@@ -30,6 +30,10 @@ void pw_top_filter(struct pw_top_ui *ui, const struct pw_top_model *m);
 /* The selected row, NULL when none is shown. */
 const struct pw_top_row *pw_top_selected(const struct pw_top_ui *ui,
 					 const struct pw_top_model *m);
+/* The destination row the panel is about: the selected row's own in the
+ * destinations view, else the one its workload fails most towards. */
+const struct pw_top_row *pw_top_panel_dest(const struct pw_top_ui *ui,
+					   const struct pw_top_model *m);
 void pw_top_draw(const struct pw_top_ui *ui, struct pw_top_model *m);
 /* The color pairs, when ui->color. */
 void pw_top_colors(void);
