@@ -18,13 +18,13 @@ SECS=${BENCH_TOP_SECONDS:-5}
 ROUNDS=${BENCH_TOP_ROUNDS:-2}
 TICK=$(getconf CLK_TCK)
 RUN=$(mktemp -d /tmp/pw-bench-top.XXXXXX)
-SOCK=pwbtop-$$
+SOCK=$RUN/tmux.sock
 NS=pwbt-$$
 CG=
 
 die() { echo "bench/top: $*" >&2; exit 1; }
 cleanup() {
-	tmux -L "$SOCK" kill-server 2> /dev/null
+	tmux -S "$SOCK" kill-server 2> /dev/null
 	ip netns del "$NS" 2> /dev/null
 	if [ -n "$CG" ]; then
 		for p in $(cat "$CG/cgroup.procs" 2> /dev/null); do kill -9 "$p" 2> /dev/null; done
@@ -50,12 +50,12 @@ one() {
 	local mode=$1 args="" pid c0 c1 lg counted
 	[ "$mode" = top ] && args=--top
 	: > "$RUN/pw.err"
-	tmux -L "$SOCK" -f /dev/null new-session -d -x 80 -y 24 \
+	tmux -S "$SOCK" -f /dev/null new-session -d -x 80 -y 24 \
 		"exec $PW $args --cgroup ${CG#"$CG2"} 2> $RUN/pw.err" || die "tmux"
-	tmux -L "$SOCK" set-option -g remain-on-exit on > /dev/null
+	tmux -S "$SOCK" set-option -g remain-on-exit on > /dev/null
 	for _ in $(seq 300); do grep -q 'attached in' "$RUN/pw.err" && break; sleep 0.05; done
 	grep -q 'attached in' "$RUN/pw.err" || die "$mode: not attached: $(cat "$RUN/pw.err")"
-	pid=$(tmux -L "$SOCK" display-message -p '#{pane_pid}')
+	pid=$(tmux -S "$SOCK" display-message -p '#{pane_pid}')
 	c0=$(cpu_ticks "$pid")
 	sh -c 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"' "$CG" "$NS" \
 		"$LOADGEN" fail --reuse --threads 2 --rate "$RATE" --seconds "$SECS" > "$RUN/lg.json" ||
@@ -63,15 +63,15 @@ one() {
 	sleep 1.5	# the view's next refresh; the text mode's last lines
 	c1=$(cpu_ticks "$pid")
 	if [ "$mode" = top ]; then
-		counted=$(tmux -L "$SOCK" capture-pane -p | sed -nE 's/^failures .* total ([0-9]+) .*/\1/p')
-		tmux -L "$SOCK" send-keys q
+		counted=$(tmux -S "$SOCK" capture-pane -p | sed -nE 's/^failures .* total ([0-9]+) .*/\1/p')
+		tmux -S "$SOCK" send-keys q
 	else
 		kill -INT "$pid"
 	fi
 	for _ in $(seq 200); do [ -d "/proc/$pid" ] || break; sleep 0.05; done
-	[ "$mode" = text ] && counted=$(tmux -L "$SOCK" capture-pane -p -J -S -60 |
+	[ "$mode" = text ] && counted=$(tmux -S "$SOCK" capture-pane -p -J -S -60 |
 		awk '$2 == "loadgen" { s += $4 } END { print s + 0 }')
-	tmux -L "$SOCK" kill-server
+	tmux -S "$SOCK" kill-server
 	lg=$(jq -r '"\(.process.eaddrnotavail) \(.per_s | floor)"' "$RUN/lg.json")
 	printf '%s\t%s\t%s\t%s\t%s\n' "$mode" "$(( (c1 - c0) * 1000 / TICK ))" "$SECS" "$lg" "${counted:-?}"
 }

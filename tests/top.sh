@@ -5,13 +5,13 @@
 # one 80x24 window running CMD under sh; killed when the test ends.
 top_tmux() {
 	command -v tmux > /dev/null || skip "tmux is not installed (make test-deps installs it)"
-	TOP_SOCK=pwtop-$$-$1
-	defer "tmux -L $TOP_SOCK kill-server"
-	must tmux -L "$TOP_SOCK" -f /dev/null new-session -d -x 80 -y 24 "$2"
-	tmux -L "$TOP_SOCK" set-option -g remain-on-exit on > /dev/null
+	TOP_SOCK=$T/tmux.$1
+	defer "tmux -S $TOP_SOCK kill-server"
+	must tmux -S "$TOP_SOCK" -f /dev/null new-session -d -x 80 -y 24 "$2"
+	tmux -S "$TOP_SOCK" set-option -g remain-on-exit on > /dev/null
 }
-top_screen() { tmux -L "$TOP_SOCK" capture-pane -p "$@"; }
-top_keys() { tmux -L "$TOP_SOCK" send-keys "$@"; }
+top_screen() { tmux -S "$TOP_SOCK" capture-pane -p "$@"; }
+top_keys() { tmux -S "$TOP_SOCK" send-keys "$@"; }
 
 # top_wait_screen REGEX SECONDS [WHAT]: until the screen shows REGEX (bounded)
 top_wait_screen() {
@@ -43,8 +43,8 @@ top_check_restored() {
 	done
 	check_eq "stty modes after $1 = before" "$(cat "$T/stty.before")" "$(cat "$T/stty.after")"
 	check_eq "alternate screen after $1" 0 \
-		"$(tmux -L "$TOP_SOCK" display-message -p '#{alternate_on}')"
-	check_eq "cursor shown after $1" 1 "$(tmux -L "$TOP_SOCK" display-message -p '#{cursor_flag}')"
+		"$(tmux -S "$TOP_SOCK" display-message -p '#{alternate_on}')"
+	check_eq "cursor shown after $1" 1 "$(tmux -S "$TOP_SOCK" display-message -p '#{cursor_flag}')"
 }
 
 # A destination row's TOTAL (the second column) on the screen.
@@ -157,7 +157,7 @@ t_top_signals() {
 		top_tmux "$sig" "$(top_cmd --cgroup "${PW_TEST_CG:-/}")"
 		wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 		top_wait_screen "^portwatch .* up " 10 || exit 1
-		pid=$(pgrep -nx portwatch -P "$(tmux -L "$TOP_SOCK" display-message -p '#{pane_pid}')")
+		pid=$(pgrep -nx portwatch -P "$(tmux -S "$TOP_SOCK" display-message -p '#{pane_pid}')")
 		[ -n "$pid" ] || { fail "no portwatch under the pane"; exit 1; }
 		kill -"$sig" "$pid"
 		top_check_restored "SIG$sig"
@@ -168,7 +168,7 @@ t_top_signals() {
 			top_screen -J -S -50 | grep -q 'per-process connect() outcomes (summary' ||
 				fail "no summary on stdout after SIG$sig"
 		fi
-		tmux -L "$TOP_SOCK" kill-server
+		tmux -S "$TOP_SOCK" kill-server
 	done
 }
 
@@ -207,9 +207,9 @@ t_text_narrow_tty() {
 	local port=$((21000 + RANDOM % 3000)) width fails printed more
 	for width in 80 200; do
 		: > "$T/pw.err"
-		TOP_SOCK=pwtxt-$$-$width
-		defer "tmux -L $TOP_SOCK kill-server"
-		must tmux -L "$TOP_SOCK" -f /dev/null new-session -d -x "$width" -y 50 \
+		TOP_SOCK=$T/tmux.txt$width
+		defer "tmux -S $TOP_SOCK kill-server"
+		must tmux -S "$TOP_SOCK" -f /dev/null new-session -d -x "$width" -y 50 \
 			"exec $PW -c pwt-narrow -P $port 2> $T/pw.err"
 		wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 		must in_ns "$TRIGGER" --comm pwt-narrow --port "$port" exhaust --count 30 > "$T/truth"
@@ -232,7 +232,7 @@ t_text_narrow_tty() {
 			awk '{ s += $1 } END { print s + 0 }')
 		check_eq "lines + '... more' at $width columns = the client's failures" "$fails" \
 			"$((printed + more))"
-		tmux -L "$TOP_SOCK" kill-server
+		tmux -S "$TOP_SOCK" kill-server
 		mk_netns $RANGE_LO $RANGE_HI
 	done
 }
@@ -255,7 +255,7 @@ t_top_no_color() {
 		fi
 		top_keys q
 		top_check_restored q
-		tmux -L "$TOP_SOCK" kill-server
+		tmux -S "$TOP_SOCK" kill-server
 	done
 }
 
