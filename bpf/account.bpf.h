@@ -53,7 +53,7 @@ static __always_inline void hist_add(void *map, __u32 slot)
 static __always_inline void count_unattributed(__u16 err, __u16 family, bool scan_entered,
 					       bool scan_timed, __u64 scan_ns)
 {
-	__u32 idx = (family == PW_AF_INET6 ? PW_UNATTR_ERRS : 0) +
+	__u32 idx = (PW_KEY_FAMILY(family) == PW_AF_INET6 ? PW_UNATTR_ERRS : 0) +
 		    (err < PW_UNATTR_ERRS - 1 ? err : PW_UNATTR_ERRS - 1);
 	struct pw_unattr_val *u = bpf_map_lookup_elem(&unattributed, &idx);
 
@@ -85,6 +85,9 @@ static __always_inline bool count(__u32 tgid, __u16 family, const char *comm, __
 	struct pw_proc_key k = {
 		.tgid = tgid, .err = ret < 0 ? -ret : 0, .family = family,
 	};
+	/* the failure watched for: a connect's EADDRNOTAVAIL, or any other
+	 * op's (only its watched failure is counted: ops.bpf.h) */
+	bool watched = k.err == PW_EADDRNOTAVAIL || PW_KEY_OP(family) != PW_OP_CONNECT;
 	struct pw_proc_val *v = NULL;
 	bool counted = true;
 	__u32 zero = 0;
@@ -96,7 +99,7 @@ static __always_inline bool count(__u32 tgid, __u16 family, const char *comm, __
 	if (!v) {
 		struct pw_proc_val nv = {};
 
-		if (k.err != PW_EADDRNOTAVAIL && procs_inserts >= procs_allow)
+		if (!watched && procs_inserts >= procs_allow)
 			goto unattributed;
 		__builtin_memcpy(nv.comm, comm, sizeof(nv.comm));
 		nv.cgroup_id = cgroup_id;
@@ -105,7 +108,7 @@ static __always_inline bool count(__u32 tgid, __u16 family, const char *comm, __
 			__sync_fetch_and_add(&procs_inserts, 1);
 		v = bpf_map_lookup_elem(map, &k);
 		if (!v) {
-			if (k.err != PW_EADDRNOTAVAIL)
+			if (!watched)
 				goto unattributed;
 full:
 			bump(PW_CNT_VIA_EVENTS);

@@ -5,6 +5,8 @@
  *   fe_/fx_  fentry/fexit        (needs BPF trampolines)
  *   kp_/krp_ kprobe/kretprobe    (needs CONFIG_KPROBES)
  *   tp_      tp_btf/inet_sock_set_state (no kprobes, no trampolines)
+ * and, in every mode with --ops, the sc_ syscall exit tracepoints of the
+ * other operations that need a local port (ops.bpf.h).
  * Every helper call and return is costly where return-thunk mitigations are
  * on (SRSO "safe RET" and the like): the hot paths keep them few (docs/performance.md
  * has what each step costs).
@@ -36,3 +38,4 @@ char LICENSE[] SEC("license") = "GPL";
 #include "fentry.bpf.h"
 #include "kprobe.bpf.h"
 #include "tracepoint.bpf.h"
+#include "ops.bpf.h"

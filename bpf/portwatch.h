@@ -26,6 +26,16 @@ enum pw_cause {
 	PW_CAUSE_AFTER_PORT_SELECTION = 5,
 };
 
+/* The operation that failed (issue 23), in events and per-process keys.
+ * 0 is connect() on a TCP socket, what every older record means. */
+enum pw_op {
+	PW_OP_CONNECT = 0,	/* TCP connect() */
+	PW_OP_BIND = 1,		/* bind(addr, 0) that found no free port */
+	PW_OP_UDP_CONNECT = 2,	/* connect() of an unbound UDP socket: autobind */
+	PW_OP_UDP_SEND = 3,	/* sendto()/sendmsg() of an unbound UDP socket: autobind */
+	PW_OP_MAX,
+};
+
 /* The errno of a failure whose errno the mode cannot see (ret is its
  * negation; a kernel errno is below 4096). */
 #define PW_ERR_UNKNOWN	0xffff
@@ -64,7 +74,8 @@ struct pw_event {
 	__u8 tw_reuse;
 	__u8 cause;		/* enum pw_cause */
 	__u8 mode;		/* enum pw_mode */
-	__u8 pad[3];
+	__u8 op;		/* enum pw_op */
+	__u8 pad[2];
 	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
 	char comm[PW_COMM_LEN];	/* the process's name (thread-group leader's) */
@@ -72,13 +83,19 @@ struct pw_event {
 	char thread[PW_COMM_LEN];	/* the connecting thread's own name */
 };
 
-/* Per-process counters: one entry per (tgid, errno, family), errno 0 = success, so
- * every connect() outcome updates exactly one entry. */
+/* Per-process counters: one entry per (tgid, errno, family, op), errno 0 = success, so
+ * every traced outcome updates exactly one entry. */
 struct pw_proc_key {
 	__u32 tgid;
 	__u16 err;		/* positive errno, 0 for success */
-	__u16 family;		/* AF_INET / AF_INET6 */
+	__u16 family;		/* AF_INET / AF_INET6 in the low byte, enum pw_op in the
+				 * high one (0 for connect: older keys unchanged), so
+				 * whatever groups by family keeps the ops apart */
 };
+
+#define PW_KEY_FAMILY(f)	((f) & 0xff)
+#define PW_KEY_OP(f)		((f) >> 8)
+#define PW_KEY_FAM_OP(fam, op)	((__u16)((fam) | (op) << 8))
 
 struct pw_proc_val {
 	__u64 count;		/* connect() outcomes with this errno */

@@ -57,6 +57,7 @@ done
 echo "== integration tests (kernel $(uname -r))"
 source tests/lib.sh
 source tests/integration.sh
+source tests/bind.sh
 source tests/abuse.sh
 source tests/metrics.sh
 source tests/web.sh

@@ -80,6 +80,14 @@ static const char usage_text[] =
 	"  shortaddr                         connects whose address the kernel refuses\n"
 	"                                    (too short, another family), then valid\n"
 	"                                    ones; a record per case, mode shortaddr/CASE\n"
+	"  bind0 --count N [--no-port]       N TCP sockets, each bind(addr, 0) (with\n"
+	"                                    IP_BIND_ADDRESS_NO_PORT for --no-port) then\n"
+	"                                    connect, all held open: records bind0/bind\n"
+	"                                    (the binds) and bind0/connect (the connects\n"
+	"                                    of the sockets whose bind succeeded)\n"
+	"  udp --count N [--udp-connect]     N unbound UDP sockets, each sendto(addr:port)\n"
+	"                                    (connect() with --udp-connect), all held\n"
+	"                                    open: the first use autobinds a port\n"
 	"  bpf-list                          every BPF program (id, name), map (id, name)\n"
 	"                                    and link (id, prog_id) of the system, one\n"
 	"                                    {\"type\":\"bpf\"} line each (no bpftool in a VM)\n";
@@ -745,6 +753,76 @@ static int run_bound(unsigned lport)
 	return 0;
 }
 
+/* bind-before-connect: bind(addr, 0) takes a port from the range for the
+ * socket alone (unless IP_BIND_ADDRESS_NO_PORT defers it to connect()),
+ * so holding the sockets open exhausts the range for every later bind of
+ * that address; the bind then fails with EADDRINUSE. */
+static int run_bind0(unsigned long count, int no_port)
+{
+	struct tally *tb = calloc(1, sizeof(*tb)), *tc = calloc(1, sizeof(*tc));
+	int *held = calloc(count, sizeof(int));
+	unsigned long n = 0;
+
+	if (!tb || !tc || !held)
+		setup_fail("out of memory");
+	wait_go();
+	for (unsigned long i = 0; i < count; i++) {
+		struct sockaddr_storage ss = with_port(0);
+		int s = new_sock(), one = 1, rc;
+
+		if (no_port && setsockopt(s, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+					  sizeof(one)) != 0)
+			setup_fail("IP_BIND_ADDRESS_NO_PORT: %s", strerror(errno));
+		rc = bind(s, (struct sockaddr *)&ss, tgt.salen);
+		tally_add(tb, rc, rc ? errno : 0);
+		if (rc != 0) {
+			close(s);
+			continue;
+		}
+		do_connect(s, tc);
+		held[n++] = s;
+	}
+	emit_record("bind0/bind", tb);
+	emit_record("bind0/connect", tc);
+	for (unsigned long i = 0; i < n; i++)
+		abort_close(held[i]);
+	free(held);
+	free(tc);
+	free(tb);
+	return 0;
+}
+
+/* UDP autobind: the first sendto() (or connect()) of an unbound UDP socket
+ * takes a port from the range; with every port held by the others, it fails
+ * with EAGAIN. */
+static int run_udp(unsigned long count, int use_connect)
+{
+	struct tally *t = calloc(1, sizeof(*t));
+	int *held = calloc(count, sizeof(int));
+
+	if (!t || !held)
+		setup_fail("out of memory");
+	wait_go();
+	for (unsigned long i = 0; i < count; i++) {
+		int s = socket(tgt.family, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+		if (s < 0)
+			setup_fail("socket: %s", strerror(errno));
+		if (use_connect)
+			rc = connect(s, (struct sockaddr *)&tgt.sa, tgt.salen);
+		else
+			rc = sendto(s, "x", 1, 0, (struct sockaddr *)&tgt.sa, tgt.salen) == 1 ? 0 : -1;
+		tally_add(t, rc, rc ? errno : 0);
+		held[i] = s;
+	}
+	emit_record(use_connect ? "udp/connect" : "udp/sendto", t);
+	for (unsigned long i = 0; i < count; i++)
+		close(held[i]);
+	free(held);
+	free(t);
+	return 0;
+}
+
 /* connect() with an address length or family the kernel refuses before it
  * reads the address (tcp_v4_connect: shorter than sockaddr_in, or not
  * AF_INET; tcp_v6_connect: shorter than SIN6_LEN_RFC2133 (24), or not
@@ -1102,7 +1180,7 @@ int main(int argc, char **argv)
 	unsigned procs = 0, threads = 0, plo = 0, phi = 0;
 	unsigned long count = 0;
 	int priv = 0, tw_set = 0, no_server = 0, have_count = 0, have_lport = 0;
-	int have_seconds = 0;
+	int have_seconds = 0, no_port = 0, udp_connect = 0;
 	double seconds = 1.0;
 
 	if (argc == 2 && !strcmp(argv[1], "bpf-list")) {
@@ -1150,6 +1228,10 @@ int main(int argc, char **argv)
 			port = (unsigned)parse_num(v, "--port", 1, 65535);
 		} else if ((v = optval(argc, argv, &i, "--prohibit-sport"))) {
 			parse_range(v, "--prohibit-sport", &plo, &phi);
+		} else if (!strcmp(a, "--no-port")) {
+			no_port = 1;
+		} else if (!strcmp(a, "--udp-connect")) {
+			udp_connect = 1;
 		} else if (!strcmp(a, "--no-server")) {
 			no_server = 1;
 		} else if ((v = optval(argc, argv, &i, "--count"))) {
@@ -1186,13 +1268,19 @@ int main(int argc, char **argv)
 		usage_err("--tw-reuse only works with --private");
 	if (strcmp(mode_name, "exhaust") && strcmp(mode_name, "bound") &&
 	    strcmp(mode_name, "parallel") && strcmp(mode_name, "once") &&
-	    strcmp(mode_name, "tfo") && strcmp(mode_name, "shortaddr"))
+	    strcmp(mode_name, "tfo") && strcmp(mode_name, "shortaddr") &&
+	    strcmp(mode_name, "bind0") && strcmp(mode_name, "udp"))
 		usage_err("unknown MODE '%s'", mode_name);
-	if (!strcmp(mode_name, "exhaust") && !have_count)
-		usage_err("exhaust needs --count N");
+	if ((!strcmp(mode_name, "exhaust") || !strcmp(mode_name, "bind0") ||
+	     !strcmp(mode_name, "udp")) && !have_count)
+		usage_err("%s needs --count N", mode_name);
 	if (have_count && strcmp(mode_name, "exhaust") && strcmp(mode_name, "once") &&
-	    strcmp(mode_name, "tfo"))
-		usage_err("--count is for exhaust/once/tfo");
+	    strcmp(mode_name, "tfo") && strcmp(mode_name, "bind0") && strcmp(mode_name, "udp"))
+		usage_err("--count is for exhaust/once/tfo/bind0/udp");
+	if (no_port && strcmp(mode_name, "bind0"))
+		usage_err("--no-port is for bind0");
+	if (udp_connect && strcmp(mode_name, "udp"))
+		usage_err("--udp-connect is for udp");
 	if (have_lport && strcmp(mode_name, "bound"))
 		usage_err("--lport is for bound");
 	if (bind_port && strcmp(mode_name, "once"))
@@ -1213,7 +1301,7 @@ int main(int argc, char **argv)
 	if (plo)
 		prohibit_sport(plo, phi);
 	lsn_fastopen = !strcmp(mode_name, "tfo");
-	if (!no_server)
+	if (!no_server && strcmp(mode_name, "udp"))
 		start_listener();
 
 	if (hop_dir && strcmp(mode_name, "exhaust") && strcmp(mode_name, "once"))
@@ -1239,5 +1327,9 @@ int main(int argc, char **argv)
 		return run_tfo(have_count ? count : 1);
 	if (!strcmp(mode_name, "shortaddr"))
 		return run_shortaddr();
+	if (!strcmp(mode_name, "bind0"))
+		return run_bind0(count, no_port);
+	if (!strcmp(mode_name, "udp"))
+		return run_udp(count, udp_connect);
 	return run_parallel(procs, threads, seconds);
 }

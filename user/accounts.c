@@ -7,6 +7,7 @@
 #include "accounts.h"
 #include "accounts_internal.h"
 #include "output.h"
+#include "util.h"
 
 void pw_accounts_init(struct pw_accounts *a, size_t max_rows)
 {
@@ -17,20 +18,25 @@ void pw_accounts_init(struct pw_accounts *a, size_t max_rows)
 void pw_accounts_free(struct pw_accounts *a)
 {
 	free(a->rows);
-	free(a->index);
+	pw_htab_free(&a->index);
 	free(a->expired);
-	free(a->expired_index);
+	pw_htab_free(&a->expired_index);
 	free(a->comms);
-	free(a->comm_index);
+	pw_htab_free(&a->comm_index);
 	memset(a, 0, sizeof(*a));
 }
 
-static size_t key_hash(const struct pw_proc_key *k, size_t cap)
+static uint64_t key_hash(const struct pw_proc_key *k)
 {
-	uint64_t h = (uint64_t)k->tgid * 0x9e3779b97f4a7c15ull ^
+	uint64_t h = (uint64_t)k->tgid * PW_GOLDEN64 ^
 		     ((uint64_t)k->err << 16 | k->family) * 0xc2b2ae3d27d4eb4full;
 
-	return (h ^ h >> 29) & (cap - 1);
+	return h ^ h >> 29;
+}
+
+static uint64_t row_hash(const struct pw_row *r)
+{
+	return key_hash(&r->key);
 }
 
 static bool key_eq(const struct pw_proc_key *a, const struct pw_proc_key *b)
@@ -38,36 +44,63 @@ static bool key_eq(const struct pw_proc_key *a, const struct pw_proc_key *b)
 	return a->tgid == b->tgid && a->err == b->err && a->family == b->family;
 }
 
+struct row_key {
+	const struct pw_row *rows;
+	const struct pw_proc_key *k;
+};
+
+static enum pw_htab_slot row_classify(const void *slot, const void *key)
+{
+	uint32_t row = *(const uint32_t *)slot;
+	const struct row_key *rk = key;
+
+	if (!row)
+		return PW_HT_EMPTY;
+	return key_eq(&rk->rows[row - 1].key, rk->k) ? PW_HT_MATCH : PW_HT_TAKEN;
+}
+
+void pw_rows_index_fill(struct pw_htab *ix, const struct pw_row *rows, size_t n,
+			uint64_t (*hash)(const struct pw_row *))
+{
+	bool found;
+
+	pw_htab_clear(ix);
+	for (size_t i = 0; i < n; i++)
+		*(uint32_t *)pw_htab_find(ix, hash(&rows[i]), pw_rows_index_used, NULL, &found) = i + 1;
+}
+
+int pw_rows_index_make(struct pw_htab *ix, size_t cap, const struct pw_row *rows, size_t n,
+		       uint64_t (*hash)(const struct pw_row *))
+{
+	struct pw_htab t;
+
+	if (pw_htab_init(&t, cap, sizeof(uint32_t), 0))
+		return -ENOMEM;
+	pw_rows_index_fill(&t, rows, n, hash);
+	pw_htab_free(ix);
+	*ix = t;
+	return 0;
+}
+
 int pw_accounts_reindex(struct pw_accounts *a, size_t cap)
 {
-	uint32_t *idx = calloc(cap, sizeof(*idx));
-
-	if (!idx)
-		return -ENOMEM;
-	for (size_t i = 0; i < a->n; i++) {
-		size_t h = key_hash(&a->rows[i].key, cap);
-
-		while (idx[h])
-			h = (h + 1) & (cap - 1);
-		idx[h] = i + 1;
+	if (!cap) {
+		pw_htab_free(&a->index);
+		return 0;
 	}
-	free(a->index);
-	a->index = idx;
-	a->index_cap = cap;
-	return 0;
+	return pw_rows_index_make(&a->index, cap, a->rows, a->n, row_hash);
 }
 
 static struct pw_row *find(const struct pw_accounts *a, const struct pw_proc_key *k)
 {
-	if (!a->index_cap)
-		return NULL;
-	for (size_t h = key_hash(k, a->index_cap); a->index[h]; h = (h + 1) & (a->index_cap - 1)) {
-		struct pw_row *r = &a->rows[a->index[h] - 1];
+	struct row_key rk = { a->rows, k };
+	uint32_t *slot;
+	bool found;
 
-		if (key_eq(&r->key, k))
-			return r;
-	}
-	return NULL;
+	if (!a->index.slots)
+		return NULL;
+	slot = pw_htab_find(&a->index, key_hash(k), row_classify, &rk, &found);
+	return found ? &a->rows[*slot - 1] : NULL;
 }
 
 /* Room for one more row in *v (n used of *cap; doubles, from first). */
@@ -88,20 +121,18 @@ int pw_rows_room(struct pw_row **v, size_t n, size_t *cap, size_t first)
 
 static struct pw_row *add(struct pw_accounts *a, const struct pw_proc_key *k)
 {
-	size_t h;
+	size_t slots = pw_accounts_index_slots(a);
+	bool found;
 
 	if (pw_rows_room(&a->rows, a->n, &a->cap, 256))
 		return NULL;
 	/* keep the index at most half full */
-	if ((a->n + 1) * 2 > a->index_cap &&
-	    pw_accounts_reindex(a, a->index_cap ? a->index_cap * 2 : 512))
+	if ((a->n + 1) * 2 > slots && pw_accounts_reindex(a, slots ? slots * 2 : 512))
 		return NULL;
 	memset(&a->rows[a->n], 0, sizeof(a->rows[0]));
 	a->rows[a->n].key = *k;
 	a->rows[a->n].id = ++a->last_row_id;
-	for (h = key_hash(k, a->index_cap); a->index[h]; h = (h + 1) & (a->index_cap - 1))
-		;
-	a->index[h] = ++a->n;
+	*(uint32_t *)pw_htab_find(&a->index, key_hash(k), pw_rows_index_used, NULL, &found) = ++a->n;
 	return &a->rows[a->n - 1];
 }
 

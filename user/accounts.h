@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "portwatch.h"
+#include "hashtab.h"
 #include "procs.h"
 
 #define PW_EXPIRE_NS	(300ull * 1000000000)	/* exited series: 5 minutes */
@@ -51,18 +52,16 @@ struct pw_row {
 struct pw_accounts {
 	struct pw_row *rows;
 	size_t n, cap;
-	uint32_t *index;		/* open addressing: row + 1, 0 = empty */
-	size_t index_cap;
+	struct pw_htab index;		/* row + 1 (uint32_t), 0 = empty; at most half full */
 	size_t max_rows;		/* beyond it, exited rows fold into `expired` */
 	struct pw_row *expired;		/* per (comm, err, family); key.tgid = 0,
 					 * base.comm the name */
 	size_t nexpired, expired_cap;
-	uint32_t *expired_index;	/* open addressing: expired row + 1 */
-	size_t expired_index_cap;
-	/* the tracked names (PW_COMM_SLOTS, + 1 pinned): open addressing, name + 1 */
+	struct pw_htab expired_index;	/* expired row + 1, 0 = empty; at most half full */
+	/* the tracked names (PW_COMM_SLOTS, + 1 pinned) */
 	struct pw_comm *comms;
 	size_t ncomms, comms_cap;
-	uint32_t *comm_index;
+	struct pw_htab comm_index;	/* name + 1, 0 = empty; made at the first name */
 	uint64_t last_row_id;		/* pw_row.id of the newest row */
 	/* live rows folded into `expired` because more than max_rows
 	 * processes were alive (their kernel entries taken out too) */
@@ -85,6 +84,12 @@ struct pw_accounts {
 };
 
 void pw_accounts_init(struct pw_accounts *a, size_t max_rows);
+/* The slots of the rows' index: 0 before the first row, then a power of 2
+ * at least twice the rows. */
+static inline size_t pw_accounts_index_slots(const struct pw_accounts *a)
+{
+	return a->index.slots ? pw_htab_slots(&a->index) : 0;
+}
 void pw_accounts_free(struct pw_accounts *a);
 
 /* Fold one kernel entry in (its value is cumulative for that entry). */

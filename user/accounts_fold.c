@@ -6,16 +6,17 @@
 #include <string.h>
 #include "accounts.h"
 #include "accounts_internal.h"
+#include "util.h"
 
 /* ---- rows folded away: per (name, errno, family, cgroup) ---- */
 
-static size_t expired_hash(const struct pw_row *e, size_t cap)
+static uint64_t expired_hash(const struct pw_row *e)
 {
 	uint64_t h = pw_comm_hash(e->base.comm) ^
-		     ((uint64_t)e->key.err << 16 | e->key.family) * 0x9e3779b97f4a7c15ull ^
+		     ((uint64_t)e->key.err << 16 | e->key.family) * PW_GOLDEN64 ^
 		     e->base.cgroup_id * 0xc2b2ae3d27d4eb4full;
 
-	return (h ^ h >> 29) & (cap - 1);
+	return h ^ h >> 29;
 }
 
 static bool expired_eq(const struct pw_row *x, const struct pw_row *y)
@@ -25,44 +26,54 @@ static bool expired_eq(const struct pw_row *x, const struct pw_row *y)
 	       !memcmp(x->base.comm, y->base.comm, PW_COMM_LEN);
 }
 
+struct expired_key {
+	const struct pw_row *rows;
+	const struct pw_row *probe;
+};
+
+static enum pw_htab_slot expired_classify(const void *slot, const void *key)
+{
+	uint32_t row = *(const uint32_t *)slot;
+	const struct expired_key *ek = key;
+
+	if (!row)
+		return PW_HT_EMPTY;
+	return expired_eq(&ek->rows[row - 1], ek->probe) ? PW_HT_MATCH : PW_HT_TAKEN;
+}
+
+/* probe's slot in the index: its row's (*found) or the empty one for it. */
+static uint32_t *expired_slot(const struct pw_accounts *a, const struct pw_row *probe, bool *found)
+{
+	struct expired_key ek = { a->expired, probe };
+
+	return pw_htab_find(&a->expired_index, expired_hash(probe), expired_classify, &ek, found);
+}
+
 static struct pw_row *expired_find(const struct pw_accounts *a, const struct pw_row *probe)
 {
-	size_t m = a->expired_index_cap - 1;
+	uint32_t *slot;
+	bool found;
 
-	if (!a->expired_index_cap)
+	if (!a->expired_index.slots)
 		return NULL;
-	for (size_t h = expired_hash(probe, a->expired_index_cap); a->expired_index[h]; h = (h + 1) & m)
-		if (expired_eq(&a->expired[a->expired_index[h] - 1], probe))
-			return &a->expired[a->expired_index[h] - 1];
-	return NULL;
+	slot = expired_slot(a, probe, &found);
+	return found ? &a->expired[*slot - 1] : NULL;
 }
 
 static struct pw_row *expired_add(struct pw_accounts *a, const struct pw_row *probe)
 {
-	size_t m, h;
+	size_t slots = a->expired_index.slots ? pw_htab_slots(&a->expired_index) : 0;
+	bool found;
 
 	if (pw_rows_room(&a->expired, a->nexpired, &a->expired_cap, 16))
 		return NULL;
-	if ((a->nexpired + 1) * 2 > a->expired_index_cap) {
-		size_t cap = a->expired_index_cap ? a->expired_index_cap * 2 : 64;
-		uint32_t *idx = calloc(cap, sizeof(*idx));
-
-		if (!idx)
-			return NULL;
-		for (size_t i = 0; i < a->nexpired; i++) {
-			for (h = expired_hash(&a->expired[i], cap); idx[h]; h = (h + 1) & (cap - 1))
-				;
-			idx[h] = i + 1;
-		}
-		free(a->expired_index);
-		a->expired_index = idx;
-		a->expired_index_cap = cap;
-	}
-	m = a->expired_index_cap - 1;
-	for (h = expired_hash(probe, a->expired_index_cap); a->expired_index[h]; h = (h + 1) & m)
-		;
+	if ((a->nexpired + 1) * 2 > slots &&
+	    pw_rows_index_make(&a->expired_index, slots ? slots * 2 : 64, a->expired, a->nexpired,
+			       expired_hash))
+		return NULL;
 	a->expired[a->nexpired] = *probe;
-	a->expired_index[h] = ++a->nexpired;
+	*(uint32_t *)pw_htab_find(&a->expired_index, expired_hash(probe), pw_rows_index_used, NULL,
+				  &found) = ++a->nexpired;
 	return &a->expired[a->nexpired - 1];
 }
 
@@ -73,46 +84,37 @@ static struct pw_row *expired_add(struct pw_accounts *a, const struct pw_row *pr
 void pw_accounts_fold_untracked(struct pw_accounts *a)
 {
 	char other[PW_COMM_LEN];
-	size_t m = a->expired_index_cap - 1, n = 0;
+	size_t n = 0;
 
 	if (!a->nexpired)
 		return;
 	pw_comm_key(other, PW_OTHER_COMM);
-	memset(a->expired_index, 0, a->expired_index_cap * sizeof(*a->expired_index));
+	pw_htab_clear(&a->expired_index);
 	for (size_t i = 0; i < a->nexpired; i++) {
 		struct pw_row *r = &a->expired[i];
-		size_t h;
+		uint32_t *slot;
+		bool found;
 
 		if (r->key.err && memcmp(r->base.comm, other, PW_COMM_LEN) &&
 		    !pw_accounts_comm_find(a, r->base.comm))
 			memcpy(r->base.comm, other, PW_COMM_LEN);
-		for (h = expired_hash(r, a->expired_index_cap); a->expired_index[h]; h = (h + 1) & m)
-			if (expired_eq(&a->expired[a->expired_index[h] - 1], r))
-				break;
-		if (a->expired_index[h]) {
-			struct pw_row *e = &a->expired[a->expired_index[h] - 1];
+		slot = expired_slot(a, r, &found);
+		if (found) {
+			struct pw_row *e = &a->expired[*slot - 1];
 
 			e->base.count += r->base.count;
 			e->base.scans += r->base.scans;
 			e->base.scan_ns += r->base.scan_ns;
 			r->in_kernel = true;	/* merged: taken out below */
 		} else {
-			a->expired_index[h] = i + 1;
+			*slot = i + 1;
 		}
 	}
 	for (size_t i = 0; i < a->nexpired; i++)
 		if (!a->expired[i].in_kernel)
 			a->expired[n++] = a->expired[i];
 	a->nexpired = n;
-	memset(a->expired_index, 0, a->expired_index_cap * sizeof(*a->expired_index));
-	for (size_t i = 0; i < n; i++) {
-		size_t h;
-
-		for (h = expired_hash(&a->expired[i], a->expired_index_cap); a->expired_index[h];
-		     h = (h + 1) & m)
-			;
-		a->expired_index[h] = i + 1;
-	}
+	pw_rows_index_fill(&a->expired_index, a->expired, n, expired_hash);
 }
 
 int pw_accounts_fold_row(struct pw_accounts *a, const struct pw_row *r)
@@ -280,6 +282,6 @@ int pw_accounts_shrink(struct pw_accounts *a, uint64_t now)
 	if (!err && a->n > a->max_rows)
 		err = fold_live(a);
 	/* the index is rebuilt even after an error: rows have moved */
-	return pw_accounts_reindex(a, a->index_cap) ?: err;
+	return pw_accounts_reindex(a, pw_accounts_index_slots(a)) ?: err;
 }
 

@@ -7,6 +7,7 @@
 #include "accounts.h"
 #include "accounts_internal.h"
 #include "output.h"
+#include "util.h"
 
 /* ---- the names with series of their own ---- */
 
@@ -35,40 +36,54 @@ void pw_comm_key(char out[PW_COMM_LEN], const char *comm)
 
 uint64_t pw_comm_hash(const char key[PW_COMM_LEN])
 {
-	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
+	uint64_t h = pw_fnv1a(PW_FNV1A_INIT, key, PW_COMM_LEN);
 
-	for (int i = 0; i < PW_COMM_LEN; i++)
-		h = (h ^ (unsigned char)key[i]) * 0x100000001b3ull;
 	return h ^ h >> 32;
 }
 
-static size_t comm_slot(const struct pw_accounts *a, const char key[PW_COMM_LEN])
-{
-	size_t h = pw_comm_hash(key) & (COMM_INDEX_CAP - 1);
+struct comm_probe {
+	const struct pw_comm *comms;
+	const char *key;
+};
 
-	while (a->comm_index[h] && memcmp(a->comms[a->comm_index[h] - 1].name, key, PW_COMM_LEN))
-		h = (h + 1) & (COMM_INDEX_CAP - 1);
-	return h;
+/* A slot of the names' index: a name + 1, 0 = empty. */
+static enum pw_htab_slot comm_classify(const void *slot, const void *key)
+{
+	uint32_t c = *(const uint32_t *)slot;
+	const struct comm_probe *p = key;
+
+	if (!c)
+		return PW_HT_EMPTY;
+	return !memcmp(p->comms[c - 1].name, p->key, PW_COMM_LEN) ? PW_HT_MATCH : PW_HT_TAKEN;
+}
+
+/* The name key's slot: its entry's (*found), or the empty one for it (the
+ * index, 4 slots a name, is never full). */
+static uint32_t *comm_slot(const struct pw_accounts *a, const char key[PW_COMM_LEN], bool *found)
+{
+	struct comm_probe p = { a->comms, key };
+
+	return pw_htab_find(&a->comm_index, pw_comm_hash(key), comm_classify, &p, found);
 }
 
 struct pw_comm *pw_accounts_comm_find(const struct pw_accounts *a, const char *comm)
 {
 	char key[PW_COMM_LEN];
-	size_t h;
+	uint32_t *slot;
+	bool found;
 
-	if (!a->comm_index)
+	if (!a->comm_index.slots)
 		return NULL;
 	pw_comm_key(key, comm);
-	h = comm_slot(a, key);
-	return a->comm_index[h] ? &a->comms[a->comm_index[h] - 1] : NULL;
+	slot = comm_slot(a, key, &found);
+	return found ? &a->comms[*slot - 1] : NULL;
 }
 
 static int comms_alloc(struct pw_accounts *a)
 {
-	if (a->comm_index)
+	if (a->comm_index.slots)
 		return 0;
-	a->comm_index = calloc(COMM_INDEX_CAP, sizeof(*a->comm_index));
-	return a->comm_index ? 0 : -ENOMEM;
+	return pw_htab_init(&a->comm_index, COMM_INDEX_CAP, sizeof(uint32_t), 0) ? -ENOMEM : 0;
 }
 
 /* Room for one more tracked name (the table grows to PW_COMM_SLOTS + 1). */
@@ -96,15 +111,16 @@ static struct pw_comm *track(struct pw_accounts *a, const char *comm, bool alway
 {
 	char key[PW_COMM_LEN], other[PW_COMM_LEN];
 	struct pw_comm *c;
-	size_t h;
+	uint32_t *slot;
+	bool found;
 
 	if (comms_alloc(a))
 		return NULL;
 	pw_comm_key(key, comm);
 	pw_comm_key(other, PW_OTHER_COMM);
-	h = comm_slot(a, key);
-	if (a->comm_index[h]) {
-		c = &a->comms[a->comm_index[h] - 1];
+	slot = comm_slot(a, key, &found);
+	if (found) {
+		c = &a->comms[*slot - 1];
 		c->pinned |= always;
 		return c;
 	}
@@ -115,7 +131,7 @@ static struct pw_comm *track(struct pw_accounts *a, const char *comm, bool alway
 	memset(c, 0, sizeof(*c));
 	memcpy(c->name, key, PW_COMM_LEN);
 	c->pinned = always;
-	a->comm_index[h] = ++a->ncomms;
+	*slot = ++a->ncomms;
 	return c;
 }
 
@@ -143,9 +159,14 @@ int pw_accounts_comm_evict(struct pw_accounts *a, struct pw_comm *c)
 	if (c->pinned)
 		return -EINVAL;
 	a->comms[i] = a->comms[--a->ncomms];
-	memset(a->comm_index, 0, COMM_INDEX_CAP * sizeof(*a->comm_index));
-	for (size_t j = 0; j < a->ncomms; j++)
-		a->comm_index[comm_slot(a, a->comms[j].name)] = j + 1;
+	/* the names are distinct: each goes to the first empty slot */
+	pw_htab_clear(&a->comm_index);
+	for (size_t j = 0; j < a->ncomms; j++) {
+		bool found;
+
+		*(uint32_t *)pw_htab_find(&a->comm_index, pw_comm_hash(a->comms[j].name),
+					  pw_rows_index_used, NULL, &found) = j + 1;
+	}
 	return 0;
 }
 

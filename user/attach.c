@@ -58,9 +58,37 @@ static bool prog_in_mode(const char *name, int mode)
 	return false;
 }
 
+/* Of the ops in want, those this kernel can trace: bind needs the syscall
+ * tracepoints (libbpf finds their ids in tracefs), UDP autobind also
+ * bpf_task_pt_regs (5.15+) for the descriptor at the exit. */
+static unsigned int ops_traceable(unsigned int want)
+{
+	static const char *const dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	unsigned int ops = 0;
+	char path[96];
+	bool tp = false;
+
+	want &= ~(1u << PW_OP_CONNECT);
+	for (size_t i = 0; want && !tp && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events/syscalls/sys_exit_bind/id", dirs[i]);
+		tp = !access(path, R_OK);
+	}
+	if (tp)
+		ops |= want & PW_OPS_BIND;
+	if (tp && (want & PW_OPS_UDP) &&
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) == 1)
+		ops |= want & PW_OPS_UDP;
+	return ops;
+}
+
 static bool prog_wanted(const char *name, int mode, const struct env *env,
 			const struct pw_attach *at)
 {
+	/* the other ops' syscall tracepoints, the same in every mode */
+	if (!strncmp(name, "sc_bind", 7))
+		return at->ops_traced & PW_OPS_BIND;
+	if (!strncmp(name, "sc_udp", 6))
+		return at->ops_traced & PW_OPS_UDP;
 	if (!prog_in_mode(name, mode))
 		return false;
 	if (strstr(name, "_check"))
@@ -250,7 +278,7 @@ static void configure(struct portwatch_bpf *skel, int mode, const struct env *en
 {
 	struct bpf_program *prog;
 
-	skel->rodata->targ_cgroup_set = env->cgroup_fd > 0;
+	skel->rodata->targ_cgroup_set = at->cgroup_fd > 0;
 	skel->rodata->targ_tgid = env->pid;
 	skel->rodata->targ_comm_set = env->comm_set;
 	memcpy((char *)skel->rodata->targ_comm, env->comm, PW_COMM_LEN);
@@ -279,6 +307,9 @@ static void configure(struct portwatch_bpf *skel, int mode, const struct env *en
 		bpf_map__set_max_entries(skel->maps.stash, 1);
 	if (at->sk_storage)
 		bpf_map__set_max_entries(skel->maps.stash_sk, 1);
+	/* bind()'s entry records (ops.bpf.h): only for --ops bind */
+	if (!(at->ops_traced & PW_OPS_BIND))
+		bpf_map__set_max_entries(skel->maps.bind_calls, 1);
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, prog_wanted(bpf_program__name(prog), mode, env, at));
 }
@@ -295,6 +326,8 @@ static int try_mode(int mode, const struct env *env, const struct kfacts *k,
 	/* tracing programs may use socket storage from 5.11: if the load is
 	 * refused, loaded again with the hash */
 	at->sk_storage = mode == PW_MODE_TRACEPOINT && state_sk_storage_wanted();
+	at->ops = env->ops;
+	at->ops_traced = ops_traceable(env->ops);
 again:
 	skel = portwatch_bpf__open();
 	if (!skel) {
@@ -315,8 +348,8 @@ again:
 			 strerror(-err));
 		goto fail;
 	}
-	if (env->cgroup_fd > 0) {
-		__u32 slot = 0, fd = env->cgroup_fd;
+	if (at->cgroup_fd > 0) {
+		__u32 slot = 0, fd = at->cgroup_fd;
 
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_filter), &slot, &fd, BPF_ANY)) {
 			err = -errno;
@@ -370,6 +403,17 @@ static void note_attach(struct pw_attach *at)
 {
 	size_t off = strlen(at->why);
 
+	if ((at->ops & PW_OPS_BIND) && off < sizeof(at->why))
+		off += snprintf(at->why + off, sizeof(at->why) - off, at->ops_traced & PW_OPS_BIND
+				? "; --ops bind: bind(addr, 0) failures at the syscall tracepoints "
+				  "(io_uring's not seen)"
+				: "; --ops bind: NOT traced (needs the syscall tracepoints in tracefs)");
+	if ((at->ops & PW_OPS_UDP) && off < sizeof(at->why))
+		off += snprintf(at->why + off, sizeof(at->why) - off, at->ops_traced & PW_OPS_UDP
+				? "; --ops udp: UDP autobind failures at the syscall exit tracepoints "
+				  "(io_uring's not seen)"
+				: "; --ops udp: NOT traced (needs the syscall tracepoints in tracefs "
+				  "and bpf_task_pt_regs, 5.15+)");
 	if (pw_mode_skips_when_preempted(at) && off < sizeof(at->why))
 		off += snprintf(at->why + off, sizeof(at->why) - off,
 				"; NOT EXACT under contention: the kernel is preemptible (%s, from %s), "
@@ -401,7 +445,7 @@ static void note_attach(struct pw_attach *at)
 			 "; kretprobe maxactive kernel default, misses not measurable (no tracefs)");
 }
 
-int pw_attach(const struct env *env, struct pw_attach *at)
+int pw_attach(const struct env *env, int cgroup_fd, struct pw_attach *at)
 {
 	/* fentry first: the cheapest. On a preemptible kernel kprobe first:
 	 * its handlers run with preemption off, fentry and (7.x) tp_btf
@@ -418,6 +462,7 @@ int pw_attach(const struct env *env, struct pw_attach *at)
 	int err = -ENOENT;
 
 	memset(at, 0, sizeof(*at));
+	at->cgroup_fd = cgroup_fd;
 	pw_preempt_detect(&at->preempt);
 	order = !at->preempt.preemptible ? order_np :
 		mode_skips(&at->preempt, PW_MODE_TRACEPOINT) ? order_p : order_ptp;

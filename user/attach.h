@@ -21,10 +21,13 @@ struct pw_attach {
 	int hash_arity;		/* __inet_hash_connect's arguments, 0 if unknown */
 	bool v6;		/* tcp_v6_connect hooked (fentry/kprobe) */
 	bool sk_storage;	/* tracepoint mode: socket storage, else a hash map */
+	unsigned int ops;	/* --ops asked for (struct env) */
+	unsigned int ops_traced;	/* of those, the ones this kernel can trace */
 	int maxactive;		/* kretprobe instances per probe; 0: kernel default */
 	int nkrp;
 	struct pw_kretprobe krp[PW_MAX_KRETPROBES];
 	struct pw_preempt preempt;	/* the running preemption model */
+	int cgroup_fd;		/* --cgroup's directory, the caller's (0 = none): the filter */
 	char why[640];		/* why this mode, or why none */
 };
 
@@ -51,9 +54,11 @@ int pw_btf_func_arity(const struct btf *btf, const char *name);
 int pw_btf_enum_value(const struct btf *btf, const char *name, long long *val);
 
 
-/* Open, configure, load and attach per env->mode. On failure returns a
- * negative errno with the reason in at->why and nothing left attached. */
-int pw_attach(const struct env *env, struct pw_attach *at);
+/* Open, configure, load and attach per env->mode, the programs counting
+ * only the cgroup of cgroup_fd when it is > 0 (--cgroup's directory, opened
+ * and closed by the caller). On failure returns a negative errno with the
+ * reason in at->why and nothing left attached. */
+int pw_attach(const struct env *env, int cgroup_fd, struct pw_attach *at);
 
 /* Program runs the kernel skipped because the program was already running
  * on that CPU (bpf_prog_info.recursion_misses, summed over portwatch's

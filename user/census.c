@@ -86,7 +86,8 @@ static int on_socket(void *arg, const struct inet_diag_msg *m)
 	const struct pw_census_filter *f = c->f;
 	unsigned int state = m->idiag_state;
 	unsigned int sport = ntohs(m->id.idiag_sport);
-	struct pw_dkey k = { .family = m->idiag_family, .dport = ntohs(m->id.idiag_dport) };
+	struct pw_dest k = { .family = m->idiag_family, .port = ntohs(m->id.idiag_dport) };
+	size_t alen = k.family == AF_INET ? 4 : 16;
 	uint8_t saddr[16] = { 0 };
 	struct pw_census_dest *d;
 	long i;
@@ -99,11 +100,11 @@ static int on_socket(void *arg, const struct inet_diag_msg *m)
 	}
 	if ((int)sport < c->set.lo || (int)sport > c->set.hi || pw_port_test(c->owned, sport))
 		return 0;
-	memcpy(k.daddr, m->id.idiag_dst, k.family == AF_INET ? 4 : 16);
-	memcpy(saddr, m->id.idiag_src, k.family == AF_INET ? 4 : 16);
+	memcpy(k.addr, m->id.idiag_dst, alen);
+	memcpy(saddr, m->id.idiag_src, alen);
 	if (f && f->one_dest &&
-	    (k.family != f->family || k.dport != f->dport ||
-	     memcmp(k.daddr, f->daddr, k.family == AF_INET ? 4 : 16)))
+	    (k.family != f->dest.family || k.port != f->dest.port ||
+	     memcmp(k.addr, f->dest.addr, alen)))
 		return 0;
 	if (c->dt.pass == PASS_SKETCH) {
 		pw_dests_sketch_add(&c->dt, &k);
@@ -127,7 +128,7 @@ static int on_socket(void *arg, const struct inet_diag_msg *m)
 	 * source. TW age from the remaining ms of its 60 s timer. */
 	if (state == PW_ST_TIME_WAIT && c->set.timestamps &&
 	    (c->set.tw_reuse == 1 ||
-	     (c->set.tw_reuse == 2 && (pw_addr_is_loopback(k.family, k.daddr) ||
+	     (c->set.tw_reuse == 2 && (pw_addr_is_loopback(k.family, k.addr) ||
 				       pw_addr_is_loopback(k.family, saddr)))) &&
 	    (int64_t)TW_LEN_MS - m->idiag_expires > c->set.tw_delay_ms)
 		d->reusable_time_wait++;
@@ -140,7 +141,7 @@ static int dump_all(int fd, struct census_ctx *c, char *err, size_t errsz)
 {
 	const uint32_t owners = 1u << PW_ST_LISTEN | 1u << PW_ST_BOUND_INACTIVE;
 	const uint32_t others = ((1u << PW_TCP_STATES) - 1) & ~owners & ~1u;
-	uint16_t dport = c->f && c->f->one_dest ? c->f->dport : 0;
+	uint16_t dport = c->f && c->f->one_dest ? c->f->dest.port : 0;
 	int r;
 
 	/* owners first: the other pass needs their ports to tell accepted
@@ -162,12 +163,12 @@ static int cmp_dest(const void *a, const void *b)
 		return x->usage > y->usage ? -1 : 1;
 	if (x->held != y->held)
 		return x->held > y->held ? -1 : 1;
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	r = memcmp(x->daddr, y->daddr, 16);
+	if (x->dest.family != y->dest.family)
+		return x->dest.family < y->dest.family ? -1 : 1;
+	r = memcmp(x->dest.addr, y->dest.addr, 16);
 	if (r)
 		return r;
-	return (int)x->dport - (int)y->dport;
+	return (int)x->dest.port - (int)y->dest.port;
 }
 
 static void finish(struct census_ctx *c)
@@ -379,9 +380,9 @@ static int take_rows(struct census_ctx *c, char *err, size_t errsz)
 	int r;
 
 	if (f && f->one_dest && !c->out->ndests) {
-		struct pw_dkey k = { .family = f->family, .dport = f->dport };
+		struct pw_dest k = { .family = f->dest.family, .port = f->dest.port };
 
-		memcpy(k.daddr, f->daddr, f->family == AF_INET ? 4 : 16);
+		memcpy(k.addr, f->dest.addr, k.family == AF_INET ? 4 : 16);
 		if (pw_dests_get(&c->dt, &k) < 0) {
 			snprintf(err, errsz, "out of memory");
 			return -ENOMEM;

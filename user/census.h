@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <linux/types.h>	/* portwatch.h needs __u8... */
 #include "portwatch.h"
+#include "dest.h"
 
 #define PW_TCP_STATES	14	/* index = kernel TCP state (1..13), 0 unused */
 #define PW_MAX_HOLDERS	8
@@ -32,9 +33,7 @@ struct pw_holder {
 };
 
 struct pw_census_dest {
-	uint16_t family;	/* AF_INET / AF_INET6 */
-	uint8_t daddr[16];
-	uint16_t dport;
+	struct pw_dest dest;	/* family 0, no address: "other" */
 	uint32_t states[PW_TCP_STATES];	/* sockets by state (TIME_WAIT by substate 6) */
 	uint32_t held;		/* local ports in the ephemeral range held towards it */
 	uint32_t reusable_time_wait;	/* TIME_WAIT ones tcp_tw_reuse could reuse now */
@@ -68,10 +67,8 @@ struct pw_census_ns {
 #define PW_CENSUS_MAX_DESTS	1024
 
 struct pw_census_filter {
-	bool one_dest;		/* only this destination */
-	uint16_t family;
-	uint8_t daddr[16];
-	uint16_t dport;
+	bool one_dest;		/* only this destination (an IPv4 address is its first 4 bytes) */
+	struct pw_dest dest;
 	bool holders;		/* resolve holders via /proc/PID/fd (costly) */
 };
 

@@ -13,59 +13,63 @@
 #define SKETCH_COLS	65536	/* 4 x 65536 x 4 bytes = 1 MiB */
 
 /* FNV-1a from a seed that is not the standard offset basis (a digit short
- * of PW_FNV1A_INIT): kept, as the sketch's columns, and so which
- * destinations get a row past the cap, depend on it. */
+ * of PW_FNV1A_INIT), over family, port and address in that order: kept, as
+ * the sketch's columns, and so which destinations get a row past the cap,
+ * depend on it. */
 #define DEST_HASH_SEED	1469598103934665603ull
 
-static uint64_t hash_bytes(const void *p, size_t n)
+static uint64_t dest_hash(const struct pw_dest *k)
 {
-	return pw_fnv1a(DEST_HASH_SEED, p, n);
+	uint64_t h = pw_fnv1a(DEST_HASH_SEED, &k->family, sizeof(k->family));
+
+	h = pw_fnv1a(h, &k->port, sizeof(k->port));
+	return pw_fnv1a(h, k->addr, sizeof(k->addr));
 }
 
-/* Index every entry of o into the empty table t of sz slots. */
-static void dtab_index(uint32_t *t, size_t sz, const struct pw_census_ns *o)
-{
-	for (size_t i = 0; i < o->ndests; i++) {
-		const struct pw_census_dest *d = &o->dests[i];
-		struct pw_dkey k = { .family = d->family, .dport = d->dport };
-		size_t j;
+struct dest_key {
+	const struct pw_census_dest *dests;
+	const struct pw_dest *d;
+};
 
-		memcpy(k.daddr, d->daddr, 16);
-		for (j = hash_bytes(&k, sizeof(k)) & (sz - 1); t[j]; j = (j + 1) & (sz - 1))
-			;
-		t[j] = i + 1;
-	}
+/* A slot of the index: a dest index + 1, 0 = empty. */
+static enum pw_htab_slot dest_classify(const void *slot, const void *key)
+{
+	uint32_t i = *(const uint32_t *)slot;
+	const struct dest_key *k = key;
+
+	if (!i)
+		return PW_HT_EMPTY;
+	return k && pw_dest_eq(&k->dests[i - 1].dest, k->d) ? PW_HT_MATCH : PW_HT_TAKEN;
 }
 
-static int dtab_grow(struct pw_dest_table *tb)
+/* Index every entry of o into the empty table ix. */
+static void index_all(struct pw_htab *ix, const struct pw_census_ns *o)
 {
-	size_t sz = tb->dtab_sz ? tb->dtab_sz * 2 : 64;
-	uint32_t *t = calloc(sz, sizeof(*t));
+	bool found;
 
-	if (!t)
+	for (size_t i = 0; i < o->ndests; i++)
+		*(uint32_t *)pw_htab_find(ix, dest_hash(&o->dests[i].dest), dest_classify, NULL,
+					  &found) = i + 1;
+}
+
+static int index_grow(struct pw_dest_table *tb)
+{
+	size_t sz = tb->index.slots ? pw_htab_slots(&tb->index) * 2 : 64;
+	struct pw_htab ix;
+
+	if (pw_htab_init(&ix, sz, sizeof(uint32_t), 0))
 		return -ENOMEM;
-	dtab_index(t, sz, tb->out);
-	free(tb->dtab);
-	tb->dtab = t;
-	tb->dtab_sz = sz;
+	index_all(&ix, tb->out);
+	pw_htab_free(&tb->index);
+	tb->index = ix;
 	return 0;
 }
 
-long pw_dests_get(struct pw_dest_table *tb, const struct pw_dkey *k)
+/* A new entry for k at the end of out->dests; its index or -ENOMEM. */
+static long append(struct pw_dest_table *tb, const struct pw_dest *k)
 {
 	struct pw_census_ns *o = tb->out;
-	struct pw_census_dest *d;
-	size_t j;
 
-	if ((o->ndests + 1) * 2 > tb->dtab_sz && dtab_grow(tb))
-		return -ENOMEM;
-	for (j = hash_bytes(k, sizeof(*k)) & (tb->dtab_sz - 1); tb->dtab[j];
-	     j = (j + 1) & (tb->dtab_sz - 1)) {
-		d = &o->dests[tb->dtab[j] - 1];
-		if (d->family == k->family && d->dport == k->dport &&
-		    !memcmp(d->daddr, k->daddr, 16))
-			return tb->dtab[j] - 1;
-	}
 	if (o->ndests == tb->capd) {
 		size_t cap = tb->capd ? tb->capd * 2 : 16;
 		struct pw_census_dest *nd = realloc(o->dests, cap * sizeof(*nd));
@@ -80,66 +84,77 @@ long pw_dests_get(struct pw_dest_table *tb, const struct pw_dkey *k)
 		tb->acc = na;
 		tb->capd = cap;
 	}
-	d = &o->dests[o->ndests];
-	memset(d, 0, sizeof(*d));
-	d->family = k->family;
-	d->dport = k->dport;
-	memcpy(d->daddr, k->daddr, 16);
+	memset(&o->dests[o->ndests], 0, sizeof(o->dests[0]));
+	o->dests[o->ndests].dest = *k;
 	memset(&tb->acc[o->ndests], 0, sizeof(tb->acc[0]));
-	tb->dtab[j] = ++o->ndests;
-	return o->ndests - 1;
+	return o->ndests++;
 }
 
-long pw_dests_find(const struct pw_dest_table *tb, const struct pw_dkey *k)
+long pw_dests_get(struct pw_dest_table *tb, const struct pw_dest *k)
 {
-	const struct pw_census_ns *o = tb->out;
+	struct dest_key key = { tb->out->dests, k };
+	uint32_t *slot;
+	bool found;
+	long i;
 
-	if (!tb->dtab_sz)
+	if ((tb->out->ndests + 1) * 2 > pw_htab_slots(&tb->index) && index_grow(tb))
+		return -ENOMEM;
+	slot = pw_htab_find(&tb->index, dest_hash(k), dest_classify, &key, &found);
+	if (found)
+		return *slot - 1;
+	i = append(tb, k);
+	if (i >= 0)
+		*slot = i + 1;
+	return i;
+}
+
+long pw_dests_find(const struct pw_dest_table *tb, const struct pw_dest *k)
+{
+	struct dest_key key = { tb->out->dests, k };
+	uint32_t *slot;
+	bool found;
+
+	if (!tb->index.slots)
 		return -1;
-	for (size_t j = hash_bytes(k, sizeof(*k)) & (tb->dtab_sz - 1); tb->dtab[j];
-	     j = (j + 1) & (tb->dtab_sz - 1)) {
-		const struct pw_census_dest *d = &o->dests[tb->dtab[j] - 1];
-
-		if (d->family == k->family && d->dport == k->dport &&
-		    !memcmp(d->daddr, k->daddr, 16))
-			return tb->dtab[j] - 1;
-	}
-	return -1;
+	slot = pw_htab_find(&tb->index, dest_hash(k), dest_classify, &key, &found);
+	return found ? (long)*slot - 1 : -1;
 }
 
-static size_t sketch_col(const struct pw_dkey *k, unsigned int row)
+/* Row row's column for a destination of hash h (dest_hash). */
+static size_t sketch_col(uint64_t h, unsigned int row)
 {
-	uint64_t h = hash_bytes(k, sizeof(*k)) ^ (PW_GOLDEN64 * (row + 1));
+	h ^= PW_GOLDEN64 * (row + 1);
 
 	h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
 	return (h ^ (h >> 29)) & (SKETCH_COLS - 1);
 }
 
-static uint32_t sketch_est(const struct pw_dest_table *tb, const struct pw_dkey *k);
+static uint32_t sketch_est(const struct pw_dest_table *tb, uint64_t h);
 
 /* Conservative update: only the counters at the estimate go up, so the
  * estimates stay close to the truth (never under it) with 200,000
  * destinations of one socket each. */
-void pw_dests_sketch_add(struct pw_dest_table *tb, const struct pw_dkey *k)
+void pw_dests_sketch_add(struct pw_dest_table *tb, const struct pw_dest *k)
 {
-	uint32_t e = sketch_est(tb, k);
+	uint64_t h = dest_hash(k);
+	uint32_t e = sketch_est(tb, h);
 
 	if (e == UINT32_MAX)
 		return;
 	for (unsigned int r = 0; r < SKETCH_ROWS; r++) {
-		uint32_t *v = &tb->sketch[r * SKETCH_COLS + sketch_col(k, r)];
+		uint32_t *v = &tb->sketch[r * SKETCH_COLS + sketch_col(h, r)];
 
 		if (*v < e + 1)
 			*v = e + 1;
 	}
 }
 
-static uint32_t sketch_est(const struct pw_dest_table *tb, const struct pw_dkey *k)
+static uint32_t sketch_est(const struct pw_dest_table *tb, uint64_t h)
 {
 	uint32_t e = UINT32_MAX;
 
 	for (unsigned int r = 0; r < SKETCH_ROWS; r++) {
-		uint32_t v = tb->sketch[r * SKETCH_COLS + sketch_col(k, r)];
+		uint32_t v = tb->sketch[r * SKETCH_COLS + sketch_col(h, r)];
 
 		if (v < e)
 			e = v;
@@ -189,12 +204,12 @@ static int raise_threshold(struct pw_dest_table *tb)
 		tb->acc[n++] = tb->acc[i];
 	}
 	o->ndests = n;
-	memset(tb->dtab, 0, tb->dtab_sz * sizeof(*tb->dtab));
-	dtab_index(tb->dtab, tb->dtab_sz, o);
+	pw_htab_clear(&tb->index);
+	index_all(&tb->index, o);
 	return 0;
 }
 
-long pw_dests_admit(struct pw_dest_table *tb, const struct pw_dkey *k)
+long pw_dests_admit(struct pw_dest_table *tb, const struct pw_dest *k)
 {
 	long i = pw_dests_find(tb, k);
 	uint32_t e = 0;
@@ -202,7 +217,7 @@ long pw_dests_admit(struct pw_dest_table *tb, const struct pw_dkey *k)
 	if (i >= 0)
 		return i;
 	if (tb->pass == PASS_ADMIT) {
-		e = sketch_est(tb, k);
+		e = sketch_est(tb, dest_hash(k));
 		if (e < tb->admit_min)
 			return -ENOSPC;
 		if (tb->out->ndests >= tb->max_dests) {
@@ -236,8 +251,7 @@ void pw_dests_reset(struct pw_dest_table *tb)
 			free(tb->acc[i].holders.h);
 	o->ndests = 0;
 	memset(&o->other, 0, sizeof(o->other));
-	if (tb->dtab)
-		memset(tb->dtab, 0, tb->dtab_sz * sizeof(*tb->dtab));
+	pw_htab_clear(&tb->index);
 }
 
 void pw_dests_free(struct pw_dest_table *tb)
@@ -246,6 +260,6 @@ void pw_dests_free(struct pw_dest_table *tb)
 		for (size_t i = 0; i < tb->out->ndests; i++)
 			free(tb->acc[i].holders.h);
 	free(tb->acc);
-	free(tb->dtab);
+	pw_htab_free(&tb->index);
 	free(tb->sketch);
 }

@@ -8,13 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "census.h"
+#include "hashtab.h"
 #include "holders.h"
-
-struct pw_dkey {
-	uint16_t family;
-	uint16_t dport;
-	uint8_t daddr[16];
-};
 
 /* Census memory is bounded by PW_CENSUS_MAX_DESTS entries per netns, not by
  * the destinations a tenant makes. PASS_EXACT counts every destination;
@@ -37,9 +32,7 @@ struct pw_dest_table {
 	struct pw_census_ns *out;	/* its dests, ndests and other */
 	size_t capd;
 	struct pw_dest_acc *acc;	/* parallel to out->dests */
-	/* open addressing: dest index + 1, 0 = empty */
-	uint32_t *dtab;
-	size_t dtab_sz;
+	struct pw_htab index;		/* dest index + 1, 0 = empty; at most half full */
 	enum pw_census_pass pass;
 	size_t max_dests;
 	bool overflow;			/* PASS_EXACT met more than max_dests */
@@ -48,14 +41,14 @@ struct pw_dest_table {
 };
 
 /* Index of the destination's entry, created if new; -ENOMEM. */
-long pw_dests_get(struct pw_dest_table *t, const struct pw_dkey *k);
+long pw_dests_get(struct pw_dest_table *t, const struct pw_dest *k);
 /* Index of the destination's entry, or -1. */
-long pw_dests_find(const struct pw_dest_table *t, const struct pw_dkey *k);
+long pw_dests_find(const struct pw_dest_table *t, const struct pw_dest *k);
 /* The entry a socket towards k counts in: an index, or -ENOSPC for
  * "other" (PASS_EXACT past the cap: it sets overflow), or -ENOMEM. */
-long pw_dests_admit(struct pw_dest_table *t, const struct pw_dkey *k);
+long pw_dests_admit(struct pw_dest_table *t, const struct pw_dest *k);
 /* PASS_SKETCH: one socket towards k. */
-void pw_dests_sketch_add(struct pw_dest_table *t, const struct pw_dkey *k);
+void pw_dests_sketch_add(struct pw_dest_table *t, const struct pw_dest *k);
 /* The sketch for PASS_SKETCH and PASS_ADMIT; 0 or -ENOMEM. */
 int pw_dests_sketch_new(struct pw_dest_table *t);
 /* Forget the entries and "other" (not the table's room), for the next pass. */

@@ -9,14 +9,6 @@
 #include "census_print.h"
 #include "output.h"
 
-static void dest_text(char *buf, size_t sz, const struct pw_census_dest *d)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	pw_addr_text(a, sizeof(a), d->family, d->daddr);
-	snprintf(buf, sz, d->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, d->dport);
-}
-
 /* 1.0, 0.625, 0.3333: JSON numbers that still read as fractions */
 static void usage_text(char *buf, size_t sz, double u)
 {
@@ -48,8 +40,9 @@ static void dest_head_json(struct sbuf *sb, const struct pw_census_ns *ns,
 {
 	char a[INET6_ADDRSTRLEN];
 
-	pw_addr_text(a, sizeof(a), d->family, d->daddr);
-	sb_printf(sb, "\"netns\":%" PRIu64 ",\"daddr\":\"%s\",\"dport\":%u", ns->netns, a, d->dport);
+	pw_addr_text(a, sizeof(a), d->dest.family, d->dest.addr);
+	sb_printf(sb, "\"netns\":%" PRIu64 ",\"daddr\":\"%s\",\"dport\":%u", ns->netns, a,
+		  d->dest.port);
 }
 
 void pw_census_print_json(FILE *f, const struct pw_census_ns *ns)
@@ -137,7 +130,7 @@ void pw_census_print_text(FILE *f, const struct pw_census_ns *ns)
 	for (int c = 0; c < NCOLS; c++)
 		cw[c] = strlen(cols[c]);
 	for (size_t i = 0; i < ns->ndests; i++) {
-		dest_text(dt, sizeof(dt), &ns->dests[i]);
+		pw_dest_text(dt, sizeof(dt), &ns->dests[i].dest);
 		if ((int)strlen(dt) > w)
 			w = strlen(dt);
 		row_cells(&ns->dests[i], cell);
@@ -152,7 +145,7 @@ void pw_census_print_text(FILE *f, const struct pw_census_ns *ns)
 	for (size_t i = 0; i < ns->ndests; i++) {
 		const struct pw_census_dest *d = &ns->dests[i];
 
-		dest_text(dt, sizeof(dt), d);
+		pw_dest_text(dt, sizeof(dt), &d->dest);
 		row_cells(d, cell);
 		fprintf(f, "%-*s", w, dt);
 		for (int c = 0; c < NCOLS; c++)
@@ -185,7 +178,7 @@ void pw_census_diag_line(char *buf, size_t sz, const struct pw_census_ns *ns,
 	char dt[INET6_ADDRSTRLEN + 16];
 	struct sbuf sb;
 
-	dest_text(dt, sizeof(dt), d);
+	pw_dest_text(dt, sizeof(dt), &d->dest);
 	sb_init(&sb, buf, sz);
 	sb_printf(&sb, "%s (netns %" PRIu64 "): %u/%u ports held, %u TIME_WAIT", dt, ns->netns,
 		  d->held, ns->range_size, d->states[PW_ST_TIME_WAIT]);

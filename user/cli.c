@@ -31,7 +31,7 @@ static const char doc[] =
 "  2  usage error: an option, its value, or a PORTWATCH_* variable";
 
 enum { OPT_MAX_PIDS = 256, OPT_CENSUS, OPT_NETNS, OPT_WARN_AT, OPT_NO_FOLD, OPT_WEB_CONFIG,
-       OPT_CGROUP, OPT_PODS_DIR, OPT_USAGE, OPT_TOP };
+       OPT_CGROUP, OPT_PODS_DIR, OPT_USAGE, OPT_OPS, OPT_TOP };
 
 static const struct argp_option options[] = {
 	{ "all", 'a', NULL, 0, "Show every connect() outcome, not only failures", 0 },
@@ -53,6 +53,10 @@ static const struct argp_option options[] = {
 	  "Text: print every line (by default a line repeated more than 3 times within a second "
 	  "is folded into one \"... N more\" line per second)", 0 },
 	{ "scan-depth", 'S', NULL, 0, "Count the ports checked in each scan (costs per port)", 0 },
+	{ "ops", OPT_OPS, "OP[,OP...]", 0,
+	  "Also trace these operations failing for want of a local port: bind (bind(addr, 0)), "
+	  "udp (UDP autobind); connect is always traced. Syscall tracepoints: they slow every "
+	  "syscall down a little", 0 },
 	{ "listen", 'l', "ADDR:PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics", 0 },
 	{ "web.config.file", OPT_WEB_CONFIG, "FILE", 0,
 	  "TLS and basic auth for --listen (Prometheus exporter-toolkit format)", 0 },
@@ -76,6 +80,31 @@ static const struct argp_option options[] = {
 	{ "version", 'V', NULL, 0, "Print program version", -1 },
 	{},
 };
+
+int pw_parse_ops(const char *s, unsigned int *ops)
+{
+	unsigned int v = 0;
+
+	while (*s) {
+		size_t n = strcspn(s, ",");
+
+		if (n == 7 && !strncmp(s, "connect", n))
+			v |= 1u << PW_OP_CONNECT;
+		else if (n == 4 && !strncmp(s, "bind", n))
+			v |= PW_OPS_BIND;
+		else if (n == 3 && !strncmp(s, "udp", n))
+			v |= PW_OPS_UDP;
+		else
+			return -EINVAL;
+		s += n;
+		if (*s && !*++s)
+			return -EINVAL;	/* a trailing comma */
+	}
+	if (!v)
+		return -EINVAL;
+	*ops = v;
+	return 0;
+}
 
 int pw_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
@@ -236,6 +265,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'S':
 		env->scan_depth = true;
 		break;
+	case OPT_OPS:
+		if (pw_parse_ops(arg, &env->ops))
+			return usage(state, "invalid --ops '%s': connect, bind, udp, comma-separated",
+				     arg);
+		break;
 	case 'l':
 		if (pw_parse_listen(arg, env->listen_host, sizeof(env->listen_host),
 				    &env->listen_port))
@@ -304,6 +338,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			return usage(state, "--netns needs --census (tracing covers every network namespace)");
 		if (env->web_config && !env->listen_set)
 			return usage(state, "--web.config.file configures --listen: give both");
+		if ((env->ops & ~(1u << PW_OP_CONNECT)) && env->ndports)
+			return usage(state, "--ops bind/udp cannot be filtered by --dport "
+				     "(a bind has no destination)");
 		if (env->top && (env->json || env->census || env->listen_set))
 			return usage(state, "--top is a terminal view: not with --json, --census or "
 				     "--listen");

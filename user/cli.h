@@ -46,10 +46,15 @@ struct env {
 	const char *netns;		/* --netns=PATH|PID, NULL = every netns */
 	unsigned int warn_at;		/* early warning threshold, percent */
 	const char *cgroup;		/* --cgroup=PATH, NULL = every cgroup */
-	int cgroup_fd;			/* its directory, opened by main; 0 = none */
 	const char *pods_dir;		/* --pods-dir=DIR, NULL = /var/log/pods */
+	unsigned int ops;		/* --ops: 1u << enum pw_op; connect always */
 	bool top;			/* --top: the full-screen view (top.c) */
 };
+
+/* --ops names: bind covers PW_OP_BIND, udp both UDP autobind ops */
+#define PW_OPS_BIND	(1u << PW_OP_BIND)
+#define PW_OPS_UDP	(1u << PW_OP_UDP_CONNECT | 1u << PW_OP_UDP_SEND)
+int pw_parse_ops(const char *s, unsigned int *ops);
 
 #define PW_DEFAULT_WARN_AT 80
 

@@ -94,14 +94,13 @@ static void ask_diagnosis(struct pw_consumer *c, const struct pw_event *e)
 				    e->ts_ns, PW_DIAG_EVERY_NS);
 	struct pw_diag_req r = {
 		.netns = e->netns, .ts_ns = e->ts_ns, .pid = e->pid, .tid = e->tid,
-		.family = e->family, .dport = e->dport,
 	};
 
 	if (due < 0)
 		c->diag_skipped++;
 	if (due != 1)
 		return;
-	memcpy(r.daddr, e->daddr, 16);
+	pw_dest_set(&r.dest, e->family, e->daddr, e->dport);
 	memcpy(r.comm, e->comm, PW_COMM_LEN);
 	pw_mailbox_ask(c->mb, &r);
 }
@@ -109,7 +108,9 @@ static void ask_diagnosis(struct pw_consumer *c, const struct pw_event *e)
 /* The per-process map had no room: this event is the count. */
 static void count_event(struct pw_consumer *c, const struct pw_event *e)
 {
-	struct pw_proc_key k = { .tgid = e->pid, .err = -e->ret, .family = e->family };
+	struct pw_proc_key k = {
+		.tgid = e->pid, .err = -e->ret, .family = PW_KEY_FAM_OP(e->family, e->op),
+	};
 	struct pw_proc_val v = {
 		.count = 1, .scans = !!(e->flags & PW_HAS_SCAN),
 		.scan_ns = e->flags & PW_HAS_SCAN_NS ? e->scan_ns : 0,

@@ -21,45 +21,69 @@ uint64_t pw_holders_skipped(void)
 	return skipped;
 }
 
+struct inode_ent {
+	uint32_t ino, dest;
+};
+
+static uint64_t inode_hash(uint32_t ino)
+{
+	return (uint32_t)(ino * 2654435761u);
+}
+
+static enum pw_htab_slot inode_classify(const void *slot, const void *key)
+{
+	const struct inode_ent *e = slot;
+
+	if (!e->ino)
+		return PW_HT_EMPTY;
+	return key && e->ino == *(const uint32_t *)key ? PW_HT_MATCH : PW_HT_TAKEN;
+}
+
+static int inode_tab_grow(struct pw_inode_tab *it)
+{
+	size_t sz = it->ix.slots ? pw_htab_slots(&it->ix) * 2 : 256;
+	struct pw_htab ix;
+	bool found;
+
+	if (pw_htab_init(&ix, sz, sizeof(struct inode_ent), 0))
+		return -ENOMEM;
+	for (size_t i = 0; it->ix.slots && i < pw_htab_slots(&it->ix); i++) {
+		const struct inode_ent *e = pw_htab_at(&it->ix, i);
+
+		if (e->ino)
+			*(struct inode_ent *)pw_htab_find(&ix, inode_hash(e->ino), inode_classify,
+							  NULL, &found) = *e;
+	}
+	pw_htab_free(&it->ix);
+	it->ix = ix;
+	return 0;
+}
+
 int pw_inode_tab_add(struct pw_inode_tab *it, uint32_t ino, uint32_t dest)
 {
-	size_t j;
+	struct inode_ent *e;
+	bool found;
 
-	if ((it->n + 1) * 2 > it->sz) {
-		size_t sz = it->sz ? it->sz * 2 : 256;
-		__typeof__(it->t) t = calloc(sz, sizeof(*t));
-
-		if (!t)
-			return -ENOMEM;
-		for (size_t i = 0; i < it->sz; i++) {
-			if (!it->t[i].ino)
-				continue;
-			for (j = it->t[i].ino * 2654435761u & (sz - 1); t[j].ino; j = (j + 1) & (sz - 1))
-				;
-			t[j] = it->t[i];
-		}
-		free(it->t);
-		it->t = t;
-		it->sz = sz;
-	}
-	for (j = ino * 2654435761u & (it->sz - 1); it->t[j].ino; j = (j + 1) & (it->sz - 1))
-		if (it->t[j].ino == ino)
-			return 0;
-	it->t[j].ino = ino;
-	it->t[j].dest = dest;
+	if ((it->n + 1) * 2 > pw_htab_slots(&it->ix) && inode_tab_grow(it))
+		return -ENOMEM;
+	e = pw_htab_find(&it->ix, inode_hash(ino), inode_classify, &ino, &found);
+	if (found)
+		return 0;
+	e->ino = ino;
+	e->dest = dest;
 	it->n++;
 	return 0;
 }
 
 static long inode_tab_find(const struct pw_inode_tab *it, uint32_t ino)
 {
-	if (!it->sz)
+	const struct inode_ent *e;
+	bool found;
+
+	if (!it->ix.slots)
 		return -1;
-	for (size_t j = ino * 2654435761u & (it->sz - 1); it->t[j].ino;
-	     j = (j + 1) & (it->sz - 1))
-		if (it->t[j].ino == ino)
-			return it->t[j].dest;
-	return -1;
+	e = pw_htab_find(&it->ix, inode_hash(ino), inode_classify, &ino, &found);
+	return found ? (long)e->dest : -1;
 }
 
 static int holder_add(struct pw_holder_list *a, uint32_t pid, const char *comm)
@@ -195,7 +219,6 @@ void pw_holder_list_sort(struct pw_holder_list *l)
 
 void pw_inode_tab_free(struct pw_inode_tab *t)
 {
-	free(t->t);
-	t->t = NULL;
-	t->sz = t->n = 0;
+	pw_htab_free(&t->ix);
+	t->n = 0;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <linux/types.h>	/* portwatch.h needs __u8... */
 #include "portwatch.h"
+#include "hashtab.h"
 
 struct pw_holder_acc {
 	uint32_t pid;
@@ -23,10 +24,11 @@ struct pw_holder_list {
 /* Most sockets first, then by pid. */
 void pw_holder_list_sort(struct pw_holder_list *l);
 
-/* socket inode -> destination index (open addressing, 0 = empty slot). */
+/* socket inode -> destination index (slots of {inode, index}, inode 0
+ * = empty), kept at most half full: as big as the dump's sockets. */
 struct pw_inode_tab {
-	struct { uint32_t ino, dest; } *t;
-	size_t sz, n;
+	struct pw_htab ix;
+	size_t n;
 };
 /* Map ino to dest (a second add of ino keeps the first); 0 or -ENOMEM. */
 int pw_inode_tab_add(struct pw_inode_tab *t, uint32_t ino, uint32_t dest);

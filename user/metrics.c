@@ -14,16 +14,16 @@ static void pressure_gauges(FILE *f, const struct pw_metrics_input *in)
 	pw_prom_header(f, "portwatch_ephemeral_ports_in_use", "gauge",
 		       "Local ports held towards a destination (top 20 by usage, last census).");
 	for (size_t i = 0; i < in->ntop; i++) {
-		pw_addr_text(addr, sizeof(addr), in->top[i].family, in->top[i].daddr);
+		pw_addr_text(addr, sizeof(addr), in->top[i].dest.family, in->top[i].dest.addr);
 		fprintf(f, "portwatch_ephemeral_ports_in_use{daddr=\"%s\",dport=\"%u\"} %u\n",
-			addr, in->top[i].dport, in->top[i].held);
+			addr, in->top[i].dest.port, in->top[i].held);
 	}
 	pw_prom_header(f, "portwatch_ephemeral_port_usage_ratio", "gauge",
 		       "Share of the usable ephemeral range held towards a destination (top 20).");
 	for (size_t i = 0; i < in->ntop; i++) {
-		pw_addr_text(addr, sizeof(addr), in->top[i].family, in->top[i].daddr);
+		pw_addr_text(addr, sizeof(addr), in->top[i].dest.family, in->top[i].dest.addr);
 		fprintf(f, "portwatch_ephemeral_port_usage_ratio{daddr=\"%s\",dport=\"%u\"} %.6g\n",
-			addr, in->top[i].dport, in->top[i].usage);
+			addr, in->top[i].dest.port, in->top[i].usage);
 	}
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "metrics_internal.h"
+#include "util.h"
 
 /* The label text of a comm, escaped, into buf. */
 static void label_text(char *buf, size_t sz, const char *comm)
@@ -135,9 +136,14 @@ static struct pw_comm_state *state_of(const struct pw_comm_memory *m, const char
 	return bsearch(&probe, m->names, m->nnames, sizeof(probe), cmp_state);
 }
 
+/* The floors are not a hash table but a lossy one of PW_COMM_FLOORS values
+ * with no keys: a series shares its slot with every one that collides and
+ * the slot keeps the largest value, so a name coming back never starts below
+ * what it showed (pw_htab, keyed and bounded by probes, would refuse or
+ * forget a series instead). */
 static size_t floor_slot(const char *name, uint16_t err, uint16_t family)
 {
-	uint64_t h = pw_comm_hash(name) ^ ((uint64_t)err << 16 | family) * 0x9e3779b97f4a7c15ull;
+	uint64_t h = pw_comm_hash(name) ^ ((uint64_t)err << 16 | family) * PW_GOLDEN64;
 
 	return (h ^ h >> 29) & (PW_COMM_FLOORS - 1);
 }
@@ -440,10 +446,14 @@ static void comm_lines(FILE *f, const struct pw_comm_memory *m)
 		l[nl++].value = m->other[k].value;
 	}
 	qsort(l, nl, sizeof(*l), cmp_line);
-	for (size_t i = 0; i < nl; i++)
-		fprintf(f, "portwatch_connect_failures_total{comm=\"%s\",errno=\"%s\",family=\"%s\"} %llu\n",
+	for (size_t i = 0; i < nl; i++) {
+		/* family: the key's, with the op in its high byte */
+		fprintf(f, "portwatch_connect_failures_total{comm=\"%s\",errno=\"%s\",family=\"%s\"",
 			l[i].label, pw_errno_label(l[i].err, ebuf, sizeof(ebuf)),
-			pw_family_name(l[i].family), (unsigned long long)l[i].value);
+			pw_family_name(PW_KEY_FAMILY(l[i].family)));
+		pw_prom_label_op(f, PW_KEY_OP(l[i].family));
+		fprintf(f, "} %llu\n", (unsigned long long)l[i].value);
+	}
 	free(l);
 }
 

@@ -15,6 +15,15 @@ void pw_prom_header(FILE *f, const char *name, const char *type, const char *hel
 void pw_prom_counter(FILE *f, const char *name, const char *help, uint64_t v);
 /* comm="<comm, escaped>" */
 void pw_prom_label_comm(FILE *f, const char *comm);
+/* ,op="<op>" for an op other than connect (--ops); nothing for connect, so
+ * the series from before --ops keep their labels */
+void pw_prom_label_op(FILE *f, unsigned int op);
+
+/* A failure series of a process or workload: its op and errno, op << 16 | errno */
+static inline uint32_t pw_row_series(const struct pw_row *r)
+{
+	return (uint32_t)PW_KEY_OP(r->key.family) << 16 | r->key.err;
+}
 
 /* ---- the ranking (metrics_rank.c) ---- */
 /* One process (or workload) competing for a series: its EADDRNOTAVAIL and

@@ -10,9 +10,11 @@ static int cmp_row_pid(const void *a, const void *b)
 	const struct pw_row *x = *(const struct pw_row *const *)a;
 	const struct pw_row *y = *(const struct pw_row *const *)b;
 
+	uint32_t xs = pw_row_series(x), ys = pw_row_series(y);
+
 	if (x->key.tgid != y->key.tgid)
 		return x->key.tgid < y->key.tgid ? -1 : 1;
-	return (x->key.err > y->key.err) - (x->key.err < y->key.err);
+	return (xs > ys) - (xs < ys);
 }
 
 /* One contender per process of v (sorted by pid), was_shown if one of its
@@ -42,7 +44,7 @@ static size_t pid_contenders(const struct pw_row **v, size_t n, const struct pw_
 	return nc;
 }
 
-/* The series of process p if shown (one per errno, families summed); its
+/* The series of process p if shown (one per op and errno, families summed); its
  * rows' ids into shown (*nshown). */
 static void pid_series(FILE *f, const struct pw_row **v, const struct pw_contender *p,
 		       uint64_t *shown, size_t *nshown)
@@ -53,7 +55,7 @@ static void pid_series(FILE *f, const struct pw_row **v, const struct pw_contend
 		uint64_t sum = 0;
 		struct pw_proc_val t;
 
-		for (k = j; k < p->end && v[k]->key.err == v[j]->key.err; k++) {
+		for (k = j; k < p->end && pw_row_series(v[k]) == pw_row_series(v[j]); k++) {
 			pw_row_total(v[k], &t);
 			sum += t.count;
 			if (p->show)
@@ -64,8 +66,9 @@ static void pid_series(FILE *f, const struct pw_row **v, const struct pw_contend
 		pw_row_total(v[j], &t);
 		fprintf(f, "portwatch_process_connect_failures_total{pid=\"%u\",", v[j]->key.tgid);
 		pw_prom_label_comm(f, t.comm);
-		fprintf(f, ",errno=\"%s\"} %llu\n",
-			pw_errno_label(v[j]->key.err, ebuf, sizeof(ebuf)), (unsigned long long)sum);
+		fprintf(f, ",errno=\"%s\"", pw_errno_label(v[j]->key.err, ebuf, sizeof(ebuf)));
+		pw_prom_label_op(f, PW_KEY_OP(v[j]->key.family));
+		fprintf(f, "} %llu\n", (unsigned long long)sum);
 	}
 }
 

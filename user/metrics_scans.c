@@ -25,6 +25,8 @@ void pw_collect_attempts(FILE *f, const struct pw_accounts *a)
 		int fi = r->key.family == AF_INET6;
 		struct pw_proc_val t;
 
+		if (PW_KEY_OP(r->key.family) != PW_OP_CONNECT)
+			continue;	/* not a connect() (--ops) */
 		pw_row_total(r, &t);
 		att[fi] += t.count;
 		if (r->key.err == 0)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "metrics_internal.h"
+#include "util.h"
 
 /* Per-workload series: failures by (namespace, pod, container, unit,
  * errno), from every row and folded row of that workload (so they only
@@ -16,6 +17,7 @@
 struct wagg {
 	char *labels;		/* namespace="..",pod="..",container="..",unit=".." */
 	uint16_t err;
+	uint32_t series;	/* pw_row_series(): op << 16 | errno */
 	bool active;
 	uint64_t count;
 };
@@ -25,7 +27,7 @@ static int cmp_wagg(const void *a, const void *b)
 	const struct wagg *x = a, *y = b;
 	int c = strcmp(x->labels, y->labels);
 
-	return c ? c : (x->err > y->err) - (x->err < y->err);
+	return c ? c : (x->series > y->series) - (x->series < y->series);
 }
 
 static void label_str(FILE *f, const char *name, const char *v, size_t n, bool comma)
@@ -75,15 +77,6 @@ static char *workload_labels(const struct pw_workload *w)
 	return buf;
 }
 
-static uint64_t labels_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
-	return h;
-}
-
 /* The workloads shown now, for the next render (at most max_pids hashes;
  * on ENOMEM the old set stays, which only weakens the hold). */
 static void remember_shown(struct pw_metrics_memory *m, const struct pw_contender *c, size_t nc)
@@ -95,7 +88,7 @@ static void remember_shown(struct pw_metrics_memory *m, const struct pw_contende
 		return;
 	for (size_t i = 0; i < nc; i++)
 		if (c[i].show)
-			v[n++] = labels_hash(c[i].labels);
+			v[n++] = pw_fnv1a_str(PW_FNV1A_INIT, c[i].labels);
 	qsort(v, n, sizeof(*v), pw_cmp_u64);
 	free(m->wl_shown);
 	m->wl_shown = v;
@@ -127,7 +120,7 @@ static size_t workload_contenders(const struct wagg *v, size_t n, const struct p
 		nc += active;
 	}
 	for (size_t ci = 0; ci < nc; ci++) {
-		uint64_t h = labels_hash(c[ci].labels);
+		uint64_t h = pw_fnv1a_str(PW_FNV1A_INIT, c[ci].labels);
 
 		c[ci].was_shown = m->nwl_shown &&
 				  bsearch(&h, m->wl_shown, m->nwl_shown, sizeof(h), pw_cmp_u64);
@@ -135,7 +128,7 @@ static size_t workload_contenders(const struct wagg *v, size_t n, const struct p
 	return nc;
 }
 
-/* A shown workload's series: one per errno. */
+/* A shown workload's series: one per op and errno. */
 static void workload_series(FILE *f, const struct wagg *v, const struct pw_contender *w)
 {
 	char ebuf[16];
@@ -143,11 +136,12 @@ static void workload_series(FILE *f, const struct wagg *v, const struct pw_conte
 	for (size_t k = w->start, m; k < w->end; k = m) {
 		uint64_t sum = 0;
 
-		for (m = k; m < w->end && v[m].err == v[k].err; m++)
+		for (m = k; m < w->end && v[m].series == v[k].series; m++)
 			sum += v[m].count;
-		fprintf(f, "portwatch_workload_connect_failures_total{%s,errno=\"%s\"} %llu\n",
-			v[k].labels, pw_errno_label(v[k].err, ebuf, sizeof(ebuf)),
-			(unsigned long long)sum);
+		fprintf(f, "portwatch_workload_connect_failures_total{%s,errno=\"%s\"",
+			v[k].labels, pw_errno_label(v[k].err, ebuf, sizeof(ebuf)));
+		pw_prom_label_op(f, v[k].series >> 16);
+		fprintf(f, "} %llu\n", (unsigned long long)sum);
 	}
 }
 
@@ -173,6 +167,7 @@ size_t pw_collect_workloads(FILE *f, const struct pw_metrics_input *in)
 										   t.cgroup_id))))
 			continue;
 		v[n].err = r->key.err;
+		v[n].series = pw_row_series(r);
 		v[n].count = t.count;
 		v[n].active = i < a->n && (!r->exited_ns || in->now_ns - r->exited_ns < PW_EXPIRE_NS);
 		n++;

@@ -44,3 +44,9 @@ void pw_prom_counter(FILE *f, const char *name, const char *help, uint64_t v)
 	pw_prom_header(f, name, "counter", help);
 	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
 }
+
+void pw_prom_label_op(FILE *f, unsigned int op)
+{
+	if (op != PW_OP_CONNECT)
+		fprintf(f, ",op=\"%s\"", pw_op_name(op) ? pw_op_name(op) : "unknown");
+}

@@ -64,6 +64,17 @@ const char *pw_cause_name(unsigned int cause)
 	}
 }
 
+const char *pw_op_name(unsigned int op)
+{
+	switch (op) {
+	case PW_OP_CONNECT:     return "connect";
+	case PW_OP_BIND:        return "bind";
+	case PW_OP_UDP_CONNECT: return "udp_connect";
+	case PW_OP_UDP_SEND:    return "udp_send";
+	default:                return NULL;
+	}
+}
+
 const char *pw_mode_name(unsigned int mode)
 {
 	switch (mode) {

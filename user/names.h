@@ -16,6 +16,9 @@ const char *pw_ret_errno_name(int ret, char *buf, size_t sz);
 /* "port_range_exhausted", ...; NULL for PW_CAUSE_NONE. */
 const char *pw_cause_name(unsigned int cause);
 const char *pw_mode_name(unsigned int mode);
+/* enum pw_op as in events and the op label: connect, bind, udp_connect,
+ * udp_send; NULL for an unknown value. */
+const char *pw_op_name(unsigned int op);
 const char *pw_family_name(unsigned int family);
 
 #endif /* PW_NAMES_H */

@@ -109,6 +109,10 @@ static bool pw_event_json_open(struct sbuf *sb, const struct pw_event *e, int64_
 	sb_key_u64_or_null(sb, ",\"ports_checked\":", e->flags & PW_HAS_PORTS_CHECKED,
 			   e->ports_checked);
 	sb_key_name_or_null(sb, ",\"mode\":", pw_mode_name(e->mode));
+	sb_key_name_or_null(sb, ",\"op\":", pw_op_name(e->op));
+	/* the remedy a bind failure needs is the client's, known without a census */
+	if (e->op == PW_OP_BIND)
+		sb_lit(sb, ",\"remedy\":\"bind_address_no_port\"");
 	return !sb->err;
 }
 

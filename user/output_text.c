@@ -217,10 +217,18 @@ static void text_column(struct sbuf *sb, const struct pw_event *e, int64_t mono_
 		sb_puts(sb, e->family == AF_INET6 ? "ipv6" : "ipv4");
 		break;
 	case C_DEST:
-		if (e->flags & PW_NO_DEST)
+		if (e->op != PW_OP_CONNECT) {
+			/* no destination: the op, and for a bind the address asked for */
+			sb_puts(sb, pw_op_name(e->op) ? pw_op_name(e->op) : "?");
+			if (e->op == PW_OP_BIND) {
+				sb_putc(sb, ' ');
+				sb_addr(sb, e->family, e->saddr);
+			}
+		} else if (e->flags & PW_NO_DEST) {
 			sb_putc(sb, '-');
-		else
+		} else {
 			sb_dest(sb, e->family, e->daddr, e->dport);
+		}
 		break;
 	case C_ERRNO:
 		sb_puts(sb, e->ret ? pw_ret_errno_name(e->ret, ebuf, sizeof(ebuf)) : "-");

@@ -53,6 +53,7 @@ struct ctx {
 	struct pw_consumer consumer;
 	struct pw_worker worker;
 	int64_t start;			/* CLOCK_MONOTONIC */
+	int cgroup_fd;			/* --cgroup's directory, opened by set_up; 0 = none */
 };
 
 
@@ -128,8 +129,8 @@ static int set_up(struct ctx *ctx, struct env *env, const struct pw_knobs *knobs
 	/* a closed stdout shows as EPIPE (and EPOLLERR), not as a signal */
 	signal(SIGPIPE, SIG_IGN);
 	if (env->cgroup) {
-		env->cgroup_fd = pw_cgroup_open(env->cgroup, why, sizeof(why));
-		if (env->cgroup_fd < 0) {
+		ctx->cgroup_fd = pw_cgroup_open(env->cgroup, why, sizeof(why));
+		if (ctx->cgroup_fd < 0) {
 			fprintf(stderr, "portwatch: --cgroup=%s: %s\n", env->cgroup, why);
 			return PW_EXIT_USAGE;
 		}
@@ -177,7 +178,7 @@ static int attach(struct ctx *ctx, const struct env *env, const struct pw_knobs 
 	int err;
 
 	ctx->start = pw_clock_ns(CLOCK_MONOTONIC);
-	err = pw_attach(env, &ctx->at);
+	err = pw_attach(env, ctx->cgroup_fd, &ctx->at);
 	if (err) {
 		if (err == -EPERM && pw_memlock_short(why, sizeof(why)))
 			fprintf(stderr, "portwatch: %s\n", why);
@@ -311,7 +312,7 @@ static void print_shortfalls(struct ctx *ctx, const struct pw_knobs *knobs)
 
 /* One path, in reverse order; a stuck worker may be inside the HTTP
  * server, the pressure state or the mailbox: the exit frees those. */
-static void clean_up(struct ctx *ctx, struct env *env)
+static void clean_up(struct ctx *ctx)
 {
 	pw_worker_stop(&ctx->worker);
 	pw_consumer_free(&ctx->consumer);
@@ -325,8 +326,8 @@ static void clean_up(struct ctx *ctx, struct env *env)
 	pw_kmaps_free(&ctx->km);
 	pw_workloads_free(ctx->wl);
 	pw_workloads_free(ctx->wl_worker);
-	if (env->cgroup_fd > 0)
-		close(env->cgroup_fd);
+	if (ctx->cgroup_fd > 0)
+		close(ctx->cgroup_fd);
 	pw_privs_free(&ctx->privs);
 }
 
@@ -360,6 +361,6 @@ int main(int argc, char **argv)
 		print_summary(&ctx, &env, &ret);
 		print_shortfalls(&ctx, &knobs);
 	}
-	clean_up(&ctx, &env);
+	clean_up(&ctx);
 	return ret;
 }

@@ -184,7 +184,7 @@ static const struct pw_census_dest *find_dest(const struct pw_census_ns *ns,
 	for (size_t i = 0; i < ns->ndests; i++) {
 		const struct pw_census_dest *d = &ns->dests[i];
 
-		if (d->family == r->family && d->dport == r->dport && !memcmp(d->daddr, r->daddr, 16))
+		if (pw_dest_eq(&d->dest, &r->dest))
 			return d;
 	}
 	return NULL;
@@ -236,9 +236,7 @@ void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_
 		/* one destination: a filtered dump; more: one dump of the netns */
 		if (j - i == 1) {
 			f.one_dest = true;
-			f.family = reqs[i].family;
-			f.dport = reqs[i].dport;
-			memcpy(f.daddr, reqs[i].daddr, 16);
+			f.dest = reqs[i].dest;
 		}
 		for (size_t k = i; k < j && fd < 0; k++)
 			fd = open_netns(reqs[k].pid, reqs[k].netns, k == j - 1);
@@ -261,8 +259,7 @@ void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_
 			client = pw_client_detect(reqs[k].pid, reqs[k].ts_ns);
 			diag_out(out, json, mono_to_real, &reqs[k], &ns, d, client);
 			same = p->have_worst && p->worst.netns == ns.netns &&
-			       p->worst_dest.family == d->family && p->worst_dest.dport == d->dport &&
-			       !memcmp(p->worst_dest.daddr, d->daddr, 16);
+			       pw_dest_eq(&p->worst_dest.dest, &d->dest);
 			/* the same destination again: a client found beats one gone */
 			if (same && (p->worst_client == PW_CLIENT_GONE || client > PW_CLIENT_UNKNOWN)) {
 				p->worst_client = client;
@@ -293,7 +290,7 @@ static void top_add(struct pw_pressure *p, const struct pw_census_dest *d)
 	for (i = 0; i < p->ntop; i++) {
 		struct pw_pressure_top *t = &p->top[i];
 
-		if (t->family == d->family && t->dport == d->dport && !memcmp(t->daddr, d->daddr, 16)) {
+		if (pw_dest_eq(&t->dest, &d->dest)) {
 			if (d->usage > t->usage) {
 				t->usage = d->usage;
 				t->held = d->held;
@@ -311,9 +308,7 @@ static void top_add(struct pw_pressure *p, const struct pw_census_dest *d)
 		if (p->top[i].usage >= d->usage)
 			return;
 	}
-	p->top[i].family = d->family;
-	memcpy(p->top[i].daddr, d->daddr, 16);
-	p->top[i].dport = d->dport;
+	p->top[i].dest = d->dest;
 	p->top[i].held = d->held;
 	p->top[i].usage = d->usage;
 }
@@ -358,8 +353,8 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 					continue;
 				top_add(p, d);
 				if (d->usage * 100 >= p->warn_at &&
-				    pw_dest_limit_due(p->warned, ns.netns, d->family, d->daddr,
-						      d->dport, now_ns, WARN_EVERY_NS) == 1)
+				    pw_dest_limit_due(p->warned, ns.netns, d->dest.family, d->dest.addr,
+						      d->dest.port, now_ns, WARN_EVERY_NS) == 1)
 					warn(out, json, &ns, d, p->warn_at);
 			}
 			pw_census_free(&ns);

@@ -9,14 +9,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "census.h"
+#include "dest.h"
 
 #define PW_DIAG_EVERY_NS	(5ull * 1000000000)	/* per destination */
 #define PW_TOP_DESTS		20
 
 struct pw_pressure_top {
-	uint16_t family;
-	uint8_t daddr[16];
-	uint16_t dport;
+	struct pw_dest dest;
 	uint32_t held;
 	double usage;
 };
@@ -31,8 +30,7 @@ struct pw_diag_req {
 	uint64_t netns;
 	uint64_t ts_ns;		/* the failure's, CLOCK_MONOTONIC */
 	uint32_t pid, tid;
-	uint16_t family, dport;
-	uint8_t daddr[16];
+	struct pw_dest dest;
 	char comm[PW_COMM_LEN];
 };
 

@@ -93,6 +93,11 @@ int pw_procs_add(struct pw_procs *p, const struct pw_proc_key *k, const struct p
 		memcpy(pr->comm, v->comm, PW_COMM_LEN);
 	if (v->cgroup_id && (!pr->cgroup_id || k->err))
 		pr->cgroup_id = v->cgroup_id;
+	if (PW_KEY_OP(k->family) != PW_OP_CONNECT) {
+		if (PW_KEY_OP(k->family) < PW_OP_MAX)
+			pr->op_fails[PW_KEY_OP(k->family)] += v->count;
+		return 0;
+	}
 	pr->attempts += v->count;
 	pr->scans += v->scans;
 	pr->scan_ns += v->scan_ns;
@@ -115,12 +120,21 @@ int pw_procs_add(struct pw_procs *p, const struct pw_proc_key *k, const struct p
 	return 0;
 }
 
+static uint64_t all_failures(const struct pw_proc *pr)
+{
+	uint64_t n = pr->failures;
+
+	for (int op = PW_OP_CONNECT + 1; op < PW_OP_MAX; op++)
+		n += pr->op_fails[op];
+	return n;
+}
+
 static int cmp_proc(const void *a, const void *b)
 {
 	const struct pw_proc *x = a, *y = b;
 
-	if (x->failures != y->failures)
-		return x->failures < y->failures ? 1 : -1;
+	if (all_failures(x) != all_failures(y))
+		return all_failures(x) < all_failures(y) ? 1 : -1;
 	if (x->attempts != y->attempts)
 		return x->attempts < y->attempts ? 1 : -1;
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
@@ -168,6 +182,10 @@ void pw_procs_text(FILE *f, const struct pw_procs *p)
 		if (pr->other_errs)
 			sb_printf(&sb, "%sother:%llu", pr->nerrs ? "," : "",
 				  (unsigned long long)pr->other_errs);
+		for (int op = PW_OP_CONNECT + 1; op < PW_OP_MAX; op++)
+			if (pr->op_fails[op])
+				sb_printf(&sb, "%s%s:%llu", sb.len ? "," : "", pw_op_name(op),
+					  (unsigned long long)pr->op_fails[op]);
 		if (!sb.len)
 			sb_printf(&sb, "-");
 		sb_init(&sb, wl, sizeof(wl));
@@ -193,6 +211,13 @@ bool pw_proc_json(struct sbuf *sb, const struct pw_proc *pr)
 			  (unsigned long long)pr->other_errs);
 	sb_printf(sb, "},\"scans\":%llu,\"scan_ns_total\":%llu",
 		  (unsigned long long)pr->scans, (unsigned long long)pr->scan_ns);
+	/* the other ops' failures, only where there are some (--ops) */
+	for (int op = PW_OP_CONNECT + 1, n = 0; op < PW_OP_MAX; op++)
+		if (pr->op_fails[op])
+			sb_printf(sb, "%s\"%s\":%llu", n++ ? "," : ",\"op_failures\":{",
+				  pw_op_name(op), (unsigned long long)pr->op_fails[op]);
+	if (all_failures(pr) != pr->failures)
+		sb_putc(sb, '}');
 	sb_workload_json(sb, pr->w);
 	sb_putc(sb, '}');
 	return !sb->err;

@@ -232,7 +232,7 @@ void pw_remedy_input_from_census(struct pw_remedy_input *in, const struct pw_cen
 	in->bind_owned = ns->bind_owned;
 	in->sysctl_mentions_recycle = pw_sysctl_mentions_recycle(pw_node_root());
 	if (d) {
-		in->dest_loopback = pw_addr_is_loopback(d->family, d->daddr);
+		in->dest_loopback = pw_addr_is_loopback(d->dest.family, d->dest.addr);
 		in->time_wait = d->states[6];
 	}
 }

@@ -41,12 +41,9 @@ static void census_clear(struct pw_top_model *m)
 /* The wanted destination alone, with its holders, in netns fd (-1: ours). */
 static void census_selected(struct pw_top_model *m, int fd)
 {
-	struct pw_census_filter f = {
-		.one_dest = true, .family = m->want.family, .dport = m->want.port, .holders = true,
-	};
+	struct pw_census_filter f = { .one_dest = true, .dest = m->want, .holders = true };
 	char err[128];
 
-	memcpy(f.daddr, m->want.addr, sizeof(f.daddr));
 	m->sel_ok = !pw_census_take(fd, &f, &m->sel, err, sizeof(err));
 }
 
@@ -248,8 +245,7 @@ const struct pw_census_dest *pw_top_census_of(const struct pw_top_model *m,
 		for (size_t j = 0; j < c->ndests; j++) {
 			const struct pw_census_dest *d = &c->dests[j];
 
-			if (d->family == r->dest.family && d->dport == r->dest.port &&
-			    !memcmp(d->daddr, r->dest.addr, 16))
+			if (pw_dest_eq(&d->dest, &r->dest))
 				return d;
 		}
 		return NULL;

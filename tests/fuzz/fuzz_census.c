@@ -84,9 +84,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	others = aligned_copy(data + olen, size - olen);
 	if (h.flags & FZ_ONE_DEST) {
 		f.one_dest = true;
-		f.family = h.family;
-		f.dport = h.dport;
-		memcpy(f.daddr, h.daddr, 16);
+		f.dest.family = h.family;
+		f.dest.port = h.dport;
+		memcpy(f.dest.addr, h.daddr, 16);
 		in.filter = &f;
 	}
 	in.lo = h.lo;
@@ -108,7 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_assert(d->reusable_time_wait <= d->states[6], "reusable > TIME_WAIT");
 			fz_assert(d->usage >= 0 && (d->usage <= 1.0 || d->held > ns.range_size),
 				  "usage %f", d->usage);
-			fz_assert(!f.one_dest || (d->family == f.family && d->dport == f.dport),
+			fz_assert(!f.one_dest || (d->dest.family == f.dest.family &&
+						  d->dest.port == f.dest.port),
 				  "destination outside the filter");
 			if (i)
 				fz_assert(ns.dests[i - 1].usage >= d->usage, "not sorted");

@@ -25,9 +25,9 @@ static struct pw_census_dest dest4(const char *a, uint16_t port)
 	struct pw_census_dest d;
 
 	memset(&d, 0, sizeof(d));
-	d.family = AF_INET;
-	d.dport = port;
-	assert_int_equal(inet_pton(AF_INET, a, d.daddr), 1);
+	d.dest.family = AF_INET;
+	d.dest.port = port;
+	assert_int_equal(inet_pton(AF_INET, a, d.dest.addr), 1);
 	return d;
 }
 
@@ -36,9 +36,9 @@ static struct pw_census_dest dest6(const char *a, uint16_t port)
 	struct pw_census_dest d;
 
 	memset(&d, 0, sizeof(d));
-	d.family = AF_INET6;
-	d.dport = port;
-	assert_int_equal(inet_pton(AF_INET6, a, d.daddr), 1);
+	d.dest.family = AF_INET6;
+	d.dest.port = port;
+	assert_int_equal(inet_pton(AF_INET6, a, d.dest.addr), 1);
 	return d;
 }
 

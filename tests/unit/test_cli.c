@@ -417,10 +417,34 @@ static void test_args_errors(void **state)
 	assert_int_equal(env.pid, 7);
 }
 
+/* --ops: names to bits, connect always allowed, anything else refused */
+static void test_parse_ops(void **state)
+{
+	static const char *const bad[] = { "", ",", "bind,", ",bind", "bind,,udp", "BIND",
+					   "binds", "udpx", "connect bind" };
+	unsigned int ops = 77;
+
+	(void)state;
+	assert_int_equal(pw_parse_ops("bind", &ops), 0);
+	assert_int_equal(ops, PW_OPS_BIND);
+	assert_int_equal(pw_parse_ops("udp", &ops), 0);
+	assert_int_equal(ops, PW_OPS_UDP);
+	assert_int_equal(pw_parse_ops("connect,bind,udp", &ops), 0);
+	assert_int_equal(ops, 1u << PW_OP_CONNECT | PW_OPS_BIND | PW_OPS_UDP);
+	assert_int_equal(pw_parse_ops("connect", &ops), 0);
+	assert_int_equal(ops, 1u << PW_OP_CONNECT);
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		ops = 77;
+		assert_int_equal(pw_parse_ops(bad[k], &ops), -EINVAL);
+		assert_int_equal(ops, 77);	/* untouched */
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_uint_valid),
+		cmocka_unit_test(test_parse_ops),
 		cmocka_unit_test(test_parse_uint_range),
 		cmocka_unit_test(test_parse_uint_invalid),
 		cmocka_unit_test(test_parse_dports_valid),

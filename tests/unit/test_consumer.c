@@ -183,9 +183,9 @@ static void test_diagnosis_asked(void **state)
 	feed(x, other);
 	feed(x, ev(3, 0, 40));
 	assert_int_equal(pw_mailbox_take_requests(x->mb, reqs), 2);
-	assert_int_equal(reqs[0].dport, 9000);
+	assert_int_equal(reqs[0].dest.port, 9000);
 	assert_int_equal(reqs[0].pid, 3);
-	assert_int_equal(reqs[1].dport, 9001);
+	assert_int_equal(reqs[1].dest.port, 9001);
 	assert_int_equal(pw_mailbox_take_requests(x->mb, reqs), 0);
 	fx_free(x);
 }

@@ -115,7 +115,7 @@ static void test_scan_own_sockets(void **state)
 		close(sk[i]);
 	}
 	pw_inode_tab_free(&t);
-	assert_null(t.t);
+	assert_null(t.ix.slots);
 	assert_int_equal(t.n, 0);
 }
 

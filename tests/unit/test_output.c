@@ -97,7 +97,7 @@ static void test_event_json_failure(void **state)
 		"\"sport\":0,\"daddr\":\"127.0.0.1\",\"dport\":8080,\"ret\":-99,"
 		"\"errno\":\"EADDRNOTAVAIL\",\"cause\":\"port_range_exhausted\","
 		"\"netns\":4026532260,\"cgroup_id\":1234,\"port_range\":[40000,40009],"
-		"\"tw_reuse\":0,\"scan_ns\":3900000,\"ports_checked\":null,\"mode\":\"kprobe\","
+		"\"tw_reuse\":0,\"scan_ns\":3900000,\"ports_checked\":null,\"mode\":\"kprobe\",\"op\":\"connect\","
 		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
 }
 
@@ -113,7 +113,7 @@ static void test_event_json_success(void **state)
 		"\"sport\":40001,\"daddr\":\"2001:db8::10\",\"dport\":443,\"ret\":0,"
 		"\"errno\":null,\"cause\":null,"
 		"\"netns\":4026531840,\"cgroup_id\":1,\"port_range\":null,"
-		"\"tw_reuse\":2,\"scan_ns\":182000,\"ports_checked\":3,\"mode\":\"fentry\","
+		"\"tw_reuse\":2,\"scan_ns\":182000,\"ports_checked\":3,\"mode\":\"fentry\",\"op\":\"connect\","
 		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
 }
 
@@ -136,7 +136,7 @@ static void test_event_json_no_flags(void **state)
 		"\"sport\":0,\"daddr\":\"127.0.0.1\",\"dport\":8080,\"ret\":-111,"
 		"\"errno\":\"ECONNREFUSED\",\"cause\":\"other\","
 		"\"netns\":4026532260,\"cgroup_id\":1234,\"port_range\":null,"
-		"\"tw_reuse\":null,\"scan_ns\":null,\"ports_checked\":null,\"mode\":\"tracepoint\","
+		"\"tw_reuse\":null,\"scan_ns\":null,\"ports_checked\":null,\"mode\":\"tracepoint\",\"op\":\"connect\","
 		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
 }
 
@@ -159,7 +159,7 @@ static void test_event_json_after_port_selection(void **state)
 		"\"sport\":40003,\"daddr\":\"127.0.0.1\",\"dport\":8080,\"ret\":null,"
 		"\"errno\":null,\"cause\":\"after_port_selection\","
 		"\"netns\":4026532260,\"cgroup_id\":1234,\"port_range\":[40000,40009],"
-		"\"tw_reuse\":0,\"scan_ns\":null,\"ports_checked\":null,\"mode\":\"tracepoint\","
+		"\"tw_reuse\":0,\"scan_ns\":null,\"ports_checked\":null,\"mode\":\"tracepoint\",\"op\":\"connect\","
 		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
 }
 
@@ -181,7 +181,7 @@ static void test_event_json_unknown_errno_and_bad_comm(void **state)
 		"\"saddr\":\"0.0.0.0\",\"sport\":0,\"daddr\":\"127.0.0.1\",\"dport\":8080,"
 		"\"ret\":-4242,\"errno\":\"E4242\",\"cause\":\"other\","
 		"\"netns\":4026532260,\"cgroup_id\":1234,\"port_range\":null,"
-		"\"tw_reuse\":null,\"scan_ns\":null,\"ports_checked\":0,\"mode\":\"kprobe\","
+		"\"tw_reuse\":null,\"scan_ns\":null,\"ports_checked\":0,\"mode\":\"kprobe\",\"op\":\"connect\","
 		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
 
 	/* a 16-byte comm with no NUL is taken whole, nothing read past it */
@@ -282,7 +282,7 @@ static void test_event_no_dest(void **state)
 		"\"sport\":0,\"daddr\":null,\"dport\":null,\"ret\":-22,"
 		"\"errno\":\"EINVAL\",\"cause\":\"other\","
 		"\"netns\":4026532260,\"cgroup_id\":1234,\"port_range\":[40000,40009],"
-		"\"tw_reuse\":0,\"scan_ns\":null,\"ports_checked\":null,\"mode\":\"kprobe\","
+		"\"tw_reuse\":0,\"scan_ns\":null,\"ports_checked\":null,\"mode\":\"kprobe\",\"op\":\"connect\","
 		"\"cgroup\":null,\"unit\":null,\"container_id\":null,\"pod\":null,\"container\":null,\"thread\":null}");
 	assert_string_equal(event_text(&e), expected_row(f));
 }

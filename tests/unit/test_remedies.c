@@ -388,8 +388,8 @@ static void test_input_from_census(void **state)
 	(void)state;
 	memset(&d, 0, sizeof(d));
 	memset(&ns, 0, sizeof(ns));
-	d.family = AF_INET6;
-	assert_int_equal(inet_pton(AF_INET6, "::ffff:127.0.0.1", d.daddr), 1);
+	d.dest.family = AF_INET6;
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:127.0.0.1", d.dest.addr), 1);
 	d.states[6] = 5;
 	d.states[1] = 3;
 	ns.range_lo = 40000;

@@ -146,6 +146,47 @@ ck_causes() {
 	check_eq "no EADDRNOTAVAIL at all" 0 "$(jq -c 'select(.type == "connect" and .ret == -99)' "$D/pw.out" | wc -l)"
 }
 
+# --ops bind,udp (scenarios.sh sc_ops): exact per trigger run against its
+# own EADDRINUSE (bind, every kernel) and EAGAIN (UDP, where the kernel has
+# bpf_task_pt_regs: 5.15+, decided from the kernel's version; before, the
+# attach line says UDP is not traced and no such event comes)
+ck_ops() {
+	common
+	no_misses
+	local maj min want_b4 want_b6 want_s want_c
+	IFS=. read -r maj min _ < "$D/kernel"
+	want_b4=$(rec 18101 'map(select(.mode == "bind0/bind") | .errors.EADDRINUSE // 0) | add')
+	want_b6=$(rec 18102 'map(select(.mode == "bind0/bind") | .errors.EADDRINUSE // 0) | add')
+	want_s=$(rec 18104 'map(.errors.EAGAIN // 0) | add')
+	want_c=$(rec 18105 'map(.errors.EAGAIN // 0) | add')
+	check_eq "the scenario: bind failures IPv4, IPv6; with IP_BIND_ADDRESS_NO_PORT; UDP sendto, connect EAGAIN" \
+		"4 3 0 3 2" "$want_b4 $want_b6 $(rec 18103 'map(select(.mode == "bind0/bind") | .errors.EADDRINUSE // 0) | add') $want_s $want_c"
+	check_eq "attach line: --ops bind traced" 1 "$(grep -c -- '--ops bind: bind(addr, 0) failures at the syscall tracepoints' "$D/pw.err")"
+	check_eq "bind IPv4: events (inet 127.0.0.1, port 0, EADDRINUSE, range, remedy)" "$want_b4" \
+		"$(ev_of 18101 | jq -c 'select(.op == "bind" and .ret == -98 and .family == "inet"
+			and .saddr == "127.0.0.1" and .sport == 0 and .port_range == [40000, 40009]
+			and .remedy == "bind_address_no_port")' | wc -l)"
+	check_eq "bind IPv6: events (inet6 ::1)" "$want_b6" \
+		"$(ev_of 18102 | jq -c 'select(.op == "bind" and .ret == -98 and .family == "inet6" and .saddr == "::1")' | wc -l)"
+	check_eq "IP_BIND_ADDRESS_NO_PORT: events of other ops" 0 \
+		"$(ev_of 18103 | jq -c 'select(.op != "connect")' | wc -l)"
+	check_eq "summary op_failures.bind" "$want_b4 $want_b6" \
+		"$(sum_of 18101 'map(.op_failures.bind // 0) | add') $(sum_of 18102 'map(.op_failures.bind // 0) | add')"
+	if [ "$maj" -lt 5 ] || { [ "$maj" -eq 5 ] && [ "$min" -lt 15 ]; }; then
+		echo "    info: kernel $maj.$min: no bpf_task_pt_regs, --ops udp not traced"
+		check_eq "attach line: --ops udp not traced" 1 "$(grep -c -- '--ops udp: NOT traced' "$D/pw.err")"
+		check_eq "udp events" 0 "$(jq -c 'select(.type == "connect" and (.op | startswith("udp")))' "$D/pw.out" | wc -l)"
+		return
+	fi
+	check_eq "attach line: --ops udp traced" 1 "$(grep -c -- '--ops udp: UDP autobind failures at the syscall exit' "$D/pw.err")"
+	check_eq "UDP sendto: udp_send events, EAGAIN" "$want_s" \
+		"$(ev_of 18104 | jq -c 'select(.op == "udp_send" and .ret == -11)' | wc -l)"
+	check_eq "UDP connect: udp_connect events, EAGAIN" "$want_c" \
+		"$(ev_of 18105 | jq -c 'select(.op == "udp_connect" and .ret == -11)' | wc -l)"
+	check_eq "summary op_failures: udp_send, udp_connect" "$want_s $want_c" \
+		"$(sum_of 18104 'map(.op_failures.udp_send // 0) | add') $(sum_of 18105 'map(.op_failures.udp_connect // 0) | add')"
+}
+
 ck_filters() {
 	common
 	no_misses

@@ -38,7 +38,7 @@ VM_MODES="kprobe fentry tracepoint auto"
 # host's load (the 6.12 VM passed with it), but the 5.10 and 6.1 x86-64
 # kernels did not boot with it in 7 minutes: not the default.
 QEMU_ARGS=${PW_VM_QEMU_ARGS:-}
-SCENARIOS=${PW_VM_SCENARIOS:-"core causes filters pid text parallel shortaddr unattr kill"}
+SCENARIOS=${PW_VM_SCENARIOS:-"core causes filters pid text parallel shortaddr unattr kill ops"}
 OUT=${OUTPUT:-.output}
 HOST_ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 JOBS=${PW_VM_JOBS:-$(( $(nproc) / 2 > 2 ? $(nproc) / 2 : 2 ))}

@@ -140,6 +140,26 @@ sc_causes() {
 	end
 }
 
+# --ops bind,udp (issue 23): bind(addr, 0) failing for want of a port, IPv4
+# and IPv6, the same with IP_BIND_ADDRESS_NO_PORT (no bind fails), and UDP
+# autobind by sendto and by connect failing with EAGAIN. The kernel's
+# version goes along: the hooks need bpf_task_pt_regs (5.15+). See check.sh.
+sc_ops() {
+	begin "$1" ops
+	uname -r > "$WORK/kernel"
+	if pw_start "$1" -j --ops bind,udp -c trigger; then
+		trig --private $RANGE --port 18101 bind0 --count 14
+		trig --private $RANGE --port 18102 --addr ::1 bind0 --count 13
+		trig --private $RANGE --port 18103 bind0 --no-port --count 12
+		trig --private $RANGE --port 18104 udp --count 13
+		trig --private $RANGE --port 18105 udp --udp-connect --count 12
+		pw_stop
+	fi
+	emit pw.out "$WORK/pw.out"
+	emit kernel "$WORK/kernel"
+	end
+}
+
 # -c and -P are filtered in the kernel: only pwvm-keep to :18086/:18087.
 sc_filters() {
 	begin "$1" filters
@@ -436,9 +456,9 @@ for mode in "$@"; do
 		continue
 	fi
 	# PW_SCENARIOS: a subset (tests/vm/run.sh PW_VM_SCENARIOS)
-	for s in ${PW_SCENARIOS:-core causes filters pid text parallel shortaddr unattr kill}; do
+	for s in ${PW_SCENARIOS:-core causes filters pid text parallel shortaddr unattr kill ops}; do
 		case $s in
-		core|causes|filters|pid|text|parallel|shortaddr|unattr|kill|cost) "sc_$s" "$mode" ;;
+		core|causes|filters|pid|text|parallel|shortaddr|unattr|kill|cost|ops) "sc_$s" "$mode" ;;
 		esac
 	done
 	if [ "$mode" = kprobe ] && { [ -z "${PW_SCENARIOS:-}" ] || echo " $PW_SCENARIOS " | grep -q " misses "; }; then

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The operations other than a TCP connect() that fail for want of a local
+ * port (issue 23), in every mode the same way: no kernel function in their
+ * path has a tracepoint, so these are the syscall exit tracepoints, attached
+ * only on request (--ops: an enabled syscall tracepoint puts every syscall
+ * of every task on the slow path).
+ *   bind(fd, addr, len) == -EADDRINUSE with port 0 in addr: the port
+ *     selection of inet_csk_get_port (TCP) or udp_lib_get_port (UDP) found
+ *     no port of the range free for that address (only a port selection
+ *     makes a bind of port 0 fail with EADDRINUSE). bind() is rare: its
+ *     entry keeps the descriptor and the address of a bind of port 0 for
+ *     the exit, per thread (every kernel).
+ *   connect/sendto/sendmsg(fd, ...) == -EAGAIN on a UDP socket that still
+ *     has no local port after the call: inet_autobind() found no port.
+ *     Sends are frequent: nothing runs at their entry, and the exit, which
+ *     does nothing more than compare the return value unless it is EAGAIN,
+ *     reads the descriptor from the task's saved user registers
+ *     (bpf_task_pt_regs, 5.15+: userspace loads these programs only where
+ *     the helper exists).
+ * Not seen: the same operations through io_uring, and with --dport (they
+ * have no destination port to match, or it is not read). */
+#ifndef PW_OPS_BPF_H
+#define PW_OPS_BPF_H
+
+#define PW_EAGAIN		11
+#define PW_EADDRINUSE		98
+#define PW_IPPROTO_UDP		17
+
+/* sockaddr_in and sockaddr_in6 agree on family and port offsets */
+struct pw_sa_head {
+	__u16 family;
+	__u16 port;		/* network order */
+};
+
+/* A bind(fd, addr, 0) under way, from its entry to its exit, per thread;
+ * an LRU: a thread that never returns leaves an entry that newer binds
+ * evict. */
+struct bind_call {
+	__s64 fd;
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct bind_call);
+} bind_calls SEC(".maps");
+
+/* The socket behind descriptor fd of the current task, or NULL. Probe
+ * reads: the table may change under us (another thread's close or dup2),
+ * so the socket must point back at the file found. */
+static __always_inline struct sock *fd_sock(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *f = NULL;
+	struct socket *sock;
+
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	if (!sock || BPF_CORE_READ(sock, file) != f)
+		return NULL;
+	return BPF_CORE_READ(sock, sk);
+}
+
+static __always_inline struct pt_regs *syscall_regs(void)
+{
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
+		return NULL;
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+/* Count and stream one failure of op on socket sk. saddr: the address
+ * asked for (bind), else NULL (the socket's, none for an unbound one). */
+static __always_inline void op_failed(struct sock *sk, __u8 op, int ret, const __u8 *saddr)
+{
+	struct pw_event e = {};
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	bool counted;
+
+	if (targ_ndports)
+		return;
+	if (!caller(&e.pid, &e.tid, e.comm, &e.uid, &e.cgroup_id, targ_events, true))
+		return;
+	counted = count(e.pid, PW_KEY_FAM_OP(family, op), e.comm, e.cgroup_id, ret,
+			false, false, 0, 0);
+	if (!(targ_events || !counted))
+		return;
+	e.ts_ns = bpf_ktime_get_ns();
+	e.ret = ret;
+	e.flags = PW_NO_DEST | (counted ? 0 : PW_UNCOUNTED);
+	e.family = family;
+	e.mode = targ_mode;
+	e.op = op;
+	e.cause = PW_CAUSE_RANGE_EXHAUSTED;
+	if (saddr)
+		__builtin_memcpy(e.saddr, saddr, sizeof(e.saddr));
+	bpf_get_current_comm(e.thread, sizeof(e.thread));
+	read_net(sk, &e, false);
+	send(&e);
+}
+
+SEC("tracepoint/syscalls/sys_enter_bind")
+int sc_bind_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	const void *ua = (const void *)ctx->args[1];
+	struct bind_call c = { .fd = (__s64)ctx->args[0] };
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pw_sa_head h;
+
+	if (bpf_probe_read_user(&h, sizeof(h), ua) || h.port)
+		return 0;
+	if (h.family == PW_AF_INET)
+		bpf_probe_read_user(c.addr, 4, ua + offsetof(struct sockaddr_in, sin_addr));
+	else if (h.family == PW_AF_INET6)
+		bpf_probe_read_user(c.addr, 16, ua + offsetof(struct sockaddr_in6, sin6_addr));
+	else
+		return 0;
+	if (bpf_map_update_elem(&bind_calls, &id, &c, BPF_ANY))
+		bump(PW_CNT_STASH_FULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_bind")
+int sc_bind_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct bind_call *c = bpf_map_lookup_elem(&bind_calls, &id);
+	struct sock *sk;
+
+	if (!c)
+		return 0;
+	if (ctx->ret == -PW_EADDRINUSE) {
+		sk = fd_sock(c->fd);
+		if (sk)
+			op_failed(sk, PW_OP_BIND, -PW_EADDRINUSE, c->addr);
+	}
+	bpf_map_delete_elem(&bind_calls, &id);
+	return 0;
+}
+
+static __always_inline void udp_exit(long ret, __u8 op)
+{
+	struct pt_regs *regs;
+	struct sock *sk;
+
+	if (ret != -PW_EAGAIN)
+		return;
+	regs = syscall_regs();
+	if (!regs)
+		return;
+	sk = fd_sock(PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != PW_IPPROTO_UDP ||
+	    BPF_CORE_READ(sk, __sk_common.skc_num))
+		return;
+	op_failed(sk, op, -PW_EAGAIN, NULL);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int sc_udp_connect_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	udp_exit(ctx->ret, PW_OP_UDP_CONNECT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int sc_udp_sendto_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	udp_exit(ctx->ret, PW_OP_UDP_SEND);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int sc_udp_sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	udp_exit(ctx->ret, PW_OP_UDP_SEND);
+	return 0;
+}
+
+#endif /* PW_OPS_BPF_H */

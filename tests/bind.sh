@@ -1,0 +1,182 @@
+# Issue 23: the operations other than a TCP connect() that fail for want of a
+# local port, traced with --ops: bind(addr, 0) (EADDRINUSE) and UDP autobind
+# (EAGAIN). Each test makes its own netns with the 10-port range of
+# integration.sh, judges only its own cgroup's processes (--cgroup) and
+# checks events, summary and metrics exactly against its clients' own counts.
+
+BIND_METRICS_PORT=${METRICS_PORT:-19099}
+
+# ops_need [udp]: SKIP where the kernel cannot give these hooks (decided
+# from the kernel, not from portwatch): the syscall tracepoints in tracefs;
+# for UDP autobind also bpf_task_pt_regs (5.15+)
+ops_need() {
+	local d found=
+	for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do
+		[ -r "$d/events/syscalls/sys_exit_bind/id" ] && found=1
+	done
+	[ -n "$found" ] || skip "no syscall tracepoints in tracefs (CONFIG_FTRACE_SYSCALLS, tracefs mounted)"
+	[ "${1:-}" = udp ] || return 0
+	local maj min
+	IFS=. read -r maj min _ <<<"$(uname -r)"
+	[ "$maj" -gt 5 ] || { [ "$maj" -eq 5 ] && [ "$min" -ge 15 ]; } ||
+		skip "kernel $(uname -r) has no bpf_task_pt_regs (5.15+)"
+}
+
+# op_events OP: the events of the test netns for OP
+op_events() { ns_events | jq -c --arg op "$1" 'select(.op == $op)'; }
+
+# summary_op PID OP: the summary's op_failures of OP for PID (0 if none)
+summary_op() {
+	summary | jq --argjson p "$1" --arg op "$2" \
+		'[.processes[] | select(.pid == $p) | .op_failures[$op] // 0] | add // 0'
+}
+
+# check_bind_trigger ADDR: trigger's bind0 against ADDR, and the same with
+# IP_BIND_ADDRESS_NO_PORT (whose binds take no port: none fails)
+check_bind_trigger() {
+	local addr=$1 fam pid want
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j --ops bind --cgroup "$OWN_CG" -l "127.0.0.1:$BIND_METRICS_PORT"
+	must in_ns "$TRIGGER" --addr "$addr" --port 18091 bind0 --count 14 > "$T/t"
+	must in_ns "$TRIGGER" --addr "$addr" --port 18092 bind0 --no-port --count 13 > "$T/np"
+	pid=$(truth '.[0].pid' "$T/t")
+	want=$(truth 'map(select(.mode == "bind0/bind") | .errors.EADDRINUSE // 0) | add' "$T/t")
+	check_eq "bind failures of the client (the scenario: 14 binds, 10 ports)" 4 "$want"
+	check_eq "bind failures with IP_BIND_ADDRESS_NO_PORT (the scenario)" 0 \
+		"$(truth 'map(select(.mode == "bind0/bind") | .errors.EADDRINUSE // 0) | add' "$T/np")"
+	wait_count "$T/pw.out" '"op":"bind"' "$want" 10
+	curl -s --max-time 5 "http://127.0.0.1:$BIND_METRICS_PORT/metrics" > "$T/metrics"
+	pw_stop
+	fam=$(case $addr in *:*) echo inet6 ;; *) echo inet ;; esac)
+	op_events bind > "$T/ev"
+	check_eq "bind events" "$want" "$(wc -l < "$T/ev")"
+	check_eq "bind events of the client's pid, EADDRINUSE, its address, port 0, the range" "$want" \
+		"$(jq -c --argjson p "$pid" --arg a "$addr" --arg f "$fam" 'select(.pid == $p and .ret == -98
+			and .errno == "EADDRINUSE" and .saddr == $a and .sport == 0 and .family == $f
+			and .daddr == null and .port_range == [40000, 40009]
+			and .remedy == "bind_address_no_port")' "$T/ev" | wc -l)"
+	check_eq "events of the --no-port client" 0 \
+		"$(ns_events | jq -c --argjson p "$(truth '.[0].pid' "$T/np")" 'select(.pid == $p and .op != "connect")' | wc -l)"
+	check_eq "summary op_failures.bind of the client" "$want" "$(summary_op "$pid" bind)"
+	# the client's connects (of the bound sockets) all succeeded: its
+	# connect columns count none of the binds
+	check_eq "summary connect failures of the client" 0 \
+		"$(summary | jq --argjson p "$pid" '[.processes[] | select(.pid == $p) | .failures] | add // 0')"
+	check_eq "metric: the client's bind failures, op label" "$want" \
+		"$(sed -n "s/^portwatch_process_connect_failures_total{pid=\"$pid\",comm=\"trigger\",errno=\"EADDRINUSE\",op=\"bind\"} //p" "$T/metrics")"
+	check_eq "metric: bind failures by comm, op label" "$want" \
+		"$(sed -n "s/^portwatch_connect_failures_total{comm=\"trigger\",errno=\"EADDRINUSE\",family=\"$fam\",op=\"bind\"} //p" "$T/metrics")"
+}
+
+t_bind0_c_client() { ops_need; check_bind_trigger 127.0.0.1; }
+t_bind0_c_client_ipv6() { ops_need; check_bind_trigger ::1; }
+
+# Python's socket.create_connection(..., source_address=(addr, 0)): binds
+# before it connects; counts its own errors
+t_bind0_python_create_connection() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j --ops bind --cgroup "$OWN_CG"
+	cat > "$T/client.py" <<-'EOF'
+	import errno, json, os, socket
+	lsn = socket.socket()
+	lsn.bind(("127.0.0.1", 18093))
+	lsn.listen(128)
+	held, errs, ok = [], {}, 0
+	for _ in range(16):
+	    try:
+	        held.append(socket.create_connection(("127.0.0.1", 18093), timeout=5,
+	                                             source_address=("127.0.0.1", 0)))
+	        ok += 1
+	    except OSError as e:
+	        name = errno.errorcode.get(e.errno, str(e.errno))
+	        errs[name] = errs.get(name, 0) + 1
+	print(json.dumps({"pid": os.getpid(), "ok": ok, "errors": errs}))
+	EOF
+	must in_ns python3 "$T/client.py" > "$T/t"
+	local pid want
+	pid=$(jq .pid "$T/t")
+	want=$(jq '.errors.EADDRINUSE // 0' "$T/t")
+	check_eq "python's EADDRINUSE (the scenario: 16 connections, 10 ports)" 6 "$want"
+	check_eq "python's other errors" '{"EADDRINUSE":6}' "$(jq -c .errors "$T/t")"
+	wait_count "$T/pw.out" '"op":"bind"' "$want" 10
+	pw_stop
+	check_eq "bind events of python's pid" "$want" \
+		"$(op_events bind | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRINUSE")' | wc -l)"
+	check_eq "bind events" "$want" "$(op_events bind | wc -l)"
+	check_eq "summary op_failures.bind of python" "$want" "$(summary_op "$pid" bind)"
+}
+
+# curl --interface ADDR sets IP_BIND_ADDRESS_NO_PORT: its bind takes no
+# port, so exhaustion fails its connect (EADDRNOTAVAIL), never its bind
+t_bind_curl_interface_immune() {
+	ops_need
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	pw_start -j --ops bind --cgroup "$OWN_CG"
+	local i rc n7=0 nother=0
+	for i in $(seq 14); do
+		in_ns curl -s -o /dev/null --interface 127.0.0.1 http://127.0.0.1:8080/
+		rc=$?
+		case $rc in 0) ;; 7) n7=$((n7 + 1)) ;; *) nother=$((nother + 1)) ;; esac
+	done
+	check_eq "curl runs that could not connect (the scenario)" 4 "$n7"
+	check_eq "curl runs with another error" 0 "$nother"
+	wait_count "$T/pw.out" '"errno":"EADDRNOTAVAIL"' "$n7" 10
+	pw_stop
+	check_eq "bind events" 0 "$(op_events bind | wc -l)"
+	check_eq "connect events, EADDRNOTAVAIL, of curl" "$n7" \
+		"$(op_events connect | jq -c 'select(.comm == "curl" and .ret == -99)' | wc -l)"
+}
+
+# UDP sockets autobinding until the range is taken: sendto() and connect()
+# of an unbound socket fail with EAGAIN
+t_udp_autobind() {
+	ops_need udp
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j --ops udp --cgroup "$OWN_CG"
+	must in_ns "$TRIGGER" --port 18094 udp --count 13 > "$T/s"
+	must in_ns "$TRIGGER" --port 18094 udp --udp-connect --count 12 > "$T/c"
+	local ps pc ws wc
+	ps=$(truth '.[0].pid' "$T/s")
+	pc=$(truth '.[0].pid' "$T/c")
+	ws=$(truth_sum '.errors.EAGAIN // 0' "$T/s")
+	wc=$(truth_sum '.errors.EAGAIN // 0' "$T/c")
+	check_eq "sendto EAGAIN (the scenario)" 3 "$ws"
+	check_eq "connect EAGAIN (the scenario)" 2 "$wc"
+	wait_count "$T/pw.out" '"op":"udp_' $((ws + wc)) 10
+	pw_stop
+	check_eq "udp_send events of the sendto client, EAGAIN, unbound" "$ws" \
+		"$(op_events udp_send | jq -c --argjson p "$ps" 'select(.pid == $p and .ret == -11 and .sport == 0)' | wc -l)"
+	check_eq "udp_connect events of the connect client, EAGAIN" "$wc" \
+		"$(op_events udp_connect | jq -c --argjson p "$pc" 'select(.pid == $p and .ret == -11)' | wc -l)"
+	check_eq "other events" 0 "$(ns_events | jq -c 'select(.op != "udp_send" and .op != "udp_connect")' | wc -l)"
+	check_eq "summary op_failures.udp_send" "$ws" "$(summary_op "$ps" udp_send)"
+	check_eq "summary op_failures.udp_connect" "$wc" "$(summary_op "$pc" udp_connect)"
+}
+
+# Without --ops nothing but connect() is traced (the syscall tracepoints stay
+# off), and --ops with --dport is refused
+t_ops_off_by_default() {
+	ops_need
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j --cgroup "$OWN_CG"
+	must in_ns "$TRIGGER" --port 18095 bind0 --count 12 > "$T/t"
+	must in_ns "$TRIGGER" --port 18095 udp --count 12 > "$T/u"
+	check_eq "bind failures (the scenario)" 2 "$(truth_sum '.errors.EADDRINUSE // 0' "$T/t")"
+	pw_stop
+	check_eq "events" 0 "$(ns_events | wc -l)"
+	"$PW" --ops bind -P 80 -d 1 > /dev/null 2> "$T/err"
+	check_eq "--ops bind -P 80: exit code" 2 $?
+	check_eq "--ops bind -P 80: what is wrong, first on stderr" \
+		"portwatch: --ops bind/udp cannot be filtered by --dport (a bind has no destination)" \
+		"$(head -n 1 "$T/err")"
+	"$PW" --ops bindx -d 1 > /dev/null 2> "$T/err2"
+	check_eq "--ops bindx: exit code" 2 $?
+}
