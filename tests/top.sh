@@ -285,3 +285,17 @@ t_top_interval_duration() {
 	top_screen -J -S -50 | grep -q 'per-process connect() outcomes (summary' ||
 		fail "no summary on stdout after -d"
 }
+
+# SIGWINCH: the view is drawn again at the new size, columns dropped to fit
+# (at 60 columns REMEDY and the socket states go), no line wider.
+t_top_resize() {
+	top_tmux resize "$(top_cmd --cgroup "${PW_TEST_CG:-/}")"
+	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
+	top_wait_screen "FAIL/S .* REMEDY" 10 "the 80-column table" || exit 1
+	must tmux -S "$TOP_SOCK" resize-window -x 60 -y 20
+	top_wait_screen "^ FAIL/S +TOTAL DESTINATION +TOP WORKLOAD *$" 10 "the 60-column table" || exit 1
+	check_eq "lines at 60x20" 20 "$(top_screen -J | wc -l)"
+	check_eq "lines wider than 60" 0 "$(top_screen -J | awk 'length($0) > 60' | wc -l)"
+	top_keys q
+	top_check_restored q
+}

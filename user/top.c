@@ -116,6 +116,7 @@ static bool screen_up(struct pw_top_ui *ui)
 	if (!(screen = newterm(NULL, stdout, stdin)))
 		return false;
 	crash_guard();	/* the restore strings are the terminal's: after newterm */
+	set_escdelay(25);	/* Esc (the filter's) without a second's wait */
 	cbreak();
 	noecho();
 	nonl();
