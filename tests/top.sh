@@ -150,11 +150,12 @@ top_check_views() {
 # SIGTERM and SIGINT stop the view like q (terminal restored, summary out,
 # exit 0); a crash (SIGSEGV) restores the terminal before it dies.
 t_top_signals() {
+	own_cgroup
 	local sig pid
 	for sig in TERM INT SEGV; do
 		rm -f "$T/stty.after" "$T/rc"
 		: > "$T/pw.err"
-		top_tmux "$sig" "$(top_cmd --cgroup "${PW_TEST_CG:-/}")"
+		top_tmux "$sig" "$(top_cmd --cgroup "$OWN_CG")"
 		wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 		top_wait_screen "^portwatch .* up " 10 || exit 1
 		pid=$(pgrep -nx portwatch -P "$(tmux -S "$TOP_SOCK" display-message -p '#{pane_pid}')")
@@ -202,6 +203,7 @@ t_top_not_a_terminal() {
 # "... more" line is over 80 columns, and they still count every failure;
 # at 200 columns every column is there.
 t_text_narrow_tty() {
+	own_cgroup
 	command -v tmux > /dev/null || skip "tmux is not installed (make test-deps installs it)"
 	mk_netns $RANGE_LO $RANGE_HI
 	local port=$((21000 + RANDOM % 3000)) width fails printed more
@@ -210,7 +212,7 @@ t_text_narrow_tty() {
 		TOP_SOCK=$T/tmux.txt$width
 		defer "tmux -S $TOP_SOCK kill-server"
 		must tmux -S "$TOP_SOCK" -f /dev/null new-session -d -x "$width" -y 50 \
-			"exec $PW -c pwt-narrow -P $port 2> $T/pw.err"
+			"exec $PW --cgroup $OWN_CG -c pwt-narrow -P $port 2> $T/pw.err"
 		wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 		must in_ns "$TRIGGER" --comm pwt-narrow --port "$port" exhaust --count 30 > "$T/truth"
 		fails=$(truth_sum '.errors.EADDRNOTAVAIL' "$T/truth")
@@ -240,11 +242,12 @@ t_text_narrow_tty() {
 # Colour only when the terminal has it and NO_COLOR is unset or empty: the
 # range bar is green (SGR 32) in tmux, and no colour is drawn with NO_COLOR=1.
 t_top_no_color() {
+	own_cgroup
 	local nc sgr
 	for nc in "" 1; do
 		: > "$T/pw.err"
 		rm -f "$T/stty.after"
-		top_tmux "nc$nc" "export NO_COLOR=$nc; $(top_cmd --cgroup "${PW_TEST_CG:-/}")"
+		top_tmux "nc$nc" "export NO_COLOR=$nc; $(top_cmd --cgroup "$OWN_CG")"
 		wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 		top_wait_screen "^range [0-9]+-[0-9]+ \[" 10 || exit 1
 		sgr=$(top_screen -e | grep -c $'^range .*\e\\[[0-9;]*3[1-3]m')
@@ -262,9 +265,10 @@ t_top_no_color() {
 # A process name with control bytes (ESC [ 2 J, ^A) is drawn as '?': no
 # sequence reaches the terminal, the 80x24 screen keeps 24 unwrapped lines.
 t_top_hostile_comm() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
 	local port=$((21000 + RANDOM % 3000))
-	top_tmux hostile "$(top_cmd --cgroup "${PW_TEST_CG:-/}")"
+	top_tmux hostile "$(top_cmd --cgroup "$OWN_CG")"
 	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	must in_ns "$TRIGGER" --comm-hex 1b5b324a0161 --port "$port" exhaust --count 12 > "$T/truth"
 	top_keys v v
@@ -277,7 +281,8 @@ t_top_hostile_comm() {
 
 # -i sets the refresh (shown in the header), -d ends the view like q.
 t_top_interval_duration() {
-	top_tmux dur "$(top_cmd -i 2 -d 3 --cgroup "${PW_TEST_CG:-/}")"
+	own_cgroup
+	top_tmux dur "$(top_cmd -i 2 -d 3 --cgroup "$OWN_CG")"
 	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	top_wait_screen "^portwatch .* up [0-9:]+  2s  destinations" 10 "-i 2 in the header" || exit 1
 	top_check_restored "-d 3"
@@ -289,7 +294,8 @@ t_top_interval_duration() {
 # SIGWINCH: the view is drawn again at the new size, columns dropped to fit
 # (at 60 columns REMEDY and the socket states go), no line wider.
 t_top_resize() {
-	top_tmux resize "$(top_cmd --cgroup "${PW_TEST_CG:-/}")"
+	own_cgroup
+	top_tmux resize "$(top_cmd --cgroup "$OWN_CG")"
 	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	top_wait_screen "FAIL/S .* REMEDY" 10 "the 80-column table" || exit 1
 	must tmux -S "$TOP_SOCK" resize-window -x 60 -y 20
