@@ -84,15 +84,19 @@ endif
 # static TLS libraries it needs.
 ifeq ($(STATIC),1)
 LIBS := libbpf libcap-ng libelf zlib
-CFLAGS += -DPW_NO_METRICS
+CFLAGS += -DPW_NO_METRICS -DPW_NO_TOP
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS)) -lzstd
 else
-LIBS := libbpf libmicrohttpd yaml-0.1 libcrypt gnutls libcap-ng libelf zlib
+LIBS := libbpf libmicrohttpd yaml-0.1 libcrypt gnutls libcap-ng libelf zlib ncursesw
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS))
 endif
 
 USER_SRCS := $(wildcard user/*.c)
+ifeq ($(STATIC),1)
+# no --top in the static build (PW_NO_TOP: top.c refuses it): no ncursesw
+USER_SRCS := $(filter-out user/top_model.c user/top_screen.c,$(USER_SRCS))
+endif
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/portwatch.o,$(USER_OBJS))
 SKEL := $(OUTPUT)/portwatch.skel.h
@@ -218,14 +222,15 @@ fuzz: test-deps $(FUZZ_BINS)
 # only those missing): building and running (`make`, `make run`), and what
 # each other target adds. `make test` installs them all.
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev \
-	libmicrohttpd-dev libyaml-dev libcrypt-dev libgnutls28-dev libcap-ng-dev pkg-config gcc make
+	libmicrohttpd-dev libyaml-dev libcrypt-dev libgnutls28-dev libcap-ng-dev libncurses-dev \
+	pkg-config gcc make
 # the kernel matrix: QEMU, the initramfs, its checks; the test tools (fetcher: libcurl)
 VM_DEPS := qemu-system-x86 qemu-system-arm busybox-static cpio jq libcurl4-openssl-dev
 # the benchmark (bpftrace is tried apart: its row says when it is missing)
 BENCH_DEPS := curl jq iproute2 libcurl4-openssl-dev
 DEB_DEPS := dpkg-dev debhelper
 IMAGE_DEPS := umoci
-TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus \
+TEST_DEPS := libcmocka-dev curl jq iproute2 procps util-linux prometheus tmux \
 	libcurl4-openssl-dev golang-go nodejs openjdk-17-jdk-headless \
 	openssl python3 python3-yaml apache2-utils \
 	$(VM_DEPS) $(DEB_DEPS) $(IMAGE_DEPS) lintian git groff man-db bash-completion systemd strace \

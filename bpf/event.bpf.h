@@ -101,6 +101,32 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 	send(e);
 }
 
+/* --top: one more EADDRNOTAVAIL towards (netns, cgroup, destination). */
+static __always_inline void count_dest(struct pw_dest_fail_key *k)
+{
+	__u64 one = 1, *v = bpf_map_lookup_elem(&dest_fails, k);
+
+	if (v) {
+		*v += 1;	/* per-CPU */
+		return;
+	}
+	/* EEXIST: another CPU made the key; it has a slot for this CPU */
+	if (!bpf_map_update_elem(&dest_fails, k, &one, BPF_NOEXIST))
+		return;
+	v = bpf_map_lookup_elem(&dest_fails, k);
+	if (v)
+		*v += 1;
+	else
+		bump(PW_CNT_DESTS_FULL);
+}
+
+static __always_inline __u64 sk_netns(struct sock *sk, bool direct)
+{
+	struct net *net = READ_SK(direct, sk, __sk_common.skc_net.net);
+
+	return net ? READ_SK(direct, net, ns.inum) : 0;
+}
+
 /* The outcome of one traced connect(): count it, stream it if wanted. */
 static __always_inline void finish(struct stash *st, struct sock *sk, int ret, bool direct)
 {
@@ -108,6 +134,16 @@ static __always_inline void finish(struct stash *st, struct sock *sk, int ret, b
 
 	bool counted = count(st->pid, st->family, st->comm, st->cgroup_id, ret, st->scan_entered,
 			     st->scan_timed, st->scan_ns, st->ports_checked);
+
+	if (targ_dests && ret == -PW_EADDRNOTAVAIL) {
+		struct pw_dest_fail_key k = {
+			.cgroup_id = st->cgroup_id, .family = st->family, .dport = st->dport,
+		};
+
+		k.netns = sk_netns(sk, direct);
+		__builtin_memcpy(k.daddr, st->daddr, sizeof(k.daddr));
+		count_dest(&k);
+	}
 
 	if ((targ_events && (ret || targ_all)) || !counted)
 		emit(st, sk, ret, cause, !counted, direct);

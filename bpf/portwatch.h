@@ -126,6 +126,8 @@ enum pw_counter {
 	/* added at the end (kernel-side defence): */
 	PW_CNT_UNATTRIBUTED,	/* outcomes other than EADDRNOTAVAIL counted in
 				 * `unattributed` (no room kept for new keys) */
+	/* added at the end (--top): */
+	PW_CNT_DESTS_FULL,	/* EADDRNOTAVAIL outcomes not in `dest_fails` (full) */
 	PW_CNT_MAX,
 };
 
@@ -160,6 +162,20 @@ enum pw_scan_result {
 	PW_SCAN_OK = 0,
 	PW_SCAN_EXHAUSTED = 1,	/* -EADDRNOTAVAIL */
 	PW_SCAN_RESULTS,
+};
+
+/* --top: EADDRNOTAVAIL failures per (netns, cgroup, destination), counted
+ * in the kernel so that the view never depends on the events. Bounded:
+ * an outcome whose key finds the map full is counted in PW_CNT_DESTS_FULL. */
+#define PW_DEST_FAILS_ENTRIES	8192
+
+struct pw_dest_fail_key {
+	__u64 netns;		/* inode of the socket's netns */
+	__u64 cgroup_id;	/* the connecting task's, first seen */
+	__u16 family;
+	__u16 dport;		/* host order */
+	__u32 pad;
+	__u8 daddr[16];		/* IPv4 in the first 4 bytes */
 };
 
 #endif /* PORTWATCH_H */

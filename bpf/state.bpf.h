@@ -170,6 +170,14 @@ struct {
 	__type(value, __u32);
 } cgroup_filter SEC(".maps");
 
+/* --top: per-CPU counts of EADDRNOTAVAIL per (netns, cgroup, destination) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PW_DEST_FAILS_ENTRIES);	/* 1 unless --top (userspace) */
+	__type(key, struct pw_dest_fail_key);
+	__type(value, __u64);
+} dest_fails SEC(".maps");
+
 const volatile __u32 targ_tgid = 0;
 const volatile bool targ_comm_set = false;
 const volatile char targ_comm[PW_COMM_LEN] = {};
@@ -178,6 +186,8 @@ const volatile bool targ_cgroup_set = false;
 const volatile __u32 targ_ndports = 0;
 const volatile __u16 targ_dports[PW_MAX_DPORTS] = {};
 const volatile bool targ_all = false;
+/* --top: count failures per destination in dest_fails */
+const volatile bool targ_dests = false;
 const volatile __u8 targ_mode = 0;
 const volatile bool targ_scan_depth = false;
 /* -q: nobody reads the events, so none are written (counts are kept). */

@@ -189,6 +189,16 @@ static __always_inline void tp_end(struct sock *sk, int newstate)
 	bool counted = count(s->pid, sk->__sk_common.skc_family, s->comm, s->cgroup_id, ret, true,
 			     ret == -PW_EADDRNOTAVAIL, ret ? now - s->t0 : 0, 0);
 
+	if (targ_dests && ret == -PW_EADDRNOTAVAIL) {
+		struct pw_dest_fail_key k = {
+			.cgroup_id = s->cgroup_id, .family = sk->__sk_common.skc_family,
+			.dport = bpf_ntohs(sk->__sk_common.skc_dport),
+		};
+
+		k.netns = sk_netns(sk, true);
+		read_sk_daddr(k.daddr, k.family, sk);
+		count_dest(&k);
+	}
 	if ((targ_events && (ret || targ_all)) || !counted)
 		tp_emit(s, sk, ret, cause, now, !counted);
 	sk_state_done(sk, s);

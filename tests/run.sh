@@ -67,6 +67,7 @@ source tests/web.sh
 source tests/census.sh
 source tests/storm.sh
 source tests/threads.sh
+source tests/top.sh
 source tests/robust.sh
 source tests/package.sh
 source tests/image.sh

@@ -286,7 +286,11 @@ static void configure(struct portwatch_bpf *skel, int mode, const struct env *en
 	for (unsigned int i = 0; i < env->ndports; i++)
 		skel->rodata->targ_dports[i] = env->dports[i];
 	skel->rodata->targ_all = env->all;
-	skel->rodata->targ_events = !env->quiet;
+	/* --top reads the maps, never the events */
+	skel->rodata->targ_events = !env->quiet && !env->top;
+	skel->rodata->targ_dests = env->top;
+	if (!env->top)	/* its room only for the view: no memory otherwise */
+		bpf_map__set_max_entries(skel->maps.dest_fails, 1);
 	skel->rodata->targ_mode = mode;
 	skel->rodata->targ_scan_depth = env->scan_depth && mode != PW_MODE_TRACEPOINT;
 	skel->rodata->targ_sk_storage = at->sk_storage;

@@ -23,6 +23,7 @@ static const char doc[] =
 "  portwatch -j > events.ndjson  # NDJSON\n"
 "  portwatch -i 5 -q             # per-process table every 5 s\n"
 "  portwatch -p 4242 -P 80,443   # one process, two destination ports\n"
+"  portwatch --top               # full-screen live view\n"
 "\n"
 "EXIT STATUS:\n"
 "  0  normal stop: a signal, --duration, stdout's reader gone, a census done\n"
@@ -30,7 +31,7 @@ static const char doc[] =
 "  2  usage error: an option, its value, or a PORTWATCH_* variable";
 
 enum { OPT_MAX_PIDS = 256, OPT_CENSUS, OPT_NETNS, OPT_WARN_AT, OPT_NO_FOLD, OPT_WEB_CONFIG,
-       OPT_CGROUP, OPT_PODS_DIR, OPT_USAGE, OPT_OPS };
+       OPT_CGROUP, OPT_PODS_DIR, OPT_USAGE, OPT_OPS, OPT_TOP };
 
 static const struct argp_option options[] = {
 	{ "all", 'a', NULL, 0, "Show every connect() outcome, not only failures", 0 },
@@ -67,6 +68,9 @@ static const struct argp_option options[] = {
 	  "Census of this network namespace only (default: every one)", 0 },
 	{ "warn-at", OPT_WARN_AT, "PCT", 0,
 	  "Warn when a destination uses this share of its port range (default 80)", 0 },
+	{ "top", OPT_TOP, NULL, 0,
+	  "Full-screen live view (a terminal): failures per destination, workload or process, "
+	  "refreshed every -i SEC (default 1)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
 	/* argp's own help options (ARGP_NO_HELP) would show "-?, --help": the
 	 * help is -h, as the man page and README say; -? still works. */
@@ -308,6 +312,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			return usage(state, "invalid --warn-at '%s': a percentage from 1 to 100", arg);
 		env->warn_at = v;
 		break;
+	case OPT_TOP:
+		env->top = true;
+		break;
 	case 'v':
 		env->verbose = true;
 		break;
@@ -334,6 +341,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if ((env->ops & ~(1u << PW_OP_CONNECT)) && env->ndports)
 			return usage(state, "--ops bind/udp cannot be filtered by --dport "
 				     "(a bind has no destination)");
+		if (env->top && (env->json || env->census || env->listen_set))
+			return usage(state, "--top is a terminal view: not with --json, --census or "
+				     "--listen");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

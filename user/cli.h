@@ -48,6 +48,7 @@ struct env {
 	const char *cgroup;		/* --cgroup=PATH, NULL = every cgroup */
 	const char *pods_dir;		/* --pods-dir=DIR, NULL = /var/log/pods */
 	unsigned int ops;		/* --ops: 1u << enum pw_op; connect always */
+	bool top;			/* --top: the full-screen view (top.c) */
 };
 
 /* --ops names: bind covers PW_OP_BIND, udp both UDP autobind ops */

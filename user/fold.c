@@ -161,6 +161,7 @@ static void emit(struct pw_fold *f, struct entry *s, uint64_t end_ns, FILE *out)
 	}
 	/* the window: a second, less when the run ends first */
 	sb_printf(&sb, " (%.1f s)\n", (span > PW_FOLD_WINDOW_NS ? PW_FOLD_WINDOW_NS : span) / 1e9);
+	pw_text_cut(buf);	/* a terminal's width */
 	fputs(buf, out);
 	s->folded = 0;
 	s->window_ns = 0;

@@ -37,6 +37,14 @@ void sb_workload_json(struct sbuf *sb, const struct pw_workload *w);
 bool pw_event_text(struct sbuf *sb, const struct pw_event *e, int64_t mono_to_real,
 		   const struct pw_workload *w);
 const char *pw_event_header(void);
+/* Text lines (and the header) for a terminal of cols columns (0: no
+ * bound): the workload shrinks, then RANGE, FAM, SCAN, ERRNO, TIME and
+ * CAUSE go, in this order, and every line is cut at cols: none wraps. */
+void pw_text_fit(unsigned int cols);
+/* When fd is a terminal: fit to its width, and again after each SIGWINCH. */
+void pw_text_fit_tty(int fd);
+/* A line (its newline kept) cut as pw_event_text's are. */
+void pw_text_cut(char *line);
 /* The compact text column: "ns/pod/container", "pod:<uid>/<cid 12>",
  * "docker:<cid 12>", "nginx.service", a cgroup path, "-" for the root or a
  * cgroup gone, "?" when unresolved (w NULL). Safe for a terminal. */

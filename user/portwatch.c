@@ -35,6 +35,7 @@
 #include "pressure.h"
 #include "procs.h"
 #include "report.h"
+#include "top.h"
 #include "worker.h"
 #include "workload.h"
 #include "util.h"
@@ -90,7 +91,7 @@ static int check(int argc, char **argv, struct env *env, struct pw_knobs *knobs)
 			return PW_EXIT_CANNOT_RUN;
 	}
 	pw_parse_args(argc, argv, env, 0);
-	if ((ret = pw_knobs_read(knobs)))
+	if ((ret = pw_knobs_read(knobs)) || (ret = pw_top_check(env)))
 		return ret;
 	if (stdout_closed && !env->quiet && !env->census) {
 		fprintf(stderr, "portwatch: stdout is closed: nowhere to write events (-q writes none)\n");
@@ -220,6 +221,7 @@ static int start(struct ctx *ctx, const struct env *env)
 	/* stdout: fully buffered, flushed after each pass over the ring buffer */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	if (!env->json && !env->quiet) {
+		pw_text_fit_tty(STDOUT_FILENO);	/* a narrow terminal: no line wraps */
 		puts(pw_event_header());
 		fflush(stdout);
 	}
@@ -345,9 +347,14 @@ int main(int argc, char **argv)
 	ret = set_up(&ctx, &env, &knobs);
 	if (!ret)
 		ret = attach(&ctx, &env, &knobs);
-	if (!ret)
+	if (!ret && env.top) {
+		ctx.start = pw_clock_ns(CLOCK_MONOTONIC);
+		ret = pw_top_main(&(struct pw_top_src){
+			{ &ctx.km, &ctx.at, ctx.wl_worker, ctx.start }, &ctx.privs, &env });
+	} else if (!ret) {
 		ret = start(&ctx, &env);
-	if (!ret) {
+	}
+	if (!ret && !env.top) {
 		ret = pw_consumer_run(&ctx.consumer, env.duration_s ?
 				      ctx.start + (int64_t)env.duration_s * 1000000000 : 0);
 		stop(&ctx, &ret);
