@@ -36,6 +36,7 @@ int pw_top_main(const struct pw_top_src *src)
 #else
 #include <curses.h>
 #include <term.h>
+#include "netns.h"
 #include "top_screen.h"
 
 int pw_top_check(const struct env *env)
@@ -70,12 +71,17 @@ static struct termios saved_tty;
 static char restore_seq[128];
 static size_t restore_len;
 
-static void on_crash(int sig)
+static void restore_tty(void)
 {
 	tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
 	if (write(STDOUT_FILENO, restore_seq, restore_len) < 0) {
 		/* nothing more to do */
 	}
+}
+
+static void on_crash(int sig)
+{
+	restore_tty();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -96,7 +102,7 @@ static void add_seq(const char *cap)
 
 static void crash_guard(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGQUIT };
 	struct sigaction sa = { .sa_handler = on_crash, .sa_flags = SA_RESETHAND };
 
 	add_seq("sgr0");
@@ -104,6 +110,9 @@ static void crash_guard(void)
 	add_seq("rmcup");
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+	/* a census stuck outside portwatch's netns: netns.c ends the process
+	 * (_exit) after the hook; the terminal back first, as after a crash */
+	pw_census_on_stuck(restore_tty);
 }
 
 static SCREEN *screen;
