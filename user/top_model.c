@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "client.h"
+#include "fifo_guard.h"
 #include "kmaps.h"
 #include "netns.h"
 #include "remedies.h"
@@ -181,6 +182,10 @@ static void dest_rows(struct pw_top_model *m)
 		return;
 	uint64_t vals[ncpu];
 
+	/* map syscalls: at SCHED_FIFO in kprobe mode on a preemptible kernel,
+	 * as the worker's reads (fifo_guard.h); the walk as one section, as
+	 * the per-process sync */
+	pw_fifo_guard_begin();
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		struct pw_top_row *r;
 		struct pw_dest d;
@@ -206,6 +211,7 @@ static void dest_rows(struct pw_top_model *m)
 			r->cgroup_id = k.cgroup_id;
 		}
 	}
+	pw_fifo_guard_end();
 }
 
 /* A destination's top workload's label and top process. */
