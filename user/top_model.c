@@ -128,12 +128,16 @@ static void workload_label(char *dst, size_t sz, const struct pw_workload *w, ui
 		snprintf(dst, sz, "cgroup %llu", (unsigned long long)id);
 }
 
-static uint64_t proc_failures(const struct pw_proc *p)
+uint64_t pw_top_proc_failures(const struct pw_proc *p)
 {
+	uint64_t n = p->other_eana;
+
 	for (unsigned int i = 0; i < p->nerrs; i++)
 		if (p->errs[i].err == EADDRNOTAVAIL_ERR)
-			return p->errs[i].count;
-	return 0;
+			n += p->errs[i].count;
+	for (int op = PW_OP_CONNECT + 1; op < PW_OP_MAX; op++)
+		n += p->op_fails[op];
+	return n;
 }
 
 /* One row per process that failed, one per workload (cgroup) of those. */
@@ -144,7 +148,7 @@ static void proc_rows(struct pw_top_model *m, const struct pw_report *r)
 	m->total = 0;
 	for (size_t i = 0; i < r->procs.n; i++) {
 		const struct pw_proc *p = &r->procs.v[i];
-		uint64_t n = proc_failures(p);
+		uint64_t n = pw_top_proc_failures(p);
 		struct pw_top_row *pr, *wr;
 
 		m->total += n;
