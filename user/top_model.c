@@ -489,7 +489,6 @@ int pw_top_model_refresh(struct pw_top_model *m)
 	int64_t now = pw_clock_ns(CLOCK_MONOTONIC);
 	double dt = ((m->last_ns ? now - m->last_ns : now - m->src->rs.start)) / 1e9;
 	struct pw_report r;
-
 	for (int v = 0; v < PW_VIEWS; v++) {
 		struct pw_top_rows t = m->prev[v];
 
@@ -500,7 +499,7 @@ int pw_top_model_refresh(struct pw_top_model *m)
 	m->prev_total = m->total;
 	m->rows_over = 0;
 	pw_kmaps_sync(m->src->rs.km, true);	/* exited processes retired, as the worker does */
-	pw_report_take(&r, &m->src->rs, 0, true);
+	pw_report_take_synced(&r, &m->src->rs, 0, true);
 	proc_rows(m, &r);
 	dest_rows(m);
 	dest_tops(m);
