@@ -106,7 +106,7 @@ static void ask_diagnosis(struct pw_consumer *c, const struct pw_event *e)
 }
 
 /* The per-process map had no room: this event is the count. */
-static void count_event(struct pw_consumer *c, const struct pw_event *e)
+void pw_consumer_count_event(struct pw_mailbox *mb, const struct pw_event *e)
 {
 	struct pw_proc_key k = {
 		.tgid = e->pid, .err = -e->ret, .family = PW_KEY_FAM_OP(e->family, e->op),
@@ -118,7 +118,7 @@ static void count_event(struct pw_consumer *c, const struct pw_event *e)
 	};
 
 	memcpy(v.comm, e->comm, PW_COMM_LEN);
-	pw_mailbox_count(c->mb, &k, &v, e->ts_ns);
+	pw_mailbox_count(mb, &k, &v, e->ts_ns);
 }
 
 /* Format and write one event's line. False when it does not fit. */
@@ -166,7 +166,7 @@ int pw_consumer_event(void *ctx, void *data, size_t size)
 		return 0;
 	pw_mailbox_publish_received(c->mb, ++c->received);
 	if (e->flags & PW_UNCOUNTED) {
-		count_event(c, e);
+		pw_consumer_count_event(c->mb, e);
 		/* written for its count only; still an event of this pass */
 		if (c->env->quiet || (!e->ret && !c->env->all))
 			return next(c);

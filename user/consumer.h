@@ -58,6 +58,9 @@ bool pw_consumer_enable_diagnosis(struct pw_consumer *c);
 int pw_consumer_listen(struct pw_consumer *c, int ring_fd);
 void pw_consumer_free(struct pw_consumer *c);
 
+/* A PW_UNCOUNTED event's outcome into the mailbox's counts (the worker's
+ * sync merges them into the accounts); also --top's, which writes no line. */
+void pw_consumer_count_event(struct pw_mailbox *mb, const struct pw_event *e);
 /* The ring buffer callback: one event. */
 int pw_consumer_event(void *ctx, void *data, size_t size);
 /* After the callback cut the pass on a deferred event: its workload

@@ -112,6 +112,8 @@ int pw_procs_add(struct pw_procs *p, const struct pw_proc_key *k, const struct p
 	}
 	if (i == PW_MAX_ERRS) {
 		pr->other_errs += v->count;
+		if (k->err == EADDRNOTAVAIL)
+			pr->other_eana += v->count;
 		return 0;
 	}
 	pr->errs[i].err = k->err;

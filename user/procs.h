@@ -25,6 +25,7 @@ struct pw_proc {
 		uint64_t count;
 	} errs[PW_MAX_ERRS];
 	uint64_t other_errs;	/* errnos beyond PW_MAX_ERRS distinct ones */
+	uint64_t other_eana;	/* the EADDRNOTAVAIL among other_errs */
 	/* failures of the other ops (--ops), each with its one errno; not in
 	 * attempts, failures and errs, which are connect()'s */
 	uint64_t op_fails[PW_OP_MAX];

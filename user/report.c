@@ -52,8 +52,8 @@ static void read_counters(struct pw_report *r, const struct pw_kmaps *km)
 	r->ports_sum = pw_kmaps_counter(km, PW_CNT_PORTS_CHECKED);
 }
 
-void pw_report_take(struct pw_report *r, const struct pw_report_src *src, uint64_t received,
-		    bool rows)
+static void take(struct pw_report *r, const struct pw_report_src *src, uint64_t received,
+		 bool rows, bool sync)
 {
 	const struct pw_attach *at = src->at;
 	struct pw_mailbox_losses losses = {};
@@ -72,7 +72,8 @@ void pw_report_take(struct pw_report *r, const struct pw_report_src *src, uint64
 	r->skips_when_preempted = pw_mode_skips_when_preempted(at);
 	r->exact_under_contention = pw_exact_under_contention(at);
 
-	pw_kmaps_sync(src->km, false);
+	if (sync)
+		pw_kmaps_sync(src->km, false);
 	/* after the sync: its merge of the counts from events may add some */
 	if (src->km->mb)
 		pw_mailbox_losses(src->km->mb, &losses);
@@ -83,6 +84,18 @@ void pw_report_take(struct pw_report *r, const struct pw_report_src *src, uint64
 		fprintf(stderr, "portwatch: out of memory for the per-process table\n");
 	pw_procs_sort(&r->procs);
 	r->workloads = row_workloads(src->wl, &r->procs);
+}
+
+void pw_report_take(struct pw_report *r, const struct pw_report_src *src, uint64_t received,
+		    bool rows)
+{
+	take(r, src, received, rows, true);
+}
+
+void pw_report_take_synced(struct pw_report *r, const struct pw_report_src *src,
+			   uint64_t received, bool rows)
+{
+	take(r, src, received, rows, false);
 }
 
 void pw_report_free(struct pw_report *r)

@@ -51,6 +51,9 @@ struct pw_report {
  * received: as the consumer last published it. Free with pw_report_free. */
 void pw_report_take(struct pw_report *r, const struct pw_report_src *src, uint64_t received,
 		    bool rows);
+/* The same, the caller having just synced (pw_kmaps_sync): no second walk. */
+void pw_report_take_synced(struct pw_report *r, const struct pw_report_src *src,
+			   uint64_t received, bool rows);
 void pw_report_free(struct pw_report *r);
 
 /* The table of `type` ("interval" or "summary"): text under a time stamp,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/membarrier.h>
+#include "consumer.h"
 #include "kmaps.h"
 #include "mailbox.h"
 #include "top.h"
@@ -36,6 +37,7 @@ int pw_top_main(const struct pw_top_src *src)
 #else
 #include <curses.h>
 #include <term.h>
+#include "netns.h"
 #include "top_screen.h"
 
 int pw_top_check(const struct env *env)
@@ -70,12 +72,17 @@ static struct termios saved_tty;
 static char restore_seq[128];
 static size_t restore_len;
 
-static void on_crash(int sig)
+static void restore_tty(void)
 {
 	tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
 	if (write(STDOUT_FILENO, restore_seq, restore_len) < 0) {
 		/* nothing more to do */
 	}
+}
+
+static void on_crash(int sig)
+{
+	restore_tty();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -96,7 +103,7 @@ static void add_seq(const char *cap)
 
 static void crash_guard(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGQUIT };
 	struct sigaction sa = { .sa_handler = on_crash, .sa_flags = SA_RESETHAND };
 
 	add_seq("sgr0");
@@ -104,6 +111,9 @@ static void crash_guard(void)
 	add_seq("rmcup");
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+	/* a census stuck outside portwatch's netns: netns.c ends the process
+	 * (_exit) after the hook; the terminal back first, as after a crash */
+	pw_census_on_stuck(restore_tty);
 }
 
 static SCREEN *screen;
@@ -215,29 +225,70 @@ static void take(struct pw_top_model *m, struct pw_top_ui *ui)
 	pw_top_model_sort(m, ui->view, ui->sort);
 }
 
-/* Keys and refreshes until q, a stop signal or the deadline (0: none). */
-static void loop(struct pw_top_model *m, struct pw_top_ui *ui, int64_t deadline)
+/* The ring buffer's events: only the PW_UNCOUNTED ones matter here (the
+ * kernel sends no other with --top), counted through the mailbox as the
+ * consumer counts them; the sync merges them into the accounts. */
+static int count_only(void *ctx, void *data, size_t size)
 {
-	int64_t next = pw_clock_ns(CLOCK_MONOTONIC);
-	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	const struct pw_event *e = data;
+
+	if (size >= sizeof(*e) && (e->flags & PW_UNCOUNTED))
+		pw_consumer_count_event(ctx, e);
+	return 0;
+}
+
+/* Every second, whatever the pause or -i: the ring buffer drained and the
+ * per-process map synced with exited processes retired (its swap at the
+ * watermark), as the worker does; a refresh due now does both itself. */
+static void tick(struct pw_top_model *m, struct pw_top_ui *ui, struct ring_buffer *rb,
+		 bool refresh)
+{
+	ring_buffer__consume(rb);
+	if (refresh)
+		take(m, ui);
+	else
+		pw_kmaps_sync(m->src->rs.km, true);
+}
+
+/* Keys and refreshes until q, a stop signal or the deadline (0: none). */
+static void loop(struct pw_top_model *m, struct pw_top_ui *ui, struct ring_buffer *rb,
+		 int64_t deadline)
+{
+	int64_t next = pw_clock_ns(CLOCK_MONOTONIC), next_tick = next;
+	struct pollfd pfd[2] = {
+		{ .fd = STDIN_FILENO, .events = POLLIN },
+		{ .fd = ring_buffer__epoll_fd(rb), .events = POLLIN },
+	};
+	bool redraw = true;
 
 	while (!pw_stop_requested()) {
-		int64_t now = pw_clock_ns(CLOCK_MONOTONIC);
+		int64_t now = pw_clock_ns(CLOCK_MONOTONIC), wake;
 		int ch;
 
 		if (deadline && now >= deadline)
 			break;
-		if (now >= next) {
-			if (!ui->paused)
-				take(m, ui);
-			next = now + (int64_t)ui->every_s * 1000000000;
+		if (now >= next_tick) {
+			bool refresh = now >= next && !ui->paused;
+
+			tick(m, ui, rb, refresh);
+			if (now >= next)
+				next = now + (int64_t)ui->every_s * 1000000000;
+			next_tick = now + 1000000000;
+			redraw = redraw || refresh;
 		}
-		pw_top_model_sort(m, ui->view, ui->sort);
-		pw_top_filter(ui, m);
-		pw_top_draw(ui, m);
+		if (redraw) {
+			pw_top_model_sort(m, ui->view, ui->sort);
+			pw_top_filter(ui, m);
+			pw_top_draw(ui, m);
+			redraw = false;
+		}
+		wake = next < next_tick ? next : next_tick;
 		/* a signal (stop, SIGWINCH) ends the wait: poll is never restarted */
-		poll(&pfd, 1, (int)((next - now + 999999) / 1000000));
+		poll(pfd, 2, wake > now ? (int)((wake - now + 999999) / 1000000) : 0);
+		if (pfd[1].revents)
+			ring_buffer__consume(rb);
 		while ((ch = getch()) != ERR) {
+			redraw = true;	/* KEY_RESIZE included */
 			if (!key(ui, ch))
 				return;
 		}
@@ -246,12 +297,13 @@ static void loop(struct pw_top_model *m, struct pw_top_ui *ui, int64_t deadline)
 
 /* Detach and wait out a program still inside (as main's stop does), then
  * the whole run's table, as the text mode's summary. */
-static void summary(const struct pw_top_src *src)
+static void summary(const struct pw_top_src *src, struct ring_buffer *rb)
 {
 	struct pw_report r;
 
 	portwatch_bpf__detach(src->rs.at->skel);
 	syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
+	ring_buffer__consume(rb);	/* the last PW_UNCOUNTED events, counted */
 	pw_report_take(&r, &src->rs, 0, true);
 	pw_report_table(stdout, &r, "summary", false, true);
 	pw_report_losses(stderr, &r, true);
@@ -266,18 +318,29 @@ int pw_top_main(const struct pw_top_src *src)
 	struct pw_top_model m;
 	int64_t deadline = env->duration_s ?
 		src->rs.start + (int64_t)env->duration_s * 1000000000 : 0;
+	struct ring_buffer *rb;
 
+	/* outcomes the per-process map had no room for come as events */
+	rb = ring_buffer__new(bpf_map__fd(src->rs.at->skel->maps.events), count_only,
+			      src->rs.km->mb, NULL);
+	if (!rb) {
+		fprintf(stderr, "portwatch: --top: cannot read the ring buffer: %s\n",
+			strerror(errno));
+		return PW_EXIT_CANNOT_RUN;
+	}
 	pw_top_model_init(&m, src);
 	if (!screen_up(&ui)) {
 		fprintf(stderr, "portwatch: --top: cannot set up the terminal\n");
+		ring_buffer__free(rb);
 		return PW_EXIT_CANNOT_RUN;
 	}
-	loop(&m, &ui, deadline);
+	loop(&m, &ui, rb, deadline);
 	endwin();
 	delscreen(screen);
 	free(ui.shown);
 	pw_top_model_free(&m);
-	summary(src);
+	summary(src, rb);
+	ring_buffer__free(rb);
 	return PW_EXIT_OK;
 }
 #endif /* PW_NO_TOP */

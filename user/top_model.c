@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "client.h"
+#include "fifo_guard.h"
 #include "kmaps.h"
 #include "netns.h"
 #include "remedies.h"
@@ -127,12 +128,16 @@ static void workload_label(char *dst, size_t sz, const struct pw_workload *w, ui
 		snprintf(dst, sz, "cgroup %llu", (unsigned long long)id);
 }
 
-static uint64_t proc_failures(const struct pw_proc *p)
+uint64_t pw_top_proc_failures(const struct pw_proc *p)
 {
+	uint64_t n = p->other_eana;
+
 	for (unsigned int i = 0; i < p->nerrs; i++)
 		if (p->errs[i].err == EADDRNOTAVAIL_ERR)
-			return p->errs[i].count;
-	return 0;
+			n += p->errs[i].count;
+	for (int op = PW_OP_CONNECT + 1; op < PW_OP_MAX; op++)
+		n += p->op_fails[op];
+	return n;
 }
 
 /* One row per process that failed, one per workload (cgroup) of those. */
@@ -143,7 +148,7 @@ static void proc_rows(struct pw_top_model *m, const struct pw_report *r)
 	m->total = 0;
 	for (size_t i = 0; i < r->procs.n; i++) {
 		const struct pw_proc *p = &r->procs.v[i];
-		uint64_t n = proc_failures(p);
+		uint64_t n = pw_top_proc_failures(p);
 		struct pw_top_row *pr, *wr;
 
 		m->total += n;
@@ -181,6 +186,10 @@ static void dest_rows(struct pw_top_model *m)
 		return;
 	uint64_t vals[ncpu];
 
+	/* map syscalls: at SCHED_FIFO in kprobe mode on a preemptible kernel,
+	 * as the worker's reads (fifo_guard.h); the walk as one section, as
+	 * the per-process sync */
+	pw_fifo_guard_begin();
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		struct pw_top_row *r;
 		struct pw_dest d;
@@ -206,6 +215,7 @@ static void dest_rows(struct pw_top_model *m)
 			r->cgroup_id = k.cgroup_id;
 		}
 	}
+	pw_fifo_guard_end();
 }
 
 /* A destination's top workload's label and top process. */
@@ -479,7 +489,6 @@ int pw_top_model_refresh(struct pw_top_model *m)
 	int64_t now = pw_clock_ns(CLOCK_MONOTONIC);
 	double dt = ((m->last_ns ? now - m->last_ns : now - m->src->rs.start)) / 1e9;
 	struct pw_report r;
-
 	for (int v = 0; v < PW_VIEWS; v++) {
 		struct pw_top_rows t = m->prev[v];
 
@@ -490,7 +499,7 @@ int pw_top_model_refresh(struct pw_top_model *m)
 	m->prev_total = m->total;
 	m->rows_over = 0;
 	pw_kmaps_sync(m->src->rs.km, true);	/* exited processes retired, as the worker does */
-	pw_report_take(&r, &m->src->rs, 0, true);
+	pw_report_take_synced(&r, &m->src->rs, 0, true);
 	proc_rows(m, &r);
 	dest_rows(m);
 	dest_tops(m);

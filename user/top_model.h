@@ -104,5 +104,10 @@ int pw_top_remedies(struct pw_top_model *m, const struct pw_top_row *r, struct p
 /* Percentile p (0..1) of a log2 histogram (PW_HIST_SLOTS): the upper bound
  * of the slot that holds it; -1 when empty. */
 double pw_top_percentile(const uint64_t *hist, size_t slots, double p);
+/* A process's failures as the view counts them: connect()'s EADDRNOTAVAIL
+ * (in errs[] or, past PW_MAX_ERRS errnos, in other_errs) and, with --ops,
+ * the bind and UDP failures (docs/top.md). */
+struct pw_proc;
+uint64_t pw_top_proc_failures(const struct pw_proc *p);
 
 #endif /* PW_TOP_MODEL_H */

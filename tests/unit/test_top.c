@@ -6,11 +6,13 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "output.h"
+#include "procs.h"
 #include "top_model.h"
 
 static void test_percentile_empty(void **state)
@@ -89,6 +91,36 @@ static void test_cut_utf8(void **state)
 	pw_text_fit(0);
 }
 
+static void add(struct pw_procs *ps, uint32_t err, uint32_t op, uint64_t count)
+{
+	struct pw_proc_key k = { .tgid = 7, .err = err, .family = PW_KEY_FAM_OP(2, op) };
+	struct pw_proc_val v = { .count = count, .comm = "c" };
+
+	assert_int_equal(pw_procs_add(ps, &k, &v), 0);
+}
+
+/* EADDRNOTAVAIL past the 8 errnos a row keeps, and the --ops failures
+ * (bind's EADDRINUSE, UDP's EAGAIN): all failures of the view; the other
+ * errnos and successes are not. */
+static void test_proc_failures(void **state)
+{
+	struct pw_procs ps = { 0 };
+
+	(void)state;
+	add(&ps, 0, PW_OP_CONNECT, 1000);
+	for (uint32_t e = 1; e <= PW_MAX_ERRS; e++)
+		add(&ps, e, PW_OP_CONNECT, 10);	/* EPERM..ENOEXEC fill errs[] */
+	add(&ps, EADDRNOTAVAIL, PW_OP_CONNECT, 3);
+	add(&ps, 111, PW_OP_CONNECT, 5);	/* ECONNREFUSED: also past the 8 */
+	add(&ps, EADDRINUSE, PW_OP_BIND, 4);
+	add(&ps, EAGAIN, PW_OP_UDP_CONNECT, 2);
+	add(&ps, EAGAIN, PW_OP_UDP_SEND, 1);
+	assert_int_equal(ps.n, 1);
+	assert_int_equal(ps.v[0].other_errs, 8);
+	assert_int_equal(pw_top_proc_failures(&ps.v[0]), 3 + 4 + 2 + 1);
+	pw_procs_free(&ps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -96,6 +128,7 @@ int main(void)
 		cmocka_unit_test(test_percentile_slots),
 		cmocka_unit_test(test_fit_columns),
 		cmocka_unit_test(test_cut_utf8),
+		cmocka_unit_test(test_proc_failures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
