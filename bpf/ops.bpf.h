@@ -32,17 +32,25 @@ struct pw_sa_head {
 	__u16 port;		/* network order */
 };
 
-/* A bind(fd, addr, 0) under way, from its entry to its exit, per thread;
- * an LRU: a thread that never returns leaves an entry that newer binds
- * evict. */
+/* A bind(fd, addr, 0) under way, from its entry to its exit, per thread
+ * (key: pid_tgid). A plain hash, not an LRU: the kernel's common LRU
+ * evicts before it is full (per-CPU free lists), which would drop an
+ * in-flight bind's entry and miss its failure uncounted; here a full map
+ * refuses the entry and the bind is counted untraced (PW_CNT_STASH_FULL).
+ * Every exit deletes its entry, whatever the return value. An entry whose
+ * exit is never seen (the exit program skipped, e.g. under BPF recursion
+ * protection) is not deleted: the next bind of that thread id overwrites
+ * it, so such leftovers are at most one per thread id ever used, and with
+ * as many as max_entries further binds are counted in PW_CNT_STASH_FULL,
+ * never lost silently. */
 struct bind_call {
 	__s64 fd;
 	__u8 addr[16];
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);	/* the connect stash's base size */
 	__type(key, __u64);
 	__type(value, struct bind_call);
 } bind_calls SEC(".maps");
