@@ -45,6 +45,8 @@ struct pw_sa_head {
  * never lost silently. */
 struct bind_call {
 	__s64 fd;
+	__u64 sk;		/* the socket behind fd at the entry: compared, never read */
+	__u16 family;		/* its family */
 	__u8 addr[16];
 };
 
@@ -83,12 +85,14 @@ static __always_inline struct pt_regs *syscall_regs(void)
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-/* Count and stream one failure of op on socket sk. saddr: the address
- * asked for (bind), else NULL (the socket's, none for an unbound one). */
-static __always_inline void op_failed(struct sock *sk, __u8 op, int ret, const __u8 *saddr)
+/* Count and stream one failure of op on a socket of family. sk: that
+ * socket, for its netns and port range, or NULL when it is no longer known
+ * (netns 0, no range). saddr: the address asked for (bind), else NULL (the
+ * socket's, none for an unbound one). */
+static __always_inline void op_failed(struct sock *sk, __u16 family, __u8 op, int ret,
+				      const __u8 *saddr)
 {
 	struct pw_event e = {};
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	bool counted;
 
 	if (targ_ndports)
@@ -109,7 +113,8 @@ static __always_inline void op_failed(struct sock *sk, __u8 op, int ret, const _
 	if (saddr)
 		__builtin_memcpy(e.saddr, saddr, sizeof(e.saddr));
 	bpf_get_current_comm(e.thread, sizeof(e.thread));
-	read_net(sk, &e, false);
+	if (sk)
+		read_net(sk, &e, false);
 	send(&e);
 }
 
@@ -120,17 +125,30 @@ int sc_bind_enter(struct trace_event_raw_sys_enter *ctx)
 	struct bind_call c = { .fd = (__s64)ctx->args[0] };
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pw_sa_head h;
+	struct sock *sk;
 
 	if (bpf_probe_read_user(&h, sizeof(h), ua) || h.port)
-		return 0;
+		goto none;
 	if (h.family == PW_AF_INET)
 		bpf_probe_read_user(c.addr, 4, ua + offsetof(struct sockaddr_in, sin_addr));
 	else if (h.family == PW_AF_INET6)
 		bpf_probe_read_user(c.addr, 16, ua + offsetof(struct sockaddr_in6, sin6_addr));
 	else
-		return 0;
+		goto none;
+	/* the socket now: another thread may close fd and open another
+	 * socket there before the exit */
+	sk = fd_sock(c.fd);
+	if (!sk)
+		goto none;	/* not a socket: no port selection */
+	c.sk = (__u64)sk;
+	c.family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (bpf_map_update_elem(&bind_calls, &id, &c, BPF_ANY))
 		bump(PW_CNT_STASH_FULL);
+	return 0;
+none:
+	/* a leftover of this tid (its exit unseen) must not stand for this
+	 * bind, which may fail with EADDRINUSE for a fixed port */
+	bpf_map_delete_elem(&bind_calls, &id);
 	return 0;
 }
 
@@ -143,10 +161,14 @@ int sc_bind_exit(struct trace_event_raw_sys_exit *ctx)
 
 	if (!c)
 		return 0;
+	/* counted with what the entry saw; the socket's netns only if fd
+	 * still holds that socket (else it may be gone: netns 0). A socket
+	 * freed and another allocated at the same address in between passes
+	 * this check: same slab, so the same protocol and family. */
 	if (ctx->ret == -PW_EADDRINUSE) {
 		sk = fd_sock(c->fd);
-		if (sk)
-			op_failed(sk, PW_OP_BIND, -PW_EADDRINUSE, c->addr);
+		op_failed((__u64)sk == c->sk ? sk : NULL, c->family, PW_OP_BIND,
+			  -PW_EADDRINUSE, c->addr);
 	}
 	bpf_map_delete_elem(&bind_calls, &id);
 	return 0;
@@ -166,7 +188,7 @@ static __always_inline void udp_exit(long ret, __u8 op)
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != PW_IPPROTO_UDP ||
 	    BPF_CORE_READ(sk, __sk_common.skc_num))
 		return;
-	op_failed(sk, op, -PW_EAGAIN, NULL);
+	op_failed(sk, BPF_CORE_READ(sk, __sk_common.skc_family), op, -PW_EAGAIN, NULL);
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
