@@ -4,13 +4,14 @@
  * path has a tracepoint, so these are the syscall exit tracepoints, attached
  * only on request (--ops: an enabled syscall tracepoint puts every syscall
  * of every task on the slow path).
- *   bind(fd, addr, len) == -EADDRINUSE with port 0 in addr: the port
+ *   bind(fd, addr, len) == -EADDRINUSE with port 0 in addr (AF_INET,
+ *     AF_INET6, or AF_UNSPEC with 0.0.0.0 on an AF_INET socket): the port
  *     selection of inet_csk_get_port (TCP) or udp_lib_get_port (UDP) found
  *     no port of the range free for that address (only a port selection
  *     makes a bind of port 0 fail with EADDRINUSE). bind() is rare: its
  *     entry keeps the descriptor and the address of a bind of port 0 for
  *     the exit, per thread (every kernel).
- *   connect/sendto/sendmsg(fd, ...) == -EAGAIN on a UDP socket that still
+ *   connect/sendto/sendmsg/sendmmsg(fd, ...) == -EAGAIN on a UDP socket that still
  *     has no local port after the call: inet_autobind() found no port.
  *     Sends are frequent: nothing runs at their entry, and the exit, which
  *     does nothing more than compare the return value unless it is EAGAIN,
@@ -22,6 +23,7 @@
 #ifndef PW_OPS_BPF_H
 #define PW_OPS_BPF_H
 
+#define PW_AF_UNSPEC		0
 #define PW_EAGAIN		11
 #define PW_EADDRINUSE		98
 #define PW_IPPROTO_UDP		17
@@ -46,8 +48,8 @@ struct pw_sa_head {
 struct bind_call {
 	__s64 fd;
 	__u64 sk;		/* the socket behind fd at the entry: compared, never read */
-	__u16 family;		/* its family */
 	__u8 addr[16];
+	__u16 family;		/* the socket's family */
 };
 
 struct {
@@ -129,7 +131,9 @@ int sc_bind_enter(struct trace_event_raw_sys_enter *ctx)
 
 	if (bpf_probe_read_user(&h, sizeof(h), ua) || h.port)
 		goto none;
-	if (h.family == PW_AF_INET)
+	/* AF_UNSPEC: inet_bind takes it as AF_INET on an AF_INET socket
+	 * when the address is 0.0.0.0 (every kernel, 5.10 to 7.x) */
+	if (h.family == PW_AF_INET || h.family == PW_AF_UNSPEC)
 		bpf_probe_read_user(c.addr, 4, ua + offsetof(struct sockaddr_in, sin_addr));
 	else if (h.family == PW_AF_INET6)
 		bpf_probe_read_user(c.addr, 16, ua + offsetof(struct sockaddr_in6, sin6_addr));
@@ -142,6 +146,8 @@ int sc_bind_enter(struct trace_event_raw_sys_enter *ctx)
 		goto none;	/* not a socket: no port selection */
 	c.sk = (__u64)sk;
 	c.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (h.family == PW_AF_UNSPEC && (c.family != PW_AF_INET || *(__u32 *)c.addr))
+		goto none;	/* EAFNOSUPPORT */
 	if (bpf_map_update_elem(&bind_calls, &id, &c, BPF_ANY))
 		bump(PW_CNT_STASH_FULL);
 	return 0;
@@ -207,6 +213,14 @@ int sc_udp_sendto_exit(struct trace_event_raw_sys_exit *ctx)
 
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int sc_udp_sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	udp_exit(ctx->ret, PW_OP_UDP_SEND);
+	return 0;
+}
+
+/* -EAGAIN only when the first message failed (after one, the count sent) */
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int sc_udp_sendmmsg_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	udp_exit(ctx->ret, PW_OP_UDP_SEND);
 	return 0;
