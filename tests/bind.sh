@@ -110,6 +110,31 @@ t_bind0_python_create_connection() {
 	check_eq "summary op_failures.bind of python" "$want" "$(summary_op "$pid" bind)"
 }
 
+# ctypes_client: run the Python body on stdin in the test netns, after a
+# prelude giving it libc (ctypes: calls Python's socket module lacks) and
+# tally(rc), which counts the errno of each failed call; the client's
+# {"pid", "ok", "errors"} line goes to $T/t
+ctypes_client() {
+	{
+		cat <<-'EOF'
+		import ctypes as C, ctypes.util, errno, json, os, socket
+		libc = C.CDLL(ctypes.util.find_library("c"), use_errno=True)
+		held, errs, ok = [], {}, 0
+		def tally(rc):
+		    global ok
+		    if rc >= 0:
+		        ok += 1
+		        return
+		    e = C.get_errno()
+		    name = errno.errorcode.get(e, str(e))
+		    errs[name] = errs.get(name, 0) + 1
+		EOF
+		cat
+		echo 'print(json.dumps({"pid": os.getpid(), "ok": ok, "errors": errs}))'
+	} > "$T/client.py"
+	must in_ns python3 "$T/client.py" > "$T/t"
+}
+
 # bind() of AF_UNSPEC with 0.0.0.0 and port 0 on AF_INET sockets: inet_bind
 # takes it as AF_INET (a compatibility rule of every kernel); ctypes calls
 # libc's bind() with the raw sockaddr. Counts its own errors.
@@ -119,23 +144,13 @@ t_bind0_unspec() {
 	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
 	pw_start -j --ops bind --cgroup "$OWN_CG"
-	cat > "$T/client.py" <<-'EOF'
-	import ctypes, ctypes.util, errno, json, os, socket
-	libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+	ctypes_client <<-'EOF'
 	sa = bytes(16)	# family AF_UNSPEC, port 0, 0.0.0.0
-	held, errs, ok = [], {}, 0
 	for _ in range(14):
 	    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 	    held.append(s)
-	    if libc.bind(s.fileno(), sa, len(sa)) == 0:
-	        ok += 1
-	    else:
-	        e = ctypes.get_errno()
-	        name = errno.errorcode.get(e, str(e))
-	        errs[name] = errs.get(name, 0) + 1
-	print(json.dumps({"pid": os.getpid(), "ok": ok, "errors": errs}))
+	    tally(libc.bind(s.fileno(), sa, len(sa)))
 	EOF
-	must in_ns python3 "$T/client.py" > "$T/t"
 	local pid want
 	pid=$(jq .pid "$T/t")
 	want=$(jq '.errors.EADDRINUSE // 0' "$T/t")
@@ -209,9 +224,7 @@ t_udp_autobind_sendmmsg() {
 	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
 	pw_start -j --ops udp --cgroup "$OWN_CG"
-	cat > "$T/client.py" <<-'EOF'
-	import ctypes as C, ctypes.util, errno, json, os, socket
-	libc = C.CDLL(ctypes.util.find_library("c"), use_errno=True)
+	ctypes_client <<-'EOF'
 	class iovec(C.Structure):
 	    _fields_ = [("base", C.c_void_p), ("len", C.c_size_t)]
 	class msghdr(C.Structure):
@@ -224,22 +237,14 @@ t_udp_autobind_sendmmsg() {
 	                             (18097).to_bytes(2, "big") + socket.inet_aton("127.0.0.1") + bytes(8), 16)
 	data = C.create_string_buffer(b"x", 1)
 	iov = iovec(C.cast(data, C.c_void_p), 1)
-	held, errs, ok = [], {}, 0
 	for _ in range(13):
 	    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 	    held.append(s)
 	    m = (mmsghdr * 2)()
 	    for i in range(2):
 	        m[i].hdr = msghdr(C.cast(dst, C.c_void_p), 16, C.cast(C.pointer(iov), C.c_void_p), 1, None, 0, 0)
-	    if libc.sendmmsg(s.fileno(), m, 2, 0) >= 0:
-	        ok += 1
-	    else:
-	        e = C.get_errno()
-	        name = errno.errorcode.get(e, str(e))
-	        errs[name] = errs.get(name, 0) + 1
-	print(json.dumps({"pid": os.getpid(), "ok": ok, "errors": errs}))
+	    tally(libc.sendmmsg(s.fileno(), m, 2, 0))
 	EOF
-	must in_ns python3 "$T/client.py" > "$T/t"
 	local pid want
 	pid=$(jq .pid "$T/t")
 	want=$(jq '.errors.EAGAIN // 0' "$T/t")
