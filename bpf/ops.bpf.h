@@ -4,13 +4,14 @@
  * path has a tracepoint, so these are the syscall exit tracepoints, attached
  * only on request (--ops: an enabled syscall tracepoint puts every syscall
  * of every task on the slow path).
- *   bind(fd, addr, len) == -EADDRINUSE with port 0 in addr: the port
+ *   bind(fd, addr, len) == -EADDRINUSE with port 0 in addr (AF_INET,
+ *     AF_INET6, or AF_UNSPEC with 0.0.0.0 on an AF_INET socket): the port
  *     selection of inet_csk_get_port (TCP) or udp_lib_get_port (UDP) found
  *     no port of the range free for that address (only a port selection
  *     makes a bind of port 0 fail with EADDRINUSE). bind() is rare: its
  *     entry keeps the descriptor and the address of a bind of port 0 for
  *     the exit, per thread (every kernel).
- *   connect/sendto/sendmsg(fd, ...) == -EAGAIN on a UDP socket that still
+ *   connect/sendto/sendmsg/sendmmsg(fd, ...) == -EAGAIN on a UDP socket that still
  *     has no local port after the call: inet_autobind() found no port.
  *     Sends are frequent: nothing runs at their entry, and the exit, which
  *     does nothing more than compare the return value unless it is EAGAIN,
@@ -22,6 +23,7 @@
 #ifndef PW_OPS_BPF_H
 #define PW_OPS_BPF_H
 
+#define PW_AF_UNSPEC		0
 #define PW_EAGAIN		11
 #define PW_EADDRINUSE		98
 #define PW_IPPROTO_UDP		17
@@ -32,17 +34,27 @@ struct pw_sa_head {
 	__u16 port;		/* network order */
 };
 
-/* A bind(fd, addr, 0) under way, from its entry to its exit, per thread;
- * an LRU: a thread that never returns leaves an entry that newer binds
- * evict. */
+/* A bind(fd, addr, 0) under way, from its entry to its exit, per thread
+ * (key: pid_tgid). A plain hash, not an LRU: the kernel's common LRU
+ * evicts before it is full (per-CPU free lists), which would drop an
+ * in-flight bind's entry and miss its failure uncounted; here a full map
+ * refuses the entry and the bind is counted untraced (PW_CNT_STASH_FULL).
+ * Every exit deletes its entry, whatever the return value. An entry whose
+ * exit is never seen (the exit program skipped, e.g. under BPF recursion
+ * protection) is not deleted: the next bind of that thread id overwrites
+ * it, so such leftovers are at most one per thread id ever used, and with
+ * as many as max_entries further binds are counted in PW_CNT_STASH_FULL,
+ * never lost silently. */
 struct bind_call {
 	__s64 fd;
+	__u64 sk;		/* the socket behind fd at the entry: compared, never read */
 	__u8 addr[16];
+	__u16 family;		/* the socket's family */
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);	/* the connect stash's base size */
 	__type(key, __u64);
 	__type(value, struct bind_call);
 } bind_calls SEC(".maps");
@@ -75,12 +87,14 @@ static __always_inline struct pt_regs *syscall_regs(void)
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-/* Count and stream one failure of op on socket sk. saddr: the address
- * asked for (bind), else NULL (the socket's, none for an unbound one). */
-static __always_inline void op_failed(struct sock *sk, __u8 op, int ret, const __u8 *saddr)
+/* Count and stream one failure of op on a socket of family. sk: that
+ * socket, for its netns and port range, or NULL when it is no longer known
+ * (netns 0, no range). saddr: the address asked for (bind), else NULL (the
+ * socket's, none for an unbound one). */
+static __always_inline void op_failed(struct sock *sk, __u16 family, __u8 op, int ret,
+				      const __u8 *saddr)
 {
 	struct pw_event e = {};
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	bool counted;
 
 	if (targ_ndports)
@@ -101,7 +115,8 @@ static __always_inline void op_failed(struct sock *sk, __u8 op, int ret, const _
 	if (saddr)
 		__builtin_memcpy(e.saddr, saddr, sizeof(e.saddr));
 	bpf_get_current_comm(e.thread, sizeof(e.thread));
-	read_net(sk, &e, false);
+	if (sk)
+		read_net(sk, &e, false);
 	send(&e);
 }
 
@@ -112,17 +127,34 @@ int sc_bind_enter(struct trace_event_raw_sys_enter *ctx)
 	struct bind_call c = { .fd = (__s64)ctx->args[0] };
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pw_sa_head h;
+	struct sock *sk;
 
 	if (bpf_probe_read_user(&h, sizeof(h), ua) || h.port)
-		return 0;
-	if (h.family == PW_AF_INET)
+		goto none;
+	/* AF_UNSPEC: inet_bind takes it as AF_INET on an AF_INET socket
+	 * when the address is 0.0.0.0 (every kernel, 5.10 to 7.x) */
+	if (h.family == PW_AF_INET || h.family == PW_AF_UNSPEC)
 		bpf_probe_read_user(c.addr, 4, ua + offsetof(struct sockaddr_in, sin_addr));
 	else if (h.family == PW_AF_INET6)
 		bpf_probe_read_user(c.addr, 16, ua + offsetof(struct sockaddr_in6, sin6_addr));
 	else
-		return 0;
+		goto none;
+	/* the socket now: another thread may close fd and open another
+	 * socket there before the exit */
+	sk = fd_sock(c.fd);
+	if (!sk)
+		goto none;	/* not a socket: no port selection */
+	c.sk = (__u64)sk;
+	c.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (h.family == PW_AF_UNSPEC && (c.family != PW_AF_INET || *(__u32 *)c.addr))
+		goto none;	/* EAFNOSUPPORT */
 	if (bpf_map_update_elem(&bind_calls, &id, &c, BPF_ANY))
 		bump(PW_CNT_STASH_FULL);
+	return 0;
+none:
+	/* a leftover of this tid (its exit unseen) must not stand for this
+	 * bind, which may fail with EADDRINUSE for a fixed port */
+	bpf_map_delete_elem(&bind_calls, &id);
 	return 0;
 }
 
@@ -135,10 +167,14 @@ int sc_bind_exit(struct trace_event_raw_sys_exit *ctx)
 
 	if (!c)
 		return 0;
+	/* counted with what the entry saw; the socket's netns only if fd
+	 * still holds that socket (else it may be gone: netns 0). A socket
+	 * freed and another allocated at the same address in between passes
+	 * this check: same slab, so the same protocol and family. */
 	if (ctx->ret == -PW_EADDRINUSE) {
 		sk = fd_sock(c->fd);
-		if (sk)
-			op_failed(sk, PW_OP_BIND, -PW_EADDRINUSE, c->addr);
+		op_failed((__u64)sk == c->sk ? sk : NULL, c->family, PW_OP_BIND,
+			  -PW_EADDRINUSE, c->addr);
 	}
 	bpf_map_delete_elem(&bind_calls, &id);
 	return 0;
@@ -158,7 +194,7 @@ static __always_inline void udp_exit(long ret, __u8 op)
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != PW_IPPROTO_UDP ||
 	    BPF_CORE_READ(sk, __sk_common.skc_num))
 		return;
-	op_failed(sk, op, -PW_EAGAIN, NULL);
+	op_failed(sk, BPF_CORE_READ(sk, __sk_common.skc_family), op, -PW_EAGAIN, NULL);
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
@@ -177,6 +213,14 @@ int sc_udp_sendto_exit(struct trace_event_raw_sys_exit *ctx)
 
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int sc_udp_sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	udp_exit(ctx->ret, PW_OP_UDP_SEND);
+	return 0;
+}
+
+/* -EAGAIN only when the first message failed (after one, the count sent) */
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int sc_udp_sendmmsg_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	udp_exit(ctx->ret, PW_OP_UDP_SEND);
 	return 0;

@@ -110,6 +110,61 @@ t_bind0_python_create_connection() {
 	check_eq "summary op_failures.bind of python" "$want" "$(summary_op "$pid" bind)"
 }
 
+# ctypes_client: run the Python body on stdin in the test netns, after a
+# prelude giving it libc (ctypes: calls Python's socket module lacks) and
+# tally(rc), which counts the errno of each failed call; the client's
+# {"pid", "ok", "errors"} line goes to $T/t
+ctypes_client() {
+	{
+		cat <<-'EOF'
+		import ctypes as C, ctypes.util, errno, json, os, socket
+		libc = C.CDLL(ctypes.util.find_library("c"), use_errno=True)
+		held, errs, ok = [], {}, 0
+		def tally(rc):
+		    global ok
+		    if rc >= 0:
+		        ok += 1
+		        return
+		    e = C.get_errno()
+		    name = errno.errorcode.get(e, str(e))
+		    errs[name] = errs.get(name, 0) + 1
+		EOF
+		cat
+		echo 'print(json.dumps({"pid": os.getpid(), "ok": ok, "errors": errs}))'
+	} > "$T/client.py"
+	must in_ns python3 "$T/client.py" > "$T/t"
+}
+
+# bind() of AF_UNSPEC with 0.0.0.0 and port 0 on AF_INET sockets: inet_bind
+# takes it as AF_INET (a compatibility rule of every kernel); ctypes calls
+# libc's bind() with the raw sockaddr. Counts its own errors.
+t_bind0_unspec() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j --ops bind --cgroup "$OWN_CG"
+	ctypes_client <<-'EOF'
+	sa = bytes(16)	# family AF_UNSPEC, port 0, 0.0.0.0
+	for _ in range(14):
+	    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+	    held.append(s)
+	    tally(libc.bind(s.fileno(), sa, len(sa)))
+	EOF
+	local pid want
+	pid=$(jq .pid "$T/t")
+	want=$(jq '.errors.EADDRINUSE // 0' "$T/t")
+	check_eq "AF_UNSPEC binds failing (the scenario: 14 binds, 10 ports)" '{"EADDRINUSE":4}' \
+		"$(jq -c .errors "$T/t")"
+	wait_count "$T/pw.out" '"op":"bind"' "$want" 10
+	pw_stop
+	check_eq "bind events of the client, inet, 0.0.0.0, EADDRINUSE" "$want" \
+		"$(op_events bind | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRINUSE"
+			and .family == "inet" and .saddr == "0.0.0.0")' | wc -l)"
+	check_eq "bind events" "$want" "$(op_events bind | wc -l)"
+	check_eq "summary op_failures.bind of the client" "$want" "$(summary_op "$pid" bind)"
+}
+
 # curl --interface ADDR sets IP_BIND_ADDRESS_NO_PORT: its bind takes no
 # port, so exhaustion fails its connect (EADDRNOTAVAIL), never its bind
 t_bind_curl_interface_immune() {
@@ -158,6 +213,49 @@ t_udp_autobind() {
 	check_eq "other events" 0 "$(ns_events | jq -c 'select(.op != "udp_send" and .op != "udp_connect")' | wc -l)"
 	check_eq "summary op_failures.udp_send" "$ws" "$(summary_op "$ps" udp_send)"
 	check_eq "summary op_failures.udp_connect" "$wc" "$(summary_op "$pc" udp_connect)"
+}
+
+# sendmmsg() of unbound UDP sockets until the range is taken: the first
+# message's autobind fails, so the call fails with EAGAIN; ctypes calls
+# libc's sendmmsg(). Counts its own errors.
+t_udp_autobind_sendmmsg() {
+	ops_need udp
+	command -v python3 > /dev/null || skip "no python3"
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j --ops udp --cgroup "$OWN_CG"
+	ctypes_client <<-'EOF'
+	class iovec(C.Structure):
+	    _fields_ = [("base", C.c_void_p), ("len", C.c_size_t)]
+	class msghdr(C.Structure):
+	    _fields_ = [("name", C.c_void_p), ("namelen", C.c_uint), ("iov", C.c_void_p),
+	                ("iovlen", C.c_size_t), ("control", C.c_void_p),
+	                ("controllen", C.c_size_t), ("flags", C.c_int)]
+	class mmsghdr(C.Structure):
+	    _fields_ = [("hdr", msghdr), ("len", C.c_uint)]
+	dst = C.create_string_buffer(socket.AF_INET.to_bytes(2, "little") +
+	                             (18097).to_bytes(2, "big") + socket.inet_aton("127.0.0.1") + bytes(8), 16)
+	data = C.create_string_buffer(b"x", 1)
+	iov = iovec(C.cast(data, C.c_void_p), 1)
+	for _ in range(13):
+	    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	    held.append(s)
+	    m = (mmsghdr * 2)()
+	    for i in range(2):
+	        m[i].hdr = msghdr(C.cast(dst, C.c_void_p), 16, C.cast(C.pointer(iov), C.c_void_p), 1, None, 0, 0)
+	    tally(libc.sendmmsg(s.fileno(), m, 2, 0))
+	EOF
+	local pid want
+	pid=$(jq .pid "$T/t")
+	want=$(jq '.errors.EAGAIN // 0' "$T/t")
+	check_eq "sendmmsg errors (the scenario: 13 sockets, 10 ports)" '{"EAGAIN":3}' \
+		"$(jq -c .errors "$T/t")"
+	wait_count "$T/pw.out" '"op":"udp_send"' "$want" 10
+	pw_stop
+	check_eq "udp_send events of the client, EAGAIN, unbound" "$want" \
+		"$(op_events udp_send | jq -c --argjson p "$pid" 'select(.pid == $p and .ret == -11 and .sport == 0)' | wc -l)"
+	check_eq "other events" 0 "$(ns_events | jq -c 'select(.op != "udp_send")' | wc -l)"
+	check_eq "summary op_failures.udp_send" "$want" "$(summary_op "$pid" udp_send)"
 }
 
 # Without --ops nothing but connect() is traced (the syscall tracepoints stay

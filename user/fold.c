@@ -4,6 +4,7 @@
 #include "dest.h"
 #include "fold.h"
 #include "hashtab.h"
+#include "names.h"
 #include "output.h"
 
 #define PROBES 32	/* slots searched for a key before it goes to "other" */
@@ -14,6 +15,8 @@ struct entry {
 	int32_t ret;
 	struct pw_dest dest;
 	uint8_t cause;
+	uint8_t op;		/* enum pw_op */
+	uint8_t saddr[16];	/* a bind's address asked for, else zero */
 	bool used;
 	bool no_dest;		/* PW_NO_DEST: dest holds nothing */
 	/* state */
@@ -60,19 +63,31 @@ void pw_fold_free(struct pw_fold *f)
 	free(f);
 }
 
+/* Only a bind's event carries the address it asked for (the text line's
+ * DEST column shows it); for others saddr is no part of the key. */
+static const uint8_t *key_saddr(const struct pw_event *e)
+{
+	static const uint8_t none[16];
+
+	return e->op == PW_OP_BIND ? e->saddr : none;
+}
+
 static bool same_key(const struct entry *s, const struct pw_event *e)
 {
 	return s->pid == e->pid && s->ret == e->ret && s->dest.family == e->family &&
-	       s->dest.port == e->dport && s->cause == e->cause &&
-	       !memcmp(s->dest.addr, e->daddr, 16) && s->no_dest == !!(e->flags & PW_NO_DEST);
+	       s->dest.port == e->dport && s->cause == e->cause && s->op == e->op &&
+	       !memcmp(s->dest.addr, e->daddr, 16) && s->no_dest == !!(e->flags & PW_NO_DEST) &&
+	       !memcmp(s->saddr, key_saddr(e), 16);
 }
 
 static uint64_t hash(const struct pw_event *e)
 {
 	uint64_t h = (uint64_t)e->pid * PW_GOLDEN64 ^
-		     ((uint64_t)e->dport << 32 | (uint32_t)e->ret) ^ (uint64_t)e->cause << 56;
+		     ((uint64_t)e->dport << 32 | (uint32_t)e->ret) ^ (uint64_t)e->cause << 56 ^
+		     (uint64_t)e->op << 48;
 
 	h = pw_fnv1a(h, e->daddr, 16);
+	h = pw_fnv1a(h, key_saddr(e), 16);
 	return h ^ h >> 29;
 }
 
@@ -106,6 +121,8 @@ static struct entry *lookup(struct pw_fold *f, const struct pw_event *e)
 		s->ret = e->ret;
 		pw_dest_set(&s->dest, e->family, e->daddr, e->dport);
 		s->cause = e->cause;
+		s->op = e->op;
+		memcpy(s->saddr, key_saddr(e), 16);
 		s->no_dest = !!(e->flags & PW_NO_DEST);
 		memcpy(s->comm, e->comm, PW_COMM_LEN);
 	}
@@ -152,10 +169,18 @@ static void emit(struct pw_fold *f, struct entry *s, uint64_t end_ns, FILE *out)
 		sb_putc(&sb, '[');
 		sb_u64(&sb, s->pid);
 		sb_puts(&sb, "] -> ");
-		if (s->no_dest)
+		if (s->op != PW_OP_CONNECT) {
+			/* as the text line's DEST: the op, a bind's address */
+			sb_puts(&sb, pw_op_name(s->op) ? pw_op_name(s->op) : "?");
+			if (s->op == PW_OP_BIND) {
+				sb_putc(&sb, ' ');
+				sb_addr(&sb, s->dest.family, s->saddr);
+			}
+		} else if (s->no_dest) {
 			sb_putc(&sb, '-');
-		else
+		} else {
 			sb_dest(&sb, s->dest.family, s->dest.addr, s->dest.port);
+		}
 		sb_putc(&sb, ' ');
 		sb_puts(&sb, cause ? cause : s->ret ? pw_errno_label(-s->ret, ebuf, sizeof(ebuf)) : "ok");
 	}

@@ -132,6 +132,39 @@ static void test_fold_no_dest(void **state)
 	pw_fold_free(f);
 }
 
+/* The other ops (--ops): one pid's udp_connect and udp_send failures, and
+ * its binds of two addresses, are keys of their own, each line naming its
+ * op (and a bind's address) as the text line's DEST does. */
+static void test_fold_ops(void **state)
+{
+	static const uint8_t ops[] = { PW_OP_UDP_CONNECT, PW_OP_UDP_SEND, PW_OP_BIND, PW_OP_BIND };
+	struct pw_fold *f = pw_fold_new(64);
+	struct pw_event e;
+	FILE *m = mem();
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		for (unsigned int k = 0; k < sizeof(ops); k++) {
+			ev(&e, 4, 0, SEC + i);
+			memset(e.daddr, 0, sizeof(e.daddr));
+			e.op = ops[k];
+			e.flags = PW_NO_DEST;
+			e.ret = ops[k] == PW_OP_BIND ? -98 : -11;
+			if (k == 3)
+				memcpy(e.saddr, "\x7f\x00\x00\x01", 4);
+			pw_fold_event(f, &e, m);
+		}
+	}
+	pw_fold_flush(f, 0, true, m);
+	fclose(m);
+	assert_int_equal(pw_fold_folded(f), 8);
+	assert_non_null(strstr(out, "  ... 2 more  gen[4] -> udp_connect port_range_exhausted (0.0 s)\n"));
+	assert_non_null(strstr(out, "  ... 2 more  gen[4] -> udp_send port_range_exhausted (0.0 s)\n"));
+	assert_non_null(strstr(out, "  ... 2 more  gen[4] -> bind 0.0.0.0 port_range_exhausted (0.0 s)\n"));
+	assert_non_null(strstr(out, "  ... 2 more  gen[4] -> bind 127.0.0.1 port_range_exhausted (0.0 s)\n"));
+	pw_fold_free(f);
+}
+
 /* More keys than slots: the rest fold into one "other" line; the
  * accounting stays exact whatever comes. */
 static void test_fold_table_full(void **state)
@@ -235,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_fold_keys_and_end),
 		cmocka_unit_test(test_fold_table_full),
 		cmocka_unit_test(test_fold_no_dest),
+		cmocka_unit_test(test_fold_ops),
 		cmocka_unit_test(test_thousands),
 		cmocka_unit_test(test_dest_limit),
 	};
