@@ -190,7 +190,7 @@ t_counts_dropped_stderr_line() {
 		{ fail "setup: trigger"; exit 1; }
 	kill -CONT "$PW_PID"
 	pw_stop
-	echo > "$T/go"
+	: > "$T/go"	# open and close: the holder starts (no write, no SIGPIPE)
 	wait "$hold"
 	check_eq "bash subshells failed with EADDRNOTAVAIL (the scenario)" "$n" \
 		"$(grep -c 'connect: Cannot assign requested address$' "$T/crowd.err")"
