@@ -286,8 +286,11 @@ for name in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	*)
 		if [ "$rc" = 124 ]; then
 			echo "FAIL ${name#t_} ($((SECONDS - start)) s): timed out after $TEST_LIMIT s, its processes killed$([ -f "$T/cleanup_overran" ] && echo ", its cleanups overran $CLEANUP_GRACE s: killed, the rest run here")"
-		else
+		elif grep -q '^    FAIL: ' "$T/log"; then
 			echo "FAIL ${name#t_} ($((SECONDS - start)) s)"
+		else
+			# no check failed: the test ended early (a signal, exit)
+			echo "FAIL ${name#t_} ($((SECONDS - start)) s): exited $rc with no FAIL line$([ "$rc" -gt 128 ] && echo " (signal $((rc - 128)))")"
 		fi
 		cat "$T/log"
 		# portwatch's own words, when the test kept them
