@@ -109,12 +109,49 @@ json.dump(cfg, open(sys.argv[1], "w"), indent=1)
 EOF
 }
 
+# image_cgroups_remove REL: cgroup REL in every hierarchy (cgroup v2, and
+# each v1 controller's on a hybrid host), any process left in it killed,
+# then it and each empty level above it that runc made removed, deepest
+# first (runc delete removes only the container's own level; the levels of
+# the test's own cgroup in v2 are tests/run.sh's, never empty here: its sh)
+image_cgroups_remove() {
+	local m d p i
+	for m in $(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break
+		if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $5 }' /proc/self/mountinfo); do
+		d=$m$1
+		for i in $(seq 50); do
+			p=$(cat "$d/cgroup.procs" 2>/dev/null)
+			[ -z "$p" ] && break
+			# shellcheck disable=SC2086
+			kill -KILL $p 2>/dev/null
+			sleep 0.1
+		done
+		# (the container's own level may be gone already: runc delete)
+		while [ "$d" != "$m" ] && { [ ! -e "$d" ] || rmdir "$d" 2>/dev/null; }; do
+			d=${d%/*}
+		done
+	done
+}
+
 # image_start: run the bundle with runc (not detached: runc passes stdio
 # through and exits with the container's status), wait for "attached in".
-# Sets CTR (container id) and CTR_PID (portwatch's pid on the host).
+# Sets CTR (container id) and CTR_PID (portwatch's pid on the host). The
+# container's cgroup goes under the test's own (linux.cgroupsPath, absolute
+# from the hierarchy's root: tests/run.sh kills and removes what is left
+# there, and sweeps it after a killed run); its cleanup removes it in every
+# hierarchy, also when runc could not.
 image_start() {
 	CTR=pwimg-$$-$RANDOM
 	RUNC="runc --root $T/runc"
+	if [ -n "${PW_TEST_CG_REL:-}" ]; then
+		must python3 - "$T/bundle/config.json" "$PW_TEST_CG_REL/$CTR" <<'PYEOF'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+cfg["linux"]["cgroupsPath"] = sys.argv[2]
+json.dump(cfg, open(sys.argv[1], "w"), indent=1)
+PYEOF
+		defer "image_cgroups_remove '$PW_TEST_CG_REL/$CTR'"
+	fi
 	$RUNC run --bundle "$T/bundle" "$CTR" > "$T/pw.out" 2> "$T/pw.err" &
 	PW_PID=$!
 	defer "$RUNC kill $CTR KILL; wait $PW_PID; $RUNC delete -f $CTR"
@@ -124,6 +161,8 @@ image_start() {
 		exit 1
 	fi
 	CTR_PID=$($RUNC state "$CTR" | jq .pid)
+	[ -z "${PW_TEST_CG_REL:-}" ] || check_eq "the container's cgroup (v2) is under the test's own" \
+		"$PW_TEST_CG_REL/$CTR" "$(awk -F: '$1 == "0" {print $3}' "/proc/$CTR_PID/cgroup")"
 }
 
 # image_stop: SIGINT to portwatch in the container; runc's exit status is
