@@ -152,8 +152,10 @@ run_cleanups_left() {
 run_alive() { [ -d "/proc/$1" ] && grep -q 'run.sh' "/proc/$1/cmdline" 2>/dev/null; }
 sweep_leftovers() {
 	local d pid ns u m hex n=0
+	# (and where this run makes its own: a run inside a test's cgroup)
 	for m in $(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break
-		if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $5 }' /proc/self/mountinfo); do
+		if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $5 }' /proc/self/mountinfo) \
+		${PW_TEST_CG:+"$PW_TEST_CG"}; do
 		[ -w "$m" ] || continue
 		for d in "$m"/pwtest.* "$m"/pwabuse-*; do
 			[ -d "$d" ] || continue
