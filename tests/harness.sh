@@ -42,14 +42,14 @@ t_harness_limits_and_skips() {
 t_harness_sweeps_killed_run() {
 	[ -z "${PW_SAN_INNER:-}" ] || skip "the harness is the same in the sanitizer pass (run in the first pass)"
 	own_cgroup
-	local HC_DIR=$T/hs a ns cg user="" i p
+	local HC_DIR=$T/hs a ns cg user="" p
 	mkdir -p "$HC_DIR"
 	HC_DIR=$HC_DIR PW_TEST_EXTRA=tests/harness_cases.sh PW_NO_UNIT=1 PW_SAN_INNER=1 T= \
 		setsid tests/run.sh '^t_hsweep_hold$' > "$T/inner1" 2>&1 &
 	a=$!
 	# (should the check fail: what the sweep did not take)
 	defer "find '$OWN_CG/pwtest.$a' -depth -type d -exec rmdir {} + 2>/dev/null"
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		[ -f "$HC_DIR/ready" ] && break
 		kill -0 "$a" 2>/dev/null || break
 		sleep 0.1
@@ -62,7 +62,7 @@ t_harness_sweeps_killed_run() {
 	# the kill: the run's session, and every process in its cgroups (the
 	# test's own session and a process moved into a cgroup included)
 	kill -KILL -- "-$a"
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		p=$(find "$OWN_CG/pwtest.$a" -name cgroup.procs -exec cat {} + 2>/dev/null)
 		[ -z "$p" ] && break
 		# shellcheck disable=SC2086

@@ -115,11 +115,11 @@ EOF
 # first (runc delete removes only the container's own level; the levels of
 # the test's own cgroup in v2 are tests/run.sh's, never empty here: its sh)
 image_cgroups_remove() {
-	local m d p i
+	local m d p _
 	for m in $(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break
 		if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $5 }' /proc/self/mountinfo); do
 		d=$m$1
-		for i in $(seq 50); do
+		for _ in $(seq 50); do
 			p=$(cat "$d/cgroup.procs" 2>/dev/null)
 			[ -z "$p" ] && break
 			# shellcheck disable=SC2086

@@ -167,15 +167,15 @@ sweep_leftovers() {
 		done
 	done
 	if [ -n "$CG2" ]; then
-		for d in $(find "$CG2" -maxdepth 4 -type d \( -name 'pod6f1e2c3a-1b2c-4d5e-8f90-*' \
-			-o -name 'kubepods-*pod6f1e2c3a_1b2c_4d5e_8f90_*.slice' \) 2>/dev/null); do
+		while IFS= read -r d; do
 			hex=${d##*[-_]}; hex=${hex%.slice}
 			[[ $hex =~ ^[0-9a-f]{12}$ ]] || continue
 			run_alive $((16#$hex / 32768)) && continue
 			cg_kill_tree "$d"
 			cg_rm_tree "$d"
 			n=$((n + 1))
-		done
+		done < <(find "$CG2" -maxdepth 4 -type d \( -name 'pod6f1e2c3a-1b2c-4d5e-8f90-*' \
+			-o -name 'kubepods-*pod6f1e2c3a_1b2c_4d5e_8f90_*.slice' \) -prune 2>/dev/null)
 	fi
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(pwt|pwc|pwa-c|pwa-f)-[0-9]+-'); do
 		pid=$(sed -E 's/^(pwt|pwc|pwa-c|pwa-f)-([0-9]+)-.*/\2/' <<<"$ns")
