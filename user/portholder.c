@@ -349,10 +349,16 @@ static uint64_t pid_cgroup_id(uint32_t pid)
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::/", 4))
+	for (bool start = true; fgets(line, sizeof(line), f); ) {
+		size_t n = strcspn(line, "\n");
+		bool whole = line[n] == '\n';
+
+		/* a line's start only (a long path comes in pieces) */
+		if (!start || !whole || strncmp(line, "0::/", 4)) {
+			start = whole;
 			continue;
-		line[strcspn(line, "\n")] = '\0';
+		}
+		line[n] = '\0';
 		fclose(f);
 		snprintf(full, sizeof(full), "%s%s", root, line + 3);
 		return !stat(full, &st) ? (uint64_t)st.st_ino : 0;
