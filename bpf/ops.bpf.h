@@ -122,7 +122,7 @@ static __always_inline void op_failed(struct sock *sk, __u16 family, __u8 op, in
 	if (c) {
 		__builtin_memcpy(e.saddr, c->addr, sizeof(e.saddr));
 		e.sport = c->port;
-		e.proto = op == PW_OP_BIND_PORT ? c->proto : 0;
+		e.proto = c->proto;
 	}
 	bpf_get_current_comm(e.thread, sizeof(e.thread));
 	if (sk)

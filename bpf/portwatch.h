@@ -79,7 +79,7 @@ struct pw_event {
 	__u8 cause;		/* enum pw_cause */
 	__u8 mode;		/* enum pw_mode */
 	__u8 op;		/* enum pw_op */
-	__u8 proto;		/* PW_OP_BIND_PORT: the socket's IPPROTO_TCP/UDP, else 0 */
+	__u8 proto;		/* binds: the socket's IPPROTO_TCP/UDP, else 0 */
 	__u8 pad;
 	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
 	__u8 daddr[16];

@@ -279,12 +279,13 @@ t_ops_off_by_default() {
 	check_eq "--ops bindx: exit code" 2 $?
 }
 
-# bind_port_holder ARGS...: start the holder (tests/bind.sh's Python body on
-# stdin, run in the test netns in the background: it prints its record line
-# to $T/h, then waits for $T/done, 120 s at most), wait for its record
+# bind_port_holder [ARGS...]: start the holder (a Python body on stdin, run
+# in the test netns in the background with $T/done and ARGS as its
+# arguments: it prints its record line to $T/h, then waits for $T/done,
+# 120 s at most), wait for its record
 bind_port_holder() {
 	cat > "$T/holder.py"
-	ip netns exec "$NS" python3 "$T/holder.py" "$T/done" > "$T/h" &
+	ip netns exec "$NS" python3 "$T/holder.py" "$T/done" "$@" > "$T/h" &
 	defer "touch $T/done; kill $! 2>/dev/null; wait $!"
 	wait_for "$T/h" '"pid"' 20 || exit 1
 }
@@ -384,7 +385,7 @@ print(",".join(out))' "$port")
 			and .remedy == "ip_local_reserved_ports" and .reserved_ports == $v
 			and .error == null)' "$T/ph" | wc -l)"
 	check_eq "stderr: the two lookups the rate limit skipped" 1 \
-		"$(grep -c '^portwatch: 2 port holder lookups not taken (2: the same port within 5 s, 0: too many ports, 0: over 32 a second)$' "$T/pw.err")"
+		"$(grep -cxF 'portwatch: 2 bind diagnoses not taken (2: the same port or address within 5 s, 0: too many of them, 0: over 32 a second)' "$T/pw.err")"
 	# the value applies as it is, and the kernel reads back the same list
 	must in_ns sysctl -qw net.ipv4.ip_local_reserved_ports="$(jq -r .reserved_ports "$T/ph")"
 	check_eq "the kernel's ip_local_reserved_ports after the remedy" "$expect" \
@@ -423,4 +424,93 @@ t_bind_port_listener() {
 		"$(grep -cE "^  -> bind_port 127\.0\.0\.1:40005 \(tcp\): port taken by a listener, pid $hpid \(python3\) \[[^]]*\] LISTEN$" "$T/pw.out")"
 	check_eq "no range blame, no reserved_ports remedy" 0 \
 		"$(grep -cE 'ephemeral|reserved_ports' "$T/pw.out")"
+}
+
+# check_bind_scope HOLD TRIES: issue 23 item 1's classification. A client
+# holds the whole 10-port range with 10 binds of (HOLD, 0), then tries
+# bind(ADDR, 0) for each ADDR of TRIES (comma-separated), keeping every
+# socket until the test ends; its own record: per address, binds ok and
+# failed. Each failing address gets one bind_ports diagnosis (5 s per
+# address); results in $T/h, the diagnoses in $T/bp.
+check_bind_scope() {
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j --ops bind --cgroup "$OWN_CG"
+	bind_port_holder "$1" "$2" <<-'EOF2'
+	import errno, json, os, socket, sys, time
+	res, held = {}, []
+	def bind(a):
+	    r = res.setdefault(a, {"ok": 0, "errors": {}})
+	    s = socket.socket()
+	    try:
+	        s.bind((a, 0))
+	        r["ok"] += 1
+	        held.append(s)
+	    except OSError as e:
+	        name = errno.errorcode.get(e.errno, str(e.errno))
+	        r["errors"][name] = r["errors"].get(name, 0) + 1
+	for _ in range(10):
+	    bind(sys.argv[2])
+	for a in sys.argv[3].split(","):
+	    bind(a)
+	print(json.dumps({"pid": os.getpid(), "res": res}), flush=True)
+	end = time.time() + 120
+	while not os.path.exists(sys.argv[1]) and time.time() < end:
+	    time.sleep(0.05)
+	EOF2
+	local pid fails addrs
+	pid=$(jq .pid "$T/h")
+	fails=$(jq '[.res[].errors.EADDRINUSE // 0] | add' "$T/h")
+	addrs=$(jq '[.res[] | select(.errors.EADDRINUSE)] | length' "$T/h")
+	check_eq "the holder's binds of $1 (the scenario: 10 ports)" 10 "$(jq --arg a "$1" '.res[$a].ok' "$T/h")"
+	wait_count "$T/pw.out" '"type":"bind_ports"' "$addrs" 20
+	wait_count "$T/pw.out" '"op":"bind"' "$fails" 10
+	touch "$T/done"
+	pw_stop
+	check_eq "bind events of the client" "$fails" \
+		"$(op_events bind | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRINUSE")' | wc -l)"
+	check_eq "summary op_failures.bind of the client" "$fails" "$(summary_op "$pid" bind)"
+	jq -c 'select(.type == "bind_ports")' "$T/pw.out" > "$T/bp"
+	check_eq "bind_ports diagnoses: one per failing address" "$addrs" "$(wc -l < "$T/bp")"
+	check_eq "stderr: the failures the rate limit left undiagnosed" 1 \
+		"$(grep -cxF "portwatch: $((fails - addrs)) bind diagnoses not taken ($((fails - addrs)): the same port or address within 5 s, 0: too many of them, 0: over 32 a second)" "$T/pw.err")"
+}
+
+# bind_scope_of ADDR: the diagnosis of ADDR as "verdict range_size
+# ports_taken ports_taken_all", checked to be the client's, in the netns
+bind_scope_of() {
+	jq -r --arg a "$1" --argjson p "$(jq .pid "$T/h")" --argjson ns "$NS_INO" \
+		'select(.saddr == $a and .pid == $p and .netns == $ns and .proto == "tcp"
+		and .port_range == [40000, 40009] and .error == null)
+		| "\(.verdict) \(.range_size) \(.ports_taken) \(.ports_taken_all)"' "$T/bp"
+}
+
+# The range taken for one address only: 127.0.0.1's binds fail, and the
+# client's own bind of 127.0.0.2 then gets a port (so other addresses have
+# some): address_ports_taken, no wildcard socket
+t_bind0_scope_address() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	check_bind_scope 127.0.0.1 127.0.0.1,127.0.0.1,127.0.0.2
+	check_eq "the client's binds of 127.0.0.1 after (the scenario)" '{"ok":10,"errors":{"EADDRINUSE":2}}' \
+		"$(jq -c '.res["127.0.0.1"]' "$T/h")"
+	check_eq "the client's bind of 127.0.0.2 (another address has ports)" '{"ok":1,"errors":{}}' \
+		"$(jq -c '.res["127.0.0.2"]' "$T/h")"
+	check_eq "127.0.0.1: every port taken for that address, none for all" \
+		"address_ports_taken 10 10 0" "$(bind_scope_of 127.0.0.1)"
+}
+
+# The range taken by wildcard sockets: binds of every address fail
+# (127.0.0.1 and 127.0.0.2, the client's own record): range_exhausted
+t_bind0_scope_range() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	check_bind_scope 0.0.0.0 127.0.0.1,127.0.0.1,127.0.0.2
+	check_eq "the client's binds of 127.0.0.1 and 127.0.0.2 (the scenario)" \
+		'{"ok":0,"errors":{"EADDRINUSE":2}} {"ok":0,"errors":{"EADDRINUSE":1}}' \
+		"$(jq -c '.res["127.0.0.1"], .res["127.0.0.2"]' "$T/h" | tr '\n' ' ' | sed 's/ $//')"
+	check_eq "127.0.0.1: the range exhausted for every address" \
+		"range_exhausted 10 10 10" "$(bind_scope_of 127.0.0.1)"
+	check_eq "127.0.0.2: the range exhausted for every address" \
+		"range_exhausted 10 10 10" "$(bind_scope_of 127.0.0.2)"
 }

@@ -179,7 +179,7 @@ int pw_consumer_event(void *ctx, void *data, size_t size)
 		c->bound_conflicts++;
 	if (e->ret == -EADDRNOTAVAIL && e->netns && !(e->flags & PW_NO_DEST) && c->diag_limit)
 		ask_diagnosis(c, e);
-	if (e->op == PW_OP_BIND_PORT && e->netns && c->holder_asks)
+	if ((e->op == PW_OP_BIND_PORT || e->op == PW_OP_BIND) && e->netns && c->holder_asks)
 		pw_holder_ask(c->holder_asks, c->mb, e);
 	if (c->fold && !pw_fold_event(c->fold, e, c->out))
 		return next(c);

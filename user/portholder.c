@@ -25,7 +25,8 @@
 /* ---- consumer side ---- */
 
 struct pw_holder_asks {
-	struct pw_dest_limit *lim;
+	struct pw_dest_limit *lim;	/* bind_port: (netns, family, proto, port) */
+	struct pw_dest_limit *lim0;	/* bind: (netns, family, address, proto) */
 	uint64_t limited, no_room;
 };
 
@@ -33,8 +34,9 @@ struct pw_holder_asks *pw_holder_asks_new(void)
 {
 	struct pw_holder_asks *a = calloc(1, sizeof(*a));
 
-	if (a && !(a->lim = pw_dest_limit_new(PW_HOLDER_LIMIT_SLOTS))) {
-		free(a);
+	if (a && (!(a->lim = pw_dest_limit_new(PW_HOLDER_LIMIT_SLOTS)) ||
+		  !(a->lim0 = pw_dest_limit_new(PW_HOLDER_LIMIT_SLOTS)))) {
+		pw_holder_asks_free(a);
 		a = NULL;
 	}
 	return a;
@@ -42,20 +44,26 @@ struct pw_holder_asks *pw_holder_asks_new(void)
 
 void pw_holder_asks_free(struct pw_holder_asks *a)
 {
-	if (a)
+	if (a) {
 		pw_dest_limit_free(a->lim);
+		pw_dest_limit_free(a->lim0);
+	}
 	free(a);
 }
 
 void pw_holder_ask(struct pw_holder_asks *a, struct pw_mailbox *mb, const struct pw_event *e)
 {
-	/* the key: netns, family, protocol (in the address) and port */
+	/* bind_port: netns, family, protocol (in the address) and port;
+	 * bind: netns, family, the address and protocol (as the port) */
 	uint8_t key[16] = { e->proto };
 	struct pw_diag_req r = {
 		.netns = e->netns, .ts_ns = e->ts_ns, .pid = e->pid, .tid = e->tid,
-		.op = PW_OP_BIND_PORT, .proto = e->proto,
+		.op = e->op, .proto = e->proto,
 	};
-	int due = pw_dest_limit_due(a->lim, e->netns, e->family, key, e->sport, e->ts_ns,
+	int due = e->op == PW_OP_BIND_PORT
+		? pw_dest_limit_due(a->lim, e->netns, e->family, key, e->sport, e->ts_ns,
+				    PW_HOLDER_EVERY_NS)
+		: pw_dest_limit_due(a->lim0, e->netns, e->family, e->saddr, e->proto, e->ts_ns,
 				    PW_HOLDER_EVERY_NS);
 
 	if (due < 0)
@@ -84,8 +92,8 @@ void pw_holder_skips_say(const struct pw_holder_asks *a)
 
 	pw_holder_asks_skips(a, &s);
 	if (s.limited || s.no_room || s.over_budget)
-		fprintf(stderr, "portwatch: %llu port holder lookups not taken (%llu: the same "
-			"port within %llu s, %llu: too many ports, %llu: over %d a second)\n",
+		fprintf(stderr, "portwatch: %llu bind diagnoses not taken (%llu: the same port "
+			"or address within %llu s, %llu: too many of them, %llu: over %d a second)\n",
 			(unsigned long long)(s.limited + s.no_room + s.over_budget),
 			(unsigned long long)s.limited, PW_HOLDER_EVERY_NS / 1000000000,
 			(unsigned long long)s.no_room, (unsigned long long)s.over_budget,
@@ -195,7 +203,7 @@ static void norm_addr(unsigned int fam, const uint8_t *a, unsigned int *nf, cons
 	}
 }
 
-static bool addr_any(unsigned int fam, const uint8_t *a)
+bool pw_addr_any(unsigned int fam, const uint8_t *a)
 {
 	static const uint8_t zero[16];
 
@@ -204,14 +212,14 @@ static bool addr_any(unsigned int fam, const uint8_t *a)
 
 /* Could a socket on (sf, sa) conflict with a bind to (rf, ra)? Either is
  * the wildcard, or the same address. */
-static bool addr_conflicts(unsigned int rf, const uint8_t *ra, unsigned int sf, const uint8_t *sa)
+bool pw_addr_conflicts(unsigned int rf, const uint8_t *ra, unsigned int sf, const uint8_t *sa)
 {
 	const uint8_t *x, *y;
 	unsigned int xf, yf;
 
 	norm_addr(rf, ra, &xf, &x);
 	norm_addr(sf, sa, &yf, &y);
-	if (addr_any(xf, x) || addr_any(yf, y))
+	if (pw_addr_any(xf, x) || pw_addr_any(yf, y))
 		return true;
 	return xf == yf && !memcmp(x, y, xf == AF_INET ? 4 : 16);
 }
@@ -230,7 +238,7 @@ static int on_sock(void *arg, const struct inet_diag_msg *m)
 		return 0;
 	memcpy(s.saddr, m->id.idiag_src, alen);
 	memcpy(s.daddr, m->id.idiag_dst, alen);
-	if (!addr_conflicts(l->r->dest.family, l->r->dest.addr, s.family, s.saddr))
+	if (!pw_addr_conflicts(l->r->dest.family, l->r->dest.addr, s.family, s.saddr))
 		return 0;
 	l->sockets++;
 	if (l->n < PW_HOLDER_SOCKETS)
@@ -274,42 +282,66 @@ static int open_netns(uint32_t pid, uint64_t inode)
 	return fd;
 }
 
-/* Inside the netns: its settings and a sock_diag socket; back; the dumps. */
-static void look_up(struct lookup *l, struct pw_ns_settings *set)
+int pw_holder_enter(const struct pw_diag_req *r, struct pw_ns_settings *set, char *err,
+		    size_t errsz)
 {
-	static const uint8_t fams[] = { AF_INET, AF_INET6 };
-	int nsfd = open_netns(l->r->pid, l->r->netns), orig = -1, sk = -1, r, r2;
+	int nsfd = open_netns(r->pid, r->netns), orig = -1, sk = -1, e, e2;
 	bool entered = false;
 	uint64_t ino = 0;
+
+	if (nsfd < 0) {
+		snprintf(err, errsz, "the netns is gone");
+		return -ENOENT;
+	}
+	e = pw_netns_enter(nsfd, &orig, &entered, &ino, err, errsz);
+	if (!e && (sk = pw_sockdiag_open(err, errsz)) < 0)
+		e = sk;
+	if (!e)
+		e = pw_ns_settings_read(set, err, errsz);
+	e2 = pw_netns_leave(orig, entered, err, errsz);
+	if (orig >= 0)
+		close(orig);
+	close(nsfd);
+	if (e || e2) {
+		if (sk >= 0)
+			close(sk);
+		return e ? e : e2;
+	}
+	return sk;
+}
+
+int pw_holder_dump(int sk, uint8_t proto, uint16_t sport,
+		   int (*fn)(void *arg, const struct inet_diag_msg *m), void *arg,
+		   char *err, size_t errsz)
+{
+	static const uint8_t fams[] = { AF_INET, AF_INET6 };
+	int r = 0;
+
+	for (int i = 0; i < 2 && !r; i++) {
+		r = pw_sockdiag_dump_proto(sk, fams[i], proto, ~0u, sport, 0, fn, arg);
+		if (r == -ENOENT && fams[i] == AF_INET6)
+			r = 0;	/* no inet6 diag */
+		if (r)
+			snprintf(err, errsz, "sock_diag dump: %s", strerror(-r));
+	}
+	return r;
+}
+
+/* Inside the netns: its settings and a sock_diag socket; back; the dump. */
+static void look_up(struct lookup *l, struct pw_ns_settings *set)
+{
+	int sk, r;
 
 	l->verdict = PW_HOLDER_UNKNOWN;
 	l->lo = 1;
 	l->hi = 0;
 	l->pick = -1;
-	if (nsfd < 0) {
-		snprintf(l->err, sizeof(l->err), "the netns is gone");
-		return;
-	}
-	r = pw_netns_enter(nsfd, &orig, &entered, &ino, l->err, sizeof(l->err));
-	if (!r && (sk = pw_sockdiag_open(l->err, sizeof(l->err))) < 0)
-		r = sk;
-	if (!r)
-		r = pw_ns_settings_read(set, l->err, sizeof(l->err));
-	r2 = pw_netns_leave(orig, entered, l->err, sizeof(l->err));
-	if (orig >= 0)
-		close(orig);
-	close(nsfd);
-	if (!r && !r2) {
+	sk = pw_holder_enter(l->r, set, l->err, sizeof(l->err));
+	if (sk >= 0) {
 		l->lo = set->lo;
 		l->hi = set->hi;
-		for (int i = 0; i < 2 && !r; i++) {
-			r = pw_sockdiag_dump_proto(sk, fams[i], l->r->proto, ~0u, l->r->dest.port, 0,
-						   on_sock, l);
-			if (r == -ENOENT && fams[i] == AF_INET6)
-				r = 0;	/* no inet6 diag */
-			if (r)
-				snprintf(l->err, sizeof(l->err), "sock_diag dump: %s", strerror(-r));
-		}
+		r = pw_holder_dump(sk, l->r->proto, l->r->dest.port, on_sock, l, l->err,
+				   sizeof(l->err));
 		if (!r) {
 			l->verdict = pw_holder_judge(l->socks, l->n, l->r->proto, l->lo, l->hi,
 						     &l->pick);
@@ -564,22 +596,28 @@ size_t pw_holder_diagnose(struct pw_diag_req *reqs, size_t n, FILE *out, bool js
 	struct pw_diag_req mine[PW_HOLDER_PER_SEC];
 	size_t left = 0, nl = 0;
 
+	size_t nb = 0;
+
 	for (size_t i = 0; i < n; i++) {
-		if (reqs[i].op != PW_OP_BIND_PORT)
+		if (reqs[i].op != PW_OP_BIND_PORT && reqs[i].op != PW_OP_BIND)
 			reqs[left++] = reqs[i];
-		else if (nl < PW_HOLDER_PER_SEC && take_token())
-			mine[nl++] = reqs[i];
+		else if (nl + nb < PW_HOLDER_PER_SEC && take_token())
+			mine[reqs[i].op == PW_OP_BIND ? PW_HOLDER_PER_SEC - ++nb : nl++] = reqs[i];
 		else
 			__atomic_add_fetch(&over_budget, 1, __ATOMIC_RELAXED);
 	}
-	if (!nl)
+	if (!nl && !nb)
 		return left;
-	ls = calloc(nl, sizeof(*ls));
+	ls = calloc(nl ? nl : 1, sizeof(*ls));
 	set = malloc(sizeof(*set));
 	if (!ls || !set) {
-		__atomic_add_fetch(&over_budget, nl, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&over_budget, nl + nb, __ATOMIC_RELAXED);
 		goto out;
 	}
+	/* bind(addr, 0): the range's ports for that address (bindscope.c) */
+	for (size_t i = 0; i < nb; i++)
+		pw_bind_scope_diagnose(&mine[PW_HOLDER_PER_SEC - 1 - i], set, out, json,
+				       mono_to_real);
 	for (size_t i = 0; i < nl; i++) {
 		ls[i].r = &mine[i];
 		look_up(&ls[i], set);

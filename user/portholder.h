@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include <linux/inet_diag.h>
 #include "portwatch.h"
 #include "pressure.h"
 
@@ -70,7 +71,39 @@ int pw_holder_judge(const struct pw_port_sock *socks, size_t n, uint8_t proto, i
  * when it does not fit. Pure. */
 bool pw_reserved_value(const uint8_t *bits, unsigned int port, char *buf, size_t sz);
 
-/* Take the PW_OP_BIND_PORT requests out of reqs (the others keep their
+/* Could a socket on (sf, sa) conflict with a bind to (rf, ra)? Either is
+ * the wildcard, or the same address (v4-mapped IPv6 as IPv4). */
+bool pw_addr_conflicts(unsigned int rf, const uint8_t *ra, unsigned int sf, const uint8_t *sa);
+bool pw_addr_any(unsigned int fam, const uint8_t *a);
+struct pw_ns_settings;
+/* Into r's netns: its settings into *set and a sock_diag socket of it
+ * (returned, >= 0), then back; -errno with the reason in err. */
+int pw_holder_enter(const struct pw_diag_req *r, struct pw_ns_settings *set, char *err,
+		    size_t errsz);
+/* Dump the sockets of proto (both families, every state) on local port
+ * sport (0: all) to fn; 0 or -errno with the reason in err. */
+int pw_holder_dump(int sk, uint8_t proto, uint16_t sport,
+		   int (*fn)(void *arg, const struct inet_diag_msg *m), void *arg,
+		   char *err, size_t errsz);
+
+/* ---- bind(addr, 0) (PW_OP_BIND): bindscope.c ---- */
+enum pw_scope_verdict {
+	PW_SCOPE_UNKNOWN = 0,	/* not looked up */
+	PW_SCOPE_RANGE,		/* no port of the range free for any address */
+	PW_SCOPE_ADDRESS,	/* every port taken for this address; others have some */
+	PW_SCOPE_RELEASED,	/* ports free again by the lookup */
+};
+const char *pw_scope_verdict_name(int v);
+/* Pure: the verdict from the usable ports of the range (range_size), those
+ * a socket takes for the address asked for (taken), and those a wildcard
+ * socket takes for every address (taken_all); wildcard: the bind asked
+ * for the wildcard address. */
+int pw_bind_scope_judge(bool wildcard, uint32_t range_size, uint32_t taken, uint32_t taken_all);
+/* One PW_OP_BIND request: look in its netns and write the diagnosis. */
+void pw_bind_scope_diagnose(const struct pw_diag_req *r, struct pw_ns_settings *set, FILE *out,
+			    bool json, int64_t mono_to_real);
+
+/* Take the PW_OP_BIND_PORT and PW_OP_BIND requests out of reqs (the others keep their
  * order, in front; returns how many are left), look up their holders and
  * write one diagnosis each to out. wl: the worker's resolver, or NULL. */
 size_t pw_holder_diagnose(struct pw_diag_req *reqs, size_t n, FILE *out, bool json,

@@ -98,10 +98,49 @@ static void test_reserved_value(void **state)
 	assert_false(pw_reserved_value(bits, 1, buf, sizeof(buf)));
 }
 
+static void test_bind_scope_judge(void **state)
+{
+	(void)state;
+	/* some port free again by the lookup */
+	assert_int_equal(pw_bind_scope_judge(false, 10, 9, 0), PW_SCOPE_RELEASED);
+	assert_int_equal(pw_bind_scope_judge(true, 10, 9, 9), PW_SCOPE_RELEASED);
+	/* taken for the address only: other addresses have ports */
+	assert_int_equal(pw_bind_scope_judge(false, 10, 10, 0), PW_SCOPE_ADDRESS);
+	assert_int_equal(pw_bind_scope_judge(false, 10, 10, 9), PW_SCOPE_ADDRESS);
+	/* wildcard sockets on every port, or a wildcard bind: every address */
+	assert_int_equal(pw_bind_scope_judge(false, 10, 10, 10), PW_SCOPE_RANGE);
+	assert_int_equal(pw_bind_scope_judge(true, 10, 10, 0), PW_SCOPE_RANGE);
+	/* an empty usable range (all reserved) */
+	assert_int_equal(pw_bind_scope_judge(false, 0, 0, 0), PW_SCOPE_RANGE);
+	assert_string_equal(pw_scope_verdict_name(PW_SCOPE_ADDRESS), "address_ports_taken");
+	assert_string_equal(pw_scope_verdict_name(PW_SCOPE_RANGE), "range_exhausted");
+	assert_string_equal(pw_scope_verdict_name(PW_SCOPE_UNKNOWN), "unknown");
+}
+
+static void test_addr_conflicts(void **state)
+{
+	uint8_t a1[16] = { 127, 0, 0, 1 }, a2[16] = { 127, 0, 0, 2 }, any[16] = { 0 };
+	uint8_t m1[16] = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 };
+	uint8_t v6[16] = { [15] = 1 };
+
+	(void)state;
+	assert_true(pw_addr_conflicts(AF_INET, a1, AF_INET, a1));
+	assert_false(pw_addr_conflicts(AF_INET, a1, AF_INET, a2));
+	assert_true(pw_addr_conflicts(AF_INET, a1, AF_INET, any));
+	assert_true(pw_addr_conflicts(AF_INET, any, AF_INET, a2));
+	/* v4-mapped IPv6 is its IPv4 address; :: is every address */
+	assert_true(pw_addr_conflicts(AF_INET, a1, AF_INET6, m1));
+	assert_false(pw_addr_conflicts(AF_INET, a2, AF_INET6, m1));
+	assert_true(pw_addr_conflicts(AF_INET, a1, AF_INET6, any));
+	assert_false(pw_addr_conflicts(AF_INET6, v6, AF_INET, a1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_judge),
+		cmocka_unit_test(test_bind_scope_judge),
+		cmocka_unit_test(test_addr_conflicts),
 		cmocka_unit_test(test_reserved_value),
 	};
 
