@@ -93,11 +93,12 @@ void pw_holder_skips_say(const struct pw_holder_asks *a)
 	pw_holder_asks_skips(a, &s);
 	if (s.limited || s.no_room || s.over_budget)
 		fprintf(stderr, "portwatch: %llu bind diagnoses not taken (%llu: the same port "
-			"or address within %llu s, %llu: too many of them, %llu: over %d a second)\n",
+			"or address within %llu s, %llu: too many of them, %llu: over %d a second or "
+			"%d for port 0)\n",
 			(unsigned long long)(s.limited + s.no_room + s.over_budget),
 			(unsigned long long)s.limited, PW_HOLDER_EVERY_NS / 1000000000,
 			(unsigned long long)s.no_room, (unsigned long long)s.over_budget,
-			PW_HOLDER_PER_SEC);
+			PW_HOLDER_PER_SEC, PW_SCOPE_PER_SEC);
 }
 
 uint64_t pw_holder_over_budget(void)
@@ -570,20 +571,24 @@ static void out_one(FILE *out, const struct lookup *l, bool json, int64_t mono_t
 		fwrite(buf, 1, sb.len, out);
 }
 
-/* Lookups left this second (a token bucket of PW_HOLDER_PER_SEC). */
-static bool take_token(void)
+/* Lookups left this second: PW_HOLDER_PER_SEC in all, of which at most
+ * PW_SCOPE_PER_SEC bind(addr, 0) ones (each dumps every socket of the
+ * netns, where a port's lookup has the kernel filter on the port). */
+static bool take_token(bool scope)
 {
 	static int64_t refill_ns;
-	static int tokens = PW_HOLDER_PER_SEC;
+	static int tokens, scope_tokens;
 	int64_t now = pw_clock_ns(CLOCK_MONOTONIC);
 
-	if (now - refill_ns >= 1000000000) {
+	if (!refill_ns || now - refill_ns >= 1000000000) {
 		tokens = PW_HOLDER_PER_SEC;
+		scope_tokens = PW_SCOPE_PER_SEC;
 		refill_ns = now;
 	}
-	if (!tokens)
+	if (!tokens || (scope && !scope_tokens))
 		return false;
 	tokens--;
+	scope_tokens -= scope;
 	return true;
 }
 
@@ -601,7 +606,7 @@ size_t pw_holder_diagnose(struct pw_diag_req *reqs, size_t n, FILE *out, bool js
 	for (size_t i = 0; i < n; i++) {
 		if (reqs[i].op != PW_OP_BIND_PORT && reqs[i].op != PW_OP_BIND)
 			reqs[left++] = reqs[i];
-		else if (nl + nb < PW_HOLDER_PER_SEC && take_token())
+		else if (nl + nb < PW_HOLDER_PER_SEC && take_token(reqs[i].op == PW_OP_BIND))
 			mine[reqs[i].op == PW_OP_BIND ? PW_HOLDER_PER_SEC - ++nb : nl++] = reqs[i];
 		else
 			__atomic_add_fetch(&over_budget, 1, __ATOMIC_RELAXED);

@@ -22,6 +22,7 @@
 #define PW_HOLDER_EVERY_NS	(5ull * 1000000000)	/* per (netns, protocol, port) */
 #define PW_HOLDER_LIMIT_SLOTS	4096	/* ports remembered by the rate limit */
 #define PW_HOLDER_PER_SEC	32	/* lookups a second (burst of as many) */
+#define PW_SCOPE_PER_SEC	4	/* of which bind(addr, 0) ones (whole-netns dumps) */
 #define PW_HOLDER_SOCKETS	8	/* sockets on the port kept per lookup */
 
 /* ---- consumer side ---- */
