@@ -392,19 +392,20 @@ print(",".join(out))' "$port")
 		"$(in_ns cat /proc/sys/net/ipv4/ip_local_reserved_ports)"
 }
 
-# A fixed port taken by another listener is told apart: no range blame, no
-# reserved_ports remedy, even for a port inside the range (40005). Text
-# mode: the diagnosis line follows the event.
-t_bind_port_listener() {
-	ops_need
-	command -v python3 > /dev/null || skip "no python3"
+# check_bind_port_listener LADDR: a listener on (LADDR, 40005), a port
+# inside the range; a server's bind(127.0.0.1, 40005) is refused. A port
+# taken by another listener is told apart: no range blame, no
+# reserved_ports remedy. Text mode: the diagnosis line follows the event.
+check_bind_port_listener() {
 	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
 	pw_start --ops bind --cgroup "$OWN_CG"
-	bind_port_holder <<-'EOF2'
+	bind_port_holder "$1" <<-'EOF2'
 	import json, os, socket, sys, time
-	lsn = socket.socket()
-	lsn.bind(("0.0.0.0", 40005))
+	lsn = socket.socket(socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET)
+	if ":" in sys.argv[2]:
+	    lsn.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)	# dual-stack
+	lsn.bind((sys.argv[2], 40005))
 	lsn.listen(8)
 	print(json.dumps({"pid": os.getpid(), "port": lsn.getsockname()[1]}), flush=True)
 	end = time.time() + 120
@@ -424,6 +425,21 @@ t_bind_port_listener() {
 		"$(grep -cE "^  -> bind_port 127\.0\.0\.1:40005 \(tcp\): port taken by a listener, pid $hpid \(python3\) \[[^]]*\] LISTEN$" "$T/pw.out")"
 	check_eq "no range blame, no reserved_ports remedy" 0 \
 		"$(grep -cE 'ephemeral|reserved_ports' "$T/pw.out")"
+}
+
+t_bind_port_listener() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	check_bind_port_listener 0.0.0.0
+}
+
+# The same with a dual-stack IPv6 listener on [::]:40005 (IPV6_V6ONLY
+# off): it takes the port for IPv4 too, and is found among the inet6 sockets
+t_bind_port_listener_dual_stack() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	[ -e /proc/sys/net/ipv6 ] || skip "no IPv6 in this kernel"
+	check_bind_port_listener ::
 }
 
 # check_bind_scope HOLD TRIES: issue 23 item 1's classification. A client
