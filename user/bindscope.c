@@ -96,7 +96,7 @@ static void out_json(struct sbuf *sb, const struct scope *s, int64_t mono_to_rea
 	sb_json_str(sb, r->comm, pw_comm_len(r->comm));
 	sb_printf(sb, ",\"netns\":%llu,\"family\":\"%s\",\"proto\":\"%s\",\"saddr\":\"",
 		  (unsigned long long)r->netns, pw_family_name(r->dest.family),
-		  r->proto == IPPROTO_UDP ? "udp" : "tcp");
+		  r->proto == IPPROTO_UDP ? "udp" : "tcp");	/* only these are asked */
 	sb_addr(sb, r->dest.family, r->dest.addr);
 	sb_printf(sb, "\",\"verdict\":\"%s\"", pw_scope_verdict_name(s->verdict));
 	if (s->verdict != PW_SCOPE_UNKNOWN)

@@ -60,7 +60,11 @@ void pw_holder_ask(struct pw_holder_asks *a, struct pw_mailbox *mb, const struct
 		.netns = e->netns, .ts_ns = e->ts_ns, .pid = e->pid, .tid = e->tid,
 		.op = e->op, .proto = e->proto,
 	};
-	int due = e->op == PW_OP_BIND_PORT
+	int due;
+
+	if (e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)
+		return;	/* SCTP, UDP-Lite...: the event only */
+	due = e->op == PW_OP_BIND_PORT
 		? pw_dest_limit_due(a->lim, e->netns, e->family, key, e->sport, e->ts_ns,
 				    PW_HOLDER_EVERY_NS)
 		: pw_dest_limit_due(a->lim0, e->netns, e->family, e->saddr, e->proto, e->ts_ns,
