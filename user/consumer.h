@@ -30,6 +30,7 @@ struct pw_consumer {
 	int epfd;
 	struct pw_fold *fold;		/* text mode, unless --no-fold */
 	struct pw_dest_limit *diag_limit;	/* NULL: no diagnosis asked */
+	struct pw_holder_asks *holder_asks;	/* NULL: no port holder asked */
 	struct pw_workloads *wl;	/* this thread's resolver; NULL: no workloads */
 
 	uint64_t received;		/* published to the mailbox */

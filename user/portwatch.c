@@ -32,6 +32,7 @@
 #include "knobs.h"
 #include "mailbox.h"
 #include "memlock.h"
+#include "portholder.h"
 #include "pressure.h"
 #include "procs.h"
 #include "report.h"
@@ -288,6 +289,7 @@ static void print_shortfalls(struct ctx *ctx, const struct pw_knobs *knobs)
 			(unsigned long long)(l.diag_dropped + skipped),
 			(unsigned long long)l.diag_dropped, (unsigned long long)skipped,
 			PW_DIAG_EVERY_NS / 1000000000);
+	pw_holder_skips_say(ctx->consumer.holder_asks);
 	if (pw_client_elf_refused())
 		fprintf(stderr, "portwatch: client detection: %llu executables not read (past the "
 			"bounds on their ELF headers and sections): their processes reported as "

@@ -32,6 +32,10 @@ struct pw_diag_req {
 	uint32_t pid, tid;
 	struct pw_dest dest;
 	char comm[PW_COMM_LEN];
+	/* PW_OP_BIND_PORT: the holder of a refused fixed port (portholder.h;
+	 * dest = the address and port asked for, proto the socket's) */
+	uint8_t op;
+	uint8_t proto;
 };
 
 /* The censuses behind a batch of requests (one dump per netns; the order of

@@ -13,6 +13,7 @@
 #include "mailbox.h"
 #include "netns.h"
 #include "metrics.h"
+#include "portholder.h"
 #include "pressure.h"
 #include "worker.h"
 #include "workload.h"
@@ -70,6 +71,8 @@ static void take_requests(struct pw_worker *w)
 
 	if (!n || !(mem = open_memstream(&buf, &len)))
 		return;
+	/* a refused fixed port's holder (portholder.h): those requests out */
+	n = pw_holder_diagnose(reqs, n, mem, w->env->json, w->mono_to_real, w->src.wl);
 	pw_pressure_diagnose(w->pressure, reqs, n, mem, w->env->json, w->mono_to_real);
 	post(w, mem, &buf, &len);
 }
