@@ -896,13 +896,19 @@ storm_table() {
 	EOF
 }
 
-# ops_col LOAD ROLE COLUMN: a column of the ops rounds
-ops_col() { awk -F'\t' -v l="$1" -v r="$2" -v c="$3" '$1 == l && $3 == r {print $c}' "$OPS_RES"; }
+# ops_col LOAD ROLE COLUMN: a column of the ops rounds ("-" left out)
+ops_col() { awk -F'\t' -v l="$1" -v r="$2" -v c="$3" '$1 == l && $3 == r && $c != "-" {print $c}' "$OPS_RES"; }
 # ops_ratio LOAD ROLE BASE_ROLE COLUMN: per pair, ROLE's value over BASE_ROLE's
 ops_ratio() {
 	join -t$'\t' <(awk -F'\t' -v l="$1" -v r="$3" -v c="$4" '$1 == l && $3 == r && $c != "-" {print $2 "\t" $c}' "$OPS_RES" | sort) \
 		<(awk -F'\t' -v l="$1" -v r="$2" -v c="$4" '$1 == l && $3 == r && $c != "-" {print $2 "\t" $c}' "$OPS_RES" | sort) |
 		awk -F'\t' '$2 > 0 {printf "%.4f\n", $3 / $2}'
+}
+# ops_noise LOAD COLUMN: no tracer against no tracer of the pair before
+# (A/A), per pair: how far the host moves a ratio on its own
+ops_noise() {
+	awk -F'\t' -v l="$1" -v c="$2" '$1 == l && $3 == "A" && $c != "-" {print $2 "\t" $c}' "$OPS_RES" |
+		sort -n | awk -F'\t' '{ if (n++ && p > 0) printf "%.4f\n", $2 / p; p = $2 }'
 }
 # rfmt: "median (min-max)" of the ratios on stdin
 rfmt() { stat3 | awk '$1 == "-" {print "-"; next} {printf "%.2f (%.2f-%.2f)", $2, $1, $3}'; }
@@ -917,8 +923,8 @@ ops_table() {
 		echo "not run: $OPS_WHY"
 		return 0
 	fi
-	echo "| load | calls/s, no tracer | wall ns per iteration: none / portwatch / --ops | CPU ns per iteration: none / portwatch / --ops | the call alone, wall ns: none / portwatch / --ops | --ops / none: wall, CPU, call | --ops / portwatch: wall, CPU, call | BPF, --ops programs: ns per call (runs per call) | BPF, all programs: ns per call | events / failures | counts |"
-	echo "| --- | ---: | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	echo "| load | calls/s, no tracer | wall ns per iteration: none / portwatch / --ops | CPU ns per iteration: none / portwatch / --ops | the call alone, wall ns: none / portwatch / --ops | --ops / none: wall, CPU, call | --ops / portwatch: wall, CPU, call | noise, none / none of the pair before: wall, CPU, call | BPF, --ops programs: ns per call (runs per call) | BPF, all programs: ns per call | events / failures | counts |"
+	echo "| --- | ---: | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 	local load desc r c x bo ba cpu0 ev fl n nx
 	for load in $OPS_LOADS; do
 		case $load in
@@ -940,6 +946,7 @@ ops_table() {
 		for r in A C; do
 			cells+=("wall $(ops_ratio "$load" O "$r" 4 | rfmt), CPU $(ops_ratio "$load" O "$r" 5 | rfmt), call $(ops_ratio "$load" O "$r" 6 | rfmt)")
 		done
+		cells+=("wall $(ops_noise "$load" 4 | rfmt), CPU $(ops_noise "$load" 5 | rfmt), call $(ops_noise "$load" 6 | rfmt)")
 		cpu0=$(ops_col "$load" A 5 | med)
 		bo=$(awk -F'\t' -v l="$load" -v b="$cpu0" '$1 == l && $3 == "S" { split($12, f, " "); if ($8 > 0)
 			printf "%.0f (%.2f; %.1f%% of a no-tracer iteration'"'"'s CPU)", f[1] / $8, f[2] / $8, (b > 0 ? f[1] / $8 / b * 100 : 0) }' "$OPS_RES")
@@ -948,7 +955,7 @@ ops_table() {
 		fl=$(awk -F'\t' -v l="$load" '$1 == l && ($3 == "O" || $3 == "S") {s += $9} END {print s + 0}' "$OPS_RES")
 		n=$(awk -F'\t' -v l="$load" '$1 == l && $11 != "-"' "$OPS_RES" | wc -l)
 		nx=$(awk -F'\t' -v l="$load" '$1 == l && $11 == "exact"' "$OPS_RES" | wc -l)
-		printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s / %s | exact %s/%s |\n' "$desc" \
+		printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | exact %s/%s |\n' "$desc" \
 			"$(ops_col "$load" A 7 | med)" "${cells[@]}" "${bo:--}" "${ba:--}" "$ev" "$fl" "$nx" "$n"
 	done
 	echo
@@ -958,7 +965,8 @@ ops_table() {
 	ops: each round runs the five loads one after the other, each in a fresh netns, under one
 	tracer (none; portwatch -j; portwatch -j --ops=bind,udp). Iteration: one loop turn (socket,
 	the call, close); CPU: the loop thread's own; the call alone: bind() or sendto() between two
-	clock reads. Ratios: per pair of rounds, median (min-max) over the pairs. BPF: one more --ops
+	clock reads. Ratios: per pair of rounds, median (min-max) over the pairs; noise: the same
+	ratio between the no-tracer rounds of successive pairs. BPF: one more --ops
 	round with kernel.bpf_stats_enabled=1, the programs' run time during each load over the load's
 	calls: the --ops programs (sys_enter/exit_bind, sys_exit_connect/sendto/sendmsg/sendmmsg: they
 	run for every such syscall of every process on the host, so runs per call above the load's own
