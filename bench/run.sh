@@ -1080,7 +1080,12 @@ table() {
 	local loop desc c
 	echo "Machine: $MACHINE; load average $LOAD0 at start, $LOAD1 at end."
 	echo "portwatch $PW_VER; bpftrace ${BT_VER:-not installed}. $PAIRS pairs of ${SECS} s runs per case."
-	echo "Reproduce: \`sudo make bench$([ "$SMOKE" = 1 ] && echo ' BENCH_SMOKE=1')\`."
+	local v repro=
+	for v in BENCH_SMOKE BENCH_LOOPS BENCH_PAIRS BENCH_SECONDS BENCH_OPS_SECONDS BENCH_THREADS BENCH_CASES; do
+		[ -n "${!v:-}" ] || continue
+		[[ "${!v}" == *" "* ]] && repro+=" $v=\"${!v}\"" || repro+=" $v=${!v}"
+	done
+	echo "Reproduce: \`sudo make bench$repro\`."
 	for loop in $LOOPS; do
 		case $loop in
 		storm|dests|soak|ops) continue ;;
