@@ -99,7 +99,7 @@ t_stdout_dev_full() {
 	defer "kill -INT $p 2>/dev/null; wait $p"
 	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	must in_ns "$TRIGGER" once > /dev/null
-	local end=$((SECONDS + 10))
+	local end=$((SECONDS + $(waited 10)))
 	while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
 	wait "$p"
 	check_eq "exit code writing to /dev/full" 1 "$?"
