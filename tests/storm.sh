@@ -192,7 +192,7 @@ t_sigint_while_pipe_full() {
 	pwpid=$(cat "$T/pw.pid")
 	# 990 failures: ~380 KB of NDJSON for a 64 KiB pipe
 	must in_ns "$TRIGGER" --comm pwt-full exhaust --count 1000 > "$T/truth"
-	for ((i = 0; i < 500; i++)); do
+	for ((i = 0; i < $(waited 500); i++)); do
 		grep -qE "^(anon_)?pipe_write$" "/proc/$pwpid/task/$pwpid/wchan" 2>/dev/null && break
 		sleep 0.02
 	done
