@@ -348,7 +348,7 @@ t_metrics_bounded_many_names() {
 # cg_root, cg_own and cg_make are tests/workload.sh's.
 t_metrics_names_not_squatted() {
 	cg_root
-	local cg port=$((20000 + RANDOM % 10000))
+	local cg port=$METRICS_PORT	# free (tests/run.sh)
 	cg=$(cg_own pwtest-squat-$$-$RANDOM)
 	local junk='^portwatch_connect_failures_total\{comm="junk[0-9]{4}",errno="EADDRNOTAVAIL",family="inet"\} 1$'
 	cg_make "$cg"

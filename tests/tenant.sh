@@ -98,7 +98,7 @@ t_tenant_census_stuck_netns() {
 # /metrics) ~2 s on the first.
 # Then the same with a .dynsym claiming 264 MB.
 t_tenant_elf_bomb_client() {
-	local port=$((20000 + RANDOM % 20000)) kind dport hwm pid diag scraper
+	local port=$METRICS_PORT kind dport hwm pid diag scraper	# a free port (tests/run.sh)
 	# the bounds below, x3 at most in a sanitizer pass (its portwatch 2-15x slower)
 	local x=$((WAIT_SCALE < 3 ? WAIT_SCALE : 3))
 	command -v curl > /dev/null || skip "curl not installed"
