@@ -32,7 +32,7 @@ shim_pw() {
 
 # wait_exit PID SECONDS: until PID is gone (bounded); its status in RC.
 wait_exit() {
-	local lim=$(waited "$2")
+	local lim=$(($2 * WAIT_SCALE))
 	local end=$((SECONDS + lim))
 	while kill -0 "$1" 2> /dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
 	if kill -0 "$1" 2> /dev/null; then

@@ -15,7 +15,7 @@ top_keys() { tmux -S "$TOP_SOCK" send-keys "$@"; }
 
 # top_wait_screen REGEX SECONDS [WHAT]: until the screen shows REGEX (bounded)
 top_wait_screen() {
-	local lim=$(waited "$2")
+	local lim=$(($2 * WAIT_SCALE))
 	local end=$((SECONDS + lim))
 	until top_screen | grep -qE -- "$1"; do
 		if [ $SECONDS -ge $end ]; then
