@@ -233,7 +233,8 @@ kept_client() {
 	pw_start -j -c "$name"
 	ip netns exec "$NS" "$@" > "$out" &
 	cpid=$!
-	defer "release '$T/go'; kill $cpid; wait $cpid"
+	# (released only if still there: a FIFO nobody reads blocks the open)
+	defer "kill -0 $cpid 2>/dev/null && release '$T/go'; kill $cpid; wait $cpid"
 	wait_for "$out" "$done" 30 || exit 1
 	CLIENT_PID=$(jq .pid "$out")
 	# the diagnosis of its first failure names the client found in it
