@@ -123,6 +123,8 @@ image_start() {
 		sed 's/^/      container: /' "$T/pw.err"
 		exit 1
 	fi
+	# the capabilities line comes just after the attach line (checked by some)
+	wait_for "$T/pw.err" '^portwatch: (capabilities after attach|cannot drop capabilities)' 10 || exit 1
 	CTR_PID=$($RUNC state "$CTR" | jq .pid)
 }
 

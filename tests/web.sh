@@ -50,6 +50,7 @@ t_web_tls_basic_auth_prometheus() {
 	web_setup
 	mk_netns $RANGE_LO $RANGE_HI
 	pw_start -q -l "127.0.0.1:$METRICS_PORT" --web.config.file="$T/web.yml"
+	wait_for "$T/pw.err" '^portwatch: metrics at ' 10 || exit 1	# just after the attach line
 	check_eq "start line" 1 "$(grep -c "^portwatch: metrics at https://127.0.0.1:$METRICS_PORT/metrics$" "$T/pw.err")"
 	must in_ns "$TRIGGER" --comm pwt-web --port 18097 exhaust --count 14 > "$T/t"
 	local want
