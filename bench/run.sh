@@ -281,7 +281,7 @@ for m in fentry kprobe tracepoint; do
 	"$PW" -m "$m" -q > "$RUN/probe-$m.out" 2> "$RUN/probe-$m.err" &
 	p=$!
 	PIDS+=("$p")
-	if wait_line "$RUN/probe-$m.err" 'attached in' 10 "$p"; then
+	if wait_line "$RUN/probe-$m.err" 'attached in' 30 "$p"; then
 		MODES+=("$m")
 	else
 		MODE_WHY[$m]=$(grep -m1 'portwatch:' "$RUN/probe-$m.err" | sed 's/^portwatch: //')
@@ -371,7 +371,7 @@ start_tracer() {
 		"$PW" $how > "$TRACER_OUT" 2> "$RUN/$tag.err" &
 		TRACER_PID=$!
 		PIDS+=("$TRACER_PID")
-		wait_line "$RUN/$tag.err" 'attached in' 10 "$TRACER_PID" || return 1
+		wait_line "$RUN/$tag.err" 'attached in' 30 "$TRACER_PID" || return 1
 	fi
 	ATTACH_MS=$(( ($(now_us) - t0) / 1000 ))
 }
@@ -685,12 +685,12 @@ soak_daemon() {
 	local tag=$1 url=http://127.0.0.1:$2/metrics i w
 	start_tracer "-m $BEST -q -l 127.0.0.1:$2 --cgroup=$cg" "$tag" ||
 		die "portwatch (daemon form) did not start: $(grep -m1 . "$RUN/$tag.err") (port $2 in use?)"
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 400; i++)); do
 		curl -sf -o /dev/null "$url" && break
 		kill -0 "$TRACER_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	[ $i -lt 100 ] && kill -0 "$TRACER_PID" 2>/dev/null ||
+	[ $i -lt 400 ] && kill -0 "$TRACER_PID" 2>/dev/null ||
 		die "portwatch does not serve $url (see $RUN/$tag.err)"
 	if [ -n "${3:-}" ]; then
 		w=$(( (500000 - ($(now_us) - $3) % 1000000 + 2000000) % 1000000 ))

@@ -118,7 +118,7 @@ t_metrics_port_scans_end_to_end() {
 	check_eq "trigger v4: ok, EADDRNOTAVAIL (the scenario)" "10 3" "$ok4 $ex4"
 	check_eq "trigger v6: ok, EADDRNOTAVAIL (the scenario)" "10 2" "$ok6 $ex6"
 	# the counters are read from the kernel's map every second: wait for them
-	end=$((SECONDS + 20))
+	end=$((SECONDS + $(waited 20)))
 	while :; do
 		curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" > "$T/m"
 		m=$(awk '$1 == "portwatch_connect_attempts_total{family=\"inet\"}" || $1 == "portwatch_connect_attempts_total{family=\"inet6\"}" {s += $2} END {print s + 0}' "$T/m")

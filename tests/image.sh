@@ -165,6 +165,8 @@ image_attached() {
 		sed 's/^/      container: /' "$T/pw.err"
 		exit 1
 	fi
+	# the capabilities line comes just after the attach line (checked by some)
+	wait_for "$T/pw.err" '^portwatch: (capabilities after attach|cannot drop capabilities)' 10 || exit 1
 }
 
 image_cgroup_check() {

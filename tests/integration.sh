@@ -126,6 +126,7 @@ t_curl_live_text() {
 	start_httpd
 	# the test's own cgroup: another run's curl on this host is not judged
 	pw_start --cgroup="$OWN_CG"
+	wait_for "$T/pw.out" '^TIME ' 10 || exit 1	# written just after the attach line
 	check_eq "text header" 1 "$(head -n 1 "$T/pw.out" | grep -c '^TIME  *PID  *COMM  *FAM  *DESTINATION  *ERRNO  *CAUSE  *RANGE  *SCAN  *WORKLOAD$')"
 	seen_live() {
 		wait_count "$T/pw.out" ' curl .* 127\.0\.0\.1:8080 +EADDRNOTAVAIL +port_range_exhausted +40000-40009 ' "$1" 3
@@ -249,7 +250,8 @@ t_parallel_8_procs() {
 	got=$(summary | jq -c '[.processes[] | {pid, attempts, failures: .errors.EADDRNOTAVAIL}] | sort_by(.pid)')
 	check_eq "per-process attempts and failures (9 pids: filler + 8 workers)" "$want" "$got"
 	fails=$(jq '[.[].failures] | add' <<<"$want")
-	[ "$fails" -gt 100000 ] || fail "workers failed only $fails times in 5 s (expected > 100000)"
+	# (a storm: > 100000 here, less in a sanitizer pass, whose portwatch takes more of the CPU)
+	[ "$fails" -gt $((100000 / WAIT_SCALE)) ] || fail "workers failed only $fails times in 5 s (expected > $((100000 / WAIT_SCALE)))"
 	echo "    info: $fails failures, $(cat "$T/nev") events received, $(summary | jq .events_lost) lost"
 	check_eq "events received + events_lost" "$fails" \
 		"$(( $(cat "$T/nev") + $(summary | jq .events_lost) ))"

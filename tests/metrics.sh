@@ -68,9 +68,9 @@ t_metrics_monotonic_after_exit() {
 	pid=$(truth '.[0].pid' "$T/t")
 	scrape > "$T/m1"
 	# the kernel entry is deleted within ~1 s of the exit; wait until then
-	local end=$((SECONDS + 5))
+	local end=$((SECONDS + $(waited 5)))
 	until ! bpftool map dump name procs 2>/dev/null | grep -q "\"tgid\": $pid,"; do
-		[ $SECONDS -ge $end ] && { fail "kernel entry of exited pid $pid still there after 5 s"; break; }
+		[ $SECONDS -ge $end ] && { fail "kernel entry of exited pid $pid still there after $(waited 5) s"; break; }
 		sleep 0.1
 	done
 	scrape > "$T/m2"
@@ -127,7 +127,7 @@ t_prometheus_scrapes_curl_case() {
 	check_eq "curl exit 7" 15 "$CURL_7"
 	# wait for a scrape that saw all of them (bounded), then compare exactly
 	local q='sum(portwatch_connect_failures_total{comm="curl",errno="EADDRNOTAVAIL"})' v=""
-	end=$((SECONDS + 20))
+	end=$((SECONDS + $(waited 20)))
 	while :; do
 		v=$(prom_query "$q" | jq -r '.data.result[0].value[1] // empty')
 		[ "$v" = "$CURL_7" ] && break
@@ -348,7 +348,7 @@ t_metrics_bounded_many_names() {
 # cg_root, cg_own and cg_make are tests/workload.sh's.
 t_metrics_names_not_squatted() {
 	cg_root
-	local cg port=$((20000 + RANDOM % 10000))
+	local cg port=$METRICS_PORT	# free (tests/run.sh)
 	cg=$(cg_own pwtest-squat-$$-$RANDOM)
 	local junk='^portwatch_connect_failures_total\{comm="junk[0-9]{4}",errno="EADDRNOTAVAIL",family="inet"\} 1$'
 	cg_make "$cg"

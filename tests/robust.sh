@@ -203,7 +203,7 @@ t_robust_sigkill() {
 	wait "$PW_PID"
 	rc=$?
 	check_eq "exit status after SIGKILL (128 + 9)" 137 "$rc"
-	end=$((SECONDS + 20))
+	end=$((SECONDS + $(waited 20)))
 	while :; do
 		# shellcheck disable=SC2086
 		left="$(bpf_alive prog $progs)$(bpf_alive map $maps)$(bpf_alive link $links)"
@@ -252,7 +252,7 @@ t_robust_loop_error() {
 	check_eq "failures (the scenario)" 3 "$(failures_of "$T/trig")"
 	wait_count "$T/pw.out" '"comm":"pwt-loop"' 3 20
 	touch "$T/fail"
-	end=$((SECONDS + 20))
+	end=$((SECONDS + $(waited 20)))
 	while kill -0 "$PW_PID" 2> /dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
 	wait "$PW_PID"
 	rc=$?
@@ -264,7 +264,7 @@ t_robust_loop_error() {
 		"$(summary | jq '[.processes[] | select(.comm == "pwt-loop") | .failures] | add')"
 	check_eq "last line is the summary" summary "$(tail -n 1 "$T/pw.out" | jq -r .type)"
 	if command -v bpftool > /dev/null; then
-		end=$((SECONDS + 20))
+		end=$((SECONDS + $(waited 20)))
 		# shellcheck disable=SC2086
 		until left=$(bpf_alive prog $progs); [ -z "$left" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
 		check_eq "programs left" "" "$left"

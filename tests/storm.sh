@@ -99,7 +99,7 @@ t_stdout_dev_full() {
 	defer "kill -INT $p 2>/dev/null; wait $p"
 	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	must in_ns "$TRIGGER" once > /dev/null
-	local end=$((SECONDS + 10))
+	local end=$((SECONDS + $(waited 10)))
 	while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
 	wait "$p"
 	check_eq "exit code writing to /dev/full" 1 "$?"
@@ -192,7 +192,7 @@ t_sigint_while_pipe_full() {
 	pwpid=$(cat "$T/pw.pid")
 	# 990 failures: ~380 KB of NDJSON for a 64 KiB pipe
 	must in_ns "$TRIGGER" --comm pwt-full exhaust --count 1000 > "$T/truth"
-	for ((i = 0; i < 500; i++)); do
+	for ((i = 0; i < $(waited 500); i++)); do
 		grep -qE "^(anon_)?pipe_write$" "/proc/$pwpid/task/$pwpid/wchan" 2>/dev/null && break
 		sleep 0.02
 	done

@@ -137,6 +137,7 @@ t_workload_kubelet_cgroupfs_text() {
 	mk_pods shop api-5c "$WL_UID" sidecar
 	: > "$T/logs/containers/api-5c_shop_sidecar-$WL_CID2.log"
 	pw_start -c curl --pods-dir="$T/logs/pods"
+	wait_for "$T/pw.out" '^TIME ' 10 || exit 1	# written just after the attach line
 	check_eq "text header ends with WORKLOAD" 1 "$(head -n 1 "$T/pw.out" | grep -c ' SCAN  *WORKLOAD$')"
 	curl_runs_cg "$cg" 25
 	wait_count "$T/pw.out" 'EADDRNOTAVAIL' "$CG_7" 5
@@ -217,7 +218,7 @@ t_workload_named_thread() {
 }
 
 # release FIFO: let a waiting client exit
-release() { timeout 5 sh -c ": > '$1'"; }
+release() { timeout "$(waited 5)" sh -c ": > '$1'"; }
 
 # kept_client NAME OUT DONE CMD...: portwatch -j -c NAME (other failures on
 # the host must not change the remedies asserted) while CMD runs in the
@@ -232,7 +233,8 @@ kept_client() {
 	pw_start -j -c "$name"
 	ip netns exec "$NS" "$@" > "$out" &
 	cpid=$!
-	defer "release '$T/go'; kill $cpid; wait $cpid"
+	# (released only if still there: a FIFO nobody reads blocks the open)
+	defer "kill -0 $cpid 2>/dev/null && release '$T/go'; kill $cpid; wait $cpid"
 	wait_for "$out" "$done" 30 || exit 1
 	CLIENT_PID=$(jq .pid "$out")
 	# the diagnosis of its first failure names the client found in it
