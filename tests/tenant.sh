@@ -97,12 +97,13 @@ t_tenant_census_stuck_netns() {
 # /metrics) ~2 s on the first.
 # Then the same with a .dynsym claiming 264 MB.
 t_tenant_elf_bomb_client() {
-	local port=$((20000 + RANDOM % 20000)) kind dport hwm pid diag scraper
+	local port kind dport hwm pid diag scraper
 	command -v curl > /dev/null || skip "curl not installed"
 	tenant_cg
 	mk_netns $RANGE_LO $RANGE_HI
 	must "$OUT/tests/hostile" elfbomb "$TRIGGER" "$T/bomb-sections" sections 2000000
 	must "$OUT/tests/hostile" elfbomb "$TRIGGER" "$T/bomb-dynsym" dynsym 264000000
+	port=$(free_port) || { fail "setup: no free port"; exit 1; }
 	pw_start -j --cgroup="$TENANT_CG_REL" -l "127.0.0.1:$port"
 	for kind in sections dynsym; do
 		dport=$([ $kind = sections ] && echo 18073 || echo 18074)
