@@ -413,8 +413,9 @@ t_image_census_without_caps() {
 # once that the pids are the host's and keeps a long-lived process's counts
 # whole (it cannot see the process; it used to reset them every second).
 t_image_own_pidns() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	unshare --pid --fork --mount-proc "$PW" -j -c pwt-pidns > "$T/pw.out" 2> "$T/pw.err" &
+	unshare --pid --fork --mount-proc "$PW" -j --cgroup="$OWN_CG" > "$T/pw.out" 2> "$T/pw.err" &
 	local ushare=$!
 	defer "kill $ushare; wait $ushare"
 	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || { sed 's/^/      pw: /' "$T/pw.err"; exit 1; }
