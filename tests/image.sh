@@ -246,8 +246,11 @@ ctr_scrape() { ip netns exec "$CNS" curl -s --max-time 5 http://127.0.0.1:10099/
 # The deployment as written: deploy/daemonset.yaml's privileges, mounts and
 # namespaces in runc; the curl case in a "pod" netns.
 t_image_daemonset_runc() {
+	own_cgroup
 	image_bundle
-	image_args -j -c curl -i 1 --warn-at=80 --listen=:10099
+	# the test's own cgroup (the curl runs' and httpd's): the host's cgroup
+	# hierarchy is mounted at the same path in the container
+	image_args -j --cgroup="$OWN_CG" -i 1 --warn-at=80 --listen=:10099
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
 	image_start
