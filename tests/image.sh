@@ -248,8 +248,11 @@ ctr_scrape() { ip netns exec "$CNS" curl -s --max-time 5 http://127.0.0.1:10099/
 # The deployment as written: deploy/daemonset.yaml's privileges, mounts and
 # namespaces in runc; the curl case in a "pod" netns.
 t_image_daemonset_runc() {
+	own_cgroup
 	image_bundle
-	image_args -j -c curl -i 1 --warn-at=80 --listen=:10099
+	# the test's own cgroup (the curl runs' and httpd's): the host's cgroup
+	# hierarchy is mounted at the same path in the container
+	image_args -j --cgroup="$OWN_CG" -i 1 --warn-at=80 --listen=:10099
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
 	image_start
@@ -415,8 +418,9 @@ t_image_census_without_caps() {
 # once that the pids are the host's and keeps a long-lived process's counts
 # whole (it cannot see the process; it used to reset them every second).
 t_image_own_pidns() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	unshare --pid --fork --mount-proc "$PW" -j -c pwt-pidns > "$T/pw.out" 2> "$T/pw.err" &
+	unshare --pid --fork --mount-proc "$PW" -j --cgroup="$OWN_CG" > "$T/pw.out" 2> "$T/pw.err" &
 	local ushare=$!
 	defer "kill $ushare; wait $ushare"
 	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || { sed 's/^/      pw: /' "$T/pw.err"; exit 1; }

@@ -58,18 +58,49 @@ t_metrics_exposition_and_escaping() {
 	pw_stop
 }
 
+# pw_procs_maps: the ids of this portwatch's per-process count maps (procs
+# and procs_alt, by the map ids of its own fds: other instances on the host
+# have maps of those names)
+pw_procs_maps() {
+	local id
+	awk '/^map_id:/ {print $2}' /proc/"$PW_PID"/fdinfo/* 2>/dev/null | sort -un | while read -r id; do
+		case $(bpftool -j map show id "$id" 2>/dev/null | jq -r .name) in
+		procs|procs_alt) echo "$id" ;;
+		esac
+	done
+}
+# procs_has PID IDS...: one of the maps IDS has an entry of PID (or cannot
+# be read: a wait for the entry to go then times out, never passes)
+procs_has() {
+	local pid=$1 id d
+	shift
+	for id in "$@"; do
+		d=$(bpftool -j map dump id "$id" 2>/dev/null) || return 0
+		# (an empty map dumps as null; an entry without its BTF form, as if there)
+		jq -e --argjson p "$pid" '(. // []) | any(.[]; .formatted == null or .formatted.key.tgid == $p)' \
+			<<<"$d" > /dev/null && return 0
+	done
+	return 1
+}
+
 # Counters survive the process: after the trigger exits and portwatch folds
 # its kernel entries away (once a second), the scrape still has them.
 t_metrics_monotonic_after_exit() {
+	command -v bpftool > /dev/null || skip "bpftool not installed"
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	pw_start -j -q -l "127.0.0.1:$METRICS_PORT"
+	pw_start -j -q -l "127.0.0.1:$METRICS_PORT" --cgroup="$OWN_CG"
+	local maps
+	maps=$(pw_procs_maps)
+	check_eq "its procs and procs_alt maps (fdinfo)" 2 "$(wc -w <<<"$maps")"
 	must in_ns "$TRIGGER" --comm pwt-gone --port 18094 exhaust --count 14 > "$T/t"
 	local pid
 	pid=$(truth '.[0].pid' "$T/t")
 	scrape > "$T/m1"
 	# the kernel entry is deleted within ~1 s of the exit; wait until then
 	local end=$((SECONDS + $(waited 5)))
-	until ! bpftool map dump name procs 2>/dev/null | grep -q "\"tgid\": $pid,"; do
+	# shellcheck disable=SC2086
+	until ! procs_has "$pid" $maps; do
 		[ $SECONDS -ge $end ] && { fail "kernel entry of exited pid $pid still there after $(waited 5) s"; break; }
 		sleep 0.1
 	done
