@@ -219,7 +219,7 @@ sock_client() {
 	local rel=$1
 	shift
 	cat > "$T/sockclient.py" <<-'PY'
-	import os, socket, sys, threading
+	import os, socket, sys, threading, time
 	srv = socket.socket()
 	srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 	srv.bind(("0.0.0.0", 18210))
@@ -241,6 +241,15 @@ sock_client() {
 	    f = spec.split(":")
 	    if f[0] == "syn":
 	        held.append(socket.create_connection((f[1], 18211), timeout=10))
+	        # its accept queue full (the listener's rx_queue in /proc/net/tcp)
+	        # before the next SYNs: else one could still be answered
+	        end = time.monotonic() + 10
+	        while not any(l.split()[1].endswith(":%04X" % 18211) and l.split()[3] == "0A"
+	                      and l.split()[4].endswith(":00000001")
+	                      for l in open("/proc/net/tcp").readlines()[1:]):
+	            if time.monotonic() > end:
+	                sys.exit("the backlog-0 listener's accept queue never filled")
+	            time.sleep(0.01)
 	        for i in range(int(f[2])):
 	            s = socket.socket()
 	            s.setblocking(False)
