@@ -640,9 +640,15 @@ static long pid_workload(struct pw_sockgauge *g, uint32_t pid, uint32_t *vote)
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
 	if (pw_read_small(path, buf, sizeof(buf)))
 		return WL_NONE;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (!strncmp(line, "0::", 3))
-			cg = line + 3;
+	/* cgroup names may hold a newline, printed as is: a second "0::"
+	 * line is a name's, whose owner could name any workload with it */
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		if (cg)
+			return WL_NONE;
+		cg = line + 3;
+	}
 	if (!cg || cg[0] != '/')
 		return WL_NONE;
 	pi = intern(&g->paths, cg, WL_NONE, &isnew);
