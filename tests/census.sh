@@ -310,6 +310,8 @@ t_census_workload_sockets() {
 	local net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)) unit=pwtest-$$-$RANDOM.service slice
 	slice=$(cg_own system.slice)
 	cg_make "$slice/$unit"
+	# portwatch first: the TIME_WAIT sockets' 60 s start after its attach
+	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
 	sock_client "$slice/$unit" "$net.1:3:2" "$net.2:1:4" "syn:$net.3:2"
 	local want="$net.1 18210 ESTABLISHED 3
 $net.1 18210 TIME_WAIT 2
@@ -321,7 +323,6 @@ $net.3 18211 SYN_SENT 2"
 	local end=$((SECONDS + 20))
 	until [ "$(ss_counts)" = "$want" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
 	check_eq "setup: ss in the test netns (what the client made)" "$want" "$(ss_counts)"
-	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
 	local labels="namespace=\"\",pod=\"\",container=\"\",unit=\"$slice/$unit\"" truth got=
 	truth=$(ss_counts | sed "s|^|$labels |")
 	# a census every second (-i 1): wait for one that has them (bounded)
@@ -359,6 +360,7 @@ t_census_workload_sockets_bound() {
 	for k in $(seq 13); do
 		spec+=("$net.$((k + 10)):$k:$([ "$k" -le 2 ] && echo 1 || echo 0)")
 	done
+	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
 	sock_client "$slice/$unit" "${spec[@]}"
 	local labels="namespace=\"\",pod=\"\",container=\"\",unit=\"$slice/$unit\""
 	for k in $(seq 4 13); do
@@ -371,7 +373,6 @@ t_census_workload_sockets_bound() {
 	check_eq "setup: ss in the test netns: 91 established and 2 TIME_WAIT" \
 		"$(printf '%s\n' "91 ESTABLISHED" "2 TIME_WAIT")" \
 		"$(ss_sockets | awk '{ print $3 }' | sort | uniq -c | awk '{ print $1, $2 }')"
-	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
 	local got=
 	end=$((SECONDS + 30))
 	while :; do
@@ -385,5 +386,46 @@ t_census_workload_sockets_bound() {
 		"$(grep -c "^portwatch_workload_sockets{$labels," "$T/m")"
 	check_eq "the unit's sum = ss's count (93)" 93 \
 		"$(grep "^portwatch_workload_sockets{$labels," "$T/m" | awk '{ s += $NF } END { print s }')"
+	pw_stop
+}
+
+# A real Prometheus scraping portwatch_workload_sockets: its answer for the
+# unit's sockets per destination and state equals ss's in the test netns.
+t_prometheus_scrapes_workload_sockets() {
+	command -v prometheus >/dev/null || skip "prometheus not installed (package prometheus)"
+	command -v python3 >/dev/null || skip "python3 not installed"
+	cg_root
+	mk_netns 40000 40099
+	local net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)) unit=pwtest-$$-$RANDOM.service slice
+	slice=$(cg_own system.slice)
+	cg_make "$slice/$unit"
+	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
+	cat > "$T/prometheus.yml" <<-YML
+	global:
+	  scrape_interval: 1s
+	scrape_configs:
+	  - job_name: portwatch
+	    static_configs:
+	      - targets: ['127.0.0.1:$METRICS_PORT']
+	YML
+	prom_start "$PROM_PORT"
+	# established only: the comparison waits on Prometheus, and a TIME_WAIT
+	# socket lasts 60 s
+	sock_client "$slice/$unit" "$net.1:2:0" "$net.2:4:0"
+	local want="$net.1 18210 ESTABLISHED 2
+$net.2 18210 ESTABLISHED 4"
+	local end=$((SECONDS + 20))
+	until [ "$(ss_counts)" = "$want" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
+	check_eq "setup: ss in the test netns (what the client made)" "$want" "$(ss_counts)"
+	local q="sum by (daddr, dport, state) (portwatch_workload_sockets{unit=\"$slice/$unit\"}) > 0" got=
+	end=$((SECONDS + 30))
+	while :; do
+		got=$(curl -s --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$q" |
+			jq -r '.data.result[]? | "\(.metric.daddr) \(.metric.dport) \(.metric.state) \(.value[1])"' | sort)
+		[ "$got" = "$want" ] || [ $SECONDS -ge $end ] && break
+		sleep 0.2
+	done
+	check_eq "Prometheus: $q = ss" "$want" "$got"
+	check_eq "ss again (nothing moved meanwhile)" "$want" "$(ss_counts)"
 	pw_stop
 }
