@@ -323,11 +323,12 @@ struct sock_ent {
 	uint8_t claimed;
 };
 
-/* A socket no process can hold (no inode: TIME_WAIT). */
+/* The sockets no process can hold (no inode: TIME_WAIT) of one netns
+ * towards one destination: one entry however many sockets. */
 struct noino {
 	uint32_t dest_id;
 	uint16_t netns;
-	uint8_t state;
+	uint32_t n[PW_SOCK_STATES];
 };
 
 struct staged {
@@ -342,7 +343,6 @@ struct staged {
 struct scan_ns {
 	uint64_t ino;
 	uint32_t wl;		/* NS_UNSET, NS_MIXED, or a workload id */
-	bool unheld;		/* it has sockets no process was found holding */
 };
 
 struct pw_sockgauge {
@@ -351,8 +351,11 @@ struct pw_sockgauge {
 	struct pw_htab dix;		/* dest id (>= 1) index: slots of uint32_t */
 	struct pw_dest *dests;		/* [0] unused: "(other)" */
 	size_t nd, capd;
+	/* per dest id: the netns index + 1 of its last noino entry, and where */
+	uint32_t *ni_mark, *ni_slot;
 	struct noino *noino;
 	size_t nnoino, capnoino;
+	size_t noino_commit;		/* entries of the netns done; past: the current one's */
 	struct pw_htab socks;		/* struct sock_ent */
 	size_t nsocks;
 	struct staged *stage;		/* the current netns's */
@@ -396,6 +399,7 @@ static void scan_clear(struct pw_sockgauge *g)
 	g->nsocks = 0;
 	g->nstage = 0;
 	g->nnoino = 0;
+	g->noino_commit = 0;
 	g->nns = 0;
 	g->failed = false;
 	if (g->dix.slots)
@@ -416,6 +420,8 @@ void pw_sockgauge_free(struct pw_sockgauge *g)
 	pw_htab_free(&g->socks);
 	free(g->dests);
 	free(g->noino);
+	free(g->ni_mark);
+	free(g->ni_slot);
 	free(g->stage);
 	intern_free(&g->paths);
 	intern_free(&g->labels);
@@ -461,6 +467,28 @@ static int dest_index_grow(struct pw_sockgauge *g)
 	return 0;
 }
 
+/* Room for twice the destinations; -ENOMEM. */
+static int grow_dests(struct pw_sockgauge *g)
+{
+	size_t cap = g->capd ? g->capd * 2 : 16;
+	struct pw_dest *nd = realloc(g->dests, cap * sizeof(*nd));
+	uint32_t *m;
+
+	if (!nd)
+		return -ENOMEM;
+	g->dests = nd;
+	m = realloc(g->ni_mark, cap * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	g->ni_mark = m;
+	m = realloc(g->ni_slot, cap * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	g->ni_slot = m;
+	g->capd = cap;
+	return 0;
+}
+
 /* The id of destination d (>= 1), made if new; 0 without memory. */
 static uint32_t dest_id(struct pw_sockgauge *g, const struct pw_dest *d)
 {
@@ -473,16 +501,10 @@ static uint32_t dest_id(struct pw_sockgauge *g, const struct pw_dest *d)
 	slot = pw_htab_find(&g->dix, dest_hash(d), dest_classify, &k, &found);
 	if (found)
 		return *slot;
-	if (g->nd == g->capd) {
-		size_t cap = g->capd ? g->capd * 2 : 16;
-		struct pw_dest *nd = realloc(g->dests, cap * sizeof(*nd));
-
-		if (!nd)
-			return 0;
-		g->dests = nd;
-		g->capd = cap;
-	}
+	if (g->nd == g->capd && grow_dests(g))
+		return 0;
 	g->dests[g->nd] = *d;
+	g->ni_mark[g->nd] = 0;
 	*slot = g->nd;
 	return g->nd++;
 }
@@ -503,16 +525,42 @@ static bool room(void **p, size_t n, size_t *cap, size_t esz)
 	return true;
 }
 
+/* One more socket without an inode of the current netns towards id. */
+static bool add_noino(struct pw_sockgauge *g, uint32_t id, int si)
+{
+	uint32_t cur = g->nns, i = g->ni_slot[id];
+
+	if (g->ni_mark[id] != cur + 1 || i < g->noino_commit || i >= g->nnoino ||
+	    g->noino[i].dest_id != id) {
+		if (!room((void **)&g->noino, g->nnoino, &g->capnoino, sizeof(*g->noino)))
+			return false;
+		i = g->nnoino++;
+		g->noino[i] = (struct noino){ .dest_id = id, .netns = cur };
+		g->ni_mark[id] = cur + 1;
+		g->ni_slot[id] = i;
+	}
+	g->noino[i].n[si]++;
+	return true;
+}
+
 static int each_held(void *arg, const struct pw_dest *row, unsigned int state, uint32_t ino)
 {
 	struct pw_sockgauge *g = arg;
 	int si = pw_sock_state_index(state);
 	uint32_t id = 0;
 
-	if (si < 0 || g->failed)
+	if (si < 0 || g->failed || g->nns == PW_SOCK_MAX_NETNS)
 		return 0;
-	if ((row && !(id = dest_id(g, row))) ||
-	    !room((void **)&g->stage, g->nstage, &g->capstage, sizeof(*g->stage))) {
+	if (row && !(id = dest_id(g, row))) {
+		g->failed = true;
+		return 0;
+	}
+	if (!ino) {
+		if (!add_noino(g, id, si))
+			g->failed = true;
+		return 0;
+	}
+	if (!room((void **)&g->stage, g->nstage, &g->capstage, sizeof(*g->stage))) {
 		g->failed = true;
 		return 0;
 	}
@@ -520,16 +568,22 @@ static int each_held(void *arg, const struct pw_dest *row, unsigned int state, u
 	return 0;
 }
 
+/* A pass given up: what the current netns gave so far is void. */
 static void each_held_reset(void *arg)
 {
-	((struct pw_sockgauge *)arg)->nstage = 0;
+	struct pw_sockgauge *g = arg;
+
+	g->nstage = 0;
+	g->nnoino = g->noino_commit;
 }
 
 void pw_sockgauge_begin(struct pw_sockgauge *g)
 {
 	scan_clear(g);
-	if (!g->dests && !room((void **)&g->dests, 0, &g->capd, sizeof(*g->dests)))
+	if (!g->dests && grow_dests(g))
 		g->failed = true;
+	else
+		g->ni_mark[0] = 0;
 }
 
 void pw_sockgauge_filter(struct pw_sockgauge *g, struct pw_census_filter *f)
@@ -580,23 +634,16 @@ void pw_sockgauge_netns_done(struct pw_sockgauge *g, bool ok, uint64_t netns)
 
 	if (!ok || g->failed || g->nns == PW_SOCK_MAX_NETNS) {
 		g->nstage = 0;
+		g->nnoino = g->noino_commit;
 		return;
 	}
 	g->ns[g->nns++] = (struct scan_ns){ .ino = netns, .wl = NS_UNSET };
+	g->noino_commit = g->nnoino;
 	for (size_t i = 0; i < g->nstage; i++) {
 		const struct staged *s = &g->stage[i];
 		struct sock_ent *e;
 		bool found;
 
-		if (!s->ino) {
-			if (!room((void **)&g->noino, g->nnoino, &g->capnoino, sizeof(*g->noino))) {
-				g->failed = true;
-				break;
-			}
-			g->noino[g->nnoino++] = (struct noino){ s->dest_id, ni, s->state };
-			g->ns[ni].unheld = true;
-			continue;
-		}
 		if ((g->nsocks + 1) * 2 > pw_htab_slots(&g->socks) && socks_grow(g)) {
 			g->failed = true;
 			break;
@@ -803,7 +850,7 @@ static struct pw_sock_agg *collect(struct pw_sockgauge *g, size_t *n)
 	for (size_t i = 0; i < g->nnoino; i++) {
 		a[k] = (struct pw_sock_agg){ .wl = unheld_wl(g, g->noino[i].netns),
 					     .dest_id = g->noino[i].dest_id };
-		a[k++].n[g->noino[i].state] = 1;
+		memcpy(a[k++].n, g->noino[i].n, sizeof(g->noino[i].n));
 	}
 	*n = k;
 	return a;
