@@ -15,7 +15,8 @@ void pw_collect_sockets(FILE *f, const struct pw_metrics_input *in)
 		       "Sockets holding a local port of the ephemeral range per workload (Kubernetes "
 		       "namespace, pod and container, or systemd unit), destination and state, from "
 		       "the last periodic census: the top 10 destinations of each workload, the rest in "
-		       "daddr=\"(other)\"; TIME_WAIT sockets are pod=\"(no process)\".");
+		       "daddr=\"(other)\"; a socket no process holds (TIME_WAIT) is the workload's "
+		       "every process of its netns is of, else pod=\"(no process)\".");
 	for (size_t i = 0; i < in->nsock_rows; i++) {
 		const struct pw_sock_row *r = &in->sock_rows[i];
 
