@@ -87,12 +87,14 @@ The causes are
 .BR port_range_exhausted ,
 .BR bound_port_conflict ,
 .BR no_source_address ,
-.B after_port_selection
-and
+.BR after_port_selection ,
 .B other
+and, for a refused fixed\-port bind (op
+.BR bind_port ),
+.B port_in_use
 (see
 .BR DESCRIPTION ).''']
-    for h in ['connect', 'pressure', 'warning', 'remedies', 'summary` and `interval', 'census']:
+    for h in ['connect', 'pressure', 'port_holder', 'bind_ports', 'warning', 'remedies', 'summary` and `interval', 'census']:
         out.append('.SS "%s objects"' % h.replace('` and `', ' and '))
         out.append(entries(lower(t['`%s`' % h])))
     return '\n'.join(out) + '\n'
