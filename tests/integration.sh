@@ -133,6 +133,8 @@ t_curl_live_text() {
 	start_httpd
 	# the test's own cgroup: another run's curl on this host is not judged
 	pw_start --cgroup="$OWN_CG"
+	# the header follows the attach line (stderr) that pw_start awaited
+	wait_for "$T/pw.out" '^TIME ' 10
 	check_eq "text header" 1 "$(head -n 1 "$T/pw.out" | grep -c '^TIME  *PID  *COMM  *FAM  *DESTINATION  *ERRNO  *CAUSE  *RANGE  *SCAN  *WORKLOAD$')"
 	seen_live() {
 		wait_count "$T/pw.out" ' curl .* 127\.0\.0\.1:8080 +EADDRNOTAVAIL +port_range_exhausted +40000-40009 ' "$1" 3
