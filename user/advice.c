@@ -202,6 +202,7 @@ struct pw_advice {
 	struct failer top[PW_ADVICE_SUMMARY];
 	size_t ntop;
 	uint64_t seq;
+	uint64_t now;		/* the latest failure's time seen (CLOCK_MONOTONIC) */
 };
 
 struct pw_advice *pw_advice_new(struct pw_workloads *wl)
@@ -410,13 +411,16 @@ void pw_advice_note(struct pw_advice *a, FILE *out, bool json, int64_t mono_to_r
 {
 	struct key_key k = { .k = { .cgroup = r->cgroup_id, .netns = ns->netns, .dest = d->dest,
 				    .client = client },
-			     .now = (uint64_t)pw_clock_ns(CLOCK_MONOTONIC) };
+			     .now = r->ts_ns > a->now ? r->ts_ns : a->now };
 	struct key_slot *s = NULL;
 	uint64_t repeats;
 	bool found = false;
 
 	if (!a)
 		return;
+	/* the failures' clock, never back (a batch's requests are not in
+	 * time order) */
+	a->now = k.now;
 	/* a process gone says nothing of its client: a key of the same place
 	 * with a client seen within the period stands for it */
 	if (client == PW_CLIENT_GONE) {

@@ -98,6 +98,8 @@ static void test_limit_bounded(void **state)
 static char *buf;
 static size_t len;
 
+static uint64_t now_ns = 5 * SEC;
+
 static void note(struct pw_advice *a, FILE *f, bool json, uint64_t cg, uint32_t pid,
 		 const char *comm, uint16_t port, double usage, int client)
 {
@@ -105,7 +107,7 @@ static void note(struct pw_advice *a, FILE *f, bool json, uint64_t cg, uint32_t 
 				   .range_size = 10 };
 	struct pw_census_dest d = { .dest = dst(port), .held = (uint32_t)(usage * 10),
 				    .usage = usage };
-	struct pw_diag_req r = { .netns = ns.netns, .ts_ns = 5 * SEC, .cgroup_id = cg, .pid = pid,
+	struct pw_diag_req r = { .netns = ns.netns, .ts_ns = now_ns, .cgroup_id = cg, .pid = pid,
 				 .tid = pid, .dest = d.dest, .what = PW_DIAG_ADVICE };
 
 	d.states[6] = d.held;
@@ -161,6 +163,36 @@ static void test_advice_keys(void **state)
 	pw_advice_free(a);
 }
 
+/* Again after the period, with the diagnoses in between; a failure older
+ * than the latest (a batch is not in time order) does not turn the clock
+ * back. */
+static void test_advice_period(void **state)
+{
+	struct pw_advice *a = pw_advice_new(NULL);
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	now_ns = 100 * SEC;
+	note(a, f, true, 7, 100, "svc", 8080, 1.0, PW_CLIENT_GO);
+	now_ns = 100 * SEC + PW_ADVICE_EVERY_NS - 1;
+	note(a, f, true, 7, 101, "svc", 8080, 1.0, PW_CLIENT_GO);
+	note(a, f, true, 7, 102, "svc", 8080, 1.0, PW_CLIENT_GO);
+	now_ns = 50 * SEC;	/* older: the clock stays */
+	note(a, f, true, 7, 103, "svc", 8080, 1.0, PW_CLIENT_GO);
+	assert_int_equal(count(flush(f), "{\"type\":\"advice\","), 1);
+	assert_int_equal(count(buf, "\"pid\":100,\"tid\":100,"), 1);
+	now_ns = 100 * SEC + PW_ADVICE_EVERY_NS;
+	note(a, f, true, 7, 104, "svc", 8080, 1.0, PW_CLIENT_GO);
+	assert_int_equal(count(flush(f), "{\"type\":\"advice\","), 2);
+	assert_int_equal(count(buf, "\"pid\":104,\"tid\":104,\"comm\":\"svc\",\"client\":\"go\","), 1);
+	assert_int_equal(count(buf, "\"repeats\":3,"), 1);
+	fclose(f);
+	free(buf);
+	buf = NULL;
+	now_ns = 5 * SEC;
+	pw_advice_free(a);
+}
+
 /* The summary is bounded: PW_ADVICE_SUMMARY blocks, the most pressured;
  * the live objects are NDJSON of type advice, the summary's remedies. */
 static void test_advice_summary_bounded(void **state)
@@ -201,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_limit_budget_per_cgroup),
 		cmocka_unit_test(test_limit_bounded),
 		cmocka_unit_test(test_advice_keys),
+		cmocka_unit_test(test_advice_period),
 		cmocka_unit_test(test_advice_summary_bounded),
 	};
 
