@@ -294,9 +294,9 @@ static void print_shortfalls(struct ctx *ctx, const struct pw_knobs *knobs)
 			(unsigned long long)l.diag_dropped, (unsigned long long)skipped,
 			PW_DIAG_EVERY_NS / 1000000000);
 	if (advice)
-		fprintf(stderr, "portwatch: %llu live remedies not asked (over a workload's %d a "
-			"second after %d, or no room in their tables)\n", (unsigned long long)advice,
-			PW_ADVICE_PER_S, PW_ADVICE_BURST);
+		fprintf(stderr, "portwatch: live remedies: %llu failures not advised (over their "
+			"workload's %d asks at once then %d a second, or no room in their tables)\n",
+			(unsigned long long)advice, PW_ADVICE_BURST, PW_ADVICE_PER_S);
 	if (pw_client_elf_refused())
 		fprintf(stderr, "portwatch: client detection: %llu executables not read (past the "
 			"bounds on their ELF headers and sections): their processes reported as "
