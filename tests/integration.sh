@@ -113,16 +113,16 @@ t_curl_exhaustion_json() {
 		"$(jq -c 'select(.type == "connect")' "$T/pw.out" | wc -l)" "$(summary | jq .events_received)"
 	check_eq "remedies object before the summary" remedies "$(tail -n 2 "$T/pw.out" | head -n 1 | jq -r .type)"
 	check_eq "remedies objects: one (one failer: curl, in one workload, to one destination)" 1 \
-		"$(jq -c 'select(.type == "remedies")' "$T/pw.out" | wc -l)"
+		"$(jq -c --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns)' "$T/pw.out" | wc -l)"
 	# live advice, once per (workload, client, destination): libcurl's; before
 	# it, at most one for a curl that exited before the worker looked (client
 	# null), never after one with its client
 	check_eq "advice objects: libcurl's, after at most one of a curl gone" 1 \
-		"$(jq -s -c '[.[] | select(.type == "advice") | .client]' "$T/pw.out" | grep -cxE '\[(null,)?"libcurl"\]|\[null\]')"
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | .client]' "$T/pw.out" | grep -cxE '\[(null,)?"libcurl"\]|\[null\]')"
 	# (ip_local_port_range_sockopt depends on the kernel: unit-tested)
 	check_eq "remedy ids for a loopback TIME_WAIT pile-up with tw_reuse=0" \
 		'["reuse_connections","tw_reuse_2","wider_port_range","more_destinations"]' \
-		"$(jq -c 'select(.type == "remedies") | [.remedies[].id | select(. != "ip_local_port_range_sockopt")]' "$T/pw.out")"
+		"$(jq -c --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | [.remedies[].id | select(. != "ip_local_port_range_sockopt")]' "$T/pw.out")"
 }
 
 # The same in text mode: each failure must reach the terminal while the

@@ -150,9 +150,9 @@ t_tenant_elf_bomb_client() {
 		"portwatch: client detection: $procs executables not read (past the bounds on their ELF headers and sections): their processes reported as unknown client" \
 		"$(grep 'client detection:' "$T/pw.err")"
 	check_eq "advice: live, one per destination (one workload, client unknown)" '[[18073,null],[18074,null]]' \
-		"$(jq -s -c '[.[] | select(.type == "advice") | [.pressure.dport, .client]] | sort' "$T/pw.out")"
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | [.pressure.dport, .client]] | sort' "$T/pw.out")"
 	check_eq "remedies: one per destination, unknown client (it lived, not gone)" 2 \
-		"$(jq -c 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections")
+		"$(jq -c --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .remedies[] | select(.id == "reuse_connections")
 			| select(.text | test("No HTTP client portwatch knows"))' "$T/pw.out" | wc -l)"
 	[ "$_failed" = 0 ] || sed 's/^/      pw: /' "$T/pw.err"
 }

@@ -121,7 +121,7 @@ t_workload_kubelet_systemd_json() {
 		"$(grep -cxF "portwatch_workload_connect_failures_total{namespace=\"shop\",pod=\"web-7d9f\",container=\"app\",unit=\"\",errno=\"EADDRNOTAVAIL\"} $CG_7" "$T/m")"
 	check_eq "remedies: the same rule ids as before" \
 		'["reuse_connections","tw_reuse_2","wider_port_range","more_destinations"]' \
-		"$(jq -c 'select(.type == "remedies") | [.remedies[].id | select(. != "ip_local_port_range_sockopt")]' "$T/pw.out")"
+		"$(jq -c --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | [.remedies[].id | select(. != "ip_local_port_range_sockopt")]' "$T/pw.out")"
 }
 
 # The cgroupfs driver (QoS besteffort), a pod of two containers told apart
@@ -250,11 +250,11 @@ client_checks() {
 	check_eq "client: ok, EADDRNOTAVAIL, other" '[10,3,0]' "$(jq -c '[.ok, .eaddrnotavail, .other]' "$1")"
 	check_eq "events of its failures" 3 \
 		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l)"
-	check_eq "remedies: client $2" "$2" "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "remedies: client $2" "$2" "$(jq -r --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .client' "$T/pw.out")"
 	check_eq "advice: live, one, its pid and client" "[[$pid,\"$2\"]]" \
-		"$(jq -s -c '[.[] | select(.type == "advice") | [.pid, .client]]' "$T/pw.out")"
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | [.pid, .client]]' "$T/pw.out")"
 	check_eq "reuse_connections: $3" 1 \
-		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
+		"$(jq -r --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
 			| grep -c "pid $pid) $3")"
 }
 
@@ -272,11 +272,11 @@ t_workload_libcurl_client_remedy() {
 	check_eq "events of its failures" 3 "$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p)' | wc -l)"
 	check_eq "pressure object: client libcurl" libcurl \
 		"$(jq -r --argjson p "$pid" 'select(.type == "pressure" and .pid == $p) | .client' "$T/pw.out" | head -n 1)"
-	check_eq "remedies: client libcurl" libcurl "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "remedies: client libcurl" libcurl "$(jq -r --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .client' "$T/pw.out")"
 	check_eq "advice: live, one, its pid and client" "[[$pid,\"libcurl\"]]" \
-		"$(jq -s -c '[.[] | select(.type == "advice") | [.pid, .client]]' "$T/pw.out")"
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | [.pid, .client]]' "$T/pw.out")"
 	local text
-	text=$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out")
+	text=$(jq -r --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out")
 	check_eq "reuse_connections names libcurl, the pid, the easy handle, CURLOPT_MAXCONNECTS" 1 \
 		"$(grep -c "pid $pid) uses libcurl.*same easy handle.*share handle.*CURLOPT_MAXCONNECTS" <<<"$text")"
 }
@@ -311,11 +311,11 @@ t_workload_go_client_remedy() {
 		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l)"
 	check_eq "summary: the same failures" 9 \
 		"$(summary | jq --argjson p "$pid" '[.processes[] | select(.pid == $p) | .errors.EADDRNOTAVAIL] | add')"
-	check_eq "remedies: client go" go "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "remedies: client go" go "$(jq -r --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .client' "$T/pw.out")"
 	check_eq "advice: live, one, its pid and client" "[[$pid,\"go\"]]" \
-		"$(jq -s -c '[.[] | select(.type == "advice") | [.pid, .client]]' "$T/pw.out")"
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | [.pid, .client]]' "$T/pw.out")"
 	check_eq "reuse_connections names http.Transport and MaxIdleConnsPerHost (default 2)" 1 \
-		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
+		"$(jq -r --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
 			| grep -c "pid $pid) is a Go program.*http.Transport.*MaxIdleConnsPerHost (default 2")"
 }
 
@@ -409,7 +409,7 @@ t_workload_live_remedy_per_client() {
 		"$(sed '/"type":"remedies"/q' "$T/pw.out" | jq -c "$adv" | wc -l)"
 	check_eq "summary remedies: one per client" \
 		"[[$pc,\"libcurl\"],[$pf,\"libcurl\"],[$pg,\"go\"]]" \
-		"$(jq -s -c '[.[] | select(.type == "remedies") | [.pid, .client]] | sort_by(.[0])' "$T/pw.out" |
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "remedies" and .pressure.netns == $ns) | [.pid, .client]] | sort_by(.[0])' "$T/pw.out" |
 			jq -c --argjson o "[$pc,$pf,$pg]" 'sort_by(.[0] as $p | $o | index($p))')"
 	check_eq "text: one live REMEDIES block per client" 3 "$(grep -c '^REMEDIES for 127\.0\.0\.1:8080 ' "$T/pwt.out")"
 	check_eq "text: each names its pid and client" '1 1 1' \
