@@ -284,7 +284,7 @@ vmtest: vm-deps all $(TOOL_BINS)
 # Benchmark, never a pass/fail timed test (bench/run.sh; docs/performance.md).
 # Scale with BENCH_PAIRS, BENCH_SECONDS, ... (listed atop bench/run.sh);
 # BENCH_SMOKE=1 is the few-second version CI runs.
-BENCH_BINS := $(OUTPUT)/bench/loadgen $(OUTPUT)/bench/soakgen $(OUTPUT)/bench/soakmon
+BENCH_BINS := $(OUTPUT)/bench/loadgen $(OUTPUT)/bench/opsgen $(OUTPUT)/bench/soakgen $(OUTPUT)/bench/soakmon
 
 $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)

@@ -19,6 +19,16 @@
 #         (-q -l, filtered to the generator's cgroup) scraped every second:
 #         counters monotonic, totals against the generator's, RSS, map
 #         occupancy and /metrics size over time (bench/soakgen, bench/soakmon)
+#   ops   what --ops=bind,udp costs: rounds with no tracer, portwatch -j and
+#         portwatch -j --ops=bind,udp (best mode), in turn (the order rotates
+#         each pair), each running five loads in fresh netns: bench/opsgen's
+#         bind(127.0.0.1, 0) succeeding and failing (EADDRINUSE, the 10-port
+#         range held by bound sockets), UDP autobind by sendto() succeeding
+#         and failing (EAGAIN, the range held by autobound sockets), and the
+#         ok loop's connects (loadgen ok); one more --ops round with
+#         kernel.bpf_stats_enabled=1 gives the BPF time of the --ops programs
+#         and of all programs per call of each load. Per-pid counts checked
+#         exactly in every portwatch round (op_failures for bind and UDP)
 # Per tracer case, pairs (no tracer, tracer) run back to back, A/B/A/B,
 # BENCH_PAIRS times; overhead is taken per pair. Then one more run per case
 # with kernel.bpf_stats_enabled=1 gives the BPF run time (stats cost time
@@ -26,7 +36,8 @@
 # to $OUTPUT/bench/<run>/table.md, raw results to results.tsv beside it.
 #
 # Settings (environment or make variables):
-#   BENCH_PAIRS=5 BENCH_SECONDS=2 BENCH_THREADS=1 BENCH_LOOPS="fail ok rate storm dests soak"
+#   BENCH_PAIRS=5 BENCH_SECONDS=2 BENCH_THREADS=1 BENCH_LOOPS="fail ok rate storm dests soak ops"
+#   BENCH_OPS_SECONDS (BENCH_SECONDS / 2; 0.05 with BENCH_SMOKE=1) each ops load's length
 #   BENCH_RATE=250000 BENCH_RATE_THREADS=2
 #   BENCH_STORM_PROCS=8 BENCH_DESTS=1000 BENCH_STORM_RUNS=3
 #   BENCH_CASES="pw-tracepoint bpftrace"   only these tracer cases
@@ -61,7 +72,10 @@ fi
 THREADS=${BENCH_THREADS:-1}
 RATE=${BENCH_RATE:-250000}
 RATE_THREADS=${BENCH_RATE_THREADS:-2}
-LOOPS=${BENCH_LOOPS:-fail ok rate storm dests soak}
+LOOPS=${BENCH_LOOPS:-fail ok rate storm dests soak ops}
+OPS_SECS=${BENCH_OPS_SECONDS:-$(awk -v s="$SECS" 'BEGIN {print s / 2}')}
+[ "$SMOKE" = 1 ] && OPS_SECS=${BENCH_OPS_SECONDS:-0.05}
+OPSGEN=$OUT/bench/opsgen
 STORM_PROCS=${BENCH_STORM_PROCS:-8}
 DESTS=${BENCH_DESTS:-1000}
 STORM_RUNS=${BENCH_STORM_RUNS:-3}
@@ -93,8 +107,12 @@ for t in ip jq bpftool flock; do
 	command -v $t >/dev/null || die "$t not found (make bench-deps installs it)"
 done
 for l in $LOOPS; do
-	case $l in fail|ok|rate|storm|dests|soak) ;; *) die "BENCH_LOOPS: unknown loop '$l' (fail, ok, rate, storm, dests, soak)" ;; esac
+	case $l in fail|ok|rate|storm|dests|soak|ops) ;; *) die "BENCH_LOOPS: unknown loop '$l' (fail, ok, rate, storm, dests, soak, ops)" ;; esac
 done
+if [[ " $LOOPS " == *" ops "* ]]; then
+	[ -x "$OPSGEN" ] || die "build first: make bench builds $OPSGEN"
+	[[ "$OPS_SECS" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "BENCH_OPS_SECONDS: a number"
+fi
 if [[ " $LOOPS " == *" soak "* ]]; then
 	[ -x "$SOAKGEN" ] && [ -x "$SOAKMON" ] || die "build first: make bench builds $SOAKGEN and $SOAKMON"
 	command -v curl >/dev/null || die "curl not found (make bench-deps installs it)"
@@ -263,7 +281,7 @@ for m in fentry kprobe tracepoint; do
 	"$PW" -m "$m" -q > "$RUN/probe-$m.out" 2> "$RUN/probe-$m.err" &
 	p=$!
 	PIDS+=("$p")
-	if wait_line "$RUN/probe-$m.err" 'attached in' 10 "$p"; then
+	if wait_line "$RUN/probe-$m.err" 'attached in' 30 "$p"; then
 		MODES+=("$m")
 	else
 		MODE_WHY[$m]=$(grep -m1 'portwatch:' "$RUN/probe-$m.err" | sed 's/^portwatch: //')
@@ -286,6 +304,14 @@ elif [ ! -d /sys/kernel/tracing/events/syscalls ]; then
 	fi
 	[ -d /sys/kernel/tracing/events/syscalls ] ||
 		BT_WHY="no syscall tracepoints (tracefs or CONFIG_FTRACE_SYSCALLS missing)"
+fi
+
+# ---- --ops: its syscall tracepoints need tracefs (portwatch looks in both places) ----
+if [[ " $LOOPS " == *" ops "* ]] && [ ! -d /sys/kernel/tracing/events/syscalls ] &&
+   [ ! -d /sys/kernel/debug/tracing/events/syscalls ] && [ ! -d /sys/kernel/tracing/events ] &&
+   mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; then
+	TRACEFS_MOUNTED=1
+	note "mounted tracefs at /sys/kernel/tracing for --ops (unmounted at exit)"
 fi
 
 # ---- the cases: name|label|how (portwatch arguments, or "bpftrace") ----
@@ -345,7 +371,7 @@ start_tracer() {
 		"$PW" $how > "$TRACER_OUT" 2> "$RUN/$tag.err" &
 		TRACER_PID=$!
 		PIDS+=("$TRACER_PID")
-		wait_line "$RUN/$tag.err" 'attached in' 10 "$TRACER_PID" || return 1
+		wait_line "$RUN/$tag.err" 'attached in' 30 "$TRACER_PID" || return 1
 	fi
 	ATTACH_MS=$(( ($(now_us) - t0) / 1000 ))
 }
@@ -527,6 +553,129 @@ run_storm() {
 		"$([ -n "$BASE" ] && echo " ($label)")" "$failures" "$events" "$lost" "$counts" "$t_stop" >&2
 }
 
+# ---- ops: what --ops=bind,udp costs ----
+OPS_LOADS="bind-ok bind-fail udp-ok udp-fail connect-ok"
+OPS_WHY=
+# ops_snap IDS: "ops_time ops_runs all_time all_runs" of the BPF programs
+# IDS (a JSON array): the --ops programs are the syscall ones, sc_*
+ops_snap() {
+	bpftool prog show -j 2>/dev/null | jq -r --argjson ids "$1" '
+		[.[] | select(.id as $i | $ids | index($i))] |
+		"\(map(select(.name | startswith("sc_")) | .run_time_ns // 0) | add // 0) \(map(select(.name | startswith("sc_")) | .run_cnt // 0) | add // 0) \(map(.run_time_ns // 0) | add // 0) \(map(.run_cnt // 0) | add // 0)"'
+}
+
+# run_ops_round PAIR ROLE: one round, ROLE A (no tracer), C (portwatch -j,
+# connect only), O (portwatch -j --ops=bind,udp) or S (O with BPF stats):
+# every load of OPS_LOADS once, each in its own netns; a line per load to
+# $OPS_RES. Returns 2 (and sets OPS_WHY) where --ops does not attach.
+run_ops_round() {
+	local pair=$1 role=$2 tag how="" load ids=[] lg rc
+	local -A snap0 snap1
+	tag=ops-$pair-$role
+	case $role in
+	C) how="-m $BEST -j" ;;
+	O|S) how="-m $BEST -j --ops=bind,udp" ;;
+	esac
+	if [ -n "$how" ]; then
+		[ "$role" = S ] && stats 1
+		start_tracer "$how" "$tag" || die "portwatch $how did not attach (see $RUN/$tag.err)"
+		if [ "$role" != C ] && grep -q -- '--ops [a-z]*: NOT traced' "$RUN/$tag.err"; then
+			OPS_WHY=$(grep -o -- '--ops [a-z]*: NOT traced ([^)]*)' "$RUN/$tag.err" | head -n 1)
+			stop_tracer pw
+			stats 0
+			return 2
+		fi
+		[ "$role" = S ] && ids=$(awk '/^prog_id:/ {print $2}' /proc/"$TRACER_PID"/fdinfo/* 2>/dev/null |
+			sort -un | jq -sc .)
+	fi
+	for load in $OPS_LOADS; do
+		ns_new "${load#*-}"	# ok: the default range; fail: FAIL_RANGE
+		[ "$role" = S ] && snap0[$load]=$(ops_snap "$ids")
+		if [ "$load" = connect-ok ]; then
+			ip netns exec "$NS" "$LOADGEN" ok --threads "$THREADS" --seconds "$OPS_SECS" \
+				--port "$PORT" > "$RUN/$tag.$load" 2> "$RUN/$tag.$load.err"
+		else
+			ip netns exec "$NS" "$OPSGEN" "${load%-*}" "${load#*-}" --seconds "$OPS_SECS" \
+				--port "$PORT" > "$RUN/$tag.$load" 2> "$RUN/$tag.$load.err"
+		fi
+		rc=$?
+		[ $rc -eq 0 ] || { cat "$RUN/$tag.$load.err" >&2; die "ops load $load exited $rc"; }
+		[ "$role" = S ] && snap1[$load]=$(ops_snap "$ids")
+		ns_del
+	done
+	local sum=- lost=-
+	if [ -n "$how" ]; then
+		stop_tracer pw || die "portwatch $how exited $? (see $RUN/$tag.err)"
+		[ "$role" = S ] && stats 0
+		sum=$(tail -n 1 "$TRACER_OUT")
+		[ "$(jq -r .type <<<"$sum" 2>/dev/null)" = summary ] ||
+			die "portwatch $how: no JSON summary as last line of $TRACER_OUT"
+		lost=$(jq -r .events_lost <<<"$sum")
+	fi
+	# NDJSON events per pid, in one pass over the stream (with --ops at full
+	# speed, hundreds of MB)
+	local -A evs
+	local n p
+	if [ -n "$how" ]; then
+		while read -r n p; do
+			evs[$p]=$n
+		done < <(grep -o '^{"type":"connect","time":"[^"]*","pid":[0-9]*,' "$TRACER_OUT" |
+			sed 's/.*"pid":\([0-9]*\),$/\1/' | sort | uniq -c)
+	fi
+	for load in $OPS_LOADS; do
+		local lpid wall cpu opns per calls att fail bindf udpf want got counts=- events=- bpfo="- -" bpfa="- -"
+		local a0 b0 c0 d0 a1 b1 c1 d1
+		lg=$(cat "$RUN/$tag.$load")
+		if [ "$load" = connect-ok ]; then
+			read -r lpid wall cpu per calls att fail < <(jq -r \
+				'"\(.pid) \(.ns_per_connect) \(.cpu_ns_per_connect) \(.per_s) \(.attempts) \(.process.attempts) \(.process.failures)"' \
+				<<<"$lg") || die "loadgen printed no result: $lg"
+			opns=- bindf=0 udpf=0
+		else
+			read -r lpid wall cpu opns per calls bindf udpf < <(jq -r \
+				'"\(.pid) \(.ns_per_call) \(.cpu_ns_per_call) \(.op_ns_per_call) \(.per_s) \(.calls) \(.process.bind_failures) \(.process.udp_send_failures)"' \
+				<<<"$lg") || die "opsgen printed no result: $lg"
+			att=0 fail=0
+		fi
+		if [ -n "$how" ]; then
+			# what this portwatch must have counted for the pid: connect()
+			# always, the ops only with --ops
+			[ "$role" = C ] && want="$att $fail 0 0 0" || want="$att $fail $bindf $udpf 0"
+			got=$(jq -r --argjson p "$lpid" '[.processes[] | select(.pid == $p)] |
+				"\(map(.attempts) | add // 0) \(map(.failures) | add // 0) \(map(.op_failures.bind // 0) | add // 0) \(map(.op_failures.udp_send // 0) | add // 0) \(map(.op_failures.udp_connect // 0) | add // 0)"' <<<"$sum")
+			[ "$got" = "$want" ] && counts=exact || counts="got:${got// /,}/want:${want// /,}"
+			events=${evs[$lpid]:-0}
+		fi
+		if [ "$role" = S ]; then
+			read -r a0 b0 c0 d0 <<<"${snap0[$load]}"
+			read -r a1 b1 c1 d1 <<<"${snap1[$load]}"
+			bpfo="$((a1 - a0)) $((b1 - b0))"
+			bpfa="$((c1 - c0)) $((d1 - d0))"
+		fi
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+			"$load" "$pair" "$role" "$wall" "$cpu" "$opns" "$per" "$calls" "$((fail + bindf + udpf))" \
+			"$events" "$counts" "$bpfo" "$bpfa" "$lost" "$lpid" >> "$OPS_RES"
+		printf '  ops  %-10s %s%s %7.0f ns/call (CPU %6.0f, call %s) %7.0f/s failures %s events %s counts %s\n' \
+			"$load" "$role" "$pair" "$wall" "$cpu" "$opns" "$per" "$((fail + bindf + udpf))" "$events" "$counts" >&2
+		rm -f "$RUN/$tag.$load" "$RUN/$tag.$load.err"
+	done
+	[ -n "$how" ] && rm -f "$TRACER_OUT"
+	return 0
+}
+
+# run_ops: PAIRS x (A, C, O), the order rotating each pair so that none is
+# always first, then one S round
+run_ops() {
+	local i k roles=(A C O)
+	for ((i = 1; i <= PAIRS; i++)); do
+		for ((k = 0; k < 3; k++)); do
+			run_ops_round "$i" "${roles[(k + i - 1) % 3]}" || { note "ops not run: $OPS_WHY"; return 0; }
+		done
+	done
+	[ -n "$STATS_OLD" ] && run_ops_round 1 S
+	return 0
+}
+
 # soak_daemon TAG PORT [T0_US]: $PW's daemon form (run_soak's cgroup cg)
 # serving /metrics on 127.0.0.1:PORT, and its soakmon writing $RUN/TAG.*,
 # started half a second out of phase with a soakmon started at T0_US (its
@@ -536,12 +685,12 @@ soak_daemon() {
 	local tag=$1 url=http://127.0.0.1:$2/metrics i w
 	start_tracer "-m $BEST -q -l 127.0.0.1:$2 --cgroup=$cg" "$tag" ||
 		die "portwatch (daemon form) did not start: $(grep -m1 . "$RUN/$tag.err") (port $2 in use?)"
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 400; i++)); do
 		curl -sf -o /dev/null "$url" && break
 		kill -0 "$TRACER_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	[ $i -lt 100 ] && kill -0 "$TRACER_PID" 2>/dev/null ||
+	[ $i -lt 400 ] && kill -0 "$TRACER_PID" 2>/dev/null ||
 		die "portwatch does not serve $url (see $RUN/$tag.err)"
 	if [ -n "${3:-}" ]; then
 		w=$(( (500000 - ($(now_us) - $3) % 1000000 + 2000000) % 1000000 ))
@@ -643,6 +792,8 @@ done
 : > "$RES"
 STORM_RES=$RUN/storm.tsv
 : > "$STORM_RES"
+OPS_RES=$RUN/ops.tsv
+: > "$OPS_RES"
 stats 0
 for loop in $LOOPS; do
 	case $loop in
@@ -660,6 +811,7 @@ for loop in $LOOPS; do
 		done
 		continue ;;
 	soak) run_soak; continue ;;
+	ops) run_ops; continue ;;
 	esac
 	mapfile -t LCASES < <(cases_of "$loop")
 	for ((i = 1; i <= PAIRS; i++)); do
@@ -741,6 +893,87 @@ storm_table() {
 	process CPU adds the worker thread (diagnoses, accounts). Diagnoses: pressure objects written.
 	SIGINT to exit: from the stop signal to the process's end (min / median / max), the final
 	drain included.
+	EOF
+}
+
+# ops_col LOAD ROLE COLUMN: a column of the ops rounds ("-" left out)
+ops_col() { awk -F'\t' -v l="$1" -v r="$2" -v c="$3" '$1 == l && $3 == r && $c != "-" {print $c}' "$OPS_RES"; }
+# ops_ratio LOAD ROLE BASE_ROLE COLUMN: per pair, ROLE's value over BASE_ROLE's
+ops_ratio() {
+	join -t$'\t' <(awk -F'\t' -v l="$1" -v r="$3" -v c="$4" '$1 == l && $3 == r && $c != "-" {print $2 "\t" $c}' "$OPS_RES" | sort) \
+		<(awk -F'\t' -v l="$1" -v r="$2" -v c="$4" '$1 == l && $3 == r && $c != "-" {print $2 "\t" $c}' "$OPS_RES" | sort) |
+		awk -F'\t' '$2 > 0 {printf "%.4f\n", $3 / $2}'
+}
+# ops_noise LOAD COLUMN: no tracer against no tracer of the pair before
+# (A/A), per pair: how far the host moves a ratio on its own
+ops_noise() {
+	awk -F'\t' -v l="$1" -v c="$2" '$1 == l && $3 == "A" && $c != "-" {print $2 "\t" $c}' "$OPS_RES" |
+		sort -n | awk -F'\t' '{ if (n++ && p > 0) printf "%.4f\n", $2 / p; p = $2 }'
+}
+# rfmt: "median (min-max)" of the ratios on stdin
+rfmt() { stat3 | awk '$1 == "-" {print "-"; next} {printf "%.2f (%.2f-%.2f)", $2, $1, $3}'; }
+
+# The ops rounds: a row per load, the three roles side by side.
+ops_table() {
+	[[ " $LOOPS " == *" ops "* ]] || return 0
+	echo
+	echo "**--ops=bind,udp: what its syscall tracepoints cost (portwatch -j -m $BEST without and with --ops=bind,udp, and no tracer; $PAIRS round(s) of each, the order rotating; ${OPS_SECS} s per load)**"
+	echo
+	if [ -n "$OPS_WHY" ]; then
+		echo "not run: $OPS_WHY"
+		return 0
+	fi
+	echo "| load | calls/s, no tracer | wall ns per iteration: none / portwatch / --ops | CPU ns per iteration: none / portwatch / --ops | the call alone, wall ns: none / portwatch / --ops | --ops / none: wall, CPU, call | --ops / portwatch: wall, CPU, call | noise, none / none of the pair before: wall, CPU, call | BPF, --ops programs: ns per call (runs per call) | BPF, all programs: ns per call | events / failures | counts |"
+	echo "| --- | ---: | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	local load desc r c x bo ba cpu0 ev fl n nx
+	for load in $OPS_LOADS; do
+		case $load in
+		bind-ok) desc="bind(127.0.0.1, 0) succeeding: socket, bind, close" ;;
+		bind-fail) desc="bind(127.0.0.1, 0) failing, EADDRINUSE: 10-port range held by bound sockets" ;;
+		udp-ok) desc="UDP autobind succeeding: socket, sendto, close" ;;
+		udp-fail) desc="UDP autobind failing, EAGAIN: 10-port range held by autobound sockets" ;;
+		connect-ok) desc="connect success loop (loadgen ok, $THREADS thread(s)): the call is not timed alone" ;;
+		esac
+		[ -n "$(ops_col "$load" A 4)" ] || continue
+		local cells=()
+		for c in 4 5 6; do
+			x=
+			for r in A C O; do
+				x+=${x:+ / }$(ops_col "$load" "$r" "$c" | med | awk '$1 == "-" {print "-"; next} {printf "%.0f", $1}')
+			done
+			cells+=("$x")
+		done
+		for r in A C; do
+			cells+=("wall $(ops_ratio "$load" O "$r" 4 | rfmt), CPU $(ops_ratio "$load" O "$r" 5 | rfmt), call $(ops_ratio "$load" O "$r" 6 | rfmt)")
+		done
+		cells+=("wall $(ops_noise "$load" 4 | rfmt), CPU $(ops_noise "$load" 5 | rfmt), call $(ops_noise "$load" 6 | rfmt)")
+		cpu0=$(ops_col "$load" A 5 | med)
+		bo=$(awk -F'\t' -v l="$load" -v b="$cpu0" '$1 == l && $3 == "S" { split($12, f, " "); if ($8 > 0)
+			printf "%.0f (%.2f; %.1f%% of a no-tracer iteration'"'"'s CPU)", f[1] / $8, f[2] / $8, (b > 0 ? f[1] / $8 / b * 100 : 0) }' "$OPS_RES")
+		ba=$(awk -F'\t' -v l="$load" '$1 == l && $3 == "S" { split($13, f, " "); if ($8 > 0) printf "%.0f", f[1] / $8 }' "$OPS_RES")
+		ev=$(awk -F'\t' -v l="$load" '$1 == l && ($3 == "O" || $3 == "S") {s += $10} END {print s + 0}' "$OPS_RES")
+		fl=$(awk -F'\t' -v l="$load" '$1 == l && ($3 == "O" || $3 == "S") {s += $9} END {print s + 0}' "$OPS_RES")
+		n=$(awk -F'\t' -v l="$load" '$1 == l && $11 != "-"' "$OPS_RES" | wc -l)
+		nx=$(awk -F'\t' -v l="$load" '$1 == l && $11 == "exact"' "$OPS_RES" | wc -l)
+		printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | exact %s/%s |\n' "$desc" \
+			"$(ops_col "$load" A 7 | med)" "${cells[@]}" "${bo:--}" "${ba:--}" "$ev" "$fl" "$nx" "$n"
+	done
+	echo
+	echo "Events lost by the --ops rounds' portwatch (ring buffer full; counts stay exact): $(awk -F'\t' '$1 == "bind-ok" && ($3 == "O" || $3 == "S") {s += $14} END {print s + 0}' "$OPS_RES")."
+	cat <<-'EOF'
+
+	ops: each round runs the five loads one after the other, each in a fresh netns, under one
+	tracer (none; portwatch -j; portwatch -j --ops=bind,udp). Iteration: one loop turn (socket,
+	the call, close); CPU: the loop thread's own; the call alone: bind() or sendto() between two
+	clock reads. Ratios: per pair of rounds, median (min-max) over the pairs; noise: the same
+	ratio between the no-tracer rounds of successive pairs. BPF: one more --ops
+	round with kernel.bpf_stats_enabled=1, the programs' run time during each load over the load's
+	calls: the --ops programs (sys_enter/exit_bind, sys_exit_connect/sendto/sendmsg/sendmmsg: they
+	run for every such syscall of every process on the host, so runs per call above the load's own
+	are other processes') and all of portwatch's. events: NDJSON lines of the load's pid, over the
+	--ops rounds, against the failures it counted itself; counts: rounds where portwatch's
+	per-process numbers for that pid equal the load's own (connect attempts and failures, and with
+	--ops op_failures bind and udp_send; none without).
 	EOF
 }
 
@@ -847,10 +1080,15 @@ table() {
 	local loop desc c
 	echo "Machine: $MACHINE; load average $LOAD0 at start, $LOAD1 at end."
 	echo "portwatch $PW_VER; bpftrace ${BT_VER:-not installed}. $PAIRS pairs of ${SECS} s runs per case."
-	echo "Reproduce: \`sudo make bench$([ "$SMOKE" = 1 ] && echo ' BENCH_SMOKE=1')\`."
+	local v repro=
+	for v in BENCH_SMOKE BENCH_LOOPS BENCH_PAIRS BENCH_SECONDS BENCH_OPS_SECONDS BENCH_THREADS BENCH_CASES; do
+		[ -n "${!v:-}" ] || continue
+		[[ "${!v}" == *" "* ]] && repro+=" $v=\"${!v}\"" || repro+=" $v=${!v}"
+	done
+	echo "Reproduce: \`sudo make bench$repro\`."
 	for loop in $LOOPS; do
 		case $loop in
-		storm|dests|soak) continue ;;
+		storm|dests|soak|ops) continue ;;
 		fail) desc="fast-fail loop, $THREADS thread(s): socket+connect+close, 10-port range held full, every connect fails with EADDRNOTAVAIL" ;;
 		ok) desc="success loop, $THREADS thread(s): socket+connect, the listener accepts and closes, read EOF, close" ;;
 		rate) desc="event stream: connect on one socket per thread, failing, paced to $RATE/s over $RATE_THREADS threads; events to a file" ;;
@@ -898,6 +1136,7 @@ table() {
 		done < <(cases_of "$loop")
 	done
 	storm_table
+	ops_table
 	[[ " $LOOPS " =~ \ (fail|ok|rate)\  ]] || return 0
 	cat <<-'EOF'
 
@@ -972,6 +1211,8 @@ exactness() {
 	local bad
 	bad=$(awk -F'\t' '$2 ~ /^pw-/ && $11 != "-" && $11 != "exact" {
 		printf "%s %s pair %s role %s: counts %s\n", $1, $2, $3, $4, $11 }' "$RES" 2>/dev/null)
+	[ -f "$OPS_RES" ] && bad+=$(awk -F'\t' '$11 != "-" && $11 != "exact" {
+		printf "\nops %s round %s%s (pid %s): counts %s", $1, $3, $2, $15, $11 }' "$OPS_RES")
 	[ -f "$STORM_RES" ] && bad+=$(awk -F'\t' '$6 != "exact" {
 		printf "\n%s run %s (%s): counts %s", $1, $2, $12, $6 }' "$STORM_RES")
 	if [[ " $LOOPS " == *" soak "* ]] && [ -z "$SOAK_WHY" ]; then

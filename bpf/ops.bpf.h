@@ -11,6 +11,10 @@
  *     makes a bind of port 0 fail with EADDRINUSE). bind() is rare: its
  *     entry keeps the descriptor and the address of a bind of port 0 for
  *     the exit, per thread (every kernel).
+ *   bind(fd, addr, len) == -EADDRINUSE with a port P != 0 (PW_OP_BIND_PORT):
+ *     another socket holds P (a listener, or an outbound connection that
+ *     drew P from the ephemeral range); the entry keeps these binds too,
+ *     with P and the socket's protocol, and userspace looks for the holder.
  *   connect/sendto/sendmsg/sendmmsg(fd, ...) == -EAGAIN on a UDP socket that still
  *     has no local port after the call: inet_autobind() found no port.
  *     Sends are frequent: nothing runs at their entry, and the exit, which
@@ -50,6 +54,8 @@ struct bind_call {
 	__u64 sk;		/* the socket behind fd at the entry: compared, never read */
 	__u8 addr[16];
 	__u16 family;		/* the socket's family */
+	__u16 port;		/* host order; 0: a bind of port 0 */
+	__u8 proto;		/* the socket's protocol (IPPROTO_TCP/UDP) */
 };
 
 struct {
@@ -89,10 +95,11 @@ static __always_inline struct pt_regs *syscall_regs(void)
 
 /* Count and stream one failure of op on a socket of family. sk: that
  * socket, for its netns and port range, or NULL when it is no longer known
- * (netns 0, no range). saddr: the address asked for (bind), else NULL (the
- * socket's, none for an unbound one). */
+ * (netns 0, no range). c: the bind asked for (its address, and for a fixed
+ * port the port and protocol), else NULL (the socket's, none for an
+ * unbound one). */
 static __always_inline void op_failed(struct sock *sk, __u16 family, __u8 op, int ret,
-				      const __u8 *saddr)
+				      const struct bind_call *c)
 {
 	struct pw_event e = {};
 	bool counted;
@@ -111,9 +118,12 @@ static __always_inline void op_failed(struct sock *sk, __u16 family, __u8 op, in
 	e.family = family;
 	e.mode = targ_mode;
 	e.op = op;
-	e.cause = PW_CAUSE_RANGE_EXHAUSTED;
-	if (saddr)
-		__builtin_memcpy(e.saddr, saddr, sizeof(e.saddr));
+	e.cause = op == PW_OP_BIND_PORT ? PW_CAUSE_PORT_IN_USE : PW_CAUSE_RANGE_EXHAUSTED;
+	if (c) {
+		__builtin_memcpy(e.saddr, c->addr, sizeof(e.saddr));
+		e.sport = c->port;
+		e.proto = c->proto;
+	}
 	bpf_get_current_comm(e.thread, sizeof(e.thread));
 	if (sk)
 		read_net(sk, &e, false);
@@ -129,8 +139,9 @@ int sc_bind_enter(struct trace_event_raw_sys_enter *ctx)
 	struct pw_sa_head h;
 	struct sock *sk;
 
-	if (bpf_probe_read_user(&h, sizeof(h), ua) || h.port)
+	if (bpf_probe_read_user(&h, sizeof(h), ua))
 		goto none;
+	c.port = bpf_ntohs(h.port);
 	/* AF_UNSPEC: inet_bind takes it as AF_INET on an AF_INET socket
 	 * when the address is 0.0.0.0 (every kernel, 5.10 to 7.x) */
 	if (h.family == PW_AF_INET || h.family == PW_AF_UNSPEC)
@@ -146,6 +157,7 @@ int sc_bind_enter(struct trace_event_raw_sys_enter *ctx)
 		goto none;	/* not a socket: no port selection */
 	c.sk = (__u64)sk;
 	c.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	c.proto = BPF_CORE_READ(sk, sk_protocol);
 	if (h.family == PW_AF_UNSPEC && (c.family != PW_AF_INET || *(__u32 *)c.addr))
 		goto none;	/* EAFNOSUPPORT */
 	if (bpf_map_update_elem(&bind_calls, &id, &c, BPF_ANY))
@@ -173,8 +185,8 @@ int sc_bind_exit(struct trace_event_raw_sys_exit *ctx)
 	 * this check: same slab, so the same protocol and family. */
 	if (ctx->ret == -PW_EADDRINUSE) {
 		sk = fd_sock(c->fd);
-		op_failed((__u64)sk == c->sk ? sk : NULL, c->family, PW_OP_BIND,
-			  -PW_EADDRINUSE, c->addr);
+		op_failed((__u64)sk == c->sk ? sk : NULL, c->family,
+			  c->port ? PW_OP_BIND_PORT : PW_OP_BIND, -PW_EADDRINUSE, c);
 	}
 	bpf_map_delete_elem(&bind_calls, &id);
 	return 0;

@@ -24,6 +24,9 @@ enum pw_cause {
 	 * set), then connect() failed before its SYN was queued, e.g. the route
 	 * lookup with the chosen source port; the errno is not seen there */
 	PW_CAUSE_AFTER_PORT_SELECTION = 5,
+	/* bind() of a fixed port (PW_OP_BIND_PORT) refused: another socket
+	 * holds it (userspace diagnoses which) */
+	PW_CAUSE_PORT_IN_USE = 6,
 };
 
 /* The operation that failed (issue 23), in events and per-process keys.
@@ -33,6 +36,7 @@ enum pw_op {
 	PW_OP_BIND = 1,		/* bind(addr, 0) that found no free port */
 	PW_OP_UDP_CONNECT = 2,	/* connect() of an unbound UDP socket: autobind */
 	PW_OP_UDP_SEND = 3,	/* sendto()/sendmsg() of an unbound UDP socket: autobind */
+	PW_OP_BIND_PORT = 4,	/* bind(addr, P), P != 0, refused: P is held (sport = P) */
 	PW_OP_MAX,
 };
 
@@ -75,7 +79,8 @@ struct pw_event {
 	__u8 cause;		/* enum pw_cause */
 	__u8 mode;		/* enum pw_mode */
 	__u8 op;		/* enum pw_op */
-	__u8 pad[2];
+	__u8 proto;		/* binds: the socket's IPPROTO_TCP/UDP, else 0 */
+	__u8 pad;
 	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
 	char comm[PW_COMM_LEN];	/* the process's name (thread-group leader's) */

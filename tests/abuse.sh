@@ -174,7 +174,7 @@ t_abuse_crowd_and_syn_flood_curl() {
 	# /metrics: each curl run's failures in its per-pid series (the last
 	# failures' events may still wait in the ring buffer: scrape until all
 	# are there, 10 s at most, and then once more: never more than curl saw)
-	local end=$((SECONDS + 10))
+	local end=$((SECONDS + $(waited 10)))
 	until [ "$(abuse_curl_series)" -ge "$CURL_7" ] || [ $SECONDS -ge $end ]; do
 		sleep 0.2
 	done
@@ -273,7 +273,7 @@ t_abuse_refill_and_ring_flood_curl() {
 		defer "kill -KILL $!"
 	done
 	# the refill is under way: keys past the room are being counted unattributed
-	local end=$((SECONDS + 20))
+	local end=$((SECONDS + $(waited 20)))
 	until [ "$(scrape | awk '$1 == "portwatch_unattributed_outcomes_total" {print $2}')" -gt 0 ] 2>/dev/null ||
 		[ $SECONDS -ge $end ]; do
 		sleep 0.2
@@ -282,7 +282,7 @@ t_abuse_refill_and_ring_flood_curl() {
 	abuse_curl_runs
 	check_eq "curl exit 7 (CURLE_COULDNT_CONNECT)" 15 "$CURL_7"
 	check_eq "curl exit 0 (got a port)" 10 "$CURL_OK"
-	end=$((SECONDS + 10))
+	end=$((SECONDS + $(waited 10)))
 	until [ "$(abuse_curl_series)" -ge "$CURL_7" ] || [ $SECONDS -ge $end ]; do
 		sleep 0.2
 	done

@@ -278,3 +278,255 @@ t_ops_off_by_default() {
 	"$PW" --ops bindx -d 1 > /dev/null 2> "$T/err2"
 	check_eq "--ops bindx: exit code" 2 $?
 }
+
+# bind_port_holder [ARGS...]: start the holder (a Python body on stdin, run
+# in the test netns in the background with $T/done and ARGS as its
+# arguments: it prints its record line to $T/h, then waits for $T/done,
+# 120 s at most), wait for its record
+bind_port_holder() {
+	cat > "$T/holder.py"
+	ip netns exec "$NS" python3 "$T/holder.py" "$T/done" "$@" > "$T/h" &
+	defer "touch $T/done; kill $! 2>/dev/null; wait $!"
+	wait_for "$T/h" '"pid"' 20 || exit 1
+}
+
+# bind_port_server ADDR PORT N: a server trying N times to bind(ADDR,
+# PORT) with no SO_REUSEADDR (a fresh socket each time); its
+# {"pid", "ok", "errors"} line in $T/s
+bind_port_server() {
+	cat > "$T/server.py" <<-'EOF2'
+	import errno, json, os, socket, sys
+	addr, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+	errs, ok, held = {}, 0, []
+	for _ in range(n):
+	    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+	    try:
+	        s.bind((addr, port))
+	        ok += 1
+	        held.append(s)
+	    except OSError as e:
+	        name = errno.errorcode.get(e.errno, str(e.errno))
+	        errs[name] = errs.get(name, 0) + 1
+	        s.close()
+	print(json.dumps({"pid": os.getpid(), "ok": ok, "errors": errs}))
+	EOF2
+	must in_ns python3 "$T/server.py" "$1" "$2" "$3" > "$T/s"
+}
+
+# Issue 23 item 2: a listener's fixed port taken by an outbound connection
+# that drew it from the ephemeral range. The holder (a Python client, its
+# pid and port as it recorded them) connects from an ephemeral port P; a
+# server then binds 127.0.0.1:P three times (EADDRINUSE each). portwatch
+# streams three bind_port events, and one port_holder diagnosis (one per
+# port within 5 s: the other two are counted on stderr) naming the holder's
+# pid, its destination and state, and the exact ip_local_reserved_ports
+# value (the netns's list, here 18000-18002 and 40009, plus P), which the
+# test then applies and reads back from the kernel.
+t_bind_port_ephemeral_holder() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	must in_ns sysctl -qw net.ipv4.ip_local_reserved_ports=18000-18002,40009
+	pw_start -j --ops bind --cgroup "$OWN_CG"
+	bind_port_holder <<-'EOF2'
+	import json, os, socket, sys, time
+	lsn = socket.socket()
+	lsn.bind(("127.0.0.1", 18096))
+	lsn.listen(8)
+	c = socket.create_connection(("127.0.0.1", 18096), timeout=5)
+	a, _ = lsn.accept()
+	print(json.dumps({"pid": os.getpid(), "port": c.getsockname()[1]}), flush=True)
+	end = time.time() + 120
+	while not os.path.exists(sys.argv[1]) and time.time() < end:
+	    time.sleep(0.05)
+	EOF2
+	local hpid port spid want expect
+	hpid=$(jq .pid "$T/h")
+	port=$(jq .port "$T/h")
+	check_eq "the holder's port is in the range (the scenario)" 1 \
+		"$(( port >= RANGE_LO && port <= RANGE_HI && port != 40009 ))"
+	bind_port_server 127.0.0.1 "$port" 3
+	spid=$(jq .pid "$T/s")
+	want=$(jq '.errors.EADDRINUSE // 0' "$T/s")
+	check_eq "the server's binds (the scenario)" '{"EADDRINUSE":3}' "$(jq -c .errors "$T/s")"
+	wait_for "$T/pw.out" '"type":"port_holder"' 20
+	wait_count "$T/pw.out" '"op":"bind_port"' "$want" 10
+	pw_stop
+	check_eq "bind_port events of the server: its pid, 127.0.0.1:P, EADDRINUSE, port_in_use" "$want" \
+		"$(op_events bind_port | jq -c --argjson p "$spid" --argjson port "$port" 'select(.pid == $p
+			and .saddr == "127.0.0.1" and .sport == $port and .errno == "EADDRINUSE"
+			and .cause == "port_in_use" and .family == "inet")' | wc -l)"
+	check_eq "other events" 0 "$(ns_events | jq -c 'select(.op != "bind_port")' | wc -l)"
+	check_eq "summary op_failures.bind_port of the server" "$want" "$(summary_op "$spid" bind_port)"
+	jq -c 'select(.type == "port_holder")' "$T/pw.out" > "$T/ph"
+	check_eq "port_holder diagnoses (one per port within 5 s)" 1 "$(wc -l < "$T/ph")"
+	expect=$(python3 -c '
+import sys
+ports = sorted({18000, 18001, 18002, 40009, int(sys.argv[1])})
+out, i = [], 0
+while i < len(ports):
+    j = i
+    while j + 1 < len(ports) and ports[j + 1] == ports[j] + 1:
+        j += 1
+    out.append(str(ports[i]) if i == j else "%d-%d" % (ports[i], ports[j]))
+    i = j + 1
+print(",".join(out))' "$port")
+	check_eq "the diagnosis: the server, P, ephemeral, the holder's pid, destination, state, cgroup, the value" \
+		"1" "$(jq -c --argjson p "$spid" --argjson port "$port" --argjson h "$hpid" \
+			--arg v "$expect" --arg cg "$PW_TEST_CG_REL/sh" --argjson cgid "$(stat -c %i "$OWN_CG/sh")" \
+			--argjson ns "$NS_INO" 'select(.pid == $p
+			and .netns == $ns and .proto == "tcp" and .saddr == "127.0.0.1" and .sport == $port
+			and .verdict == "ephemeral" and .port_range == [40000, 40009] and .sockets == 1
+			and .holder.pid == $h and .holder.comm == "python3" and .holder.state == "ESTABLISHED"
+			and .holder.saddr == "127.0.0.1" and .holder.sport == $port
+			and .holder.daddr == "127.0.0.1" and .holder.dport == 18096
+			and .holder.cgroup == $cg and .holder.cgroup_id == $cgid
+			and .remedy == "ip_local_reserved_ports" and .reserved_ports == $v
+			and .error == null)' "$T/ph" | wc -l)"
+	check_eq "stderr: the two lookups the rate limit skipped" 1 \
+		"$(grep -cxF 'portwatch: 2 bind diagnoses not taken (2: the same port or address within 5 s, 0: too many of them, 0: over 32 a second or 4 for port 0)' "$T/pw.err")"
+	# the value applies as it is, and the kernel reads back the same list
+	must in_ns sysctl -qw net.ipv4.ip_local_reserved_ports="$(jq -r .reserved_ports "$T/ph")"
+	check_eq "the kernel's ip_local_reserved_ports after the remedy" "$expect" \
+		"$(in_ns cat /proc/sys/net/ipv4/ip_local_reserved_ports)"
+}
+
+# check_bind_port_listener LADDR: a listener on (LADDR, 40005), a port
+# inside the range; a server's bind(127.0.0.1, 40005) is refused. A port
+# taken by another listener is told apart: no range blame, no
+# reserved_ports remedy. Text mode: the diagnosis line follows the event.
+check_bind_port_listener() {
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start --ops bind --cgroup "$OWN_CG"
+	bind_port_holder "$1" <<-'EOF2'
+	import json, os, socket, sys, time
+	lsn = socket.socket(socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET)
+	if ":" in sys.argv[2]:
+	    lsn.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)	# dual-stack
+	lsn.bind((sys.argv[2], 40005))
+	lsn.listen(8)
+	print(json.dumps({"pid": os.getpid(), "port": lsn.getsockname()[1]}), flush=True)
+	end = time.time() + 120
+	while not os.path.exists(sys.argv[1]) and time.time() < end:
+	    time.sleep(0.05)
+	EOF2
+	local hpid spid
+	hpid=$(jq .pid "$T/h")
+	bind_port_server 127.0.0.1 40005 1
+	spid=$(jq .pid "$T/s")
+	check_eq "the server's binds (the scenario)" '{"EADDRINUSE":1}' "$(jq -c .errors "$T/s")"
+	wait_for "$T/pw.out" '^  -> bind_port ' 20
+	pw_stop
+	check_eq "the event line: the server's pid, bind_port 127.0.0.1:40005, port_in_use" 1 \
+		"$(grep -cE "^[0-9:.]+ +$spid +python3 .*bind_port 127\.0\.0\.1:40005 .*EADDRINUSE .*port_in_use" "$T/pw.out")"
+	check_eq "the diagnosis: a listener, the holder's pid, LISTEN, no remedy" 1 \
+		"$(grep -cE "^  -> bind_port 127\.0\.0\.1:40005 \(tcp\): port taken by a listener, pid $hpid \(python3\) \[[^]]*\] LISTEN$" "$T/pw.out")"
+	check_eq "no range blame, no reserved_ports remedy" 0 \
+		"$(grep -cE 'ephemeral|reserved_ports' "$T/pw.out")"
+}
+
+t_bind_port_listener() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	check_bind_port_listener 0.0.0.0
+}
+
+# The same with a dual-stack IPv6 listener on [::]:40005 (IPV6_V6ONLY
+# off): it takes the port for IPv4 too, and is found among the inet6 sockets
+t_bind_port_listener_dual_stack() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	[ -e /proc/sys/net/ipv6 ] || skip "no IPv6 in this kernel"
+	check_bind_port_listener ::
+}
+
+# check_bind_scope HOLD TRIES: issue 23 item 1's classification. A client
+# holds the whole 10-port range with 10 binds of (HOLD, 0), then tries
+# bind(ADDR, 0) for each ADDR of TRIES (comma-separated), keeping every
+# socket until the test ends; its own record: per address, binds ok and
+# failed. Each failing address gets one bind_ports diagnosis (5 s per
+# address); results in $T/h, the diagnoses in $T/bp.
+check_bind_scope() {
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j --ops bind --cgroup "$OWN_CG"
+	bind_port_holder "$1" "$2" <<-'EOF2'
+	import errno, json, os, socket, sys, time
+	res, held = {}, []
+	def bind(a):
+	    r = res.setdefault(a, {"ok": 0, "errors": {}})
+	    s = socket.socket()
+	    try:
+	        s.bind((a, 0))
+	        r["ok"] += 1
+	        held.append(s)
+	    except OSError as e:
+	        name = errno.errorcode.get(e.errno, str(e.errno))
+	        r["errors"][name] = r["errors"].get(name, 0) + 1
+	for _ in range(10):
+	    bind(sys.argv[2])
+	for a in sys.argv[3].split(","):
+	    bind(a)
+	print(json.dumps({"pid": os.getpid(), "res": res}), flush=True)
+	end = time.time() + 120
+	while not os.path.exists(sys.argv[1]) and time.time() < end:
+	    time.sleep(0.05)
+	EOF2
+	local pid fails addrs
+	pid=$(jq .pid "$T/h")
+	fails=$(jq '[.res[].errors.EADDRINUSE // 0] | add' "$T/h")
+	addrs=$(jq '[.res[] | select(.errors.EADDRINUSE)] | length' "$T/h")
+	check_eq "the holder's binds of $1 (the scenario: 10 ports)" 10 "$(jq --arg a "$1" '.res[$a].ok' "$T/h")"
+	wait_count "$T/pw.out" '"type":"bind_ports"' "$addrs" 20
+	wait_count "$T/pw.out" '"op":"bind"' "$fails" 10
+	touch "$T/done"
+	pw_stop
+	check_eq "bind events of the client" "$fails" \
+		"$(op_events bind | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRINUSE")' | wc -l)"
+	check_eq "summary op_failures.bind of the client" "$fails" "$(summary_op "$pid" bind)"
+	jq -c 'select(.type == "bind_ports")' "$T/pw.out" > "$T/bp"
+	check_eq "bind_ports diagnoses: one per failing address" "$addrs" "$(wc -l < "$T/bp")"
+	check_eq "stderr: the failures the rate limit left undiagnosed" 1 \
+		"$(grep -cxF "portwatch: $((fails - addrs)) bind diagnoses not taken ($((fails - addrs)): the same port or address within 5 s, 0: too many of them, 0: over 32 a second or 4 for port 0)" "$T/pw.err")"
+}
+
+# bind_scope_of ADDR: the diagnosis of ADDR as "verdict range_size
+# ports_taken ports_taken_all", checked to be the client's, in the netns
+bind_scope_of() {
+	jq -r --arg a "$1" --argjson p "$(jq .pid "$T/h")" --argjson ns "$NS_INO" \
+		'select(.saddr == $a and .pid == $p and .netns == $ns and .proto == "tcp"
+		and .port_range == [40000, 40009] and .error == null)
+		| "\(.verdict) \(.range_size) \(.ports_taken) \(.ports_taken_all)"' "$T/bp"
+}
+
+# The range taken for one address only: 127.0.0.1's binds fail, and the
+# client's own bind of 127.0.0.2 then gets a port (so other addresses have
+# some): address_ports_taken, no wildcard socket
+t_bind0_scope_address() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	check_bind_scope 127.0.0.1 127.0.0.1,127.0.0.1,127.0.0.2
+	check_eq "the client's binds of 127.0.0.1 after (the scenario)" '{"ok":10,"errors":{"EADDRINUSE":2}}' \
+		"$(jq -c '.res["127.0.0.1"]' "$T/h")"
+	check_eq "the client's bind of 127.0.0.2 (another address has ports)" '{"ok":1,"errors":{}}' \
+		"$(jq -c '.res["127.0.0.2"]' "$T/h")"
+	check_eq "127.0.0.1: every port taken for that address, none for all" \
+		"address_ports_taken 10 10 0" "$(bind_scope_of 127.0.0.1)"
+}
+
+# The range taken by wildcard sockets: binds of every address fail
+# (127.0.0.1 and 127.0.0.2, the client's own record): range_exhausted
+t_bind0_scope_range() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	check_bind_scope 0.0.0.0 127.0.0.1,127.0.0.1,127.0.0.2
+	check_eq "the client's binds of 127.0.0.1 and 127.0.0.2 (the scenario)" \
+		'{"ok":0,"errors":{"EADDRINUSE":2}} {"ok":0,"errors":{"EADDRINUSE":1}}' \
+		"$(jq -c '.res["127.0.0.1"], .res["127.0.0.2"]' "$T/h" | tr '\n' ' ' | sed 's/ $//')"
+	check_eq "127.0.0.1: the range exhausted for every address" \
+		"range_exhausted 10 10 10" "$(bind_scope_of 127.0.0.1)"
+	check_eq "127.0.0.2: the range exhausted for every address" \
+		"range_exhausted 10 10 10" "$(bind_scope_of 127.0.0.2)"
+}

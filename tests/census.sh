@@ -204,3 +204,266 @@ census_caps_counted() {
 		"$(jq -c 'select(.type == "census")' "$T/census.out" | wc -l)"
 	census_show_on_fail
 }
+
+# ---- portwatch_workload_sockets (the periodic census per workload) ----
+
+# sock_client REL SPEC...: a Python client in the test netns, inside
+# cgroup REL, holding connections as SPEC says until the test ends:
+# "ADDR:E:T" E held ESTABLISHED to ADDR:18210 and T closed by it first
+# (TIME_WAIT: its own listener on 0.0.0.0:18210 closes after the client's
+# FIN), "syn:ADDR:N" one connection to its listener of backlog 0 on
+# ADDR:18211 that fills the accept queue, then N left in SYN_SENT (the
+# listener drops their SYNs). Both listeners are its own, outside the
+# range. Waits until it says ready.
+sock_client() {
+	local rel=$1
+	shift
+	cat > "$T/sockclient.py" <<-'PY'
+	import os, socket, sys, threading, time
+	srv = socket.socket()
+	srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+	srv.bind(("0.0.0.0", 18210))
+	srv.listen(4096)
+	syn = socket.socket()
+	syn.bind(("0.0.0.0", 18211))
+	syn.listen(0)
+	def serve(c):
+	    while c.recv(4096):
+	        pass
+	    c.close()
+	def acceptor():
+	    while True:
+	        c, _ = srv.accept()
+	        threading.Thread(target=serve, args=(c,), daemon=True).start()
+	threading.Thread(target=acceptor, daemon=True).start()
+	held = []
+	for spec in sys.argv[1:]:
+	    f = spec.split(":")
+	    if f[0] == "syn":
+	        held.append(socket.create_connection((f[1], 18211), timeout=10))
+	        # its accept queue full (the listener's rx_queue in /proc/net/tcp)
+	        # before the next SYNs: else one could still be answered
+	        end = time.monotonic() + 10
+	        while not any(l.split()[1].endswith(":%04X" % 18211) and l.split()[3] == "0A"
+	                      and l.split()[4].endswith(":00000001")
+	                      for l in open("/proc/net/tcp").readlines()[1:]):
+	            if time.monotonic() > end:
+	                sys.exit("the backlog-0 listener's accept queue never filled")
+	            time.sleep(0.01)
+	        for i in range(int(f[2])):
+	            s = socket.socket()
+	            s.setblocking(False)
+	            try:
+	                s.connect((f[1], 18211))
+	            except BlockingIOError:
+	                pass
+	            held.append(s)
+	        continue
+	    est, tw = int(f[1]), int(f[2])
+	    for i in range(est + tw):
+	        s = socket.create_connection((f[0], 18210), timeout=10)
+	        if i < est:
+	            held.append(s)
+	        else:
+	            s.close()
+	print("ready", os.getpid(), flush=True)
+	threading.Event().wait()
+	PY
+	in_cg "$rel" python3 "$T/sockclient.py" "$@" > "$T/sockclient.out" 2>&1 &
+	defer "kill $!; wait $!"
+	wait_for "$T/sockclient.out" '^ready' 20 || { cat "$T/sockclient.out"; exit 1; }
+}
+
+# ss_sockets [HI]: the test netns's sockets with a local port in its range
+# 40000-HI (40099; ss's own count), one "ADDR PORT STATE" line each, sorted
+ss_sockets() {
+	in_ns ss -Htan "sport >= :40000 and sport <= :${1:-40099}" | awk '{
+		st = $1; sub(/^ESTAB$/, "ESTABLISHED", st); gsub(/-/, "_", st)
+		n = split($5, p, ":"); port = p[n]; addr = substr($5, 1, length($5) - length(port) - 1)
+		print addr, port, st }' | sort
+}
+
+# ss_counts [HI]: ss_sockets as "ADDR PORT STATE COUNT" lines, sorted
+ss_counts() { ss_sockets "$@" | uniq -c | awk '{ print $2, $3, $4, $1 }' | sort; }
+
+# gauge_counts FILE PREFIX [UNIT]: the portwatch_workload_sockets samples of FILE
+# towards addresses starting with PREFIX, and the "(other)" rows of those
+# with UNIT in their labels, as "LABELS ADDR PORT STATE VALUE" (LABELS:
+# the workload's four, as exposed; PORT "-" for "(other)"), zeros left
+# out, sorted
+gauge_counts() {
+	sed -e 's/,dport="",/,dport="-",/' -n -e 's/^portwatch_workload_sockets{\(namespace="[^"]*",pod="[^"]*",container="[^"]*",unit="[^"]*"\),daddr="\([^"]*\)",dport="\([^"]*\)",state="\([A-Z_]*\)"} \([0-9]*\)$/\1|\2|\3|\4|\5/p' "$1" |
+		awk -F'|' -v p="$2" -v u="${3:-}" 'index($2, p) == 1 || (u != "" && index($1, u) && $2 == "(other)") {
+			if ($5 != 0) print $1, $2, $3, $4, $5 }' | sort
+}
+
+# The gauge against ss in the test netns, exactly per destination and state:
+# a Python client in a systemd-unit cgroup holds 3 and 1 connections to two
+# destinations and leaves 2 and 4 in TIME_WAIT there, and 2 in SYN_SENT to
+# a third (and 1 established that fills that listener's queue). Every
+# process of the netns is the unit's (the client is its own server), so its
+# TIME_WAIT sockets, which no process holds, are the unit's too. The
+# destinations are 127.X.Y.1-3 of this run: no other run's sockets.
+t_census_workload_sockets() {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	cg_root
+	mk_netns 40000 40099
+	local net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)) unit=pwtest-$$-$RANDOM.service slice
+	slice=$(cg_own system.slice)
+	cg_make "$slice/$unit"
+	# portwatch first: the TIME_WAIT sockets' 60 s start after its attach
+	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
+	sock_client "$slice/$unit" "$net.1:3:2" "$net.2:1:4" "syn:$net.3:2"
+	local want="$net.1 18210 ESTABLISHED 3
+$net.1 18210 TIME_WAIT 2
+$net.2 18210 ESTABLISHED 1
+$net.2 18210 TIME_WAIT 4
+$net.3 18211 ESTABLISHED 1
+$net.3 18211 SYN_SENT 2"
+	# the client's FINs settle at once on loopback; bounded anyway
+	local end=$((SECONDS + 20))
+	until [ "$(ss_counts)" = "$want" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
+	check_eq "setup: ss in the test netns (what the client made)" "$want" "$(ss_counts)"
+	local labels="namespace=\"\",pod=\"\",container=\"\",unit=\"$slice/$unit\"" truth got=
+	truth=$(ss_counts | sed "s|^|$labels |")
+	# a census every second (-i 1): wait for one that has them (bounded)
+	end=$((SECONDS + 30))
+	while :; do
+		scrape > "$T/m"
+		got=$(gauge_counts "$T/m" "$net.")
+		[ "$got" = "$truth" ] || [ $SECONDS -ge $end ] && break
+		sleep 0.2
+	done
+	check_eq "portwatch_workload_sockets = ss, per destination and state, all the unit's" "$truth" "$got"
+	check_eq "ss again (nothing moved meanwhile)" "$want" "$(ss_counts)"
+	check_eq "every state of a destination shown (zeros too): 3 destinations x 3 states" 9 \
+		"$(grep -c "^portwatch_workload_sockets{$labels,daddr=\"$net\.[123]\"" "$T/m")"
+	check_eq "folded workloads gauge" 1 "$(grep -cx 'portwatch_workload_sockets_folded [0-9]*' "$T/m")"
+	if command -v promtool >/dev/null; then
+		promtool check metrics < "$T/m" > /dev/null 2>&1
+		check_eq "promtool check metrics" 0 $?
+	fi
+	pw_stop
+}
+
+# The bound: 13 destinations, the k-th with k connections held (and the
+# first two each one more in TIME_WAIT): the 10 with the most sockets have
+# rows of their own, the other 3 are in daddr="(other)" exactly (1+2+3
+# established, 2 in TIME_WAIT), and the unit's rows sum to ss's counts.
+t_census_workload_sockets_bound() {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	cg_root
+	mk_netns 40000 40099
+	local net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)) unit=pwtest-$$-$RANDOM.service slice
+	local k spec=() want=
+	slice=$(cg_own system.slice)
+	cg_make "$slice/$unit"
+	for k in $(seq 13); do
+		spec+=("$net.$((k + 10)):$k:$([ "$k" -le 2 ] && echo 1 || echo 0)")
+	done
+	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
+	sock_client "$slice/$unit" "${spec[@]}"
+	local labels="namespace=\"\",pod=\"\",container=\"\",unit=\"$slice/$unit\""
+	for k in $(seq 4 13); do
+		want+="$labels $net.$((k + 10)) 18210 ESTABLISHED $k"$'\n'
+	done
+	want+="$labels (other) - ESTABLISHED 6"$'\n'"$labels (other) - TIME_WAIT 2"
+	want=$(sort <<< "$want")
+	local end=$((SECONDS + 20))
+	until [ "$(ss_sockets | wc -l)" = 93 ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
+	check_eq "setup: ss in the test netns: 91 established and 2 TIME_WAIT" \
+		"$(printf '%s\n' "91 ESTABLISHED" "2 TIME_WAIT")" \
+		"$(ss_sockets | awk '{ print $3 }' | sort | uniq -c | awk '{ print $1, $2 }')"
+	local got=
+	end=$((SECONDS + 30))
+	while :; do
+		scrape > "$T/m"
+		got=$(gauge_counts "$T/m" "$net." "unit=\"$slice/$unit\"")
+		[ "$got" = "$want" ] || [ $SECONDS -ge $end ] && break
+		sleep 0.2
+	done
+	check_eq "top 10 destinations and an exact (other)" "$want" "$got"
+	check_eq "the unit's rows: 11 (10 + (other)), 3 states each" 33 \
+		"$(grep -c "^portwatch_workload_sockets{$labels," "$T/m")"
+	check_eq "the unit's sum = ss's count (93)" 93 \
+		"$(grep "^portwatch_workload_sockets{$labels," "$T/m" | awk '{ s += $NF } END { print s }')"
+	pw_stop
+}
+
+# A real Prometheus scraping portwatch_workload_sockets: its answer for the
+# unit's sockets per destination and state equals ss's in the test netns.
+t_prometheus_scrapes_workload_sockets() {
+	command -v prometheus >/dev/null || skip "prometheus not installed (package prometheus)"
+	command -v python3 >/dev/null || skip "python3 not installed"
+	cg_root
+	mk_netns 40000 40099
+	local net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)) unit=pwtest-$$-$RANDOM.service slice
+	slice=$(cg_own system.slice)
+	cg_make "$slice/$unit"
+	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
+	cat > "$T/prometheus.yml" <<-YML
+	global:
+	  scrape_interval: 1s
+	scrape_configs:
+	  - job_name: portwatch
+	    static_configs:
+	      - targets: ['127.0.0.1:$METRICS_PORT']
+	YML
+	prom_start "$PROM_PORT"
+	# established only: the comparison waits on Prometheus, and a TIME_WAIT
+	# socket lasts 60 s
+	sock_client "$slice/$unit" "$net.1:2:0" "$net.2:4:0"
+	local want="$net.1 18210 ESTABLISHED 2
+$net.2 18210 ESTABLISHED 4"
+	local end=$((SECONDS + 20))
+	until [ "$(ss_counts)" = "$want" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
+	check_eq "setup: ss in the test netns (what the client made)" "$want" "$(ss_counts)"
+	local q="sum by (daddr, dport, state) (portwatch_workload_sockets{unit=\"$slice/$unit\"}) > 0" got=
+	end=$((SECONDS + 30))
+	while :; do
+		got=$(curl -s --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$q" |
+			jq -r '.data.result[]? | "\(.metric.daddr) \(.metric.dport) \(.metric.state) \(.value[1])"' | sort)
+		[ "$got" = "$want" ] || [ $SECONDS -ge $end ] && break
+		sleep 0.2
+	done
+	check_eq "Prometheus: $q = ss" "$want" "$got"
+	check_eq "ss again (nothing moved meanwhile)" "$want" "$(ss_counts)"
+	pw_stop
+}
+
+# A netns of two workloads: the client's unit and a process in the test's
+# own (plain) cgroup. TIME_WAIT sockets, which no process holds, cannot be
+# told to be either's: they are pod="(no process)", whose rows gather the
+# netns of several workloads host-wide (its top 10 destinations: 200 here,
+# so that this run's is among them); the held ones stay the unit's. Exact
+# against ss.
+t_census_workload_sockets_mixed_netns() {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	cg_root
+	mk_netns 40000 40999
+	local net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)) unit=pwtest-$$-$RANDOM.service slice
+	slice=$(cg_own system.slice)
+	cg_make "$slice/$unit"
+	# a second workload in the netns: "no workload" (the test's cgroup)
+	ip netns exec "$NS" sleep 600 &
+	defer "kill $!; wait $!"
+	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
+	sock_client "$slice/$unit" "$net.1:2:200"
+	local want="$net.1 18210 ESTABLISHED 2
+$net.1 18210 TIME_WAIT 200"
+	local end=$((SECONDS + 20))
+	until [ "$(ss_counts 40999)" = "$want" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
+	check_eq "setup: ss in the test netns (what the client made)" "$want" "$(ss_counts 40999)"
+	local truth="namespace=\"\",pod=\"\",container=\"\",unit=\"$slice/$unit\" $net.1 18210 ESTABLISHED 2
+namespace=\"\",pod=\"(no process)\",container=\"\",unit=\"\" $net.1 18210 TIME_WAIT 200" got=
+	end=$((SECONDS + 30))
+	while :; do
+		scrape > "$T/m"
+		got=$(gauge_counts "$T/m" "$net.")
+		[ "$got" = "$truth" ] || [ $SECONDS -ge $end ] && break
+		sleep 0.2
+	done
+	check_eq "held sockets the unit's, TIME_WAIT (no process)" "$truth" "$got"
+	check_eq "ss again (nothing moved meanwhile)" "$want" "$(ss_counts 40999)"
+	pw_stop
+}

@@ -118,7 +118,7 @@ t_metrics_port_scans_end_to_end() {
 	check_eq "trigger v4: ok, EADDRNOTAVAIL (the scenario)" "10 3" "$ok4 $ex4"
 	check_eq "trigger v6: ok, EADDRNOTAVAIL (the scenario)" "10 2" "$ok6 $ex6"
 	# the counters are read from the kernel's map every second: wait for them
-	end=$((SECONDS + 20))
+	end=$((SECONDS + $(waited 20)))
 	while :; do
 		curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" > "$T/m"
 		m=$(awk '$1 == "portwatch_connect_attempts_total{family=\"inet\"}" || $1 == "portwatch_connect_attempts_total{family=\"inet6\"}" {s += $2} END {print s + 0}' "$T/m")
@@ -221,4 +221,38 @@ t_counts_dropped_stderr_line() {
 	check_eq "stderr at exit: the counts_dropped line" 1 "$(grep -cFx "portwatch: $dropped outcomes not counted: per-process map full and their events lost (ring buffer full) or over the queue's 65536 keys of counts from events" "$T/pw.err")"
 	check_eq "stderr at exit: the events_lost line" 1 "$(grep -cFx "portwatch: $lost events lost (ring buffer full); counts above are exact" "$T/pw.err")"
 	check_eq "stderr at exit: the counted_from_events line" 1 "$(grep -cFx "portwatch: $via outcomes counted from their events: per-process map full" "$T/pw.err")"
+}
+
+# untraced end to end: a connect whose start state could not be stored.
+# The stores of the default state (`stash_sk`, `stash`) are LRU hashes that
+# evict instead of failing; socket storage (PORTWATCH_STATE=sk_storage)
+# charges each socket's option memory (bpf_sk_storage_charge against
+# net.core.optmem_max, a per-netns sysctl on recent kernels), so in the
+# test's own netns with optmem_max=0 every new socket's state is refused:
+# each connect that reaches SYN_SENT (all of the trigger's, its failures
+# too) is untraced and nothing of it counted. Exact against the trigger's record: untraced = its
+# attempts, no row, no event; the exit's stderr says it in one line.
+t_untraced_stderr_line() {
+	need_sk_storage
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	# a kernel whose optmem_max is the host's only has no such file in a
+	# netns of its own (the root namespace's sysctls are never touched)
+	in_ns test -w /proc/sys/net/core/optmem_max ||
+		skip "net.core.optmem_max is not per network namespace on this kernel"
+	must in_ns sysctl -qw net.core.optmem_max=0
+	check_eq "optmem_max in the test netns" 0 "$(in_ns cat /proc/sys/net/core/optmem_max)"
+	pw_start -j --cgroup="$OWN_CG"
+	sk_storage_check
+	must in_ns "$TRIGGER" --comm pwt-untraced --port 18133 exhaust --count 25 > "$T/t"
+	pw_stop
+	local n
+	n=$(truth_sum .attempts "$T/t")
+	check_eq "trigger: attempts, ok, EADDRNOTAVAIL (the scenario)" "25 10 15" \
+		"$n $(truth_sum .ok "$T/t") $(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")"
+	check_eq "summary: untraced = the trigger's connects" "$n" "$(summary | jq .untraced)"
+	check_eq "summary: no row (nothing traced)" 0 "$(summary | jq '.processes | length')"
+	check_eq "no connect event" 0 "$(grep -c '"type":"connect"' "$T/pw.out")"
+	check_eq "stderr at exit: the untraced line" 1 \
+		"$(grep -cFx "portwatch: $n connects not traced: per-thread state map full" "$T/pw.err")"
 }

@@ -11,7 +11,6 @@ DOCS_MAN=deploy/portwatch.8
 DOCS_OUTPUT=docs/output.md
 DOCS_METRICS=docs/metrics.md
 DOCS_REMEDIES=docs/remedies.md
-DOCS_PORT=18197
 
 # md_cells FILE HEADING: the first cells of the table rows under the markdown
 # heading HEADING (any level, up to the next heading), one a line, without backticks; a cell naming several (`PID`, `COMM`)
@@ -144,6 +143,8 @@ json_paths() {
 # census) for the paths, user/*.c for the fields that run cannot show.
 t_docs_ndjson_fields() {
 	command -v jq >/dev/null || skip "jq not installed (make test-deps)"
+	local DOCS_PORT
+	DOCS_PORT=$(free_port) || { fail "setup: no free port"; exit 1; }
 	mk_netns $RANGE_LO $RANGE_HI
 	pw_start -j -a -i 1 -P "$DOCS_PORT"
 	must in_ns "$TRIGGER" --port "$DOCS_PORT" exhaust --count 13 > "$T/truth"
@@ -182,7 +183,9 @@ t_docs_ndjson_fields() {
 	# and every key the code writes is documented somewhere (fields the run
 	# cannot show: pod.*, holders[].*, ...)
 	local alldoc
-	alldoc=$(for t in $types; do doc_fields "$t"; done | sed 's/.*\.//; s/\[\]$//' | sort -u)
+	# (and of the types the run cannot show: every heading's, port_holder...)
+	alldoc=$(for t in $types $(grep -oE '^### `[a-z_]+`' "$DOCS_OUTPUT" | tr -d '#` '); do
+		doc_fields "$t"; done | sed 's/.*\.//; s/\[\]$//' | sort -u)
 	while IFS= read -r leaf; do
 		grep -qxF -- "$leaf" <<<"$alldoc" ||
 			fail "user/*.c prints an NDJSON key '$leaf' that $DOCS_OUTPUT documents nowhere"
@@ -210,6 +213,8 @@ t_docs_man_fields() {
 # portwatch prints is in docs/output.md and the man page's FIELDS; the README's
 # legend has every column of the event line and summary table.
 t_docs_text_columns() {
+	local DOCS_PORT
+	DOCS_PORT=$(free_port) || { fail "setup: no free port"; exit 1; }
 	mk_netns $RANGE_LO $RANGE_HI
 	pw_start -P "$DOCS_PORT"
 	must in_ns "$TRIGGER" --port "$DOCS_PORT" exhaust --count 13 > "$T/truth"

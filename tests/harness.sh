@@ -34,6 +34,56 @@ t_harness_limits_and_skips() {
 		"$(find "${PW_TEST_CG:-/nonexistent}" -mindepth 1 -maxdepth 1 -name 'pwtest.*' 2>/dev/null)"
 }
 
+# A run killed with SIGKILL (a cancelled CI job: no trap, no cleanup) in the
+# middle of a test that holds a netns, a cgroup with a process in it and a
+# throwaway user (tests/harness_cases.sh, t_hsweep_hold): the next run
+# starts by sweeping them (tests/run.sh, sweep_leftovers), says how many,
+# and nothing of them is left.
+t_harness_sweeps_killed_run() {
+	[ -z "${PW_SAN_INNER:-}" ] || skip "the harness is the same in the sanitizer pass (run in the first pass)"
+	own_cgroup
+	local HC_DIR=$T/hs a ns cg user="" p
+	mkdir -p "$HC_DIR"
+	HC_DIR=$HC_DIR PW_TEST_EXTRA=tests/harness_cases.sh PW_NO_UNIT=1 PW_SAN_INNER=1 T= \
+		setsid tests/run.sh '^t_hsweep_hold$' > "$T/inner1" 2>&1 &
+	a=$!
+	# (should the check fail: what the sweep did not take)
+	defer "find '$OWN_CG/pwtest.$a' -depth -type d -exec rmdir {} + 2>/dev/null"
+	for _ in $(seq 300); do
+		[ -f "$HC_DIR/ready" ] && break
+		kill -0 "$a" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -f "$HC_DIR/ready" ] || { fail "setup: the inner run's test did not get ready"; cat "$T/inner1"; exit 1; }
+	ns=$(cat "$HC_DIR/ns") cg=$(cat "$HC_DIR/cg")
+	[ -f "$HC_DIR/user" ] && user=$(cat "$HC_DIR/user")
+	defer "ip netns del $ns 2>/dev/null"
+	[ -n "$user" ] && defer "userdel -f $user 2>/dev/null"
+	# the kill: the run's session, and every process in its cgroups (the
+	# test's own session and a process moved into a cgroup included)
+	kill -KILL -- "-$a"
+	for _ in $(seq 50); do
+		p=$(find "$OWN_CG/pwtest.$a" -name cgroup.procs -exec cat {} + 2>/dev/null)
+		[ -z "$p" ] && break
+		# shellcheck disable=SC2086
+		kill -KILL $p 2>/dev/null
+		sleep 0.1
+	done
+	wait "$a" 2>/dev/null
+	check_eq "left by the killed run: its netns" 1 "$(ip netns list | awk '{print $1}' | grep -cxF "$ns")"
+	check_eq "left by the killed run: its test's cgroup" yes "$([ -d "$cg" ] && echo yes || echo no)"
+	[ -n "$user" ] && check_eq "left by the killed run: its user" 1 "$(grep -c "^$user:" /etc/passwd)"
+	HC_DIR=$HC_DIR PW_TEST_EXTRA=tests/harness_cases.sh PW_NO_UNIT=1 PW_SAN_INNER=1 T= \
+		tests/run.sh '^t_hcase_plain_skip$' > "$T/inner2" 2>&1
+	sed 's/^/      inner: /' "$T/inner2" | grep -E 'inner: (PASS|FAIL|SKIP|tests:| *swept)'
+	check_eq "the next run says it swept (netns, cgroup, user$([ -z "$user" ] && echo ': none here'))" 1 \
+		"$(grep -cE "^   swept [0-9]+ leftover\(s\) of an earlier killed run" "$T/inner2")"
+	check_eq "swept: the netns" 0 "$(ip netns list | awk '{print $1}' | grep -cxF "$ns")"
+	check_eq "swept: the run's cgroups" no "$([ -d "$OWN_CG/pwtest.$a" ] && echo yes || echo no)"
+	[ -n "$user" ] && check_eq "swept: the user" 0 "$(grep -c "^$user:" /etc/passwd)"
+	check_eq "the next run itself" "tests: 0 passed, 0 failed, 1 skipped" "$(grep '^tests: ' "$T/inner2")"
+}
+
 # Every test's own ports come from tests/lib.sh's free_port (free now, below
 # the ephemeral range, none twice), and no suite file redefines it (bash
 # takes the last definition sourced: tests/web.sh's once gave every test the

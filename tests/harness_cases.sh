@@ -46,3 +46,22 @@ t_hcase_fail_in_subshell() {
 	echo "$x"
 	return 0
 }
+
+# A test of a run that is killed (SIGKILL, no cleanup runs) while it holds a
+# netns, a cgroup with a process in it and a throwaway user, all named as
+# the suite names them (tests/harness.sh, t_harness_sweeps_killed_run):
+# the next run must sweep them. Not a t_hcase_ (that test's run takes those).
+t_hsweep_hold() {
+	own_cgroup
+	mk_netns 40000 40009
+	mkdir "$OWN_CG/held" || exit 1
+	sh -c 'echo $$ > "$1/cgroup.procs" && exec sleep 1000' sh "$OWN_CG/held" &
+	echo "$NS" > "$HC_DIR/ns"
+	echo "$OWN_CG/held" > "$HC_DIR/cg"
+	if command -v useradd >/dev/null &&
+	   useradd --system --no-create-home --shell /usr/sbin/nologin "pwab$$"; then
+		echo "pwab$$" > "$HC_DIR/user"
+	fi
+	touch "$HC_DIR/ready"
+	sleep 1000
+}

@@ -109,21 +109,129 @@ json.dump(cfg, open(sys.argv[1], "w"), indent=1)
 EOF
 }
 
+# image_cgroups_remove REL: cgroup REL in every hierarchy (cgroup v2, and
+# each v1 controller's on a hybrid host), any process left in it killed,
+# then it and each empty level above it that runc made removed, deepest
+# first (runc delete removes only the container's own level; the levels of
+# the test's own cgroup in v2 are tests/run.sh's, never empty here: its sh)
+image_cgroups_remove() {
+	local m d p _
+	for m in $(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break
+		if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $5 }' /proc/self/mountinfo); do
+		d=$m$1
+		for _ in $(seq 50); do
+			p=$(cat "$d/cgroup.procs" 2>/dev/null)
+			[ -z "$p" ] && break
+			# shellcheck disable=SC2086
+			kill -KILL $p 2>/dev/null
+			sleep 0.1
+		done
+		# (the container's own level may be gone already: runc delete)
+		while [ "$d" != "$m" ] && { [ ! -e "$d" ] || rmdir "$d" 2>/dev/null; }; do
+			d=${d%/*}
+		done
+	done
+}
+
+# image_own_cgroup: the container's cgroup under the test's own
+# (linux.cgroupsPath, absolute from the hierarchy's root: tests/run.sh kills
+# and removes what is left there, and sweeps it after a killed run); its
+# cleanup removes it in every hierarchy, also when runc could not. Sets CTR.
+image_own_cgroup() {
+	CTR=pwimg-$$-$RANDOM
+	[ -n "${PW_TEST_CG_REL:-}" ] || return 0
+	must python3 - "$T/bundle/config.json" "$PW_TEST_CG_REL/$CTR" <<'PYEOF'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+cfg["linux"]["cgroupsPath"] = sys.argv[2]
+json.dump(cfg, open(sys.argv[1], "w"), indent=1)
+PYEOF
+	defer "image_cgroups_remove '$PW_TEST_CG_REL/$CTR'"
+}
+
+# image_attached: wait for portwatch's attach line in the container
+# (or for a line saying why not: not the pid namespace's, which says what
+# "cannot be seen" from a namespace of its own)
+image_attached() {
+	local end=$((SECONDS + 20))
+	until grep -q 'attached in' "$T/pw.err" ||
+	      grep -vE "^portwatch: pid namespace [0-9]+ is not the host's" "$T/pw.err" |
+	      grep -qE '^portwatch: .*(cannot|nothing attachable)'; do
+		[ $SECONDS -ge $end ] && break
+		sleep 0.02
+	done
+	if ! grep -q 'attached in' "$T/pw.err"; then
+		fail "portwatch in the container did not attach within 20 s"
+		sed 's/^/      container: /' "$T/pw.err"
+		exit 1
+	fi
+	# the capabilities line comes just after the attach line (checked by some)
+	wait_for "$T/pw.err" '^portwatch: (capabilities after attach|cannot drop capabilities)' 10 || exit 1
+}
+
+image_cgroup_check() {
+	[ -z "${PW_TEST_CG_REL:-}" ] || check_eq "the container's cgroup (v2) is under the test's own" \
+		"$PW_TEST_CG_REL/$CTR" "$(awk -F: '$1 == "0" {print $3}' "/proc/$CTR_PID/cgroup")"
+}
+
 # image_start: run the bundle with runc (not detached: runc passes stdio
 # through and exits with the container's status), wait for "attached in".
 # Sets CTR (container id) and CTR_PID (portwatch's pid on the host).
 image_start() {
-	CTR=pwimg-$$-$RANDOM
+	image_own_cgroup
 	RUNC="runc --root $T/runc"
 	$RUNC run --bundle "$T/bundle" "$CTR" > "$T/pw.out" 2> "$T/pw.err" &
 	PW_PID=$!
 	defer "$RUNC kill $CTR KILL; wait $PW_PID; $RUNC delete -f $CTR"
-	if ! wait_for "$T/pw.err" 'attached in|^portwatch: .*(cannot|nothing attachable)' 20 ||
-	   ! grep -q 'attached in' "$T/pw.err"; then
-		sed 's/^/      container: /' "$T/pw.err"
-		exit 1
-	fi
+	image_attached
 	CTR_PID=$($RUNC state "$CTR" | jq .pid)
+	image_cgroup_check
+}
+
+# image_start_pidns: the same in a pid namespace of the test's own, which
+# the container shares (the DaemonSet's hostPID) and whose every process
+# the test knows: runc (its init) and the pod's httpd in the test netns
+# (started there, not by start_httpd: ready when image_start_pidns returns). runc's pids there are not the host's, so no runc command runs
+# from outside: SIGINT goes to portwatch's host pid (image_stop_pidns), and
+# the cleanup kills the namespace's init (every process there dies with
+# it) and removes the container's cgroups (image_own_cgroup); its state is
+# in $T. Sets CTR, CTR_PID (host pid) and PIDNS_INO.
+image_start_pidns() {
+	local init inner p
+	image_own_cgroup
+	unshare --pid --fork --mount-proc bash -c '
+		ip netns exec "$1" "$2" 127.0.0.1 8080 > "$3/httpd.out" 2>&1 &
+		exec runc --root "$3/runc" run --bundle "$3/bundle" "$4"' \
+		sh "$NS" "$HTTPD" "$T" "$CTR" > "$T/pw.out" 2> "$T/pw.err" &
+	PW_PID=$!
+	# unshare's child, while unshare lives (its pid cannot be another's)
+	defer "kill -KILL \$(ps -o pid= --ppid $PW_PID) 2>/dev/null; wait $PW_PID"
+	wait_for "$T/httpd.out" '^ready' 10 || exit 1
+	image_attached
+	init=$(ps -o pid= --ppid "$PW_PID" | tr -d ' ')
+	PIDNS_INO=$(stat -L -c %i "/proc/$init/ns/pid")
+	inner=$(jq .init_process_pid "$T/runc/$CTR/state.json")
+	CTR_PID=
+	for p in $(pidns_procs); do
+		[ "$(awk '$1 == "NSpid:" {print $NF}' "/proc/$p/status")" = "$inner" ] && CTR_PID=$p
+	done
+	[ -n "$CTR_PID" ] || { fail "setup: no process of pid $inner in pid namespace $PIDNS_INO"; exit 1; }
+	image_cgroup_check
+}
+
+# pidns_procs: the host pids of the processes in pid namespace PIDNS_INO
+pidns_procs() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(stat -L -c %i "$p/ns/pid" 2>/dev/null)" = "$PIDNS_INO" ] && echo "${p#/proc/}"
+	done
+}
+
+image_stop_pidns() {
+	kill -INT "$CTR_PID"
+	wait "$PW_PID"
+	PW_RC=$?
+	check_eq "container exit code after SIGINT" 0 "$PW_RC"
 }
 
 # image_stop: SIGINT to portwatch in the container; runc's exit status is
@@ -140,8 +248,11 @@ ctr_scrape() { ip netns exec "$CNS" curl -s --max-time 5 http://127.0.0.1:10099/
 # The deployment as written: deploy/daemonset.yaml's privileges, mounts and
 # namespaces in runc; the curl case in a "pod" netns.
 t_image_daemonset_runc() {
+	own_cgroup
 	image_bundle
-	image_args -j -c curl -i 1 --warn-at=80 --listen=:10099
+	# the test's own cgroup (the curl runs' and httpd's): the host's cgroup
+	# hierarchy is mounted at the same path in the container
+	image_args -j --cgroup="$OWN_CG" -i 1 --warn-at=80 --listen=:10099
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
 	image_start
@@ -237,43 +348,79 @@ t_image_daemonset_runc() {
 
 # What the DaemonSet used to grant (BPF, PERFMON): tracing works, the census
 # of other netns cannot; that must be said at start and counted, never a
-# silently partial answer.
+# silently partial answer. The container runs in a pid namespace of the
+# test's own (image_start_pidns): portwatch's census finds there exactly
+# the test's processes, each holding capabilities portwatch has not (it
+# cannot open their /proc/PID/ns/net), itself aside. No periodic census
+# (-i 86400): the first census is the first failure's diagnosis, which
+# looks through every process for the pod's netns (the failing curl is not
+# in that pid namespace); the curl runs wait there for the first one to be
+# counted: portwatch_census_processes_skipped_total = those processes.
 t_image_census_without_caps() {
+	own_cgroup
 	image_bundle "BPF PERFMON"
-	image_args -j -c curl -i 1 --warn-at=80 --listen=:10099
+	# (the host's cgroup hierarchy is mounted at the same path in the
+	# container: only the test's processes are traced, so only its curl
+	# runs ask for a diagnosis)
+	image_args -j --cgroup="$OWN_CG" -i 86400 --warn-at=80 --listen=:10099
 	mk_netns $RANGE_LO $RANGE_HI
-	start_httpd
-	image_start
+	image_start_pidns
 	check_eq "one line naming the feature, the missing capabilities and the fix" 1 \
 		"$(grep -cE '^portwatch: census of other network namespaces .* missing CAP_SYS_PTRACE and CAP_SYS_ADMIN: only netns [0-9]+ .* portwatch_census_netns_skipped_total .* fix: grant SYS_PTRACE and SYS_ADMIN' "$T/pw.err")"
 	check_eq "no capability left after attach" 1 \
 		"$(grep -cxF 'portwatch: capabilities after attach: none (all dropped)' "$T/pw.err")"
 	check_eq "CapEff" 0000000000000000 "$(awk '$1 == "CapEff:" {print $2}' "/proc/$CTR_PID/status")"
-	curl_runs
-	# a periodic census has run once the first interval table is out
-	wait_for "$T/pw.out" '"type":"interval"' 10
+	check_eq "CapPrm" 0000000000000000 "$(awk '$1 == "CapPrm:" {print $2}' "/proc/$CTR_PID/status")"
+	# the truth: the namespace's processes but portwatch, by name, and the
+	# capabilities each holds that portwatch has not
+	local p others
+	for p in $(pidns_procs); do
+		[ "$p" = "$CTR_PID" ] && continue
+		echo "$(cat "/proc/$p/comm") $(awk '$1 == "CapPrm:" {print $2}' "/proc/$p/status")"
+	done | sort > "$T/others"
+	others=$(wc -l < "$T/others")
+	check_eq "the pid namespace's other processes: the pod's httpd, runc (its init)" "httpd runc" \
+		"$(awk '{print $1}' "$T/others" | xargs)"
+	check_eq "each holds capabilities (portwatch holds none)" 0 \
+		"$(awk '$2 ~ /^0+$/' "$T/others" | wc -l)"
+	local first=""
+	# curl_runs' callback after the first exit 7: its diagnosis's census
+	# counted (bounded), nothing else has looked through /proc yet
+	first_census() {
+		[ "$1" = 1 ] || return 0
+		local end=$((SECONDS + 20)) v
+		until v=$(ctr_scrape | awk '$1 == "portwatch_census_processes_skipped_total" {print $2}') &&
+		      [ -n "$v" ] && [ "$v" != 0 ]; do
+			[ $SECONDS -ge $end ] && break
+			sleep 0.1
+		done
+		first=$v
+	}
+	curl_runs first_census
+	check_eq "the same processes after the runs" "$(cat "$T/others")" \
+		"$(for p in $(pidns_procs); do [ "$p" = "$CTR_PID" ] && continue
+			echo "$(cat "/proc/$p/comm") $(awk '$1 == "CapPrm:" {print $2}' "/proc/$p/status")"; done | sort)"
 	ctr_scrape > "$T/m"
-	image_stop
+	image_stop_pidns
 	check_eq "curl exit 7" 15 "$CURL_7"
+	check_eq "processes skipped by the first census: the pid namespace's others (portwatch_census_processes_skipped_total)" \
+		"$others" "$first"
 	ns_events > "$T/ev"
 	check_eq "events in the pod's netns (tracing needs no census)" "$CURL_7" "$(wc -l < "$T/ev")"
 	check_eq "no diagnosis of the pod's netns (it cannot be opened)" 0 \
 		"$(jq -c --argjson ns "$NS_INO" 'select(.type == "pressure" and .pressure.netns == $ns)' "$T/pw.out" | wc -l)"
 	check_eq "no warning about the pod's netns" 0 \
 		"$(jq -c --argjson ns "$NS_INO" 'select(.type == "warning" and .pressure.netns == $ns)' "$T/pw.out" | wc -l)"
-	local skipped
-	skipped=$(awk '$1 == "portwatch_census_processes_skipped_total" {print $2}' "$T/m")
-	check_eq "processes skipped are counted (> 0: at least the curl pod's httpd)" yes \
-		"$([ "${skipped:-0}" -gt 0 ] && echo yes || echo no)"
-	echo "    info: portwatch_census_processes_skipped_total $skipped"
+	echo "    info: $(grep '^portwatch_census_processes_skipped_total' "$T/m") at the end (one census per diagnosis)"
 }
 
 # Its own pid namespace (a plain container without hostPID): portwatch says
 # once that the pids are the host's and keeps a long-lived process's counts
 # whole (it cannot see the process; it used to reset them every second).
 t_image_own_pidns() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	unshare --pid --fork --mount-proc "$PW" -j -c pwt-pidns > "$T/pw.out" 2> "$T/pw.err" &
+	unshare --pid --fork --mount-proc "$PW" -j --cgroup="$OWN_CG" > "$T/pw.out" 2> "$T/pw.err" &
 	local ushare=$!
 	defer "kill $ushare; wait $ushare"
 	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || { sed 's/^/      pw: /' "$T/pw.err"; exit 1; }

@@ -87,10 +87,12 @@ start_httpd() {
 }
 
 t_curl_exhaustion_json() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
-	# -c: other EADDRNOTAVAIL on the host must not change the remedies asserted
-	pw_start -j -c curl
+	# the test's own cgroup: other EADDRNOTAVAIL on the host must not
+	# change the counts or the remedies asserted
+	pw_start -j --cgroup="$OWN_CG"
 	curl_runs
 	pw_stop
 
@@ -109,7 +111,7 @@ t_curl_exhaustion_json() {
 	check_eq "summary: events_lost" 0 "$(summary | jq .events_lost)"
 	check_eq "last line is the summary" summary "$(tail -n 1 "$T/pw.out" | jq -r .type)"
 	check_curl_diagnosis
-	check_eq "summary: events_received = events (no other connect matched -c curl)" \
+	check_eq "summary: events_received = events (no other connect in the test's cgroup)" \
 		"$(jq -c 'select(.type == "connect")' "$T/pw.out" | wc -l)" "$(summary | jq .events_received)"
 	check_eq "remedies object before the summary" remedies "$(tail -n 2 "$T/pw.out" | head -n 1 | jq -r .type)"
 	check_eq "remedies objects: one (one failer: curl, in one workload, to one destination)" 1 \
@@ -133,8 +135,7 @@ t_curl_live_text() {
 	start_httpd
 	# the test's own cgroup: another run's curl on this host is not judged
 	pw_start --cgroup="$OWN_CG"
-	# the header follows the attach line (stderr) that pw_start awaited
-	wait_for "$T/pw.out" '^TIME ' 10
+	wait_for "$T/pw.out" '^TIME ' 10 || exit 1	# written just after the attach line
 	check_eq "text header" 1 "$(head -n 1 "$T/pw.out" | grep -c '^TIME  *PID  *COMM  *FAM  *DESTINATION  *ERRNO  *CAUSE  *RANGE  *SCAN  *WORKLOAD$')"
 	seen_live() {
 		wait_count "$T/pw.out" ' curl .* 127\.0\.0\.1:8080 +EADDRNOTAVAIL +port_range_exhausted +40000-40009 ' "$1" 3
@@ -187,8 +188,10 @@ truth_sum() { truth "map($1) | add // 0" "$2"; }
 # (b) -c, -p, -P keep only what they name. Each trigger uses its own
 # destination port, so each has its own 10 ports to exhaust.
 t_filter_comm() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	pw_start -j -c pwt-keep
+	# the test's own cgroup (pwt-drop runs there too: only -c leaves it out)
+	pw_start -j --cgroup="$OWN_CG" -c pwt-keep
 	must in_ns "$TRIGGER" --comm pwt-keep --port 18081 exhaust --count 13 > "$T/keep"
 	must in_ns "$TRIGGER" --comm pwt-drop --port 18082 exhaust --count 13 > "$T/drop"
 	pw_stop
@@ -249,9 +252,10 @@ t_filter_dport() {
 # (c) 8 processes failing at full speed for 5 s: per-process counts exact;
 # every failure is either an event received or counted as lost.
 t_parallel_8_procs() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
 	# shellcheck disable=SC2086
-	"$PW" ${PW_MODE_ARGS:-} -j -c pwt-par 2> "$T/pw.err" > >(awk '/"type":"connect"/ { n++; next } { print }
+	"$PW" ${PW_MODE_ARGS:-} -j --cgroup="$OWN_CG" 2> "$T/pw.err" > >(awk '/"type":"connect"/ { n++; next } { print }
 		END { print n + 0 > "'"$T/nev"'" }' > "$T/pw.out") &
 	PW_PID=$!
 	defer "kill -INT $PW_PID; wait $PW_PID"
@@ -268,7 +272,8 @@ t_parallel_8_procs() {
 	got=$(summary | jq -c '[.processes[] | {pid, attempts, failures: .errors.EADDRNOTAVAIL}] | sort_by(.pid)')
 	check_eq "per-process attempts and failures (9 pids: filler + 8 workers)" "$want" "$got"
 	fails=$(jq '[.[].failures] | add' <<<"$want")
-	[ "$fails" -gt 100000 ] || fail "workers failed only $fails times in 5 s (expected > 100000)"
+	# (a storm: > 100000 here, less in a sanitizer pass, whose portwatch takes more of the CPU)
+	[ "$fails" -gt $((100000 / WAIT_SCALE)) ] || fail "workers failed only $fails times in 5 s (expected > $((100000 / WAIT_SCALE)))"
 	echo "    info: $fails failures, $(cat "$T/nev") events received, $(summary | jq .events_lost) lost"
 	check_eq "events received + events_lost" "$fails" \
 		"$(( $(cat "$T/nev") + $(summary | jq .events_lost) ))"
@@ -340,10 +345,11 @@ t_v4_mapped_counted_once() {
 # socket error) and one refused (queue purged, socket error set). connect()
 # got a port for both: outcome 0 (the refusal comes later), never EADDRNOTAVAIL.
 t_syn_sent_then_closed() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
 	# on-link through lo: the SYN goes out and nothing answers
 	must ip -n "$NS" route add 10.9.9.0/24 dev lo
-	pw_start -j -a -c curl
+	pw_start -j -a --cgroup="$OWN_CG"
 	local rc_timeout rc_refused
 	in_ns sh -c "echo \$\$ > $T/pid1; exec curl -s --connect-timeout 0.3 http://10.9.9.9:80/"
 	rc_timeout=$?

@@ -48,24 +48,41 @@ check_eq() {
 # A setup step that must work, else the test fails now.
 must() { "$@" || { fail "setup: '$*' exited $?"; exit 1; }; }
 
-# wait_for FILE REGEX SECONDS: until a line of FILE matches (bounded).
+# WAIT_SCALE: the factor on the bounded waits' limits (wait_for,
+# wait_count, waited()): 1, 3 in the ASan pass (2-3x slower), 10 in the
+# TSan pass (its portwatch 5-15x slower), or PW_WAIT_SCALE. A limit only
+# bounds what a failure costs; a wait that is met ends at once.
+case ${PW_SAN_INNER:-} in
+asan) WAIT_SCALE=${PW_WAIT_SCALE:-3} ;;
+tsan) WAIT_SCALE=${PW_WAIT_SCALE:-10} ;;
+*) WAIT_SCALE=${PW_WAIT_SCALE:-1} ;;
+esac
+# waited SECONDS: SECONDS times WAIT_SCALE, for a test's own bounded loop
+# (end=$((SECONDS + $(waited 10))))
+waited() { echo $(($1 * WAIT_SCALE)); }
+
+# wait_for FILE REGEX SECONDS: until a line of FILE matches (bounded:
+# SECONDS x WAIT_SCALE).
 wait_for() {
-	local end=$((SECONDS + $3))
+	local lim=$(($3 * WAIT_SCALE))
+	local end=$((SECONDS + lim))
 	until grep -qE -- "$2" "$1" 2>/dev/null; do
 		if [ $SECONDS -ge $end ]; then
-			fail "timed out after $3 s waiting for /$2/ in $(basename "$1")"
+			fail "timed out after $lim s waiting for /$2/ in $(basename "$1")"
 			return 1
 		fi
 		sleep 0.02
 	done
 }
 
-# wait_count FILE REGEX N SECONDS: until N lines of FILE match (bounded).
+# wait_count FILE REGEX N SECONDS: until N lines of FILE match (bounded,
+# as wait_for).
 wait_count() {
-	local end=$((SECONDS + $4))
+	local lim=$(($4 * WAIT_SCALE))
+	local end=$((SECONDS + lim))
 	until [ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "$3" ]; do
 		if [ $SECONDS -ge $end ]; then
-			fail "timed out after $4 s waiting for $3 lines /$2/ in $(basename "$1")"
+			fail "timed out after $lim s waiting for $3 lines /$2/ in $(basename "$1")"
 			return 1
 		fi
 		sleep 0.02

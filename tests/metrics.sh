@@ -58,19 +58,50 @@ t_metrics_exposition_and_escaping() {
 	pw_stop
 }
 
+# pw_procs_maps: the ids of this portwatch's per-process count maps (procs
+# and procs_alt, by the map ids of its own fds: other instances on the host
+# have maps of those names)
+pw_procs_maps() {
+	local id
+	awk '/^map_id:/ {print $2}' /proc/"$PW_PID"/fdinfo/* 2>/dev/null | sort -un | while read -r id; do
+		case $(bpftool -j map show id "$id" 2>/dev/null | jq -r .name) in
+		procs|procs_alt) echo "$id" ;;
+		esac
+	done
+}
+# procs_has PID IDS...: one of the maps IDS has an entry of PID (or cannot
+# be read: a wait for the entry to go then times out, never passes)
+procs_has() {
+	local pid=$1 id d
+	shift
+	for id in "$@"; do
+		d=$(bpftool -j map dump id "$id" 2>/dev/null) || return 0
+		# (an empty map dumps as null; an entry without its BTF form, as if there)
+		jq -e --argjson p "$pid" '(. // []) | any(.[]; .formatted == null or .formatted.key.tgid == $p)' \
+			<<<"$d" > /dev/null && return 0
+	done
+	return 1
+}
+
 # Counters survive the process: after the trigger exits and portwatch folds
 # its kernel entries away (once a second), the scrape still has them.
 t_metrics_monotonic_after_exit() {
+	command -v bpftool > /dev/null || skip "bpftool not installed"
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	pw_start -j -q -l "127.0.0.1:$METRICS_PORT"
+	pw_start -j -q -l "127.0.0.1:$METRICS_PORT" --cgroup="$OWN_CG"
+	local maps
+	maps=$(pw_procs_maps)
+	check_eq "its procs and procs_alt maps (fdinfo)" 2 "$(wc -w <<<"$maps")"
 	must in_ns "$TRIGGER" --comm pwt-gone --port 18094 exhaust --count 14 > "$T/t"
 	local pid
 	pid=$(truth '.[0].pid' "$T/t")
 	scrape > "$T/m1"
 	# the kernel entry is deleted within ~1 s of the exit; wait until then
-	local end=$((SECONDS + 5))
-	until ! bpftool map dump name procs 2>/dev/null | grep -q "\"tgid\": $pid,"; do
-		[ $SECONDS -ge $end ] && { fail "kernel entry of exited pid $pid still there after 5 s"; break; }
+	local end=$((SECONDS + $(waited 5)))
+	# shellcheck disable=SC2086
+	until ! procs_has "$pid" $maps; do
+		[ $SECONDS -ge $end ] && { fail "kernel entry of exited pid $pid still there after $(waited 5) s"; break; }
 		sleep 0.1
 	done
 	scrape > "$T/m2"
@@ -127,7 +158,7 @@ t_prometheus_scrapes_curl_case() {
 	check_eq "curl exit 7" 15 "$CURL_7"
 	# wait for a scrape that saw all of them (bounded), then compare exactly
 	local q='sum(portwatch_connect_failures_total{comm="curl",errno="EADDRNOTAVAIL"})' v=""
-	end=$((SECONDS + 20))
+	end=$((SECONDS + $(waited 20)))
 	while :; do
 		v=$(prom_query "$q" | jq -r '.data.result[0].value[1] // empty')
 		[ "$v" = "$CURL_7" ] && break
@@ -348,7 +379,7 @@ t_metrics_bounded_many_names() {
 # cg_root, cg_own and cg_make are tests/workload.sh's.
 t_metrics_names_not_squatted() {
 	cg_root
-	local cg port=$((20000 + RANDOM % 10000))
+	local cg port=$METRICS_PORT	# free (tests/run.sh)
 	cg=$(cg_own pwtest-squat-$$-$RANDOM)
 	local junk='^portwatch_connect_failures_total\{comm="junk[0-9]{4}",errno="EADDRNOTAVAIL",family="inet"\} 1$'
 	cg_make "$cg"

@@ -26,8 +26,9 @@ stop_with() {
 # SIGHUP stops like SIGINT/SIGTERM: exit 0, the events drained, the summary
 # printed, no kprobe_events entry left.
 t_robust_sighup() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	pw_start -j -c pwt-hup
+	pw_start -j --cgroup="$OWN_CG"
 	must in_ns "$TRIGGER" --comm pwt-hup --port 18091 exhaust --count 13 > "$T/trig"
 	check_eq "failures (the scenario)" 3 "$(failures_of "$T/trig")"
 	stop_with HUP "$PW_PID" portwatch
@@ -106,9 +107,10 @@ t_robust_bad_kretprobe_maxactive() {
 # exact.
 t_robust_two_instances() {
 	local b_pid
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	pw_start -j -c pwt-two
-	"$PW" -j -c pwt-two > "$T/b.out" 2> "$T/b.err" &
+	pw_start -j --cgroup="$OWN_CG"
+	"$PW" -j --cgroup="$OWN_CG" > "$T/b.out" 2> "$T/b.err" &
 	b_pid=$!
 	defer "kill -INT $b_pid; wait $b_pid"
 	wait_for "$T/b.err" 'attached in' 20 || exit 1
@@ -136,8 +138,9 @@ t_robust_two_instances() {
 # kernel matrix (tests/vm, scenario shortaddr).
 t_robust_short_addrlen() {
 	local mode
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	pw_start -j -a -c pwt-short
+	pw_start -j -a --cgroup="$OWN_CG"
 	mode=$(sed -n 's/^portwatch: attached in \([a-z]*\) mode.*/\1/p' "$T/pw.err")
 	must in_ns "$TRIGGER" --comm pwt-short --port 18095 shortaddr > "$T/trig"
 	must in_ns "$TRIGGER" --comm pwt-short --addr ::1 --port 18096 shortaddr >> "$T/trig"
@@ -175,8 +178,9 @@ bpf_alive() {
 t_robust_sigkill() {
 	local progs maps links names left end rc
 	command -v bpftool > /dev/null || skip "bpftool not installed"
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	pw_start -j -c pwt-kill
+	pw_start -j --cgroup="$OWN_CG"
 	progs=$(bpf_ids "$PW_PID" prog) maps=$(bpf_ids "$PW_PID" map) links=$(bpf_ids "$PW_PID" link)
 	names=$(for id in $progs; do bpftool prog show id "$id" -j | jq -r .name; done | sort -u | tr '\n' ' ')
 	echo "    info: portwatch $PW_PID holds programs [$progs] ($names), maps [$maps], links [$links]"
@@ -203,7 +207,7 @@ t_robust_sigkill() {
 	wait "$PW_PID"
 	rc=$?
 	check_eq "exit status after SIGKILL (128 + 9)" 137 "$rc"
-	end=$((SECONDS + 20))
+	end=$((SECONDS + $(waited 20)))
 	while :; do
 		# shellcheck disable=SC2086
 		left="$(bpf_alive prog $progs)$(bpf_alive map $maps)$(bpf_alive link $links)"
@@ -226,7 +230,7 @@ t_robust_sigkill() {
 	# moved away: pw_start must not find its "attached" line)
 	mv "$T/pw.out" "$T/killed.out"
 	mv "$T/pw.err" "$T/killed.err"
-	pw_start -j -c pwt-kill
+	pw_start -j --cgroup="$OWN_CG"
 	check_eq "kprobe_events entries of the killed one once the next has started" 0 "$(krp_entries_of "$killed")"
 	must in_ns "$TRIGGER" --comm pwt-kill --port 18097 exhaust --count 3 > "$T/trig2"
 	check_eq "next run's failures (the scenario: the range still full)" 3 "$(failures_of "$T/trig2")"
@@ -241,18 +245,19 @@ t_robust_sigkill() {
 t_robust_loop_error() {
 	local shim=$OUT/tests/failshim.so progs rc end left
 	[ -f "$shim" ] || skip "$shim not built (make tools)"
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
 	# only portwatch gets the shim (not this shell's sleeps and greps)
 	printf '#!/bin/sh\nPWT_EPOLL_FAIL_FILE=%s LD_PRELOAD=%s exec %s "$@"\n' \
 		"$T/fail" "$(realpath "$shim")" "$(realpath "$PW")" > "$T/pw-shim"
 	chmod +x "$T/pw-shim"
-	PW=$T/pw-shim pw_start -j -c pwt-loop
+	PW=$T/pw-shim pw_start -j --cgroup="$OWN_CG"
 	progs=$(bpf_ids "$PW_PID" prog)
 	must in_ns "$TRIGGER" --comm pwt-loop --port 18098 exhaust --count 13 > "$T/trig"
 	check_eq "failures (the scenario)" 3 "$(failures_of "$T/trig")"
 	wait_count "$T/pw.out" '"comm":"pwt-loop"' 3 20
 	touch "$T/fail"
-	end=$((SECONDS + 20))
+	end=$((SECONDS + $(waited 20)))
 	while kill -0 "$PW_PID" 2> /dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
 	wait "$PW_PID"
 	rc=$?
@@ -264,7 +269,7 @@ t_robust_loop_error() {
 		"$(summary | jq '[.processes[] | select(.comm == "pwt-loop") | .failures] | add')"
 	check_eq "last line is the summary" summary "$(tail -n 1 "$T/pw.out" | jq -r .type)"
 	if command -v bpftool > /dev/null; then
-		end=$((SECONDS + 20))
+		end=$((SECONDS + $(waited 20)))
 		# shellcheck disable=SC2086
 		until left=$(bpf_alive prog $progs); [ -z "$left" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
 		check_eq "programs left" "" "$left"

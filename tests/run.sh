@@ -142,13 +142,22 @@ run_cleanups_left() {
 # sweep_leftovers: what an earlier run of the suite that was killed (SIGKILL:
 # no cleanup ran) left behind, found by the suite's own name prefixes and
 # the pid of the run that made it, removed only when that run is gone:
-# cgroups pwtest.PID (and pwabuse-PID-*), network namespaces pwt-PID-*,
-# pwc-PID-*, pwa-c-PID-*, pwa-f-PID-* and throwaway users pwabPID.
+# cgroups pwtest.PID (and pwabuse-PID-*) in cgroup v2 and, on a hybrid
+# host, in each v1 controller's hierarchy (an image test's container:
+# runc makes its cgroupsPath in every one), the kubelet-shaped pod cgroups
+# of tests/workload.sh (pod uid 6f1e2c3a-1b2c-4d5e-8f90-HEX, HEX the run's
+# pid * 32768 + a random number; the levels above, kubepods*, are left:
+# they may be a real node's), network namespaces pwt-PID-*, pwc-PID-*,
+# pwa-c-PID-*, pwa-f-PID-* and throwaway users pwabPID.
 run_alive() { [ -d "/proc/$1" ] && grep -q 'run.sh' "/proc/$1/cmdline" 2>/dev/null; }
 sweep_leftovers() {
-	local d pid ns u n=0
-	if [ -n "$CG2" ]; then
-		for d in "$CG2"/pwtest.* "$CG2"/pwabuse-*; do
+	local d pid ns u m hex n=0
+	# (and where this run makes its own: a run inside a test's cgroup)
+	for m in $(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break
+		if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $5 }' /proc/self/mountinfo) \
+		${PW_TEST_CG:+"$PW_TEST_CG"}; do
+		[ -w "$m" ] || continue
+		for d in "$m"/pwtest.* "$m"/pwabuse-*; do
 			[ -d "$d" ] || continue
 			pid=${d##*/}; pid=${pid#pwtest.}; pid=${pid#pwabuse-}; pid=${pid%%-*}
 			run_alive "$pid" && continue
@@ -156,6 +165,17 @@ sweep_leftovers() {
 			cg_rm_tree "$d"
 			n=$((n + 1))
 		done
+	done
+	if [ -n "$CG2" ]; then
+		while IFS= read -r d; do
+			hex=${d##*[-_]}; hex=${hex%.slice}
+			[[ $hex =~ ^[0-9a-f]{12}$ ]] || continue
+			run_alive $((16#$hex / 32768)) && continue
+			cg_kill_tree "$d"
+			cg_rm_tree "$d"
+			n=$((n + 1))
+		done < <(find "$CG2" -maxdepth 4 -type d \( -name 'pod6f1e2c3a-1b2c-4d5e-8f90-*' \
+			-o -name 'kubepods-*pod6f1e2c3a_1b2c_4d5e_8f90_*.slice' \) -prune 2>/dev/null)
 	fi
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(pwt|pwc|pwa-c|pwa-f)-[0-9]+-'); do
 		pid=$(sed -E 's/^(pwt|pwc|pwa-c|pwa-f)-([0-9]+)-.*/\2/' <<<"$ns")

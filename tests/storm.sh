@@ -6,12 +6,13 @@
 # cause) is folded: lines printed + lines folded = events received, exactly,
 # and received + lost = the failures the workers counted themselves.
 t_storm_fold_tty() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
 	# script gives portwatch a pty; the pty's output is the typescript
-	# -P: a port of this run only (a storm of another suite on the host
-	# must not add to the counts)
+	# the test's own cgroup (a storm of another suite on the host must not
+	# add to the counts), -P: a port of this run only
 	local port=$((20000 + RANDOM % 10000))
-	script -qfec "exec $PW -c pwt-fold -P $port" "$T/tty" < /dev/null > /dev/null 2>&1 &
+	script -qfec "exec $PW --cgroup='$OWN_CG' -P $port" "$T/tty" < /dev/null > /dev/null 2>&1 &
 	local spid=$!
 	defer "kill -INT \$(pgrep -P $spid) 2>/dev/null; wait $spid"
 	wait_for "$T/tty" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
@@ -44,8 +45,9 @@ t_storm_fold_tty() {
 
 # --no-fold prints every line (not a terminal: a file; the same fold applies)
 t_storm_no_fold() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	pw_start -c pwt-nofold --no-fold
+	pw_start --cgroup="$OWN_CG" --no-fold
 	must in_ns "$TRIGGER" --comm pwt-nofold exhaust --count 60 > "$T/truth"
 	pw_stop
 	local fails
@@ -56,7 +58,7 @@ t_storm_no_fold() {
 	check_eq "no '... more' line" 0 "$(grep -c '^  \.\.\. ' "$T/pw.out")"
 	# and without --no-fold the same client's 50 failures in a burst fold
 	mk_netns $RANGE_LO $RANGE_HI
-	"$PW" -c pwt-nofold > "$T/pw2.out" 2> "$T/pw2.err" &
+	"$PW" --cgroup="$OWN_CG" > "$T/pw2.out" 2> "$T/pw2.err" &
 	local p=$!
 	defer "kill -INT $p; wait $p"
 	wait_for "$T/pw2.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
@@ -99,7 +101,7 @@ t_stdout_dev_full() {
 	defer "kill -INT $p 2>/dev/null; wait $p"
 	wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
 	must in_ns "$TRIGGER" once > /dev/null
-	local end=$((SECONDS + 10))
+	local end=$((SECONDS + $(waited 10)))
 	while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
 	wait "$p"
 	check_eq "exit code writing to /dev/full" 1 "$?"
@@ -180,9 +182,10 @@ t_storm_diag_many_destinations() {
 # A stop signal while portwatch is blocked writing to a full pipe (its
 # reader stalled) must not fail the write (EINTR) and lose the summary.
 t_sigint_while_pipe_full() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
 	# both pids from the shells that exec them (never a pattern)
-	( sh -c 'echo $$ > "$0"; exec "$@"' "$T/pw.pid" "$PW" -j -c pwt-full 2> "$T/pw.err" |
+	( sh -c 'echo $$ > "$0"; exec "$@"' "$T/pw.pid" "$PW" -j --cgroup="$OWN_CG" 2> "$T/pw.err" |
 		sh -c 'echo $$ > "$0"; kill -STOP $$; exec cat' "$T/cat.pid" > "$T/out"
 	  echo "${PIPESTATUS[0]}" > "$T/rc" ) &
 	local sub=$! pwpid i
@@ -192,7 +195,7 @@ t_sigint_while_pipe_full() {
 	pwpid=$(cat "$T/pw.pid")
 	# 990 failures: ~380 KB of NDJSON for a 64 KiB pipe
 	must in_ns "$TRIGGER" --comm pwt-full exhaust --count 1000 > "$T/truth"
-	for ((i = 0; i < 500; i++)); do
+	for ((i = 0; i < $(waited 500); i++)); do
 		grep -qE "^(anon_)?pipe_write$" "/proc/$pwpid/task/$pwpid/wchan" 2>/dev/null && break
 		sleep 0.02
 	done

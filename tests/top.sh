@@ -15,10 +15,11 @@ top_keys() { tmux -S "$TOP_SOCK" send-keys "$@"; }
 
 # top_wait_screen REGEX SECONDS [WHAT]: until the screen shows REGEX (bounded)
 top_wait_screen() {
-	local end=$((SECONDS + $2))
+	local lim=$(($2 * WAIT_SCALE))
+	local end=$((SECONDS + lim))
 	until top_screen | grep -qE -- "$1"; do
 		if [ $SECONDS -ge $end ]; then
-			fail "timed out after $2 s waiting for /$1/ on the screen${3:+ ($3)}"
+			fail "timed out after $lim s waiting for /$1/ on the screen${3:+ ($3)}"
 			top_screen | sed 's/^/      screen: /'
 			return 1
 		fi
@@ -36,7 +37,7 @@ top_cmd() {
 # The terminal as the view found it: same stty modes, the normal screen
 # (not the alternate one), the cursor shown.
 top_check_restored() {
-	local end=$((SECONDS + 20))
+	local end=$((SECONDS + $(waited 20)))
 	until [ -s "$T/stty.after" ]; do
 		[ $SECONDS -ge $end ] && { fail "the view did not end within 20 s"; return 1; }
 		sleep 0.05
@@ -70,7 +71,7 @@ t_top_storm() {
 			> "$T/truth.$port" &
 	done
 	# during the storm: one screen names all three
-	local end=$((SECONDS + 10)) screen
+	local end=$((SECONDS + $(waited 10))) screen
 	until screen=$(top_screen) && grep -q "127\.0\.0\.1:$p1 " <<<"$screen" &&
 		grep -q "127\.0\.0\.1:$p2 " <<<"$screen" && grep -q "127\.0\.0\.1:$p3 " <<<"$screen"; do
 		[ $SECONDS -ge $end ] && { fail "no screen named the three destinations in 10 s"; break; }

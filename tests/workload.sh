@@ -96,7 +96,9 @@ t_workload_kubelet_systemd_json() {
 	local cg=$slice/cri-containerd-$WL_CID.scope port=${METRICS_PORT:-19099}
 	cg_make "$cg"
 	mk_pods shop web-7d9f "$WL_UID" app
-	pw_start -j -c curl --pods-dir="$T/logs/pods" -l "127.0.0.1:$port"
+	# the pod's cgroup (this run's pod uid and container id): another
+	# run's curl on this host is not judged
+	pw_start -j --cgroup="$cg" --pods-dir="$T/logs/pods" -l "127.0.0.1:$port"
 	curl_runs_cg "$cg" 25
 	check_eq "curl exit 0" 10 "$CG_OK"
 	check_eq "curl exit 7" 15 "$CG_7"
@@ -136,7 +138,8 @@ t_workload_kubelet_cgroupfs_text() {
 	mk_pods shop api-5c "$WL_UID" main
 	mk_pods shop api-5c "$WL_UID" sidecar
 	: > "$T/logs/containers/api-5c_shop_sidecar-$WL_CID2.log"
-	pw_start -c curl --pods-dir="$T/logs/pods"
+	pw_start --cgroup="$cg" --pods-dir="$T/logs/pods"
+	wait_for "$T/pw.out" '^TIME ' 10 || exit 1	# written just after the attach line
 	check_eq "text header ends with WORKLOAD" 1 "$(head -n 1 "$T/pw.out" | grep -c ' SCAN  *WORKLOAD$')"
 	curl_runs_cg "$cg" 25
 	wait_count "$T/pw.out" 'EADDRNOTAVAIL' "$CG_7" 5
@@ -199,8 +202,10 @@ t_workload_unit_and_cgroup_filter() {
 # A thread named with prctl(PR_SET_NAME) fails: the process's name in
 # comm (and -c matches it), the thread's in thread.
 t_workload_named_thread() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	pw_start -j -c pwt-proc
+	# the test's own cgroup, and -c: it matches the process's name
+	pw_start -j --cgroup="$OWN_CG" -c pwt-proc
 	must in_ns "$TRIGGER" --comm pwt-proc --thread-name pool-worker-7 --port 18095 exhaust --count 13 > "$T/t"
 	pw_stop
 	local tid fails
@@ -217,22 +222,24 @@ t_workload_named_thread() {
 }
 
 # release FIFO: let a waiting client exit
-release() { timeout 5 sh -c ": > '$1'"; }
+release() { timeout "$(waited 5)" sh -c ": > '$1'"; }
 
-# kept_client NAME OUT DONE CMD...: portwatch -j -c NAME (other failures on
-# the host must not change the remedies asserted) while CMD runs in the
-# netns and, once it printed DONE to OUT, stays alive until portwatch's
-# diagnosis of its failure is out (the worker has looked at it); then CMD is
-# let go and portwatch stopped. CMD's last argument must be its FIFO,
-# $T/go. Sets CLIENT_PID.
+# kept_client NAME OUT DONE CMD...: portwatch -j on the test's own cgroup
+# (other failures on the host must not change the remedies asserted) while
+# CMD, whose process is named NAME, runs in the netns and, once it printed
+# DONE to OUT, stays alive until portwatch's diagnosis of its failure is out
+# (the worker has looked at it); then CMD is let go and portwatch stopped.
+# CMD's last argument must be its FIFO, $T/go. Sets CLIENT_PID.
 kept_client() {
 	local name=$1 out=$2 done=$3 cpid
 	shift 3
+	own_cgroup
 	mkfifo "$T/go"
-	pw_start -j -c "$name"
+	pw_start -j --cgroup="$OWN_CG"
 	ip netns exec "$NS" "$@" > "$out" &
 	cpid=$!
-	defer "release '$T/go'; kill $cpid; wait $cpid"
+	# (released only if still there: a FIFO nobody reads blocks the open)
+	defer "kill -0 $cpid 2>/dev/null && release '$T/go'; kill $cpid; wait $cpid"
 	wait_for "$out" "$done" 30 || exit 1
 	CLIENT_PID=$(jq .pid "$out")
 	# the diagnosis of its first failure names the client found in it
@@ -240,6 +247,9 @@ kept_client() {
 	release "$T/go"
 	wait $cpid
 	pw_stop
+	check_eq "events of the client, all under its name $name" \
+		"$(ns_events | jq -c --argjson p "$CLIENT_PID" 'select(.pid == $p)' | wc -l)" \
+		"$(ns_events | jq -c --argjson p "$CLIENT_PID" --arg n "$name" 'select(.pid == $p and .comm == $n)' | wc -l)"
 }
 
 # client_checks OUT CLIENT TEXT: what an interpreter's client saw (10 ok, 3

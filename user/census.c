@@ -112,13 +112,26 @@ static int on_socket(void *arg, const struct inet_diag_msg *m)
 	}
 	if (c->dt.pass == PASS_HOLDERS) {
 		i = pw_dests_find(&c->dt, &k);
-		if (i >= 0 && m->idiag_inode)
+		if (f && f->each_held) {
+			int r = f->each_held(f->each_arg, i >= 0 ? &k : NULL, state, m->idiag_inode);
+
+			if (r)
+				return r;
+		}
+		if (i >= 0 && m->idiag_inode && f->holders)
 			return pw_inode_tab_add(&c->itab, m->idiag_inode, i);
 		return 0;
 	}
 	i = pw_dests_admit(&c->dt, &k);
 	if (i < 0 && i != -ENOSPC)
 		return i;
+	/* PASS_EXACT: every destination has its row, or the pass is given up */
+	if (c->dt.pass == PASS_EXACT && f && f->each_held && i >= 0) {
+		int r = f->each_held(f->each_arg, &k, state, m->idiag_inode);
+
+		if (r)
+			return r;
+	}
 	d = i >= 0 ? &c->out->dests[i] : &c->out->other;
 	d->held++;
 	if (state < PW_TCP_STATES)
@@ -252,6 +265,8 @@ static void ctx_free(struct census_ctx *c)
 static void ctx_reset(struct census_ctx *c)
 {
 	pw_dests_reset(&c->dt);
+	if (c->f && c->f->each_held_reset)
+		c->f->each_held_reset(c->f->each_arg);
 	c->out->sockets = 0;
 	pw_inode_tab_free(&c->itab);
 	memset(c->owned, 0, sizeof(c->owned));
@@ -282,7 +297,7 @@ static int census_passes(struct census_ctx *c, int (*dumps)(struct census_ctx *,
 	c->dt.admit_min = 1;	/* a destination new since the sketch: "other" */
 	r = dumps(c, arg);
 	c->out->other_dests_folded = true;
-	if (r || !(c->f && c->f->holders))
+	if (r || !(c->f && (c->f->holders || c->f->each_held)))
 		return r;
 	sockets = c->out->sockets;
 	c->dt.pass = PASS_HOLDERS;

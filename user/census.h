@@ -70,6 +70,15 @@ struct pw_census_filter {
 	bool one_dest;		/* only this destination (an IPv4 address is its first 4 bytes) */
 	struct pw_dest dest;
 	bool holders;		/* resolve holders via /proc/PID/fd (costly) */
+	/* Each socket held towards a destination, once, all from one dump
+	 * (the census's last): row its row's destination, NULL when it is
+	 * counted in "other"; inode 0 for none (TIME_WAIT). Nonzero stops the
+	 * census with it. each_held_reset: what each_held got so far is void
+	 * (a pass given up). Both NULL: not called. */
+	int (*each_held)(void *arg, const struct pw_dest *row, unsigned int state,
+			 uint32_t inode);
+	void (*each_held_reset)(void *arg);
+	void *each_arg;
 };
 
 /* Census of one netns: `nsfd` an open /proc/PID/ns/net or /run/netns/NAME

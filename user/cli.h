@@ -52,7 +52,7 @@ struct env {
 };
 
 /* --ops names: bind covers PW_OP_BIND, udp both UDP autobind ops */
-#define PW_OPS_BIND	(1u << PW_OP_BIND)
+#define PW_OPS_BIND	(1u << PW_OP_BIND | 1u << PW_OP_BIND_PORT)
 #define PW_OPS_UDP	(1u << PW_OP_UDP_CONNECT | 1u << PW_OP_UDP_SEND)
 int pw_parse_ops(const char *s, unsigned int *ops);
 

@@ -13,6 +13,7 @@
 #include "fold.h"
 #include "mailbox.h"
 #include "output.h"
+#include "portholder.h"
 #include "pressure.h"
 #include "workload.h"
 #include "util.h"
@@ -46,6 +47,7 @@ int pw_consumer_init(struct pw_consumer *c, const struct env *env, struct pw_mai
 bool pw_consumer_enable_diagnosis(struct pw_consumer *c)
 {
 	c->diag_limit = pw_dest_limit_new(PW_DIAG_LIMIT_SLOTS);
+	c->holder_asks = pw_holder_asks_new();	/* NULL: the holders not asked */
 	c->advice_limit = pw_advice_limit_new();
 	if (!c->diag_limit || !c->advice_limit) {
 		pw_dest_limit_free(c->diag_limit);
@@ -85,6 +87,8 @@ void pw_consumer_free(struct pw_consumer *c)
 	c->diag_limit = NULL;
 	pw_advice_limit_free(c->advice_limit);
 	c->advice_limit = NULL;
+	pw_holder_asks_free(c->holder_asks);
+	c->holder_asks = NULL;
 	pw_fold_free(c->fold);
 	c->fold = NULL;
 }
@@ -193,6 +197,8 @@ int pw_consumer_event(void *ctx, void *data, size_t size)
 		c->bound_conflicts++;
 	if (e->ret == -EADDRNOTAVAIL && e->netns && !(e->flags & PW_NO_DEST) && c->diag_limit)
 		ask_diagnosis(c, e);
+	if ((e->op == PW_OP_BIND_PORT || e->op == PW_OP_BIND) && e->netns && c->holder_asks)
+		pw_holder_ask(c->holder_asks, c->mb, e);
 	if (c->fold && !pw_fold_event(c->fold, e, c->out))
 		return next(c);
 	if (c->wl && !(w = pw_workloads_cached(c->wl, e->cgroup_id, e->ts_ns))) {

@@ -32,6 +32,7 @@ struct pw_consumer {
 	struct pw_fold *fold;		/* text mode, unless --no-fold */
 	struct pw_dest_limit *diag_limit;	/* NULL: no diagnosis asked */
 	struct pw_advice_limit *advice_limit;	/* with diag_limit: live remedies */
+	struct pw_holder_asks *holder_asks;	/* NULL: no port holder asked */
 	struct pw_workloads *wl;	/* this thread's resolver; NULL: no workloads */
 
 	uint64_t received;		/* published to the mailbox */

@@ -69,7 +69,7 @@ static const uint8_t *key_saddr(const struct pw_event *e)
 {
 	static const uint8_t none[16];
 
-	return e->op == PW_OP_BIND ? e->saddr : none;
+	return e->op == PW_OP_BIND || e->op == PW_OP_BIND_PORT ? e->saddr : none;
 }
 
 static bool same_key(const struct entry *s, const struct pw_event *e)
@@ -172,7 +172,7 @@ static void emit(struct pw_fold *f, struct entry *s, uint64_t end_ns, FILE *out)
 		if (s->op != PW_OP_CONNECT) {
 			/* as the text line's DEST: the op, a bind's address */
 			sb_puts(&sb, pw_op_name(s->op) ? pw_op_name(s->op) : "?");
-			if (s->op == PW_OP_BIND) {
+			if (s->op == PW_OP_BIND || s->op == PW_OP_BIND_PORT) {
 				sb_putc(&sb, ' ');
 				sb_addr(&sb, s->dest.family, s->saddr);
 			}

@@ -138,6 +138,7 @@ size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
 		pw_collect_ports_checked(f, in);
 	port_range(f, in);
 	pressure_gauges(f, in);
+	pw_collect_sockets(f, in);
 	outcome_counters(f, in);
 	missed_runs(f, in);
 	pw_prom_header(f, "portwatch_build_info", "gauge", "portwatch build and attach mode.");

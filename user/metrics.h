@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include "accounts.h"
 #include "pressure.h"
+#include "sockgauge.h"
 #include "workload.h"
 
 #define PW_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -141,7 +142,18 @@ struct pw_metrics_input {
 	 * series without it. At most max_pids workload series. */
 	const struct pw_workload *(*workload)(void *ctx, uint64_t cgroup_id);
 	void *workload_ctx;
+	/* portwatch_workload_sockets: the last periodic census's rows
+	 * (sockgauge.h), none before the first; without sockets_on no family */
+	bool sockets_on;
+	const struct pw_sock_row *sock_rows;
+	size_t nsock_rows;
+	size_t sock_folded;		/* workloads folded into "(other)" */
 };
+
+/* The labels of a workload, namespace="..",pod="..",container="..",unit=".."
+ * (escaped), malloc()ed; NULL when it is none (no pod, container or unit)
+ * or out of memory. */
+char *pw_workload_labels(const struct pw_workload *w);
 
 /* A label value: \\, \" and \n escaped, invalid UTF-8 as U+FFFD. */
 void pw_prom_label(FILE *f, const char *s, size_t n);

@@ -57,5 +57,7 @@ void pw_collect_comms(FILE *f, struct pw_accounts *a, struct pw_comm_memory *m);
 size_t pw_collect_pids(FILE *f, const struct pw_metrics_input *in);
 /* portwatch_workload_connect_failures_total; returns the workloads left out */
 size_t pw_collect_workloads(FILE *f, const struct pw_metrics_input *in);
+/* portwatch_workload_sockets, portwatch_workload_sockets_folded */
+void pw_collect_sockets(FILE *f, const struct pw_metrics_input *in);
 
 #endif /* PW_METRICS_INTERNAL_H */

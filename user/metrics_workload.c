@@ -38,8 +38,7 @@ static void label_str(FILE *f, const char *name, const char *v, size_t n, bool c
 	fputc('"', f);
 }
 
-/* The labels of a workload, malloc()ed; NULL when it is none. */
-static char *workload_labels(const struct pw_workload *w)
+char *pw_workload_labels(const struct pw_workload *w)
 {
 	const char *ns = NULL, *pod = NULL, *ctr = NULL, *unit = NULL;
 	size_t ctr_n = 0, len = 0;
@@ -163,7 +162,7 @@ size_t pw_collect_workloads(FILE *f, const struct pw_metrics_input *in)
 
 		if (!r)
 			continue;
-		if (!t.cgroup_id || !(v[n].labels = workload_labels(in->workload(in->workload_ctx,
+		if (!t.cgroup_id || !(v[n].labels = pw_workload_labels(in->workload(in->workload_ctx,
 										   t.cgroup_id))))
 			continue;
 		v[n].err = r->key.err;

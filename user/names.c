@@ -60,6 +60,7 @@ const char *pw_cause_name(unsigned int cause)
 	case PW_CAUSE_NO_SOURCE:       return "no_source_address";
 	case PW_CAUSE_OTHER:           return "other";
 	case PW_CAUSE_AFTER_PORT_SELECTION: return "after_port_selection";
+	case PW_CAUSE_PORT_IN_USE:     return "port_in_use";
 	default:                       return NULL;
 	}
 }
@@ -71,6 +72,7 @@ const char *pw_op_name(unsigned int op)
 	case PW_OP_BIND:        return "bind";
 	case PW_OP_UDP_CONNECT: return "udp_connect";
 	case PW_OP_UDP_SEND:    return "udp_send";
+	case PW_OP_BIND_PORT:   return "bind_port";
 	default:                return NULL;
 	}
 }

@@ -223,6 +223,9 @@ static void text_column(struct sbuf *sb, const struct pw_event *e, int64_t mono_
 			if (e->op == PW_OP_BIND) {
 				sb_putc(sb, ' ');
 				sb_addr(sb, e->family, e->saddr);
+			} else if (e->op == PW_OP_BIND_PORT) {
+				sb_putc(sb, ' ');
+				sb_dest(sb, e->family, e->saddr, e->sport);
 			}
 		} else if (e->flags & PW_NO_DEST) {
 			sb_putc(sb, '-');

@@ -33,6 +33,7 @@
 #include "mailbox.h"
 #include "memlock.h"
 #include "advice.h"
+#include "portholder.h"
 #include "pressure.h"
 #include "procs.h"
 #include "report.h"
@@ -215,6 +216,9 @@ static int start(struct ctx *ctx, const struct env *env)
 		pw_pressure_free(w->pressure);
 		w->pressure = NULL;	/* no diagnosis without its rate limit */
 	}
+	/* --listen: the periodic census also counts sockets per workload */
+	if (w->pressure && env->listen_set && !pw_pressure_enable_sockets(w->pressure, env->pods_dir))
+		fprintf(stderr, "portwatch: out of memory: no portwatch_workload_sockets\n");
 	if (err || (err = pw_consumer_listen(c, bpf_map__fd(ctx->at.skel->maps.events)))) {
 		fprintf(stderr, "portwatch: cannot set up the event loop: %s\n", strerror(-err));
 		return PW_EXIT_CANNOT_RUN;
@@ -297,6 +301,7 @@ static void print_shortfalls(struct ctx *ctx, const struct pw_knobs *knobs)
 		fprintf(stderr, "portwatch: live remedies: %llu failures not advised (over their "
 			"workload's %d asks at once then %d a second, or no room in their tables)\n",
 			(unsigned long long)advice, PW_ADVICE_BURST, PW_ADVICE_PER_S);
+	pw_holder_skips_say(ctx->consumer.holder_asks);
 	if (pw_client_elf_refused())
 		fprintf(stderr, "portwatch: client detection: %llu executables not read (past the "
 			"bounds on their ELF headers and sections): their processes reported as "

@@ -15,6 +15,7 @@
 #include "pressure.h"
 #include "procs.h"
 #include "remedies.h"
+#include "sockgauge.h"
 
 #define WARN_SLOTS	4096	/* destinations remembered for warnings */
 #define SCAN_MAX_NETNS	256	/* netns per periodic census */
@@ -107,6 +108,7 @@ struct pw_pressure {
 	struct pw_advice *advice;
 	struct pw_pressure_top top[PW_TOP_DESTS];
 	size_t ntop;
+	struct pw_sockgauge *sockets;	/* NULL: no per-workload socket gauge */
 };
 
 struct pw_pressure *pw_pressure_new(unsigned int warn_at_pct)
@@ -133,6 +135,7 @@ void pw_pressure_free(struct pw_pressure *p)
 		return;
 	pw_dest_limit_free(p->warned);
 	pw_advice_free(p->advice);
+	pw_sockgauge_free(p->sockets);
 	free(p);
 }
 
@@ -339,8 +342,16 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 	if (n > SCAN_MAX_NETNS)
 		pw_census_count_skipped_netns(n - SCAN_MAX_NETNS);
 	p->ntop = 0;
+	if (p->sockets) {
+		pw_sockgauge_begin(p->sockets);
+		pw_sockgauge_filter(p->sockets, &f);
+	}
 	for (int i = 0; i < n; i++) {
-		if (i < SCAN_MAX_NETNS && !pw_census_take(fds[i], &f, &ns, err, sizeof(err))) {
+		bool ok = i < SCAN_MAX_NETNS && !pw_census_take(fds[i], &f, &ns, err, sizeof(err));
+
+		if (p->sockets && i < SCAN_MAX_NETNS)
+			pw_sockgauge_netns_done(p->sockets, ok, ok ? ns.netns : 0);
+		if (ok) {
 			for (size_t j = 0; j < ns.ndests; j++) {
 				const struct pw_census_dest *d = &ns.dests[j];
 
@@ -356,9 +367,23 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 		}
 		close(fds[i]);
 	}
+	if (p->sockets && n >= 0)	/* else the last scan's rows stay */
+		pw_sockgauge_end(p->sockets);
 	free(fds);
 	free(inodes);
 	fflush(out);
+}
+
+bool pw_pressure_enable_sockets(struct pw_pressure *p, const char *pods_dir)
+{
+	if (!p->sockets)
+		p->sockets = pw_sockgauge_new(pods_dir);
+	return p->sockets;
+}
+
+const struct pw_sockgauge *pw_pressure_sockets(const struct pw_pressure *p)
+{
+	return p->sockets;
 }
 
 size_t pw_pressure_top(const struct pw_pressure *p, const struct pw_pressure_top **top)

@@ -37,6 +37,10 @@ struct pw_diag_req {
 	unsigned int what;	/* PW_DIAG_* */
 	struct pw_dest dest;
 	char comm[PW_COMM_LEN];
+	/* PW_OP_BIND_PORT: the holder of a refused fixed port (portholder.h;
+	 * dest = the address and port asked for, proto the socket's) */
+	uint8_t op;
+	uint8_t proto;
 };
 
 /* The censuses behind a batch of requests (one dump per netns; the order of
@@ -61,6 +65,12 @@ int pw_dest_limit_due(struct pw_dest_limit *l, uint64_t netns, uint16_t family,
  * most once a minute each, and the top destinations for the gauges. */
 void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool json);
 size_t pw_pressure_top(const struct pw_pressure *p, const struct pw_pressure_top **top);
+/* The periodic census also counts sockets per workload and destination
+ * (sockgauge.h) from now on; false without memory. */
+bool pw_pressure_enable_sockets(struct pw_pressure *p, const char *pods_dir);
+/* NULL unless enabled. */
+struct pw_sockgauge;
+const struct pw_sockgauge *pw_pressure_sockets(const struct pw_pressure *p);
 
 /* At the end of a run with failures: the remedies of each distinct top
  * failer (pw_advice_summary). Prints nothing if none was diagnosed. */

@@ -33,31 +33,6 @@ void sb_printf(struct sbuf *sb, const char *fmt, ...)
 	sb->len += n;
 }
 
-/* The per-event path appends with these, not printf: a formatted event is
- * built from memcpy and digit loops only (docs/performance.md). */
-void sb_put(struct sbuf *sb, const char *s, size_t n)
-{
-	if (sb->err)
-		return;
-	if (n >= sb->cap - sb->len) {
-		sb->err = true;
-		return;
-	}
-	memcpy(sb->buf + sb->len, s, n);
-	sb->len += n;
-	sb->buf[sb->len] = '\0';
-}
-
-void sb_puts(struct sbuf *sb, const char *s)
-{
-	sb_put(sb, s, strlen(s));
-}
-
-void sb_putc(struct sbuf *sb, char c)
-{
-	sb_put(sb, &c, 1);
-}
-
 /* Decimal digits of v, at least `width` (up to 20) of them, zero-padded;
  * two digits per division. */
 void sb_u64w(struct sbuf *sb, uint64_t v, unsigned int width)

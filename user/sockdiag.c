@@ -75,6 +75,12 @@ int pw_sockdiag_parse(const void *buf, size_t n, uint32_t seq, pw_sockdiag_fn fn
 int pw_sockdiag_dump(int fd, uint8_t family, uint32_t states, uint16_t dport,
 		     pw_sockdiag_fn fn, void *arg)
 {
+	return pw_sockdiag_dump_proto(fd, family, IPPROTO_TCP, states, 0, dport, fn, arg);
+}
+
+int pw_sockdiag_dump_proto(int fd, uint8_t family, uint8_t protocol, uint32_t states,
+			   uint16_t sport, uint16_t dport, pw_sockdiag_fn fn, void *arg)
+{
 	static unsigned int seq;
 	struct {
 		struct nlmsghdr nlh;
@@ -88,8 +94,9 @@ int pw_sockdiag_dump(int fd, uint8_t family, uint32_t states, uint16_t dport,
 		},
 		.r = {
 			.sdiag_family = family,
-			.sdiag_protocol = IPPROTO_TCP,
+			.sdiag_protocol = protocol,
 			.idiag_states = states,
+			.id.idiag_sport = htons(sport),
 			.id.idiag_dport = htons(dport),
 		},
 	};

@@ -19,6 +19,10 @@ int pw_sockdiag_open(char *err, size_t errsz);
  * state), towards dport if not 0. 0 or -errno. */
 int pw_sockdiag_dump(int fd, uint8_t family, uint32_t states, uint16_t dport,
 		     pw_sockdiag_fn fn, void *arg);
+/* The same for protocol (IPPROTO_TCP or IPPROTO_UDP), from local port
+ * sport if not 0 (the kernel filters; callers check again). */
+int pw_sockdiag_dump_proto(int fd, uint8_t family, uint8_t protocol, uint32_t states,
+			   uint16_t sport, uint16_t dport, pw_sockdiag_fn fn, void *arg);
 /* pw_sockdiag_dump for inet then inet6 (no inet6 diag: nothing to see);
  * 0 or -errno with the reason in err. */
 int pw_sockdiag_dump_tcp(int fd, uint32_t states, uint16_t dport, pw_sockdiag_fn fn,

@@ -13,6 +13,7 @@
 #include "mailbox.h"
 #include "netns.h"
 #include "metrics.h"
+#include "portholder.h"
 #include "pressure.h"
 #include "worker.h"
 #include "workload.h"
@@ -70,6 +71,8 @@ static void take_requests(struct pw_worker *w)
 
 	if (!n || !(mem = open_memstream(&buf, &len)))
 		return;
+	/* a refused fixed port's holder (portholder.h): those requests out */
+	n = pw_holder_diagnose(reqs, n, mem, w->env->json, w->mono_to_real, w->src.wl);
 	pw_pressure_diagnose(w->pressure, reqs, n, mem, w->env->json, w->mono_to_real);
 	post(w, mem, &buf, &len);
 }
@@ -109,8 +112,14 @@ int pw_worker_render_metrics(void *arg, char **buf, size_t *len)
 
 	pw_report_take(&r, &w->src, pw_mailbox_received(w->mb), false);
 	pw_report_metrics_input(&in, &r);
-	if (w->pressure)
+	if (w->pressure) {
+		const struct pw_sockgauge *sg = pw_pressure_sockets(w->pressure);
+
 		in.ntop = pw_pressure_top(w->pressure, &in.top);
+		in.sockets_on = sg;
+		if (sg)
+			pw_sockgauge_rows(sg, &in.sock_rows, &in.nsock_rows, &in.sock_folded);
+	}
 	pw_kmaps_read_percpu(bpf_map__fd(at->skel->maps.scan_hist), 0,
 			     PW_HIST_SLOTS * PW_SCAN_RESULTS, &in.scan_hist[0][0]);
 	if (in.scan_depth)

@@ -44,7 +44,8 @@ static void test_cause_mode_family_names(void **state)
 	assert_string_equal(pw_cause_name(PW_CAUSE_NO_SOURCE), "no_source_address");
 	assert_string_equal(pw_cause_name(PW_CAUSE_OTHER), "other");
 	assert_string_equal(pw_cause_name(PW_CAUSE_AFTER_PORT_SELECTION), "after_port_selection");
-	assert_null(pw_cause_name(6));
+	assert_string_equal(pw_cause_name(PW_CAUSE_PORT_IN_USE), "port_in_use");
+	assert_null(pw_cause_name(7));
 	assert_null(pw_cause_name(255));
 
 	assert_string_equal(pw_mode_name(PW_MODE_FENTRY), "fentry");

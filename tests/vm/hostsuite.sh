@@ -97,7 +97,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/r
 /bin/busybox ip link set lo up 2>/dev/null || ip link set lo up
 cd /work
 echo "hostsuite: kernel \$(uname -r), mode $MODE"
-PW_ATTACH_WAIT=120 PW_MODE_ARGS="$([ "$MODE" = auto ] || echo "-m $MODE")" PW_NO_UNIT=1 PW_SAN_INNER=1 \
+PW_ATTACH_WAIT=40 PW_WAIT_SCALE=3 PW_MODE_ARGS="$([ "$MODE" = auto ] || echo "-m $MODE")" PW_NO_UNIT=1 PW_SAN_INNER=1 \
 	bash tests/run.sh '$REGEX' > /dev/ttyS1 2>&1
 echo "@@rc \$?" > /dev/ttyS1
 /bin/busybox sync

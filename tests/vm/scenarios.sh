@@ -201,10 +201,12 @@ sc_text() {
 	begin "$1" text
 	if pw_start "$1" -c pwvm-txt -i 1; then
 		trig --private $RANGE --comm pwvm-txt --port 18093 exhaust --count 13
-		# one interval table after the failures, at most 10 s
+		# two interval tables after the failures, at most 30 s (a table
+		# whose header came after the trigger's exit may have read the
+		# counts just before it: the second one read them after)
 		n=$(grep -c 'outcomes (interval' "$WORK/pw.out")
 		i=0
-		while [ "$(grep -c 'outcomes (interval' "$WORK/pw.out")" -le "$n" ] && [ $i -lt 100 ]; do
+		while [ "$(grep -c 'outcomes (interval' "$WORK/pw.out")" -le $((n + 1)) ] && [ $i -lt 300 ]; do
 			i=$((i + 1))
 			sleep 0.1
 		done
@@ -314,7 +316,7 @@ start_of() { awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$1/stat"; }
 
 # SIGKILL: nothing of portwatch stays attached or defined. A (killed): the
 # BPF programs, maps and links it held (fdinfo ids), then the system's list
-# (trigger bpf-list) after the kill, until they are gone (at most 20 s).
+# (trigger bpf-list) after the kill, until they are gone (at most 60 s).
 # kprobe mode: its kprobe_events entries stay (the kernel keeps a definition
 # until it is removed) and the next portwatch removes them, in any mode (C:
 # tracepoint mode, then B: kprobe mode), and only
@@ -354,7 +356,7 @@ sc_kill() {
 		# first line alone left the second one in flight: seen on 6.1)
 		wait_lines "$WORK/pw.out" '"type":"connect".*"comm":"pwvm-kill"' \
 			"$(grep '"port":18097,' "$WORK/truth" | tail -n 1 |
-				sed -n 's/.*"EADDRNOTAVAIL":\([0-9]*\).*/\1/p')" 100
+				sed -n 's/.*"EADDRNOTAVAIL":\([0-9]*\).*/\1/p')" 600
 		kill -KILL "$a"
 		wait "$a"
 		echo $? > "$WORK/kill.rc"
@@ -368,7 +370,7 @@ sc_kill() {
 			while read -r k id; do
 				grep -q "\"kind\":\"$k\",\"id\":$id[,}]" "$WORK/bpf_after" && gone=0
 			done < "$WORK/held"
-			[ $gone = 1 ] || [ $i -ge 200 ] && break
+			[ $gone = 1 ] || [ $i -ge 600 ] && break
 			i=$((i + 1))
 			sleep 0.1
 		done

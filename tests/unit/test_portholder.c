@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The pure parts of the refused fixed port's diagnosis (portholder.c):
+ * which socket on the port is to blame, and the ip_local_reserved_ports
+ * value to set. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+
+#include "census.h"
+#include "portholder.h"
+#include "sysctl.h"
+
+static struct pw_port_sock sock(uint8_t state, uint16_t sport, uint32_t inode)
+{
+	struct pw_port_sock s = { .family = AF_INET, .state = state, .sport = sport,
+				  .inode = inode };
+
+	return s;
+}
+
+static void test_judge(void **state)
+{
+	struct pw_port_sock s[4] = { { 0 } };
+	int pick;
+
+	(void)state;
+	assert_int_equal(pw_holder_judge(s, 0, IPPROTO_TCP, 40000, 40009, &pick), PW_HOLDER_NONE);
+	assert_int_equal(pick, -1);
+	/* an outbound connection in the range */
+	s[0] = sock(PW_ST_ESTABLISHED, 40003, 11);
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, &pick),
+			 PW_HOLDER_EPHEMERAL);
+	assert_int_equal(pick, 0);
+	/* the range's ends are in it */
+	s[0] = sock(PW_ST_SYN_SENT, 40009, 11);
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, &pick),
+			 PW_HOLDER_EPHEMERAL);
+	/* outside the range: no range blame */
+	s[0] = sock(PW_ST_ESTABLISHED, 40010, 11);
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, &pick), PW_HOLDER_BOUND);
+	/* a listener wins over connections, in the range or not */
+	s[0] = sock(PW_ST_ESTABLISHED, 40003, 11);
+	s[1] = sock(PW_ST_TIME_WAIT, 40003, 0);
+	s[2] = sock(PW_ST_LISTEN, 40003, 12);
+	assert_int_equal(pw_holder_judge(s, 3, IPPROTO_TCP, 40000, 40009, &pick),
+			 PW_HOLDER_LISTENER);
+	assert_int_equal(pick, 2);
+	/* one with a process is named before a TIME_WAIT one (no process) */
+	s[0] = sock(PW_ST_TIME_WAIT, 40003, 0);
+	s[1] = sock(PW_ST_ESTABLISHED, 40003, 13);
+	assert_int_equal(pw_holder_judge(s, 2, IPPROTO_TCP, 40000, 40009, &pick),
+			 PW_HOLDER_EPHEMERAL);
+	assert_int_equal(pick, 1);
+	/* TIME_WAIT alone: still the range's doing, no process */
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, &pick),
+			 PW_HOLDER_EPHEMERAL);
+	assert_int_equal(pick, 0);
+	/* UDP has no listeners: state 10 means nothing there */
+	s[0] = sock(PW_ST_LISTEN, 40003, 14);
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_UDP, 40000, 40009, &pick),
+			 PW_HOLDER_EPHEMERAL);
+	/* unknown range (lo > hi): never the range's */
+	s[0] = sock(PW_ST_ESTABLISHED, 40003, 11);
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 1, 0, &pick), PW_HOLDER_BOUND);
+}
+
+static void test_reserved_value(void **state)
+{
+	static uint8_t bits[PW_NPORTS / 8];
+	char buf[64];
+
+	(void)state;
+	memset(bits, 0, sizeof(bits));
+	assert_true(pw_reserved_value(bits, 8080, buf, sizeof(buf)));
+	assert_string_equal(buf, "8080");
+	pw_port_set(bits, 18000);
+	pw_port_set(bits, 18001);
+	pw_port_set(bits, 18002);
+	pw_port_set(bits, 40009);
+	assert_true(pw_reserved_value(bits, 40008, buf, sizeof(buf)));
+	assert_string_equal(buf, "18000-18002,40008-40009");
+	/* joins two ranges; already reserved: the list unchanged */
+	assert_true(pw_reserved_value(bits, 18003, buf, sizeof(buf)));
+	assert_string_equal(buf, "18000-18003,40009");
+	assert_true(pw_reserved_value(bits, 18001, buf, sizeof(buf)));
+	assert_string_equal(buf, "18000-18002,40009");
+	/* the ends of the port space */
+	pw_port_set(bits, 65535);
+	assert_true(pw_reserved_value(bits, 0, buf, sizeof(buf)));
+	assert_string_equal(buf, "0,18000-18002,40009,65535");
+	/* every other port (a hostile list): does not fit, said so, bounded */
+	for (unsigned int p = 0; p < PW_NPORTS; p += 2)
+		pw_port_set(bits, p);
+	assert_false(pw_reserved_value(bits, 1, buf, sizeof(buf)));
+}
+
+static void test_bind_scope_judge(void **state)
+{
+	(void)state;
+	/* some port free again by the lookup */
+	assert_int_equal(pw_bind_scope_judge(false, 10, 9, 0), PW_SCOPE_RELEASED);
+	assert_int_equal(pw_bind_scope_judge(true, 10, 9, 9), PW_SCOPE_RELEASED);
+	/* taken for the address only: other addresses have ports */
+	assert_int_equal(pw_bind_scope_judge(false, 10, 10, 0), PW_SCOPE_ADDRESS);
+	assert_int_equal(pw_bind_scope_judge(false, 10, 10, 9), PW_SCOPE_ADDRESS);
+	/* wildcard sockets on every port, or a wildcard bind: every address */
+	assert_int_equal(pw_bind_scope_judge(false, 10, 10, 10), PW_SCOPE_RANGE);
+	assert_int_equal(pw_bind_scope_judge(true, 10, 10, 0), PW_SCOPE_RANGE);
+	/* an empty usable range (all reserved) */
+	assert_int_equal(pw_bind_scope_judge(false, 0, 0, 0), PW_SCOPE_RANGE);
+	assert_string_equal(pw_scope_verdict_name(PW_SCOPE_ADDRESS), "address_ports_taken");
+	assert_string_equal(pw_scope_verdict_name(PW_SCOPE_RANGE), "range_exhausted");
+	assert_string_equal(pw_scope_verdict_name(PW_SCOPE_UNKNOWN), "unknown");
+}
+
+static void test_addr_conflicts(void **state)
+{
+	uint8_t a1[16] = { 127, 0, 0, 1 }, a2[16] = { 127, 0, 0, 2 }, any[16] = { 0 };
+	uint8_t m1[16] = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 };
+	uint8_t v6[16] = { [15] = 1 };
+
+	(void)state;
+	assert_true(pw_addr_conflicts(AF_INET, a1, AF_INET, a1));
+	assert_false(pw_addr_conflicts(AF_INET, a1, AF_INET, a2));
+	assert_true(pw_addr_conflicts(AF_INET, a1, AF_INET, any));
+	assert_true(pw_addr_conflicts(AF_INET, any, AF_INET, a2));
+	/* v4-mapped IPv6 is its IPv4 address; :: is every address */
+	assert_true(pw_addr_conflicts(AF_INET, a1, AF_INET6, m1));
+	assert_false(pw_addr_conflicts(AF_INET, a2, AF_INET6, m1));
+	assert_true(pw_addr_conflicts(AF_INET, a1, AF_INET6, any));
+	assert_false(pw_addr_conflicts(AF_INET6, v6, AF_INET, a1));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_judge),
+		cmocka_unit_test(test_bind_scope_judge),
+		cmocka_unit_test(test_addr_conflicts),
+		cmocka_unit_test(test_reserved_value),
+	};
+
+	return cmocka_run_group_tests_name("test_portholder", tests, NULL, NULL);
+}

@@ -1,0 +1,648 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The holder of a refused fixed port: see portholder.h. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <linux/inet_diag.h>
+
+#include "census.h"
+#include "holders.h"
+#include "mailbox.h"
+#include "netns.h"
+#include "output.h"
+#include "portholder.h"
+#include "sockdiag.h"
+#include "sysctl.h"
+#include "util.h"
+#include "workload.h"
+
+/* ---- consumer side ---- */
+
+struct pw_holder_asks {
+	struct pw_dest_limit *lim;	/* bind_port: (netns, family, proto, port) */
+	struct pw_dest_limit *lim0;	/* bind: (netns, family, address, proto) */
+	uint64_t limited, no_room;
+};
+
+struct pw_holder_asks *pw_holder_asks_new(void)
+{
+	struct pw_holder_asks *a = calloc(1, sizeof(*a));
+
+	if (a && (!(a->lim = pw_dest_limit_new(PW_HOLDER_LIMIT_SLOTS)) ||
+		  !(a->lim0 = pw_dest_limit_new(PW_HOLDER_LIMIT_SLOTS)))) {
+		pw_holder_asks_free(a);
+		a = NULL;
+	}
+	return a;
+}
+
+void pw_holder_asks_free(struct pw_holder_asks *a)
+{
+	if (a) {
+		pw_dest_limit_free(a->lim);
+		pw_dest_limit_free(a->lim0);
+	}
+	free(a);
+}
+
+void pw_holder_ask(struct pw_holder_asks *a, struct pw_mailbox *mb, const struct pw_event *e)
+{
+	/* bind_port: netns, family, protocol (in the address) and port;
+	 * bind: netns, family, the address and protocol (as the port) */
+	uint8_t key[16] = { e->proto };
+	struct pw_diag_req r = {
+		.netns = e->netns, .ts_ns = e->ts_ns, .pid = e->pid, .tid = e->tid,
+		.op = e->op, .proto = e->proto,
+	};
+	int due;
+
+	if (e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)
+		return;	/* SCTP, UDP-Lite...: the event only */
+	due = e->op == PW_OP_BIND_PORT
+		? pw_dest_limit_due(a->lim, e->netns, e->family, key, e->sport, e->ts_ns,
+				    PW_HOLDER_EVERY_NS)
+		: pw_dest_limit_due(a->lim0, e->netns, e->family, e->saddr, e->proto, e->ts_ns,
+				    PW_HOLDER_EVERY_NS);
+
+	if (due < 0)
+		a->no_room++;
+	else if (!due)
+		a->limited++;
+	if (due != 1)
+		return;
+	pw_dest_set(&r.dest, e->family, e->saddr, e->sport);
+	memcpy(r.comm, e->comm, PW_COMM_LEN);
+	pw_mailbox_ask(mb, &r);	/* a full queue is counted there */
+}
+
+static uint64_t over_budget;	/* the worker's */
+
+void pw_holder_asks_skips(const struct pw_holder_asks *a, struct pw_holder_skips *s)
+{
+	s->limited = a ? a->limited : 0;
+	s->no_room = a ? a->no_room : 0;
+	s->over_budget = over_budget;
+}
+
+void pw_holder_skips_say(const struct pw_holder_asks *a)
+{
+	struct pw_holder_skips s;
+
+	pw_holder_asks_skips(a, &s);
+	if (s.limited || s.no_room || s.over_budget)
+		fprintf(stderr, "portwatch: %llu bind diagnoses not taken (%llu: the same port "
+			"or address within %llu s, %llu: too many of them, %llu: over %d a second or "
+			"%d for port 0)\n",
+			(unsigned long long)(s.limited + s.no_room + s.over_budget),
+			(unsigned long long)s.limited, PW_HOLDER_EVERY_NS / 1000000000,
+			(unsigned long long)s.no_room, (unsigned long long)s.over_budget,
+			PW_HOLDER_PER_SEC, PW_SCOPE_PER_SEC);
+}
+
+uint64_t pw_holder_over_budget(void)
+{
+	return over_budget;
+}
+
+/* ---- judging (pure) ---- */
+
+const char *pw_holder_verdict_name(int v)
+{
+	switch (v) {
+	case PW_HOLDER_NONE:      return "none";
+	case PW_HOLDER_EPHEMERAL: return "ephemeral";
+	case PW_HOLDER_LISTENER:  return "listener";
+	case PW_HOLDER_BOUND:     return "bound";
+	default:                  return "unknown";
+	}
+}
+
+/* The first socket satisfying want, one with a process first. */
+static int pick_first(const struct pw_port_sock *s, size_t n, int lo, int hi, int want)
+{
+	int any = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		bool in = s[i].sport >= lo && s[i].sport <= hi;
+		bool ok = want == PW_HOLDER_LISTENER ? s[i].state == PW_ST_LISTEN
+			: want == PW_HOLDER_EPHEMERAL ? in : true;
+
+		if (!ok)
+			continue;
+		if (s[i].inode)
+			return (int)i;
+		if (any < 0)
+			any = (int)i;
+	}
+	return any;
+}
+
+int pw_holder_judge(const struct pw_port_sock *socks, size_t n, uint8_t proto, int lo, int hi,
+		    int *pick)
+{
+	static const int order[] = { PW_HOLDER_LISTENER, PW_HOLDER_EPHEMERAL, PW_HOLDER_BOUND };
+
+	*pick = -1;
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		if (order[k] == PW_HOLDER_LISTENER && proto != IPPROTO_TCP)
+			continue;	/* UDP has no listeners */
+		if ((*pick = pick_first(socks, n, lo, hi, order[k])) >= 0)
+			return order[k];
+	}
+	return PW_HOLDER_NONE;
+}
+
+bool pw_reserved_value(const uint8_t *bits, unsigned int port, char *buf, size_t sz)
+{
+	struct sbuf sb;
+
+	sb_init(&sb, buf, sz);
+	for (unsigned int p = 0; p < PW_NPORTS && !sb.err; p++) {
+		unsigned int q = p;
+
+		if (!(pw_port_test(bits, p) || p == port))
+			continue;
+		while (q + 1 < PW_NPORTS && (pw_port_test(bits, q + 1) || q + 1 == port))
+			q++;
+		sb_printf(&sb, "%s%u", sb.len ? "," : "", p);
+		if (q > p)
+			sb_printf(&sb, "-%u", q);
+		p = q;
+	}
+	sb_putc(&sb, '\0');
+	return !sb.err;
+}
+
+/* ---- the lookup (worker) ---- */
+
+struct lookup {
+	const struct pw_diag_req *r;
+	int verdict;
+	int lo, hi;		/* ip_local_port_range; lo > hi: unknown */
+	uint32_t sockets;	/* on the port, of a compatible address */
+	size_t n;
+	struct pw_port_sock socks[PW_HOLDER_SOCKETS];
+	int pick;
+	bool have_reserved;
+	char reserved[512];	/* the value to set */
+	struct pw_holder_list holders;
+	char err[160];
+};
+
+/* A v4-mapped IPv6 address as IPv4; the wildcard as such. */
+static void norm_addr(unsigned int fam, const uint8_t *a, unsigned int *nf, const uint8_t **na)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	*nf = fam;
+	*na = a;
+	if (fam == AF_INET6 && !memcmp(a, mapped, 12)) {
+		*nf = AF_INET;
+		*na = a + 12;
+	}
+}
+
+bool pw_addr_any(unsigned int fam, const uint8_t *a)
+{
+	static const uint8_t zero[16];
+
+	return !memcmp(a, zero, fam == AF_INET ? 4 : 16);
+}
+
+/* Could a socket on (sf, sa) conflict with a bind to (rf, ra)? Either is
+ * the wildcard, or the same address. */
+bool pw_addr_conflicts(unsigned int rf, const uint8_t *ra, unsigned int sf, const uint8_t *sa)
+{
+	const uint8_t *x, *y;
+	unsigned int xf, yf;
+
+	norm_addr(rf, ra, &xf, &x);
+	norm_addr(sf, sa, &yf, &y);
+	if (pw_addr_any(xf, x) || pw_addr_any(yf, y))
+		return true;
+	return xf == yf && !memcmp(x, y, xf == AF_INET ? 4 : 16);
+}
+
+static int on_sock(void *arg, const struct inet_diag_msg *m)
+{
+	struct lookup *l = arg;
+	struct pw_port_sock s = {
+		.family = m->idiag_family, .state = m->idiag_state,
+		.sport = ntohs(m->id.idiag_sport), .dport = ntohs(m->id.idiag_dport),
+		.inode = m->idiag_inode,
+	};
+	size_t alen = s.family == AF_INET ? 4 : 16;
+
+	if (s.sport != l->r->dest.port)
+		return 0;
+	memcpy(s.saddr, m->id.idiag_src, alen);
+	memcpy(s.daddr, m->id.idiag_dst, alen);
+	if (!pw_addr_conflicts(l->r->dest.family, l->r->dest.addr, s.family, s.saddr))
+		return 0;
+	l->sockets++;
+	if (l->n < PW_HOLDER_SOCKETS)
+		l->socks[l->n++] = s;
+	else if (s.state == PW_ST_LISTEN && l->socks[0].state != PW_ST_LISTEN)
+		l->socks[0] = s;	/* a listener is always kept */
+	return 0;
+}
+
+static bool fd_is_netns(int fd, uint64_t inode)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && (uint64_t)st.st_ino == inode;
+}
+
+/* An fd of the netns with this inode: the refused process's if it is
+ * still there, else any process's or /run/netns's; -1 if it is gone. */
+static int open_netns(uint32_t pid, uint64_t inode)
+{
+	uint64_t *inodes = NULL;
+	int *fds = NULL, n, fd;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/ns/net", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fd_is_netns(fd, inode))
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	n = pw_census_list_netns(&fds, &inodes);
+	for (int i = 0; i < n; i++) {
+		if (fd < 0 && inodes[i] == inode)
+			fd = fds[i];
+		else
+			close(fds[i]);
+	}
+	free(fds);
+	free(inodes);
+	return fd;
+}
+
+int pw_holder_enter(const struct pw_diag_req *r, struct pw_ns_settings *set, char *err,
+		    size_t errsz)
+{
+	int nsfd = open_netns(r->pid, r->netns), orig = -1, sk = -1, e, e2;
+	bool entered = false;
+	uint64_t ino = 0;
+
+	if (nsfd < 0) {
+		snprintf(err, errsz, "the netns is gone");
+		return -ENOENT;
+	}
+	e = pw_netns_enter(nsfd, &orig, &entered, &ino, err, errsz);
+	if (!e && (sk = pw_sockdiag_open(err, errsz)) < 0)
+		e = sk;
+	if (!e)
+		e = pw_ns_settings_read(set, err, errsz);
+	e2 = pw_netns_leave(orig, entered, err, errsz);
+	if (orig >= 0)
+		close(orig);
+	close(nsfd);
+	if (e || e2) {
+		if (sk >= 0)
+			close(sk);
+		return e ? e : e2;
+	}
+	return sk;
+}
+
+int pw_holder_dump(int sk, uint8_t proto, uint16_t sport,
+		   int (*fn)(void *arg, const struct inet_diag_msg *m), void *arg,
+		   char *err, size_t errsz)
+{
+	static const uint8_t fams[] = { AF_INET, AF_INET6 };
+	int r = 0;
+
+	for (int i = 0; i < 2 && !r; i++) {
+		r = pw_sockdiag_dump_proto(sk, fams[i], proto, ~0u, sport, 0, fn, arg);
+		if (r == -ENOENT && fams[i] == AF_INET6)
+			r = 0;	/* no inet6 diag */
+		if (r)
+			snprintf(err, errsz, "sock_diag dump: %s", strerror(-r));
+	}
+	return r;
+}
+
+/* Inside the netns: its settings and a sock_diag socket; back; the dump. */
+static void look_up(struct lookup *l, struct pw_ns_settings *set)
+{
+	int sk, r;
+
+	l->verdict = PW_HOLDER_UNKNOWN;
+	l->lo = 1;
+	l->hi = 0;
+	l->pick = -1;
+	sk = pw_holder_enter(l->r, set, l->err, sizeof(l->err));
+	if (sk >= 0) {
+		l->lo = set->lo;
+		l->hi = set->hi;
+		r = pw_holder_dump(sk, l->r->proto, l->r->dest.port, on_sock, l, l->err,
+				   sizeof(l->err));
+		if (!r) {
+			l->verdict = pw_holder_judge(l->socks, l->n, l->r->proto, l->lo, l->hi,
+						     &l->pick);
+			if (l->verdict == PW_HOLDER_EPHEMERAL)
+				l->have_reserved = pw_reserved_value(set->reserved, l->r->dest.port,
+								     l->reserved,
+								     sizeof(l->reserved));
+		}
+	}
+	if (sk >= 0)
+		close(sk);
+}
+
+static struct pw_holder_list *holder_list(void *arg, uint32_t i)
+{
+	struct lookup *ls = arg;
+
+	return &ls[i].holders;
+}
+
+/* The cgroup id of pid (its cgroup2 directory's inode), 0 if unknown. */
+static uint64_t pid_cgroup_id(uint32_t pid)
+{
+	static char root[256];
+	static bool have_root, looked;
+	char path[64], line[4096 + 8], full[4096 + 300];
+	struct stat st;
+	FILE *f;
+
+	if (!looked) {
+		have_root = pw_cgroup2_mount("/proc/self/mountinfo", root, sizeof(root));
+		looked = true;
+	}
+	if (!have_root)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	for (bool start = true; fgets(line, sizeof(line), f); ) {
+		size_t n = strcspn(line, "\n");
+		bool whole = line[n] == '\n';
+
+		/* a line's start only (a long path comes in pieces) */
+		if (!start || !whole || strncmp(line, "0::/", 4)) {
+			start = whole;
+			continue;
+		}
+		line[n] = '\0';
+		fclose(f);
+		snprintf(full, sizeof(full), "%s%s", root, line + 3);
+		return !stat(full, &st) ? (uint64_t)st.st_ino : 0;
+	}
+	fclose(f);
+	return 0;
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_TCP ? "tcp" : "?";
+}
+
+static void holder_json(struct sbuf *sb, const struct lookup *l, const struct pw_workload *w,
+			uint64_t cg)
+{
+	const struct pw_port_sock *s = &l->socks[l->pick];
+	const struct pw_holder_acc *h = l->holders.nh ? &l->holders.h[0] : NULL;
+	const char *st = l->r->proto == IPPROTO_TCP ? pw_tcp_state_name(s->state)
+		: s->state == PW_ST_ESTABLISHED ? "connected" : "unconnected";
+	bool dest = l->r->proto == IPPROTO_TCP ? s->state != PW_ST_LISTEN : s->dport != 0;
+
+	sb_lit(sb, ",\"holder\":{\"pid\":");
+	if (h)
+		sb_u64(sb, h->pid);
+	else
+		sb_lit(sb, "null");
+	sb_lit(sb, ",\"comm\":");
+	if (h)
+		sb_json_str(sb, h->comm, pw_comm_len(h->comm));
+	else
+		sb_lit(sb, "null");
+	sb_lit(sb, ",\"state\":");
+	if (st) {
+		sb_putc(sb, '"');
+		sb_puts(sb, st);
+		sb_putc(sb, '"');
+	} else {
+		sb_lit(sb, "null");
+	}
+	sb_lit(sb, ",\"saddr\":\"");
+	sb_addr(sb, s->family, s->saddr);
+	sb_lit(sb, "\",\"sport\":");
+	sb_u64(sb, s->sport);
+	if (dest) {
+		sb_lit(sb, ",\"daddr\":\"");
+		sb_addr(sb, s->family, s->daddr);
+		sb_lit(sb, "\",\"dport\":");
+		sb_u64(sb, s->dport);
+	} else {
+		sb_lit(sb, ",\"daddr\":null,\"dport\":null");
+	}
+	sb_lit(sb, ",\"cgroup_id\":");
+	if (cg)
+		sb_u64(sb, cg);
+	else
+		sb_lit(sb, "null");
+	sb_workload_json(sb, w);
+	sb_putc(sb, '}');
+}
+
+static void out_json(struct sbuf *sb, const struct lookup *l, int64_t mono_to_real,
+		     const struct pw_workload *w, uint64_t cg)
+{
+	const struct pw_diag_req *r = l->r;
+	char t[48];
+
+	pw_time_rfc3339(t, sizeof(t), r->ts_ns + mono_to_real);
+	sb_printf(sb, "{\"type\":\"port_holder\",\"time\":\"%s\",\"pid\":%u,\"tid\":%u,\"comm\":",
+		  t, r->pid, r->tid);
+	sb_json_str(sb, r->comm, pw_comm_len(r->comm));
+	sb_printf(sb, ",\"netns\":%llu,\"family\":\"%s\",\"proto\":\"%s\",\"saddr\":\"",
+		  (unsigned long long)r->netns, pw_family_name(r->dest.family),
+		  proto_name(r->proto));
+	sb_addr(sb, r->dest.family, r->dest.addr);
+	sb_printf(sb, "\",\"sport\":%u,\"verdict\":\"%s\"", r->dest.port,
+		  pw_holder_verdict_name(l->verdict));
+	if (l->lo <= l->hi)
+		sb_printf(sb, ",\"port_range\":[%d,%d]", l->lo, l->hi);
+	else
+		sb_lit(sb, ",\"port_range\":null");
+	sb_printf(sb, ",\"sockets\":%u", l->sockets);
+	if (l->pick >= 0)
+		holder_json(sb, l, w, cg);
+	else
+		sb_lit(sb, ",\"holder\":null");
+	if (l->verdict == PW_HOLDER_EPHEMERAL) {
+		sb_lit(sb, ",\"remedy\":\"ip_local_reserved_ports\",\"reserved_ports\":");
+		if (l->have_reserved)
+			sb_json_str(sb, l->reserved, strlen(l->reserved));
+		else
+			sb_lit(sb, "null");
+	} else {
+		sb_lit(sb, ",\"remedy\":null,\"reserved_ports\":null");
+	}
+	sb_lit(sb, ",\"error\":");
+	if (l->verdict == PW_HOLDER_UNKNOWN)
+		sb_json_str(sb, l->err, strlen(l->err));
+	else
+		sb_lit(sb, "null");
+	sb_lit(sb, "}\n");
+}
+
+static void out_text(struct sbuf *sb, const struct lookup *l, const struct pw_workload *w)
+{
+	const struct pw_diag_req *r = l->r;
+	const struct pw_port_sock *s = l->pick >= 0 ? &l->socks[l->pick] : NULL;
+	const struct pw_holder_acc *h = l->holders.nh ? &l->holders.h[0] : NULL;
+
+	sb_lit(sb, "  -> bind_port ");
+	sb_dest(sb, r->dest.family, r->dest.addr, r->dest.port);
+	sb_printf(sb, " (%s): ", proto_name(r->proto));
+	switch (l->verdict) {
+	case PW_HOLDER_UNKNOWN:
+		sb_lit(sb, "holder not looked up: ");
+		sb_puts(sb, l->err);
+		sb_putc(sb, '\n');
+		return;
+	case PW_HOLDER_NONE:
+		sb_lit(sb, "nothing holds the port now (released since)\n");
+		return;
+	case PW_HOLDER_LISTENER:
+		sb_lit(sb, "port taken by a listener");
+		break;
+	case PW_HOLDER_EPHEMERAL:
+		sb_printf(sb, "held by a socket whose port came from the ephemeral range %d-%d",
+			  l->lo, l->hi);
+		break;
+	default:
+		sb_printf(sb, "held by another socket (outside the ephemeral range %d-%d)",
+			  l->lo, l->hi);
+		break;
+	}
+	if (h) {
+		sb_printf(sb, ", pid %u (", h->pid);
+		sb_comm_text(sb, h->comm);
+		sb_lit(sb, ") [");
+		sb_workload_text(sb, w);
+		sb_putc(sb, ']');
+	} else {
+		sb_lit(sb, ", no process");
+	}
+	sb_putc(sb, ' ');
+	sb_puts(sb, r->proto == IPPROTO_TCP && pw_tcp_state_name(s->state)
+		? pw_tcp_state_name(s->state) : "");
+	if (s->state != PW_ST_LISTEN && s->dport) {
+		sb_lit(sb, " to ");
+		sb_dest(sb, s->family, s->daddr, s->dport);
+	}
+	if (l->verdict == PW_HOLDER_EPHEMERAL) {
+		sb_lit(sb, "; reserve it: sysctl -w net.ipv4.ip_local_reserved_ports=");
+		if (l->have_reserved)
+			sb_puts(sb, l->reserved);
+		else
+			sb_printf(sb, "<the current list>,%u", r->dest.port);
+	}
+	sb_putc(sb, '\n');
+}
+
+static void out_one(FILE *out, const struct lookup *l, bool json, int64_t mono_to_real,
+		    struct pw_workloads *wl)
+{
+	const struct pw_holder_acc *h = l->holders.nh ? &l->holders.h[0] : NULL;
+	const struct pw_workload *w = NULL;
+	uint64_t cg = h ? pid_cgroup_id(h->pid) : 0;
+	char buf[4096 + 1024];
+	struct sbuf sb;
+
+	if (wl && cg)
+		w = pw_workloads_get(wl, cg, pw_clock_ns(CLOCK_MONOTONIC));
+	sb_init(&sb, buf, sizeof(buf));
+	if (json)
+		out_json(&sb, l, mono_to_real, w, cg);
+	else
+		out_text(&sb, l, w);
+	if (!sb.err)
+		fwrite(buf, 1, sb.len, out);
+}
+
+/* Lookups left this second: PW_HOLDER_PER_SEC in all, of which at most
+ * PW_SCOPE_PER_SEC bind(addr, 0) ones (each dumps every socket of the
+ * netns, where a port's lookup has the kernel filter on the port). */
+static bool take_token(bool scope)
+{
+	static int64_t refill_ns;
+	static int tokens, scope_tokens;
+	int64_t now = pw_clock_ns(CLOCK_MONOTONIC);
+
+	if (!refill_ns || now - refill_ns >= 1000000000) {
+		tokens = PW_HOLDER_PER_SEC;
+		scope_tokens = PW_SCOPE_PER_SEC;
+		refill_ns = now;
+	}
+	if (!tokens || (scope && !scope_tokens))
+		return false;
+	tokens--;
+	scope_tokens -= scope;
+	return true;
+}
+
+size_t pw_holder_diagnose(struct pw_diag_req *reqs, size_t n, FILE *out, bool json,
+			  int64_t mono_to_real, struct pw_workloads *wl)
+{
+	struct lookup *ls = NULL;
+	struct pw_ns_settings *set = NULL;
+	struct pw_inode_tab itab = { 0 };
+	struct pw_diag_req mine[PW_HOLDER_PER_SEC];
+	size_t left = 0, nl = 0;
+
+	size_t nb = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (reqs[i].op != PW_OP_BIND_PORT && reqs[i].op != PW_OP_BIND)
+			reqs[left++] = reqs[i];
+		else if (nl + nb < PW_HOLDER_PER_SEC && take_token(reqs[i].op == PW_OP_BIND))
+			mine[reqs[i].op == PW_OP_BIND ? PW_HOLDER_PER_SEC - ++nb : nl++] = reqs[i];
+		else
+			__atomic_add_fetch(&over_budget, 1, __ATOMIC_RELAXED);
+	}
+	if (!nl && !nb)
+		return left;
+	ls = calloc(nl ? nl : 1, sizeof(*ls));
+	set = malloc(sizeof(*set));
+	if (!ls || !set) {
+		__atomic_add_fetch(&over_budget, nl + nb, __ATOMIC_RELAXED);
+		goto out;
+	}
+	/* bind(addr, 0): the range's ports for that address (bindscope.c) */
+	for (size_t i = 0; i < nb; i++)
+		pw_bind_scope_diagnose(&mine[PW_HOLDER_PER_SEC - 1 - i], set, out, json,
+				       mono_to_real);
+	for (size_t i = 0; i < nl; i++) {
+		ls[i].r = &mine[i];
+		look_up(&ls[i], set);
+		if (ls[i].pick >= 0 && ls[i].socks[ls[i].pick].inode)
+			pw_inode_tab_add(&itab, ls[i].socks[ls[i].pick].inode, i);
+	}
+	/* one walk of /proc for every holder of the batch */
+	pw_holders_scan(&itab, holder_list, ls);
+	for (size_t i = 0; i < nl; i++) {
+		pw_holder_list_sort(&ls[i].holders);
+		out_one(out, &ls[i], json, mono_to_real, wl);
+		free(ls[i].holders.h);
+	}
+out:
+	pw_inode_tab_free(&itab);
+	free(set);
+	free(ls);
+	return left;
+}
