@@ -312,7 +312,7 @@ t_image_daemonset_runc() {
 			and .pressure.dport == 8080 and .pressure.held == 10 and .pressure.range_size == 10
 			and .pressure.states.TIME_WAIT == 10)' "$T/pw.out" | wc -l)"
 	check_eq "remedy ids" '["reuse_connections","tw_reuse_2","wider_port_range","more_destinations"]' \
-		"$(jq -c 'select(.type == "remedies") | [.remedies[].id | select(. != "ip_local_port_range_sockopt")]' "$T/pw.out")"
+		"$(jq -c --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | [.remedies[].id | select(. != "ip_local_port_range_sockopt")]' "$T/pw.out")"
 
 	# /metrics, scraped through the container's netns: the per-pid series
 	# of the curl pids are exactly curl's own record, one series with 1

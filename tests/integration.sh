@@ -114,10 +114,17 @@ t_curl_exhaustion_json() {
 	check_eq "summary: events_received = events (no other connect in the test's cgroup)" \
 		"$(jq -c 'select(.type == "connect")' "$T/pw.out" | wc -l)" "$(summary | jq .events_received)"
 	check_eq "remedies object before the summary" remedies "$(tail -n 2 "$T/pw.out" | head -n 1 | jq -r .type)"
+	check_eq "remedies objects: one (one failer: curl, in one workload, to one destination)" 1 \
+		"$(jq -c --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns)' "$T/pw.out" | wc -l)"
+	# live advice, once per (workload, client, destination): libcurl's; before
+	# it, at most one for a curl that exited before the worker looked (client
+	# null), never after one with its client
+	check_eq "advice objects: libcurl's, after at most one of a curl gone" 1 \
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | .client]' "$T/pw.out" | grep -cxE '\[(null,)?"libcurl"\]|\[null\]')"
 	# (ip_local_port_range_sockopt depends on the kernel: unit-tested)
 	check_eq "remedy ids for a loopback TIME_WAIT pile-up with tw_reuse=0" \
 		'["reuse_connections","tw_reuse_2","wider_port_range","more_destinations"]' \
-		"$(jq -c 'select(.type == "remedies") | [.remedies[].id | select(. != "ip_local_port_range_sockopt")]' "$T/pw.out")"
+		"$(jq -c --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | [.remedies[].id | select(. != "ip_local_port_range_sockopt")]' "$T/pw.out")"
 }
 
 # The same in text mode: each failure must reach the terminal while the
@@ -155,6 +162,16 @@ t_curl_live_text() {
 		"$(grep -cE "$diag" "$T/pw.out")"
 	check_eq "remedies heading" 1 \
 		"$(grep -cE "^Remedies for 127\.0\.0\.1:8080 \(netns $NS_INO\): 10/10 ports held, .*tw_reuse=0:$" "$T/pw.out")"
+	# live remedies, once per (workload, client, destination), before the
+	# summary: libcurl's, after at most one for a curl gone before the
+	# worker looked (never after libcurl's)
+	check_eq "live REMEDIES blocks: libcurl's, after at most one of a curl gone" 1 \
+		"$(sed -n 's/^    for pid [0-9]* (curl), client \(.*\), workload .*/\1/p' "$T/pw.out" | xargs -d '\n' echo |
+			grep -cxE '(not seen \(exited\) )?libcurl|not seen \(exited\)')"
+	check_eq "every live REMEDIES block about this destination, before the summary" \
+		"$(grep -c '^REMEDIES for ' "$T/pw.out")" \
+		"$(sed '/per-process connect() outcomes (summary/q' "$T/pw.out" |
+			grep -cE "^REMEDIES for 127\.0\.0\.1:8080 \(netns $NS_INO\): 10/10 ports held, .*tw_reuse=0:$")"
 	# the client is detected in the failing process while it lives: curl
 	# exits right after its failure, so either libcurl was seen in it or
 	# the remedy says the process was gone (tests/workload.sh keeps its
@@ -574,6 +591,9 @@ t_text_no_terminal_controls() {
 	check_eq "summary row with the name escaped" 1 \
 		"$(awk -v p="$pid" -v c="$CTL_NAME_TEXT" '$1 == p && $2 == c' "$T/pw.out" | wc -l)"
 	check_eq "remedies printed" 1 "$(grep -c '^Remedies for ' "$T/pw.out")"
+	check_eq "live remedies printed (one process, one destination)" 1 "$(grep -c '^REMEDIES for ' "$T/pw.out")"
+	check_eq "live remedies name the process escaped" 1 \
+		"$(grep -cF "    for pid $pid ($CTL_NAME_TEXT), client " "$T/pw.out")"
 	check_eq "text lines holding a C1, bidi or format control" 0 "$(ctl_lines "$T/pw.out")"
 	check_eq "stderr lines holding one" 0 "$(ctl_lines "$T/pw.err")"
 

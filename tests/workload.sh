@@ -123,7 +123,7 @@ t_workload_kubelet_systemd_json() {
 		"$(grep -cxF "portwatch_workload_connect_failures_total{namespace=\"shop\",pod=\"web-7d9f\",container=\"app\",unit=\"\",errno=\"EADDRNOTAVAIL\"} $CG_7" "$T/m")"
 	check_eq "remedies: the same rule ids as before" \
 		'["reuse_connections","tw_reuse_2","wider_port_range","more_destinations"]' \
-		"$(jq -c 'select(.type == "remedies") | [.remedies[].id | select(. != "ip_local_port_range_sockopt")]' "$T/pw.out")"
+		"$(jq -c --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | [.remedies[].id | select(. != "ip_local_port_range_sockopt")]' "$T/pw.out")"
 }
 
 # The cgroupfs driver (QoS besteffort), a pod of two containers told apart
@@ -260,9 +260,11 @@ client_checks() {
 	check_eq "client: ok, EADDRNOTAVAIL, other" '[10,3,0]' "$(jq -c '[.ok, .eaddrnotavail, .other]' "$1")"
 	check_eq "events of its failures" 3 \
 		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l)"
-	check_eq "remedies: client $2" "$2" "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "remedies: client $2" "$2" "$(jq -r --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .client' "$T/pw.out")"
+	check_eq "advice: live, one, its pid and client" "[[$pid,\"$2\"]]" \
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | [.pid, .client]]' "$T/pw.out")"
 	check_eq "reuse_connections: $3" 1 \
-		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
+		"$(jq -r --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
 			| grep -c "pid $pid) $3")"
 }
 
@@ -280,9 +282,11 @@ t_workload_libcurl_client_remedy() {
 	check_eq "events of its failures" 3 "$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p)' | wc -l)"
 	check_eq "pressure object: client libcurl" libcurl \
 		"$(jq -r --argjson p "$pid" 'select(.type == "pressure" and .pid == $p) | .client' "$T/pw.out" | head -n 1)"
-	check_eq "remedies: client libcurl" libcurl "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "remedies: client libcurl" libcurl "$(jq -r --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .client' "$T/pw.out")"
+	check_eq "advice: live, one, its pid and client" "[[$pid,\"libcurl\"]]" \
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | [.pid, .client]]' "$T/pw.out")"
 	local text
-	text=$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out")
+	text=$(jq -r --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out")
 	check_eq "reuse_connections names libcurl, the pid, the easy handle, CURLOPT_MAXCONNECTS" 1 \
 		"$(grep -c "pid $pid) uses libcurl.*same easy handle.*share handle.*CURLOPT_MAXCONNECTS" <<<"$text")"
 }
@@ -290,7 +294,9 @@ t_workload_libcurl_client_remedy() {
 # A Go client (Debian's golang-go, built here offline, standard library
 # only), a new http.Transport per request: the remedies name http.Transport
 # and MaxIdleConnsPerHost.
-t_workload_go_client_remedy() {
+# build_goclient: tests/goclient.go built offline into $T/gobuild/goclient
+# (SKIP without Debian's go).
+build_goclient() {
 	local go
 	go=$(command -v go || ls /usr/lib/go/bin/go 2>/dev/null)
 	[ -n "$go" ] || skip "go not installed (package golang-go: make test-deps)"
@@ -300,6 +306,9 @@ t_workload_go_client_remedy() {
 		GOTOOLCHAIN=local GO111MODULE=off CGO_ENABLED=0 "$go" build -o goclient goclient.go) > "$T/gobuild.log" 2>&1
 	check_eq "go build exit" 0 $?
 	[ -x "$T/gobuild/goclient" ] || { sed 's/^/      go: /' "$T/gobuild.log"; exit 1; }
+}
+t_workload_go_client_remedy() {
+	build_goclient
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
 	kept_client goclient "$T/g" '"eaddrnotavail"' "$T/gobuild/goclient" http://127.0.0.1:8080/ 13 "$T/go"
@@ -312,10 +321,111 @@ t_workload_go_client_remedy() {
 		"$(ns_events | jq -c --argjson p "$pid" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l)"
 	check_eq "summary: the same failures" 9 \
 		"$(summary | jq --argjson p "$pid" '[.processes[] | select(.pid == $p) | .errors.EADDRNOTAVAIL] | add')"
-	check_eq "remedies: client go" go "$(jq -r 'select(.type == "remedies") | .client' "$T/pw.out")"
+	check_eq "remedies: client go" go "$(jq -r --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .client' "$T/pw.out")"
+	check_eq "advice: live, one, its pid and client" "[[$pid,\"go\"]]" \
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | [.pid, .client]]' "$T/pw.out")"
 	check_eq "reuse_connections names http.Transport and MaxIdleConnsPerHost (default 2)" 1 \
-		"$(jq -r 'select(.type == "remedies") | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
+		"$(jq -r --argjson ns "$NS_INO" 'select(.type == "remedies" and .pressure.netns == $ns) | .remedies[] | select(.id == "reuse_connections") | .text' "$T/pw.out" \
 			| grep -c "pid $pid) is a Go program.*http.Transport.*MaxIdleConnsPerHost (default 2")"
+}
+
+# Live remedies per (workload, client kind, destination) (issue 24 item 4):
+# under one portwatch -j and one text portwatch, a curl, a libcurl program
+# (tests/fetcher) and a Go client (tests/goclient), each in a cgroup of its
+# own, fail in turn to one destination (the range filled by 10 curl runs,
+# its ports in TIME_WAIT); each is kept alive until portwatch has looked at
+# it (curl: its second URL is file://FIFO, whose open blocks). While
+# portwatch runs, each gets its own advice: exactly one "advice" object per
+# client, with its pid, its cgroup and its client's reuse_connections text,
+# and the text portwatch its "REMEDIES" block for it. At the end, one
+# "remedies" object per client (three distinct failers).
+adv_wait() {	# adv_wait PID CLIENT: its live advice, in both portwatches
+	wait_for "$T/pw.out" "^\{\"type\":\"advice\",.*\"pid\":$1,.*\"client\":\"$2\"" 15 || return 1
+	wait_for "$T/pwt.out" "^    for pid $1 \(.*\), client $2, workload " 15
+}
+t_workload_live_remedy_per_client() {
+	[ -x "$FETCHER" ] || skip "$FETCHER not built (libcurl4-openssl-dev missing: make test-deps tools)"
+	command -v curl >/dev/null || skip "curl not installed"
+	build_goclient
+	cg_root
+	local base pc pf pg
+	base=$(cg_own pwtest-adv-$$-$RANDOM)
+	cg_make "$base/curl"
+	cg_make "$base/fetcher"
+	cg_make "$base/go"
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	# the text portwatch first (pw_start empties pw.out and pw.err)
+	"$PW" --cgroup="$base" > "$T/pwt.out" 2> "$T/pwt.err" &
+	local tpid=$!
+	defer "kill -INT $tpid; wait $tpid"
+	wait_for "$T/pwt.err" 'attached in' 10 || exit 1
+	pw_start -j --cgroup="$base"
+	curl_runs_cg "$base/curl" 10
+	check_eq "range filled: curl runs ok" 10 "$CG_OK"
+	mkfifo "$T/c.go" "$T/f.go" "$T/g.go"
+
+	# curl: its first URL fails, then it waits in open(FIFO)
+	in_cg "$base/curl" curl -s -o /dev/null http://127.0.0.1:8080/ "file://$T/c.go" > /dev/null &
+	local cj=$!
+	defer "kill $cj; wait $cj"
+	wait_for "$T/pw.out" '"errno":"EADDRNOTAVAIL"' 15 || exit 1
+	pc=$(tail -n 1 "$T/pids.curl")
+	adv_wait "$pc" libcurl || exit 1
+	release "$T/c.go"
+	wait $cj
+	check_eq "curl: exit status (its last URL, the FIFO)" 0 $?
+
+	in_cg "$base/fetcher" "$FETCHER" http://127.0.0.1:8080/ 1 "$T/f.go" > "$T/f" &
+	local fj=$!
+	defer "kill $fj; wait $fj"
+	wait_for "$T/f" '"couldnt_connect"' 15 || exit 1
+	pf=$(jq .pid "$T/f")
+	adv_wait "$pf" libcurl || exit 1
+	release "$T/f.go"
+	wait $fj
+
+	in_cg "$base/go" "$T/gobuild/goclient" http://127.0.0.1:8080/ 1 "$T/g.go" > "$T/g" &
+	local gj=$!
+	defer "kill $gj; wait $gj"
+	wait_for "$T/g" '"eaddrnotavail"' 30 || exit 1
+	pg=$(jq .pid "$T/g")
+	adv_wait "$pg" go || exit 1
+	release "$T/g.go"
+	wait $gj
+	pw_stop
+	kill -INT $tpid
+	wait $tpid
+	check_eq "text portwatch exit" 0 $?
+
+	check_eq "fetcher: ok, couldn't connect, other" '[0,1,0]' "$(jq -c '[.ok, .couldnt_connect, .other]' "$T/f")"
+	check_eq "goclient: ok, failed, EADDRNOTAVAIL" '[0,1,1]' "$(jq -c '[.ok, .failed, .eaddrnotavail]' "$T/g")"
+	check_eq "events: curl 1, fetcher 1, goclient 3 (Go's dialer tries twice more)" '1 1 3' \
+		"$(for p in "$pc" "$pf" "$pg"; do ns_events |
+			jq -c --argjson p "$p" 'select(.pid == $p and .errno == "EADDRNOTAVAIL")' | wc -l; done | xargs)"
+	local adv="select(.type == \"advice\" and .pressure.netns == $NS_INO)"
+	check_eq "advice objects: one per client" 3 "$(jq -c "$adv" "$T/pw.out" | wc -l)"
+	check_eq "advice: pid, client, cgroup of each" \
+		"[[$pc,\"libcurl\",\"/$base/curl\"],[$pf,\"libcurl\",\"/$base/fetcher\"],[$pg,\"go\",\"/$base/go\"]]" \
+		"$(jq -s -c "[.[] | $adv | [.pid, .client, .cgroup]]" "$T/pw.out")"
+	check_eq "advice: each its own client's reuse_connections" '[1,1,1]' \
+		"$(jq -s -c --arg c "pid $pc\\) uses libcurl.*same easy handle" --arg f "pid $pf\\) uses libcurl.*same easy handle" \
+			--arg g "pid $pg\\) is a Go program.*MaxIdleConnsPerHost" \
+			"[.[] | $adv | .remedies[] | select(.id == \"reuse_connections\") | .text] as \$t |
+			 [\$c, \$f, \$g] | map(. as \$r | [\$t[] | select(test(\$r))] | length)" "$T/pw.out")"
+	check_eq "advice: every one 10/10 held, the pressure seen" 3 \
+		"$(jq -c "$adv | select(.pressure.held == 10 and .pressure.range_size == 10)" "$T/pw.out" | wc -l)"
+	check_eq "advice objects all before the summary's remedies" 3 \
+		"$(sed '/"type":"remedies"/q' "$T/pw.out" | jq -c "$adv" | wc -l)"
+	check_eq "summary remedies: one per client" \
+		"[[$pc,\"libcurl\"],[$pf,\"libcurl\"],[$pg,\"go\"]]" \
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "remedies" and .pressure.netns == $ns) | [.pid, .client]] | sort_by(.[0])' "$T/pw.out" |
+			jq -c --argjson o "[$pc,$pf,$pg]" 'sort_by(.[0] as $p | $o | index($p))')"
+	check_eq "text: one live REMEDIES block per client" 3 "$(grep -c '^REMEDIES for 127\.0\.0\.1:8080 ' "$T/pwt.out")"
+	check_eq "text: each names its pid and client" '1 1 1' \
+		"$(for x in "$pc libcurl" "$pf libcurl" "$pg go"; do set -- $x
+			grep -cE "^    for pid $1 \([^)]*\), client $2, workload /$base/" "$T/pwt.out"; done | xargs)"
+	check_eq "text: summary blocks, one per client" 3 "$(grep -c '^Remedies for 127\.0\.0\.1:8080 ' "$T/pwt.out")"
 }
 
 # A local user who makes cgroups quickly cannot make the event path resolve

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <bpf/libbpf.h>
 #include "accounts.h"
+#include "advice.h"
 #include "consumer.h"
 #include "fold.h"
 #include "mailbox.h"
@@ -47,7 +48,15 @@ bool pw_consumer_enable_diagnosis(struct pw_consumer *c)
 {
 	c->diag_limit = pw_dest_limit_new(PW_DIAG_LIMIT_SLOTS);
 	c->holder_asks = pw_holder_asks_new();	/* NULL: the holders not asked */
-	return c->diag_limit != NULL;
+	c->advice_limit = pw_advice_limit_new();
+	if (!c->diag_limit || !c->advice_limit) {
+		pw_dest_limit_free(c->diag_limit);
+		pw_advice_limit_free(c->advice_limit);
+		c->diag_limit = NULL;
+		c->advice_limit = NULL;
+		return false;
+	}
+	return true;
 }
 
 int pw_consumer_listen(struct pw_consumer *c, int ring_fd)
@@ -76,6 +85,8 @@ void pw_consumer_free(struct pw_consumer *c)
 	c->rb = NULL;
 	pw_dest_limit_free(c->diag_limit);
 	c->diag_limit = NULL;
+	pw_advice_limit_free(c->advice_limit);
+	c->advice_limit = NULL;
 	pw_holder_asks_free(c->holder_asks);
 	c->holder_asks = NULL;
 	pw_fold_free(c->fold);
@@ -91,20 +102,27 @@ static void out_write(struct pw_consumer *c, const char *buf, size_t len)
 }
 
 /* A diagnosis for the first failure to a destination (then every
- * PW_DIAG_EVERY_NS), asked of the worker. */
+ * PW_DIAG_EVERY_NS), and live remedies for the first failure of a process
+ * of a workload to it (then every PW_DIAG_EVERY_NS, within its workload's
+ * budget: advice.h), asked of the worker in one request. */
 static void ask_diagnosis(struct pw_consumer *c, const struct pw_event *e)
 {
 	int due = pw_dest_limit_due(c->diag_limit, e->netns, e->family, e->daddr, e->dport,
 				    e->ts_ns, PW_DIAG_EVERY_NS);
 	struct pw_diag_req r = {
 		.netns = e->netns, .ts_ns = e->ts_ns, .pid = e->pid, .tid = e->tid,
+		.cgroup_id = e->cgroup_id, .bound_conflicts = c->bound_conflicts,
 	};
 
 	if (due < 0)
 		c->diag_skipped++;
-	if (due != 1)
-		return;
+	if (due == 1)
+		r.what |= PW_DIAG_PRESSURE;
 	pw_dest_set(&r.dest, e->family, e->daddr, e->dport);
+	if (pw_advice_limit_due(c->advice_limit, e->cgroup_id, e->netns, &r.dest, e->pid, e->ts_ns))
+		r.what |= PW_DIAG_ADVICE;
+	if (!r.what)
+		return;
 	memcpy(r.comm, e->comm, PW_COMM_LEN);
 	pw_mailbox_ask(c->mb, &r);
 }

@@ -16,6 +16,7 @@
 #define PW_CONSUMER_BATCH	4096	/* events per pass: then the loop's other duties */
 #define PW_DIAG_LIMIT_SLOTS	16384	/* destinations remembered by the rate limit */
 
+struct pw_advice_limit;
 struct pw_mailbox;
 struct pw_workloads;
 struct ring_buffer;
@@ -30,6 +31,7 @@ struct pw_consumer {
 	int epfd;
 	struct pw_fold *fold;		/* text mode, unless --no-fold */
 	struct pw_dest_limit *diag_limit;	/* NULL: no diagnosis asked */
+	struct pw_advice_limit *advice_limit;	/* with diag_limit: live remedies */
 	struct pw_holder_asks *holder_asks;	/* NULL: no port holder asked */
 	struct pw_workloads *wl;	/* this thread's resolver; NULL: no workloads */
 

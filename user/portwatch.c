@@ -32,6 +32,7 @@
 #include "knobs.h"
 #include "mailbox.h"
 #include "memlock.h"
+#include "advice.h"
 #include "portholder.h"
 #include "pressure.h"
 #include "procs.h"
@@ -234,6 +235,8 @@ static int start(struct ctx *ctx, const struct env *env)
 	w->privs = &ctx->privs;
 	w->mono_to_real = c->mono_to_real;
 	w->src = (struct pw_report_src){ &ctx->km, &ctx->at, ctx->wl_worker, ctx->start };
+	if (w->pressure)
+		pw_pressure_set_workloads(w->pressure, ctx->wl_worker);
 	snprintf(w->libbpf_version, sizeof(w->libbpf_version), "%u.%u",
 		 libbpf_major_version(), libbpf_minor_version());
 	return pw_worker_start(w) ? PW_EXIT_CANNOT_RUN : 0;
@@ -268,14 +271,14 @@ static void print_summary(struct ctx *ctx, const struct env *env, int *ret)
 		return;
 	}
 	if (env->json && pressure)
-		pw_pressure_remedies(pressure, stdout, true, ctx->consumer.bound_conflicts);
+		pw_pressure_remedies(pressure, stdout, true);
 	pw_report_take(&r, &ctx->worker.src, ctx->consumer.received, true);
 	pw_consumer_lines(&ctx->consumer, &r.printed, &r.folded);
 	pw_report_table(stdout, &r, "summary", env->json, env->quiet);
 	pw_report_losses(stderr, &r, true);
 	pw_report_free(&r);
 	if (!env->json && pressure)
-		pw_pressure_remedies(pressure, stdout, false, ctx->consumer.bound_conflicts);
+		pw_pressure_remedies(pressure, stdout, false);
 	pw_consumer_flush(&ctx->consumer, ret);
 }
 
@@ -284,6 +287,8 @@ static void print_shortfalls(struct ctx *ctx, const struct pw_knobs *knobs)
 {
 	struct pw_mailbox_losses l;
 	uint64_t skipped = ctx->consumer.diag_skipped;
+	uint64_t advice = pw_advice_limit_skipped(ctx->consumer.advice_limit) +
+			  (ctx->worker.pressure ? pw_pressure_advice_skipped(ctx->worker.pressure) : 0);
 
 	pw_mailbox_losses(ctx->mb, &l);
 	if (l.diag_dropped || skipped)
@@ -292,6 +297,10 @@ static void print_shortfalls(struct ctx *ctx, const struct pw_knobs *knobs)
 			(unsigned long long)(l.diag_dropped + skipped),
 			(unsigned long long)l.diag_dropped, (unsigned long long)skipped,
 			PW_DIAG_EVERY_NS / 1000000000);
+	if (advice)
+		fprintf(stderr, "portwatch: live remedies: %llu failures not advised (over their "
+			"workload's %d asks at once then %d a second, or no room in their tables)\n",
+			(unsigned long long)advice, PW_ADVICE_BURST, PW_ADVICE_PER_S);
 	pw_holder_skips_say(ctx->consumer.holder_asks);
 	if (pw_client_elf_refused())
 		fprintf(stderr, "portwatch: client detection: %llu executables not read (past the "

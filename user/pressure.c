@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "advice.h"
 #include "census_print.h"
 #include "client.h"
 #include "dest.h"
@@ -104,11 +105,7 @@ int pw_dest_limit_due(struct pw_dest_limit *l, uint64_t netns, uint16_t family,
 struct pw_pressure {
 	unsigned int warn_at;
 	struct pw_dest_limit *warned;
-	bool have_worst;
-	struct pw_census_ns worst;		/* header only: dests == NULL */
-	struct pw_census_dest worst_dest;
-	int worst_client;			/* enum pw_client of its failing process */
-	uint32_t worst_pid;
+	struct pw_advice *advice;
 	struct pw_pressure_top top[PW_TOP_DESTS];
 	size_t ntop;
 	struct pw_sockgauge *sockets;	/* NULL: no per-workload socket gauge */
@@ -122,7 +119,10 @@ struct pw_pressure *pw_pressure_new(unsigned int warn_at_pct)
 		return NULL;
 	p->warn_at = warn_at_pct;
 	p->warned = pw_dest_limit_new(WARN_SLOTS);
-	if (!p->warned) {
+	p->advice = pw_advice_new(NULL);
+	if (!p->warned || !p->advice) {
+		pw_dest_limit_free(p->warned);
+		pw_advice_free(p->advice);
 		free(p);
 		return NULL;
 	}
@@ -134,8 +134,19 @@ void pw_pressure_free(struct pw_pressure *p)
 	if (!p)
 		return;
 	pw_dest_limit_free(p->warned);
+	pw_advice_free(p->advice);
 	pw_sockgauge_free(p->sockets);
 	free(p);
+}
+
+void pw_pressure_set_workloads(struct pw_pressure *p, struct pw_workloads *wl)
+{
+	pw_advice_set_workloads(p->advice, wl);
+}
+
+uint64_t pw_pressure_advice_skipped(const struct pw_pressure *p)
+{
+	return pw_advice_skipped(p->advice);
 }
 
 static bool fd_is_netns(int fd, uint64_t inode)
@@ -254,32 +265,16 @@ void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_
 			const struct pw_census_dest *d = find_dest(&ns, &reqs[k]);
 
 			int client;
-			bool same;
 
 			if (!d)
 				continue;
 			/* what the failing process runs, while it may still live */
 			client = pw_client_detect(reqs[k].pid, reqs[k].ts_ns);
-			diag_out(out, json, mono_to_real, &reqs[k], &ns, d, client);
-			same = p->have_worst && p->worst.netns == ns.netns &&
-			       pw_dest_eq(&p->worst_dest.dest, &d->dest);
-			/* the same destination again: a client found beats one gone */
-			if (same && (p->worst_client == PW_CLIENT_GONE || client > PW_CLIENT_UNKNOWN)) {
-				p->worst_client = client;
-				p->worst_pid = reqs[k].pid;
-			}
-			if (!p->have_worst || d->usage > p->worst_dest.usage) {
-				p->worst_client = client;
-				p->worst_pid = reqs[k].pid;
-				p->worst = ns;
-				p->worst.dests = NULL;
-				p->worst.ndests = 0;
-				p->worst.holder_store = NULL;	/* freed with ns */
-				p->worst_dest = *d;
-				p->worst_dest.holders = NULL;	/* freed with ns */
-				p->worst_dest.nholders = 0;
-				p->have_worst = true;
-			}
+			if (reqs[k].what & PW_DIAG_PRESSURE)
+				diag_out(out, json, mono_to_real, &reqs[k], &ns, d, client);
+			if (reqs[k].what & PW_DIAG_ADVICE)
+				pw_advice_note(p->advice, out, json, mono_to_real, &reqs[k], &ns, d,
+					       client);
 		}
 		pw_census_free(&ns);
 	}
@@ -438,9 +433,7 @@ void pw_print_remedies(FILE *out, bool json, const struct pw_census_ns *ns,
 		fprintf(out, "  - %s\n", r[i].text);
 }
 
-void pw_pressure_remedies(struct pw_pressure *p, FILE *out, bool json, uint32_t bound_conflicts)
+void pw_pressure_remedies(struct pw_pressure *p, FILE *out, bool json)
 {
-	if (p->have_worst)
-		pw_print_remedies(out, json, &p->worst, &p->worst_dest, bound_conflicts,
-				  p->worst_client, p->worst_pid);
+	pw_advice_summary(p->advice, out, json);
 }

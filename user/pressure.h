@@ -26,10 +26,15 @@ struct pw_pressure *pw_pressure_new(unsigned int warn_at_pct);
 void pw_pressure_free(struct pw_pressure *p);
 
 /* A destination whose failure asks for a diagnosis, and the failure. */
+#define PW_DIAG_PRESSURE	1	/* the diagnosis line or object */
+#define PW_DIAG_ADVICE		2	/* live remedies, when due (advice.h) */
 struct pw_diag_req {
 	uint64_t netns;
 	uint64_t ts_ns;		/* the failure's, CLOCK_MONOTONIC */
+	uint64_t cgroup_id;	/* the failure's workload */
 	uint32_t pid, tid;
+	uint32_t bound_conflicts;	/* seen so far, for the remedies */
+	unsigned int what;	/* PW_DIAG_* */
 	struct pw_dest dest;
 	char comm[PW_COMM_LEN];
 	/* PW_OP_BIND_PORT: the holder of a refused fixed port (portholder.h;
@@ -40,7 +45,9 @@ struct pw_diag_req {
 
 /* The censuses behind a batch of requests (one dump per netns; the order of
  * reqs changes): a diagnosis line ("  -> ...") or a {"type":"pressure"}
- * object per request whose destination has sockets, written to out. */
+ * object per PW_DIAG_PRESSURE request whose destination has sockets, and
+ * for a PW_DIAG_ADVICE one the live remedies when due (advice.h), written
+ * to out. */
 void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_t n,
 			  FILE *out, bool json, int64_t mono_to_real);
 
@@ -65,11 +72,14 @@ bool pw_pressure_enable_sockets(struct pw_pressure *p, const char *pods_dir);
 struct pw_sockgauge;
 const struct pw_sockgauge *pw_pressure_sockets(const struct pw_pressure *p);
 
-/* At the end of a run with failures: the remedies that apply to the most
- * pressured destination diagnosed, with the HTTP client found in the
- * failing process whose diagnosis it was (pw_client_detect, in the worker
- * at diagnosis time). Prints nothing if none was. */
-void pw_pressure_remedies(struct pw_pressure *p, FILE *out, bool json, uint32_t bound_conflicts);
+/* At the end of a run with failures: the remedies of each distinct top
+ * failer (pw_advice_summary). Prints nothing if none was diagnosed. */
+void pw_pressure_remedies(struct pw_pressure *p, FILE *out, bool json);
+/* The worker's workload resolver, for the advice's workload fields. */
+struct pw_workloads;
+void pw_pressure_set_workloads(struct pw_pressure *p, struct pw_workloads *wl);
+/* Diagnoses not advised: the advice table had no room. */
+uint64_t pw_pressure_advice_skipped(const struct pw_pressure *p);
 
 /* Remedies for one census destination; client is an enum pw_client
  * (PW_CLIENT_NONE for the --census one-shot) of process client_pid. */
