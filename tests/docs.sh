@@ -139,7 +139,7 @@ json_paths() {
 
 # Every NDJSON field the code prints is documented under its object's type in
 # docs/output.md, and every documented field is one the code prints: a real
-# run (failures, successes, diagnosis, warning, intervals, remedies, summary,
+# run (failures, successes, diagnosis, live advice, warning, intervals, remedies, summary,
 # census) for the paths, user/*.c for the fields that run cannot show.
 t_docs_ndjson_fields() {
 	command -v jq >/dev/null || skip "jq not installed (make test-deps)"
@@ -157,7 +157,7 @@ t_docs_ndjson_fields() {
 	cat "$T/pw.out" "$T/census.out" > "$T/all"
 	local types t live doc path static leaf
 	types=$(grep '^{' "$T/all" | jq -r .type | sort -u)
-	check_eq "object types seen" "census connect interval pressure remedies summary warning" "$(echo $types)"
+	check_eq "object types seen" "advice census connect interval pressure remedies summary warning" "$(echo $types)"
 	json_paths "$T/all" > "$T/paths"
 	for t in $types; do
 		doc=$(doc_fields "$t")

@@ -58,7 +58,11 @@ A line
 .B "  \-> DEST (netns N): H/R ports held, ..."
 right after a failure is its diagnosis;
 .B WARNING port pressure
-is an early warning.
+is an early warning;
+.B "REMEDIES for DEST (netns N): ...:"
+opens live remedies (a line naming the process, client and workload, then
+one line per remedy), when a (workload, HTTP client, destination) first
+fails, then at most once a minute.
 In text mode, when one (pid, destination, errno, cause) fails more than 3
 times within a second, its further lines are folded into one
 .B "  ... N more  COMM[PID] \-> DEST CAUSE (1.0 s)"
@@ -71,7 +75,8 @@ At stop and every
 one row per process that connected:''', entries(t['Summary table']), r'''.PP
 It ends with
 .BR "events: N received = P lines printed + F folded into \(dq... more\(dq lines; L lost" ,
-then, after a run that saw failures, the remedies.
+then, after a run that saw failures, one remedies block per distinct top
+failer (workload, HTTP client, destination; at most 8).
 .SS "Census table"
 With
 .BR \-\-census ,
@@ -94,7 +99,7 @@ and, for a refused fixed\-port bind (op
 .B port_in_use
 (see
 .BR DESCRIPTION ).''']
-    for h in ['connect', 'pressure', 'port_holder', 'bind_ports', 'warning', 'remedies', 'summary` and `interval', 'census']:
+    for h in ['connect', 'pressure', 'port_holder', 'bind_ports', 'advice', 'warning', 'remedies', 'summary` and `interval', 'census']:
         out.append('.SS "%s objects"' % h.replace('` and `', ' and '))
         out.append(entries(lower(t['`%s`' % h])))
     return '\n'.join(out) + '\n'
