@@ -321,13 +321,13 @@ $net.2 18210 TIME_WAIT 4
 $net.3 18211 ESTABLISHED 1
 $net.3 18211 SYN_SENT 2"
 	# the client's FINs settle at once on loopback; bounded anyway
-	local end=$((SECONDS + 20))
+	local end=$((SECONDS + $(waited 20)))
 	until [ "$(ss_counts)" = "$want" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
 	check_eq "setup: ss in the test netns (what the client made)" "$want" "$(ss_counts)"
 	local labels="namespace=\"\",pod=\"\",container=\"\",unit=\"$slice/$unit\"" truth got=
 	truth=$(ss_counts | sed "s|^|$labels |")
 	# a census every second (-i 1): wait for one that has them (bounded)
-	end=$((SECONDS + 30))
+	end=$((SECONDS + $(waited 30)))
 	while :; do
 		scrape > "$T/m"
 		got=$(gauge_counts "$T/m" "$net.")
@@ -369,13 +369,13 @@ t_census_workload_sockets_bound() {
 	done
 	want+="$labels (other) - ESTABLISHED 6"$'\n'"$labels (other) - TIME_WAIT 2"
 	want=$(sort <<< "$want")
-	local end=$((SECONDS + 20))
+	local end=$((SECONDS + $(waited 20)))
 	until [ "$(ss_sockets | wc -l)" = 93 ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
 	check_eq "setup: ss in the test netns: 91 established and 2 TIME_WAIT" \
 		"$(printf '%s\n' "91 ESTABLISHED" "2 TIME_WAIT")" \
 		"$(ss_sockets | awk '{ print $3 }' | sort | uniq -c | awk '{ print $1, $2 }')"
 	local got=
-	end=$((SECONDS + 30))
+	end=$((SECONDS + $(waited 30)))
 	while :; do
 		scrape > "$T/m"
 		got=$(gauge_counts "$T/m" "$net." "unit=\"$slice/$unit\"")
@@ -415,11 +415,11 @@ t_prometheus_scrapes_workload_sockets() {
 	sock_client "$slice/$unit" "$net.1:2:0" "$net.2:4:0"
 	local want="$net.1 18210 ESTABLISHED 2
 $net.2 18210 ESTABLISHED 4"
-	local end=$((SECONDS + 20))
+	local end=$((SECONDS + $(waited 20)))
 	until [ "$(ss_counts)" = "$want" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
 	check_eq "setup: ss in the test netns (what the client made)" "$want" "$(ss_counts)"
 	local q="sum by (daddr, dport, state) (portwatch_workload_sockets{unit=\"$slice/$unit\"}) > 0" got=
-	end=$((SECONDS + 30))
+	end=$((SECONDS + $(waited 30)))
 	while :; do
 		got=$(curl -s --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$q" |
 			jq -r '.data.result[]? | "\(.metric.daddr) \(.metric.dport) \(.metric.state) \(.value[1])"' | sort)
@@ -451,12 +451,12 @@ t_census_workload_sockets_mixed_netns() {
 	sock_client "$slice/$unit" "$net.1:2:200"
 	local want="$net.1 18210 ESTABLISHED 2
 $net.1 18210 TIME_WAIT 200"
-	local end=$((SECONDS + 20))
+	local end=$((SECONDS + $(waited 20)))
 	until [ "$(ss_counts 40999)" = "$want" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
 	check_eq "setup: ss in the test netns (what the client made)" "$want" "$(ss_counts 40999)"
 	local truth="namespace=\"\",pod=\"\",container=\"\",unit=\"$slice/$unit\" $net.1 18210 ESTABLISHED 2
 namespace=\"\",pod=\"(no process)\",container=\"\",unit=\"\" $net.1 18210 TIME_WAIT 200" got=
-	end=$((SECONDS + 30))
+	end=$((SECONDS + $(waited 30)))
 	while :; do
 		scrape > "$T/m"
 		got=$(gauge_counts "$T/m" "$net.")
