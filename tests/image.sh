@@ -109,16 +109,43 @@ json.dump(cfg, open(sys.argv[1], "w"), indent=1)
 EOF
 }
 
-# image_cgroups_remove REL: cgroup REL in every hierarchy (cgroup v2, and
-# each v1 controller's on a hybrid host), any process left in it killed,
-# then it and each empty level above it that runc made removed, deepest
-# first (runc delete removes only the container's own level; the levels of
-# the test's own cgroup in v2 are tests/run.sh's, never empty here: its sh)
-image_cgroups_remove() {
-	local m d p _
-	for m in $(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break
-		if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $5 }' /proc/self/mountinfo); do
+# image_cgroup_mounts: the mount point of every cgroup hierarchy (cgroup v2,
+# and each v1 controller's on a hybrid host)
+image_cgroup_mounts() {
+	awk '{ for (i = 7; i < NF; i++) if ($i == "-") break
+		if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $5 }' /proc/self/mountinfo
+}
+
+# image_cgroups_kept REL: per hierarchy, the deepest level of REL that
+# exists now, before runc makes REL (in cgroup v2 the test's own cgroup,
+# PW_TEST_CG_REL, made by tests/run.sh; in a v1 hierarchy the level above
+# what runc will make, up to the mount root): what image_cgroups_remove
+# must never remove
+image_cgroups_kept() {
+	local m d
+	for m in $(image_cgroup_mounts); do
 		d=$m$1
+		while [ "$d" != "$m" ] && [ ! -e "$d" ]; do
+			d=${d%/*}
+		done
+		echo "$d"
+	done
+}
+
+# image_cgroups_remove REL KEPT...: cgroup REL in every hierarchy, any
+# process left in it killed, then it and each empty level above it that the
+# test made (runc, which creates the levels of cgroupsPath missing in each
+# hierarchy, but whose delete removes only the container's own), deepest
+# first, stopping at that hierarchy's KEPT (image_cgroups_kept, taken
+# before runc ran): a level that was there before is never removed, be it
+# the test's own cgroup or a host's (a hybrid host's v1 controllers hold
+# systemd's empty levels). A hierarchy without a KEPT (none recorded)
+# loses REL's own level only.
+image_cgroups_remove() {
+	local rel=$1 m d p k stop _
+	shift
+	for m in $(image_cgroup_mounts); do
+		d=$m$rel
 		for _ in $(seq 50); do
 			p=$(cat "$d/cgroup.procs" 2>/dev/null)
 			[ -z "$p" ] && break
@@ -126,8 +153,15 @@ image_cgroups_remove() {
 			kill -KILL $p 2>/dev/null
 			sleep 0.1
 		done
+		# this hierarchy's KEPT: the deepest one of it that is d or above
+		stop=
+		for k in "$@"; do
+			case $k in "$m" | "$m"/*) ;; *) continue ;; esac
+			case $d/ in "$k"/*) [ ${#k} -gt ${#stop} ] && stop=$k ;; esac
+		done
+		[ -n "$stop" ] || stop=${d%/*}
 		# (the container's own level may be gone already: runc delete)
-		while [ "$d" != "$m" ] && { [ ! -e "$d" ] || rmdir "$d" 2>/dev/null; }; do
+		while [ ${#d} -gt ${#stop} ] && { [ ! -e "$d" ] || rmdir "$d" 2>/dev/null; }; do
 			d=${d%/*}
 		done
 	done
@@ -136,8 +170,10 @@ image_cgroups_remove() {
 # image_own_cgroup: the container's cgroup under the test's own
 # (linux.cgroupsPath, absolute from the hierarchy's root: tests/run.sh kills
 # and removes what is left there, and sweeps it after a killed run); its
-# cleanup removes it in every hierarchy, also when runc could not. Sets CTR.
+# cleanup removes it in every hierarchy, also when runc could not, and the
+# levels above it that runc made. Sets CTR.
 image_own_cgroup() {
+	local k kept=
 	CTR=pwimg-$$-$RANDOM
 	[ -n "${PW_TEST_CG_REL:-}" ] || return 0
 	must python3 - "$T/bundle/config.json" "$PW_TEST_CG_REL/$CTR" <<'PYEOF'
@@ -146,7 +182,10 @@ cfg = json.load(open(sys.argv[1]))
 cfg["linux"]["cgroupsPath"] = sys.argv[2]
 json.dump(cfg, open(sys.argv[1], "w"), indent=1)
 PYEOF
-	defer "image_cgroups_remove '$PW_TEST_CG_REL/$CTR'"
+	for k in $(image_cgroups_kept "$PW_TEST_CG_REL/$CTR"); do
+		kept+=" '$k'"
+	done
+	defer "image_cgroups_remove '$PW_TEST_CG_REL/$CTR'$kept"
 }
 
 # image_attached: wait for portwatch's attach line in the container
