@@ -123,13 +123,17 @@ const char *pw_holder_verdict_name(int v)
 	}
 }
 
-/* The first socket satisfying want, one with a process first. */
-static int pick_first(const struct pw_port_sock *s, size_t n, int lo, int hi, int want)
+/* The first socket satisfying want, one with a process first. The kernel
+ * never draws a port of ip_local_reserved_ports: one there was bound
+ * explicitly, not ephemeral. */
+static int pick_first(const struct pw_port_sock *s, size_t n, int lo, int hi,
+		      const uint8_t *reserved, int want)
 {
 	int any = -1;
 
 	for (size_t i = 0; i < n; i++) {
-		bool in = s[i].sport >= lo && s[i].sport <= hi;
+		bool in = s[i].sport >= lo && s[i].sport <= hi &&
+			!(reserved && pw_port_test(reserved, s[i].sport));
 		bool ok = want == PW_HOLDER_LISTENER ? s[i].state == PW_ST_LISTEN
 			: want == PW_HOLDER_EPHEMERAL ? in : true;
 
@@ -144,7 +148,7 @@ static int pick_first(const struct pw_port_sock *s, size_t n, int lo, int hi, in
 }
 
 int pw_holder_judge(const struct pw_port_sock *socks, size_t n, uint8_t proto, int lo, int hi,
-		    int *pick)
+		    const uint8_t *reserved, int *pick)
 {
 	static const int order[] = { PW_HOLDER_LISTENER, PW_HOLDER_EPHEMERAL, PW_HOLDER_BOUND };
 
@@ -152,7 +156,7 @@ int pw_holder_judge(const struct pw_port_sock *socks, size_t n, uint8_t proto, i
 	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
 		if (order[k] == PW_HOLDER_LISTENER && proto != IPPROTO_TCP)
 			continue;	/* UDP has no listeners */
-		if ((*pick = pick_first(socks, n, lo, hi, order[k])) >= 0)
+		if ((*pick = pick_first(socks, n, lo, hi, reserved, order[k])) >= 0)
 			return order[k];
 	}
 	return PW_HOLDER_NONE;
@@ -189,6 +193,7 @@ struct lookup {
 	size_t n;
 	struct pw_port_sock socks[PW_HOLDER_SOCKETS];
 	int pick;
+	bool reserved_ok;	/* the netns's list was read whole */
 	bool have_reserved;
 	char reserved[512];	/* the value to set */
 	struct pw_holder_list holders;
@@ -349,8 +354,10 @@ static void look_up(struct lookup *l, struct pw_ns_settings *set)
 				   sizeof(l->err));
 		if (!r) {
 			l->verdict = pw_holder_judge(l->socks, l->n, l->r->proto, l->lo, l->hi,
-						     &l->pick);
-			if (l->verdict == PW_HOLDER_EPHEMERAL)
+						     set->reserved, &l->pick);
+			l->reserved_ok = set->reserved_ok;
+			/* a value built on a list not read whole would wipe the rest */
+			if (l->verdict == PW_HOLDER_EPHEMERAL && set->reserved_ok)
 				l->have_reserved = pw_reserved_value(set->reserved, l->r->dest.port,
 								     l->reserved,
 								     sizeof(l->reserved));
@@ -549,8 +556,11 @@ static void out_text(struct sbuf *sb, const struct lookup *l, const struct pw_wo
 		sb_lit(sb, "; reserve it: sysctl -w net.ipv4.ip_local_reserved_ports=");
 		if (l->have_reserved)
 			sb_puts(sb, l->reserved);
-		else
+		else if (l->reserved_ok)
 			sb_printf(sb, "<the current list>,%u", r->dest.port);
+		else
+			sb_printf(sb, "<the current list>,%u (the current list could not be read)",
+				  r->dest.port);
 	}
 	sb_putc(sb, '\n');
 }

@@ -56,18 +56,19 @@ struct pw_port_sock {
 
 enum pw_holder_verdict {
 	PW_HOLDER_NONE = 0,	/* nothing holds the port now */
-	PW_HOLDER_EPHEMERAL,	/* a non-listening socket, port in the range */
+	PW_HOLDER_EPHEMERAL,	/* a non-listening socket, port in the range, not reserved */
 	PW_HOLDER_LISTENER,	/* a listener (TCP LISTEN) */
-	PW_HOLDER_BOUND,	/* another socket, port outside the range */
+	PW_HOLDER_BOUND,	/* another socket, port outside the range or reserved */
 	PW_HOLDER_UNKNOWN,	/* the netns or its sockets could not be read */
 };
 const char *pw_holder_verdict_name(int v);
 
 /* The sockets a dump found on the port, judged. Pure: no I/O. socks: the
- * first n kept (at most PW_HOLDER_SOCKETS); *pick: the index of the one
- * to name (-1: none). */
+ * first n kept (at most PW_HOLDER_SOCKETS); reserved: the netns's
+ * ip_local_reserved_ports bitmap (NULL: none), whose ports are never
+ * ephemeral; *pick: the index of the one to name (-1: none). */
 int pw_holder_judge(const struct pw_port_sock *socks, size_t n, uint8_t proto, int lo, int hi,
-		    int *pick);
+		    const uint8_t *reserved, int *pick);
 /* "a-b,c" of the reserved ports bitmap with port added, into buf; false
  * when it does not fit. Pure. */
 bool pw_reserved_value(const uint8_t *bits, unsigned int port, char *buf, size_t sz);

@@ -28,44 +28,76 @@ static void test_judge(void **state)
 	int pick;
 
 	(void)state;
-	assert_int_equal(pw_holder_judge(s, 0, IPPROTO_TCP, 40000, 40009, &pick), PW_HOLDER_NONE);
+	assert_int_equal(pw_holder_judge(s, 0, IPPROTO_TCP, 40000, 40009, NULL, &pick), PW_HOLDER_NONE);
 	assert_int_equal(pick, -1);
 	/* an outbound connection in the range */
 	s[0] = sock(PW_ST_ESTABLISHED, 40003, 11);
-	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, &pick),
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, NULL, &pick),
 			 PW_HOLDER_EPHEMERAL);
 	assert_int_equal(pick, 0);
 	/* the range's ends are in it */
 	s[0] = sock(PW_ST_SYN_SENT, 40009, 11);
-	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, &pick),
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, NULL, &pick),
 			 PW_HOLDER_EPHEMERAL);
 	/* outside the range: no range blame */
 	s[0] = sock(PW_ST_ESTABLISHED, 40010, 11);
-	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, &pick), PW_HOLDER_BOUND);
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, NULL, &pick), PW_HOLDER_BOUND);
 	/* a listener wins over connections, in the range or not */
 	s[0] = sock(PW_ST_ESTABLISHED, 40003, 11);
 	s[1] = sock(PW_ST_TIME_WAIT, 40003, 0);
 	s[2] = sock(PW_ST_LISTEN, 40003, 12);
-	assert_int_equal(pw_holder_judge(s, 3, IPPROTO_TCP, 40000, 40009, &pick),
+	assert_int_equal(pw_holder_judge(s, 3, IPPROTO_TCP, 40000, 40009, NULL, &pick),
 			 PW_HOLDER_LISTENER);
 	assert_int_equal(pick, 2);
 	/* one with a process is named before a TIME_WAIT one (no process) */
 	s[0] = sock(PW_ST_TIME_WAIT, 40003, 0);
 	s[1] = sock(PW_ST_ESTABLISHED, 40003, 13);
-	assert_int_equal(pw_holder_judge(s, 2, IPPROTO_TCP, 40000, 40009, &pick),
+	assert_int_equal(pw_holder_judge(s, 2, IPPROTO_TCP, 40000, 40009, NULL, &pick),
 			 PW_HOLDER_EPHEMERAL);
 	assert_int_equal(pick, 1);
 	/* TIME_WAIT alone: still the range's doing, no process */
-	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, &pick),
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, NULL, &pick),
 			 PW_HOLDER_EPHEMERAL);
 	assert_int_equal(pick, 0);
 	/* UDP has no listeners: state 10 means nothing there */
 	s[0] = sock(PW_ST_LISTEN, 40003, 14);
-	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_UDP, 40000, 40009, &pick),
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_UDP, 40000, 40009, NULL, &pick),
 			 PW_HOLDER_EPHEMERAL);
 	/* unknown range (lo > hi): never the range's */
 	s[0] = sock(PW_ST_ESTABLISHED, 40003, 11);
-	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 1, 0, &pick), PW_HOLDER_BOUND);
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 1, 0, NULL, &pick), PW_HOLDER_BOUND);
+}
+
+/* A port of ip_local_reserved_ports is never drawn by the kernel: a holder
+ * there bound it explicitly; reserving it again would change nothing. */
+static void test_judge_reserved(void **state)
+{
+	static uint8_t bits[PW_NPORTS / 8];
+	struct pw_port_sock s[2] = { { 0 } };
+	int pick;
+
+	(void)state;
+	memset(bits, 0, sizeof(bits));
+	assert_true(pw_census_parse_ports("40005,8000-8010,9000", bits) > 0);
+	s[0] = sock(PW_ST_ESTABLISHED, 40005, 11);
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, bits, &pick),
+			 PW_HOLDER_BOUND);
+	assert_int_equal(pick, 0);
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_UDP, 40000, 40009, bits, &pick),
+			 PW_HOLDER_BOUND);
+	/* its neighbours in the range are not reserved: ephemeral */
+	s[0] = sock(PW_ST_ESTABLISHED, 40004, 11);
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, bits, &pick),
+			 PW_HOLDER_EPHEMERAL);
+	s[0] = sock(PW_ST_TIME_WAIT, 40006, 0);
+	assert_int_equal(pw_holder_judge(s, 1, IPPROTO_TCP, 40000, 40009, bits, &pick),
+			 PW_HOLDER_EPHEMERAL);
+	/* a reserved one and an ephemeral one on the port: the ephemeral is named */
+	s[0] = sock(PW_ST_ESTABLISHED, 40005, 11);
+	s[1] = sock(PW_ST_ESTABLISHED, 40006, 12);
+	assert_int_equal(pw_holder_judge(s, 2, IPPROTO_TCP, 40000, 40009, bits, &pick),
+			 PW_HOLDER_EPHEMERAL);
+	assert_int_equal(pick, 1);
 }
 
 static void test_reserved_value(void **state)
@@ -139,6 +171,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_judge),
+		cmocka_unit_test(test_judge_reserved),
 		cmocka_unit_test(test_bind_scope_judge),
 		cmocka_unit_test(test_addr_conflicts),
 		cmocka_unit_test(test_reserved_value),
