@@ -103,6 +103,10 @@ void pw_holder_skips_say(const struct pw_holder_asks *a)
 			(unsigned long long)s.limited, PW_HOLDER_EVERY_NS / 1000000000,
 			(unsigned long long)s.no_room, (unsigned long long)s.over_budget,
 			PW_HOLDER_PER_SEC, PW_SCOPE_PER_SEC);
+	if (pw_holder_too_long())
+		fprintf(stderr, "portwatch: %llu bind diagnoses written without their workload "
+			"(longer than 64 KiB with it)\n",
+			(unsigned long long)pw_holder_too_long());
 }
 
 uint64_t pw_holder_over_budget(void)
@@ -565,24 +569,73 @@ static void out_text(struct sbuf *sb, const struct lookup *l, const struct pw_wo
 	sb_putc(sb, '\n');
 }
 
+static uint64_t too_long;	/* the worker's: written without the workload */
+
+/* One diagnosis into out. The worker is the only writer (the diagnose
+ * path, or the last requests after the join): one static buffer, as long
+ * as an event's line. One with the longest escaped workload strings that
+ * still does not fit goes without its workload, counted, never dropped. */
+static void write_one(FILE *out, const struct lookup *l, bool json, int64_t mono_to_real,
+		      const struct pw_workload *w, uint64_t cg)
+{
+	static char buf[65536];
+	struct sbuf sb;
+
+	for (int pass = 0; pass < 2; pass++) {
+		sb_init(&sb, buf, sizeof(buf));
+		if (json)
+			out_json(&sb, l, mono_to_real, w, cg);
+		else
+			out_text(&sb, l, w);
+		if (!sb.err) {
+			fwrite(buf, 1, sb.len, out);
+			return;
+		}
+		if (!w)
+			break;
+		__atomic_add_fetch(&too_long, 1, __ATOMIC_RELAXED);
+		w = NULL;
+	}
+}
+
 static void out_one(FILE *out, const struct lookup *l, bool json, int64_t mono_to_real,
 		    struct pw_workloads *wl)
 {
 	const struct pw_holder_acc *h = l->holders.nh ? &l->holders.h[0] : NULL;
 	const struct pw_workload *w = NULL;
 	uint64_t cg = h ? pid_cgroup_id(h->pid) : 0;
-	char buf[4096 + 1024];
-	struct sbuf sb;
 
 	if (wl && cg)
 		w = pw_workloads_get(wl, cg, pw_clock_ns(CLOCK_MONOTONIC));
-	sb_init(&sb, buf, sizeof(buf));
-	if (json)
-		out_json(&sb, l, mono_to_real, w, cg);
-	else
-		out_text(&sb, l, w);
-	if (!sb.err)
-		fwrite(buf, 1, sb.len, out);
+	write_one(out, l, json, mono_to_real, w, cg);
+}
+
+void pw_holder_write(FILE *out, bool json, const struct pw_diag_req *r, int verdict,
+		     const struct pw_port_sock *s, uint32_t pid, const char *comm,
+		     const struct pw_workload *w, uint64_t cg)
+{
+	static struct lookup l;
+	struct pw_holder_acc h = { .pid = pid, .n = 1 };
+
+	memset(&l, 0, sizeof(l));
+	l.r = r;
+	l.verdict = verdict;
+	l.lo = 40000;
+	l.hi = 40009;
+	l.sockets = 1;
+	l.n = 1;
+	l.socks[0] = *s;
+	l.pick = 0;
+	l.reserved_ok = true;
+	memcpy(h.comm, comm, strnlen(comm, PW_COMM_LEN));
+	l.holders.h = &h;
+	l.holders.nh = 1;
+	write_one(out, &l, json, 0, w, cg);
+}
+
+uint64_t pw_holder_too_long(void)
+{
+	return __atomic_load_n(&too_long, __ATOMIC_RELAXED);
 }
 
 /* Lookups left this second: PW_HOLDER_PER_SEC in all, of which at most

@@ -45,6 +45,7 @@ void pw_holder_skips_say(const struct pw_holder_asks *a);
 
 /* ---- worker side ---- */
 struct pw_workloads;
+struct pw_workload;
 
 /* One socket on the port, as sock_diag showed it. */
 struct pw_port_sock {
@@ -110,6 +111,14 @@ void pw_bind_scope_diagnose(const struct pw_diag_req *r, struct pw_ns_settings *
  * write one diagnosis each to out. wl: the worker's resolver, or NULL. */
 size_t pw_holder_diagnose(struct pw_diag_req *reqs, size_t n, FILE *out, bool json,
 			  int64_t mono_to_real, struct pw_workloads *wl);
+/* One diagnosis of r naming holder pid (comm) of socket s, verdict v,
+ * workload w, as the worker writes it (range 40000-40009): the tests' way
+ * in to the formatting. */
+void pw_holder_write(FILE *out, bool json, const struct pw_diag_req *r, int verdict,
+		     const struct pw_port_sock *s, uint32_t pid, const char *comm,
+		     const struct pw_workload *w, uint64_t cg);
+/* Diagnoses written without their workload: longer than 64 KiB with it. */
+uint64_t pw_holder_too_long(void);
 /* Lookups skipped over PW_HOLDER_PER_SEC so far (the worker's, read after
  * the join). */
 uint64_t pw_holder_over_budget(void);

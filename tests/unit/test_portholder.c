@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <cmocka.h>
@@ -13,6 +15,7 @@
 #include "census.h"
 #include "portholder.h"
 #include "sysctl.h"
+#include "workload.h"
 
 static struct pw_port_sock sock(uint8_t state, uint16_t sport, uint32_t inode)
 {
@@ -167,6 +170,67 @@ static void test_addr_conflicts(void **state)
 	assert_false(pw_addr_conflicts(AF_INET6, v6, AF_INET, a1));
 }
 
+/* A holder's cgroup path of control characters (each escaped as \\u00XX,
+ * six bytes) far over the old 5 KiB buffer: the diagnosis is written
+ * whole; one still too long goes without its workload, counted. */
+static void test_write_long_workload(void **state)
+{
+	static char cg[20000], unit[20000];
+	struct pw_diag_req r = { .netns = 1, .pid = 7, .tid = 7, .op = PW_OP_BIND_PORT,
+				 .proto = IPPROTO_TCP, .comm = "client" };
+	struct pw_port_sock sk = sock(PW_ST_LISTEN, 40005, 11);
+	struct pw_workload w = { .id = 99 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	r.dest.family = AF_INET;
+	r.dest.port = 40005;
+	cg[0] = '/';
+	memset(cg + 1, 1, 4000);
+	cg[4001] = '\0';
+	w.cgroup = cg;
+	assert_int_equal(pw_holder_too_long(), 0);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	pw_holder_write(f, true, &r, PW_HOLDER_LISTENER, &sk, 4242, "server", &w, 99);
+	assert_int_equal(fclose(f), 0);
+	assert_true(len > 4000 * 6);
+	assert_non_null(strstr(buf, "\"pid\":4242"));
+	assert_non_null(strstr(buf, "\"cgroup\":\"/\\u0001\\u0001"));
+	assert_int_equal(buf[len - 1], '\n');
+	assert_int_equal(pw_holder_too_long(), 0);
+	free(buf);
+	/* over 64 KiB with the workload: written without it, counted */
+	memset(cg + 1, 1, sizeof(cg) - 2);
+	cg[sizeof(cg) - 1] = '\0';
+	memset(unit, 2, sizeof(unit) - 1);
+	w.unit = unit;
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	pw_holder_write(f, true, &r, PW_HOLDER_LISTENER, &sk, 4242, "server", &w, 99);
+	assert_int_equal(fclose(f), 0);
+	assert_true(len > 0 && len < 4096);
+	assert_int_equal(buf[len - 1], '\n');
+	assert_non_null(strstr(buf, "\"pid\":4242"));
+	assert_non_null(strstr(buf, "\"cgroup\":null"));
+	assert_int_equal(pw_holder_too_long(), 1);
+	free(buf);
+	/* the text line shows the unit's name, one byte a character: fits whole */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	pw_holder_write(f, false, &r, PW_HOLDER_LISTENER, &sk, 4242, "server", &w, 99);
+	assert_int_equal(fclose(f), 0);
+	assert_true(len > sizeof(unit) - 1);
+	assert_int_equal(buf[len - 1], '\n');
+	assert_non_null(strstr(buf, "pid 4242"));
+	assert_int_equal(pw_holder_too_long(), 1);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_bind_scope_judge),
 		cmocka_unit_test(test_addr_conflicts),
 		cmocka_unit_test(test_reserved_value),
+		cmocka_unit_test(test_write_long_workload),
 	};
 
 	return cmocka_run_group_tests_name("test_portholder", tests, NULL, NULL);
