@@ -27,8 +27,25 @@
 struct pw_holder_asks {
 	struct pw_dest_limit *lim;	/* bind_port: (netns, family, proto, port) */
 	struct pw_dest_limit *lim0;	/* bind: (netns, family, address, proto) */
-	uint64_t limited, no_room;
+	uint64_t limited, no_room, over_budget;
+	/* the budget: PW_HOLDER_PER_SEC asks a second of event time, of
+	 * which PW_SCOPE_PER_SEC bind(addr, 0) ones */
+	uint64_t window_ns;	/* the second's start (an event's ts_ns), 0: none yet */
+	int tokens, scope_tokens;
 };
+
+/* Is there budget left in e's second for an ask (scope: a bind(addr, 0)
+ * one)? Refills at the first event a second after the window's start;
+ * an event older than the window (another CPU's) counts in it. */
+static bool budget_left(struct pw_holder_asks *a, uint64_t ts_ns, bool scope)
+{
+	if (!a->window_ns || (ts_ns > a->window_ns && ts_ns - a->window_ns >= 1000000000ull)) {
+		a->window_ns = ts_ns ? ts_ns : 1;
+		a->tokens = PW_HOLDER_PER_SEC;
+		a->scope_tokens = PW_SCOPE_PER_SEC;
+	}
+	return a->tokens > 0 && (!scope || a->scope_tokens > 0);
+}
 
 struct pw_holder_asks *pw_holder_asks_new(void)
 {
@@ -64,6 +81,12 @@ void pw_holder_ask(struct pw_holder_asks *a, struct pw_mailbox *mb, const struct
 
 	if (e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)
 		return;	/* SCTP, UDP-Lite...: the event only */
+	/* the budget before the mailbox: a burst on many ports cannot fill
+	 * the queue other diagnoses share (nor mark its ports as asked) */
+	if (!budget_left(a, e->ts_ns, e->op == PW_OP_BIND)) {
+		a->over_budget++;
+		return;
+	}
 	due = e->op == PW_OP_BIND_PORT
 		? pw_dest_limit_due(a->lim, e->netns, e->family, key, e->sport, e->ts_ns,
 				    PW_HOLDER_EVERY_NS)
@@ -76,6 +99,8 @@ void pw_holder_ask(struct pw_holder_asks *a, struct pw_mailbox *mb, const struct
 		a->limited++;
 	if (due != 1)
 		return;
+	a->tokens--;
+	a->scope_tokens -= e->op == PW_OP_BIND;
 	pw_dest_set(&r.dest, e->family, e->saddr, e->sport);
 	memcpy(r.comm, e->comm, PW_COMM_LEN);
 	pw_mailbox_ask(mb, &r);	/* a full queue is counted there */
@@ -87,7 +112,7 @@ void pw_holder_asks_skips(const struct pw_holder_asks *a, struct pw_holder_skips
 {
 	s->limited = a ? a->limited : 0;
 	s->no_room = a ? a->no_room : 0;
-	s->over_budget = over_budget;
+	s->over_budget = (a ? a->over_budget : 0) + __atomic_load_n(&over_budget, __ATOMIC_RELAXED);
 }
 
 void pw_holder_skips_say(const struct pw_holder_asks *a)
@@ -269,12 +294,31 @@ static bool fd_is_netns(int fd, uint64_t inode)
 	return !fstat(fd, &st) && (uint64_t)st.st_ino == inode;
 }
 
+/* Every process's netns, listed once per batch (pw_holder_diagnose) and
+ * shared by its lookups whose process is gone; the worker's. */
+static struct {
+	bool active, listed;
+	int n;
+	int *fds;
+	uint64_t *inodes;
+} nscache;
+static uint64_t netns_listings;	/* the worker's: pw_census_list_netns calls */
+
+static void nscache_end(void)
+{
+	for (int i = 0; i < nscache.n; i++)
+		close(nscache.fds[i]);
+	free(nscache.fds);
+	free(nscache.inodes);
+	memset(&nscache, 0, sizeof(nscache));
+}
+
 /* An fd of the netns with this inode: the refused process's if it is
  * still there, else any process's or /run/netns's; -1 if it is gone. */
 static int open_netns(uint32_t pid, uint64_t inode)
 {
-	uint64_t *inodes = NULL;
-	int *fds = NULL, n, fd;
+	bool active = nscache.active;
+	int fd;
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%u/ns/net", pid);
@@ -284,16 +328,24 @@ static int open_netns(uint32_t pid, uint64_t inode)
 	if (fd >= 0)
 		close(fd);
 	fd = -1;
-	n = pw_census_list_netns(&fds, &inodes);
-	for (int i = 0; i < n; i++) {
-		if (fd < 0 && inodes[i] == inode)
-			fd = fds[i];
-		else
-			close(fds[i]);
+	if (!nscache.listed) {
+		nscache.n = pw_census_list_netns(&nscache.fds, &nscache.inodes);
+		if (nscache.n < 0)
+			nscache.n = 0;
+		nscache.listed = true;
+		__atomic_add_fetch(&netns_listings, 1, __ATOMIC_RELAXED);
 	}
-	free(fds);
-	free(inodes);
+	for (int i = 0; i < nscache.n && fd < 0; i++)
+		if (nscache.inodes[i] == inode)
+			fd = fcntl(nscache.fds[i], F_DUPFD_CLOEXEC, 0);
+	if (!active)
+		nscache_end();	/* outside a batch: nothing kept */
 	return fd;
+}
+
+uint64_t pw_holder_netns_listings(void)
+{
+	return __atomic_load_n(&netns_listings, __ATOMIC_RELAXED);
 }
 
 int pw_holder_enter(const struct pw_diag_req *r, struct pw_ns_settings *set, char *err,
@@ -638,72 +690,70 @@ uint64_t pw_holder_too_long(void)
 	return __atomic_load_n(&too_long, __ATOMIC_RELAXED);
 }
 
-/* Lookups left this second: PW_HOLDER_PER_SEC in all, of which at most
- * PW_SCOPE_PER_SEC bind(addr, 0) ones (each dumps every socket of the
- * netns, where a port's lookup has the kernel filter on the port). */
-static bool take_token(bool scope)
-{
-	static int64_t refill_ns;
-	static int tokens, scope_tokens;
-	int64_t now = pw_clock_ns(CLOCK_MONOTONIC);
+/* Bind requests waiting for the next batch (the worker's): at most
+ * PW_HOLDER_BATCH, one batch every PW_HOLDER_BATCH_NS. */
+static struct pw_diag_req pending[PW_HOLDER_BATCH];
+static size_t npending;
+static int64_t last_batch_ns;
 
-	if (!refill_ns || now - refill_ns >= 1000000000) {
-		tokens = PW_HOLDER_PER_SEC;
-		scope_tokens = PW_SCOPE_PER_SEC;
-		refill_ns = now;
-	}
-	if (!tokens || (scope && !scope_tokens))
-		return false;
-	tokens--;
-	scope_tokens -= scope;
-	return true;
+int64_t pw_holder_due_ns(void)
+{
+	return npending ? last_batch_ns + PW_HOLDER_BATCH_NS : 0;
 }
 
 size_t pw_holder_diagnose(struct pw_diag_req *reqs, size_t n, FILE *out, bool json,
-			  int64_t mono_to_real, struct pw_workloads *wl)
+			  int64_t mono_to_real, struct pw_workloads *wl, bool flush)
 {
 	struct lookup *ls = NULL;
 	struct pw_ns_settings *set = NULL;
 	struct pw_inode_tab itab = { 0 };
-	struct pw_diag_req mine[PW_HOLDER_PER_SEC];
-	size_t left = 0, nl = 0;
-
-	size_t nb = 0;
+	struct pw_diag_req *mine[PW_HOLDER_BATCH];
+	size_t left = 0, nl = 0, nb = 0;
+	int64_t now;
 
 	for (size_t i = 0; i < n; i++) {
 		if (reqs[i].op != PW_OP_BIND_PORT && reqs[i].op != PW_OP_BIND)
 			reqs[left++] = reqs[i];
-		else if (nl + nb < PW_HOLDER_PER_SEC && take_token(reqs[i].op == PW_OP_BIND))
-			mine[reqs[i].op == PW_OP_BIND ? PW_HOLDER_PER_SEC - ++nb : nl++] = reqs[i];
+		else if (npending < PW_HOLDER_BATCH)
+			pending[npending++] = reqs[i];
 		else
 			__atomic_add_fetch(&over_budget, 1, __ATOMIC_RELAXED);
 	}
-	if (!nl && !nb)
+	now = pw_clock_ns(CLOCK_MONOTONIC);
+	if (!npending || (!flush && last_batch_ns && now - last_batch_ns < PW_HOLDER_BATCH_NS))
 		return left;
+	last_batch_ns = now;
+	/* the batch: bind(addr, 0) ones at the end of mine */
+	for (size_t i = 0; i < npending; i++)
+		mine[pending[i].op == PW_OP_BIND ? PW_HOLDER_BATCH - ++nb : nl++] = &pending[i];
 	ls = calloc(nl ? nl : 1, sizeof(*ls));
 	set = malloc(sizeof(*set));
 	if (!ls || !set) {
 		__atomic_add_fetch(&over_budget, nl + nb, __ATOMIC_RELAXED);
 		goto out;
 	}
+	nscache.active = true;	/* one netns listing for the batch */
 	/* bind(addr, 0): the range's ports for that address (bindscope.c) */
 	for (size_t i = 0; i < nb; i++)
-		pw_bind_scope_diagnose(&mine[PW_HOLDER_PER_SEC - 1 - i], set, out, json,
+		pw_bind_scope_diagnose(mine[PW_HOLDER_BATCH - 1 - i], set, out, json,
 				       mono_to_real);
 	for (size_t i = 0; i < nl; i++) {
-		ls[i].r = &mine[i];
+		ls[i].r = mine[i];
 		look_up(&ls[i], set);
 		if (ls[i].pick >= 0 && ls[i].socks[ls[i].pick].inode)
 			pw_inode_tab_add(&itab, ls[i].socks[ls[i].pick].inode, i);
 	}
+	nscache_end();
 	/* one walk of /proc for every holder of the batch */
-	pw_holders_scan(&itab, holder_list, ls);
+	if (itab.n)
+		pw_holders_scan(&itab, holder_list, ls);
 	for (size_t i = 0; i < nl; i++) {
 		pw_holder_list_sort(&ls[i].holders);
 		out_one(out, &ls[i], json, mono_to_real, wl);
 		free(ls[i].holders.h);
 	}
 out:
+	npending = 0;
 	pw_inode_tab_free(&itab);
 	free(set);
 	free(ls);

@@ -24,6 +24,8 @@
 #define PW_HOLDER_PER_SEC	32	/* lookups a second (burst of as many) */
 #define PW_SCOPE_PER_SEC	4	/* of which bind(addr, 0) ones (whole-netns dumps) */
 #define PW_HOLDER_SOCKETS	8	/* sockets on the port kept per lookup */
+#define PW_HOLDER_BATCH_NS	500000000	/* the worker looks up at most this often */
+#define PW_HOLDER_BATCH		(2 * PW_HOLDER_PER_SEC)	/* requests kept for a batch */
 
 /* ---- consumer side ---- */
 struct pw_holder_asks;
@@ -37,7 +39,7 @@ void pw_holder_ask(struct pw_holder_asks *a, struct pw_mailbox *mb, const struct
 struct pw_holder_skips {
 	uint64_t limited;	/* the same port within PW_HOLDER_EVERY_NS */
 	uint64_t no_room;	/* no room in the rate limit table */
-	uint64_t over_budget;	/* worker: over PW_HOLDER_PER_SEC (pw_holder_over_budget) */
+	uint64_t over_budget;	/* over PW_HOLDER_PER_SEC (asks), or PW_HOLDER_BATCH (worker) */
 };
 void pw_holder_asks_skips(const struct pw_holder_asks *a, struct pw_holder_skips *s);
 /* At the end (after the join): one stderr line if any lookup was skipped. */
@@ -107,10 +109,17 @@ void pw_bind_scope_diagnose(const struct pw_diag_req *r, struct pw_ns_settings *
 			    bool json, int64_t mono_to_real);
 
 /* Take the PW_OP_BIND_PORT and PW_OP_BIND requests out of reqs (the others keep their
- * order, in front; returns how many are left), look up their holders and
- * write one diagnosis each to out. wl: the worker's resolver, or NULL. */
+ * order, in front; returns how many are left) into the next batch (over
+ * PW_HOLDER_BATCH: counted over budget). At most every PW_HOLDER_BATCH_NS,
+ * or now with flush, the batch: its holders looked up (one netns listing,
+ * one /proc fd walk) and one diagnosis each written to out. wl: the
+ * worker's resolver, or NULL. */
 size_t pw_holder_diagnose(struct pw_diag_req *reqs, size_t n, FILE *out, bool json,
-			  int64_t mono_to_real, struct pw_workloads *wl);
+			  int64_t mono_to_real, struct pw_workloads *wl, bool flush);
+/* When the waiting batch is due (CLOCK_MONOTONIC ns), 0: none waits. */
+int64_t pw_holder_due_ns(void);
+/* pw_census_list_netns calls of the lookups so far. */
+uint64_t pw_holder_netns_listings(void);
 /* One diagnosis of r naming holder pid (comm) of socket s, verdict v,
  * workload w, as the worker writes it (range 40000-40009): the tests' way
  * in to the formatting. */

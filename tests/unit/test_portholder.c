@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "census.h"
+#include "mailbox.h"
 #include "portholder.h"
 #include "sysctl.h"
 #include "workload.h"
@@ -231,6 +232,106 @@ static void test_write_long_workload(void **state)
 	free(buf);
 }
 
+static struct pw_event bind_ev(uint8_t op, uint16_t sport, uint64_t ts_ns)
+{
+	struct pw_event e = { .ts_ns = ts_ns, .pid = 7, .tid = 7, .netns = 4026531840ull,
+			      .family = AF_INET, .proto = IPPROTO_TCP, .op = op,
+			      .sport = sport, .saddr = { 127, 0, 0, 1 } };
+
+	return e;
+}
+
+/* The budget is taken before the mailbox: a burst on 10,000 distinct ports
+ * within a second puts 32 requests in the queue others share, not 1024. */
+static void test_ask_budget(void **state)
+{
+	static struct pw_diag_req reqs[PW_MAILBOX_REQS];
+	struct pw_holder_asks *a = pw_holder_asks_new();
+	struct pw_mailbox *mb = pw_mailbox_new();
+	struct pw_mailbox_losses lo;
+	struct pw_holder_skips sk;
+	const uint64_t t0 = 5000000000ull;
+	struct pw_event e;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(mb);
+	for (unsigned int i = 0; i < 10000; i++) {
+		e = bind_ev(PW_OP_BIND_PORT, (uint16_t)(20000 + i), t0 + i * 99000ull);
+		pw_holder_ask(a, mb, &e);
+	}
+	assert_int_equal(pw_mailbox_take_requests(mb, reqs), PW_HOLDER_PER_SEC);
+	pw_mailbox_losses(mb, &lo);
+	assert_int_equal(lo.diag_dropped, 0);
+	pw_holder_asks_skips(a, &sk);
+	assert_int_equal(sk.over_budget, 10000 - PW_HOLDER_PER_SEC);
+	assert_int_equal(sk.limited, 0);
+	assert_int_equal(sk.no_room, 0);
+	/* a port refused over budget was not asked: not rate-limited later */
+	e = bind_ev(PW_OP_BIND_PORT, 20000 + PW_HOLDER_PER_SEC, t0 + 1000000000ull);
+	pw_holder_ask(a, mb, &e);
+	/* bind(addr, 0): 4 of the next second's budget */
+	for (unsigned int i = 0; i < 100; i++) {
+		uint8_t addr = (uint8_t)(i + 1);
+
+		e = bind_ev(PW_OP_BIND, 0, t0 + 1000000000ull + i);
+		e.saddr[3] = addr;
+		pw_holder_ask(a, mb, &e);
+	}
+	assert_int_equal(pw_mailbox_take_requests(mb, reqs), 1 + PW_SCOPE_PER_SEC);
+	assert_int_equal(reqs[0].dest.port, 20000 + PW_HOLDER_PER_SEC);
+	pw_holder_asks_skips(a, &sk);
+	assert_int_equal(sk.over_budget, 10000 - PW_HOLDER_PER_SEC + 100 - PW_SCOPE_PER_SEC);
+	pw_holder_asks_free(a);
+	pw_mailbox_free(mb);
+}
+
+/* One batch: every lookup whose process is gone shares one listing of the
+ * netns; within PW_HOLDER_BATCH_NS of a batch the requests wait. */
+static void test_diagnose_batch(void **state)
+{
+	static struct pw_diag_req reqs[8];
+	uint64_t before = pw_holder_netns_listings();
+	char *buf = NULL;
+	size_t len = 0, lines = 0;
+	FILE *f;
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		/* no such pid, no such netns: "the netns is gone" */
+		reqs[i] = (struct pw_diag_req){ .netns = 1, .pid = 0x7ffffff0u + i,
+						 .op = PW_OP_BIND_PORT, .proto = IPPROTO_TCP };
+		reqs[i].dest.family = AF_INET;
+		reqs[i].dest.port = (uint16_t)(30000 + i);
+	}
+	reqs[5] = (struct pw_diag_req){ .op = PW_OP_CONNECT };
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(pw_holder_diagnose(reqs, 6, f, false, 0, NULL, false), 1);
+	assert_int_equal(reqs[0].op, PW_OP_CONNECT);
+	assert_int_equal(pw_holder_netns_listings(), before + 1);
+	assert_int_equal(pw_holder_due_ns(), 0);
+	/* the next within PW_HOLDER_BATCH_NS waits */
+	reqs[0] = reqs[1];
+	assert_int_equal(pw_holder_diagnose(reqs, 1, f, false, 0, NULL, false), 0);
+	assert_true(pw_holder_due_ns() > 0);
+	assert_int_equal(fflush(f), 0);
+	for (size_t i = 0; i < len; i++)
+		lines += buf[i] == '\n';
+	assert_int_equal(lines, 5);
+	assert_non_null(strstr(buf, "holder not looked up: the netns is gone"));
+	/* flushed: written, one more listing */
+	assert_int_equal(pw_holder_diagnose(reqs, 0, f, false, 0, NULL, true), 0);
+	assert_int_equal(pw_holder_due_ns(), 0);
+	assert_int_equal(pw_holder_netns_listings(), before + 2);
+	assert_int_equal(fclose(f), 0);
+	lines = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += buf[i] == '\n';
+	assert_int_equal(lines, 6);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +341,8 @@ int main(void)
 		cmocka_unit_test(test_addr_conflicts),
 		cmocka_unit_test(test_reserved_value),
 		cmocka_unit_test(test_write_long_workload),
+		cmocka_unit_test(test_ask_budget),
+		cmocka_unit_test(test_diagnose_batch),
 	};
 
 	return cmocka_run_group_tests_name("test_portholder", tests, NULL, NULL);
