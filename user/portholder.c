@@ -430,14 +430,42 @@ static struct pw_holder_list *holder_list(void *arg, uint32_t i)
 	return &ls[i].holders;
 }
 
+bool pw_holder_cgroup_path(const char *file, char *out, size_t sz)
+{
+	char line[4096 + 8];
+	int zeros = 0;
+	bool have = false;
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return false;
+	for (bool start = true; fgets(line, sizeof(line), f); ) {
+		size_t n = strcspn(line, "\n");
+		bool whole = line[n] == '\n', at_start = start;
+
+		start = whole;	/* a long line comes in pieces */
+		if (!at_start || strncmp(line, "0::", 3))
+			continue;
+		/* cgroup names may hold a newline, printed as is: a second
+		 * "0::" line is a name's (as sockgauge.c's pid_workload) */
+		if (++zeros > 1)
+			break;
+		line[n] = '\0';
+		have = whole && line[3] == '/' && n - 3 < sz;
+		if (have)
+			memcpy(out, line + 3, n - 3 + 1);
+	}
+	fclose(f);
+	return have && zeros == 1;
+}
+
 /* The cgroup id of pid (its cgroup2 directory's inode), 0 if unknown. */
 static uint64_t pid_cgroup_id(uint32_t pid)
 {
 	static char root[256];
 	static bool have_root, looked;
-	char path[64], line[4096 + 8], full[4096 + 300];
+	char path[64], cg[4096 + 8], full[4096 + 300];
 	struct stat st;
-	FILE *f;
 
 	if (!looked) {
 		have_root = pw_cgroup2_mount("/proc/self/mountinfo", root, sizeof(root));
@@ -446,25 +474,10 @@ static uint64_t pid_cgroup_id(uint32_t pid)
 	if (!have_root)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (!pw_holder_cgroup_path(path, cg, sizeof(cg)))
 		return 0;
-	for (bool start = true; fgets(line, sizeof(line), f); ) {
-		size_t n = strcspn(line, "\n");
-		bool whole = line[n] == '\n';
-
-		/* a line's start only (a long path comes in pieces) */
-		if (!start || !whole || strncmp(line, "0::/", 4)) {
-			start = whole;
-			continue;
-		}
-		line[n] = '\0';
-		fclose(f);
-		snprintf(full, sizeof(full), "%s%s", root, line + 3);
-		return !stat(full, &st) ? (uint64_t)st.st_ino : 0;
-	}
-	fclose(f);
-	return 0;
+	snprintf(full, sizeof(full), "%s%s", root, cg);
+	return !stat(full, &st) ? (uint64_t)st.st_ino : 0;
 }
 
 static const char *proto_name(uint8_t proto)

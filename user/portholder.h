@@ -126,6 +126,10 @@ uint64_t pw_holder_netns_listings(void);
 void pw_holder_write(FILE *out, bool json, const struct pw_diag_req *r, int verdict,
 		     const struct pw_port_sock *s, uint32_t pid, const char *comm,
 		     const struct pw_workload *w, uint64_t cg);
+/* The cgroup2 path of a /proc/PID/cgroup file into out: its one "0::/"
+ * line; false when there is none, it does not fit, or there is a second
+ * "0::" line (a cgroup name's newline could forge it: as sockgauge). */
+bool pw_holder_cgroup_path(const char *file, char *out, size_t sz);
 /* Diagnoses written without their workload: longer than 64 KiB with it. */
 uint64_t pw_holder_too_long(void);
 /* Lookups skipped over PW_HOLDER_PER_SEC so far (the worker's, read after

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <cmocka.h>
 
@@ -332,6 +333,37 @@ static void test_diagnose_batch(void **state)
 	free(buf);
 }
 
+static bool cg_of(const char *text, char *out, size_t sz)
+{
+	char path[] = "/tmp/pw_test_cgroupXXXXXX";
+	int fd = mkstemp(path);
+	bool r;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	r = pw_holder_cgroup_path(path, out, sz);
+	unlink(path);
+	return r;
+}
+
+/* The holder's cgroup: the one "0::/" line; a second "0::" line (a cgroup
+ * name with a newline) means none, as sockgauge decides. */
+static void test_cgroup_path(void **state)
+{
+	char out[4096 + 8];
+
+	(void)state;
+	assert_true(cg_of("0::/system.slice/a.service\n", out, sizeof(out)));
+	assert_string_equal(out, "/system.slice/a.service");
+	assert_true(cg_of("1:name=systemd:/x\n0::/b\n", out, sizeof(out)));
+	assert_string_equal(out, "/b");
+	assert_false(cg_of("0::/evil\n0::/kubepods.slice/victim\n", out, sizeof(out)));
+	assert_false(cg_of("0::/a\n0::x\n", out, sizeof(out)));
+	assert_false(cg_of("1:cpu:/a\n", out, sizeof(out)));
+	assert_false(cg_of("0::/a\n", out, 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_write_long_workload),
 		cmocka_unit_test(test_ask_budget),
 		cmocka_unit_test(test_diagnose_batch),
+		cmocka_unit_test(test_cgroup_path),
 	};
 
 	return cmocka_run_group_tests_name("test_portholder", tests, NULL, NULL);
