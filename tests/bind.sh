@@ -4,8 +4,6 @@
 # integration.sh, judges only its own cgroup's processes (--cgroup) and
 # checks events, summary and metrics exactly against its clients' own counts.
 
-BIND_METRICS_PORT=${METRICS_PORT:-19099}
-
 # ops_need [udp]: SKIP where the kernel cannot give these hooks (decided
 # from the kernel, not from portwatch): the syscall tracepoints in tracefs;
 # for UDP autobind also bpf_task_pt_regs (5.15+)
@@ -37,7 +35,7 @@ check_bind_trigger() {
 	local addr=$1 fam pid want
 	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	pw_start -j --ops bind --cgroup "$OWN_CG" -l "127.0.0.1:$BIND_METRICS_PORT"
+	pw_start -j --ops bind --cgroup "$OWN_CG" -l "127.0.0.1:$METRICS_PORT"
 	must in_ns "$TRIGGER" --addr "$addr" --port 18091 bind0 --count 14 > "$T/t"
 	must in_ns "$TRIGGER" --addr "$addr" --port 18092 bind0 --no-port --count 13 > "$T/np"
 	pid=$(truth '.[0].pid' "$T/t")
@@ -46,7 +44,7 @@ check_bind_trigger() {
 	check_eq "bind failures with IP_BIND_ADDRESS_NO_PORT (the scenario)" 0 \
 		"$(truth 'map(select(.mode == "bind0/bind") | .errors.EADDRINUSE // 0) | add' "$T/np")"
 	wait_count "$T/pw.out" '"op":"bind"' "$want" 10
-	curl -s --max-time 5 "http://127.0.0.1:$BIND_METRICS_PORT/metrics" > "$T/metrics"
+	curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" > "$T/metrics"
 	pw_stop
 	fam=$(case $addr in *:*) echo inet6 ;; *) echo inet ;; esac)
 	op_events bind > "$T/ev"

@@ -17,6 +17,7 @@ struct entry {
 	uint8_t cause;
 	uint8_t op;		/* enum pw_op */
 	uint8_t saddr[16];	/* a bind's address asked for, else zero */
+	uint16_t sport;		/* a bind_port's port asked for, else zero */
 	bool used;
 	bool no_dest;		/* PW_NO_DEST: dest holds nothing */
 	/* state */
@@ -72,12 +73,18 @@ static const uint8_t *key_saddr(const struct pw_event *e)
 	return e->op == PW_OP_BIND || e->op == PW_OP_BIND_PORT ? e->saddr : none;
 }
 
+/* A bind_port's port is part of its key (the text line's DEST shows it). */
+static uint16_t key_sport(const struct pw_event *e)
+{
+	return e->op == PW_OP_BIND_PORT ? e->sport : 0;
+}
+
 static bool same_key(const struct entry *s, const struct pw_event *e)
 {
 	return s->pid == e->pid && s->ret == e->ret && s->dest.family == e->family &&
 	       s->dest.port == e->dport && s->cause == e->cause && s->op == e->op &&
 	       !memcmp(s->dest.addr, e->daddr, 16) && s->no_dest == !!(e->flags & PW_NO_DEST) &&
-	       !memcmp(s->saddr, key_saddr(e), 16);
+	       !memcmp(s->saddr, key_saddr(e), 16) && s->sport == key_sport(e);
 }
 
 static uint64_t hash(const struct pw_event *e)
@@ -88,6 +95,7 @@ static uint64_t hash(const struct pw_event *e)
 
 	h = pw_fnv1a(h, e->daddr, 16);
 	h = pw_fnv1a(h, key_saddr(e), 16);
+	h ^= (uint64_t)key_sport(e) * PW_GOLDEN64;
 	return h ^ h >> 29;
 }
 
@@ -123,6 +131,7 @@ static struct entry *lookup(struct pw_fold *f, const struct pw_event *e)
 		s->cause = e->cause;
 		s->op = e->op;
 		memcpy(s->saddr, key_saddr(e), 16);
+		s->sport = key_sport(e);
 		s->no_dest = !!(e->flags & PW_NO_DEST);
 		memcpy(s->comm, e->comm, PW_COMM_LEN);
 	}
@@ -172,9 +181,12 @@ static void emit(struct pw_fold *f, struct entry *s, uint64_t end_ns, FILE *out)
 		if (s->op != PW_OP_CONNECT) {
 			/* as the text line's DEST: the op, a bind's address */
 			sb_puts(&sb, pw_op_name(s->op) ? pw_op_name(s->op) : "?");
-			if (s->op == PW_OP_BIND || s->op == PW_OP_BIND_PORT) {
+			if (s->op == PW_OP_BIND) {
 				sb_putc(&sb, ' ');
 				sb_addr(&sb, s->dest.family, s->saddr);
+			} else if (s->op == PW_OP_BIND_PORT) {
+				sb_putc(&sb, ' ');
+				sb_dest(&sb, s->dest.family, s->saddr, s->sport);
 			}
 		} else if (s->no_dest) {
 			sb_putc(&sb, '-');

@@ -27,8 +27,25 @@
 struct pw_holder_asks {
 	struct pw_dest_limit *lim;	/* bind_port: (netns, family, proto, port) */
 	struct pw_dest_limit *lim0;	/* bind: (netns, family, address, proto) */
-	uint64_t limited, no_room;
+	uint64_t limited, no_room, over_budget;
+	/* the budget: PW_HOLDER_PER_SEC asks a second of event time, of
+	 * which PW_SCOPE_PER_SEC bind(addr, 0) ones */
+	uint64_t window_ns;	/* the second's start (an event's ts_ns), 0: none yet */
+	int tokens, scope_tokens;
 };
+
+/* Is there budget left in e's second for an ask (scope: a bind(addr, 0)
+ * one)? Refills at the first event a second after the window's start;
+ * an event older than the window (another CPU's) counts in it. */
+static bool budget_left(struct pw_holder_asks *a, uint64_t ts_ns, bool scope)
+{
+	if (!a->window_ns || (ts_ns > a->window_ns && ts_ns - a->window_ns >= 1000000000ull)) {
+		a->window_ns = ts_ns ? ts_ns : 1;
+		a->tokens = PW_HOLDER_PER_SEC;
+		a->scope_tokens = PW_SCOPE_PER_SEC;
+	}
+	return a->tokens > 0 && (!scope || a->scope_tokens > 0);
+}
 
 struct pw_holder_asks *pw_holder_asks_new(void)
 {
@@ -64,6 +81,12 @@ void pw_holder_ask(struct pw_holder_asks *a, struct pw_mailbox *mb, const struct
 
 	if (e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)
 		return;	/* SCTP, UDP-Lite...: the event only */
+	/* the budget before the mailbox: a burst on many ports cannot fill
+	 * the queue other diagnoses share (nor mark its ports as asked) */
+	if (!budget_left(a, e->ts_ns, e->op == PW_OP_BIND)) {
+		a->over_budget++;
+		return;
+	}
 	due = e->op == PW_OP_BIND_PORT
 		? pw_dest_limit_due(a->lim, e->netns, e->family, key, e->sport, e->ts_ns,
 				    PW_HOLDER_EVERY_NS)
@@ -76,6 +99,8 @@ void pw_holder_ask(struct pw_holder_asks *a, struct pw_mailbox *mb, const struct
 		a->limited++;
 	if (due != 1)
 		return;
+	a->tokens--;
+	a->scope_tokens -= e->op == PW_OP_BIND;
 	pw_dest_set(&r.dest, e->family, e->saddr, e->sport);
 	memcpy(r.comm, e->comm, PW_COMM_LEN);
 	pw_mailbox_ask(mb, &r);	/* a full queue is counted there */
@@ -87,7 +112,7 @@ void pw_holder_asks_skips(const struct pw_holder_asks *a, struct pw_holder_skips
 {
 	s->limited = a ? a->limited : 0;
 	s->no_room = a ? a->no_room : 0;
-	s->over_budget = over_budget;
+	s->over_budget = (a ? a->over_budget : 0) + __atomic_load_n(&over_budget, __ATOMIC_RELAXED);
 }
 
 void pw_holder_skips_say(const struct pw_holder_asks *a)
@@ -103,6 +128,10 @@ void pw_holder_skips_say(const struct pw_holder_asks *a)
 			(unsigned long long)s.limited, PW_HOLDER_EVERY_NS / 1000000000,
 			(unsigned long long)s.no_room, (unsigned long long)s.over_budget,
 			PW_HOLDER_PER_SEC, PW_SCOPE_PER_SEC);
+	if (pw_holder_too_long())
+		fprintf(stderr, "portwatch: %llu bind diagnoses written without their workload "
+			"(longer than 64 KiB with it)\n",
+			(unsigned long long)pw_holder_too_long());
 }
 
 uint64_t pw_holder_over_budget(void)
@@ -123,13 +152,17 @@ const char *pw_holder_verdict_name(int v)
 	}
 }
 
-/* The first socket satisfying want, one with a process first. */
-static int pick_first(const struct pw_port_sock *s, size_t n, int lo, int hi, int want)
+/* The first socket satisfying want, one with a process first. The kernel
+ * never draws a port of ip_local_reserved_ports: one there was bound
+ * explicitly, not ephemeral. */
+static int pick_first(const struct pw_port_sock *s, size_t n, int lo, int hi,
+		      const uint8_t *reserved, int want)
 {
 	int any = -1;
 
 	for (size_t i = 0; i < n; i++) {
-		bool in = s[i].sport >= lo && s[i].sport <= hi;
+		bool in = s[i].sport >= lo && s[i].sport <= hi &&
+			!(reserved && pw_port_test(reserved, s[i].sport));
 		bool ok = want == PW_HOLDER_LISTENER ? s[i].state == PW_ST_LISTEN
 			: want == PW_HOLDER_EPHEMERAL ? in : true;
 
@@ -144,7 +177,7 @@ static int pick_first(const struct pw_port_sock *s, size_t n, int lo, int hi, in
 }
 
 int pw_holder_judge(const struct pw_port_sock *socks, size_t n, uint8_t proto, int lo, int hi,
-		    int *pick)
+		    const uint8_t *reserved, int *pick)
 {
 	static const int order[] = { PW_HOLDER_LISTENER, PW_HOLDER_EPHEMERAL, PW_HOLDER_BOUND };
 
@@ -152,7 +185,7 @@ int pw_holder_judge(const struct pw_port_sock *socks, size_t n, uint8_t proto, i
 	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
 		if (order[k] == PW_HOLDER_LISTENER && proto != IPPROTO_TCP)
 			continue;	/* UDP has no listeners */
-		if ((*pick = pick_first(socks, n, lo, hi, order[k])) >= 0)
+		if ((*pick = pick_first(socks, n, lo, hi, reserved, order[k])) >= 0)
 			return order[k];
 	}
 	return PW_HOLDER_NONE;
@@ -189,6 +222,7 @@ struct lookup {
 	size_t n;
 	struct pw_port_sock socks[PW_HOLDER_SOCKETS];
 	int pick;
+	bool reserved_ok;	/* the netns's list was read whole */
 	bool have_reserved;
 	char reserved[512];	/* the value to set */
 	struct pw_holder_list holders;
@@ -260,12 +294,31 @@ static bool fd_is_netns(int fd, uint64_t inode)
 	return !fstat(fd, &st) && (uint64_t)st.st_ino == inode;
 }
 
+/* Every process's netns, listed once per batch (pw_holder_diagnose) and
+ * shared by its lookups whose process is gone; the worker's. */
+static struct {
+	bool active, listed;
+	int n;
+	int *fds;
+	uint64_t *inodes;
+} nscache;
+static uint64_t netns_listings;	/* the worker's: pw_census_list_netns calls */
+
+static void nscache_end(void)
+{
+	for (int i = 0; i < nscache.n; i++)
+		close(nscache.fds[i]);
+	free(nscache.fds);
+	free(nscache.inodes);
+	memset(&nscache, 0, sizeof(nscache));
+}
+
 /* An fd of the netns with this inode: the refused process's if it is
  * still there, else any process's or /run/netns's; -1 if it is gone. */
 static int open_netns(uint32_t pid, uint64_t inode)
 {
-	uint64_t *inodes = NULL;
-	int *fds = NULL, n, fd;
+	bool active = nscache.active;
+	int fd;
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%u/ns/net", pid);
@@ -275,16 +328,24 @@ static int open_netns(uint32_t pid, uint64_t inode)
 	if (fd >= 0)
 		close(fd);
 	fd = -1;
-	n = pw_census_list_netns(&fds, &inodes);
-	for (int i = 0; i < n; i++) {
-		if (fd < 0 && inodes[i] == inode)
-			fd = fds[i];
-		else
-			close(fds[i]);
+	if (!nscache.listed) {
+		nscache.n = pw_census_list_netns(&nscache.fds, &nscache.inodes);
+		if (nscache.n < 0)
+			nscache.n = 0;
+		nscache.listed = true;
+		__atomic_add_fetch(&netns_listings, 1, __ATOMIC_RELAXED);
 	}
-	free(fds);
-	free(inodes);
+	for (int i = 0; i < nscache.n && fd < 0; i++)
+		if (nscache.inodes[i] == inode)
+			fd = fcntl(nscache.fds[i], F_DUPFD_CLOEXEC, 0);
+	if (!active)
+		nscache_end();	/* outside a batch: nothing kept */
 	return fd;
+}
+
+uint64_t pw_holder_netns_listings(void)
+{
+	return __atomic_load_n(&netns_listings, __ATOMIC_RELAXED);
 }
 
 int pw_holder_enter(const struct pw_diag_req *r, struct pw_ns_settings *set, char *err,
@@ -349,8 +410,10 @@ static void look_up(struct lookup *l, struct pw_ns_settings *set)
 				   sizeof(l->err));
 		if (!r) {
 			l->verdict = pw_holder_judge(l->socks, l->n, l->r->proto, l->lo, l->hi,
-						     &l->pick);
-			if (l->verdict == PW_HOLDER_EPHEMERAL)
+						     set->reserved, &l->pick);
+			l->reserved_ok = set->reserved_ok;
+			/* a value built on a list not read whole would wipe the rest */
+			if (l->verdict == PW_HOLDER_EPHEMERAL && set->reserved_ok)
 				l->have_reserved = pw_reserved_value(set->reserved, l->r->dest.port,
 								     l->reserved,
 								     sizeof(l->reserved));
@@ -367,14 +430,42 @@ static struct pw_holder_list *holder_list(void *arg, uint32_t i)
 	return &ls[i].holders;
 }
 
+bool pw_holder_cgroup_path(const char *file, char *out, size_t sz)
+{
+	char line[4096 + 8];
+	int zeros = 0;
+	bool have = false;
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return false;
+	for (bool start = true; fgets(line, sizeof(line), f); ) {
+		size_t n = strcspn(line, "\n");
+		bool whole = line[n] == '\n', at_start = start;
+
+		start = whole;	/* a long line comes in pieces */
+		if (!at_start || strncmp(line, "0::", 3))
+			continue;
+		/* cgroup names may hold a newline, printed as is: a second
+		 * "0::" line is a name's (as sockgauge.c's pid_workload) */
+		if (++zeros > 1)
+			break;
+		line[n] = '\0';
+		have = whole && line[3] == '/' && n - 3 < sz;
+		if (have)
+			memcpy(out, line + 3, n - 3 + 1);
+	}
+	fclose(f);
+	return have && zeros == 1;
+}
+
 /* The cgroup id of pid (its cgroup2 directory's inode), 0 if unknown. */
 static uint64_t pid_cgroup_id(uint32_t pid)
 {
 	static char root[256];
 	static bool have_root, looked;
-	char path[64], line[4096 + 8], full[4096 + 300];
+	char path[64], cg[4096 + 8], full[4096 + 300];
 	struct stat st;
-	FILE *f;
 
 	if (!looked) {
 		have_root = pw_cgroup2_mount("/proc/self/mountinfo", root, sizeof(root));
@@ -383,25 +474,10 @@ static uint64_t pid_cgroup_id(uint32_t pid)
 	if (!have_root)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (!pw_holder_cgroup_path(path, cg, sizeof(cg)))
 		return 0;
-	for (bool start = true; fgets(line, sizeof(line), f); ) {
-		size_t n = strcspn(line, "\n");
-		bool whole = line[n] == '\n';
-
-		/* a line's start only (a long path comes in pieces) */
-		if (!start || !whole || strncmp(line, "0::/", 4)) {
-			start = whole;
-			continue;
-		}
-		line[n] = '\0';
-		fclose(f);
-		snprintf(full, sizeof(full), "%s%s", root, line + 3);
-		return !stat(full, &st) ? (uint64_t)st.st_ino : 0;
-	}
-	fclose(f);
-	return 0;
+	snprintf(full, sizeof(full), "%s%s", root, cg);
+	return !stat(full, &st) ? (uint64_t)st.st_ino : 0;
 }
 
 static const char *proto_name(uint8_t proto)
@@ -549,10 +625,42 @@ static void out_text(struct sbuf *sb, const struct lookup *l, const struct pw_wo
 		sb_lit(sb, "; reserve it: sysctl -w net.ipv4.ip_local_reserved_ports=");
 		if (l->have_reserved)
 			sb_puts(sb, l->reserved);
-		else
+		else if (l->reserved_ok)
 			sb_printf(sb, "<the current list>,%u", r->dest.port);
+		else
+			sb_printf(sb, "<the current list>,%u (the current list could not be read)",
+				  r->dest.port);
 	}
 	sb_putc(sb, '\n');
+}
+
+static uint64_t too_long;	/* the worker's: written without the workload */
+
+/* One diagnosis into out. The worker is the only writer (the diagnose
+ * path, or the last requests after the join): one static buffer, as long
+ * as an event's line. One with the longest escaped workload strings that
+ * still does not fit goes without its workload, counted, never dropped. */
+static void write_one(FILE *out, const struct lookup *l, bool json, int64_t mono_to_real,
+		      const struct pw_workload *w, uint64_t cg)
+{
+	static char buf[65536];
+	struct sbuf sb;
+
+	for (int pass = 0; pass < 2; pass++) {
+		sb_init(&sb, buf, sizeof(buf));
+		if (json)
+			out_json(&sb, l, mono_to_real, w, cg);
+		else
+			out_text(&sb, l, w);
+		if (!sb.err) {
+			fwrite(buf, 1, sb.len, out);
+			return;
+		}
+		if (!w)
+			break;
+		__atomic_add_fetch(&too_long, 1, __ATOMIC_RELAXED);
+		w = NULL;
+	}
 }
 
 static void out_one(FILE *out, const struct lookup *l, bool json, int64_t mono_to_real,
@@ -561,86 +669,104 @@ static void out_one(FILE *out, const struct lookup *l, bool json, int64_t mono_t
 	const struct pw_holder_acc *h = l->holders.nh ? &l->holders.h[0] : NULL;
 	const struct pw_workload *w = NULL;
 	uint64_t cg = h ? pid_cgroup_id(h->pid) : 0;
-	char buf[4096 + 1024];
-	struct sbuf sb;
 
 	if (wl && cg)
 		w = pw_workloads_get(wl, cg, pw_clock_ns(CLOCK_MONOTONIC));
-	sb_init(&sb, buf, sizeof(buf));
-	if (json)
-		out_json(&sb, l, mono_to_real, w, cg);
-	else
-		out_text(&sb, l, w);
-	if (!sb.err)
-		fwrite(buf, 1, sb.len, out);
+	write_one(out, l, json, mono_to_real, w, cg);
 }
 
-/* Lookups left this second: PW_HOLDER_PER_SEC in all, of which at most
- * PW_SCOPE_PER_SEC bind(addr, 0) ones (each dumps every socket of the
- * netns, where a port's lookup has the kernel filter on the port). */
-static bool take_token(bool scope)
+void pw_holder_write(FILE *out, bool json, const struct pw_diag_req *r, int verdict,
+		     const struct pw_port_sock *s, uint32_t pid, const char *comm,
+		     const struct pw_workload *w, uint64_t cg)
 {
-	static int64_t refill_ns;
-	static int tokens, scope_tokens;
-	int64_t now = pw_clock_ns(CLOCK_MONOTONIC);
+	static struct lookup l;
+	struct pw_holder_acc h = { .pid = pid, .n = 1 };
 
-	if (!refill_ns || now - refill_ns >= 1000000000) {
-		tokens = PW_HOLDER_PER_SEC;
-		scope_tokens = PW_SCOPE_PER_SEC;
-		refill_ns = now;
-	}
-	if (!tokens || (scope && !scope_tokens))
-		return false;
-	tokens--;
-	scope_tokens -= scope;
-	return true;
+	memset(&l, 0, sizeof(l));
+	l.r = r;
+	l.verdict = verdict;
+	l.lo = 40000;
+	l.hi = 40009;
+	l.sockets = 1;
+	l.n = 1;
+	l.socks[0] = *s;
+	l.pick = 0;
+	l.reserved_ok = true;
+	memcpy(h.comm, comm, strnlen(comm, PW_COMM_LEN));
+	l.holders.h = &h;
+	l.holders.nh = 1;
+	write_one(out, &l, json, 0, w, cg);
+}
+
+uint64_t pw_holder_too_long(void)
+{
+	return __atomic_load_n(&too_long, __ATOMIC_RELAXED);
+}
+
+/* Bind requests waiting for the next batch (the worker's): at most
+ * PW_HOLDER_BATCH, one batch every PW_HOLDER_BATCH_NS. */
+static struct pw_diag_req pending[PW_HOLDER_BATCH];
+static size_t npending;
+static int64_t last_batch_ns;
+
+int64_t pw_holder_due_ns(void)
+{
+	return npending ? last_batch_ns + PW_HOLDER_BATCH_NS : 0;
 }
 
 size_t pw_holder_diagnose(struct pw_diag_req *reqs, size_t n, FILE *out, bool json,
-			  int64_t mono_to_real, struct pw_workloads *wl)
+			  int64_t mono_to_real, struct pw_workloads *wl, bool flush)
 {
 	struct lookup *ls = NULL;
 	struct pw_ns_settings *set = NULL;
 	struct pw_inode_tab itab = { 0 };
-	struct pw_diag_req mine[PW_HOLDER_PER_SEC];
-	size_t left = 0, nl = 0;
-
-	size_t nb = 0;
+	struct pw_diag_req *mine[PW_HOLDER_BATCH];
+	size_t left = 0, nl = 0, nb = 0;
+	int64_t now;
 
 	for (size_t i = 0; i < n; i++) {
 		if (reqs[i].op != PW_OP_BIND_PORT && reqs[i].op != PW_OP_BIND)
 			reqs[left++] = reqs[i];
-		else if (nl + nb < PW_HOLDER_PER_SEC && take_token(reqs[i].op == PW_OP_BIND))
-			mine[reqs[i].op == PW_OP_BIND ? PW_HOLDER_PER_SEC - ++nb : nl++] = reqs[i];
+		else if (npending < PW_HOLDER_BATCH)
+			pending[npending++] = reqs[i];
 		else
 			__atomic_add_fetch(&over_budget, 1, __ATOMIC_RELAXED);
 	}
-	if (!nl && !nb)
+	now = pw_clock_ns(CLOCK_MONOTONIC);
+	if (!npending || (!flush && last_batch_ns && now - last_batch_ns < PW_HOLDER_BATCH_NS))
 		return left;
+	last_batch_ns = now;
+	/* the batch: bind(addr, 0) ones at the end of mine */
+	for (size_t i = 0; i < npending; i++)
+		mine[pending[i].op == PW_OP_BIND ? PW_HOLDER_BATCH - ++nb : nl++] = &pending[i];
 	ls = calloc(nl ? nl : 1, sizeof(*ls));
 	set = malloc(sizeof(*set));
 	if (!ls || !set) {
 		__atomic_add_fetch(&over_budget, nl + nb, __ATOMIC_RELAXED);
 		goto out;
 	}
+	nscache.active = true;	/* one netns listing for the batch */
 	/* bind(addr, 0): the range's ports for that address (bindscope.c) */
 	for (size_t i = 0; i < nb; i++)
-		pw_bind_scope_diagnose(&mine[PW_HOLDER_PER_SEC - 1 - i], set, out, json,
+		pw_bind_scope_diagnose(mine[PW_HOLDER_BATCH - 1 - i], set, out, json,
 				       mono_to_real);
 	for (size_t i = 0; i < nl; i++) {
-		ls[i].r = &mine[i];
+		ls[i].r = mine[i];
 		look_up(&ls[i], set);
 		if (ls[i].pick >= 0 && ls[i].socks[ls[i].pick].inode)
 			pw_inode_tab_add(&itab, ls[i].socks[ls[i].pick].inode, i);
 	}
+	nscache_end();
 	/* one walk of /proc for every holder of the batch */
-	pw_holders_scan(&itab, holder_list, ls);
+	if (itab.n)
+		pw_holders_scan(&itab, holder_list, ls);
 	for (size_t i = 0; i < nl; i++) {
 		pw_holder_list_sort(&ls[i].holders);
 		out_one(out, &ls[i], json, mono_to_real, wl);
 		free(ls[i].holders.h);
 	}
 out:
+	npending = 0;
 	pw_inode_tab_free(&itab);
 	free(set);
 	free(ls);

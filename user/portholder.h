@@ -24,6 +24,8 @@
 #define PW_HOLDER_PER_SEC	32	/* lookups a second (burst of as many) */
 #define PW_SCOPE_PER_SEC	4	/* of which bind(addr, 0) ones (whole-netns dumps) */
 #define PW_HOLDER_SOCKETS	8	/* sockets on the port kept per lookup */
+#define PW_HOLDER_BATCH_NS	500000000	/* the worker looks up at most this often */
+#define PW_HOLDER_BATCH		(2 * PW_HOLDER_PER_SEC)	/* requests kept for a batch */
 
 /* ---- consumer side ---- */
 struct pw_holder_asks;
@@ -37,7 +39,7 @@ void pw_holder_ask(struct pw_holder_asks *a, struct pw_mailbox *mb, const struct
 struct pw_holder_skips {
 	uint64_t limited;	/* the same port within PW_HOLDER_EVERY_NS */
 	uint64_t no_room;	/* no room in the rate limit table */
-	uint64_t over_budget;	/* worker: over PW_HOLDER_PER_SEC (pw_holder_over_budget) */
+	uint64_t over_budget;	/* over PW_HOLDER_PER_SEC (asks), or PW_HOLDER_BATCH (worker) */
 };
 void pw_holder_asks_skips(const struct pw_holder_asks *a, struct pw_holder_skips *s);
 /* At the end (after the join): one stderr line if any lookup was skipped. */
@@ -45,6 +47,7 @@ void pw_holder_skips_say(const struct pw_holder_asks *a);
 
 /* ---- worker side ---- */
 struct pw_workloads;
+struct pw_workload;
 
 /* One socket on the port, as sock_diag showed it. */
 struct pw_port_sock {
@@ -56,18 +59,19 @@ struct pw_port_sock {
 
 enum pw_holder_verdict {
 	PW_HOLDER_NONE = 0,	/* nothing holds the port now */
-	PW_HOLDER_EPHEMERAL,	/* a non-listening socket, port in the range */
+	PW_HOLDER_EPHEMERAL,	/* a non-listening socket, port in the range, not reserved */
 	PW_HOLDER_LISTENER,	/* a listener (TCP LISTEN) */
-	PW_HOLDER_BOUND,	/* another socket, port outside the range */
+	PW_HOLDER_BOUND,	/* another socket, port outside the range or reserved */
 	PW_HOLDER_UNKNOWN,	/* the netns or its sockets could not be read */
 };
 const char *pw_holder_verdict_name(int v);
 
 /* The sockets a dump found on the port, judged. Pure: no I/O. socks: the
- * first n kept (at most PW_HOLDER_SOCKETS); *pick: the index of the one
- * to name (-1: none). */
+ * first n kept (at most PW_HOLDER_SOCKETS); reserved: the netns's
+ * ip_local_reserved_ports bitmap (NULL: none), whose ports are never
+ * ephemeral; *pick: the index of the one to name (-1: none). */
 int pw_holder_judge(const struct pw_port_sock *socks, size_t n, uint8_t proto, int lo, int hi,
-		    int *pick);
+		    const uint8_t *reserved, int *pick);
 /* "a-b,c" of the reserved ports bitmap with port added, into buf; false
  * when it does not fit. Pure. */
 bool pw_reserved_value(const uint8_t *bits, unsigned int port, char *buf, size_t sz);
@@ -105,10 +109,29 @@ void pw_bind_scope_diagnose(const struct pw_diag_req *r, struct pw_ns_settings *
 			    bool json, int64_t mono_to_real);
 
 /* Take the PW_OP_BIND_PORT and PW_OP_BIND requests out of reqs (the others keep their
- * order, in front; returns how many are left), look up their holders and
- * write one diagnosis each to out. wl: the worker's resolver, or NULL. */
+ * order, in front; returns how many are left) into the next batch (over
+ * PW_HOLDER_BATCH: counted over budget). At most every PW_HOLDER_BATCH_NS,
+ * or now with flush, the batch: its holders looked up (one netns listing,
+ * one /proc fd walk) and one diagnosis each written to out. wl: the
+ * worker's resolver, or NULL. */
 size_t pw_holder_diagnose(struct pw_diag_req *reqs, size_t n, FILE *out, bool json,
-			  int64_t mono_to_real, struct pw_workloads *wl);
+			  int64_t mono_to_real, struct pw_workloads *wl, bool flush);
+/* When the waiting batch is due (CLOCK_MONOTONIC ns), 0: none waits. */
+int64_t pw_holder_due_ns(void);
+/* pw_census_list_netns calls of the lookups so far. */
+uint64_t pw_holder_netns_listings(void);
+/* One diagnosis of r naming holder pid (comm) of socket s, verdict v,
+ * workload w, as the worker writes it (range 40000-40009): the tests' way
+ * in to the formatting. */
+void pw_holder_write(FILE *out, bool json, const struct pw_diag_req *r, int verdict,
+		     const struct pw_port_sock *s, uint32_t pid, const char *comm,
+		     const struct pw_workload *w, uint64_t cg);
+/* The cgroup2 path of a /proc/PID/cgroup file into out: its one "0::/"
+ * line; false when there is none, it does not fit, or there is a second
+ * "0::" line (a cgroup name's newline could forge it: as sockgauge). */
+bool pw_holder_cgroup_path(const char *file, char *out, size_t sz);
+/* Diagnoses written without their workload: longer than 64 KiB with it. */
+uint64_t pw_holder_too_long(void);
 /* Lookups skipped over PW_HOLDER_PER_SEC so far (the worker's, read after
  * the join). */
 uint64_t pw_holder_over_budget(void);

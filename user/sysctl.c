@@ -96,10 +96,23 @@ int pw_ns_settings_read(struct pw_ns_settings *s, char *err, size_t errsz)
 	if (read_int("/proc/sys/net/ipv4/tcp_timestamps", &ts))
 		ts = 1;
 	s->timestamps = ts != 0;
-	memset(s->reserved, 0, sizeof(s->reserved));
-	/* a missing or odd reserved list only makes the range look bigger */
-	if (!pw_read_small("/proc/sys/net/ipv4/ip_local_reserved_ports", buf, sizeof(buf)) &&
-	    pw_census_parse_ports(buf, s->reserved) < 0)
-		memset(s->reserved, 0, sizeof(s->reserved));
+	/* a missing or odd reserved list only makes the range look bigger;
+	 * reserved_ok says whether a value built on it may be set */
+	s->reserved_ok = pw_reserved_read("/proc/sys/net/ipv4/ip_local_reserved_ports", buf,
+					  sizeof(buf), s->reserved);
 	return 0;
+}
+
+bool pw_reserved_read(const char *path, char *buf, size_t sz, uint8_t bits[PW_NPORTS / 8])
+{
+	memset(bits, 0, PW_NPORTS / 8);
+	if (pw_read_small(path, buf, sz))
+		return false;
+	if (strlen(buf) >= sz - 1)
+		return false;	/* the buffer is full: the list may go on */
+	if (pw_census_parse_ports(buf, bits) < 0) {
+		memset(bits, 0, PW_NPORTS / 8);
+		return false;
+	}
+	return true;
 }

@@ -62,17 +62,22 @@ static void post(struct pw_worker *w, FILE *mem, char **buf, size_t *len)
 	free(*buf);
 }
 
-static void take_requests(struct pw_worker *w)
+/* flush: the bind requests' batch now, whenever the last one was. */
+static void take_requests(struct pw_worker *w, bool flush)
 {
 	static struct pw_diag_req reqs[PW_MAILBOX_REQS];	/* the worker's copy */
 	size_t n = pw_mailbox_take_requests(w->mb, reqs), len = 0;
+	int64_t due = pw_holder_due_ns();
 	char *buf = NULL;
 	FILE *mem;
 
-	if (!n || !(mem = open_memstream(&buf, &len)))
+	if (!n && (!due || (!flush && pw_clock_ns(CLOCK_MONOTONIC) < due)))
 		return;
-	/* a refused fixed port's holder (portholder.h): those requests out */
-	n = pw_holder_diagnose(reqs, n, mem, w->env->json, w->mono_to_real, w->src.wl);
+	if (!(mem = open_memstream(&buf, &len)))
+		return;
+	/* a refused fixed port's holder (portholder.h): those requests out,
+	 * looked up in batches */
+	n = pw_holder_diagnose(reqs, n, mem, w->env->json, w->mono_to_real, w->src.wl, flush);
 	pw_pressure_diagnose(w->pressure, reqs, n, mem, w->env->json, w->mono_to_real);
 	post(w, mem, &buf, &len);
 }
@@ -80,7 +85,7 @@ static void take_requests(struct pw_worker *w)
 void pw_worker_last_requests(struct pw_worker *w)
 {
 	if (w->pressure && !pw_worker_stuck())
-		take_requests(w);
+		take_requests(w, true);
 }
 
 static const struct pw_workload *metrics_workload(void *arg, uint64_t cgroup_id)
@@ -155,6 +160,9 @@ static int wait_ms(const struct pw_worker *w, const struct schedule *s, int64_t 
 	if (s->table && s->table - now < wait)
 		wait = s->table - now;
 	due = w->http ? pw_http_deadline(w->http) : 0;	/* a request's headers */
+	if (due && due - now < wait)
+		wait = due - now;
+	due = w->pressure ? pw_holder_due_ns() : 0;	/* the bind requests' batch */
 	if (due && due - now < wait)
 		wait = due - now;
 	if (wait < 0)
@@ -232,7 +240,7 @@ static void *worker_main(void *arg)
 		if (pw_mailbox_worker_stopping(w->mb))
 			break;
 		if (w->pressure)
-			take_requests(w);
+			take_requests(w, false);
 		if (w->http)
 			pw_http_run(w->http);
 		now = pw_clock_ns(CLOCK_MONOTONIC);

@@ -165,6 +165,37 @@ static void test_fold_ops(void **state)
 	pw_fold_free(f);
 }
 
+/* bind_port failures of one pid and address on two ports: a key each,
+ * each line naming its ADDR:PORT as the text line's DEST does. */
+static void test_fold_bind_port(void **state)
+{
+	struct pw_fold *f = pw_fold_new(64);
+	struct pw_event e;
+	FILE *m = mem();
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		for (int k = 0; k < 2; k++) {
+			ev(&e, 5, 0, SEC + i);
+			memset(e.daddr, 0, sizeof(e.daddr));
+			e.op = PW_OP_BIND_PORT;
+			e.flags = PW_NO_DEST;
+			e.ret = -98;
+			e.cause = PW_CAUSE_OTHER;
+			memcpy(e.saddr, "\x7f\x00\x00\x01", 4);
+			e.sport = k ? 8081 : 8080;
+			pw_fold_event(f, &e, m);
+		}
+	}
+	pw_fold_flush(f, 0, true, m);
+	fclose(m);
+	assert_int_equal(pw_fold_printed(f), 6);
+	assert_int_equal(pw_fold_folded(f), 4);
+	assert_non_null(strstr(out, "  ... 2 more  gen[5] -> bind_port 127.0.0.1:8080 other (0.0 s)\n"));
+	assert_non_null(strstr(out, "  ... 2 more  gen[5] -> bind_port 127.0.0.1:8081 other (0.0 s)\n"));
+	pw_fold_free(f);
+}
+
 /* More keys than slots: the rest fold into one "other" line; the
  * accounting stays exact whatever comes. */
 static void test_fold_table_full(void **state)
@@ -269,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_fold_table_full),
 		cmocka_unit_test(test_fold_no_dest),
 		cmocka_unit_test(test_fold_ops),
+		cmocka_unit_test(test_fold_bind_port),
 		cmocka_unit_test(test_thousands),
 		cmocka_unit_test(test_dest_limit),
 	};

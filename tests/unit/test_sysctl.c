@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "sysctl.h"
@@ -119,6 +121,56 @@ static void test_settings_own_netns(void **state)
 	fclose(f);
 }
 
+static void write_file(const char *path, const char *s, size_t n)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(s, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* A reserved list read whole and parsed is ok; a failed read, a bad list
+ * or one that fills the buffer (cut: it may go on) is not, and a value
+ * built on it would wipe the rest of the list. */
+static void test_reserved_read(void **state)
+{
+	static uint8_t bits[PW_NPORTS / 8], want[PW_NPORTS / 8];
+	static char buf[65536], big[70000];
+	char path[] = "/tmp/pw_test_reservedXXXXXX";
+	int fd = mkstemp(path);
+	size_t n = 0;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	write_file(path, "8000-8010,9000\n", 15);
+	assert_true(pw_reserved_read(path, buf, sizeof(buf), bits));
+	memset(want, 0, sizeof(want));
+	assert_int_equal(pw_census_parse_ports("8000-8010,9000", want), 12);
+	assert_memory_equal(bits, want, sizeof(want));
+	/* empty: ok, nothing reserved */
+	write_file(path, "\n", 1);
+	assert_true(pw_reserved_read(path, buf, sizeof(buf), bits));
+	memset(want, 0, sizeof(want));
+	assert_memory_equal(bits, want, sizeof(want));
+	/* a bad list: not ok, nothing kept */
+	write_file(path, "8000,x\n", 7);
+	assert_false(pw_reserved_read(path, buf, sizeof(buf), bits));
+	assert_memory_equal(bits, want, sizeof(want));
+	/* a list longer than the buffer, valid where it is cut: not ok */
+	for (unsigned int p = 1; n < sizeof(big) - 8; p += 2)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "%u,", p);
+	big[n - 1] = '\n';
+	write_file(path, big, n);
+	assert_false(pw_reserved_read(path, buf, sizeof(buf), bits));
+	/* one that fits in a buffer of its size plus one: ok */
+	assert_true(pw_reserved_read(path, big, sizeof(big), bits));
+	unlink(path);
+	/* unreadable: not ok */
+	assert_false(pw_reserved_read("/nonexistent", buf, sizeof(buf), bits));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_ports_bad),
 		cmocka_unit_test(test_read_small),
 		cmocka_unit_test(test_settings_own_netns),
+		cmocka_unit_test(test_reserved_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
