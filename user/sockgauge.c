@@ -19,298 +19,13 @@
 #include "holders.h"
 #include "metrics.h"
 #include "sockgauge.h"
+#include "sockgauge_internal.h"
 #include "sysctl.h"
 #include "util.h"
 #include "workload.h"
 
 /* workload ids of the fixed label sets */
 enum { WL_NOPROC, WL_NONE, WL_FIRST };
-
-static const unsigned int state_of[PW_SOCK_STATES] = {
-	PW_ST_ESTABLISHED, PW_ST_SYN_SENT, PW_ST_TIME_WAIT,
-};
-
-int pw_sock_state_index(unsigned int s)
-{
-	for (int i = 0; i < PW_SOCK_STATES; i++)
-		if (state_of[i] == s)
-			return i;
-	return -1;
-}
-
-const char *pw_sock_state_name(unsigned int i)
-{
-	return i < PW_SOCK_STATES ? pw_tcp_state_name(state_of[i]) : NULL;
-}
-
-/* ---- the ranking (pure) ---- */
-
-struct wl_span {
-	uint32_t wl;
-	size_t start, end;	/* its entries in agg */
-	uint64_t total;
-};
-
-static const char *const *rank_labels;
-static const struct pw_dest *rank_dests;
-
-static uint64_t agg_total(const struct pw_sock_agg *a)
-{
-	return (uint64_t)a->n[0] + a->n[1] + a->n[2];
-}
-
-/* By workload, then most sockets first, then destination (stable). */
-static int cmp_agg(const void *x, const void *y)
-{
-	const struct pw_sock_agg *a = x, *b = y;
-	uint64_t ta = agg_total(a), tb = agg_total(b);
-	int c;
-
-	if (a->wl != b->wl)
-		return a->wl < b->wl ? -1 : 1;
-	if (ta != tb)
-		return ta > tb ? -1 : 1;
-	if (a->dest_id == b->dest_id)
-		return 0;
-	if (!a->dest_id || !b->dest_id)	/* "(other)" last */
-		return a->dest_id ? -1 : 1;
-	c = (int)rank_dests[a->dest_id].family - (int)rank_dests[b->dest_id].family;
-	if (c)
-		return c;
-	c = memcmp(rank_dests[a->dest_id].addr, rank_dests[b->dest_id].addr, 16);
-	if (c)
-		return c;
-	return (int)rank_dests[a->dest_id].port - (int)rank_dests[b->dest_id].port;
-}
-
-/* By workload, then destination id: equal ones side by side. */
-static int cmp_key(const void *x, const void *y)
-{
-	const struct pw_sock_agg *a = x, *b = y;
-
-	if (a->wl != b->wl)
-		return a->wl < b->wl ? -1 : 1;
-	return (a->dest_id > b->dest_id) - (a->dest_id < b->dest_id);
-}
-
-/* Most sockets first, then labels. */
-static int cmp_span(const void *x, const void *y)
-{
-	const struct wl_span *a = x, *b = y;
-
-	if (a->total != b->total)
-		return a->total > b->total ? -1 : 1;
-	return strcmp(rank_labels[a->wl], rank_labels[b->wl]);
-}
-
-static void add_n(uint32_t *to, const uint32_t *n)
-{
-	for (int s = 0; s < PW_SOCK_STATES; s++)
-		to[s] += n[s];
-}
-
-/* The rows of one workload (at most top + 1). */
-static size_t span_rows(const struct pw_sock_agg *agg, const struct wl_span *w, size_t top)
-{
-	size_t named = 0;
-	bool rest = false;
-
-	for (size_t i = w->start; i < w->end; i++) {
-		if (agg[i].dest_id && named < top)
-			named++;
-		else
-			rest = true;
-	}
-	return named + rest;
-}
-
-size_t pw_sock_rank(struct pw_sock_agg *agg, size_t n, const char *const *labels,
-		    const struct pw_dest *dests, size_t top, size_t max_rows,
-		    struct pw_sock_row *rows, size_t *folded)
-{
-	struct wl_span *sp;
-	size_t nsp = 0, nr = 0, m = 0;
-	uint32_t other[PW_SOCK_STATES] = { 0 };
-	bool full = false, have_other = false;
-
-	*folded = 0;
-	if (!n || !max_rows)
-		return 0;
-	rank_labels = labels;
-	rank_dests = dests;
-	/* merge equal (workload, destination) entries */
-	qsort(agg, n, sizeof(*agg), cmp_key);
-	for (size_t i = 0; i < n; i++) {
-		if (m && agg[m - 1].wl == agg[i].wl && agg[m - 1].dest_id == agg[i].dest_id)
-			add_n(agg[m - 1].n, agg[i].n);
-		else
-			agg[m++] = agg[i];
-	}
-	n = m;
-	qsort(agg, n, sizeof(*agg), cmp_agg);	/* merged totals: order again */
-	sp = calloc(n, sizeof(*sp));
-	if (!sp)
-		return 0;
-	for (size_t i = 0, j; i < n; i = j) {
-		sp[nsp].wl = agg[i].wl;
-		sp[nsp].start = i;
-		for (j = i; j < n && agg[j].wl == agg[i].wl; j++)
-			sp[nsp].total += agg_total(&agg[j]);
-		sp[nsp++].end = j;
-	}
-	qsort(sp, nsp, sizeof(*sp), cmp_span);
-	for (size_t w = 0; w < nsp; w++) {
-		size_t need = span_rows(agg, &sp[w], top), named = 0;
-		uint32_t rest[PW_SOCK_STATES] = { 0 };
-		bool have_rest = false;
-
-		/* one row kept for the folded workloads if any is folded */
-		if (full || nr + need + (w + 1 < nsp) > max_rows) {
-			full = true;
-			(*folded)++;
-			for (size_t i = sp[w].start; i < sp[w].end; i++)
-				add_n(other, agg[i].n);
-			have_other = true;
-			continue;
-		}
-		for (size_t i = sp[w].start; i < sp[w].end; i++) {
-			const struct pw_sock_agg *a = &agg[i];
-
-			if (a->dest_id && named < top) {
-				named++;
-				rows[nr] = (struct pw_sock_row){ .labels = labels[a->wl],
-								 .dest = dests[a->dest_id] };
-				memcpy(rows[nr++].n, a->n, sizeof(a->n));
-				continue;
-			}
-			add_n(rest, a->n);
-			have_rest = true;
-		}
-		/* its "(other)" after its named rows */
-		if (have_rest) {
-			rows[nr] = (struct pw_sock_row){ .labels = labels[sp[w].wl], .other = true };
-			memcpy(rows[nr++].n, rest, sizeof(rest));
-		}
-	}
-	if (have_other && nr < max_rows) {
-		rows[nr] = (struct pw_sock_row){ .labels = PW_SOCK_OTHER_LABELS, .other = true };
-		memcpy(rows[nr++].n, other, sizeof(other));
-	}
-	free(sp);
-	return nr;
-}
-
-/* ---- interned strings: a workload's labels, a cgroup path ---- */
-
-struct intern_ent {
-	uint64_t h;
-	uint32_t idx1;		/* index + 1; 0: empty */
-	uint32_t val;
-};
-
-struct intern {
-	struct pw_htab ix;
-	char **s;
-	uint32_t *val, *val2;
-	size_t n, cap;
-};
-
-struct intern_key {
-	const struct intern *t;
-	const char *s;
-	uint64_t h;
-};
-
-static enum pw_htab_slot intern_classify(const void *slot, const void *key)
-{
-	const struct intern_ent *e = slot;
-	const struct intern_key *k = key;
-
-	if (!e->idx1)
-		return PW_HT_EMPTY;
-	return k && e->h == k->h && !strcmp(k->t->s[e->idx1 - 1], k->s) ? PW_HT_MATCH
-									 : PW_HT_TAKEN;
-}
-
-static int intern_grow(struct intern *t)
-{
-	size_t sz = t->ix.slots ? pw_htab_slots(&t->ix) * 2 : 64;
-	struct pw_htab ix;
-	bool found;
-
-	if (pw_htab_init(&ix, sz, sizeof(struct intern_ent), 0))
-		return -ENOMEM;
-	for (size_t i = 0; t->ix.slots && i < pw_htab_slots(&t->ix); i++) {
-		const struct intern_ent *e = pw_htab_at(&t->ix, i);
-
-		if (e->idx1)
-			*(struct intern_ent *)pw_htab_find(&ix, e->h, intern_classify, NULL,
-							   &found) = *e;
-	}
-	pw_htab_free(&t->ix);
-	t->ix = ix;
-	return 0;
-}
-
-/* The index of s (a copy made if new, with value val); *isnew; -ENOMEM. */
-static long intern(struct intern *t, const char *s, uint32_t val, bool *isnew)
-{
-	struct intern_key k = { t, s, pw_fnv1a_str(PW_FNV1A_INIT, s) };
-	struct intern_ent *e;
-	bool found;
-
-	*isnew = false;
-	if ((t->n + 1) * 2 > pw_htab_slots(&t->ix) && intern_grow(t))
-		return -ENOMEM;
-	e = pw_htab_find(&t->ix, k.h, intern_classify, &k, &found);
-	if (found)
-		return e->idx1 - 1;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		char **ns = realloc(t->s, cap * sizeof(*ns));
-		uint32_t *nv;
-
-		if (!ns)
-			return -ENOMEM;
-		t->s = ns;
-		nv = realloc(t->val, cap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		t->val = nv;
-		nv = realloc(t->val2, cap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		t->val2 = nv;
-		t->cap = cap;
-	}
-	t->s[t->n] = strdup(s);
-	if (!t->s[t->n])
-		return -ENOMEM;
-	t->val[t->n] = val;
-	t->val2[t->n] = val;
-	e->h = k.h;
-	e->idx1 = t->n + 1;
-	*isnew = true;
-	return t->n++;
-}
-
-static void intern_clear(struct intern *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		free(t->s[i]);
-	t->n = 0;
-	if (t->ix.slots)
-		pw_htab_clear(&t->ix);
-}
-
-static void intern_free(struct intern *t)
-{
-	intern_clear(t);
-	free(t->s);
-	free(t->val);
-	free(t->val2);
-	pw_htab_free(&t->ix);
-}
 
 /* ---- the scan ---- */
 
@@ -363,8 +78,8 @@ struct pw_sockgauge {
 	struct scan_ns ns[PW_SOCK_MAX_NETNS];
 	size_t nns;
 	bool failed;			/* out of memory during the scan */
-	struct intern paths;		/* cgroup path -> workload id (val), netns vote (val2) */
-	struct intern labels;		/* a workload's labels -> workload id */
+	struct pw_intern paths;		/* cgroup path -> workload id (val), netns vote (val2) */
+	struct pw_intern labels;		/* a workload's labels -> workload id */
 	/* the last scan's result */
 	bool have;
 	struct pw_sock_row *rows;
@@ -406,8 +121,8 @@ static void scan_clear(struct pw_sockgauge *g)
 		pw_htab_clear(&g->dix);
 	if (g->socks.slots)
 		pw_htab_clear(&g->socks);
-	intern_clear(&g->paths);
-	intern_clear(&g->labels);
+	pw_intern_clear(&g->paths);
+	pw_intern_clear(&g->labels);
 }
 
 void pw_sockgauge_free(struct pw_sockgauge *g)
@@ -423,8 +138,8 @@ void pw_sockgauge_free(struct pw_sockgauge *g)
 	free(g->ni_mark);
 	free(g->ni_slot);
 	free(g->stage);
-	intern_free(&g->paths);
-	intern_free(&g->labels);
+	pw_intern_free(&g->paths);
+	pw_intern_free(&g->labels);
 	free(g);
 }
 
@@ -668,7 +383,7 @@ static long labels_id(struct pw_sockgauge *g, const struct pw_workload *w)
 
 	if (!labels)
 		return WL_NONE;	/* in no workload (or out of memory: said as none) */
-	li = intern(&g->labels, labels, 0, &isnew);
+	li = pw_intern(&g->labels, labels, 0, &isnew);
 	free(labels);
 	return li < 0 ? li : WL_FIRST + li;
 }
@@ -698,7 +413,7 @@ static long pid_workload(struct pw_sockgauge *g, uint32_t pid, uint32_t *vote)
 	}
 	if (!cg || cg[0] != '/')
 		return WL_NONE;
-	pi = intern(&g->paths, cg, WL_NONE, &isnew);
+	pi = pw_intern(&g->paths, cg, WL_NONE, &isnew);
 	if (pi < 0)
 		return pi;
 	if (!isnew) {
