@@ -88,16 +88,8 @@ static void look(struct scope *s, struct pw_ns_settings *set)
 static void out_json(struct sbuf *sb, const struct scope *s, int64_t mono_to_real)
 {
 	const struct pw_diag_req *r = s->r;
-	char t[48];
 
-	pw_time_rfc3339(t, sizeof(t), r->ts_ns + mono_to_real);
-	sb_printf(sb, "{\"type\":\"bind_ports\",\"time\":\"%s\",\"pid\":%u,\"tid\":%u,\"comm\":",
-		  t, r->pid, r->tid);
-	sb_json_str(sb, r->comm, pw_comm_len(r->comm));
-	sb_printf(sb, ",\"netns\":%llu,\"family\":\"%s\",\"proto\":\"%s\",\"saddr\":\"",
-		  (unsigned long long)r->netns, pw_family_name(r->dest.family),
-		  r->proto == IPPROTO_UDP ? "udp" : "tcp");	/* only these are asked */
-	sb_addr(sb, r->dest.family, r->dest.addr);
+	pw_bind_diag_head(sb, "bind_ports", r, mono_to_real);
 	sb_printf(sb, "\",\"verdict\":\"%s\"", pw_scope_verdict_name(s->verdict));
 	if (s->verdict != PW_SCOPE_UNKNOWN)
 		sb_printf(sb, ",\"port_range\":[%d,%d],\"range_size\":%u,\"ports_taken\":%u,"

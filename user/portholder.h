@@ -123,6 +123,11 @@ uint64_t pw_holder_netns_listings(void);
 /* One diagnosis of r naming holder pid (comm) of socket s, verdict v,
  * workload w, as the worker writes it (range 40000-40009): the tests' way
  * in to the formatting. */
+/* The fields every bind diagnosis object opens with: type, time, pid, tid,
+ * comm, netns, family, proto, and saddr's value unclosed. */
+struct sbuf;
+void pw_bind_diag_head(struct sbuf *sb, const char *type, const struct pw_diag_req *r,
+		       int64_t mono_to_real);
 void pw_holder_write(FILE *out, bool json, const struct pw_diag_req *r, int verdict,
 		     const struct pw_port_sock *s, uint32_t pid, const char *comm,
 		     const struct pw_workload *w, uint64_t cg);

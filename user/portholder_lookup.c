@@ -351,20 +351,29 @@ static void holder_json(struct sbuf *sb, const struct lookup *l, const struct pw
 	sb_putc(sb, '}');
 }
 
-static void out_json(struct sbuf *sb, const struct lookup *l, int64_t mono_to_real,
-		     const struct pw_workload *w, uint64_t cg)
+/* The fields every bind diagnosis object opens with (port_holder,
+ * bind_ports), up to the asked address's opening quote closed. */
+void pw_bind_diag_head(struct sbuf *sb, const char *type, const struct pw_diag_req *r,
+		       int64_t mono_to_real)
 {
-	const struct pw_diag_req *r = l->r;
 	char t[48];
 
 	pw_time_rfc3339(t, sizeof(t), r->ts_ns + mono_to_real);
-	sb_printf(sb, "{\"type\":\"port_holder\",\"time\":\"%s\",\"pid\":%u,\"tid\":%u,\"comm\":",
-		  t, r->pid, r->tid);
+	sb_printf(sb, "{\"type\":\"%s\",\"time\":\"%s\",\"pid\":%u,\"tid\":%u,\"comm\":",
+		  type, t, r->pid, r->tid);
 	sb_json_str(sb, r->comm, pw_comm_len(r->comm));
 	sb_printf(sb, ",\"netns\":%llu,\"family\":\"%s\",\"proto\":\"%s\",\"saddr\":\"",
 		  (unsigned long long)r->netns, pw_family_name(r->dest.family),
 		  proto_name(r->proto));
 	sb_addr(sb, r->dest.family, r->dest.addr);
+}
+
+static void out_json(struct sbuf *sb, const struct lookup *l, int64_t mono_to_real,
+		     const struct pw_workload *w, uint64_t cg)
+{
+	const struct pw_diag_req *r = l->r;
+
+	pw_bind_diag_head(sb, "port_holder", r, mono_to_real);
 	sb_printf(sb, "\",\"sport\":%u,\"verdict\":\"%s\"", r->dest.port,
 		  pw_holder_verdict_name(l->verdict));
 	if (l->lo <= l->hi)
