@@ -11,6 +11,14 @@
 # TCG runs the tests ~10x slower): a developer's check.
 #   tests/vm/hostsuite.sh VMLINUZ MODE [REGEX]        (root; after make tools)
 # Exit: the inner run's (0 = every chosen test passed), 2 on setup errors.
+# PW_VM_ACCEL: QEMU's accelerator (default tcg; kvm where /dev/kvm runs a
+# stock kernel, ~10x faster: not on our machines, whose /dev/kvm is kvm-pvm
+# and stops a Debian kernel with "KVM internal error").
+# PW_HOSTSUITE_EXTRA: more of this host copied in, space-separated: a
+# command name (with its libraries), or an absolute path (a binary with its
+# libraries, or a directory copied whole, e.g. a Python standard library or
+# /usr/share/terminfo), for the tests that need them.
+# PW_VM_MEM: the VM's memory in MiB (default 2048).
 set -u
 cd "$(dirname "$0")/../.."
 VMLINUZ=${1:?usage: tests/vm/hostsuite.sh VMLINUZ MODE [REGEX]}
@@ -32,7 +40,8 @@ mkdir -p "$R"/{bin,dev,proc,sys,tmp,run,etc,work} || exit 2
 CMDS="bash sh jq grep curl wc comm cat id ip head sed sleep tail bpftool awk mawk gawk uname timeout
 	sort file unshare tr mount umount mkdir rm find basename setpriv seq mktemp cut cp tee mv
 	sysctl ss rmdir env chmod touch stat ps ls dirname kill xargs nproc readlink printf true
-	false date tput setsid nsenter script od promtool mkfifo"
+	false date tput setsid nsenter script od promtool mkfifo echo uniq cmp column diff expr fold
+	md5sum paste pgrep pkill prlimit realpath setarch stty sync test tty yes which join expand strace"
 copy_with_libs() {
 	local f=$1 l
 	[ -e "$R$f" ] && return 0
@@ -47,6 +56,17 @@ for c in $CMDS; do
 	p=$(type -P "$c") || continue
 	copy_with_libs "$p" || exit 2
 done
+for c in ${PW_HOSTSUITE_EXTRA:-}; do
+	case $c in
+	/*) if [ -d "$c" ]; then mkdir -p "$R$(dirname "$c")" && cp -a "$c" "$R$(dirname "$c")/" || exit 2
+	    else copy_with_libs "$c" || exit 2; fi ;;
+	*) p=$(type -P "$c") || { echo "hostsuite: no command $c here" >&2; exit 2; }
+	   copy_with_libs "$p" || exit 2 ;;
+	esac
+done
+# scripts' interpreters by their usual paths (#!/bin/sh: the robust tests'
+# shims), where /bin is not /usr/bin's link
+copy_with_libs /bin/sh && copy_with_libs /bin/bash || exit 2
 # curl's and libbpf's helpers loaded at run time; magic for file(1)
 for f in /usr/share/misc/magic.mgc /usr/lib/file/magic.mgc /etc/ssl/certs/ca-certificates.crt; do
 	[ -e "$f" ] && { mkdir -p "$R$(dirname "$f")"; cp -L "$f" "$R$f"; }
@@ -54,12 +74,14 @@ done
 # the worktree's pieces: portwatch, test tools, tests
 mkdir -p "$R/work/$OUT/tests" "$R/work/tests/vm" "$R/work/tests/fuzz"
 cp portwatch "$R/work/" || exit 2
-for t in trigger httpd modeprobe modeprobe.bpf.o hostile failshim.so; do
+for t in trigger httpd modeprobe modeprobe.bpf.o hostile failshim.so fetcher; do
 	[ -e "$OUT/tests/$t" ] && { cp "$OUT/tests/$t" "$R/work/$OUT/tests/"; copy_with_libs "$OUT/tests/$t" > /dev/null 2>&1; }
 done
 copy_with_libs "$PWD/portwatch" > /dev/null 2>&1
 cp tests/*.sh "$R/work/tests/" && printf '#!/bin/sh\nexit 0\n' > "$R/work/tests/fuzz/run.sh" && chmod +x "$R/work/tests/fuzz/run.sh"
 mkdir -p "$R/work/debian" && cp debian/changelog "$R/work/debian/" 2>/dev/null
+# the Prometheus rules and scrape config promtool checks
+cp -r deploy "$R/work/" || exit 2
 printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' > "$R/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$R/etc/group"
 cp "$(command -v busybox)" "$R/bin/busybox" || exit 2
@@ -86,6 +108,11 @@ cat > "$R/init" <<INIT
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sys /sys
 /bin/busybox mount -t devtmpfs dev /dev
+# bash's process substitution opens /dev/fd/N
+/bin/busybox ln -sf /proc/self/fd /dev/fd
+/bin/busybox ln -sf /proc/self/fd/0 /dev/stdin
+/bin/busybox ln -sf /proc/self/fd/1 /dev/stdout
+/bin/busybox ln -sf /proc/self/fd/2 /dev/stderr
 /bin/busybox mount -t tmpfs tmp /tmp
 /bin/busybox mount -t tmpfs run /run
 /bin/busybox mount -t bpf bpf /sys/fs/bpf
@@ -105,8 +132,8 @@ echo "@@rc \$?" > /dev/ttyS1
 INIT
 chmod 755 "$R/init"
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$W/initrd.gz" || exit 2
-echo "hostsuite: initramfs $(du -h "$W/initrd.gz" | cut -f1), booting $(basename "$VMLINUZ") in $MODE mode" >&2
-timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -nographic -no-reboot -nodefaults \
+echo "hostsuite: initramfs $(du -h "$W/initrd.gz" | cut -f1), booting $(basename "$VMLINUZ") in $MODE mode (${PW_VM_ACCEL:-tcg})" >&2
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel "${PW_VM_ACCEL:-tcg}" -cpu max -m "${PW_VM_MEM:-2048}" -smp 2 -nographic -no-reboot -nodefaults \
 	-net none -serial "file:$W/console" -serial "file:$W/results" -kernel "$VMLINUZ" -initrd "$W/initrd.gz" \
 	-append "console=ttyS0 quiet panic=-1" < /dev/null > "$W/qemu.log" 2>&1
 qrc=$?
