@@ -40,7 +40,7 @@ mkdir -p "$R"/{bin,dev,proc,sys,tmp,run,etc,work} || exit 2
 CMDS="bash sh jq grep curl wc comm cat id ip head sed sleep tail bpftool awk mawk gawk uname timeout
 	sort file unshare tr mount umount mkdir rm find basename setpriv seq mktemp cut cp tee mv
 	sysctl ss rmdir env chmod touch stat ps ls dirname kill xargs nproc readlink printf true
-	false date tput setsid nsenter script od promtool mkfifo echo uniq cmp column diff expr fold
+	false date tput setsid nsenter script od promtool mkfifo perl tmux echo uniq cmp column diff expr fold
 	md5sum paste pgrep pkill prlimit realpath setarch stty sync test tty yes which join expand strace"
 copy_with_libs() {
 	local f=$1 l
@@ -113,6 +113,10 @@ cat > "$R/init" <<INIT
 /bin/busybox ln -sf /proc/self/fd/0 /dev/stdin
 /bin/busybox ln -sf /proc/self/fd/1 /dev/stdout
 /bin/busybox ln -sf /proc/self/fd/2 /dev/stderr
+# script(1) and tmux open pseudo-terminals
+/bin/busybox mkdir -p /dev/pts
+/bin/busybox mount -t devpts -o ptmxmode=0666 devpts /dev/pts
+/bin/busybox ln -sf pts/ptmx /dev/ptmx
 /bin/busybox mount -t tmpfs tmp /tmp
 /bin/busybox mount -t tmpfs run /run
 /bin/busybox mount -t bpf bpf /sys/fs/bpf
@@ -120,7 +124,7 @@ cat > "$R/init" <<INIT
 /bin/busybox mount -t debugfs debugfs /sys/kernel/debug
 /bin/busybox mount -t cgroup2 cgroup2 /sys/fs/cgroup
 for m in $MODS; do /bin/busybox insmod \$m; done
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
 /bin/busybox ip link set lo up 2>/dev/null || ip link set lo up
 cd /work
 echo "hostsuite: kernel \$(uname -r), mode $MODE"
