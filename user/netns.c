@@ -211,6 +211,23 @@ int pw_census_list_netns(int **fds, uint64_t **inodes)
 	return n;
 }
 
+int pw_netns_open_pid(uint32_t pid, uint64_t inode)
+{
+	char path[64];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/ns/net", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || (uint64_t)st.st_ino != inode) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int pw_census_open_netns(const char *spec, char *err, size_t errsz)
 {
 	char path[PATH_MAX];

@@ -13,6 +13,10 @@
  * or -errno; *fds is malloc()ed, the caller closes and frees. */
 int pw_census_list_netns(int **fds, uint64_t **inodes);
 
+/* An fd of process pid's netns if it is still the one with this inode (the
+ * pid not gone, nor reused in another netns); -1 otherwise. */
+int pw_netns_open_pid(uint32_t pid, uint64_t inode);
+
 /* Resolve --netns=PATH|PID to an open fd; -errno if it is not a netns, with
  * the reason in err (no "--netns=" prefix: the caller adds its own). */
 int pw_census_open_netns(const char *spec, char *err, size_t errsz);

@@ -105,13 +105,6 @@ static int on_sock(void *arg, const struct inet_diag_msg *m)
 	return 0;
 }
 
-static bool fd_is_netns(int fd, uint64_t inode)
-{
-	struct stat st;
-
-	return !fstat(fd, &st) && (uint64_t)st.st_ino == inode;
-}
-
 /* Every process's netns, listed once per batch (pw_holder_diagnose) and
  * shared by its lookups whose process is gone; the worker's. */
 static struct {
@@ -136,16 +129,10 @@ static void nscache_end(void)
 static int open_netns(uint32_t pid, uint64_t inode)
 {
 	bool active = nscache.active;
-	int fd;
-	char path[64];
+	int fd = pw_netns_open_pid(pid, inode);
 
-	snprintf(path, sizeof(path), "/proc/%u/ns/net", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && fd_is_netns(fd, inode))
-		return fd;
 	if (fd >= 0)
-		close(fd);
-	fd = -1;
+		return fd;
 	if (!nscache.listed) {
 		nscache.n = pw_census_list_netns(&nscache.fds, &nscache.inodes);
 		if (nscache.n < 0)

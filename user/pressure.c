@@ -149,28 +149,15 @@ uint64_t pw_pressure_advice_skipped(const struct pw_pressure *p)
 	return pw_advice_skipped(p->advice);
 }
 
-static bool fd_is_netns(int fd, uint64_t inode)
-{
-	struct stat st;
-
-	return !fstat(fd, &st) && (uint64_t)st.st_ino == inode;
-}
-
 /* An fd of the netns with this inode: the failing process's if it is still
  * there, else any process's or /run/netns's. -1 if it is gone. */
 static int open_netns(uint32_t pid, uint64_t inode, bool walk)
 {
-	char path[64];
 	uint64_t *inodes = NULL;
-	int *fds = NULL, n, fd = -1;
+	int *fds = NULL, n, fd = pw_netns_open_pid(pid, inode);
 
-	snprintf(path, sizeof(path), "/proc/%u/ns/net", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && fd_is_netns(fd, inode))
-		return fd;
 	if (fd >= 0)
-		close(fd);
-	fd = -1;
+		return fd;
 	if (!walk)
 		return -1;
 	n = pw_census_list_netns(&fds, &inodes);
