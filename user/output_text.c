@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include "output.h"
+#include "textfit.h"
 #include "workload.h"
 
 /* Column widths of the text lines (the last column has none). */
@@ -67,6 +68,7 @@ void pw_text_fit_tty(int fd)
 	if (!isatty(fd))
 		return;
 	tty_fd = fd;
+	pw_textfit_set_fd(fd);	/* the blocks too (textfit.h) */
 	sigaction(SIGWINCH, &sa, NULL);
 	pw_text_fit(tty_cols(fd));
 }
@@ -75,14 +77,8 @@ void pw_text_fit_tty(int fd)
  * width, not inside a UTF-8 sequence: it never wraps. */
 static void fit_line(struct sbuf *sb, size_t start)
 {
-	size_t cut;
-
-	if (!plan.cols || sb->len - start <= plan.cols)
-		return;
-	cut = start + plan.cols;
-	while (cut > start && ((unsigned char)sb->buf[cut] & 0xc0) == 0x80)
-		cut--;
-	sb->len = cut;
+	if (plan.cols)
+		sb->len = start + pw_utf8_cut(sb->buf + start, sb->len - start, plan.cols);
 }
 
 /* After a SIGWINCH: the plan for the new width, before a line is made. */
