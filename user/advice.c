@@ -13,6 +13,7 @@
 #include "output.h"
 #include "remedies.h"
 #include "sbuf.h"
+#include "textfit.h"
 #include "util.h"
 #include "workload.h"
 
@@ -401,8 +402,10 @@ static void block(struct pw_advice *a, FILE *out, bool json, bool live, uint64_t
 		for (int i = 0; i < n; i++)
 			sb_printf(&sb, "%s- %s\n", live ? "    " : "  ", rem[i].text);
 	}
-	if (!sb.err)
+	if (!sb.err && json)
 		fputs(buf, out);
+	else if (!sb.err)
+		pw_text_write(out, buf, sb.len, PW_TEXT_FOLD);
 }
 
 void pw_advice_note(struct pw_advice *a, FILE *out, bool json, int64_t mono_to_real,

@@ -16,6 +16,7 @@
 #include "output.h"
 #include "portholder.h"
 #include "sysctl.h"
+#include "textfit.h"
 
 const char *pw_scope_verdict_name(int v)
 {
@@ -146,7 +147,9 @@ void pw_bind_scope_diagnose(const struct pw_diag_req *r, struct pw_ns_settings *
 		out_json(&sb, s, mono_to_real);
 	else
 		out_text(&sb, s);
-	if (!sb.err)
+	if (!sb.err && json)
 		fwrite(buf, 1, sb.len, out);
+	else if (!sb.err)
+		pw_text_write(out, buf, sb.len, PW_TEXT_FOLD);
 	free(s);
 }

@@ -9,6 +9,7 @@
 #include "census_print.h"
 #include "client.h"
 #include "netns.h"
+#include "output.h"
 #include "pressure.h"
 
 int pw_census_once(const struct env *env, const struct pw_privs *privs)
@@ -41,6 +42,8 @@ int pw_census_once(const struct env *env, const struct pw_privs *privs)
 			return PW_EXIT_CANNOT_RUN;
 		}
 	}
+	if (!env->json)
+		pw_text_fit_tty(STDOUT_FILENO);	/* a narrow terminal: no line wraps */
 	for (int i = 0; i < n; i++) {
 		if (pw_census_take(fds[i], &f, &ns, err, sizeof(err))) {
 			fprintf(stderr, "portwatch: --census: %s\n", err);

@@ -8,6 +8,7 @@
 
 #include "census_print.h"
 #include "output.h"
+#include "textfit.h"
 
 /* 1.0, 0.625, 0.3333: JSON numbers that still read as fractions */
 static void usage_text(char *buf, size_t sz, double u)
@@ -114,19 +115,24 @@ static void row_cells(const struct pw_census_dest *d, char cell[NCOLS][16])
 	snprintf(cell[1], 16, "%.1f%%", d->usage * 100);
 }
 
-void pw_census_print_text(FILE *f, const struct pw_census_ns *ns)
+void pw_census_print_text(FILE *out, const struct pw_census_ns *ns)
 {
 	char dt[INET6_ADDRSTRLEN + 16], cell[NCOLS][16];
 	int w = 4, cw[NCOLS];
+	struct pw_text_block tb;
+	FILE *f = pw_text_begin(&tb, out);
 
 	if (!ns->ndests) {
 		fprintf(f, "netns %" PRIu64 ": no connecting TCP sockets\n", ns->netns);
+		pw_text_end(&tb, PW_TEXT_FOLD);
 		return;
 	}
 	fprintf(f, "netns %" PRIu64 ": ip_local_port_range %d-%d (%u usable: %u reserved, "
 		"%u owned by bind/listeners), tcp_tw_reuse %d, %u sockets\n",
 		ns->netns, ns->range_lo, ns->range_hi, ns->range_size, ns->reserved,
 		ns->bind_owned, ns->tw_reuse, ns->sockets);
+	pw_text_end(&tb, PW_TEXT_FOLD);
+	f = pw_text_begin(&tb, out);	/* the table's rows are cut, as the event lines */
 	for (int c = 0; c < NCOLS; c++)
 		cw[c] = strlen(cols[c]);
 	for (size_t i = 0; i < ns->ndests; i++) {
@@ -170,6 +176,7 @@ void pw_census_print_text(FILE *f, const struct pw_census_ns *ns)
 		fprintf(f, "  (destinations past the %u with the most sockets)\n",
 			PW_CENSUS_MAX_DESTS);
 	}
+	pw_text_end(&tb, PW_TEXT_CUT);
 }
 
 void pw_census_diag_line(char *buf, size_t sz, const struct pw_census_ns *ns,

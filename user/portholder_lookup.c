@@ -20,6 +20,7 @@
 #include "portholder.h"
 #include "sockdiag.h"
 #include "sysctl.h"
+#include "textfit.h"
 #include "util.h"
 #include "workload.h"
 
@@ -467,7 +468,10 @@ static void write_one(FILE *out, const struct lookup *l, bool json, int64_t mono
 		else
 			out_text(&sb, l, w);
 		if (!sb.err) {
-			fwrite(buf, 1, sb.len, out);
+			if (json)
+				fwrite(buf, 1, sb.len, out);
+			else
+				pw_text_write(out, buf, sb.len, PW_TEXT_FOLD);
 			return;
 		}
 		if (!w)

@@ -225,8 +225,9 @@ static int start(struct ctx *ctx, const struct env *env)
 	}
 	/* stdout: fully buffered, flushed after each pass over the ring buffer */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	if (!env->json && !env->quiet) {
+	if (!env->json)
 		pw_text_fit_tty(STDOUT_FILENO);	/* a narrow terminal: no line wraps */
+	if (!env->json && !env->quiet) {
 		puts(pw_event_header());
 		fflush(stdout);
 	}

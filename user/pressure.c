@@ -16,6 +16,7 @@
 #include "procs.h"
 #include "remedies.h"
 #include "sockgauge.h"
+#include "textfit.h"
 
 #define WARN_SLOTS	4096	/* destinations remembered for warnings */
 #define SCAN_MAX_NETNS	256	/* netns per periodic census */
@@ -218,8 +219,12 @@ static void diag_out(FILE *out, bool json, int64_t mono_to_real, const struct pw
 		sb.len += strlen(buf + sb.len);
 		sb_printf(&sb, "\n");
 	}
-	if (!sb.err)
+	if (sb.err)
+		return;
+	if (json)
 		fputs(buf, out);
+	else
+		pw_text_write(out, buf, sb.len, PW_TEXT_FOLD);
 }
 
 void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_t n,
@@ -301,6 +306,7 @@ static void top_add(struct pw_pressure *p, const struct pw_census_dest *d)
 static void warn(FILE *out, bool json, const struct pw_census_ns *ns,
 		 const struct pw_census_dest *d, unsigned int warn_at)
 {
+	struct pw_text_block tb;
 	char buf[1024];
 	struct sbuf sb;
 
@@ -314,7 +320,9 @@ static void warn(FILE *out, bool json, const struct pw_census_ns *ns,
 		return;
 	}
 	pw_census_diag_line(buf, sizeof(buf), ns, d);
+	out = pw_text_begin(&tb, out);
 	fprintf(out, "WARNING port pressure %.0f%% >= %u%%: %s\n", d->usage * 100, warn_at, buf);
+	pw_text_end(&tb, PW_TEXT_FOLD);
 }
 
 void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool json)
@@ -385,6 +393,7 @@ void pw_print_remedies(FILE *out, bool json, const struct pw_census_ns *ns,
 {
 	struct pw_remedy_input in;
 	struct pw_remedy r[PW_MAX_REMEDIES];
+	struct pw_text_block tb;
 	char line[1024];
 	int n;
 
@@ -415,9 +424,11 @@ void pw_print_remedies(FILE *out, bool json, const struct pw_census_ns *ns,
 		return;
 	}
 	pw_census_diag_line(line, sizeof(line), ns, d);
+	out = pw_text_begin(&tb, out);
 	fprintf(out, "\nRemedies for %s:\n", line);
 	for (int i = 0; i < n; i++)
 		fprintf(out, "  - %s\n", r[i].text);
+	pw_text_end(&tb, PW_TEXT_FOLD);
 }
 
 void pw_pressure_remedies(struct pw_pressure *p, FILE *out, bool json)

@@ -9,8 +9,9 @@
 #include "metrics.h"
 #include "output.h"
 #include "report.h"
-#include "workload.h"
+#include "textfit.h"
 #include "util.h"
+#include "workload.h"
 
 
 bool pw_exact_under_contention(const struct pw_attach *at)
@@ -140,18 +141,25 @@ static void table_text(FILE *out, const struct pw_report *r, const char *type, b
 {
 	char t[32];
 	time_t now = time(NULL);
+	struct pw_text_block tb;
+	FILE *f;
 	struct tm tm;
 
 	localtime_r(&now, &tm);
 	strftime(t, sizeof(t), "%H:%M:%S", &tm);
-	fprintf(out, "\n%s per-process connect() outcomes (%s, %.1f s, mode %s):\n",
+	f = pw_text_begin(&tb, out);
+	fprintf(f, "\n%s per-process connect() outcomes (%s, %.1f s, mode %s):\n",
 		t, type, r->duration_s, r->mode);
+	pw_text_end(&tb, PW_TEXT_FOLD);
+	f = pw_text_begin(&tb, out);	/* the table's rows are cut, as the event lines */
 	if (r->procs.n)
-		pw_procs_text(out, &r->procs);
+		pw_procs_text(f, &r->procs);
 	else
-		fprintf(out, "(no connect() seen)\n");
+		fprintf(f, "(no connect() seen)\n");
+	pw_text_end(&tb, PW_TEXT_CUT);
 	if (quiet)
 		return;
+	out = pw_text_begin(&tb, out);
 	if (strcmp(type, "summary"))
 		fprintf(out, "events: %llu received, %llu lost (ring buffer full)\n",
 			(unsigned long long)r->received, (unsigned long long)r->events_lost);
@@ -160,6 +168,7 @@ static void table_text(FILE *out, const struct pw_report *r, const char *type, b
 			"into \"... more\" lines; %llu lost (ring buffer full)\n",
 			(unsigned long long)r->received, (unsigned long long)r->printed,
 			(unsigned long long)r->folded, (unsigned long long)r->events_lost);
+	pw_text_end(&tb, PW_TEXT_FOLD);
 }
 
 void pw_report_table(FILE *out, const struct pw_report *r, const char *type, bool json,

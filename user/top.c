@@ -15,6 +15,7 @@
 #include "consumer.h"
 #include "kmaps.h"
 #include "mailbox.h"
+#include "textfit.h"
 #include "top.h"
 #include "util.h"
 #include "portwatch.skel.h"
@@ -305,6 +306,7 @@ static void summary(const struct pw_top_src *src, struct ring_buffer *rb)
 	syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
 	ring_buffer__consume(rb);	/* the last PW_UNCOUNTED events, counted */
 	pw_report_take(&r, &src->rs, 0, true);
+	pw_textfit_set_fd(STDOUT_FILENO);	/* the terminal's width (textfit.h) */
 	pw_report_table(stdout, &r, "summary", false, true);
 	pw_report_losses(stderr, &r, true);
 	pw_report_free(&r);

@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "portholder.h"
 #include "pressure.h"
+#include "textfit.h"
 #include "worker.h"
 #include "workload.h"
 #include "util.h"
@@ -54,9 +55,20 @@ bool pw_worker_stuck(void)
 	return __atomic_load_n(&stuck, __ATOMIC_RELAXED);
 }
 
+/* A memstream for the consumer to write to stdout: its blocks fitted to
+ * the terminal as stdout's are (textfit.h). */
+static FILE *out_open(char **buf, size_t *len)
+{
+	FILE *mem = open_memstream(buf, len);
+
+	pw_textfit_relay(mem);
+	return mem;
+}
+
 /* Queue what a memstream holds for the consumer to write. */
 static void post(struct pw_worker *w, FILE *mem, char **buf, size_t *len)
 {
+	pw_textfit_relay(NULL);
 	if (!fclose(mem) && *buf && *len)
 		pw_mailbox_post(w->mb, *buf, *len);
 	free(*buf);
@@ -73,7 +85,7 @@ static void take_requests(struct pw_worker *w, bool flush)
 
 	if (!n && (!due || (!flush && pw_clock_ns(CLOCK_MONOTONIC) < due)))
 		return;
-	if (!(mem = open_memstream(&buf, &len)))
+	if (!(mem = out_open(&buf, &len)))
 		return;
 	/* a refused fixed port's holder (portholder.h): those requests out,
 	 * looked up in batches */
@@ -191,12 +203,12 @@ static void run_due(struct pw_worker *w, struct schedule *s, int64_t now)
 		pw_kmaps_sync(w->src.km, true);
 		s->sync = now + SYNC_NS;
 	}
-	if (w->pressure && now >= s->scan && (mem = open_memstream(&buf, &len))) {
+	if (w->pressure && now >= s->scan && (mem = out_open(&buf, &len))) {
 		pw_pressure_scan(w->pressure, now, mem, w->env->json);
 		post(w, mem, &buf, &len);
 		s->scan = now + s->scan_every;
 	}
-	if (s->table && now >= s->table && (mem = open_memstream(&buf, &len))) {
+	if (s->table && now >= s->table && (mem = out_open(&buf, &len))) {
 		interval_table(w, mem);
 		post(w, mem, &buf, &len);
 		s->table += (int64_t)w->env->interval_s * 1000000000;
