@@ -241,6 +241,84 @@ t_text_narrow_tty() {
 	done
 }
 
+# The text mode's blocks in a narrow terminal (issue 24 item 5): in a 60-
+# and an 80-column pane, the live pressure line ("  -> "), the live
+# REMEDIES block and the exit summary with its table and Remedies block
+# have no line over the width (but a single word longer than it, the one
+# exception), no line wrapped, and each remedy, its folded lines joined
+# again, is whole: its command text ("1024 65535", the sysctl names) in one
+# piece.
+narrow_items() {	# the "- " and "-> " items of a pane, their folded lines joined
+	awk 'function out() { if (item != "") print item; item = "" }
+	{
+		match($0, /^ */); ind = RLENGTH; rest = substr($0, ind + 1)
+		if (rest ~ /^(- |-> )/) { out(); body = ind + (rest ~ /^- / ? 2 : 3); item = $0; next }
+		if (item != "" && ind == body && rest != "") { item = item " " rest; next }
+		out()
+	} END { out() }' "$1"
+}
+t_text_narrow_blocks() {
+	own_cgroup
+	command -v tmux > /dev/null || skip "tmux is not installed (make test-deps installs it)"
+	local width port fails over npress
+	for width in 60 80; do
+		mk_netns $RANGE_LO $RANGE_HI
+		port=$((21000 + RANDOM % 3000))
+		: > "$T/pw.err"
+		rm -f "$T/rc" "$T/pwpid"
+		TOP_SOCK=$T/tmux.blk$width
+		defer "tmux -S $TOP_SOCK kill-server"
+		# stopped by SIGINT from kill, not C-c: the terminal's own "^C" echo
+		# would start the next line 2 columns in
+		must tmux -S "$TOP_SOCK" -f /dev/null new-session -d -x "$width" -y 50 \
+			"sh -c 'echo \$\$ > $T/pwpid; exec $PW --cgroup $OWN_CG -P $port 2> $T/pw.err'; echo \$? > $T/rc; exec sleep 600"
+		tmux -S "$TOP_SOCK" set-option -g history-limit 5000 > /dev/null
+		wait_for "$T/pw.err" 'attached in' "${PW_ATTACH_WAIT:-10}" || exit 1
+		must in_ns "$TRIGGER" --comm pwt-narrowb --port "$port" exhaust --count 30 > "$T/truth"
+		fails=$(truth_sum '.errors.EADDRNOTAVAIL' "$T/truth")
+		check_eq "the client's failures (10 ports)" 20 "$fails"
+		# the live block: its last remedy is "Last resort"
+		top_wait_screen "^    - Last resort" 20 "the live REMEDIES block" || exit 1
+		kill -INT "$(cat "$T/pwpid")"
+		local end=$((SECONDS + $(waited 20)))
+		until [ -s "$T/rc" ]; do
+			[ $SECONDS -ge $end ] && { fail "portwatch did not stop within 20 s"; exit 1; }
+			sleep 0.05
+		done
+		check_eq "exit code at $width columns" 0 "$(cat "$T/rc")"
+		top_screen -J -S - > "$T/blk.$width"
+		top_screen -S - > "$T/raw.$width"
+		# one pressure line per 5 s: one, or more on a machine that stalls
+		npress=$(grep -cE "^  -> 127\.0\.0\.1:$port \(netns $NS_INO\): 10/10 ports held" "$T/blk.$width")
+		[ "$npress" -ge 1 ] || fail "$width columns: no live pressure line"
+		check_eq "$width columns: one live REMEDIES block" 1 \
+			"$(grep -c "^REMEDIES for 127\.0\.0\.1:$port " "$T/blk.$width")"
+		check_eq "$width columns: the summary's table, its FAILURES the client's" "$fails" \
+			"$(awk '$2 == "pwt-narrowb" { s += $4 } END { print s + 0 }' "$T/blk.$width")"
+		check_eq "$width columns: one summary Remedies block" 1 \
+			"$(grep -c "^Remedies for 127\.0\.0\.1:$port " "$T/blk.$width")"
+		# over the width: only a line that is one word (none here)
+		over=$(awk -v w="$width" 'length($0) > w' "$T/blk.$width")
+		check_eq "$width columns: lines over the width" "" "$over"
+		check_eq "$width columns: wrapped lines (capture -J joins them)" \
+			"$(grep -c '' "$T/raw.$width")" "$(grep -c '' "$T/blk.$width")"
+		# every remedy whole, live and in the summary, once joined
+		narrow_items "$T/blk.$width" > "$T/items.$width"
+		check_eq "$width columns: the widen remedy whole, live and in the summary" 2 \
+			"$(grep -cF -- '- Widen net.ipv4.ip_local_port_range: it has 10 ports (10 usable); "1024 65535" gives 64512. Then list the ports your servers listen on in net.ipv4.ip_local_reserved_ports, or clients may take them first.' "$T/items.$width")"
+		check_eq "$width columns: the tw_reuse remedy whole, live and in the summary" 2 \
+			"$(grep -cE -- '- Set net\.ipv4\.tcp_tw_reuse=2 \(the default: loopback only\) or 1 in this netns: it is 0, so TIME_WAIT ports towards this loopback destination are never reused, not even after 1 s \([0-9]+ in TIME_WAIT now\)\.$' "$T/items.$width")"
+		check_eq "$width columns: the last-resort remedy whole, live and in the summary" 2 \
+			"$(grep -cF -- '- Last resort: one (source, destination address, port) tuple offers at most 10 usable local ports here; spread connections over more destination addresses or ports, or add source addresses.' "$T/items.$width")"
+		check_eq "$width columns: the commands on one line each" '2 2 2 2' \
+			"$(for c in '"1024 65535"' net.ipv4.ip_local_port_range: net.ipv4.ip_local_reserved_ports, \
+				net.ipv4.tcp_tw_reuse=2; do grep -cF -- "$c" "$T/blk.$width"; done | xargs)"
+		check_eq "$width columns: the pressure lines whole" "$npress" \
+			"$(grep -cE "^  -> 127\.0\.0\.1:$port \(netns $NS_INO\): 10/10 ports held, [0-9]+ TIME_WAIT, tw_reuse=0\$" "$T/items.$width")"
+		tmux -S "$TOP_SOCK" kill-server
+	done
+}
+
 # Colour only when the terminal has it and NO_COLOR is unset or empty: the
 # range bar is green (SGR 32) in tmux, and no colour is drawn with NO_COLOR=1.
 t_top_no_color() {
