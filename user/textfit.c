@@ -12,7 +12,7 @@ static __thread FILE *relay;
 
 void pw_textfit_set_fd(int fd)
 {
-	fit_fd = fd;
+	__atomic_store_n(&fit_fd, fd, __ATOMIC_RELAXED);	/* --top sets it with a worker running */
 }
 
 void pw_textfit_relay(FILE *mem)
@@ -22,10 +22,10 @@ void pw_textfit_relay(FILE *mem)
 
 unsigned int pw_textfit_cols(FILE *out)
 {
+	int fd = __atomic_load_n(&fit_fd, __ATOMIC_RELAXED);
 	struct winsize ws;
 
-	if (fit_fd < 0 || !out || (out != relay && fileno(out) != fit_fd) ||
-	    ioctl(fit_fd, TIOCGWINSZ, &ws))
+	if (fd < 0 || !out || (out != relay && fileno(out) != fd) || ioctl(fd, TIOCGWINSZ, &ws))
 		return 0;
 	return ws.ws_col;
 }

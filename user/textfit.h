@@ -13,8 +13,7 @@
 
 enum { PW_TEXT_FOLD, PW_TEXT_CUT };
 
-/* The stream fitted to, from now on (a terminal; -1: none). Set before
- * the worker starts. */
+/* The stream fitted to, from now on (a terminal's fd; -1: none). */
 void pw_textfit_set_fd(int fd);
 /* mem (NULL: none) holds, in this thread, text the consumer writes to
  * stdout as it is (the worker's blocks, through the mailbox): fitted as
