@@ -12,7 +12,8 @@ static __thread FILE *relay;
 
 void pw_textfit_set_fd(int fd)
 {
-	__atomic_store_n(&fit_fd, fd, __ATOMIC_RELAXED);	/* --top sets it with a worker running */
+	/* atomic: --top sets it with its threads running */
+	__atomic_store_n(&fit_fd, fd, __ATOMIC_RELAXED);
 }
 
 void pw_textfit_relay(FILE *mem)

@@ -108,11 +108,13 @@ static void test_fold_long_word(void **state)
  * only. */
 static void test_fold_escapes_utf8(void **state)
 {
-	const char *t = "  - pid 7 (e\\x1b[2J?\\u202e) h\xc3\xa9h\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac ok\n";
+	const char *t = "  - pid 7 (e\\x1b[2J?\\u202e) h\xc3\xa9h\xc3\xa9 "
+			"\xe6\x97\xa5\xe6\x9c\xac ok\n";
 
 	(void)state;
 	assert_string_equal(fit(t, 24, PW_TEXT_FOLD),
-			    "  - pid 7\n    (e\\x1b[2J?\\u202e)\n    h\xc3\xa9h\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac ok\n");
+			    "  - pid 7\n    (e\\x1b[2J?\\u202e)\n"
+			    "    h\xc3\xa9h\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac ok\n");
 	/* at 12 columns the escaped comm is longer than the room: column 0 */
 	assert_string_equal(fit(t, 12, PW_TEXT_FOLD),
 			    "  - pid 7\n(e\\x1b[2J?\\u202e)\n    h\xc3\xa9h\xc3\xa9\n"
