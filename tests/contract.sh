@@ -5,7 +5,7 @@
 
 # -q: no event lines, but the diagnoses a run without -q gives for the
 # scenario (the kernel writes one sampled failure per process and
-# destination each 5 s, README "-q"): one pressure object for the
+# destination each 5 s, bpf/event.bpf.h): one pressure object for the
 # destination and one live advice for the trigger (its pid and cgroup); the
 # summary still exact (counts from the maps, never from the sampled events).
 t_quiet_writes_no_event_lines() {
@@ -27,7 +27,7 @@ t_quiet_writes_no_event_lines() {
 	check_eq "summary: the trigger's attempts, failures, EADDRNOTAVAIL" \
 		"[$(truth_sum .attempts "$T/t"),3,3]" \
 		"$(summary | jq -c ".processes[] | select(.pid == $pid) | [.attempts, .failures, .errors.EADDRNOTAVAIL]")"
-	# the sampled events are not the stream's (README: -q)
+	# the sampled events are not the stream's (PW_SAMPLED, bpf/portwatch.h)
 	check_eq "summary: events received, lost, counted from events" "[0,0,0]" \
 		"$(summary | jq -c '[.events_received, .events_lost, .counted_from_events]')"
 }
