@@ -44,9 +44,10 @@ static __always_inline void send(struct pw_event *e)
 }
 
 /* -q: whether this failure's event is to be written: the first of its key
- * k in PW_SAMPLE_EVERY_NS. One lookup, and an update when due. Only failures the consumer diagnoses pay it. Two CPUs
- * failing on the same key at once may both find it due (no atomics before
- * 5.12): one more event, never a lost count (the counts are the maps'). */
+ * k in PW_SAMPLE_EVERY_NS. One lookup, and an update when due; only the
+ * failures the consumer diagnoses pay it. Two CPUs failing on the same key
+ * at once may both find it due (no atomics before 5.12): one more event,
+ * never a lost count (the counts are the maps'). */
 static __always_inline bool sample_due(struct pw_sample_key *k)
 {
 	struct pw_sample_val *v = bpf_map_lookup_elem(&sampled, k), nv = { .writes = 1 };

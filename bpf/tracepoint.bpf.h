@@ -107,8 +107,8 @@ static __always_inline void tp_start(struct sock *sk)
 		bump(PW_CNT_STASH_FULL);
 }
 
-/* now: the outcome's time if taken (a failure), else 0 */
-/* flags: PW_UNCOUNTED, PW_SAMPLED or 0 */
+/* now: the outcome's time if taken (a failure), else 0; flags:
+ * PW_UNCOUNTED, PW_SAMPLED or 0 */
 static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret, __u8 cause,
 				    __u64 now, __u32 flags)
 {
