@@ -33,10 +33,36 @@ static __always_inline void send(struct pw_event *e)
 			flags = BPF_RB_FORCE_WAKEUP;
 	}
 	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags)) {
+		if (e->flags & PW_SAMPLED) {
+			bump(PW_CNT_SAMPLES_LOST);	/* not the stream's */
+			return;
+		}
 		bump(PW_CNT_EVENTS_LOST);
 		if (e->flags & PW_UNCOUNTED)
 			bump(PW_CNT_OUTCOMES_LOST);	/* its only record */
 	}
+}
+
+/* -q: whether this failure's event is to be written: the first of its key
+ * k in PW_SAMPLE_EVERY_NS. One lookup, and an update when due; only the
+ * failures the consumer diagnoses pay it. Two CPUs failing on the same key
+ * at once may both find it due (no atomics before 5.12): one more event,
+ * never a lost count (the counts are the maps'). */
+static __always_inline bool sample_due(struct pw_sample_key *k)
+{
+	struct pw_sample_val *v = bpf_map_lookup_elem(&sampled, k), nv = { .writes = 1 };
+	__u64 now = bpf_ktime_get_ns();
+
+	if (v) {
+		if (now - v->last_ns < PW_SAMPLE_EVERY_NS)
+			return false;
+		v->last_ns = now;
+		v->writes++;
+		return true;
+	}
+	/* EEXIST: another CPU wrote this key's event just now */
+	nv.last_ns = now;
+	return !bpf_map_update_elem(&sampled, k, &nv, BPF_NOEXIST);
 }
 
 static __always_inline __u8 classify(struct stash *st, int ret)
@@ -54,8 +80,9 @@ static __always_inline __u8 classify(struct stash *st, int ret)
 	return st->bound ? PW_CAUSE_BOUND_CONFLICT : PW_CAUSE_RANGE_EXHAUSTED;
 }
 
+/* flags: PW_UNCOUNTED, PW_SAMPLED or 0 */
 static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
-				 __u8 cause, bool uncounted, bool direct)
+				 __u8 cause, __u32 flags, bool direct)
 {
 	struct pw_event ev = {}, *e = &ev;
 
@@ -73,7 +100,7 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 	e->tid = st->tid;
 	e->ret = ret;
 	e->ports_checked = st->ports_checked;
-	e->flags = 0;
+	e->flags = flags;
 	if (st->scan_entered)
 		e->flags |= PW_HAS_SCAN;
 	if (st->scan_timed)
@@ -82,8 +109,6 @@ static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
 		e->flags |= PW_HAS_PORTS_CHECKED;
 	if (st->no_dest)
 		e->flags |= PW_NO_DEST;
-	if (uncounted)
-		e->flags |= PW_UNCOUNTED;
 	e->family = st->family;
 	e->sport = st->sport;
 	e->dport = st->dport;
@@ -145,8 +170,19 @@ static __always_inline void finish(struct stash *st, struct sock *sk, int ret, b
 		count_dest(&k);
 	}
 
-	if ((targ_events && (ret || targ_all)) || !counted)
-		emit(st, sk, ret, cause, !counted, direct);
+	if ((targ_events && (ret || targ_all)) || !counted) {
+		emit(st, sk, ret, cause, counted ? 0 : PW_UNCOUNTED, direct);
+	} else if (targ_sample && ret == -PW_EADDRNOTAVAIL && !st->no_dest) {
+		struct pw_sample_key k = {
+			.tgid = st->pid, .family = st->family, .port = st->dport,
+			.op = PW_OP_CONNECT,
+		};
+
+		k.netns = sk_netns(sk, direct);
+		__builtin_memcpy(k.addr, st->daddr, sizeof(k.addr));
+		if (sample_due(&k))
+			emit(st, sk, ret, cause, PW_SAMPLED, direct);
+	}
 }
 
 #endif /* PW_EVENT_BPF_H */

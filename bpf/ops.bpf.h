@@ -110,11 +110,27 @@ static __always_inline void op_failed(struct sock *sk, __u16 family, __u8 op, in
 		return;
 	counted = count(e.pid, PW_KEY_FAM_OP(family, op), e.comm, e.cgroup_id, ret,
 			false, false, 0, 0);
-	if (!(targ_events || !counted))
-		return;
+	e.flags = PW_NO_DEST;
+	if (!counted) {
+		e.flags |= PW_UNCOUNTED;
+	} else if (!targ_events) {
+		/* -q: a bind's for its holder's diagnosis, keyed by the address
+		 * and port it asked for */
+		struct pw_sample_key k = {
+			.tgid = e.pid, .family = family, .op = op,
+		};
+
+		if (!targ_sample || !c || !sk || (op != PW_OP_BIND && op != PW_OP_BIND_PORT))
+			return;
+		k.netns = sk_netns(sk, false);
+		k.port = c->port;
+		__builtin_memcpy(k.addr, c->addr, sizeof(k.addr));
+		if (!sample_due(&k))
+			return;
+		e.flags |= PW_SAMPLED;
+	}
 	e.ts_ns = bpf_ktime_get_ns();
 	e.ret = ret;
-	e.flags = PW_NO_DEST | (counted ? 0 : PW_UNCOUNTED);
 	e.family = family;
 	e.mode = targ_mode;
 	e.op = op;

@@ -58,6 +58,12 @@ enum pw_op {
  * (so only a full ring buffer, counted in PW_CNT_EVENTS_LOST and then also
  * in PW_CNT_OUTCOMES_LOST, can lose the count). */
 #define PW_UNCOUNTED		(1u << 6)
+/* -q: a failure written for the live diagnoses and remedies only, the first
+ * of its (process, op, family, destination, netns) in PW_SAMPLE_EVERY_NS
+ * (see sample_due); its count is in the maps like any other outcome's.
+ * Not an event of the stream: in neither events_received nor events_lost
+ * (its loss is PW_CNT_SAMPLES_LOST). */
+#define PW_SAMPLED		(1u << 7)
 
 struct pw_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() at the outcome */
@@ -133,6 +139,9 @@ enum pw_counter {
 				 * `unattributed` (no room kept for new keys) */
 	/* added at the end (--top): */
 	PW_CNT_DESTS_FULL,	/* EADDRNOTAVAIL outcomes not in `dest_fails` (full) */
+	/* added at the end (-q's sampled failures): */
+	PW_CNT_SAMPLES_LOST,	/* PW_SAMPLED events lost (ring buffer full); not in
+				 * PW_CNT_EVENTS_LOST, whose events are the stream's */
 	PW_CNT_MAX,
 };
 
@@ -173,6 +182,27 @@ enum pw_scan_result {
  * in the kernel so that the view never depends on the events. Bounded:
  * an outcome whose key finds the map full is counted in PW_CNT_DESTS_FULL. */
 #define PW_DEST_FAILS_ENTRIES	8192
+
+/* -q: when a failure of each key last had its event written (sample_due).
+ * The period is userspace's PW_DIAG_EVERY_NS (user/pressure.h), so a
+ * sampled event reaches the diagnoses as often as they can use one. */
+#define PW_SAMPLE_EVERY_NS	(5ull * 1000000000)
+#define PW_SAMPLE_ENTRIES	8192
+
+struct pw_sample_key {
+	__u64 netns;		/* inode of the socket's netns, 0 if unknown */
+	__u32 tgid;
+	__u16 family;
+	__u16 port;		/* dport; a bind's own port */
+	__u8 op;		/* enum pw_op */
+	__u8 pad[7];
+	__u8 addr[16];		/* daddr; a bind's own address */
+};
+
+struct pw_sample_val {
+	__u64 last_ns;		/* bpf_ktime_get_ns() of the last event written */
+	__u64 writes;		/* events written for the key (a bound tests check) */
+};
 
 struct pw_dest_fail_key {
 	__u64 netns;		/* inode of the socket's netns */

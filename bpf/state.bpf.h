@@ -190,8 +190,12 @@ const volatile bool targ_all = false;
 const volatile bool targ_dests = false;
 const volatile __u8 targ_mode = 0;
 const volatile bool targ_scan_depth = false;
-/* -q: nobody reads the events, so none are written (counts are kept). */
+/* Every outcome's event is written (what the lines show); not with -q or
+ * --top, whose counts come from the maps. */
 const volatile bool targ_events = true;
+/* -q: a failure's event only if sample_due() (the live diagnoses and
+ * remedies need one per process and destination each PW_SAMPLE_EVERY_NS). */
+const volatile bool targ_sample = false;
 /* Wake the consumer only once this much is waiting; it polls anyway. */
 const volatile __u64 targ_wakeup_bytes = 256 << 10;
 /* Tracepoint mode keeps its per-socket state in sk_states, else in stash_sk. */
@@ -219,5 +223,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pw_unattr_val);
 } unattributed SEC(".maps");
+
+/* -q: when the last event of a failure's key was written (sample_due). An
+ * LRU: a key not seen for a while may go, which at worst writes one more
+ * event. 1 entry unless -q (userspace). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_SAMPLE_ENTRIES);
+	__type(key, struct pw_sample_key);
+	__type(value, struct pw_sample_val);
+} sampled SEC(".maps");
 
 #endif /* PW_STATE_BPF_H */

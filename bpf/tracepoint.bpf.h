@@ -107,9 +107,10 @@ static __always_inline void tp_start(struct sock *sk)
 		bump(PW_CNT_STASH_FULL);
 }
 
-/* now: the outcome's time if taken (a failure), else 0 */
+/* now: the outcome's time if taken (a failure), else 0; flags:
+ * PW_UNCOUNTED, PW_SAMPLED or 0 */
 static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret, __u8 cause,
-				    __u64 now, bool uncounted)
+				    __u64 now, __u32 flags)
 {
 	struct pw_event e = {};
 
@@ -119,7 +120,7 @@ static __always_inline void tp_emit(struct sk_state *s, struct sock *sk, int ret
 	e.tid = s->tid;
 	e.uid = s->uid;
 	e.ret = ret;
-	e.flags = PW_HAS_SCAN | (uncounted ? PW_UNCOUNTED : 0);
+	e.flags = PW_HAS_SCAN | flags;
 	e.family = sk->__sk_common.skc_family;
 	e.dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	e.mode = targ_mode;
@@ -199,8 +200,19 @@ static __always_inline void tp_end(struct sock *sk, int newstate)
 		read_sk_daddr(k.daddr, k.family, sk);
 		count_dest(&k);
 	}
-	if ((targ_events && (ret || targ_all)) || !counted)
-		tp_emit(s, sk, ret, cause, now, !counted);
+	if ((targ_events && (ret || targ_all)) || !counted) {
+		tp_emit(s, sk, ret, cause, now, counted ? 0 : PW_UNCOUNTED);
+	} else if (targ_sample && ret == -PW_EADDRNOTAVAIL) {
+		struct pw_sample_key k = {
+			.tgid = s->pid, .family = sk->__sk_common.skc_family,
+			.port = bpf_ntohs(sk->__sk_common.skc_dport), .op = PW_OP_CONNECT,
+		};
+
+		k.netns = sk_netns(sk, true);
+		read_sk_daddr(k.addr, k.family, sk);
+		if (sample_due(&k))
+			tp_emit(s, sk, ret, cause, now, PW_SAMPLED);
+	}
 	sk_state_done(sk, s);
 }
 

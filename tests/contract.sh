@@ -1,23 +1,181 @@
-# Promises of the interface that had no test (issue 26, item 7): -q writes
-# no events, exit 1 without BTF, --listen in a static build, the bounds of
+# Promises of the interface that had no test (issue 26, item 7): -q writes no event lines
+# (its diagnoses still live), exit 1 without BTF, --listen in a static build, the bounds of
 # the test-only variables, the scan counters and histogram end to end.
 # Sourced by tests/run.sh after tests/lib.sh and tests/integration.sh.
 
-# -q: no event objects at all, the summary still exact.
-t_quiet_writes_no_events() {
+# -q: no event lines, but the diagnoses a run without -q gives for the
+# scenario (the kernel writes one sampled failure per process and
+# destination each 5 s, bpf/event.bpf.h): one pressure object for the
+# destination and one live advice for the trigger (its pid and cgroup); the
+# summary still exact (counts from the maps, never from the sampled events).
+t_quiet_writes_no_event_lines() {
+	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
-	pw_start -j -q
+	pw_start -j -q --cgroup="$OWN_CG"
 	must in_ns "$TRIGGER" --comm pwt-quiet --port 18120 exhaust --count 13 > "$T/t"
 	pw_stop
 	local pid
 	pid=$(truth '.[0].pid' "$T/t")
 	check_eq "failures (the scenario)" 3 "$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")"
 	check_eq "connect objects written with -q" 0 "$(grep -c '"type":"connect"' "$T/pw.out")"
-	check_eq "pressure objects written with -q" 0 "$(grep -c '"type":"pressure"' "$T/pw.out")"
+	check_eq "pressure objects: one, the destination's, the trigger's pid" "[[$pid,18120]]" \
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "pressure" and .pressure.netns == $ns) | [.pid, .pressure.dport]]' "$T/pw.out")"
+	# the trigger ran in this shell's cgroup (sed's, in it too)
+	check_eq "advice objects: one, the trigger's pid and cgroup" "[[$pid,\"$(sed -n 's/^0:://p' /proc/self/cgroup)\",18120]]" \
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | [.pid, .cgroup, .pressure.dport]]' "$T/pw.out")"
 	check_eq "last line is the summary" summary "$(tail -n 1 "$T/pw.out" | jq -r .type)"
 	check_eq "summary: the trigger's attempts, failures, EADDRNOTAVAIL" \
 		"[$(truth_sum .attempts "$T/t"),3,3]" \
 		"$(summary | jq -c ".processes[] | select(.pid == $pid) | [.attempts, .failures, .errors.EADDRNOTAVAIL]")"
+	# the sampled events are not the stream's (PW_SAMPLED, bpf/portwatch.h)
+	check_eq "summary: events received, lost, counted from events" "[0,0,0]" \
+		"$(summary | jq -c '[.events_received, .events_lost, .counted_from_events]')"
+}
+
+# A daemon with -q (-j, and text) gets its live remedies while it runs, not
+# only at its stop (issue 24 item 4): a real curl fails in the test's netns
+# and cgroup (the range filled by 10 curl runs, their ports in TIME_WAIT)
+# and waits (its second URL is file://FIFO, whose open blocks) until both
+# portwatches have written its advice; only then are they stopped.
+t_quiet_daemon_live_remedy() {
+	command -v curl >/dev/null || skip "curl not installed"
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	start_httpd
+	# the text portwatch first (pw_start empties pw.out and pw.err)
+	"$PW" -q --cgroup="$OWN_CG" > "$T/pwt.out" 2> "$T/pwt.err" &
+	local tpid=$! cj pc
+	defer "kill -INT $tpid; wait $tpid"
+	wait_for "$T/pwt.err" 'attached in' 10 || exit 1
+	pw_start -j -q --cgroup="$OWN_CG"
+	local i ok=0
+	for i in $(seq 10); do
+		in_ns curl -s -o /dev/null http://127.0.0.1:8080/ && ok=$((ok + 1))
+	done
+	check_eq "range filled: curl runs ok" 10 "$ok"
+	mkfifo "$T/c.go"
+	# ip netns exec execs curl: $! is curl's pid
+	ip netns exec "$NS" curl -s -o /dev/null http://127.0.0.1:8080/ "file://$T/c.go" > /dev/null &
+	cj=$!
+	defer "kill $cj 2>/dev/null; wait $cj"
+	pc=$cj
+	# while both run: the advice for this curl, in NDJSON and in text
+	wait_for "$T/pw.out" "^\{\"type\":\"advice\",.*\"pid\":$pc,.*\"client\":\"libcurl\"" 15 || exit 1
+	wait_for "$T/pwt.out" "for pid $pc \(curl\), client libcurl" 15 || exit 1
+	check_eq "portwatch -j -q still running when its advice is out" 1 "$(kill -0 "$PW_PID" && echo 1)"
+	check_eq "portwatch -q still running when its REMEDIES are out" 1 "$(kill -0 "$tpid" && echo 1)"
+	timeout "$(waited 5)" sh -c ": > '$T/c.go'"
+	wait $cj
+	check_eq "curl: exit status (its last URL, the FIFO)" 0 $?
+	pw_stop
+	kill -INT $tpid
+	wait $tpid
+	check_eq "text portwatch exit" 0 $?
+	check_eq "connect objects written with -q" 0 "$(grep -c '"type":"connect"' "$T/pw.out")"
+	check_eq "advice objects of the netns: one, this curl's" "[$pc]" \
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | .pid]' "$T/pw.out")"
+	check_eq "advice before the summary" 1 \
+		"$(sed '/"type":"summary"/q' "$T/pw.out" | grep -c "^{\"type\":\"advice\",.*\"pid\":$pc,")"
+	check_eq "text: one live REMEDIES block, before the summary" 1 \
+		"$(sed '/per-process connect() outcomes (summary/q' "$T/pwt.out" | grep -c '^REMEDIES for 127\.0\.0\.1:8080 ')"
+	check_eq "summary: curl's one EADDRNOTAVAIL, exact" "[[$pc,1]]" \
+		"$(summary | jq -c '[.processes[] | select(.errors.EADDRNOTAVAIL) | [.pid, .errors.EADDRNOTAVAIL]]')"
+}
+
+# pw_sampled_dump: the `sampled` map of this test's portwatch (by the map
+# ids of its fds: other instances have maps of that name), as bpftool
+# formats it from its BTF: [{key: {tgid, port, ...}, value: {last_ns, writes}}]
+pw_sampled_dump() {
+	local id
+	for id in $(awk '/^map_id:/ {print $2}' /proc/"$PW_PID"/fdinfo/* 2>/dev/null); do
+		if [ "$(bpftool -j map show id "$id" 2>/dev/null | jq -r .name)" = sampled ]; then
+			bpftool -j map dump id "$id" | jq -c '[.[].formatted]'
+			return
+		fi
+	done
+	echo "no map named sampled among portwatch's"
+}
+
+# -q under a storm: one process fails 3,000 times to one destination within
+# seconds. The kernel writes one sampled event per (process, destination)
+# each 5 s: its count of writes for the trigger's key (the `sampled` map,
+# read while portwatch runs) is 1..ceil(duration/5 s)+1 (duration: the
+# whole run, which holds the storm), never one per failure; no event of the
+# stream (events_received 0); the counts (the maps') exact; one advice.
+t_quiet_storm_sampled() {
+	command -v bpftool >/dev/null || skip "bpftool not installed"
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -q --cgroup="$OWN_CG"
+	must in_ns "$TRIGGER" --comm pwt-qstorm --port 18121 exhaust --count 3010 > "$T/t"
+	local pid fails dump
+	pid=$(truth '.[0].pid' "$T/t")
+	dump=$(pw_sampled_dump)
+	pw_stop
+	fails=$(truth_sum '.errors.EADDRNOTAVAIL' "$T/t")
+	check_eq "failures (the scenario)" 3000 "$fails"
+	check_eq "summary: the trigger's attempts, EADDRNOTAVAIL" "[$(truth_sum .attempts "$T/t"),$fails]" \
+		"$(summary | jq -c ".processes[] | select(.pid == $pid) | [.attempts, .errors.EADDRNOTAVAIL]")"
+	check_eq "summary: events received, lost, counted from events" "[0,0,0]" \
+		"$(summary | jq -c '[.events_received, .events_lost, .counted_from_events]')"
+	check_eq "sampled keys: the trigger's one destination" "[[$pid,18121,0,$NS_INO]]" \
+		"$(jq -c --argjson p "$pid" '[.[] | select(.key.tgid == $p) | [.key.tgid, .key.port, .key.op, .key.netns]]' <<<"$dump")"
+	local writes bound
+	writes=$(jq --argjson p "$pid" '[.[] | select(.key.tgid == $p) | .value.writes] | add' <<<"$dump")
+	bound=$(summary | jq '.duration_s / 5 | ceil + 1')
+	echo "    info: $fails failures, $writes sampled events written (bound $bound)"
+	check_eq "sampled events written for the key: 1..$bound" 1 \
+		"$([ "$writes" -ge 1 ] && [ "$writes" -le "$bound" ] && echo 1)"
+	check_eq "advice: one, the trigger's" "[$pid]" \
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | .pid]' "$T/pw.out")"
+}
+
+# -q with --ops bind: a server's bind(127.0.0.1, P) refused three times
+# (P held by a client's connection, drawn from the range: the scenario of
+# t_bind_port_ephemeral_holder) gets its port_holder diagnosis while
+# portwatch runs, from the one event the kernel sampled for (server,
+# bind_port, 127.0.0.1:P) (its writes: 1..ceil(duration/5 s)+1); no
+# bind_port event object; the summary's count exact.
+t_quiet_bind_port_holder() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	command -v bpftool >/dev/null || skip "bpftool not installed"
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j -q --ops bind --cgroup "$OWN_CG"
+	bind_port_holder <<-'EOF2'
+	import json, os, socket, sys, time
+	lsn = socket.socket()
+	lsn.bind(("127.0.0.1", 18097))
+	lsn.listen(8)
+	c = socket.create_connection(("127.0.0.1", 18097), timeout=5)
+	a, _ = lsn.accept()
+	print(json.dumps({"pid": os.getpid(), "port": c.getsockname()[1]}), flush=True)
+	end = time.time() + 120
+	while not os.path.exists(sys.argv[1]) and time.time() < end:
+	    time.sleep(0.05)
+	EOF2
+	local hpid port spid dump writes bound
+	hpid=$(jq .pid "$T/h")
+	port=$(jq .port "$T/h")
+	bind_port_server 127.0.0.1 "$port" 3
+	spid=$(jq .pid "$T/s")
+	check_eq "the server's binds (the scenario)" '{"EADDRINUSE":3}' "$(jq -c .errors "$T/s")"
+	wait_for "$T/pw.out" '"type":"port_holder"' 20 || exit 1
+	dump=$(pw_sampled_dump)
+	pw_stop
+	check_eq "bind_port event objects written with -q" 0 "$(grep -c '"op":"bind_port"' "$T/pw.out")"
+	check_eq "port_holder diagnoses: one, the server's, P, the holder's pid" "[[$spid,$port,$hpid]]" \
+		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "port_holder" and .netns == $ns) | [.pid, .sport, .holder.pid]]' "$T/pw.out")"
+	check_eq "summary op_failures.bind_port of the server" 3 "$(summary_op "$spid" bind_port)"
+	check_eq "summary: events received, lost, counted from events" "[0,0,0]" \
+		"$(summary | jq -c '[.events_received, .events_lost, .counted_from_events]')"
+	check_eq "sampled keys of the server: bind_port (op 4), P" "[[4,$port]]" \
+		"$(jq -c --argjson p "$spid" '[.[] | select(.key.tgid == $p) | [.key.op, .key.port]]' <<<"$dump")"
+	writes=$(jq --argjson p "$spid" '[.[] | select(.key.tgid == $p) | .value.writes] | add' <<<"$dump")
+	bound=$(summary | jq '.duration_s / 5 | ceil + 1')
+	check_eq "sampled events written for the server's key: 1..$bound" 1 \
+		"$([ "$writes" -ge 1 ] && [ "$writes" -le "$bound" ] && echo 1)"
 }
 
 # A kernel without BTF: exit 1, one line, nothing attached. The BTF is made

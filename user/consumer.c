@@ -21,6 +21,9 @@
 #define POLL_MS		100	/* bound on how late an event is shown (no wakeups) */
 #define BATCH_CUT	(-ECANCELED)	/* pw_consumer_event: end this pass */
 
+/* the kernel samples -q's failures as often as the diagnoses use them */
+_Static_assert(PW_SAMPLE_EVERY_NS == PW_DIAG_EVERY_NS, "-q's sampling period");
+
 
 static int epoll_add(int epfd, int fd, uint32_t events)
 {
@@ -186,19 +189,28 @@ int pw_consumer_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	pw_mailbox_publish_received(c->mb, ++c->received);
+	/* -q's samples are not the stream's events (events_received) */
+	if (e->flags & PW_SAMPLED)
+		c->sampled++;
+	else
+		pw_mailbox_publish_received(c->mb, ++c->received);
 	if (e->flags & PW_UNCOUNTED) {
 		pw_consumer_count_event(c->mb, e);
 		/* written for its count only; still an event of this pass */
-		if (c->env->quiet || (!e->ret && !c->env->all))
+		if (!e->ret && !c->env->all)
 			return next(c);
 	}
+	/* -q: a failure sampled by the kernel (PW_SAMPLED), or one written
+	 * for its count, asks for the same diagnoses as a line would; its
+	 * count is the maps' (or was just added), never taken again */
 	if (e->cause == PW_CAUSE_BOUND_CONFLICT)
 		c->bound_conflicts++;
 	if (e->ret == -EADDRNOTAVAIL && e->netns && !(e->flags & PW_NO_DEST) && c->diag_limit)
 		ask_diagnosis(c, e);
 	if ((e->op == PW_OP_BIND_PORT || e->op == PW_OP_BIND) && e->netns && c->holder_asks)
 		pw_holder_ask(c->holder_asks, c->mb, e);
+	if (c->env->quiet)
+		return next(c);
 	if (c->fold && !pw_fold_event(c->fold, e, c->out))
 		return next(c);
 	if (c->wl && !(w = pw_workloads_cached(c->wl, e->cgroup_id, e->ts_ns))) {

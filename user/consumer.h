@@ -36,6 +36,7 @@ struct pw_consumer {
 	struct pw_workloads *wl;	/* this thread's resolver; NULL: no workloads */
 
 	uint64_t received;		/* published to the mailbox */
+	uint64_t sampled;		/* -q: PW_SAMPLED events (not in received) */
 	uint64_t diag_skipped;		/* no room in the rate limit table */
 	uint32_t bound_conflicts;	/* seen in events, for the remedies */
 	unsigned int batch;		/* events in this pass */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests for user/consumer.c, the event path: events in -> lines out,
- * counts and diagnosis requests to the mailbox, the batch bound, the fold,
+ * counts and diagnosis requests to the mailbox (-q's sampled failures'
+ * too), the batch bound, the fold,
  * the worker's output written in order, stdout's end, and the events whose
  * workload needs filesystem work written after the callback returns. The
  * ring buffer itself is libbpf's: events are given to the callback. */
@@ -190,6 +191,41 @@ static void test_diagnosis_asked(void **state)
 	fx_free(x);
 }
 
+/* -q: a failure the kernel sampled (PW_SAMPLED) asks for its diagnosis
+ * and remedies like a line's event would, writes nothing, and is neither
+ * counted nor an event of the stream (received); one written for its count
+ * (PW_UNCOUNTED) is counted once and asks too. Nothing is written. */
+static void test_quiet_sampled(void **state)
+{
+	struct fx *x = fx_new(true);
+	struct pw_diag_req reqs[PW_MAILBOX_REQS];
+	struct pw_event s = ev(5, -EADDRNOTAVAIL, 10), u = ev(6, -EADDRNOTAVAIL, 20);
+	struct pw_accounts taken;
+
+	(void)state;
+	x->env.quiet = true;
+	assert_true(pw_consumer_enable_diagnosis(&x->c));
+	s.flags = PW_SAMPLED;
+	u.flags = PW_UNCOUNTED;
+	u.dport = 9001;
+	assert_int_equal(feed(x, s), 0);
+	assert_int_equal(feed(x, u), 0);
+	assert_string_equal(fx_out(x), "");
+	assert_int_equal(x->c.received, 1);
+	assert_int_equal(x->c.sampled, 1);
+	assert_int_equal(pw_mailbox_received(x->mb), 1);
+	assert_int_equal(pw_mailbox_take_requests(x->mb, reqs), 2);
+	assert_int_equal(reqs[0].pid, 5);
+	assert_int_equal(reqs[0].what, PW_DIAG_PRESSURE | PW_DIAG_ADVICE);
+	assert_int_equal(reqs[1].pid, 6);
+	assert_int_equal(reqs[1].dest.port, 9001);
+	pw_mailbox_take_counts(x->mb, &taken);
+	assert_int_equal(taken.n, 1);	/* the uncounted one only */
+	assert_int_equal(taken.rows[0].key.tgid, 6);
+	pw_accounts_free(&taken);
+	fx_free(x);
+}
+
 /* Text: a burst of one key prints PW_FOLD_AFTER lines, the rest folded;
  * printed + folded = events. */
 static void test_fold_counts(void **state)
@@ -266,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_uncounted),
 		cmocka_unit_test(test_batch_bound),
 		cmocka_unit_test(test_diagnosis_asked),
+		cmocka_unit_test(test_quiet_sampled),
 		cmocka_unit_test(test_fold_counts),
 		cmocka_unit_test(test_worker_output_and_end),
 		cmocka_unit_test(test_workload_deferred),
