@@ -611,3 +611,44 @@ t_census_udp_holders() {
 	census_show_on_fail
 }
 
+# The periodic census (-i 1, --listen) exports the UDP part per netns under
+# names of its own, never in the TCP gauges: 4 UDP sockets autobound in the
+# test netns (40000-40009, 40008 reserved: 9 usable), one bound outside the
+# range (5000), and 5 TCP TIME_WAIT towards one destination: UDP 4/9, the
+# destination 5/9 (not 9/9).
+t_census_udp_gauges() {
+	command -v python3 > /dev/null || skip "no python3"
+	local port end ino
+	port=$(free_port) || { fail "setup: no free port"; exit 1; }
+	mk_netns 40000 40009
+	must in_ns sysctl -qw net.ipv4.ip_local_reserved_ports=40008
+	mkfifo "$T/udp.hold"
+	census_udp_client 4 5000 udp1
+	must in_ns "$TRIGGER" --port "$port" exhaust --count 5 > "$T/trigger.out"
+	check_eq "setup: trigger connections" 5 \
+		"$(jq -s '[.[] | select(.type == "record")][0].ok' "$T/trigger.out")"
+	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
+	ino=$NS_INO
+	# a census every second (-i 1): wait for one that has the netns (bounded)
+	end=$((SECONDS + $(waited 30)))
+	until scrape > "$T/m"; grep -q "^portwatch_udp_ephemeral_ports_in_use{netns=\"$ino\"}" "$T/m" ||
+		[ $SECONDS -ge $end ]; do
+		sleep 0.2
+	done
+	pw_stop
+	check_eq "UDP ports in use, the test netns" 1 \
+		"$(grep -cx "portwatch_udp_ephemeral_ports_in_use{netns=\"$ino\"} 4" "$T/m")"
+	check_eq "UDP usage ratio, the test netns" 1 \
+		"$(grep -cx "portwatch_udp_ephemeral_port_usage_ratio{netns=\"$ino\"} 0.444444" "$T/m")"
+	check_eq "TCP ports in use towards :$port (UDP not added)" 1 \
+		"$(grep -cx "portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"$port\"} 5" "$T/m")"
+	check_eq "TCP usage ratio towards :$port" 1 \
+		"$(grep -cx "portwatch_ephemeral_port_usage_ratio{daddr=\"127.0.0.1\",dport=\"$port\"} 0.555556" "$T/m")"
+	check_eq "UDP series at most 20" 1 \
+		"$([ "$(grep -c '^portwatch_udp_ephemeral_port_usage_ratio{' "$T/m")" -le 20 ] && echo 1)"
+	if command -v promtool >/dev/null; then
+		promtool check metrics < "$T/m" > /dev/null 2>&1
+		check_eq "promtool check metrics" 0 $?
+	fi
+	[ "$_failed" = 0 ] || grep -E '^portwatch_(udp_)?ephemeral' "$T/m" | sed 's/^/      m: /'
+}
