@@ -343,7 +343,7 @@ static void udp_top_add(struct pw_pressure *p, const struct pw_census_ns *ns)
 
 void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool json)
 {
-	struct pw_census_filter f = { .udp = true };
+	struct pw_census_filter f = { 0 };
 	struct pw_census_ns ns;
 	uint64_t *inodes = NULL;
 	int *fds = NULL, n;
@@ -355,6 +355,7 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 	p->ntop = 0;
 	p->nudp_top = 0;
 	if (p->sockets) {
+		f.udp = true;	/* the UDP gauges: with --listen only, as the sockets' */
 		pw_sockgauge_begin(p->sockets);
 		pw_sockgauge_filter(p->sockets, &f);
 	}

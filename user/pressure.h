@@ -76,7 +76,8 @@ int pw_dest_limit_due(struct pw_dest_limit *l, uint64_t netns, uint16_t family,
 void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool json);
 size_t pw_pressure_top(const struct pw_pressure *p, const struct pw_pressure_top **top);
 /* The network namespaces whose UDP sockets hold the most of their range,
- * at most PW_TOP_UDP_NETNS, only those holding some (last scan). */
+ * at most PW_TOP_UDP_NETNS, only those holding some (last scan; none
+ * unless pw_pressure_enable_sockets()). */
 size_t pw_pressure_udp_top(const struct pw_pressure *p, const struct pw_pressure_udp_top **top);
 /* The periodic census also counts sockets per workload and destination
  * (sockgauge.h) from now on; false without memory. */
