@@ -523,3 +523,132 @@ namespace=\"\",pod=\"(no process)\",container=\"\",unit=\"\" $net.1 18210 TIME_W
 	check_eq "ss again (nothing moved meanwhile)" "$want" "$(ss_counts 40999)"
 	pw_stop
 }
+
+# census_udp_client N PORTS NAME: a python3 in $NS autobinding N UDP sockets
+# (connect to 127.0.0.1:9) then binding one to each port of PORTS (comma
+# separated, may be empty), all open until killed; "{pid, ports}" of what
+# it got in $T/NAME.json.
+census_udp_client() {
+	# not through in_ns (see census_httpd): $! is the python3 itself
+	ip netns exec "$NS" python3 - "$1" "$2" "$T/$3.json" "$T/udp.hold" <<'PY' &
+import json, os, socket, sys
+n, extra, out, hold = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+socks, auto = [], []
+for _ in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("127.0.0.1", 9))     # autobind from ip_local_port_range
+    socks.append(s)
+    auto.append(s.getsockname()[1])
+for p in filter(None, extra.split(",")):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", int(p)))
+    socks.append(s)
+with open(out + ".tmp", "w") as f:
+    json.dump({"pid": os.getpid(), "ports": auto}, f)
+os.rename(out + ".tmp", out)
+open(hold).read()                   # blocks in open() until killed
+PY
+	defer "kill $!; wait $!"
+	wait_for "$T/$3.json" 'ports' 10 || exit 1
+	check_eq "setup: $3 is the process started" "$!" "$(jq .pid "$T/$3.json")"
+}
+
+census_tcp_objects() {
+	jq -c 'select(.type == "census")' "$T/census.out" | sort
+}
+
+# UDP's port space is apart from TCP's: in the scenario's netns (range
+# 40000-40009, 40008 reserved; TCP holding 8 ports and a listener on
+# 40005), two processes autobind 4 + 2 UDP sockets (6 more ports than TCP
+# leaves: only UDP's own space has them) and bind 2 outside the range
+# (5000) or on the reserved port (40008): the census counts exactly the 6
+# as UDP holders, per process, and the TCP objects do not change.
+t_census_udp_holders() {
+	command -v python3 > /dev/null || skip "no python3"
+	census_scenario
+	mkfifo "$T/udp.hold"
+	census --netns="/run/netns/$NS" -j
+	check_eq "before: exit code" 0 "$CENSUS_RC"
+	census_tcp_objects > "$T/tcp.before"
+	check_eq "before: UDP held" 0 \
+		"$(jq -s '[.[] | select(.type == "census_udp")] | map(.held) | add' "$T/census.out")"
+	census_udp_client 4 5000 udp1
+	census_udp_client 2 40008 udp2
+
+	local p1 p2 ports u
+	p1=$(jq .pid "$T/udp1.json")
+	p2=$(jq .pid "$T/udp2.json")
+	ports=$(jq -s '[.[].ports[]] | unique | length' "$T/udp1.json" "$T/udp2.json")
+	check_eq "setup: the clients' autobound ports, distinct" 6 "$ports"
+	check_eq "setup: all in the range, none reserved" 6 \
+		"$(jq -s '[.[].ports[] | select(. >= 40000 and . <= 40009 and . != 40008)] | length' \
+			"$T/udp1.json" "$T/udp2.json")"
+	census --netns="/run/netns/$NS" -j
+	check_eq "exit code" 0 "$CENSUS_RC"
+	check_eq "census_udp objects" 1 "$(jq -c 'select(.type == "census_udp")' "$T/census.out" | wc -l)"
+	u=$(jq -c 'select(.type == "census_udp")' "$T/census.out")
+	check_eq "netns, range, reserved, range_size" "[$NS_INO,[40000,40009],1,9]" \
+		"$(jq -c '[.netns, .port_range, .reserved, .range_size]' <<<"$u")"
+	check_eq "held: the clients' ports" "$ports" "$(jq .held <<<"$u")"
+	check_eq "usage" 0.6667 "$(jq .usage <<<"$u")"
+	check_eq "sockets in the range (not 5000, not the reserved 40008)" 6 \
+		"$(jq .sockets_in_range <<<"$u")"
+	check_eq "UDP sockets in all" 8 "$(jq .sockets <<<"$u")"
+	check_eq "holders: each client, its in-range sockets" \
+		"[{\"pid\":$p1,\"comm\":\"python3\",\"sockets\":4},{\"pid\":$p2,\"comm\":\"python3\",\"sockets\":2}]" \
+		"$(jq -c .holders <<<"$u")"
+	census_tcp_objects > "$T/tcp.after"
+	check_eq "TCP objects unchanged by the UDP sockets" "" \
+		"$(diff "$T/tcp.before" "$T/tcp.after")"
+	check_eq "TCP: 2 destinations, range_size 8" "[[8],2]" \
+		"$(jq -c -s '[map(.range_size) | unique, length]' "$T/tcp.after")"
+
+	census --netns="/run/netns/$NS"
+	check_eq "text: exit code" 0 "$CENSUS_RC"
+	check_eq "text: the UDP line" \
+		"netns $NS_INO udp: 6/9 ports of the range held (66.7%; 1 reserved), 6 of 8 UDP sockets in it, holders $p1/python3 x4, $p2/python3 x2" \
+		"$(grep "^netns $NS_INO udp: " "$T/census.out")"
+	census_show_on_fail
+}
+
+# The periodic census (-i 1, --listen) exports the UDP part per netns under
+# names of its own, never in the TCP gauges: 4 UDP sockets autobound in the
+# test netns (40000-40009, 40008 reserved: 9 usable), one bound outside the
+# range (5000), and 5 TCP TIME_WAIT towards one destination: UDP 4/9, the
+# destination 5/9 (not 9/9).
+t_census_udp_gauges() {
+	command -v python3 > /dev/null || skip "no python3"
+	local port end ino
+	port=$(free_port) || { fail "setup: no free port"; exit 1; }
+	mk_netns 40000 40009
+	must in_ns sysctl -qw net.ipv4.ip_local_reserved_ports=40008
+	mkfifo "$T/udp.hold"
+	census_udp_client 4 5000 udp1
+	must in_ns "$TRIGGER" --port "$port" exhaust --count 5 > "$T/trigger.out"
+	check_eq "setup: trigger connections" 5 \
+		"$(jq -s '[.[] | select(.type == "record")][0].ok' "$T/trigger.out")"
+	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
+	ino=$NS_INO
+	# a census every second (-i 1): wait for one that has the netns (bounded)
+	end=$((SECONDS + $(waited 30)))
+	until scrape > "$T/m"; grep -q "^portwatch_udp_ephemeral_ports_in_use{netns=\"$ino\"}" "$T/m" ||
+		[ $SECONDS -ge $end ]; do
+		sleep 0.2
+	done
+	pw_stop
+	check_eq "UDP ports in use, the test netns" 1 \
+		"$(grep -cx "portwatch_udp_ephemeral_ports_in_use{netns=\"$ino\"} 4" "$T/m")"
+	check_eq "UDP usage ratio, the test netns" 1 \
+		"$(grep -cx "portwatch_udp_ephemeral_port_usage_ratio{netns=\"$ino\"} 0.444444" "$T/m")"
+	check_eq "TCP ports in use towards :$port (UDP not added)" 1 \
+		"$(grep -cx "portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"$port\"} 5" "$T/m")"
+	check_eq "TCP usage ratio towards :$port" 1 \
+		"$(grep -cx "portwatch_ephemeral_port_usage_ratio{daddr=\"127.0.0.1\",dport=\"$port\"} 0.555556" "$T/m")"
+	check_eq "UDP series at most 20" 1 \
+		"$([ "$(grep -c '^portwatch_udp_ephemeral_port_usage_ratio{' "$T/m")" -le 20 ] && echo 1)"
+	if command -v promtool >/dev/null; then
+		promtool check metrics < "$T/m" > /dev/null 2>&1
+		check_eq "promtool check metrics" 0 $?
+	fi
+	[ "$_failed" = 0 ] || grep -E '^portwatch_(udp_)?ephemeral' "$T/m" | sed 's/^/      m: /'
+}

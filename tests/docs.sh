@@ -157,7 +157,7 @@ t_docs_ndjson_fields() {
 	cat "$T/pw.out" "$T/census.out" > "$T/all"
 	local types t live doc path static leaf
 	types=$(grep '^{' "$T/all" | jq -r .type | sort -u)
-	check_eq "object types seen" "advice census connect interval pressure remedies summary warning" "$(echo $types)"
+	check_eq "object types seen" "advice census census_udp connect interval pressure remedies summary warning" "$(echo $types)"
 	json_paths "$T/all" > "$T/paths"
 	for t in $types; do
 		doc=$(doc_fields "$t")

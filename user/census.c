@@ -19,6 +19,7 @@
 
 #include "census.h"
 #include "census_dests.h"
+#include "census_udp.h"
 #include "holders.h"
 #include "netns.h"
 #include "sockdiag.h"
@@ -76,6 +77,7 @@ struct census_ctx {
 	struct pw_dest_table dt;	/* out's rows */
 	struct pw_inode_tab itab;	/* socket inode -> row, for holders */
 	bool owners_pass;
+	struct pw_udp_acc *udp;		/* the UDP part, after the TCP passes */
 };
 
 /* ---- one socket from a dump ---- */
@@ -233,6 +235,8 @@ static void finish(struct census_ctx *c)
 		qsort(o->dests, o->ndests, sizeof(*o->dests), cmp_dest);
 	if (o->range_size)
 		o->other.usage = (double)o->other.held / o->range_size;
+	if (c->udp)
+		pw_census_udp_finish(c->udp, &o->udp);
 }
 
 static struct census_ctx *ctx_new(const struct pw_census_filter *f, struct pw_census_ns *out)
@@ -247,11 +251,49 @@ static struct census_ctx *ctx_new(const struct pw_census_filter *f, struct pw_ce
 	return c;
 }
 
+/* The UDP part's accumulator, once the settings are known (udp: the
+ * census has one); -ENOMEM. */
+static int udp_start(struct census_ctx *c, bool udp)
+{
+	if (!udp || (c->f && c->f->one_dest))
+		return 0;
+	c->udp = calloc(1, sizeof(*c->udp));
+	if (!c->udp)
+		return -ENOMEM;
+	c->udp->lo = c->set.lo;
+	c->udp->hi = c->set.hi;
+	c->udp->reserved = c->set.reserved;
+	if (c->f && c->f->holders)
+		c->udp->itab = &c->itab;
+	return 0;
+}
+
+/* The UDP dump, after the TCP passes (none of it is theirs to count): no
+ * UDP sock_diag in the kernel (udp_diag) leaves out->udp not taken. */
+static int take_udp(struct census_ctx *c, int sk, char *err, size_t errsz)
+{
+	int r = udp_start(c, c->f && c->f->udp);
+
+	if (r || !c->udp)
+		return r;
+	r = pw_sockdiag_dump_udp(sk, pw_census_udp_on_socket, c->udp, err, errsz);
+	if (r == -ENOENT && !c->udp->sockets) {
+		free(c->udp);
+		c->udp = NULL;
+		if (errsz)
+			err[0] = '\0';
+		return 0;
+	}
+	return r;
+}
+
 /* The holders of row dest, for pw_holders_scan(). */
 static struct pw_holder_list *holder_list(void *arg, uint32_t dest)
 {
 	struct census_ctx *c = arg;
 
+	if (dest == PW_CENSUS_UDP_ROW)
+		return &c->udp->holders;
 	return &c->dt.acc[dest].holders;
 }
 
@@ -259,6 +301,9 @@ static void ctx_free(struct census_ctx *c)
 {
 	pw_dests_free(&c->dt);
 	pw_inode_tab_free(&c->itab);
+	if (c->udp)
+		pw_census_udp_acc_free(c->udp);
+	free(c->udp);
 }
 
 /* Forget what a pass counted (not the tables' room), for the next pass. */
@@ -435,6 +480,8 @@ int pw_census_take(int nsfd, const struct pw_census_filter *f, struct pw_census_
 		out->range_hi = c->set.hi;
 		out->tw_reuse = c->set.tw_reuse;
 		r = census_passes(c, live_dumps, &l);
+		if (!r)
+			r = take_udp(c, sk, err, errsz);
 		if (r == -ENOMEM)
 			snprintf(err, errsz, "out of memory");
 	}
@@ -478,6 +525,10 @@ int pw_census_replay(const struct pw_census_replay_in *in, struct pw_census_ns *
 	out->range_hi = in->hi;
 	out->tw_reuse = in->tw_reuse;
 	r = census_passes(c, replay_all, (void *)in);
+	if (!r && in->udp)
+		r = udp_start(c, true);
+	if (!r && c->udp)
+		r = pw_sockdiag_replay(in->udp, in->udp_len, pw_census_udp_on_socket, c->udp);
 	if (!r)
 		finish(c);
 	return ctx_end(c, r);

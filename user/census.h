@@ -45,6 +45,20 @@ struct pw_census_dest {
 	struct pw_holder *holders;
 };
 
+/* UDP sockets holding ports of the range (f->udp): UDP's port space is
+ * apart from TCP's, so none of this is in the TCP figures. */
+struct pw_census_udp {
+	bool taken;		/* asked for and the kernel has UDP sock_diag */
+	uint32_t reserved;	/* ip_local_reserved_ports inside the range */
+	uint32_t range_size;	/* range - reserved: what UDP autobind draws from */
+	uint32_t held;		/* distinct ports of it some UDP socket has */
+	double usage;		/* held / range_size */
+	uint32_t sockets;	/* UDP sockets seen (bound: in the dump) */
+	uint32_t sockets_in_range;	/* of those, on a port counted in held */
+	unsigned int nholders;	/* at most PW_MAX_HOLDERS, most sockets first */
+	struct pw_holder holders[PW_MAX_HOLDERS];	/* their sockets in the range */
+};
+
 struct pw_census_ns {
 	uint64_t netns;		/* inode */
 	int range_lo, range_hi;	/* ip_local_port_range */
@@ -61,6 +75,7 @@ struct pw_census_ns {
 	struct pw_census_dest other;
 	bool other_dests_folded;	/* the cap was met: "other" may hold some */
 	struct pw_holder *holder_store;	/* the rows' holders */
+	struct pw_census_udp udp;	/* with f->udp */
 };
 
 /* Destinations with a row of their own, per netns (census memory bound). */
@@ -70,6 +85,7 @@ struct pw_census_filter {
 	bool one_dest;		/* only this destination (an IPv4 address is its first 4 bytes) */
 	struct pw_dest dest;
 	bool holders;		/* resolve holders via /proc/PID/fd (costly) */
+	bool udp;		/* a UDP dump too: out->udp (not with one_dest) */
 	/* Each socket held towards a destination, once, all from one dump
 	 * (the census's last): row its row's destination, NULL when it is
 	 * counted in "other"; inode 0 for none (TIME_WAIT). Nonzero stops the
@@ -120,6 +136,8 @@ struct pw_census_replay_in {
 	size_t owners_len;
 	const void *others;
 	size_t others_len;
+	const void *udp;	/* the UDP dump, or NULL: out->udp not taken */
+	size_t udp_len;
 };
 int pw_census_replay(const struct pw_census_replay_in *in, struct pw_census_ns *out);
 

@@ -14,10 +14,11 @@
 
 int pw_census_once(const struct env *env, const struct pw_privs *privs)
 {
-	struct pw_census_filter f = { .holders = true };
+	struct pw_census_filter f = { .holders = true, .udp = true };
 	struct pw_census_ns ns;
 	uint64_t *inodes = NULL;
 	int *fds = NULL, n, shown = 0, ret = PW_EXIT_OK;
+	bool no_udp = false;
 	char err[256];
 
 	if (env->netns) {
@@ -48,8 +49,9 @@ int pw_census_once(const struct env *env, const struct pw_privs *privs)
 		if (pw_census_take(fds[i], &f, &ns, err, sizeof(err))) {
 			fprintf(stderr, "portwatch: --census: %s\n", err);
 			ret = PW_EXIT_CANNOT_RUN;
-		} else if (env->netns || ns.sockets) {
-			/* every netns with TCP sockets, or the one asked for */
+		} else if (env->netns || ns.sockets || ns.udp.sockets) {
+			/* every netns with TCP or UDP sockets, or the one asked for */
+			no_udp |= !ns.udp.taken;
 			if (env->json)
 				pw_census_print_json(stdout, &ns);
 			else
@@ -65,7 +67,10 @@ int pw_census_once(const struct env *env, const struct pw_privs *privs)
 		close(fds[i]);
 	}
 	if (!shown && !env->json)
-		printf("no network namespace has TCP sockets\n");
+		printf("no network namespace has TCP or UDP sockets\n");
+	if (no_udp)
+		fprintf(stderr, "portwatch: --census: the kernel has no UDP sock_diag (udp_diag): "
+			"UDP sockets not counted\n");
 	free(fds);
 	free(inodes);
 	pw_privs_census_report(privs, stderr);

@@ -46,6 +46,39 @@ static void dest_head_json(struct sbuf *sb, const struct pw_census_ns *ns,
 		  d->dest.port);
 }
 
+static void holders_json(struct sbuf *sb, const struct pw_holder *h, unsigned int n)
+{
+	sb_printf(sb, "[");
+	for (unsigned int j = 0; j < n; j++) {
+		sb_printf(sb, "%s{\"pid\":%u,\"comm\":", j ? "," : "", h[j].pid);
+		sb_json_str(sb, h[j].comm, pw_comm_len(h[j].comm));
+		sb_printf(sb, ",\"sockets\":%u}", h[j].sockets);
+	}
+	sb_printf(sb, "]");
+}
+
+/* The UDP part, one object per netns (census_udp.h). */
+static void udp_json(FILE *f, const struct pw_census_ns *ns)
+{
+	const struct pw_census_udp *u = &ns->udp;
+	char buf[4096], us[32];
+	struct sbuf sb;
+
+	if (!u->taken)
+		return;
+	sb_init(&sb, buf, sizeof(buf));
+	usage_text(us, sizeof(us), u->usage);
+	sb_printf(&sb, "{\"type\":\"census_udp\",\"netns\":%" PRIu64 ",\"port_range\":[%d,%d],"
+		  "\"reserved\":%u,\"range_size\":%u,\"held\":%u,\"usage\":%s,"
+		  "\"sockets_in_range\":%u,\"sockets\":%u,\"holders\":", ns->netns,
+		  ns->range_lo, ns->range_hi, u->reserved, u->range_size, u->held, us,
+		  u->sockets_in_range, u->sockets);
+	holders_json(&sb, u->holders, u->nholders);
+	sb_printf(&sb, "}");
+	if (!sb.err)
+		fprintf(f, "%s\n", buf);
+}
+
 void pw_census_print_json(FILE *f, const struct pw_census_ns *ns)
 {
 	/* 8 holders with fully escaped comms fit easily */
@@ -61,14 +94,10 @@ void pw_census_print_json(FILE *f, const struct pw_census_ns *ns)
 		sb_printf(&sb, ",\"states\":");
 		states_json(&sb, d);
 		usage_text(u, sizeof(u), d->usage);
-		sb_printf(&sb, ",\"held\":%u,\"range_size\":%u,\"usage\":%s,\"reusable_time_wait\":%u,\"holders\":[",
+		sb_printf(&sb, ",\"held\":%u,\"range_size\":%u,\"usage\":%s,\"reusable_time_wait\":%u,\"holders\":",
 			  d->held, ns->range_size, u, d->reusable_time_wait);
-		for (unsigned int j = 0; j < d->nholders; j++) {
-			sb_printf(&sb, "%s{\"pid\":%u,\"comm\":", j ? "," : "", d->holders[j].pid);
-			sb_json_str(&sb, d->holders[j].comm, pw_comm_len(d->holders[j].comm));
-			sb_printf(&sb, ",\"sockets\":%u}", d->holders[j].sockets);
-		}
-		sb_printf(&sb, "]}");
+		holders_json(&sb, d->holders, d->nholders);
+		sb_printf(&sb, "}");
 		if (!sb.err)
 			fprintf(f, "%s\n", buf);
 	}
@@ -86,6 +115,7 @@ void pw_census_print_json(FILE *f, const struct pw_census_ns *ns)
 		if (!sb.err)
 			fprintf(f, "%s\n", buf);
 	}
+	udp_json(f, ns);
 }
 
 #define NCOLS 9
@@ -115,18 +145,59 @@ static void row_cells(const struct pw_census_dest *d, char cell[NCOLS][16])
 	snprintf(cell[1], 16, "%.1f%%", d->usage * 100);
 }
 
+static void holders_text(FILE *f, const struct pw_holder *h, unsigned int n)
+{
+	if (!n)
+		fprintf(f, "-");
+	for (unsigned int j = 0; j < n; j++) {
+		char comm[4 * PW_COMM_LEN];
+
+		pw_comm_text(comm, sizeof(comm), h[j].comm);
+		fprintf(f, "%s%u/%s x%u", j ? ", " : "", h[j].pid, comm, h[j].sockets);
+	}
+}
+
+/* "netns N udp: 5/9 ports of the range held (55.6%; 1 reserved), 5 of 6
+ * UDP sockets in it, holders 123/dns x5" */
+static void udp_text(FILE *f, const struct pw_census_ns *ns)
+{
+	const struct pw_census_udp *u = &ns->udp;
+
+	if (!u->taken)
+		return;
+	fprintf(f, "netns %" PRIu64 " udp: %u/%u ports of the range held (%.1f%%; %u reserved), "
+		"%u of %u UDP sockets in it, holders ", ns->netns, u->held, u->range_size,
+		u->usage * 100, u->reserved, u->sockets_in_range, u->sockets);
+	holders_text(f, u->holders, u->nholders);
+	fprintf(f, "\n");
+}
+
+static void tcp_text(FILE *out, const struct pw_census_ns *ns);
+
 void pw_census_print_text(FILE *out, const struct pw_census_ns *ns)
+{
+	struct pw_text_block tb;
+	FILE *f;
+
+	if (ns->ndests) {
+		tcp_text(out, ns);
+	} else {
+		f = pw_text_begin(&tb, out);
+		fprintf(f, "netns %" PRIu64 ": no connecting TCP sockets\n", ns->netns);
+		pw_text_end(&tb, PW_TEXT_FOLD);
+	}
+	f = pw_text_begin(&tb, out);
+	udp_text(f, ns);
+	pw_text_end(&tb, PW_TEXT_FOLD);
+}
+
+static void tcp_text(FILE *out, const struct pw_census_ns *ns)
 {
 	char dt[INET6_ADDRSTRLEN + 16], cell[NCOLS][16];
 	int w = 4, cw[NCOLS];
 	struct pw_text_block tb;
 	FILE *f = pw_text_begin(&tb, out);
 
-	if (!ns->ndests) {
-		fprintf(f, "netns %" PRIu64 ": no connecting TCP sockets\n", ns->netns);
-		pw_text_end(&tb, PW_TEXT_FOLD);
-		return;
-	}
 	fprintf(f, "netns %" PRIu64 ": ip_local_port_range %d-%d (%u usable: %u reserved, "
 		"%u owned by bind/listeners), tcp_tw_reuse %d, %u sockets\n",
 		ns->netns, ns->range_lo, ns->range_hi, ns->range_size, ns->reserved,
@@ -157,15 +228,7 @@ void pw_census_print_text(FILE *out, const struct pw_census_ns *ns)
 		for (int c = 0; c < NCOLS; c++)
 			fprintf(f, "  %*s", cw[c], cell[c]);
 		fprintf(f, "  ");
-		if (!d->nholders)
-			fprintf(f, "-");
-		for (unsigned int j = 0; j < d->nholders; j++) {
-			char comm[4 * PW_COMM_LEN];
-
-			pw_comm_text(comm, sizeof(comm), d->holders[j].comm);
-			fprintf(f, "%s%u/%s x%u", j ? ", " : "", d->holders[j].pid, comm,
-				d->holders[j].sockets);
-		}
+		holders_text(f, d->holders, d->nholders);
 		fprintf(f, "\n");
 	}
 	if (ns->other_dests_folded) {

@@ -27,6 +27,24 @@ static void pressure_gauges(FILE *f, const struct pw_metrics_input *in)
 	}
 }
 
+/* The same for UDP's own port space, per network namespace (UDP autobind
+ * draws from the range but not from TCP's ports: never added to those). */
+static void udp_gauges(FILE *f, const struct pw_metrics_input *in)
+{
+	pw_prom_header(f, "portwatch_udp_ephemeral_ports_in_use", "gauge",
+		       "Ports of a network namespace's ephemeral range (minus reserved ports) held by "
+		       "UDP sockets: UDP's port space, apart from TCP's (top 20 by usage, last census).");
+	for (size_t i = 0; i < in->nudp_top; i++)
+		fprintf(f, "portwatch_udp_ephemeral_ports_in_use{netns=\"%llu\"} %u\n",
+			(unsigned long long)in->udp_top[i].netns, in->udp_top[i].held);
+	pw_prom_header(f, "portwatch_udp_ephemeral_port_usage_ratio", "gauge",
+		       "Share of a network namespace's ephemeral range (minus reserved ports) held by "
+		       "UDP sockets (top 20).");
+	for (size_t i = 0; i < in->nudp_top; i++)
+		fprintf(f, "portwatch_udp_ephemeral_port_usage_ratio{netns=\"%llu\"} %.6g\n",
+			(unsigned long long)in->udp_top[i].netns, in->udp_top[i].usage);
+}
+
 /* Runs of portwatch's programs the kernel skipped, per program kind; and
  * whether the attach mode can be skipped on this kernel at all. */
 static void missed_runs(FILE *f, const struct pw_metrics_input *in)
@@ -138,6 +156,7 @@ size_t pw_metrics_render(FILE *f, const struct pw_metrics_input *in)
 		pw_collect_ports_checked(f, in);
 	port_range(f, in);
 	pressure_gauges(f, in);
+	udp_gauges(f, in);
 	pw_collect_sockets(f, in);
 	outcome_counters(f, in);
 	missed_runs(f, in);

@@ -138,6 +138,8 @@ struct pw_metrics_input {
 	const char *mode;
 	const struct pw_pressure_top *top;	/* most used destinations */
 	size_t ntop;
+	const struct pw_pressure_udp_top *udp_top;	/* most used netns, UDP */
+	size_t nudp_top;
 	/* the workload of a cgroup id (NULL: unknown now); no workload
 	 * series without it. At most max_pids workload series. */
 	const struct pw_workload *(*workload)(void *ctx, uint64_t cgroup_id);

@@ -109,6 +109,8 @@ struct pw_pressure {
 	struct pw_advice *advice;
 	struct pw_pressure_top top[PW_TOP_DESTS];
 	size_t ntop;
+	struct pw_pressure_udp_top udp_top[PW_TOP_UDP_NETNS];
+	size_t nudp_top;
 	struct pw_sockgauge *sockets;	/* NULL: no per-workload socket gauge */
 };
 
@@ -325,6 +327,28 @@ static void warn(FILE *out, bool json, const struct pw_census_ns *ns,
 	pw_text_end(&tb, PW_TEXT_FOLD);
 }
 
+/* A netns's UDP part into the top (the least used one gives way). */
+static void udp_top_add(struct pw_pressure *p, const struct pw_census_ns *ns)
+{
+	size_t i;
+
+	if (!ns->udp.taken || !ns->udp.held)
+		return;
+	if (p->nudp_top < PW_TOP_UDP_NETNS) {
+		i = p->nudp_top++;
+	} else {
+		i = 0;
+		for (size_t j = 1; j < p->nudp_top; j++)
+			if (p->udp_top[j].usage < p->udp_top[i].usage)
+				i = j;
+		if (p->udp_top[i].usage >= ns->udp.usage)
+			return;
+	}
+	p->udp_top[i].netns = ns->netns;
+	p->udp_top[i].held = ns->udp.held;
+	p->udp_top[i].usage = ns->udp.usage;
+}
+
 void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool json)
 {
 	struct pw_census_filter f = { 0 };
@@ -337,7 +361,9 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 	if (n > SCAN_MAX_NETNS)
 		pw_census_count_skipped_netns(n - SCAN_MAX_NETNS);
 	p->ntop = 0;
+	p->nudp_top = 0;
 	if (p->sockets) {
+		f.udp = true;	/* the UDP gauges: with --listen only, as the sockets' */
 		pw_sockgauge_begin(p->sockets);
 		pw_sockgauge_filter(p->sockets, &f);
 	}
@@ -347,6 +373,7 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 		if (p->sockets && i < SCAN_MAX_NETNS)
 			pw_sockgauge_netns_done(p->sockets, ok, ok ? ns.netns : 0);
 		if (ok) {
+			udp_top_add(p, &ns);
 			for (size_t j = 0; j < ns.ndests; j++) {
 				const struct pw_census_dest *d = &ns.dests[j];
 
@@ -379,6 +406,12 @@ bool pw_pressure_enable_sockets(struct pw_pressure *p, const char *pods_dir)
 const struct pw_sockgauge *pw_pressure_sockets(const struct pw_pressure *p)
 {
 	return p->sockets;
+}
+
+size_t pw_pressure_udp_top(const struct pw_pressure *p, const struct pw_pressure_udp_top **top)
+{
+	*top = p->udp_top;
+	return p->nudp_top;
 }
 
 size_t pw_pressure_top(const struct pw_pressure *p, const struct pw_pressure_top **top)

@@ -20,6 +20,16 @@ struct pw_pressure_top {
 	double usage;
 };
 
+/* UDP's own port space, per netns (census.h pw_census_udp): the most
+ * used, for portwatch_udp_ephemeral_ports_in_use. */
+#define PW_TOP_UDP_NETNS	20
+
+struct pw_pressure_udp_top {
+	uint64_t netns;
+	uint32_t held;
+	double usage;
+};
+
 struct pw_pressure;
 
 struct pw_pressure *pw_pressure_new(unsigned int warn_at_pct);
@@ -65,6 +75,10 @@ int pw_dest_limit_due(struct pw_dest_limit *l, uint64_t netns, uint16_t family,
  * most once a minute each, and the top destinations for the gauges. */
 void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool json);
 size_t pw_pressure_top(const struct pw_pressure *p, const struct pw_pressure_top **top);
+/* The network namespaces whose UDP sockets hold the most of their range,
+ * at most PW_TOP_UDP_NETNS, only those holding some (last scan; none
+ * unless pw_pressure_enable_sockets()). */
+size_t pw_pressure_udp_top(const struct pw_pressure *p, const struct pw_pressure_udp_top **top);
 /* The periodic census also counts sockets per workload and destination
  * (sockgauge.h) from now on; false without memory. */
 bool pw_pressure_enable_sockets(struct pw_pressure *p, const char *pods_dir);

@@ -124,24 +124,37 @@ int pw_sockdiag_dump_proto(int fd, uint8_t family, uint8_t protocol, uint32_t st
 	}
 }
 
-int pw_sockdiag_dump_tcp(int fd, uint32_t states, uint16_t dport, pw_sockdiag_fn fn,
-			 void *arg, char *err, size_t errsz)
+static int dump_inet(int fd, uint8_t protocol, uint32_t states, uint16_t dport,
+		     pw_sockdiag_fn fn, void *arg, char *err, size_t errsz)
 {
 	static const uint8_t fams[] = { AF_INET, AF_INET6 };
 
 	for (int i = 0; i < 2; i++) {
-		int r = pw_sockdiag_dump(fd, fams[i], states, dport, fn, arg);
+		int r = pw_sockdiag_dump_proto(fd, fams[i], protocol, states, 0, dport, fn, arg);
 
 		/* no inet6 diag (IPv6 disabled or not built): nothing to see */
 		if (r == -ENOENT && fams[i] == AF_INET6)
 			continue;
 		if (r) {
-			snprintf(err, errsz, "sock_diag dump (%s): %s",
+			snprintf(err, errsz, "sock_diag dump (%s%s): %s",
+				 protocol == IPPROTO_UDP ? "udp, " : "",
 				 fams[i] == AF_INET ? "inet" : "inet6", strerror(-r));
 			return r;
 		}
 	}
 	return 0;
+}
+
+int pw_sockdiag_dump_tcp(int fd, uint32_t states, uint16_t dport, pw_sockdiag_fn fn,
+			 void *arg, char *err, size_t errsz)
+{
+	return dump_inet(fd, IPPROTO_TCP, states, dport, fn, arg, err, errsz);
+}
+
+int pw_sockdiag_dump_udp(int fd, pw_sockdiag_fn fn, void *arg, char *err, size_t errsz)
+{
+	/* every state: a connected UDP socket is TCP_ESTABLISHED, others TCP_CLOSE */
+	return dump_inet(fd, IPPROTO_UDP, ~0u, 0, fn, arg, err, errsz);
 }
 
 int pw_sockdiag_replay(const void *buf, size_t n, pw_sockdiag_fn fn, void *arg)

@@ -28,6 +28,10 @@ int pw_sockdiag_dump_proto(int fd, uint8_t family, uint8_t protocol, uint32_t st
 int pw_sockdiag_dump_tcp(int fd, uint32_t states, uint16_t dport, pw_sockdiag_fn fn,
 			 void *arg, char *err, size_t errsz);
 
+/* pw_sockdiag_dump_tcp for every UDP socket (IPPROTO_UDP, any state);
+ * -ENOENT (no udp_diag in this kernel) with the reason in err. */
+int pw_sockdiag_dump_udp(int fd, pw_sockdiag_fn fn, void *arg, char *err, size_t errsz);
+
 /* The messages of one reply datagram (n bytes at buf, 4-byte aligned):
  * 1 at the end of the dump, 0 to go on, or -errno; *used = the bytes up to
  * and with the message that ended the dump. Pure: no I/O. */

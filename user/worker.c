@@ -133,6 +133,7 @@ int pw_worker_render_metrics(void *arg, char **buf, size_t *len)
 		const struct pw_sockgauge *sg = pw_pressure_sockets(w->pressure);
 
 		in.ntop = pw_pressure_top(w->pressure, &in.top);
+		in.nudp_top = pw_pressure_udp_top(w->pressure, &in.udp_top);
 		in.sockets_on = sg;
 		if (sg)
 			pw_sockgauge_rows(sg, &in.sock_rows, &in.nsock_rows, &in.sock_folded);

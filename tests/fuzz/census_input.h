@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define FZ_ONE_DEST	1	/* flags: census of the one destination below */
+#define FZ_UDP		2	/* flags: the others' replies are the UDP dump too */
 
 struct fz_census_hdr {
 	uint16_t lo, hi;		/* ip_local_port_range */

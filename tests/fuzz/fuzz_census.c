@@ -5,7 +5,9 @@
  * result must be consistent: every destination in range, usage in [0, 1]
  * unless the range is empty, sorted, and it must print as valid NDJSON (one
  * line per destination, also with 8 holders whose comm, from the input, any
- * local user could have chosen) and as text without control bytes. */
+ * local user could have chosen) and as text without control bytes. With
+ * FZ_UDP the same replies are the UDP dump too: its part stays within its
+ * range and prints as one census_udp object. */
 #include <stdint.h>
 #include <sys/socket.h>
 #include "census.h"
@@ -55,12 +57,40 @@ static void check_json(const struct pw_census_ns *ns)
 		nl = memchr(p, '\n', out + len - p);
 		fz_assert(nl, "unterminated line");
 		o = fz_json(p, nl - p);
+		if (!strcmp(fz_json_str(o, "type"), "census_udp")) {
+			fz_assert(ns->udp.taken && nl + 1 == out + len, "census_udp not last");
+			json_object_put(o);
+			continue;
+		}
 		fz_assert(!strcmp(fz_json_str(o, "type"), "census"), "type");
 		json_object_put(o);
 		lines++;
 	}
 	fz_assert(lines == ns->ndests, "%zu lines for %zu destinations", lines, ns->ndests);
 	free(out);
+}
+
+/* The UDP part: within its range, only when asked for (never with
+ * one_dest), and its holders (hostile comms) print inert. */
+static void check_udp(struct pw_census_ns *ns, const struct pw_census_replay_in *in,
+		      const uint8_t *comm)
+{
+	struct pw_census_udp *u = &ns->udp;
+
+	fz_assert(u->taken == (in->udp && !(in->filter && in->filter->one_dest)), "udp taken");
+	if (!u->taken)
+		return;
+	fz_assert(u->held <= u->range_size && u->held <= u->sockets_in_range &&
+		  u->sockets_in_range <= u->sockets, "udp counts");
+	fz_assert(u->reserved == 0 && u->nholders == 0, "udp: no reserved ports, no holders");
+	fz_assert(u->usage >= 0 && u->usage <= 1.0, "udp usage %f", u->usage);
+	u->nholders = PW_MAX_HOLDERS;
+	for (unsigned int j = 0; j < PW_MAX_HOLDERS; j++) {
+		u->holders[j].pid = 4194304 - j;
+		u->holders[j].sockets = UINT32_MAX - j;
+		memcpy(u->holders[j].comm, comm, PW_COMM_LEN);
+		u->holders[j].comm[PW_COMM_LEN - 1] = '\0';
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -96,7 +126,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.owners_len = olen;
 	in.others = others;
 	in.others_len = size - olen;
+	if (h.flags & FZ_UDP) {
+		in.udp = others;
+		in.udp_len = size - olen;
+	}
 	if (pw_census_replay(&in, &ns) == 0) {
+		check_udp(&ns, &in, h.daddr);
 		for (size_t i = 0; i < ns.ndests; i++) {
 			const struct pw_census_dest *d = &ns.dests[i];
 			uint64_t by_state = 0;

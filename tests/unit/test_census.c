@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "census.h"
+#include "census_udp.h"
 #include "util.h"
 #include "../fuzz/census_input.h"
 
@@ -369,6 +370,106 @@ static void test_census_rows_past_cap_pinned(void **state)
 	free(rec);
 }
 
+/* ---- UDP: apart from TCP ---- */
+
+static void udp_rec(struct diag_rec *r, int family, uint16_t sport, uint32_t ino)
+{
+	memset(r, 0, sizeof(*r));
+	r->h.nlmsg_len = sizeof(*r);
+	r->h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	r->h.nlmsg_seq = 7;
+	r->m.idiag_family = family;
+	r->m.idiag_state = 7;	/* TCP_CLOSE: unconnected */
+	r->m.id.idiag_sport = htons(sport);
+	r->m.idiag_inode = ino;
+}
+
+/* TCP: 10 TIME_WAIT towards 127.0.0.1:8080 on 40000-40009. UDP, on the
+ * same ports: 40000 twice (SO_REUSEPORT: one port), 40001 (inet6), 40009,
+ * 5000 (outside the range). The UDP part: 3 ports held, 4 sockets in the
+ * range, 5 in all; the TCP figures exactly those without it. */
+static void test_census_udp_apart(void **state)
+{
+	static const uint16_t ports[] = { 40000, 40000, 40001, 40009, 5000 };
+	struct diag_rec tcp[11], udp[6];
+	struct pw_census_replay_in in = { .lo = 40000, .hi = 40009 };
+	struct pw_census_ns ns, alone;
+
+	(void)state;
+	for (int i = 0; i < 10; i++)
+		tw_rec(&tcp[i], 0x7f000001, 8080, 40000 + i);
+	tw_dumps(&in, tcp, 10);
+	assert_int_equal(pw_census_replay(&in, &alone), 0);
+	assert_false(alone.udp.taken);
+	for (int i = 0; i < 5; i++)
+		udp_rec(&udp[i], i == 2 ? AF_INET6 : AF_INET, ports[i], 100 + i);
+	memcpy(&udp[5], &tcp[10], sizeof(udp[5]));	/* NLMSG_DONE */
+	in.udp = udp;
+	in.udp_len = 5 * sizeof(*udp) + sizeof(struct nlmsghdr) + 4;
+	assert_int_equal(pw_census_replay(&in, &ns), 0);
+	assert_true(ns.udp.taken);
+	assert_int_equal(ns.udp.held, 3);
+	assert_int_equal(ns.udp.sockets_in_range, 4);
+	assert_int_equal(ns.udp.sockets, 5);
+	assert_int_equal(ns.udp.range_size, 10);
+	assert_int_equal(ns.udp.reserved, 0);
+	assert_true(ns.udp.usage > 0.2999 && ns.udp.usage < 0.3001);
+	assert_int_equal(ns.udp.nholders, 0);
+	/* TCP: the same as without UDP */
+	assert_int_equal(ns.sockets, alone.sockets);
+	assert_int_equal(ns.range_size, alone.range_size);
+	assert_int_equal(ns.range_size, 10);
+	assert_int_equal(ns.ndests, 1);
+	assert_int_equal(ns.dests[0].held, 10);
+	assert_int_equal(ns.dests[0].held, alone.dests[0].held);
+	assert_true(ns.dests[0].usage == alone.dests[0].usage);
+	pw_census_free(&ns);
+	pw_census_free(&alone);
+}
+
+/* The accumulator: a reserved port is neither counted nor offered; holders
+ * map each in-range socket's inode to the UDP row, the others not at all;
+ * 200,000 sockets on one port (SO_REUSEPORT) hold one port, the counts
+ * exact, no memory per socket without holders. */
+static void test_census_udp_acc(void **state)
+{
+	struct pw_udp_acc *a = calloc(1, sizeof(*a));
+	uint8_t reserved[PW_NPORTS / 8] = { 0 };
+	struct pw_inode_tab itab = { 0 };
+	struct pw_census_udp out;
+	struct diag_rec r;
+
+	(void)state;
+	assert_non_null(a);
+	pw_port_set(reserved, 40009);
+	a->lo = 40000;
+	a->hi = 40009;
+	a->reserved = reserved;
+	a->itab = &itab;
+	udp_rec(&r, AF_INET, 40009, 11);
+	assert_int_equal(pw_census_udp_on_socket(a, &r.m), 0);
+	udp_rec(&r, AF_INET, 40003, 12);
+	assert_int_equal(pw_census_udp_on_socket(a, &r.m), 0);
+	udp_rec(&r, AF_INET, 39999, 13);
+	assert_int_equal(pw_census_udp_on_socket(a, &r.m), 0);
+	assert_int_equal(itab.n, 1);
+	a->itab = NULL;
+	udp_rec(&r, AF_INET6, 40004, 0);
+	for (int i = 0; i < 200000; i++)
+		assert_int_equal(pw_census_udp_on_socket(a, &r.m), 0);
+	pw_census_udp_finish(a, &out);
+	assert_true(out.taken);
+	assert_int_equal(out.reserved, 1);
+	assert_int_equal(out.range_size, 9);
+	assert_int_equal(out.held, 2);
+	assert_int_equal(out.sockets, 200003);
+	assert_int_equal(out.sockets_in_range, 200001);
+	assert_int_equal(itab.n, 1);
+	pw_inode_tab_free(&itab);
+	pw_census_udp_acc_free(a);
+	free(a);
+}
+
 /* ---- the calling thread's netns, not the thread group leader's ---- */
 
 struct thread_ns {
@@ -433,6 +534,8 @@ int main(void)
 		cmocka_unit_test(test_replay_recorded),
 		cmocka_unit_test(test_census_thread_netns),
 		cmocka_unit_test(test_census_rows_past_cap_pinned),
+		cmocka_unit_test(test_census_udp_apart),
+		cmocka_unit_test(test_census_udp_acc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -271,6 +271,38 @@ static void test_print_empty(void **state)
 	free(out);
 }
 
+/* The UDP part: a line after the TCP table (or its "no connecting TCP
+ * sockets"), one census_udp object after the census objects; nothing when
+ * not taken. */
+static void test_print_udp(void **state)
+{
+	struct pw_census_ns ns = ns_of(NULL, 0);
+	char *out;
+
+	(void)state;
+	ns.udp = (struct pw_census_udp){ .taken = true, .reserved = 1, .range_size = 9,
+					 .held = 3, .usage = 3.0 / 9, .sockets = 5,
+					 .sockets_in_range = 4, .nholders = 2 };
+	ns.udp.holders[0] = (struct pw_holder){ .pid = 42, .comm = "dns\x1b]", .sockets = 3 };
+	ns.udp.holders[1] = (struct pw_holder){ .pid = 7, .comm = "ntp", .sockets = 1 };
+	out = capture(pw_census_print_text, &ns);
+	assert_string_equal(out, "netns 4026532260: no connecting TCP sockets\n"
+			    "netns 4026532260 udp: 3/9 ports of the range held (33.3%; 1 reserved), "
+			    "4 of 5 UDP sockets in it, holders 42/dns?] x3, 7/ntp x1\n");
+	free(out);
+	out = capture(pw_census_print_json, &ns);
+	assert_string_equal(out, "{\"type\":\"census_udp\",\"netns\":4026532260,"
+			    "\"port_range\":[40000,40009],\"reserved\":1,\"range_size\":9,"
+			    "\"held\":3,\"usage\":0.3333,\"sockets_in_range\":4,\"sockets\":5,"
+			    "\"holders\":[{\"pid\":42,\"comm\":\"dns\\u001b]\",\"sockets\":3},"
+			    "{\"pid\":7,\"comm\":\"ntp\",\"sockets\":1}]}\n");
+	free(out);
+	ns.udp.nholders = 0;
+	out = capture(pw_census_print_text, &ns);
+	assert_non_null(strstr(out, "UDP sockets in it, holders -\n"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_print_text),
 		cmocka_unit_test(test_print_text_v6_width),
 		cmocka_unit_test(test_print_empty),
+		cmocka_unit_test(test_print_udp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
