@@ -99,7 +99,7 @@ and, for a refused fixed\-port bind (op
 .B port_in_use
 (see
 .BR DESCRIPTION ).''']
-    for h in ['connect', 'pressure', 'port_holder', 'bind_ports', 'advice', 'warning', 'remedies', 'summary` and `interval', 'census']:
+    for h in ['connect', 'pressure', 'port_holder', 'bind_ports', 'advice', 'warning', 'remedies', 'summary` and `interval', 'census', 'census_udp']:
         out.append('.SS "%s objects"' % h.replace('` and `', ' and '))
         out.append(entries(lower(t['`%s`' % h])))
     return '\n'.join(out) + '\n'

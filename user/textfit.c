@@ -157,6 +157,8 @@ void pw_text_end(struct pw_text_block *b, int how)
 		return;
 	if (!fclose(b->f))
 		pw_text_write(b->out, b->buf, b->len, how);
+	else if (b->buf)	/* no memory to fit it: the block as it is, never lost */
+		fwrite(b->buf, 1, b->len, b->out);
 	free(b->buf);
 	b->f = NULL;
 	b->buf = NULL;
