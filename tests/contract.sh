@@ -85,9 +85,11 @@ t_test_variables_bounds() {
 	out_of_range PORTWATCH_TEST_NCPU 8192 0 8193 -1 x 1x 99999999999999999999
 	out_of_range PORTWATCH_TEST_PROCS_OPEN 12288 0 12289 -1 x 99999999999999999999
 	out_of_range PORTWATCH_TEST_WL_CACHE 4096 0 4097 -1 x 1x 99999999999999999999
+	out_of_range PORTWATCH_TEST_BIND_CALLS 16384 0 16385 -1 x 1x 99999999999999999999
 	# the bounds themselves run (1 CPU; 1 and 12,288 keys; 1 and 4,096 cgroups)
 	for v in "PORTWATCH_TEST_NCPU=1" "PORTWATCH_TEST_PROCS_OPEN=1" "PORTWATCH_TEST_PROCS_OPEN=12288" \
-		"PORTWATCH_TEST_WL_CACHE=1" "PORTWATCH_TEST_WL_CACHE=4096"; do
+		"PORTWATCH_TEST_WL_CACHE=1" "PORTWATCH_TEST_WL_CACHE=4096" \
+		"PORTWATCH_TEST_BIND_CALLS=1" "PORTWATCH_TEST_BIND_CALLS=16384"; do
 		env "$v" "$PW" -q -d 1 > "$T/o" 2> "$T/e"
 		check_eq "$v: exit code" 0 $?
 		check_eq "$v: attached" 1 "$(grep -c '^portwatch: attached in' "$T/e")"
