@@ -440,6 +440,51 @@ t_bind_port_listener_dual_stack() {
 	check_bind_port_listener ::
 }
 
+# An IPV6_V6ONLY listener on [::]:40005 holds the port for IPv6 alone: the
+# holder binds 127.0.0.1:40005 after it (the kernel's own answer: no
+# conflict) and listens there too. The server's bind(127.0.0.1, 40005) is
+# refused by that IPv4 listener only: the diagnosis counts one socket on
+# the port and names the IPv4 one (sock_diag's INET_DIAG_SKV6ONLY), not the
+# v6-only [::] (before, both counted and either could be named).
+t_bind_port_listener_v6only() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	[ -e /proc/sys/net/ipv6 ] || skip "no IPv6 in this kernel"
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j --ops bind --cgroup "$OWN_CG"
+	bind_port_holder <<-'EOF2'
+	import json, os, socket, sys, time
+	v6 = socket.socket(socket.AF_INET6)
+	v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+	v6.bind(("::", 40005))
+	v6.listen(8)
+	v4 = socket.socket(socket.AF_INET)
+	v4.bind(("127.0.0.1", 40005))	# succeeds: [::] is v6-only
+	v4.listen(8)
+	print(json.dumps({"pid": os.getpid(), "v6only": v6.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)}), flush=True)
+	end = time.time() + 120
+	while not os.path.exists(sys.argv[1]) and time.time() < end:
+	    time.sleep(0.05)
+	EOF2
+	local hpid spid
+	hpid=$(jq .pid "$T/h")
+	check_eq "the holder's [::] is v6-only and its IPv4 bind of the port succeeded (the scenario)" 1 "$(jq .v6only "$T/h")"
+	check_eq "listeners on port 40005 in the netns, [::] and 127.0.0.1 (ss)" "2" \
+		"$(in_ns ss -Htln 'sport = :40005' | wc -l)"
+	bind_port_server 127.0.0.1 40005 1
+	spid=$(jq .pid "$T/s")
+	check_eq "the server's binds (the scenario)" '{"EADDRINUSE":1}' "$(jq -c .errors "$T/s")"
+	wait_for "$T/pw.out" '"type":"port_holder"' 20
+	pw_stop
+	jq -c 'select(.type == "port_holder")' "$T/pw.out" > "$T/ph"
+	check_eq "port_holder diagnoses" 1 "$(wc -l < "$T/ph")"
+	check_eq "the diagnosis: one socket on the port, the IPv4 listener of the holder" 1 \
+		"$(jq -c --argjson p "$spid" --argjson h "$hpid" 'select(.pid == $p and .sport == 40005
+			and .sockets == 1 and .holder.pid == $h and .holder.state == "LISTEN"
+			and .holder.saddr == "127.0.0.1" and .holder.sport == 40005)' "$T/ph" | wc -l)"
+}
+
 # check_bind_scope HOLD TRIES: issue 23 item 1's classification. A client
 # holds the whole 10-port range with 10 binds of (HOLD, 0), then tries
 # bind(ADDR, 0) for each ADDR of TRIES (comma-separated), keeping every
