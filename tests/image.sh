@@ -204,7 +204,8 @@ image_attached() {
 		sed 's/^/      container: /' "$T/pw.err"
 		exit 1
 	fi
-	# the capabilities line comes just after the attach line (checked by some)
+	# the capabilities line is written before the attach line (the last line
+	# of the start): found at once
 	wait_for "$T/pw.err" '^portwatch: (capabilities after attach|cannot drop capabilities)' 10 || exit 1
 }
 
