@@ -42,12 +42,14 @@ struct pw_sa_head {
  * (key: pid_tgid). A plain hash, not an LRU: the kernel's common LRU
  * evicts before it is full (per-CPU free lists), which would drop an
  * in-flight bind's entry and miss its failure uncounted; here a full map
- * refuses the entry and the bind is counted untraced (PW_CNT_STASH_FULL).
+ * refuses the entry and the bind is counted untraced (PW_CNT_BINDS_UNTRACED).
+ * Only binds the filters (-p, -c, --cgroup; --dport: none) keep have an
+ * entry: another process's binds take no room from the selected ones.
  * Every exit deletes its entry, whatever the return value. An entry whose
  * exit is never seen (the exit program skipped, e.g. under BPF recursion
  * protection) is not deleted: the next bind of that thread id overwrites
  * it, so such leftovers are at most one per thread id ever used, and with
- * as many as max_entries further binds are counted in PW_CNT_STASH_FULL,
+ * as many as max_entries further binds are counted in PW_CNT_BINDS_UNTRACED,
  * never lost silently. */
 struct bind_call {
 	__s64 fd;
@@ -151,10 +153,16 @@ int sc_bind_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	const void *ua = (const void *)ctx->args[1];
 	struct bind_call c = { .fd = (__s64)ctx->args[0] };
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = bpf_get_current_pid_tgid(), cgroup_id;
+	char comm[PW_COMM_LEN];
 	struct pw_sa_head h;
 	struct sock *sk;
+	__u32 pid, tid, uid;
 
+	/* the filters, as at a connect's start: a bind the exit would not
+	 * count takes no entry (--dport: binds are never reported) */
+	if (targ_ndports || !caller(&pid, &tid, comm, &uid, &cgroup_id, false, true))
+		goto none;
 	if (bpf_probe_read_user(&h, sizeof(h), ua))
 		goto none;
 	c.port = bpf_ntohs(h.port);
@@ -177,7 +185,7 @@ int sc_bind_enter(struct trace_event_raw_sys_enter *ctx)
 	if (h.family == PW_AF_UNSPEC && (c.family != PW_AF_INET || *(__u32 *)c.addr))
 		goto none;	/* EAFNOSUPPORT */
 	if (bpf_map_update_elem(&bind_calls, &id, &c, BPF_ANY))
-		bump(PW_CNT_STASH_FULL);
+		bump(PW_CNT_BINDS_UNTRACED);
 	return 0;
 none:
 	/* a leftover of this tid (its exit unseen) must not stand for this

@@ -122,7 +122,8 @@ enum pw_counter {
 	PW_CNT_EVENTS_LOST = 0,	/* ring buffer full */
 	PW_CNT_OUTCOMES_LOST,	/* outcome lost: no room in the per-process map and
 				 * its PW_UNCOUNTED event lost (ring buffer full) */
-	PW_CNT_STASH_FULL,	/* per-thread stash full: connect not traced */
+	PW_CNT_STASH_FULL,	/* per-thread stash full: connect not traced (binds:
+				 * PW_CNT_BINDS_UNTRACED) */
 	PW_CNT_PORTS_CHECKED,	/* sum of ports_checked over scans (--scan-depth) */
 	/* added at the end (fair under abuse): */
 	PW_CNT_VIA_EVENTS,	/* outcomes with no room in the per-process map,
@@ -142,6 +143,8 @@ enum pw_counter {
 	/* added at the end (-q's sampled failures): */
 	PW_CNT_SAMPLES_LOST,	/* PW_SAMPLED events lost (ring buffer full); not in
 				 * PW_CNT_EVENTS_LOST, whose events are the stream's */
+	/* added at the end (--ops bind): */
+	PW_CNT_BINDS_UNTRACED,	/* binds not traced: `bind_calls` full at their entry */
 	PW_CNT_MAX,
 };
 

@@ -440,6 +440,51 @@ t_bind_port_listener_dual_stack() {
 	check_bind_port_listener ::
 }
 
+# An IPV6_V6ONLY listener on [::]:40005 holds the port for IPv6 alone: the
+# holder binds 127.0.0.1:40005 after it (the kernel's own answer: no
+# conflict) and listens there too. The server's bind(127.0.0.1, 40005) is
+# refused by that IPv4 listener only: the diagnosis counts one socket on
+# the port and names the IPv4 one (sock_diag's INET_DIAG_SKV6ONLY), not the
+# v6-only [::] (before, both counted and either could be named).
+t_bind_port_listener_v6only() {
+	ops_need
+	command -v python3 > /dev/null || skip "no python3"
+	[ -e /proc/sys/net/ipv6 ] || skip "no IPv6 in this kernel"
+	own_cgroup
+	mk_netns $RANGE_LO $RANGE_HI
+	pw_start -j --ops bind --cgroup "$OWN_CG"
+	bind_port_holder <<-'EOF2'
+	import json, os, socket, sys, time
+	v6 = socket.socket(socket.AF_INET6)
+	v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+	v6.bind(("::", 40005))
+	v6.listen(8)
+	v4 = socket.socket(socket.AF_INET)
+	v4.bind(("127.0.0.1", 40005))	# succeeds: [::] is v6-only
+	v4.listen(8)
+	print(json.dumps({"pid": os.getpid(), "v6only": v6.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)}), flush=True)
+	end = time.time() + 120
+	while not os.path.exists(sys.argv[1]) and time.time() < end:
+	    time.sleep(0.05)
+	EOF2
+	local hpid spid
+	hpid=$(jq .pid "$T/h")
+	check_eq "the holder's [::] is v6-only and its IPv4 bind of the port succeeded (the scenario)" 1 "$(jq .v6only "$T/h")"
+	check_eq "listeners on port 40005 in the netns, [::] and 127.0.0.1 (ss)" "2" \
+		"$(in_ns ss -Htln 'sport = :40005' | wc -l)"
+	bind_port_server 127.0.0.1 40005 1
+	spid=$(jq .pid "$T/s")
+	check_eq "the server's binds (the scenario)" '{"EADDRINUSE":1}' "$(jq -c .errors "$T/s")"
+	wait_for "$T/pw.out" '"type":"port_holder"' 20
+	pw_stop
+	jq -c 'select(.type == "port_holder")' "$T/pw.out" > "$T/ph"
+	check_eq "port_holder diagnoses" 1 "$(wc -l < "$T/ph")"
+	check_eq "the diagnosis: one socket on the port, the IPv4 listener of the holder" 1 \
+		"$(jq -c --argjson p "$spid" --argjson h "$hpid" 'select(.pid == $p and .sport == 40005
+			and .sockets == 1 and .holder.pid == $h and .holder.state == "LISTEN"
+			and .holder.saddr == "127.0.0.1" and .holder.sport == 40005)' "$T/ph" | wc -l)"
+}
+
 # check_bind_scope HOLD TRIES: issue 23 item 1's classification. A client
 # holds the whole 10-port range with 10 binds of (HOLD, 0), then tries
 # bind(ADDR, 0) for each ADDR of TRIES (comma-separated), keeping every
@@ -527,4 +572,75 @@ t_bind0_scope_range() {
 		"range_exhausted 10 10 10" "$(bind_scope_of 127.0.0.1)"
 	check_eq "127.0.0.2: the range exhausted for every address" \
 		"range_exhausted 10 10 10" "$(bind_scope_of 127.0.0.2)"
+}
+
+# The per-thread record of binds under way (bind_calls, lowered to 4
+# entries: PORTWATCH_TEST_BIND_CALLS) keeps only binds the filters keep:
+# with --cgroup, another cgroup's binds take none of it, and a full one
+# refuses binds of the judged cgroup in their own counter and stderr line,
+# not the connects'. trigger bindhang holds each bind inside the syscall
+# (after its entry, before its exit) until released, so the map's entries
+# are looked at while the binds are under way: 4 binds of the test's own
+# cgroup (not judged) first, then 6 of the judged one, each refused
+# (EADDRINUSE: the trigger's listener holds the port).
+# hang_wait NAME: until trigger bindhang (output $T/NAME, exit code to
+# $T/NAME.rc) says its binds wait; SKIP if it found no userfaultfd (77)
+hang_wait() {
+	local end=$((SECONDS + $(waited 20)))
+	until grep -q '"type":"waiting"' "$T/$1"; do
+		if [ -s "$T/$1.rc" ]; then
+			[ "$(cat "$T/$1.rc")" = 77 ] && skip "no userfaultfd here: $(cat "$T/$1.err")"
+			fail "setup: trigger bindhang exited $(cat "$T/$1.rc"): $(cat "$T/$1.err")"
+			exit 1
+		fi
+		[ $SECONDS -ge $end ] && { fail "setup: trigger bindhang not waiting after $(waited 20) s"; exit 1; }
+		sleep 0.02
+	done
+	# (not once it has exited: its pid may be another's by then)
+	defer "[ -s '$T/$1.rc' ] || kill $(jq -r 'select(.type == "waiting") | .pid' "$T/$1")"
+}
+
+t_ops_bind_calls_filtered() {
+	ops_need
+	own_cgroup
+	local cg=$OWN_CG/judged in out
+	mkdir "$cg" || { fail "setup: mkdir $cg"; exit 1; }
+	defer "rmdir '$cg'"
+	mk_netns $RANGE_LO $RANGE_HI
+	mkfifo "$T/go.out" "$T/go.in"
+	PORTWATCH_TEST_BIND_CALLS=4 pw_start -j --ops bind --cgroup="$cg"
+	check_eq "bind_calls entries/max_entries, before the binds" 0/4 "$(abuse_map_entries bind_calls)"
+	{ in_ns "$TRIGGER" --go "$T/go.out" --port 18136 bindhang --count 4 > "$T/out" 2> "$T/out.err"
+	  echo $? > "$T/out.rc"; } &
+	out=$!
+	hang_wait out
+	check_eq "bind_calls, 4 binds of another cgroup under way" 0/4 "$(abuse_map_entries bind_calls)"
+	{ sh -c 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"' "$cg" "$NS" \
+		"$TRIGGER" --go "$T/go.in" --port 18137 bindhang --count 6 > "$T/in" 2> "$T/in.err"
+	  echo $? > "$T/in.rc"; } &
+	in=$!
+	hang_wait in
+	check_eq "bind_calls, and 6 binds of the judged cgroup under way" 4/4 "$(abuse_map_entries bind_calls)"
+	: > "$T/go.out"	# open and close: each trigger releases its binds
+	: > "$T/go.in"
+	wait "$out" "$in"
+	check_eq "triggers' exit codes" "0 0" "$(cat "$T/out.rc") $(cat "$T/in.rc")"
+	wait_count "$T/pw.out" '"op":"bind_port"' 4 10
+	check_eq "bind_calls after the binds" 0/4 "$(abuse_map_entries bind_calls)"
+	pw_stop
+	local pin pout
+	pin=$(truth '.[0].pid' "$T/in")
+	pout=$(truth '.[0].pid' "$T/out")
+	check_eq "binds refused, judged and other (the scenario)" "6 4" \
+		"$(truth_sum '.errors.EADDRINUSE' "$T/in") $(truth_sum '.errors.EADDRINUSE' "$T/out")"
+	# 4 traced (the map's room), 2 refused by the full map: untraced
+	check_eq "bind_port events of the judged trigger" 4 \
+		"$(ns_events | jq -c --argjson p "$pin" 'select(.pid == $p and .op == "bind_port")' | wc -l)"
+	check_eq "summary op_failures.bind_port of the judged trigger" 4 "$(summary_op "$pin" bind_port)"
+	check_eq "events and rows of the other cgroup's trigger" "0 0" \
+		"$(ns_events | jq -c --argjson p "$pout" 'select(.pid == $p)' | wc -l) $(summary | jq --argjson p "$pout" '[.processes[] | select(.pid == $p)] | length')"
+	check_eq "summary: untraced = the binds the full map refused" 2 "$(summary | jq .untraced)"
+	check_eq "stderr at exit: the binds line" 1 \
+		"$(grep -cFx "portwatch: 2 binds not traced: per-thread bind map full" "$T/pw.err")"
+	check_eq "stderr at exit: no connects line" 0 "$(grep -c 'connects not traced' "$T/pw.err")"
 }

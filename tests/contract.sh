@@ -243,13 +243,41 @@ t_test_variables_bounds() {
 	out_of_range PORTWATCH_TEST_NCPU 8192 0 8193 -1 x 1x 99999999999999999999
 	out_of_range PORTWATCH_TEST_PROCS_OPEN 12288 0 12289 -1 x 99999999999999999999
 	out_of_range PORTWATCH_TEST_WL_CACHE 4096 0 4097 -1 x 1x 99999999999999999999
+	out_of_range PORTWATCH_TEST_BIND_CALLS 16384 0 16385 -1 x 1x 99999999999999999999
 	# the bounds themselves run (1 CPU; 1 and 12,288 keys; 1 and 4,096 cgroups)
 	for v in "PORTWATCH_TEST_NCPU=1" "PORTWATCH_TEST_PROCS_OPEN=1" "PORTWATCH_TEST_PROCS_OPEN=12288" \
-		"PORTWATCH_TEST_WL_CACHE=1" "PORTWATCH_TEST_WL_CACHE=4096"; do
+		"PORTWATCH_TEST_WL_CACHE=1" "PORTWATCH_TEST_WL_CACHE=4096" \
+		"PORTWATCH_TEST_BIND_CALLS=1" "PORTWATCH_TEST_BIND_CALLS=16384"; do
 		env "$v" "$PW" -q -d 1 > "$T/o" 2> "$T/e"
 		check_eq "$v: exit code" 0 $?
 		check_eq "$v: attached" 1 "$(grep -c '^portwatch: attached in' "$T/e")"
 	done
+}
+
+# "attached in" is the last line of the start: the netns and capabilities
+# lines, the metrics address and the text header (stdout) are written before
+# it, so a test (or a supervisor) that waits for it finds them all. Both
+# streams into one file: the order in it is the order of the writes.
+t_startup_attached_last() {
+	own_cgroup
+	local cg=$OWN_CG/idle at n what
+	mkdir "$cg" || { fail "setup: mkdir $cg"; exit 1; }
+	defer "rmdir '$cg'"
+	# shellcheck disable=SC2086
+	"$PW" ${PW_MODE_ARGS:-} --cgroup="$cg" -l "127.0.0.1:$METRICS_PORT" > "$T/all" 2>&1 &
+	PW_PID=$!
+	defer "kill -INT $PW_PID; wait $PW_PID"
+	wait_for "$T/all" '^portwatch: attached in' "${PW_ATTACH_WAIT:-10}" || { sed 's/^/      pw: /' "$T/all"; exit 1; }
+	cp "$T/all" "$T/snap"
+	at=$(grep -n '^portwatch: attached in' "$T/snap" | cut -d: -f1)
+	check_eq "attach lines" 1 "$(wc -l <<<"$at")"
+	for what in '^portwatch: netns [0-9]+ ' '^portwatch: capabilities after attach: ' \
+		"^portwatch: metrics at http://127\\.0\\.0\\.1:$METRICS_PORT/metrics\$" '^TIME +PID +COMM '; do
+		n=$(grep -nE -- "$what" "$T/snap" | cut -d: -f1)
+		check_eq "/$what/: one line, before the attach line" "1 yes" \
+			"$(grep -cE -- "$what" "$T/snap") $([ -n "$n" ] && [ "$(head -1 <<<"$n")" -lt "$at" ] && echo yes || echo no)"
+	done
+	pw_stop
 }
 
 # portwatch_port_scans_total and portwatch_port_scan_duration_seconds end to

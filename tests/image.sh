@@ -204,7 +204,8 @@ image_attached() {
 		sed 's/^/      container: /' "$T/pw.err"
 		exit 1
 	fi
-	# the capabilities line comes just after the attach line (checked by some)
+	# the capabilities line is written before the attach line (the last line
+	# of the start): found at once
 	wait_for "$T/pw.err" '^portwatch: (capabilities after attach|cannot drop capabilities)' 10 || exit 1
 }
 
@@ -361,10 +362,10 @@ t_image_daemonset_runc() {
 		"$(awk '$2 == 7 {print $1 " 1"}' "$T/curl.exits" | sort -n | tr '\n' ' ')" \
 		"$(sed -nE 's/^portwatch_process_connect_failures_total\{pid="([0-9]+)",comm="curl",errno="EADDRNOTAVAIL"\} ([0-9]+)$/\1 \2/p' "$T/m" \
 			| awk 'NR == FNR { mine[$1] = 1; next } $1 in mine' "$T/curl.pids" - | sort -n | tr '\n' ' ')"
-	# (the gauges have no netns label: another netns's 127.0.0.1:8080 could
-	# add a series, so at least one says 10)
-	check_eq "scrape: gauge ports in use for 127.0.0.1:8080 says 10" yes \
-		"$(grep -qx 'portwatch_ephemeral_ports_in_use{daddr="127.0.0.1",dport="8080"} 10' "$T/m" && echo yes || echo no)"
+	# (the gauges are per netns: another netns's 127.0.0.1:8080 is a
+	# series of its own)
+	check_eq "scrape: gauge ports in use for the pod's 127.0.0.1:8080" 1 \
+		"$(grep -cx "portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"8080\",netns=\"$NS_INO\"} 10" "$T/m")"
 	check_eq "scrape: no netns skipped by the census" 1 \
 		"$(grep -cx 'portwatch_census_netns_skipped_total 0' "$T/m")"
 	echo "    info: $(grep '^portwatch_census_processes_skipped_total' "$T/m") (processes the host's root cannot ptrace either: $(for p in /proc/[0-9]*; do [ -L "$p/ns/net" ] && ! stat -L "$p/ns/net" >/dev/null 2>&1 && echo; done | wc -l))"

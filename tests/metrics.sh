@@ -210,15 +210,52 @@ t_pressure_warning_and_gauges() {
 	check_eq "warnings for :18096 (70% < 80%)" 0 \
 		"$(jq -c 'select(.type == "warning" and .pressure.dport == 18096)' "$T/pw.out" | wc -l)"
 	check_eq "gauge ports in use, :18095" 1 \
-		"$(grep -cx 'portwatch_ephemeral_ports_in_use{daddr="127.0.0.1",dport="18095"} 9' "$T/m")"
+		"$(grep -cx "portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"18095\",netns=\"$NS_INO\"} 9" "$T/m")"
 	check_eq "gauge usage ratio, :18096" 1 \
-		"$(grep -cx 'portwatch_ephemeral_port_usage_ratio{daddr="127.0.0.1",dport="18096"} 0.7' "$T/m")"
+		"$(grep -cx "portwatch_ephemeral_port_usage_ratio{daddr=\"127.0.0.1\",dport=\"18096\",netns=\"$NS_INO\"} 0.7" "$T/m")"
 	check_eq "gauge series at most 20" 1 \
 		"$([ "$(grep -c '^portwatch_ephemeral_port_usage_ratio{' "$T/m")" -le 20 ] && echo 1)"
 	if command -v promtool >/dev/null; then
 		promtool check metrics < "$T/m" > /dev/null 2>&1
 		check_eq "promtool check metrics" 0 $?
 	fi
+}
+
+# The gauges are per (netns, destination): the same address and port in
+# three netns, two at the same usage with different counts, are three series,
+# each with its own netns's figures as `ss` counts them there (one merged
+# series kept the first netns's count on equal usage: a tenant's netns could
+# stand for another's).
+t_pressure_gauges_per_netns() {
+	local a b c ns ino held want got n
+	mk_netns 40000 40009; a=$NS		# 10 ports, 5 held: 0.5
+	must in_ns "$TRIGGER" --port 18097 exhaust --count 5 > /dev/null
+	mk_netns 40000 40019; b=$NS		# 20 ports, 10 held: 0.5
+	must in_ns "$TRIGGER" --port 18097 exhaust --count 10 > /dev/null
+	mk_netns 40000 40009; c=$NS		# 10 ports, 8 held: 0.8
+	must in_ns "$TRIGGER" --port 18097 exhaust --count 8 > /dev/null
+	pw_start -j -q -i 1 --warn-at=95 -l "127.0.0.1:$METRICS_PORT"
+	# a scrape after a periodic census that saw all three
+	local end=$((SECONDS + $(waited 15)))
+	until scrape > "$T/m" 2>/dev/null &&
+		[ "$(grep -c '^portwatch_ephemeral_ports_in_use{daddr="127.0.0.1",dport="18097",' "$T/m")" -ge 3 ]; do
+		[ $SECONDS -ge $end ] && { fail "no scrape with the three netns's series in $(waited 15) s"; break; }
+		sleep 0.2
+	done
+	pw_stop
+	for ns in "$a" "$b" "$c"; do
+		ino=$(stat -L -c %i "/run/netns/$ns")
+		# the ss count: client sockets towards 127.0.0.1:18097 in the netns
+		held=$(ip netns exec "$ns" ss -Htan state all dst 127.0.0.1:18097 | wc -l)
+		n=$(ip netns exec "$ns" cat /proc/sys/net/ipv4/ip_local_port_range | awk '{print $2 - $1 + 1}')
+		check_eq "gauge ports in use, netns $ns = its ss count" "$held" \
+			"$(sed -nE "s/^portwatch_ephemeral_ports_in_use\{daddr=\"127.0.0.1\",dport=\"18097\",netns=\"$ino\"\} ([0-9]+)$/\1/p" "$T/m")"
+		want=$(awk -v h="$held" -v n="$n" 'BEGIN {printf "%.6g", h / n}')
+		got=$(sed -nE "s/^portwatch_ephemeral_port_usage_ratio\{daddr=\"127.0.0.1\",dport=\"18097\",netns=\"$ino\"\} (.+)$/\1/p" "$T/m")
+		check_eq "gauge usage ratio, netns $ns = its ss count / its range" "$want" "$got"
+	done
+	check_eq "ss counts (5, 10, 8: what the trigger runs made)" "5 10 8" \
+		"$(for ns in "$a" "$b" "$c"; do ip netns exec "$ns" ss -Htan state all dst 127.0.0.1:18097 | wc -l; done | tr '\n' ' ' | sed 's/ $//')"
 }
 
 # hold_port PORT: a connection from $NS to 127.0.0.1:PORT held open (by one

@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <linux/userfaultfd.h>
 #include <linux/bpf.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -88,6 +90,14 @@ static const char usage_text[] =
 	"  udp --count N [--udp-connect]     N unbound UDP sockets, each sendto(addr:port)\n"
 	"                                    (connect() with --udp-connect), all held\n"
 	"                                    open: the first use autobinds a port\n"
+	"  bindhang --count N                N threads, each bind(addr:port) of its own\n"
+	"                                    socket (EADDRINUSE: the built-in listener\n"
+	"                                    holds it) held inside the syscall, after its\n"
+	"                                    entry, by a userfaultfd page under the\n"
+	"                                    address's last 4 bytes; once all N wait:\n"
+	"                                    {\"type\":\"waiting\"} (needs --go FIFO), then\n"
+	"                                    the pages are filled and the binds end.\n"
+	"                                    Exit 77: no userfaultfd here\n"
 	"  bpf-list                          every BPF program (id, name), map (id, name)\n"
 	"                                    and link (id, prog_id) of the system, one\n"
 	"                                    {\"type\":\"bpf\"} line each (no bpftool in a VM)\n";
@@ -792,6 +802,108 @@ static int run_bind0(unsigned long count, int no_port)
 	return 0;
 }
 
+/* bindhang: binds held between their syscall entry and exit, so that a
+ * tracer's per-thread record of binds under way can be looked at. The
+ * address of thread i ends 4 bytes into a page registered with userfaultfd
+ * (missing): a read of its first salen - 4 bytes (family, port, address)
+ * works, the kernel's copy of the whole of it waits for the page. */
+struct hang {
+	pthread_t th;
+	int sock, rc, err;
+	const struct sockaddr *sa;
+};
+
+static void *hang_main(void *arg)
+{
+	struct hang *h = arg;
+
+	h->rc = bind(h->sock, h->sa, tgt.salen);
+	h->err = h->rc ? errno : 0;
+	return NULL;
+}
+
+static int run_bindhang(unsigned long count)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct sockaddr_storage ss = with_port(tgt.port);
+	struct tally *t = calloc(1, sizeof(*t));
+	struct hang *h = calloc(count, sizeof(*h));
+	size_t split = tgt.salen - 4, seen = 0;
+	char *region, *faulted;
+	int uffd;
+
+	if (!go_fifo)
+		usage_err("bindhang needs --go FIFO");
+	if (!t || !h || !(faulted = calloc(count, 1)))
+		setup_fail("out of memory");
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
+		dprintf(STDERR_FILENO, "trigger: userfaultfd: %s\n", strerror(errno));
+		_exit(77);
+	}
+	region = mmap(NULL, 2 * count * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		      -1, 0);
+	if (region == MAP_FAILED)
+		setup_fail("mmap: %s", strerror(errno));
+	/* the even pages present, with the first salen - 4 bytes of the
+	 * address at their end; the odd ones missing (the rest of it: zeros) */
+	for (unsigned long i = 0; i < count; i++) {
+		char *end = region + (2 * i + 1) * pg;
+
+		memcpy(end - split, &ss, split);
+		h[i].sa = (const struct sockaddr *)(end - split);
+		h[i].sock = new_sock();
+	}
+	reg.range.start = (unsigned long)region;
+	reg.range.len = 2 * count * pg;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		setup_fail("UFFDIO_REGISTER: %s", strerror(errno));
+	for (unsigned long i = 0; i < count; i++)
+		if (pthread_create(&h[i].th, NULL, hang_main, &h[i]))
+			setup_fail("pthread_create failed");
+	/* every thread waits in its bind: one fault per odd page */
+	while (seen < count) {
+		struct uffd_msg m;
+		ssize_t n = read(uffd, &m, sizeof(m));
+		unsigned long page;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != sizeof(m))
+			setup_fail("read userfaultfd: %s", n < 0 ? strerror(errno) : "short");
+		if (m.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		page = (unsigned long)(m.arg.pagefault.address - (unsigned long)region) / pg;
+		if (page % 2 != 1 || page / 2 >= count)
+			setup_fail("fault outside the odd pages (page %lu)", page);
+		if (!faulted[page / 2]) {
+			faulted[page / 2] = 1;
+			seen++;
+		}
+	}
+	wait_go();
+	for (unsigned long i = 0; i < count; i++) {
+		struct uffdio_zeropage z = { .range = { (unsigned long)region + (2 * i + 1) * pg, pg } };
+
+		if (ioctl(uffd, UFFDIO_ZEROPAGE, &z))
+			setup_fail("UFFDIO_ZEROPAGE: %s", strerror(errno));
+	}
+	for (unsigned long i = 0; i < count; i++) {
+		pthread_join(h[i].th, NULL);
+		tally_add(t, h[i].rc, h[i].err);
+		close(h[i].sock);
+	}
+	emit_record("bindhang", t);
+	munmap(region, 2 * count * pg);
+	close(uffd);
+	free(faulted);
+	free(h);
+	free(t);
+	return 0;
+}
+
 /* UDP autobind: the first sendto() (or connect()) of an unbound UDP socket
  * takes a port from the range; with every port held by the others, it fails
  * with EAGAIN. */
@@ -1269,14 +1381,16 @@ int main(int argc, char **argv)
 	if (strcmp(mode_name, "exhaust") && strcmp(mode_name, "bound") &&
 	    strcmp(mode_name, "parallel") && strcmp(mode_name, "once") &&
 	    strcmp(mode_name, "tfo") && strcmp(mode_name, "shortaddr") &&
-	    strcmp(mode_name, "bind0") && strcmp(mode_name, "udp"))
+	    strcmp(mode_name, "bind0") && strcmp(mode_name, "udp") &&
+	    strcmp(mode_name, "bindhang"))
 		usage_err("unknown MODE '%s'", mode_name);
 	if ((!strcmp(mode_name, "exhaust") || !strcmp(mode_name, "bind0") ||
-	     !strcmp(mode_name, "udp")) && !have_count)
+	     !strcmp(mode_name, "udp") || !strcmp(mode_name, "bindhang")) && !have_count)
 		usage_err("%s needs --count N", mode_name);
 	if (have_count && strcmp(mode_name, "exhaust") && strcmp(mode_name, "once") &&
-	    strcmp(mode_name, "tfo") && strcmp(mode_name, "bind0") && strcmp(mode_name, "udp"))
-		usage_err("--count is for exhaust/once/tfo/bind0/udp");
+	    strcmp(mode_name, "tfo") && strcmp(mode_name, "bind0") && strcmp(mode_name, "udp") &&
+	    strcmp(mode_name, "bindhang"))
+		usage_err("--count is for exhaust/once/tfo/bind0/udp/bindhang");
 	if (no_port && strcmp(mode_name, "bind0"))
 		usage_err("--no-port is for bind0");
 	if (udp_connect && strcmp(mode_name, "udp"))
@@ -1331,5 +1445,7 @@ int main(int argc, char **argv)
 		return run_bind0(count, no_port);
 	if (!strcmp(mode_name, "udp"))
 		return run_udp(count, udp_connect);
+	if (!strcmp(mode_name, "bindhang"))
+		return run_bindhang(count);
 	return run_parallel(procs, threads, seconds);
 }

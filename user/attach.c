@@ -218,6 +218,16 @@ int pw_stash_ncpu(void)
 	return pw_parse_uint(s, 1, 8192, &v) ? -EINVAL : (int)v;
 }
 
+int pw_bind_calls_max(void)
+{
+	const char *s = getenv("PORTWATCH_TEST_BIND_CALLS");
+	unsigned long v;
+
+	if (!s || !*s)
+		return PW_BIND_CALLS;
+	return pw_parse_uint(s, 1, PW_BIND_CALLS, &v) ? -EINVAL : (int)v;
+}
+
 long long pw_recursion_misses(const struct pw_attach *at)
 {
 	return pw_recursion_misses_detail(at, NULL, 0);
@@ -314,6 +324,8 @@ static void configure(struct portwatch_bpf *skel, int mode, const struct env *en
 	/* bind()'s entry records (ops.bpf.h): only for --ops bind */
 	if (!(at->ops_traced & PW_OPS_BIND))
 		bpf_map__set_max_entries(skel->maps.bind_calls, 1);
+	else	/* main checked pw_bind_calls_max() */
+		bpf_map__set_max_entries(skel->maps.bind_calls, pw_bind_calls_max());
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, prog_wanted(bpf_program__name(prog), mode, env, at));
 }

@@ -48,6 +48,10 @@ bool pw_mode_skips_when_preempted(const struct pw_attach *at);
 /* The CPU count that sizes those maps: the possible CPUs, or for tests
  * PORTWATCH_TEST_NCPU (1..8192); -EINVAL if that is set to anything else. */
 int pw_stash_ncpu(void);
+/* bind_calls' size (ops.bpf.h): PW_BIND_CALLS, or PORTWATCH_TEST_BIND_CALLS
+ * (1..PW_BIND_CALLS); -EINVAL for a bad value. */
+#define PW_BIND_CALLS	16384
+int pw_bind_calls_max(void);
 
 /* Number of parameters of the BTF function `name`, -ENOENT if absent. */
 int pw_btf_func_arity(const struct btf *btf, const char *name);

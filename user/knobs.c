@@ -34,6 +34,11 @@ int pw_knobs_read(struct pw_knobs *k)
 			getenv("PORTWATCH_TEST_NCPU") ?: "");
 		return PW_EXIT_USAGE;
 	}
+	if (pw_bind_calls_max() <= 0) {
+		fprintf(stderr, "portwatch: PORTWATCH_TEST_BIND_CALLS='%s': a number from 1 to %d\n",
+			getenv("PORTWATCH_TEST_BIND_CALLS") ?: "", PW_BIND_CALLS);
+		return PW_EXIT_USAGE;
+	}
 	k->no_fifo_guard = getenv("PORTWATCH_NO_FIFO_GUARD") != NULL;
 	return 0;
 }

@@ -7,7 +7,7 @@
  *                              (1..PW_WL_CACHE)
  *  PORTWATCH_NO_FIFO_GUARD     set: no SCHED_FIFO around the map reads
  * and checked here, read where they are used (attach.c):
- *  PORTWATCH_KRETPROBE_MAXACTIVE, PORTWATCH_TEST_NCPU.
+ *  PORTWATCH_KRETPROBE_MAXACTIVE, PORTWATCH_TEST_NCPU, PORTWATCH_TEST_BIND_CALLS.
  * The TEST_ ones lower bounds so that tests reach them quickly. */
 #ifndef PW_KNOBS_H
 #define PW_KNOBS_H

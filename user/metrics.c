@@ -6,7 +6,8 @@
 #include "metrics_internal.h"
 
 /* From the last periodic census: the most used destinations (at most 20,
- * so the series stay few). */
+ * so the series stay few), each netns's own: the netns label (its inode)
+ * keeps the same address and port in two netns two series. */
 static void pressure_gauges(FILE *f, const struct pw_metrics_input *in)
 {
 	char addr[64];
@@ -15,15 +16,17 @@ static void pressure_gauges(FILE *f, const struct pw_metrics_input *in)
 		       "Local ports held towards a destination (top 20 by usage, last census).");
 	for (size_t i = 0; i < in->ntop; i++) {
 		pw_addr_text(addr, sizeof(addr), in->top[i].dest.family, in->top[i].dest.addr);
-		fprintf(f, "portwatch_ephemeral_ports_in_use{daddr=\"%s\",dport=\"%u\"} %u\n",
-			addr, in->top[i].dest.port, in->top[i].held);
+		fprintf(f, "portwatch_ephemeral_ports_in_use{daddr=\"%s\",dport=\"%u\",netns=\"%llu\"} %u\n",
+			addr, in->top[i].dest.port, (unsigned long long)in->top[i].netns,
+			in->top[i].held);
 	}
 	pw_prom_header(f, "portwatch_ephemeral_port_usage_ratio", "gauge",
 		       "Share of the usable ephemeral range held towards a destination (top 20).");
 	for (size_t i = 0; i < in->ntop; i++) {
 		pw_addr_text(addr, sizeof(addr), in->top[i].dest.family, in->top[i].dest.addr);
-		fprintf(f, "portwatch_ephemeral_port_usage_ratio{daddr=\"%s\",dport=\"%u\"} %.6g\n",
-			addr, in->top[i].dest.port, in->top[i].usage);
+		fprintf(f, "portwatch_ephemeral_port_usage_ratio{daddr=\"%s\",dport=\"%u\",netns=\"%llu\"} %.6g\n",
+			addr, in->top[i].dest.port, (unsigned long long)in->top[i].netns,
+			in->top[i].usage);
 	}
 }
 

@@ -79,6 +79,11 @@ bool pw_reserved_value(const uint8_t *bits, unsigned int port, char *buf, size_t
 /* Could a socket on (sf, sa) conflict with a bind to (rf, ra)? Either is
  * the wildcard, or the same address (v4-mapped IPv6 as IPv4). */
 bool pw_addr_conflicts(unsigned int rf, const uint8_t *ra, unsigned int sf, const uint8_t *sa);
+/* The same for a socket that may be IPV6_V6ONLY (s_v6only: an inet6
+ * socket with the option set, which holds the port for IPv6 alone): it
+ * conflicts with no bind to an IPv4 or v4-mapped address. */
+bool pw_addr_conflicts_v6only(unsigned int rf, const uint8_t *ra, unsigned int sf,
+			      const uint8_t *sa, bool s_v6only);
 bool pw_addr_any(unsigned int fam, const uint8_t *a);
 struct pw_ns_settings;
 /* Into r's netns: its settings into *set and a sock_diag socket of it

@@ -72,11 +72,22 @@ bool pw_addr_any(unsigned int fam, const uint8_t *a)
  * the wildcard, or the same address. */
 bool pw_addr_conflicts(unsigned int rf, const uint8_t *ra, unsigned int sf, const uint8_t *sa)
 {
+	return pw_addr_conflicts_v6only(rf, ra, sf, sa, false);
+}
+
+/* The same for a socket that may be IPV6_V6ONLY: one (an inet6 socket)
+ * never takes the port for IPv4, so it conflicts with no bind to an IPv4
+ * (or v4-mapped) address, [::] included. */
+bool pw_addr_conflicts_v6only(unsigned int rf, const uint8_t *ra, unsigned int sf,
+			      const uint8_t *sa, bool s_v6only)
+{
 	const uint8_t *x, *y;
 	unsigned int xf, yf;
 
 	norm_addr(rf, ra, &xf, &x);
 	norm_addr(sf, sa, &yf, &y);
+	if (s_v6only && sf == AF_INET6 && xf == AF_INET)
+		return false;
 	if (pw_addr_any(xf, x) || pw_addr_any(yf, y))
 		return true;
 	return xf == yf && !memcmp(x, y, xf == AF_INET ? 4 : 16);
@@ -96,7 +107,11 @@ static int on_sock(void *arg, const struct inet_diag_msg *m)
 		return 0;
 	memcpy(s.saddr, m->id.idiag_src, alen);
 	memcpy(s.daddr, m->id.idiag_dst, alen);
-	if (!pw_addr_conflicts(l->r->dest.family, l->r->dest.addr, s.family, s.saddr))
+	/* a v6-only [::] holds the port for IPv6 alone (INET_DIAG_SKV6ONLY:
+	 * inet6 listeners and bound sockets, the only ones on a wildcard) */
+	if (!pw_addr_conflicts_v6only(l->r->dest.family, l->r->dest.addr, s.family, s.saddr,
+				      s.family == AF_INET6 &&
+				      pw_sockdiag_attr_u8(m, INET_DIAG_SKV6ONLY) == 1))
 		return 0;
 	l->sockets++;
 	if (l->n < PW_HOLDER_SOCKETS)

@@ -55,6 +55,7 @@ struct ctx {
 	struct pw_consumer consumer;
 	struct pw_worker worker;
 	int64_t start;			/* CLOCK_MONOTONIC */
+	double attach_ms;		/* what the attach took, for its line */
 	int cgroup_fd;			/* --cgroup's directory, opened by set_up; 0 = none */
 };
 
@@ -154,12 +155,12 @@ static int set_up(struct ctx *ctx, struct env *env, const struct pw_knobs *knobs
 	return !err ? 0 : err == -EINVAL ? PW_EXIT_USAGE : PW_EXIT_CANNOT_RUN;
 }
 
-static void say_attached(struct ctx *ctx, const struct env *env)
+/* What the attach found, said at once (the "attached in" line is said
+ * last: say_attached). */
+static void say_setup(struct ctx *ctx, const struct env *env)
 {
 	const struct pw_http *http = ctx->worker.http;
 
-	fprintf(stderr, "portwatch: attached in %s mode in %.0f ms (%s)\n",
-		pw_mode_name(ctx->at.mode), (pw_clock_ns(CLOCK_MONOTONIC) - ctx->start) / 1e6, ctx->at.why);
 	if (env->scan_depth && ctx->at.mode == PW_MODE_TRACEPOINT)
 		fprintf(stderr, "portwatch: --scan-depth: tracepoint mode cannot count ports; "
 			"ports_checked stays null\n");
@@ -171,6 +172,15 @@ static void say_attached(struct ctx *ctx, const struct env *env)
 			pw_http_tls(http) ? "s" : "", strchr(env->listen_host, ':') ? "[" : "",
 			env->listen_host[0] ? env->listen_host : "0.0.0.0",
 			strchr(env->listen_host, ':') ? "]" : "", env->listen_port);
+}
+
+/* The last line of the start: every other startup line (stderr) and the
+ * text header (stdout, flushed) are written before it, so whoever waits
+ * for it finds them all. */
+static void say_attached(const struct ctx *ctx)
+{
+	fprintf(stderr, "portwatch: attached in %s mode in %.0f ms (%s)\n",
+		pw_mode_name(ctx->at.mode), ctx->attach_ms, ctx->at.why);
 }
 
 /* Open, configure, load, attach; then drop the capabilities. */
@@ -194,7 +204,8 @@ static int attach(struct ctx *ctx, const struct env *env, const struct pw_knobs 
 	pw_kmaps_bind(&ctx->km, ctx->at.skel, ctx->mb, knobs->procs_open);
 	/* libbpf's parses of the kernel BTF are freed: give the heap back */
 	malloc_trim(0);
-	say_attached(ctx, env);
+	ctx->attach_ms = (pw_clock_ns(CLOCK_MONOTONIC) - ctx->start) / 1e6;
+	say_setup(ctx, env);
 	pw_fifo_guard_setup(&ctx->at, knobs->no_fifo_guard);
 	/* fail closed: never run on with capabilities it meant to drop */
 	if (pw_privs_drop(&ctx->privs, ctx->at.nkrp > 0, bpf_map__fd(ctx->at.skel->maps.procs),
@@ -240,7 +251,10 @@ static int start(struct ctx *ctx, const struct env *env)
 		pw_pressure_set_workloads(w->pressure, ctx->wl_worker);
 	snprintf(w->libbpf_version, sizeof(w->libbpf_version), "%u.%u",
 		 libbpf_major_version(), libbpf_minor_version());
-	return pw_worker_start(w) ? PW_EXIT_CANNOT_RUN : 0;
+	if (pw_worker_start(w))
+		return PW_EXIT_CANNOT_RUN;
+	say_attached(ctx);
+	return 0;
 }
 
 /* Detach first so the drain and the counts after are final; a program
@@ -369,6 +383,7 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = attach(&ctx, &env, &knobs);
 	if (!ret && env.top) {
+		say_attached(&ctx);
 		ctx.start = pw_clock_ns(CLOCK_MONOTONIC);
 		ret = pw_top_main(&(struct pw_top_src){
 			{ &ctx.km, &ctx.at, ctx.wl_worker, ctx.start }, &ctx.privs, &env });

@@ -274,22 +274,14 @@ void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_
 	}
 }
 
-static void top_add(struct pw_pressure *p, const struct pw_census_dest *d)
+/* Keep (netns, destination) among the PW_TOP_DESTS most used: per netns, so
+ * a tenant's netns towards the same address and port never stands for
+ * another's figures. Full: the least used is replaced by a more used one
+ * (on equal usage the one already kept stays). */
+static void top_add(struct pw_pressure *p, uint64_t netns, const struct pw_census_dest *d)
 {
 	size_t i;
 
-	/* the same destination in several netns: one series, the highest */
-	for (i = 0; i < p->ntop; i++) {
-		struct pw_pressure_top *t = &p->top[i];
-
-		if (pw_dest_eq(&t->dest, &d->dest)) {
-			if (d->usage > t->usage) {
-				t->usage = d->usage;
-				t->held = d->held;
-			}
-			return;
-		}
-	}
 	if (p->ntop < PW_TOP_DESTS) {
 		i = p->ntop++;
 	} else {
@@ -300,6 +292,7 @@ static void top_add(struct pw_pressure *p, const struct pw_census_dest *d)
 		if (p->top[i].usage >= d->usage)
 			return;
 	}
+	p->top[i].netns = netns;
 	p->top[i].dest = d->dest;
 	p->top[i].held = d->held;
 	p->top[i].usage = d->usage;
@@ -379,7 +372,7 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 
 				if (!d->held)
 					continue;
-				top_add(p, d);
+				top_add(p, ns.netns, d);
 				if (d->usage * 100 >= p->warn_at &&
 				    pw_dest_limit_due(p->warned, ns.netns, d->dest.family, d->dest.addr,
 						      d->dest.port, now_ns, WARN_EVERY_NS) == 1)

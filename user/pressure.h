@@ -14,7 +14,9 @@
 #define PW_DIAG_EVERY_NS	(5ull * 1000000000)	/* per destination */
 #define PW_TOP_DESTS		20
 
+/* One (netns, destination): each netns's own figures, never another's. */
 struct pw_pressure_top {
+	uint64_t netns;
 	struct pw_dest dest;
 	uint32_t held;
 	double usage;

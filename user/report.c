@@ -46,7 +46,9 @@ static void read_counters(struct pw_report *r, const struct pw_kmaps *km)
 {
 	r->events_lost = pw_kmaps_counter(km, PW_CNT_EVENTS_LOST);
 	r->counts_dropped = pw_kmaps_counter(km, PW_CNT_OUTCOMES_LOST);
-	r->untraced = pw_kmaps_counter(km, PW_CNT_STASH_FULL);
+	/* untraced (summary, metrics): connects and binds; said apart on stderr */
+	r->untraced_binds = pw_kmaps_counter(km, PW_CNT_BINDS_UNTRACED);
+	r->untraced = pw_kmaps_counter(km, PW_CNT_STASH_FULL) + r->untraced_binds;
 	r->counted_from_events = pw_kmaps_counter(km, PW_CNT_VIA_EVENTS);
 	r->unmatched = pw_kmaps_counter(km, PW_CNT_UNMATCHED);
 	r->unattributed = pw_kmaps_counter(km, PW_CNT_UNATTRIBUTED);
@@ -223,9 +225,12 @@ void pw_report_losses(FILE *err, const struct pw_report *r, bool summary)
 		fprintf(err, "portwatch: %llu connect() outcomes without their start (its state "
 			"evicted by newer connects, or begun before the attach): not counted\n",
 			(unsigned long long)r->unmatched);
-	if (r->untraced)
+	if (r->untraced > r->untraced_binds)
 		fprintf(err, "portwatch: %llu connects not traced: per-thread state map full\n",
-			(unsigned long long)r->untraced);
+			(unsigned long long)(r->untraced - r->untraced_binds));
+	if (r->untraced_binds)
+		fprintf(err, "portwatch: %llu binds not traced: per-thread bind map full\n",
+			(unsigned long long)r->untraced_binds);
 	recursion_lines(err, r, summary);
 }
 

@@ -35,6 +35,7 @@ struct pw_report {
 	uint64_t printed, folded;
 	uint64_t events_lost, counts_dropped, untraced, counted_from_events;
 	uint64_t unmatched, unattributed, ports_sum;
+	uint64_t untraced_binds;	/* of untraced: --ops bind's (bind_calls full) */
 	long long recursion_misses;	/* < 0: not measurable */
 	char recursion_detail[256];
 	struct pw_krp_misses krp;

@@ -25,6 +25,32 @@ int pw_sockdiag_open(char *err, size_t errsz)
 	return sk;
 }
 
+/* The message being handed to the caller's function, for
+ * pw_sockdiag_attr_u8: its start and length (attributes included). */
+static __thread struct {
+	const struct inet_diag_msg *m;
+	size_t len;
+} cur;
+
+int pw_sockdiag_attr_u8(const struct inet_diag_msg *m, unsigned int type)
+{
+	size_t off = NLA_ALIGN(sizeof(*m));
+
+	if (!m || m != cur.m)
+		return -1;
+	/* bounds checked by hand: every attribute within the message */
+	while (cur.len >= off && cur.len - off >= NLA_HDRLEN) {
+		const struct nlattr *a = (const void *)((const char *)m + off);
+
+		if (a->nla_len < NLA_HDRLEN || a->nla_len > cur.len - off)
+			return -1;
+		if ((a->nla_type & NLA_TYPE_MASK) == type)
+			return a->nla_len >= NLA_HDRLEN + 1 ? *((const uint8_t *)a + NLA_HDRLEN) : -1;
+		off += NLA_ALIGN(a->nla_len);
+	}
+	return -1;
+}
+
 /* 1 at the end of the dump, 0 to go on, or -errno. */
 static int on_message(const struct nlmsghdr *h, uint32_t seq, pw_sockdiag_fn fn, void *arg)
 {
@@ -45,8 +71,15 @@ static int on_message(const struct nlmsghdr *h, uint32_t seq, pw_sockdiag_fn fn,
 		return e->error < 0 ? e->error : -EIO;
 	}
 	if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
-	    h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
-		return fn(arg, NLMSG_DATA(h));
+	    h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
+		int r;
+
+		cur.m = NLMSG_DATA(h);
+		cur.len = h->nlmsg_len - NLMSG_HDRLEN;
+		r = fn(arg, cur.m);
+		cur.m = NULL;
+		return r;
+	}
 	return 0;
 }
 

@@ -11,6 +11,12 @@
 /* Called for each socket of a dump: 0 to go on, or -errno to stop it. */
 typedef int (*pw_sockdiag_fn)(void *arg, const struct inet_diag_msg *m);
 
+/* Within a pw_sockdiag_fn, for the message m it was handed: the u8
+ * attribute type (INET_DIAG_*, e.g. INET_DIAG_SKV6ONLY, which the kernel
+ * gives for inet6 sockets in LISTEN or CLOSE), or -1 if the message has
+ * none (or m is not the message being handed over). */
+int pw_sockdiag_attr_u8(const struct inet_diag_msg *m, unsigned int type);
+
 /* A NETLINK_SOCK_DIAG socket of the caller's netns (it is bound to the
  * netns at creation); -errno with the reason in err. */
 int pw_sockdiag_open(char *err, size_t errsz);

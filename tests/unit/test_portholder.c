@@ -170,6 +170,16 @@ static void test_addr_conflicts(void **state)
 	assert_false(pw_addr_conflicts(AF_INET, a2, AF_INET6, m1));
 	assert_true(pw_addr_conflicts(AF_INET, a1, AF_INET6, any));
 	assert_false(pw_addr_conflicts(AF_INET6, v6, AF_INET, a1));
+	/* an IPV6_V6ONLY [::] holds the port for IPv6 alone: no IPv4 or
+	 * v4-mapped bind conflicts with it, an IPv6 one does */
+	assert_false(pw_addr_conflicts_v6only(AF_INET, a1, AF_INET6, any, true));
+	assert_false(pw_addr_conflicts_v6only(AF_INET, any, AF_INET6, any, true));
+	assert_false(pw_addr_conflicts_v6only(AF_INET6, m1, AF_INET6, any, true));
+	assert_true(pw_addr_conflicts_v6only(AF_INET6, v6, AF_INET6, any, true));
+	assert_true(pw_addr_conflicts_v6only(AF_INET6, any, AF_INET6, any, true));
+	assert_true(pw_addr_conflicts_v6only(AF_INET, a1, AF_INET6, any, false));
+	/* the flag is the inet6 socket's: an IPv4 socket has none */
+	assert_true(pw_addr_conflicts_v6only(AF_INET, a1, AF_INET, any, true));
 }
 
 /* A holder's cgroup path of control characters (each escaped as \\u00XX,

@@ -80,6 +80,77 @@ static int on_sock(void *arg, const struct inet_diag_msg *m)
 	return s->fail_at && (int)s->n == s->fail_at ? -ENOMEM : 0;
 }
 
+/* The SKV6ONLY attribute of each socket as pw_sockdiag_attr_u8 reads it
+ * within the callback. */
+struct v6only_seen {
+	int v[8];
+	unsigned int n;
+};
+
+static int on_v6only(void *arg, const struct inet_diag_msg *m)
+{
+	struct v6only_seen *s = arg;
+
+	assert_true(s->n < 8);
+	s->v[s->n++] = pw_sockdiag_attr_u8(m, INET_DIAG_SKV6ONLY);
+	return 0;
+}
+
+/* An inet6 socket with attributes: SHUTDOWN (u8 0), then attr (type,
+ * u8 value) unless type is 0; alen: the attribute's own length field
+ * (0: the right one). */
+static void sock_attrs(struct reply *r, uint32_t seq, unsigned int type, uint8_t value,
+		       uint16_t alen)
+{
+	struct {
+		struct inet_diag_msg m;
+		struct nlattr a1;
+		uint8_t v1[4];
+		struct nlattr a2;
+		uint8_t v2[4];
+	} b;
+
+	memset(&b, 0, sizeof(b));
+	b.m.idiag_family = AF_INET6;
+	b.m.idiag_state = 10;
+	b.a1.nla_len = NLA_HDRLEN + 1;
+	b.a1.nla_type = INET_DIAG_SHUTDOWN;
+	b.a2.nla_len = alen ? alen : NLA_HDRLEN + 1;
+	b.a2.nla_type = type;
+	b.v2[0] = value;
+	msg(r, SOCK_DIAG_BY_FAMILY, seq, &b, type ? sizeof(b) : offsetof(typeof(b), a2));
+}
+
+static void test_attr_v6only(void **state)
+{
+	struct reply r = { .n = 0 };
+	struct v6only_seen s = { .n = 0 };
+	struct inet_diag_msg outside = { 0 };
+	size_t used;
+
+	(void)state;
+	sock_attrs(&r, 3, INET_DIAG_SKV6ONLY, 1, 0);
+	sock_attrs(&r, 3, INET_DIAG_SKV6ONLY, 0, 0);
+	sock_attrs(&r, 3, 0, 0, 0);			/* none */
+	sock_attrs(&r, 3, INET_DIAG_SKV6ONLY, 1, 200);	/* past the message */
+	sock_attrs(&r, 3, INET_DIAG_SKV6ONLY, 1, 2);	/* shorter than its header */
+	sock_attrs(&r, 3, INET_DIAG_SKV6ONLY, 1, NLA_HDRLEN);	/* no value */
+	sock(&r, 3, 1);					/* no attributes at all */
+	done(&r, 3, 0);
+	assert_int_equal(pw_sockdiag_parse(r.buf, r.n, 3, on_v6only, &s, &used), 1);
+	assert_int_equal(s.n, 7);
+	assert_int_equal(s.v[0], 1);
+	assert_int_equal(s.v[1], 0);
+	assert_int_equal(s.v[2], -1);
+	assert_int_equal(s.v[3], -1);
+	assert_int_equal(s.v[4], -1);
+	assert_int_equal(s.v[5], -1);
+	assert_int_equal(s.v[6], -1);
+	/* outside a callback, or another message: nothing */
+	assert_int_equal(pw_sockdiag_attr_u8(&outside, INET_DIAG_SKV6ONLY), -1);
+	assert_int_equal(pw_sockdiag_attr_u8(NULL, INET_DIAG_SKV6ONLY), -1);
+}
+
 static void test_parse_dump(void **state)
 {
 	struct reply r = { .n = 0 };
@@ -209,6 +280,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_dump),
+		cmocka_unit_test(test_attr_v6only),
 		cmocka_unit_test(test_parse_no_end),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_replay),
