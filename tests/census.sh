@@ -641,9 +641,9 @@ t_census_udp_gauges() {
 	check_eq "UDP usage ratio, the test netns" 1 \
 		"$(grep -cx "portwatch_udp_ephemeral_port_usage_ratio{netns=\"$ino\"} 0.444444" "$T/m")"
 	check_eq "TCP ports in use towards :$port (UDP not added)" 1 \
-		"$(grep -cx "portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"$port\"} 5" "$T/m")"
+		"$(grep -cx "portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"$port\",netns=\"$ino\"} 5" "$T/m")"
 	check_eq "TCP usage ratio towards :$port" 1 \
-		"$(grep -cx "portwatch_ephemeral_port_usage_ratio{daddr=\"127.0.0.1\",dport=\"$port\"} 0.555556" "$T/m")"
+		"$(grep -cx "portwatch_ephemeral_port_usage_ratio{daddr=\"127.0.0.1\",dport=\"$port\",netns=\"$ino\"} 0.555556" "$T/m")"
 	check_eq "UDP series at most 20" 1 \
 		"$([ "$(grep -c '^portwatch_udp_ephemeral_port_usage_ratio{' "$T/m")" -le 20 ] && echo 1)"
 	if command -v promtool >/dev/null; then
