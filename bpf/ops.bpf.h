@@ -160,8 +160,10 @@ int sc_bind_enter(struct trace_event_raw_sys_enter *ctx)
 	__u32 pid, tid, uid;
 
 	/* the filters, as at a connect's start: a bind the exit would not
-	 * count takes no entry (--dport: binds are never reported) */
-	if (targ_ndports || !caller(&pid, &tid, comm, &uid, &cgroup_id, false, true))
+	 * count takes no entry (--dport: binds are never reported); with no
+	 * filter set, every bind is kept without looking at its caller */
+	if (targ_ndports ||
+	    (!unfiltered() && !caller(&pid, &tid, comm, &uid, &cgroup_id, false, true)))
 		goto none;
 	if (bpf_probe_read_user(&h, sizeof(h), ua))
 		goto none;
