@@ -94,10 +94,11 @@ static const char usage_text[] =
 	"                                    records bindport/bind (the child's) and\n"
 	"                                    bindport/holder, \"port\": P (\"holder\":\n"
 	"                                    the holder's pid, \"dport\": its destination)\n"
-	"  bindscope --count N [--wild] [--hold S]  (IPv4) N binds of (addr, 0), or\n"
-	"                                    (0.0.0.0, 0) with --wild, then 2 of (addr, 0)\n"
+	"  bindscope --count N [--wild] [--hold S]  (IPv4) N binds of (addr, 0), each\n"
+	"                                    connected to the listener, or of (0.0.0.0, 0)\n"
+	"                                    listening with --wild, then 2 of (addr, 0)\n"
 	"                                    and 1 of (127.0.0.2, 0), all held: records\n"
-	"                                    bindscope/fill, /try, /other\n"
+	"                                    bindscope/fill, /hold, /try, /other\n"
 	"                                    --hold S: then keep the sockets open until\n"
 	"                                    SIGTERM (exit 0) or S seconds\n"
 	"  udp --count N [--udp-connect]     N unbound UDP sockets, each sendto(addr:port)\n"
@@ -932,30 +933,45 @@ static int run_bindport(unsigned long count, int listener)
 }
 
 /* Why a bind(addr, 0) found no port (IPv4): count binds of (0.0.0.0, 0),
- * with wild, else of (addr, 0), held open (10 fill a 10-port range), then
- * two binds of (addr, 0) and one of (127.0.0.2, 0) (another address),
- * all kept open. Records bindscope/fill, bindscope/try (addr) and
- * bindscope/other (127.0.0.2), then --hold. */
+ * each then listening, with wild, else of (addr, 0), each then connected
+ * to the built-in listener (bind-before-connect), held open (10 fill a
+ * 10-port range), then two binds of (addr, 0) and one of (127.0.0.2, 0)
+ * (another address), all kept open. Listening or connected, not bound
+ * only: sock_diag lists bound-only TCP sockets on recent kernels only
+ * (not 5.10). Records bindscope/fill (the binds), bindscope/hold (the
+ * listen() or connect() calls), bindscope/try (addr) and bindscope/other
+ * (127.0.0.2), then --hold. */
 static int run_bindscope(unsigned long count, int wild)
 {
 	struct tally *tf = calloc(1, sizeof(*tf)), *tt = calloc(1, sizeof(*tt));
-	struct tally *to = calloc(1, sizeof(*to));
+	struct tally *to = calloc(1, sizeof(*to)), *th = calloc(1, sizeof(*th));
 	int *held = calloc(count + 3, sizeof(int));
 	unsigned long n = 0;
 
-	if (!tf || !tt || !to || !held)
+	if (!tf || !tt || !to || !th || !held)
 		setup_fail("out of memory");
 	wait_go();
 	bind_tries(wild ? "0.0.0.0" : NULL, 0, count, tf, held, &n);
+	for (unsigned long i = 0; i < n; i++) {
+		if (!wild) {
+			do_connect(held[i], th);
+		} else {
+			int rc = listen(held[i], 8);
+
+			tally_add(th, rc, rc ? errno : 0);
+		}
+	}
 	bind_tries(NULL, 0, 2, tt, held, &n);
 	bind_tries("127.0.0.2", 0, 1, to, held, &n);
 	emit_record_at("bindscope/fill", tf, wild ? "0.0.0.0" : tgt.text, 0, NULL);
+	emit_record_at("bindscope/hold", th, wild ? "0.0.0.0" : tgt.text, 0, NULL);
 	emit_record_at("bindscope/try", tt, tgt.text, 0, NULL);
 	emit_record_at("bindscope/other", to, "127.0.0.2", 0, NULL);
 	hold();
 	for (unsigned long i = 0; i < n; i++)
-		close(held[i]);
+		abort_close(held[i]);
 	free(held);
+	free(th);
 	free(to);
 	free(tt);
 	free(tf);
@@ -1506,7 +1522,7 @@ int main(int argc, char **argv)
 	lsn_fastopen = !strcmp(mode_name, "tfo");
 	if (!strcmp(mode_name, "bindscope") && tgt.family != AF_INET)
 		usage_err("bindscope is IPv4 only");
-	if (!no_server && strcmp(mode_name, "udp") && strcmp(mode_name, "bindscope"))
+	if (!no_server && strcmp(mode_name, "udp"))
 		start_listener();
 
 	if (hop_dir && strcmp(mode_name, "exhaust") && strcmp(mode_name, "once"))
