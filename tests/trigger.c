@@ -63,6 +63,7 @@ static const char usage_text[] =
 	"  --go FIFO         print {\"type\":\"waiting\"}, block opening FIFO, then start\n"
 	"  --addr A          target address (default 127.0.0.1; IPv6 and ::ffff:a.b.c.d ok)\n"
 	"  --port P          target port (default 18080)\n"
+	"  --reserved-ports LIST  for --private: its ip_local_reserved_ports\n"
 	"  --no-server       do not run the built-in listener on addr:port\n"
 	"  --prohibit-sport LO-HI  in this netns (after --private), the IPv4 rule\n"
 	"                    'sport LO-HI prohibit' at pref 100, the local table's\n"
@@ -87,6 +88,21 @@ static const char usage_text[] =
 	"                                    connect, all held open: records bind0/bind\n"
 	"                                    (the binds) and bind0/connect (the connects\n"
 	"                                    of the sockets whose bind succeeded)\n"
+	"  bindport --count N [--listener] [--hold S]\n"
+	"                                    a child of this process tries bind(addr, P)\n"
+	"                                    N times, P held here by a connection to the\n"
+	"                                    listener (a port of the range) or with\n"
+	"                                    --listener by the listener (P = --port):\n"
+	"                                    records bindport/bind (the child's) and\n"
+	"                                    bindport/holder, \"port\": P (\"holder\":\n"
+	"                                    the holder's pid, \"dport\": its destination)\n"
+	"  bindscope --count N [--wild] [--hold S]  (IPv4) N binds of (addr, 0), each\n"
+	"                                    connected to the listener, or of (0.0.0.0, 0)\n"
+	"                                    listening with --wild, then 2 of (addr, 0)\n"
+	"                                    and 1 of (127.0.0.2, 0), all held: records\n"
+	"                                    bindscope/fill, /hold, /try, /other\n"
+	"                                    --hold S: then keep the sockets open until\n"
+	"                                    SIGTERM (exit 0) or S seconds\n"
 	"  udp --count N [--udp-connect]     N unbound UDP sockets, each sendto(addr:port)\n"
 	"                                    (connect() with --udp-connect), all held\n"
 	"                                    open: the first use autobinds a port\n"
@@ -225,8 +241,12 @@ static void put_comm(struct buf *b)
 	bput(b, "\"");
 }
 
-/* Must run in the thread the record is about: comm and tid are per thread. */
-static void emit_record(const char *mode, const struct tally *t)
+/* Must run in the thread the record is about: comm and tid are per thread.
+ * addr and port: the record's (the target's unless told otherwise: the
+ * bind modes name the address and port they bound); extra: more fields
+ * (",\"name\":value..."), or NULL. */
+static void emit_record_at(const char *mode, const struct tally *t, const char *addr,
+			   unsigned port, const char *extra)
 {
 	char line[8192], scratch[16];
 	struct buf b = { line, sizeof(line), 0 };
@@ -236,7 +256,7 @@ static void emit_record(const char *mode, const struct tally *t)
 	     mode, (int)getpid(), (int)gettid());
 	put_comm(&b);
 	bput(&b, ",\"addr\":\"%s\",\"port\":%u,\"attempts\":%llu,\"ok\":%llu,\"errors\":{",
-	     tgt.text, tgt.port, t->attempts, t->ok);
+	     addr, port, t->attempts, t->ok);
 	for (int e = 0; e < MAXERR; e++) {
 		if (!t->err[e])
 			continue;
@@ -247,10 +267,17 @@ static void emit_record(const char *mode, const struct tally *t)
 	bput(&b, "}");
 	if (!strcmp(mode, "tfo"))
 		bput(&b, ",\"deferred\":%llu", t->deferred);
+	if (extra)
+		bput(&b, "%s", extra);
 	bput(&b, "}\n");
 	if (b.len == b.cap - 1)
 		line[b.len - 1] = '\n';
 	emit(line, b.len);
+}
+
+static void emit_record(const char *mode, const struct tally *t)
+{
+	emit_record_at(mode, t, tgt.text, tgt.port, NULL);
 }
 
 static void emit_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -904,6 +931,165 @@ static int run_bindhang(unsigned long count)
 	return 0;
 }
 
+/* --hold S: after the records, keep every socket open until SIGTERM or S
+ * seconds (the caller waits for what it wants to see, then ends it: exit 0;
+ * main installs the handler first, so an early SIGTERM only ends the hold) */
+static double hold_s;
+static volatile sig_atomic_t hold_end;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	hold_end = 1;
+}
+
+static void hold(void)
+{
+	struct timespec t0, now;
+
+	if (!(hold_s > 0))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		usleep(20000);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (!hold_end && (double)(now.tv_sec - t0.tv_sec) +
+		 (double)(now.tv_nsec - t0.tv_nsec) / 1e9 < hold_s);
+}
+
+/* n fresh TCP sockets, each bind(addr, port) (port 0: one of the range),
+ * into t; with keep, the sockets bound are kept open (their fds appended to
+ * held[*nheld]), else closed at once. No SO_REUSEADDR. */
+static void bind_tries(const char *addr, unsigned port, unsigned long n, struct tally *t,
+		       int *held, unsigned long *nheld)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_storage ss;
+
+	if (tgt.family == AF_INET6 || !addr) {
+		ss = with_port(port);
+	} else {
+		if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+			setup_fail("bad address %s", addr);
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, &sa, sizeof(sa));
+	}
+	for (unsigned long i = 0; i < n; i++) {
+		int s = new_sock(), rc;
+
+		rc = bind(s, (struct sockaddr *)&ss, tgt.salen);
+		tally_add(t, rc, rc ? errno : 0);
+		if (rc == 0 && held)
+			held[(*nheld)++] = s;
+		else
+			close(s);
+	}
+}
+
+/* A fixed-port bind refused because another socket holds the port. The
+ * holder is this process: a connection to the built-in listener, whose
+ * local port P came from the ephemeral range, or with listener the
+ * built-in listener itself (P = --port). A child (its own pid, no fd of
+ * the parent's left open: it holds nothing) tries bind(addr, P) N times;
+ * records bindport/bind (the child's, port P, "holder": this pid) and
+ * bindport/holder (this process's, port P, "dport": the connection's
+ * destination port or null; attempts 1, ok 1), then --hold. */
+static int run_bindport(unsigned long count, int listener)
+{
+	struct tally *t = calloc(1, sizeof(*t)), *th = calloc(1, sizeof(*th));
+	struct sockaddr_storage ls;
+	socklen_t len = sizeof(ls);
+	unsigned port = tgt.port;
+	char extra[64];
+	int c = -1, st;
+	pid_t child;
+
+	if (!t || !th)
+		setup_fail("out of memory");
+	wait_go();
+	if (!listener) {
+		c = new_sock();
+		if (do_connect(c, th) != 0)
+			setup_fail("bindport: connect: %s", strerror(errno));
+		if (getsockname(c, (struct sockaddr *)&ls, &len) != 0)
+			setup_fail("getsockname: %s", strerror(errno));
+		port = ntohs(ls.ss_family == AF_INET ? ((struct sockaddr_in *)&ls)->sin_port
+						     : ((struct sockaddr_in6 *)&ls)->sin6_port);
+	} else {
+		tally_add(th, 0, 0);
+	}
+	child = fork();
+	if (child < 0)
+		setup_fail("fork: %s", strerror(errno));
+	if (child == 0) {
+		for (int fd = 3; fd < 4096; fd++)
+			close(fd);
+		snprintf(extra, sizeof(extra), ",\"holder\":%d", (int)getppid());
+		bind_tries(NULL, port, count, t, NULL, NULL);
+		emit_record_at("bindport/bind", t, tgt.text, port, extra);
+		_exit(0);
+	}
+	if (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st))
+		setup_fail("bindport: the child failed");
+	if (listener)
+		snprintf(extra, sizeof(extra), ",\"dport\":null");
+	else
+		snprintf(extra, sizeof(extra), ",\"dport\":%u", tgt.port);
+	emit_record_at("bindport/holder", th, tgt.text, port, extra);
+	hold();
+	if (c >= 0)
+		abort_close(c);
+	free(th);
+	free(t);
+	return 0;
+}
+
+/* Why a bind(addr, 0) found no port (IPv4): count binds of (0.0.0.0, 0),
+ * each then listening, with wild, else of (addr, 0), each then connected
+ * to the built-in listener (bind-before-connect), held open (10 fill a
+ * 10-port range), then two binds of (addr, 0) and one of (127.0.0.2, 0)
+ * (another address), all kept open. Listening or connected, not bound
+ * only: sock_diag lists bound-only TCP sockets on recent kernels only
+ * (not 5.10). Records bindscope/fill (the binds), bindscope/hold (the
+ * listen() or connect() calls), bindscope/try (addr) and bindscope/other
+ * (127.0.0.2), then --hold. */
+static int run_bindscope(unsigned long count, int wild)
+{
+	struct tally *tf = calloc(1, sizeof(*tf)), *tt = calloc(1, sizeof(*tt));
+	struct tally *to = calloc(1, sizeof(*to)), *th = calloc(1, sizeof(*th));
+	int *held = calloc(count + 3, sizeof(int));
+	unsigned long n = 0;
+
+	if (!tf || !tt || !to || !th || !held)
+		setup_fail("out of memory");
+	wait_go();
+	bind_tries(wild ? "0.0.0.0" : NULL, 0, count, tf, held, &n);
+	for (unsigned long i = 0; i < n; i++) {
+		if (!wild) {
+			do_connect(held[i], th);
+		} else {
+			int rc = listen(held[i], 8);
+
+			tally_add(th, rc, rc ? errno : 0);
+		}
+	}
+	bind_tries(NULL, 0, 2, tt, held, &n);
+	bind_tries("127.0.0.2", 0, 1, to, held, &n);
+	emit_record_at("bindscope/fill", tf, wild ? "0.0.0.0" : tgt.text, 0, NULL);
+	emit_record_at("bindscope/hold", th, wild ? "0.0.0.0" : tgt.text, 0, NULL);
+	emit_record_at("bindscope/try", tt, tgt.text, 0, NULL);
+	emit_record_at("bindscope/other", to, "127.0.0.2", 0, NULL);
+	hold();
+	for (unsigned long i = 0; i < n; i++)
+		abort_close(held[i]);
+	free(held);
+	free(th);
+	free(to);
+	free(tt);
+	free(tf);
+	return 0;
+}
+
 /* UDP autobind: the first sendto() (or connect()) of an unbound UDP socket
  * takes a port from the range; with every port held by the others, it fails
  * with EAGAIN. */
@@ -1286,13 +1472,13 @@ static void *named_main(void *arg)
 
 int main(int argc, char **argv)
 {
-	const char *addr = "127.0.0.1", *comm = NULL, *v;
+	const char *addr = "127.0.0.1", *comm = NULL, *reserved = NULL, *v;
 	char combuf[64];
 	unsigned port = DEF_PORT, lo = 0, hi = 0, tw = 0, lport = DEF_LPORT, bind_port = 0;
 	unsigned procs = 0, threads = 0, plo = 0, phi = 0;
 	unsigned long count = 0;
 	int priv = 0, tw_set = 0, no_server = 0, have_count = 0, have_lport = 0;
-	int have_seconds = 0, no_port = 0, udp_connect = 0;
+	int have_seconds = 0, no_port = 0, udp_connect = 0, listener = 0, wild = 0;
 	double seconds = 1.0;
 
 	if (argc == 2 && !strcmp(argv[1], "bpf-list")) {
@@ -1338,10 +1524,22 @@ int main(int argc, char **argv)
 			addr = v;
 		} else if ((v = optval(argc, argv, &i, "--port"))) {
 			port = (unsigned)parse_num(v, "--port", 1, 65535);
+		} else if ((v = optval(argc, argv, &i, "--reserved-ports"))) {
+			reserved = v;
 		} else if ((v = optval(argc, argv, &i, "--prohibit-sport"))) {
 			parse_range(v, "--prohibit-sport", &plo, &phi);
 		} else if (!strcmp(a, "--no-port")) {
 			no_port = 1;
+		} else if (!strcmp(a, "--listener")) {
+			listener = 1;
+		} else if (!strcmp(a, "--wild")) {
+			wild = 1;
+		} else if ((v = optval(argc, argv, &i, "--hold"))) {
+			char *end;
+
+			hold_s = strtod(v, &end);
+			if (end == v || *end || !(hold_s > 0 && hold_s <= 3600))
+				usage_err("bad --hold '%s'", v);
 		} else if (!strcmp(a, "--udp-connect")) {
 			udp_connect = 1;
 		} else if (!strcmp(a, "--no-server")) {
@@ -1378,19 +1576,32 @@ int main(int argc, char **argv)
 		usage_err("no MODE given (exhaust, bound, parallel, once, tfo)");
 	if (tw_set && !priv)
 		usage_err("--tw-reuse only works with --private");
+	if (reserved && !priv)
+		usage_err("--reserved-ports only works with --private");
 	if (strcmp(mode_name, "exhaust") && strcmp(mode_name, "bound") &&
 	    strcmp(mode_name, "parallel") && strcmp(mode_name, "once") &&
 	    strcmp(mode_name, "tfo") && strcmp(mode_name, "shortaddr") &&
 	    strcmp(mode_name, "bind0") && strcmp(mode_name, "udp") &&
-	    strcmp(mode_name, "bindhang"))
+	    strcmp(mode_name, "bindhang") && strcmp(mode_name, "bindport") &&
+	    strcmp(mode_name, "bindscope"))
 		usage_err("unknown MODE '%s'", mode_name);
 	if ((!strcmp(mode_name, "exhaust") || !strcmp(mode_name, "bind0") ||
-	     !strcmp(mode_name, "udp") || !strcmp(mode_name, "bindhang")) && !have_count)
+	     !strcmp(mode_name, "udp") || !strcmp(mode_name, "bindhang") ||
+	     !strcmp(mode_name, "bindport") || !strcmp(mode_name, "bindscope")) && !have_count)
 		usage_err("%s needs --count N", mode_name);
 	if (have_count && strcmp(mode_name, "exhaust") && strcmp(mode_name, "once") &&
 	    strcmp(mode_name, "tfo") && strcmp(mode_name, "bind0") && strcmp(mode_name, "udp") &&
-	    strcmp(mode_name, "bindhang"))
-		usage_err("--count is for exhaust/once/tfo/bind0/udp/bindhang");
+	    strcmp(mode_name, "bindhang") && strcmp(mode_name, "bindport") &&
+	    strcmp(mode_name, "bindscope"))
+		usage_err("--count is for exhaust/once/tfo/bind0/udp/bindhang/bindport/bindscope");
+	if (listener && strcmp(mode_name, "bindport"))
+		usage_err("--listener is for bindport");
+	if (wild && strcmp(mode_name, "bindscope"))
+		usage_err("--wild is for bindscope");
+	if (hold_s > 0 && strcmp(mode_name, "bindport") && strcmp(mode_name, "bindscope"))
+		usage_err("--hold is for bindport/bindscope");
+	if (listener && no_server)
+		usage_err("--listener needs the built-in listener (no --no-server)");
 	if (no_port && strcmp(mode_name, "bind0"))
 		usage_err("--no-port is for bind0");
 	if (udp_connect && strcmp(mode_name, "udp"))
@@ -1412,9 +1623,19 @@ int main(int argc, char **argv)
 	raise_nofile();
 	if (priv)
 		private_netns(lo, hi, tw);
+	if (reserved) {
+		char val[512];
+
+		snprintf(val, sizeof(val), "%s\n", reserved);
+		write_sysctl("/proc/sys/net/ipv4/ip_local_reserved_ports", val);
+	}
+	if (hold_s > 0)
+		signal(SIGTERM, on_term);	/* before the listener thread */
 	if (plo)
 		prohibit_sport(plo, phi);
 	lsn_fastopen = !strcmp(mode_name, "tfo");
+	if (!strcmp(mode_name, "bindscope") && tgt.family != AF_INET)
+		usage_err("bindscope is IPv4 only");
 	if (!no_server && strcmp(mode_name, "udp"))
 		start_listener();
 
@@ -1447,5 +1668,9 @@ int main(int argc, char **argv)
 		return run_udp(count, udp_connect);
 	if (!strcmp(mode_name, "bindhang"))
 		return run_bindhang(count);
+	if (!strcmp(mode_name, "bindport"))
+		return run_bindport(count, listener);
+	if (!strcmp(mode_name, "bindscope"))
+		return run_bindscope(count, wild);
 	return run_parallel(procs, threads, seconds);
 }

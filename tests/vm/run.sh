@@ -446,6 +446,46 @@ check_cases() {
 	[ $bad = 0 ] && table+=("$row | pass |") || table+=("$row | FAIL |")
 }
 
+# initrd_with_mods INITRD VMLINUZ DIR DEB_ARCH: sets INITRD to
+# DIR/initrd.gz, the architecture's initramfs and, appended (the kernel
+# unpacks concatenated archives), /mods: the kernel's own socket-diagnosis
+# modules that its package builds as modules (inet_diag, tcp_diag: cloud
+# kernels do), which portwatch's sock_diag lookups need (census,
+# port_holder, bind_ports), listed in load order in /mods/order for
+# tests/vm/init. A kernel that has them built in gets none. sid's
+# linux-binary-unsigned-V holds the image alone: its modules come from
+# linux-modules-V of the same version (fetched once, cached).
+initrd_with_mods() {
+	local deb m f list mp R=$3/mods-root
+	deb=$(dirname "$2")/archives/$(basename "$2" .vmlinuz).deb
+	rm -rf "$R" && mkdir -p "$R/mods" && : > "$R/mods/order"
+	list=$(dpkg-deb -c "$deb" | awk '{ print $NF }') || return 1
+	if ! grep -q '/kernel/net/' <<<"$list" && [[ $KPKG == linux-binary-unsigned-* ]]; then
+		mp=linux-modules-${KPKG#linux-binary-unsigned-}
+		deb=$(ls "$A/archives/${mp}_${KVER//:/%3a}_"*.deb 2>/dev/null | head -n 1)
+		if [ -z "$deb" ]; then
+			(cd "$A/archives" && vapt apt-get download -q "$mp:$4=$KVER") > "$3/download-$mp.log" 2>&1
+			deb=$(ls "$A/archives/${mp}_${KVER//:/%3a}_"*.deb 2>/dev/null | head -n 1)
+		fi
+		[ -n "$deb" ] || return 1
+		list=$(dpkg-deb -c "$deb" | awk '{ print $NF }') || return 1
+	fi
+	for m in inet_diag tcp_diag; do
+		f=$(grep -E "/net/ipv4/$m\.ko(\.xz|\.zst)?\$" <<<"$list" | head -n 1)
+		[ -n "$f" ] || continue
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -O "$f" > "$R/mods/$m.raw" || return 1
+		case $f in
+		*.xz) xz -dc < "$R/mods/$m.raw" > "$R/mods/$m.ko" ;;
+		*.zst) zstd -dc < "$R/mods/$m.raw" > "$R/mods/$m.ko" ;;
+		*) mv "$R/mods/$m.raw" "$R/mods/$m.ko" ;;
+		esac || return 1
+		rm -f "$R/mods/$m.raw"
+		echo "/mods/$m.ko" >> "$R/mods/order"
+	done
+	{ cat "$1" && (cd "$R" && find mods | cpio -o -H newc --quiet | gzip -1); } > "$3/initrd.gz" || return 1
+	INITRD=$3/initrd.gz
+}
+
 # bpf_ns_per_connect DIR: BPF run time (bpf_stats, summed over portwatch's
 # programs) per connect() of the trigger, or nothing without bpf_stats
 bpf_ns_per_connect() {
@@ -512,6 +552,10 @@ launch_vms() {
 			else
 				echo "FAIL$US$regex$US$US$FAIL_WHY" > "$V/prep"
 			fi
+			continue
+		fi
+		if ! initrd_with_mods "$INITRD" "$VMLINUZ" "$V" "$(deb_arch "$arch")"; then
+			echo "FAIL$US$regex$US$US""cannot add the socket-diagnosis modules of $KPKG to the initramfs" > "$V/prep"
 			continue
 		fi
 		[ "$modes" = all ] && modes=$VM_MODES || modes=${modes//,/ }

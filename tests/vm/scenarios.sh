@@ -140,14 +140,49 @@ sc_causes() {
 	end
 }
 
+# trig_held REGEX N ARGS...: trigger ARGS --hold in the background (its
+# sockets stay open) until N lines of pw.out match REGEX, where "PID" in
+# REGEX stands for the pid that fails (the pid of the record whose "holder"
+# is the trigger's, else the trigger's own); at most 60 s, then SIGTERM
+trig_held() {
+	# names of their own: wait_lines sets i and n (sh has no locals)
+	th_re=$1 th_n=$2
+	shift 2
+	"$TRIGGER" "$@" --hold 300 >> "$WORK/truth" 2>> "$WORK/setup" &
+	th_tp=$!
+	# the trigger's last record: bindport/holder or bindscope/other
+	if wait_line "$WORK/truth" "\"mode\":\"bind(port/holder|scope/other)\",\"pid\":$th_tp," 600; then
+		th_fp=$(sed -n "s/.*\"pid\":\([0-9]*\),.*\"holder\":$th_tp}\$/\1/p" "$WORK/truth")
+		th_re=$(echo "$th_re" | sed "s/PID/${th_fp:-$th_tp}/")
+		wait_lines "$WORK/pw.out" "$th_re" "$th_n" 600
+	fi
+	kill -TERM "$th_tp"
+	wait "$th_tp" || echo "trigger $* exited $?" >> "$WORK/setup"
+}
+
 # --ops bind,udp (issue 23): bind(addr, 0) failing for want of a port, IPv4
 # and IPv6, the same with IP_BIND_ADDRESS_NO_PORT (no bind fails), and UDP
 # autobind by sendto and by connect failing with EAGAIN. The kernel's
-# version goes along: the hooks need bpf_task_pt_regs (5.15+). See check.sh.
+# version goes along: the hooks need bpf_task_pt_regs (5.15+). First, with
+# the sockets held until portwatch's diagnosis is out (trig_held): a
+# bind(addr, 0) failing with the range taken by wildcard binds
+# (bind_ports: range_exhausted), by binds of that address only
+# (address_ports_taken), and a fixed-port bind refused because an outbound
+# connection holds the port (port_holder: ephemeral) or a listener
+# (listener). The bind_ports ones first: at most 4 of those diagnoses a
+# second, and the bind0 runs make some too. See check.sh.
 sc_ops() {
 	begin "$1" ops
 	uname -r > "$WORK/kernel"
 	if pw_start "$1" -j --ops bind,udp -c trigger; then
+		trig_held '"type":"bind_ports","time":"[^"]*","pid":PID,' 2 \
+			--private $RANGE --port 18106 bindscope --wild --count 10
+		trig_held '"type":"bind_ports","time":"[^"]*","pid":PID,' 1 \
+			--private $RANGE --port 18107 bindscope --count 10
+		trig_held '"type":"port_holder","time":"[^"]*","pid":PID,' 1 \
+			--private $RANGE --reserved-ports 18000-18002,40009 --port 18108 bindport --count 3
+		trig_held '"type":"port_holder","time":"[^"]*","pid":PID,' 1 \
+			--private $RANGE --port 40005 bindport --listener --count 2
 		trig --private $RANGE --port 18101 bind0 --count 14
 		trig --private $RANGE --port 18102 --addr ::1 bind0 --count 13
 		trig --private $RANGE --port 18103 bind0 --no-port --count 12
