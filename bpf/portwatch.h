@@ -204,7 +204,7 @@ struct pw_sample_key {
 
 struct pw_sample_val {
 	__u64 last_ns;		/* bpf_ktime_get_ns() of the last event written */
-	__u64 writes;		/* events written for the key (a bound tests check) */
+	__u64 writes;		/* events written for the key (atomic add) */
 };
 
 struct pw_dest_fail_key {
