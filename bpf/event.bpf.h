@@ -17,8 +17,11 @@
  * position: each CPU asks every PW_WAKE_QUERY_EVERY events, and for every
  * event while the last answer was "behind", so falling behind is noticed at
  * most that many events per CPU late (8 KiB of a 4 MiB ring). The per-CPU
- * array lookup is inlined by the verifier. */
-static __always_inline void send(struct pw_event *e)
+ * array lookup is inlined by the verifier. False when the ring buffer had
+ * no room: a lost PW_SAMPLED event's key is deleted from `sampled`, so that
+ * the key's next failure is written, not one PW_SAMPLE_EVERY_NS later (a
+ * tenant filling the ring buffer must not silence another's diagnoses). */
+static __always_inline bool send(struct pw_event *e)
 {
 	__u32 zero = 0;
 	struct wake_state *w = bpf_map_lookup_elem(&wake, &zero);
@@ -32,15 +35,20 @@ static __always_inline void send(struct pw_event *e)
 		if (behind)
 			flags = BPF_RB_FORCE_WAKEUP;
 	}
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags)) {
-		if (e->flags & PW_SAMPLED) {
-			bump(PW_CNT_SAMPLES_LOST);	/* not the stream's */
-			return;
-		}
-		bump(PW_CNT_EVENTS_LOST);
-		if (e->flags & PW_UNCOUNTED)
-			bump(PW_CNT_OUTCOMES_LOST);	/* its only record */
+	if (!bpf_ringbuf_output(&events, e, sizeof(*e), flags))
+		return true;
+	if (e->flags & PW_SAMPLED) {
+		struct pw_sample_key k;
+
+		bump(PW_CNT_SAMPLES_LOST);	/* not the stream's */
+		pw_sample_key_of(e, &k);
+		bpf_map_delete_elem(&sampled, &k);
+		return false;
 	}
+	bump(PW_CNT_EVENTS_LOST);
+	if (e->flags & PW_UNCOUNTED)
+		bump(PW_CNT_OUTCOMES_LOST);	/* its only record */
+	return false;
 }
 
 /* -q: whether this failure's event is to be written: the first of its key
