@@ -230,6 +230,8 @@ static int start(struct ctx *ctx, const struct env *env)
 	/* --listen: the periodic census also counts sockets per workload */
 	if (w->pressure && env->listen_set && !pw_pressure_enable_sockets(w->pressure, env->pods_dir))
 		fprintf(stderr, "portwatch: out of memory: no portwatch_workload_sockets\n");
+	if (env->quiet && !env->top)	/* -q's sampled failures, refused asks retried */
+		c->sampled_fd = bpf_map__fd(ctx->at.skel->maps.sampled);
 	if (err || (err = pw_consumer_listen(c, bpf_map__fd(ctx->at.skel->maps.events)))) {
 		fprintf(stderr, "portwatch: cannot set up the event loop: %s\n", strerror(-err));
 		return PW_EXIT_CANNOT_RUN;
