@@ -222,7 +222,7 @@ int pw_consumer_event(void *ctx, void *data, size_t size)
 		return 0;
 	/* -q's samples are not the stream's events (events_received) */
 	if (e->flags & PW_SAMPLED)
-		c->sampled++;
+		pw_mailbox_publish_sampled(c->mb, ++c->sampled);
 	else
 		pw_mailbox_publish_received(c->mb, ++c->received);
 	if (e->flags & PW_UNCOUNTED) {

@@ -321,10 +321,10 @@ static void print_shortfalls(struct ctx *ctx, const struct pw_knobs *knobs)
 	pw_holder_skips_say(ctx->consumer.holder_asks);
 	if (pw_kmaps_counter(&ctx->km, PW_CNT_SAMPLES_LOST))
 		fprintf(stderr, "portwatch: -q: %llu sampled failures' events lost (ring buffer "
-			"full): their diagnoses waited for a failure of the same process and "
-			"destination %llu s or more later\n",
+			"full; %llu received): their diagnoses waited for the next failure of the "
+			"same process and destination\n",
 			(unsigned long long)pw_kmaps_counter(&ctx->km, PW_CNT_SAMPLES_LOST),
-			PW_DIAG_EVERY_NS / 1000000000);
+			(unsigned long long)ctx->consumer.sampled);
 	if (pw_client_elf_refused())
 		fprintf(stderr, "portwatch: client detection: %llu executables not read (past the "
 			"bounds on their ELF headers and sections): their processes reported as "
