@@ -97,7 +97,8 @@ static int check(int argc, char **argv, struct env *env, struct pw_knobs *knobs)
 	if ((ret = pw_knobs_read(knobs)) || (ret = pw_top_check(env)))
 		return ret;
 	if (stdout_closed && !env->quiet && !env->census) {
-		fprintf(stderr, "portwatch: stdout is closed: nowhere to write events (-q writes none)\n");
+		fprintf(stderr, "portwatch: stdout is closed: nowhere to write events "
+			"(-q writes no event lines)\n");
 		return PW_EXIT_CANNOT_RUN;
 	}
 	if (!pw_privs_can_load()) {
