@@ -17,8 +17,11 @@
  * position: each CPU asks every PW_WAKE_QUERY_EVERY events, and for every
  * event while the last answer was "behind", so falling behind is noticed at
  * most that many events per CPU late (8 KiB of a 4 MiB ring). The per-CPU
- * array lookup is inlined by the verifier. */
-static __always_inline void send(struct pw_event *e)
+ * array lookup is inlined by the verifier. False when the ring buffer had
+ * no room: a lost PW_SAMPLED event's key is deleted from `sampled`, so that
+ * the key's next failure is written, not one PW_SAMPLE_EVERY_NS later (a
+ * tenant filling the ring buffer must not silence another's diagnoses). */
+static __always_inline bool send(struct pw_event *e)
 {
 	__u32 zero = 0;
 	struct wake_state *w = bpf_map_lookup_elem(&wake, &zero);
@@ -32,37 +35,46 @@ static __always_inline void send(struct pw_event *e)
 		if (behind)
 			flags = BPF_RB_FORCE_WAKEUP;
 	}
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags)) {
-		if (e->flags & PW_SAMPLED) {
-			bump(PW_CNT_SAMPLES_LOST);	/* not the stream's */
-			return;
-		}
-		bump(PW_CNT_EVENTS_LOST);
-		if (e->flags & PW_UNCOUNTED)
-			bump(PW_CNT_OUTCOMES_LOST);	/* its only record */
+	if (!bpf_ringbuf_output(&events, e, sizeof(*e), flags))
+		return true;
+	if (e->flags & PW_SAMPLED) {
+		struct pw_sample_key k;
+
+		bump(PW_CNT_SAMPLES_LOST);	/* not the stream's */
+		pw_sample_key_of(e, &k);
+		bpf_map_delete_elem(&sampled, &k);
+		return false;
 	}
+	bump(PW_CNT_EVENTS_LOST);
+	if (e->flags & PW_UNCOUNTED)
+		bump(PW_CNT_OUTCOMES_LOST);	/* its only record */
+	return false;
 }
 
 /* -q: whether this failure's event is to be written: the first of its key
- * k in PW_SAMPLE_EVERY_NS. One lookup, and an update when due; only the
- * failures the consumer diagnoses pay it. Two CPUs failing on the same key
- * at once may both find it due (no atomics before 5.12): one more event,
- * never a lost count (the counts are the maps'). */
-static __always_inline bool sample_due(struct pw_sample_key *k)
+ * k in PW_SAMPLE_EVERY_NS. now: the outcome's time, which the event then
+ * carries as its ts_ns (one clock reading for both). One lookup, and an
+ * update when due; only the failures the consumer diagnoses pay it. Two CPUs
+ * failing on the same key at once may both find it due (the time is
+ * compared and stored without a compare-and-swap, 5.12+): one more event,
+ * never a lost count (the counts are the maps'). The compare is signed:
+ * another CPU may have stored a later time than this now. */
+static __always_inline bool sample_due(struct pw_sample_key *k, __u64 now)
 {
 	struct pw_sample_val *v = bpf_map_lookup_elem(&sampled, k), nv = { .writes = 1 };
-	__u64 now = bpf_ktime_get_ns();
 
 	if (v) {
-		if (now - v->last_ns < PW_SAMPLE_EVERY_NS)
+		if ((__s64)(now - v->last_ns) < (__s64)PW_SAMPLE_EVERY_NS)
 			return false;
 		v->last_ns = now;
-		v->writes++;
+		__sync_fetch_and_add(&v->writes, 1);	/* BPF_ATOMIC add: 5.10+ */
 		return true;
 	}
-	/* EEXIST: another CPU wrote this key's event just now */
 	nv.last_ns = now;
-	return !bpf_map_update_elem(&sampled, k, &nv, BPF_NOEXIST);
+	/* EEXIST: another CPU wrote this key's event just now. Any other
+	 * error (no memory, a busy LRU lock): the key is not kept, but the
+	 * event is written (the next failure asks again) */
+	return bpf_map_update_elem(&sampled, k, &nv, BPF_NOEXIST) != -PW_EEXIST;
 }
 
 static __always_inline __u8 classify(struct stash *st, int ret)
@@ -80,13 +92,13 @@ static __always_inline __u8 classify(struct stash *st, int ret)
 	return st->bound ? PW_CAUSE_BOUND_CONFLICT : PW_CAUSE_RANGE_EXHAUSTED;
 }
 
-/* flags: PW_UNCOUNTED, PW_SAMPLED or 0 */
+/* flags: PW_UNCOUNTED, PW_SAMPLED or 0; now: the outcome's time */
 static __always_inline void emit(struct stash *st, struct sock *sk, int ret,
-				 __u8 cause, __u32 flags, bool direct)
+				 __u8 cause, __u32 flags, __u64 now, bool direct)
 {
 	struct pw_event ev = {}, *e = &ev;
 
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = now;
 	e->scan_ns = st->scan_ns;
 	e->netns = 0;
 	e->cgroup_id = st->cgroup_id;
@@ -171,7 +183,7 @@ static __always_inline void finish(struct stash *st, struct sock *sk, int ret, b
 	}
 
 	if ((targ_events && (ret || targ_all)) || !counted) {
-		emit(st, sk, ret, cause, counted ? 0 : PW_UNCOUNTED, direct);
+		emit(st, sk, ret, cause, counted ? 0 : PW_UNCOUNTED, bpf_ktime_get_ns(), direct);
 	} else if (targ_sample && ret == -PW_EADDRNOTAVAIL && !st->no_dest) {
 		struct pw_sample_key k = {
 			.tgid = st->pid, .family = st->family, .port = st->dport,
@@ -179,9 +191,11 @@ static __always_inline void finish(struct stash *st, struct sock *sk, int ret, b
 		};
 
 		k.netns = sk_netns(sk, direct);
+		__u64 now = bpf_ktime_get_ns();
+
 		__builtin_memcpy(k.addr, st->daddr, sizeof(k.addr));
-		if (sample_due(&k))
-			emit(st, sk, ret, cause, PW_SAMPLED, direct);
+		if (sample_due(&k, now))
+			emit(st, sk, ret, cause, PW_SAMPLED, now, direct);
 	}
 }
 

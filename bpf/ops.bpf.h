@@ -105,6 +105,7 @@ static __always_inline void op_failed(struct sock *sk, __u16 family, __u8 op, in
 {
 	struct pw_event e = {};
 	bool counted;
+	__u64 now;
 
 	if (targ_ndports)
 		return;
@@ -113,6 +114,7 @@ static __always_inline void op_failed(struct sock *sk, __u16 family, __u8 op, in
 	counted = count(e.pid, PW_KEY_FAM_OP(family, op), e.comm, e.cgroup_id, ret,
 			false, false, 0, 0);
 	e.flags = PW_NO_DEST;
+	now = bpf_ktime_get_ns();	/* the sample's time is the event's */
 	if (!counted) {
 		e.flags |= PW_UNCOUNTED;
 	} else if (!targ_events) {
@@ -127,11 +129,11 @@ static __always_inline void op_failed(struct sock *sk, __u16 family, __u8 op, in
 		k.netns = sk_netns(sk, false);
 		k.port = c->port;
 		__builtin_memcpy(k.addr, c->addr, sizeof(k.addr));
-		if (!sample_due(&k))
+		if (!sample_due(&k, now))
 			return;
 		e.flags |= PW_SAMPLED;
 	}
-	e.ts_ns = bpf_ktime_get_ns();
+	e.ts_ns = now;
 	e.ret = ret;
 	e.family = family;
 	e.mode = targ_mode;

@@ -26,6 +26,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_AF_INET		2
 #define PW_AF_INET6		10
 #define PW_EADDRNOTAVAIL	99
+#define PW_EEXIST		17
 #define PW_IPPROTO_TCP		6
 
 #include "state.bpf.h"

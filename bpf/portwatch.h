@@ -202,9 +202,30 @@ struct pw_sample_key {
 	__u8 addr[16];		/* daddr; a bind's own address */
 };
 
+/* The key of a PW_SAMPLED event (the fields it was made from, copied into
+ * the event as they were): the kernel rebuilds it when the event is lost,
+ * userspace when the event's asks are refused (both reset the key, so
+ * that a later failure of it is written again). */
+static __inline __attribute__((always_inline)) void
+pw_sample_key_of(const struct pw_event *e, struct pw_sample_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->netns = e->netns;
+	k->tgid = e->pid;
+	k->family = e->family;
+	k->op = e->op;
+	if (e->op == PW_OP_CONNECT) {
+		k->port = e->dport;
+		__builtin_memcpy(k->addr, e->daddr, sizeof(k->addr));
+	} else {
+		k->port = e->sport;	/* a bind's own address and port */
+		__builtin_memcpy(k->addr, e->saddr, sizeof(k->addr));
+	}
+}
+
 struct pw_sample_val {
 	__u64 last_ns;		/* bpf_ktime_get_ns() of the last event written */
-	__u64 writes;		/* events written for the key (a bound tests check) */
+	__u64 writes;		/* events written for the key (atomic add) */
 };
 
 struct pw_dest_fail_key {

@@ -226,7 +226,9 @@ struct {
 
 /* -q: when the last event of a failure's key was written (sample_due). An
  * LRU: a key not seen for a while may go, which at worst writes one more
- * event. 1 entry unless -q (userspace). */
+ * event. The common LRU (its entries shared by the CPUs), sized by
+ * userspace for the CPU count (PW_SAMPLED_ENTRIES, user/attach.h); 1 entry
+ * unless -q. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PW_SAMPLE_ENTRIES);

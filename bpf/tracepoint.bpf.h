@@ -210,7 +210,7 @@ static __always_inline void tp_end(struct sock *sk, int newstate)
 
 		k.netns = sk_netns(sk, true);
 		read_sk_daddr(k.addr, k.family, sk);
-		if (sample_due(&k))
+		if (sample_due(&k, now))
 			tp_emit(s, sk, ret, cause, now, PW_SAMPLED);
 	}
 	sk_state_done(sk, s);

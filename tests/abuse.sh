@@ -344,8 +344,8 @@ t_abuse_sk_storage_crowd_and_syn_flood_curl() {
 	sk_storage_check
 }
 
-# The per-connect LRU maps sized for the CPU count (review of issue 15,
-# item 1, B): the common LRU keeps up to 128 free nodes per CPU, so a map of
+# The per-connect LRU maps (and -q's sampled) sized for the CPU count
+# (review of issue 15, item 1, B): the common LRU keeps up to 128 free nodes per CPU, so a map of
 # 16,384 on a 128-CPU host would evict recent entries long before it is
 # full. PORTWATCH_TEST_NCPU stands for the possible CPUs in the sizing only
 # (this host has few): the loaded map's max_entries is checked, and its
@@ -365,6 +365,9 @@ t_abuse_lru_sized_for_cpus() {
 		want=$((16384 + 256 * ncpu))
 		got=$(abuse_map_entries stash_sk)
 		check_eq "stash_sk max_entries for $ncpu CPUs" "$want" "${got#*/}"
+		# -q's sampled LRU: sized the same way (PW_SAMPLED_ENTRIES)
+		got=$(abuse_map_entries sampled)
+		check_eq "sampled max_entries for $ncpu CPUs" "$((8192 + 256 * ncpu))" "${got#*/}"
 		for id in $(awk '/^map_id:/ {print $2}' /proc/"$PW_PID"/fdinfo/* 2>/dev/null); do
 			bpftool -j map show id "$id" 2>/dev/null
 		done | jq -s 'map(select(.name == "stash_sk"))[0].bytes_memlock' > "$T/mem"

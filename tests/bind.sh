@@ -293,20 +293,25 @@ bind_port_holder() {
 # {"pid", "ok", "errors"} line in $T/s
 bind_port_server() {
 	cat > "$T/server.py" <<-'EOF2'
-	import errno, json, os, socket, sys
+	import errno, json, os, socket, sys, time
 	addr, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-	errs, ok, held = {}, 0, []
+	errs, ok, held, span = {}, 0, [], [0, 0]
 	for _ in range(n):
 	    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+	    t0 = time.monotonic_ns()
 	    try:
 	        s.bind((addr, port))
 	        ok += 1
 	        held.append(s)
 	    except OSError as e:
+	        # CLOCK_MONOTONIC (the kernel's event time): before the first
+	        # failing bind, after the last
+	        span = [span[0] if span[1] else t0, time.monotonic_ns()]
 	        name = errno.errorcode.get(e.errno, str(e.errno))
 	        errs[name] = errs.get(name, 0) + 1
 	        s.close()
-	print(json.dumps({"pid": os.getpid(), "ok": ok, "errors": errs}))
+	print(json.dumps({"pid": os.getpid(), "ok": ok, "errors": errs,
+	                  "fail_span_ns": span[1] - span[0]}))
 	EOF2
 	must in_ns python3 "$T/server.py" "$1" "$2" "$3" > "$T/s"
 }

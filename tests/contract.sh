@@ -43,7 +43,7 @@ t_quiet_daemon_live_remedy() {
 	mk_netns $RANGE_LO $RANGE_HI
 	start_httpd
 	# the text portwatch first (pw_start empties pw.out and pw.err)
-	"$PW" -q --cgroup="$OWN_CG" > "$T/pwt.out" 2> "$T/pwt.err" &
+	"$PW" ${PW_MODE_ARGS:-} -q --cgroup="$OWN_CG" > "$T/pwt.out" 2> "$T/pwt.err" &
 	local tpid=$! cj pc
 	defer "kill -INT $tpid; wait $tpid"
 	wait_for "$T/pwt.err" 'attached in' 10 || exit 1
@@ -98,9 +98,12 @@ pw_sampled_dump() {
 
 # -q under a storm: one process fails 3,000 times to one destination within
 # seconds. The kernel writes one sampled event per (process, destination)
-# each 5 s: its count of writes for the trigger's key (the `sampled` map,
-# read while portwatch runs) is 1..ceil(duration/5 s)+1 (duration: the
-# whole run, which holds the storm), never one per failure; no event of the
+# each 5 s: the sampled events portwatch received (the summary's samples:
+# the trigger's is the only failing key of the cgroup) are
+# 1..floor(span/5 s)+1, span the trigger's own from before its first
+# failing connect() to after its last (fail_span_ns), never one per
+# failure; none lost; the kernel's count of writes for the key (the
+# `sampled` map, read while portwatch runs) the same; no event of the
 # stream (events_received 0); the counts (the maps') exact; one advice.
 t_quiet_storm_sampled() {
 	command -v bpftool >/dev/null || skip "bpftool not installed"
@@ -120,12 +123,16 @@ t_quiet_storm_sampled() {
 		"$(summary | jq -c '[.events_received, .events_lost, .counted_from_events]')"
 	check_eq "sampled keys: the trigger's one destination" "[[$pid,18121,0,$NS_INO]]" \
 		"$(jq -c --argjson p "$pid" '[.[] | select(.key.tgid == $p) | [.key.tgid, .key.port, .key.op, .key.netns]]' <<<"$dump")"
-	local writes bound
+	local writes bound samples span
+	span=$(jq -s '[.[] | select(.type == "record") | .fail_span_ns] | add' "$T/t")
+	bound=$((span / 5000000000 + 1))
+	samples=$(summary | jq .samples)
+	echo "    info: $fails failures in $((span / 1000000)) ms, $samples sampled events received (bound $bound)"
+	check_eq "sampled events received: 1..$bound" 1 \
+		"$([ "$samples" -ge 1 ] && [ "$samples" -le "$bound" ] && echo 1)"
+	check_eq "sampled events lost" 0 "$(summary | jq .samples_lost)"
 	writes=$(jq --argjson p "$pid" '[.[] | select(.key.tgid == $p) | .value.writes] | add' <<<"$dump")
-	bound=$(summary | jq '.duration_s / 5 | ceil + 1')
-	echo "    info: $fails failures, $writes sampled events written (bound $bound)"
-	check_eq "sampled events written for the key: 1..$bound" 1 \
-		"$([ "$writes" -ge 1 ] && [ "$writes" -le "$bound" ] && echo 1)"
+	check_eq "the kernel's writes for the key: the samples received" "$samples" "$writes"
 	check_eq "advice: one, the trigger's" "[$pid]" \
 		"$(jq -s -c --argjson ns "$NS_INO" '[.[] | select(.type == "advice" and .pressure.netns == $ns) | .pid]' "$T/pw.out")"
 }
@@ -133,9 +140,11 @@ t_quiet_storm_sampled() {
 # -q with --ops bind: a server's bind(127.0.0.1, P) refused three times
 # (P held by a client's connection, drawn from the range: the scenario of
 # t_bind_port_ephemeral_holder) gets its port_holder diagnosis while
-# portwatch runs, from the one event the kernel sampled for (server,
-# bind_port, 127.0.0.1:P) (its writes: 1..ceil(duration/5 s)+1); no
-# bind_port event object; the summary's count exact.
+# portwatch runs, from the event the kernel sampled for (server,
+# bind_port, 127.0.0.1:P): the sampled events received (the summary's
+# samples) 1..floor(span/5 s)+1, span the server's own from before its
+# first refused bind to after its last, none lost, the kernel's writes for
+# the key the same; no bind_port event object; the summary's count exact.
 t_quiet_bind_port_holder() {
 	ops_need
 	command -v python3 > /dev/null || skip "no python3"
@@ -172,10 +181,14 @@ t_quiet_bind_port_holder() {
 		"$(summary | jq -c '[.events_received, .events_lost, .counted_from_events]')"
 	check_eq "sampled keys of the server: bind_port (op 4), P" "[[4,$port]]" \
 		"$(jq -c --argjson p "$spid" '[.[] | select(.key.tgid == $p) | [.key.op, .key.port]]' <<<"$dump")"
+	local samples
+	bound=$(($(jq .fail_span_ns "$T/s") / 5000000000 + 1))
+	samples=$(summary | jq .samples)
+	check_eq "sampled events received: 1..$bound" 1 \
+		"$([ "$samples" -ge 1 ] && [ "$samples" -le "$bound" ] && echo 1)"
+	check_eq "sampled events lost" 0 "$(summary | jq .samples_lost)"
 	writes=$(jq --argjson p "$spid" '[.[] | select(.key.tgid == $p) | .value.writes] | add' <<<"$dump")
-	bound=$(summary | jq '.duration_s / 5 | ceil + 1')
-	check_eq "sampled events written for the server's key: 1..$bound" 1 \
-		"$([ "$writes" -ge 1 ] && [ "$writes" -le "$bound" ] && echo 1)"
+	check_eq "the kernel's writes for the server's key: the samples received" "$samples" "$writes"
 }
 
 # A kernel without BTF: exit 1, one line, nothing attached. The BTF is made

@@ -113,7 +113,7 @@ t_stdout_dev_full() {
 	# a closed stdout: said at once, nothing attached
 	"$PW" -d 5 >&- 2> "$T/pw3.err"
 	check_eq "exit code with stdout closed" 1 "$?"
-	check_eq "stderr with stdout closed" "portwatch: stdout is closed: nowhere to write events (-q writes none)" \
+	check_eq "stderr with stdout closed" "portwatch: stdout is closed: nowhere to write events (-q writes no event lines)" \
 		"$(cat "$T/pw3.err")"
 }
 

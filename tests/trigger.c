@@ -121,6 +121,9 @@ static const char usage_text[] =
 struct tally {
 	unsigned long long attempts, ok;
 	unsigned long long deferred;	/* tfo: connects closed with nothing sent */
+	/* connect()s (do_connect): CLOCK_MONOTONIC (bpf_ktime_get_ns's clock)
+	 * before the first failing one, after the last failing one */
+	unsigned long long fail_from_ns, fail_to_ns;
 	unsigned long long err[MAXERR];
 };
 
@@ -269,6 +272,10 @@ static void emit_record_at(const char *mode, const struct tally *t, const char *
 		bput(&b, ",\"deferred\":%llu", t->deferred);
 	if (extra)
 		bput(&b, "%s", extra);
+	/* the span of this record's failed connect()s, which holds every
+	 * outcome time the kernel gave them (-q's sampling bounds) */
+	if (t->fail_to_ns)
+		bput(&b, ",\"fail_span_ns\":%llu", t->fail_to_ns - t->fail_from_ns);
 	bput(&b, "}\n");
 	if (b.len == b.cap - 1)
 		line[b.len - 1] = '\n';
@@ -633,14 +640,31 @@ static void bind_local(int s, unsigned lport)
 		setup_fail("bind %s:%u: %s", tgt.text, lport, strerror(errno));
 }
 
+static unsigned long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 static int do_connect(int s, struct tally *t)
 {
+	unsigned long long from = mono_ns();
 	int rc;
 
 	do
 		rc = connect(s, (struct sockaddr *)&tgt.sa, tgt.salen);
 	while (rc != 0 && errno == EINTR);
 	tally_add(t, rc, rc ? errno : 0);
+	if (rc) {
+		int err = errno;
+
+		if (!t->fail_to_ns)
+			t->fail_from_ns = from;
+		t->fail_to_ns = mono_ns();
+		errno = err;
+	}
 	return rc;
 }
 

@@ -141,8 +141,8 @@ static struct cg_slot *bucket(struct pw_advice_limit *l, uint64_t cgroup, uint64
 	return s;
 }
 
-bool pw_advice_limit_due(struct pw_advice_limit *l, uint64_t cgroup, uint64_t netns,
-			 const struct pw_dest *dest, uint32_t tgid, uint64_t now)
+int pw_advice_limit_ask(struct pw_advice_limit *l, uint64_t cgroup, uint64_t netns,
+			const struct pw_dest *dest, uint32_t tgid, uint64_t now)
 {
 	struct proc_key k = { .k = { .cgroup = cgroup, .netns = netns, .dest = *dest, .tgid = tgid },
 			      .now = now };
@@ -155,18 +155,24 @@ bool pw_advice_limit_due(struct pw_advice_limit *l, uint64_t cgroup, uint64_t ne
 	/* called for every EADDRNOTAVAIL event */
 	s = pw_htab_find(&l->procs, h, proc_classify, &k, &found);
 	if (found && now - s->last_ns < PW_DIAG_EVERY_NS)
-		return false;	/* asked within the period */
+		return 0;	/* asked within the period */
 	/* a new ask: the cgroup's budget first, so a storm of one cgroup's
 	 * keys stops at its budget, before it takes the table's room */
 	b = bucket(l, cgroup, now);
 	if (!b || b->tokens < SEC || !s) {
 		l->skipped++;
-		return false;
+		return -1;
 	}
 	b->tokens -= SEC;
 	*s = k.k;
 	s->last_ns = now ? now : 1;
-	return true;
+	return 1;
+}
+
+bool pw_advice_limit_due(struct pw_advice_limit *l, uint64_t cgroup, uint64_t netns,
+			 const struct pw_dest *dest, uint32_t tgid, uint64_t now)
+{
+	return pw_advice_limit_ask(l, cgroup, netns, dest, tgid, now) == 1;
 }
 
 /* ---- the worker's half ---- */

@@ -27,6 +27,9 @@
 #define PW_ADVICE_KEYS		4096	/* keys the worker remembers */
 #define PW_ADVICE_PER_S		2	/* asks a second per cgroup ... */
 #define PW_ADVICE_BURST		8	/* ... after a burst of this many */
+/* -q: a sampled failure refused for its cgroup's budget is sampled again
+ * this soon (the time the budget takes to earn one ask), not 5 s later */
+#define PW_ADVICE_RETRY_NS	(1000000000ull / PW_ADVICE_PER_S)
 #define PW_ADVICE_PROC_SLOTS	16384	/* (cgroup, netns, dest, process) remembered */
 #define PW_ADVICE_CG_SLOTS	4096	/* cgroups remembered by the budget */
 
@@ -39,6 +42,10 @@ void pw_advice_limit_free(struct pw_advice_limit *l);
  * skipped (its cgroup's budget spent, or no room: counted). */
 bool pw_advice_limit_due(struct pw_advice_limit *l, uint64_t cgroup, uint64_t netns,
 			 const struct pw_dest *dest, uint32_t tgid, uint64_t now);
+/* The same, told apart: 1 to ask (recorded), 0 not due (asked within
+ * PW_DIAG_EVERY_NS), -1 skipped (budget spent or no room: counted). */
+int pw_advice_limit_ask(struct pw_advice_limit *l, uint64_t cgroup, uint64_t netns,
+			const struct pw_dest *dest, uint32_t tgid, uint64_t now);
 /* Asks skipped: budget spent, no room in a table. */
 uint64_t pw_advice_limit_skipped(const struct pw_advice_limit *l);
 

@@ -300,8 +300,9 @@ static void configure(struct portwatch_bpf *skel, int mode, const struct env *en
 	skel->rodata->targ_events = !env->quiet && !env->top;
 	/* -q: failures sampled for the live diagnoses and remedies */
 	skel->rodata->targ_sample = env->quiet && !env->top;
-	if (!skel->rodata->targ_sample)
-		bpf_map__set_max_entries(skel->maps.sampled, 1);
+	/* sized for this host's CPUs (PW_SAMPLED_ENTRIES) with -q, else unused */
+	bpf_map__set_max_entries(skel->maps.sampled, skel->rodata->targ_sample ?
+				 PW_SAMPLED_ENTRIES(pw_stash_ncpu()) : 1);
 	skel->rodata->targ_dests = env->top;
 	if (!env->top)	/* its room only for the view: no memory otherwise */
 		bpf_map__set_max_entries(skel->maps.dest_fails, 1);

@@ -45,6 +45,13 @@ bool pw_mode_skips_when_preempted(const struct pw_attach *at);
 #define PW_STASH_BASE		16384
 #define PW_LRU_LOCAL_FREE	128
 #define PW_STASH_ENTRIES(ncpu)	(PW_STASH_BASE + 2u * PW_LRU_LOCAL_FREE * (unsigned)(ncpu))
+/* -q's `sampled` LRU, for the same reason: PW_SAMPLE_ENTRIES keys in use
+ * and twice every CPU's free nodes (a fixed size would evict keys long
+ * before it is full on a many-CPU host, and an evicted key only writes one
+ * more event, but BPF_F_NO_COMMON_LRU would split the entries per CPU: a
+ * process's keys on one CPU's share, evicted sooner). */
+#define PW_SAMPLED_ENTRIES(ncpu) \
+	(PW_SAMPLE_ENTRIES + 2u * PW_LRU_LOCAL_FREE * (unsigned)(ncpu))
 /* The CPU count that sizes those maps: the possible CPUs, or for tests
  * PORTWATCH_TEST_NCPU (1..8192); -EINVAL if that is set to anything else. */
 int pw_stash_ncpu(void);

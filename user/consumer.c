@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "accounts.h"
 #include "advice.h"
@@ -41,6 +42,7 @@ int pw_consumer_init(struct pw_consumer *c, const struct env *env, struct pw_mai
 	c->wl = wl;
 	c->out = out;
 	c->epfd = -1;
+	c->sampled_fd = -1;
 	c->out_ok = true;
 	if (!env->json && !env->quiet && !env->no_fold && !(c->fold = pw_fold_new(4096)))
 		return -ENOMEM;
@@ -104,6 +106,31 @@ static void out_write(struct pw_consumer *c, const char *buf, size_t len)
 		c->out_err = errno ? errno : EIO;
 }
 
+/* -q: a sampled failure whose asks were refused for lack of room (its
+ * cgroup's advice budget, the diagnoses' table), not because they were
+ * made within PW_DIAG_EVERY_NS: its key in the kernel's `sampled` map
+ * (rebuilt from the event as the kernel builds it) is made due again
+ * PW_ADVICE_RETRY_NS after this failure instead of PW_SAMPLE_EVERY_NS, so
+ * keys that come late in a busy cgroup get their turn. At most a lookup
+ * and an update per refused event, and at most one more event per key each
+ * PW_ADVICE_RETRY_NS (never one per failure). A key gone (evicted, or
+ * deleted for a lost event) is left gone: its next failure is written. */
+static void sample_retry(struct pw_consumer *c, const struct pw_event *e)
+{
+	struct pw_sample_key k;
+	struct pw_sample_val v;
+
+	if (c->sampled_fd < 0 || !(e->flags & PW_SAMPLED))
+		return;
+	pw_sample_key_of(e, &k);
+	if (bpf_map_lookup_elem(c->sampled_fd, &k, &v))
+		return;
+	/* the kernel compares signed: due once now - last_ns >= the period */
+	v.last_ns = e->ts_ns - PW_SAMPLE_EVERY_NS + PW_ADVICE_RETRY_NS;
+	if (!bpf_map_update_elem(c->sampled_fd, &k, &v, BPF_EXIST))
+		c->sample_retries++;
+}
+
 /* A diagnosis for the first failure to a destination (then every
  * PW_DIAG_EVERY_NS), and live remedies for the first failure of a process
  * of a workload to it (then every PW_DIAG_EVERY_NS, within its workload's
@@ -111,7 +138,7 @@ static void out_write(struct pw_consumer *c, const char *buf, size_t len)
 static void ask_diagnosis(struct pw_consumer *c, const struct pw_event *e)
 {
 	int due = pw_dest_limit_due(c->diag_limit, e->netns, e->family, e->daddr, e->dport,
-				    e->ts_ns, PW_DIAG_EVERY_NS);
+				    e->ts_ns, PW_DIAG_EVERY_NS), advice;
 	struct pw_diag_req r = {
 		.netns = e->netns, .ts_ns = e->ts_ns, .pid = e->pid, .tid = e->tid,
 		.cgroup_id = e->cgroup_id, .bound_conflicts = c->bound_conflicts,
@@ -122,8 +149,12 @@ static void ask_diagnosis(struct pw_consumer *c, const struct pw_event *e)
 	if (due == 1)
 		r.what |= PW_DIAG_PRESSURE;
 	pw_dest_set(&r.dest, e->family, e->daddr, e->dport);
-	if (pw_advice_limit_due(c->advice_limit, e->cgroup_id, e->netns, &r.dest, e->pid, e->ts_ns))
+	advice = pw_advice_limit_ask(c->advice_limit, e->cgroup_id, e->netns, &r.dest, e->pid,
+				     e->ts_ns);
+	if (advice == 1)
 		r.what |= PW_DIAG_ADVICE;
+	if (due < 0 || advice < 0)
+		sample_retry(c, e);
 	if (!r.what)
 		return;
 	memcpy(r.comm, e->comm, PW_COMM_LEN);
@@ -191,7 +222,7 @@ int pw_consumer_event(void *ctx, void *data, size_t size)
 		return 0;
 	/* -q's samples are not the stream's events (events_received) */
 	if (e->flags & PW_SAMPLED)
-		c->sampled++;
+		pw_mailbox_publish_sampled(c->mb, ++c->sampled);
 	else
 		pw_mailbox_publish_received(c->mb, ++c->received);
 	if (e->flags & PW_UNCOUNTED) {

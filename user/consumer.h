@@ -37,6 +37,8 @@ struct pw_consumer {
 
 	uint64_t received;		/* published to the mailbox */
 	uint64_t sampled;		/* -q: PW_SAMPLED events (not in received) */
+	int sampled_fd;			/* -q: the kernel's `sampled` map; -1: none */
+	uint64_t sample_retries;	/* sampled keys made due sooner (refused asks) */
 	uint64_t diag_skipped;		/* no room in the rate limit table */
 	uint32_t bound_conflicts;	/* seen in events, for the remedies */
 	unsigned int batch;		/* events in this pass */

@@ -30,6 +30,7 @@ struct pw_mailbox {
 	pthread_mutex_t lock;
 	struct pw_mailbox_locked locked;
 	struct pw_published received;
+	struct pw_published sampled;
 };
 
 static int stop_flag;
@@ -244,6 +245,16 @@ void pw_mailbox_publish_received(struct pw_mailbox *mb, uint64_t received)
 uint64_t pw_mailbox_received(const struct pw_mailbox *mb)
 {
 	return __atomic_load_n(&mb->received.v, __ATOMIC_RELAXED);
+}
+
+void pw_mailbox_publish_sampled(struct pw_mailbox *mb, uint64_t sampled)
+{
+	__atomic_store_n(&mb->sampled.v, sampled, __ATOMIC_RELAXED);
+}
+
+uint64_t pw_mailbox_sampled(const struct pw_mailbox *mb)
+{
+	return __atomic_load_n(&mb->sampled.v, __ATOMIC_RELAXED);
 }
 
 void pw_mailbox_losses(struct pw_mailbox *mb, struct pw_mailbox_losses *l)

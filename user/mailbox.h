@@ -9,7 +9,8 @@
  *  - counts of PW_UNCOUNTED events, consumer -> worker's accounts at the
  *    next sync (bounded in rows; over: counted in counts_dropped).
  * Plus the stop flags, two eventfds to wake each thread, and the events
- * received, which the consumer publishes for the worker's interval table. */
+ * received (and -q's sampled ones), which the consumer publishes for the
+ * worker's interval table. */
 #ifndef PW_MAILBOX_H
 #define PW_MAILBOX_H
 
@@ -71,6 +72,9 @@ void pw_mailbox_counts_lost(struct pw_mailbox *mb, uint64_t n);
  * writer). Either thread: the last value published. */
 void pw_mailbox_publish_received(struct pw_mailbox *mb, uint64_t received);
 uint64_t pw_mailbox_received(const struct pw_mailbox *mb);
+/* The same for -q's sampled failures (PW_SAMPLED events, not received). */
+void pw_mailbox_publish_sampled(struct pw_mailbox *mb, uint64_t sampled);
+uint64_t pw_mailbox_sampled(const struct pw_mailbox *mb);
 
 /* What was lost on the way, for the stderr lines at the end and the
  * counts_dropped figure. Either thread. */

@@ -108,6 +108,9 @@ static void outcome_counters(FILE *f, const struct pw_metrics_input *in)
 		in->census_processes_skipped);
 	pw_prom_counter(f, "portwatch_events_lost_total",
 		"Events dropped because the ring buffer was full (counts stay exact).", in->events_lost);
+	pw_prom_counter(f, "portwatch_sampled_events_lost_total",
+		"-q: sampled failures' events dropped because the ring buffer was full (their "
+		"diagnoses wait for a later failure; counts stay exact).", in->samples_lost);
 	pw_prom_counter(f, "portwatch_counts_dropped_total",
 		"connect() outcomes not counted: the kernel per-process map was full and their "
 		"events were lost (ring buffer full) or found the queue of event counts full.",

@@ -117,6 +117,7 @@ struct pw_metrics_input {
 	uint64_t ports_hist[PW_HIST_SLOTS];
 	uint64_t ports_sum;
 	uint64_t events_lost;
+	uint64_t samples_lost;		/* -q: PW_CNT_SAMPLES_LOST */
 	uint64_t counts_dropped;
 	uint64_t untraced;
 	uint64_t counted_from_events;	/* PW_CNT_VIA_EVENTS */

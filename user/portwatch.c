@@ -97,7 +97,8 @@ static int check(int argc, char **argv, struct env *env, struct pw_knobs *knobs)
 	if ((ret = pw_knobs_read(knobs)) || (ret = pw_top_check(env)))
 		return ret;
 	if (stdout_closed && !env->quiet && !env->census) {
-		fprintf(stderr, "portwatch: stdout is closed: nowhere to write events (-q writes none)\n");
+		fprintf(stderr, "portwatch: stdout is closed: nowhere to write events "
+			"(-q writes no event lines)\n");
 		return PW_EXIT_CANNOT_RUN;
 	}
 	if (!pw_privs_can_load()) {
@@ -230,6 +231,8 @@ static int start(struct ctx *ctx, const struct env *env)
 	/* --listen: the periodic census also counts sockets per workload */
 	if (w->pressure && env->listen_set && !pw_pressure_enable_sockets(w->pressure, env->pods_dir))
 		fprintf(stderr, "portwatch: out of memory: no portwatch_workload_sockets\n");
+	if (env->quiet && !env->top)	/* -q's sampled failures, refused asks retried */
+		c->sampled_fd = bpf_map__fd(ctx->at.skel->maps.sampled);
 	if (err || (err = pw_consumer_listen(c, bpf_map__fd(ctx->at.skel->maps.events)))) {
 		fprintf(stderr, "portwatch: cannot set up the event loop: %s\n", strerror(-err));
 		return PW_EXIT_CANNOT_RUN;
@@ -319,10 +322,10 @@ static void print_shortfalls(struct ctx *ctx, const struct pw_knobs *knobs)
 	pw_holder_skips_say(ctx->consumer.holder_asks);
 	if (pw_kmaps_counter(&ctx->km, PW_CNT_SAMPLES_LOST))
 		fprintf(stderr, "portwatch: -q: %llu sampled failures' events lost (ring buffer "
-			"full): their diagnoses waited for a failure of the same process and "
-			"destination %llu s or more later\n",
+			"full; %llu received): their diagnoses waited for the next failure of the "
+			"same process and destination\n",
 			(unsigned long long)pw_kmaps_counter(&ctx->km, PW_CNT_SAMPLES_LOST),
-			PW_DIAG_EVERY_NS / 1000000000);
+			(unsigned long long)ctx->consumer.sampled);
 	if (pw_client_elf_refused())
 		fprintf(stderr, "portwatch: client detection: %llu executables not read (past the "
 			"bounds on their ELF headers and sections): their processes reported as "

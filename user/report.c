@@ -53,6 +53,7 @@ static void read_counters(struct pw_report *r, const struct pw_kmaps *km)
 	r->unmatched = pw_kmaps_counter(km, PW_CNT_UNMATCHED);
 	r->unattributed = pw_kmaps_counter(km, PW_CNT_UNATTRIBUTED);
 	r->ports_sum = pw_kmaps_counter(km, PW_CNT_PORTS_CHECKED);
+	r->samples_lost = pw_kmaps_counter(km, PW_CNT_SAMPLES_LOST);
 }
 
 static void take(struct pw_report *r, const struct pw_report_src *src, uint64_t received,
@@ -78,8 +79,10 @@ static void take(struct pw_report *r, const struct pw_report_src *src, uint64_t 
 	if (sync)
 		pw_kmaps_sync(src->km, false);
 	/* after the sync: its merge of the counts from events may add some */
-	if (src->km->mb)
+	if (src->km->mb) {
 		pw_mailbox_losses(src->km->mb, &losses);
+		r->samples = pw_mailbox_sampled(src->km->mb);
+	}
 	r->counts_dropped += losses.counts_dropped;
 	if (!rows)
 		return;
@@ -121,12 +124,14 @@ static void table_json(FILE *out, const struct pw_report *r, const char *type)
 	if (r->recursion_misses >= 0)
 		snprintf(rec, sizeof(rec), "%lld", r->recursion_misses);
 	fprintf(out, "{\"type\":\"%s\",\"mode\":\"%s\",\"duration_s\":%.3f,\"events_received\":%llu,"
-		"\"events_lost\":%llu,\"counts_dropped\":%llu,\"untraced\":%llu,"
+		"\"events_lost\":%llu,\"samples\":%llu,\"samples_lost\":%llu,"
+		"\"counts_dropped\":%llu,\"untraced\":%llu,"
 		"\"kretprobe_misses\":%s,\"recursion_misses\":%s,\"counted_from_events\":%llu,"
 		"\"unmatched_outcomes\":%llu,\"unattributed_outcomes\":%llu,"
 		"\"preempt_model\":\"%s\",\"exact_under_contention\":%s,\"processes\":[",
 		type, r->mode, r->duration_s, (unsigned long long)r->received,
-		(unsigned long long)r->events_lost, (unsigned long long)r->counts_dropped,
+		(unsigned long long)r->events_lost, (unsigned long long)r->samples,
+		(unsigned long long)r->samples_lost, (unsigned long long)r->counts_dropped,
 		(unsigned long long)r->untraced, krp, rec,
 		(unsigned long long)r->counted_from_events, (unsigned long long)r->unmatched,
 		(unsigned long long)r->unattributed, r->preempt_model,
@@ -237,6 +242,7 @@ void pw_report_losses(FILE *err, const struct pw_report *r, bool summary)
 void pw_report_metrics_input(struct pw_metrics_input *in, const struct pw_report *r)
 {
 	in->events_lost = r->events_lost;
+	in->samples_lost = r->samples_lost;
 	in->counts_dropped = r->counts_dropped;
 	in->untraced = r->untraced;
 	in->counted_from_events = r->counted_from_events;

@@ -36,6 +36,9 @@ struct pw_report {
 	uint64_t events_lost, counts_dropped, untraced, counted_from_events;
 	uint64_t unmatched, unattributed, ports_sum;
 	uint64_t untraced_binds;	/* of untraced: --ops bind's (bind_calls full) */
+	/* -q: sampled failures received (as the consumer published them) and
+	 * lost (ring buffer full: PW_CNT_SAMPLES_LOST) */
+	uint64_t samples, samples_lost;
 	long long recursion_misses;	/* < 0: not measurable */
 	char recursion_detail[256];
 	struct pw_krp_misses krp;

@@ -15,8 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
 #include <cmocka.h>
 
+#include "advice.h"
 #include "consumer.h"
 #include "fold.h"
 #include "mailbox.h"
@@ -226,6 +229,134 @@ static void test_quiet_sampled(void **state)
 	fx_free(x);
 }
 
+/* The kernel's `sampled` map, shaped as bpf/state.bpf.h's (root only:
+ * skipped otherwise, a failure as root). */
+static int sampled_map(void)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "pw_test_sampled",
+				sizeof(struct pw_sample_key), sizeof(struct pw_sample_val), 64, NULL);
+
+	if (fd < 0) {
+		if (geteuid() != 0)
+			skip();
+		fail_msg("bpf_map_create(BPF_MAP_TYPE_LRU_HASH) as root: %s", strerror(errno));
+	}
+	return fd;
+}
+
+/* A sampled event's key as the kernel wrote it (last_ns: the event's ts). */
+static void sampled_put(int fd, const struct pw_event *e, uint64_t writes)
+{
+	struct pw_sample_key k;
+	struct pw_sample_val v = { .last_ns = e->ts_ns, .writes = writes };
+
+	pw_sample_key_of(e, &k);
+	assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST), 0);
+}
+
+static bool sampled_get(int fd, const struct pw_event *e, struct pw_sample_val *v)
+{
+	struct pw_sample_key k;
+
+	pw_sample_key_of(e, &k);
+	return !bpf_map_lookup_elem(fd, &k, v);
+}
+
+/* The key of a sampled event as the BPF side builds it: a connect's
+ * destination, a bind's own address and port; the rest zero. */
+static void test_sample_key_of(void **state)
+{
+	struct pw_event e = ev(5, -EADDRNOTAVAIL, 10);
+	struct pw_sample_key k, want;
+
+	(void)state;
+	e.sport = 40000;
+	memcpy(e.saddr, "\x0a\x00\x00\x01", 4);
+	memset(&k, 0xff, sizeof(k));
+	pw_sample_key_of(&e, &k);
+	memset(&want, 0, sizeof(want));
+	want.netns = e.netns;
+	want.tgid = 5;
+	want.family = AF_INET;
+	want.op = PW_OP_CONNECT;
+	want.port = 9000;
+	memcpy(want.addr, "\x7f\x00\x00\x01", 4);
+	assert_memory_equal(&k, &want, sizeof(k));
+	e.op = PW_OP_BIND_PORT;
+	pw_sample_key_of(&e, &k);
+	want.op = PW_OP_BIND_PORT;
+	want.port = 40000;
+	memset(want.addr, 0, sizeof(want.addr));
+	memcpy(want.addr, "\x0a\x00\x00\x01", 4);
+	assert_memory_equal(&k, &want, sizeof(k));
+}
+
+/* -q: a sampled failure whose advice its cgroup's budget refused has its
+ * key in the kernel's map made due again PW_ADVICE_RETRY_NS after it (not
+ * PW_SAMPLE_EVERY_NS), its writes kept; one refused for having been asked
+ * within the period, one not sampled, or one whose key is gone, leave the
+ * map as it is. */
+static void test_quiet_refused_sample_retried(void **state)
+{
+	struct fx *x = fx_new(true);
+	struct pw_sample_val v;
+	uint64_t t = 100 * 1000000000ull;
+	struct pw_event e;
+	int fd = sampled_map();
+
+	(void)state;
+	x->env.quiet = true;
+	assert_true(pw_consumer_enable_diagnosis(&x->c));
+	x->c.sampled_fd = fd;
+	/* the cgroup's burst: PW_ADVICE_BURST processes advised at t */
+	for (uint32_t i = 0; i < PW_ADVICE_BURST; i++) {
+		e = ev(100 + i, -EADDRNOTAVAIL, t);
+		e.flags = PW_SAMPLED;
+		e.cgroup_id = 7;
+		sampled_put(fd, &e, 1);
+		assert_int_equal(feed(x, e), 0);
+		assert_true(sampled_get(fd, &e, &v));
+		assert_int_equal(v.last_ns, t);
+	}
+	assert_int_equal(x->c.sample_retries, 0);
+	/* the next process of the cgroup: refused (budget), retried */
+	e = ev(200, -EADDRNOTAVAIL, t);
+	e.flags = PW_SAMPLED;
+	e.cgroup_id = 7;
+	sampled_put(fd, &e, 3);
+	assert_int_equal(feed(x, e), 0);
+	assert_int_equal(pw_advice_limit_skipped(x->c.advice_limit), 1);
+	assert_true(sampled_get(fd, &e, &v));
+	assert_int_equal(v.last_ns, t - PW_SAMPLE_EVERY_NS + PW_ADVICE_RETRY_NS);
+	assert_int_equal(v.writes, 3);
+	assert_int_equal(x->c.sample_retries, 1);
+	/* an advised process failing again within the period: not due, kept */
+	e = ev(100, -EADDRNOTAVAIL, t + 1000);
+	e.flags = PW_SAMPLED;
+	e.cgroup_id = 7;
+	assert_int_equal(feed(x, e), 0);
+	assert_true(sampled_get(fd, &e, &v));
+	assert_int_equal(v.last_ns, t);
+	/* refused but not sampled (an event written for its count) */
+	e = ev(201, -EADDRNOTAVAIL, t + 2000);
+	e.flags = PW_UNCOUNTED;
+	e.cgroup_id = 7;
+	sampled_put(fd, &e, 1);
+	assert_int_equal(feed(x, e), 0);
+	assert_true(sampled_get(fd, &e, &v));
+	assert_int_equal(v.last_ns, t + 2000);
+	/* refused, its key gone: not made again */
+	e = ev(202, -EADDRNOTAVAIL, t + 3000);
+	e.flags = PW_SAMPLED;
+	e.cgroup_id = 7;
+	assert_int_equal(feed(x, e), 0);
+	assert_false(sampled_get(fd, &e, &v));
+	assert_int_equal(x->c.sample_retries, 1);
+	assert_int_equal(x->c.sampled, PW_ADVICE_BURST + 3);
+	close(fd);
+	fx_free(x);
+}
+
 /* Text: a burst of one key prints PW_FOLD_AFTER lines, the rest folded;
  * printed + folded = events. */
 static void test_fold_counts(void **state)
@@ -303,6 +434,8 @@ int main(void)
 		cmocka_unit_test(test_batch_bound),
 		cmocka_unit_test(test_diagnosis_asked),
 		cmocka_unit_test(test_quiet_sampled),
+		cmocka_unit_test(test_sample_key_of),
+		cmocka_unit_test(test_quiet_refused_sample_retried),
 		cmocka_unit_test(test_fold_counts),
 		cmocka_unit_test(test_worker_output_and_end),
 		cmocka_unit_test(test_workload_deferred),

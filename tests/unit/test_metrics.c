@@ -992,6 +992,7 @@ static void test_render_counters_build_info(void **state)
 	pw_accounts_init(&a, 1000);
 	input_init(&in, &a);
 	in.events_lost = 7;
+	in.samples_lost = 11;
 	in.counts_dropped = 8;
 	in.untraced = 18446744073709551615ull;
 	in.counted_from_events = 9;
@@ -1004,6 +1005,8 @@ static void test_render_counters_build_info(void **state)
 	has_line("portwatch_unmatched_outcomes_total 10");
 	has_line("# TYPE portwatch_events_lost_total counter");
 	has_line("portwatch_events_lost_total 7");
+	has_line("# TYPE portwatch_sampled_events_lost_total counter");
+	has_line("portwatch_sampled_events_lost_total 11");
 	has_line("# TYPE portwatch_counts_dropped_total counter");
 	has_line("portwatch_counts_dropped_total 8");
 	has_line("# TYPE portwatch_untraced_connects_total counter");

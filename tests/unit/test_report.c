@@ -26,7 +26,7 @@ struct rfx {
 	struct pw_mailbox *mb;
 	struct pw_attach at;
 	struct pw_report r;
-	uint64_t lost, full, via;
+	uint64_t lost, full, via, samples_lost;
 };
 
 /* Two processes in the kernel's map (not synced yet), counters set, 4
@@ -45,7 +45,9 @@ static void rfx_take(struct rfx *x, bool rows)
 	x->lost = kfx_set_counter(&x->k, PW_CNT_EVENTS_LOST, 1);
 	x->full = kfx_set_counter(&x->k, PW_CNT_OUTCOMES_LOST, 2);
 	x->via = kfx_set_counter(&x->k, PW_CNT_VIA_EVENTS, 3);
+	x->samples_lost = kfx_set_counter(&x->k, PW_CNT_SAMPLES_LOST, 5);
 	pw_mailbox_counts_lost(x->mb, 4);
+	pw_mailbox_publish_sampled(x->mb, 6);	/* -q's, as the consumer published it */
 	src = (struct pw_report_src){ .km = &x->k.km, .at = &x->at, .start = 0 };
 	pw_report_take(&x->r, &src, 7, rows);
 }
@@ -78,6 +80,8 @@ static void test_snapshot(void **state)
 	assert_int_equal(x.r.events_lost, x.lost);
 	assert_int_equal(x.r.counts_dropped, x.full + 4);
 	assert_int_equal(x.r.counted_from_events, x.via);
+	assert_int_equal(x.r.samples, 6);
+	assert_int_equal(x.r.samples_lost, x.samples_lost);
 	assert_int_equal(x.r.unmatched, 0);
 	assert_int_equal(x.r.recursion_misses, -1);	/* no programs */
 	assert_int_equal(x.r.procs.n, 2);
@@ -111,9 +115,9 @@ static void test_table_json(void **state)
 	t = table(&x.r, "summary", true, false);
 	assert_int_equal(count(t, "\n"), 1);
 	assert_int_equal(count(t, "{\"type\":\"summary\",\"mode\":\"kprobe\","), 1);
-	snprintf(want, sizeof(want), "\"events_received\":7,\"events_lost\":%llu,"
-		 "\"counts_dropped\":%llu,", (unsigned long long)x.lost,
-		 (unsigned long long)(x.full + 4));
+	snprintf(want, sizeof(want), "\"events_received\":7,\"events_lost\":%llu,\"samples\":6,"
+		 "\"samples_lost\":%llu,\"counts_dropped\":%llu,", (unsigned long long)x.lost,
+		 (unsigned long long)x.samples_lost, (unsigned long long)(x.full + 4));
 	assert_int_equal(count(t, want), 1);
 	assert_int_equal(count(t, "\"recursion_misses\":null"), 1);
 	assert_int_equal(count(t, "\"pid\":"), 2);
@@ -187,6 +191,7 @@ static void test_metrics_input(void **state)
 	memset(&in, 0, sizeof(in));
 	pw_report_metrics_input(&in, &x.r);
 	assert_int_equal(in.events_lost, x.lost);
+	assert_int_equal(in.samples_lost, x.samples_lost);
 	assert_int_equal(in.counts_dropped, x.full + 4);
 	assert_int_equal(in.counted_from_events, x.via);
 	assert_int_equal(in.missed_runs[PW_MISS_KPROBE], 11);
