@@ -56,12 +56,35 @@ for c in $CMDS; do
 	p=$(type -P "$c") || continue
 	copy_with_libs "$p" || exit 2
 done
+# a command by its real file, with the name a link to it: a runtime that
+# finds its home from its own path (java, go) then finds it in a directory
+# copied whole (/usr/lib/jvm/..., /usr/lib/go-1.19)
+copy_cmd() {
+	local p=$1 real
+	real=$(readlink -f "$p")
+	[ "$real" = "$p" ] && { copy_with_libs "$p"; return; }
+	copy_with_libs "$real" || return 1
+	[ -e "$R$p" ] || { mkdir -p "$R$(dirname "$p")" && ln -s "$real" "$R$p"; }
+}
+# a directory copied whole, with the libraries its ELF files need (a
+# Python's C extensions, a JVM's libjvm.so)
+copy_dir() {
+	local d=$1 f l
+	mkdir -p "$R$(dirname "$d")" && cp -a "$d" "$R$(dirname "$d")/" || return 1
+	find "$d" -type f \( -name '*.so' -o -name '*.so.*' -o -perm -u+x \) -size +1k 2>/dev/null |
+		while read -r f; do
+			head -c 4 "$f" 2>/dev/null | grep -q ELF || continue
+			for l in $(ldd "$f" 2>/dev/null | grep -oE '/[^ ]+'); do
+				[ -e "$R$l" ] || { mkdir -p "$R$(dirname "$l")"; cp -L "$l" "$R$l"; }
+			done
+		done
+}
 for c in ${PW_HOSTSUITE_EXTRA:-}; do
 	case $c in
-	/*) if [ -d "$c" ]; then mkdir -p "$R$(dirname "$c")" && cp -a "$c" "$R$(dirname "$c")/" || exit 2
-	    else copy_with_libs "$c" || exit 2; fi ;;
+	/*) if [ -d "$c" ]; then copy_dir "$c" || exit 2
+	    else copy_cmd "$c" || exit 2; fi ;;
 	*) p=$(type -P "$c") || { echo "hostsuite: no command $c here" >&2; exit 2; }
-	   copy_with_libs "$p" || exit 2 ;;
+	   copy_cmd "$p" || exit 2 ;;
 	esac
 done
 # scripts' interpreters by their usual paths (#!/bin/sh: the robust tests'
@@ -78,7 +101,7 @@ for t in trigger httpd modeprobe modeprobe.bpf.o hostile failshim.so fetcher; do
 	[ -e "$OUT/tests/$t" ] && { cp "$OUT/tests/$t" "$R/work/$OUT/tests/"; copy_with_libs "$OUT/tests/$t" > /dev/null 2>&1; }
 done
 copy_with_libs "$PWD/portwatch" > /dev/null 2>&1
-cp tests/*.sh "$R/work/tests/" && printf '#!/bin/sh\nexit 0\n' > "$R/work/tests/fuzz/run.sh" && chmod +x "$R/work/tests/fuzz/run.sh"
+cp tests/*.sh tests/goclient.go "$R/work/tests/" && printf '#!/bin/sh\nexit 0\n' > "$R/work/tests/fuzz/run.sh" && chmod +x "$R/work/tests/fuzz/run.sh"
 mkdir -p "$R/work/debian" && cp debian/changelog "$R/work/debian/" 2>/dev/null
 # the Prometheus rules and scrape config promtool checks
 cp -r deploy "$R/work/" || exit 2
