@@ -28,7 +28,7 @@ MODE=${2:?mode: auto, fentry, kprobe or tracepoint}
 # kprobe see what tracepoint cannot) or that filter in the kernel (pid,
 # port, cgroup) or resolve cgroups there; those 9 add ~4 min a mode under
 # TCG (measured on 6.1: 215 s of tests in fentry mode, 296 s in kprobe)
-REGEX=${3:-'^t_(curl_exhaustion_json|curl_live_text|quiet_writes_no_events|metrics_port_scans_end_to_end|robust_sigkill|ipv6_exhaustion|bound_port_conflict|all_outcomes|v4_mapped_counted_once|filter_comm|metrics_exposition_and_escaping|mode_kprobe_unavailable|mode_fentry_unavailable|route_failure_not_exhaustion|robust_short_addrlen|syn_sent_then_closed|fastopen_deferred_not_exhaustion|filter_pid|filter_dport|workload_unit_and_cgroup_filter|census_counts_json|workload_kubelet_systemd_json)$'}
+REGEX=${3:-'^t_(curl_exhaustion_json|curl_live_text|quiet_writes_no_event_lines|quiet_storm_sampled|metrics_port_scans_end_to_end|robust_sigkill|ipv6_exhaustion|bound_port_conflict|all_outcomes|v4_mapped_counted_once|filter_comm|metrics_exposition_and_escaping|mode_kprobe_unavailable|mode_fentry_unavailable|route_failure_not_exhaustion|robust_short_addrlen|syn_sent_then_closed|fastopen_deferred_not_exhaustion|filter_pid|filter_dport|workload_unit_and_cgroup_filter|census_counts_json|workload_kubelet_systemd_json)$'}
 OUT=${OUTPUT:-.output}
 TIMEOUT=${PW_VM_TIMEOUT:-1800}
 W=$(mktemp -d /tmp/portwatch-hostsuite.XXXXXX)
