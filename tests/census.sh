@@ -652,3 +652,120 @@ t_census_udp_gauges() {
 	fi
 	[ "$_failed" = 0 ] || grep -E '^portwatch_(udp_)?ephemeral' "$T/m" | sed 's/^/      m: /'
 }
+
+# hold_in_netns NAME SPEC...: one python3 holding sockets in several netns
+# (setns per netns; the sockets stay in theirs), each SPEC "PATH:N": in
+# that netns, a listener on 127.0.0.1:8080 (outside the ranges), N TCP
+# connections to it (accepted) and N UDP sockets autobound (connect to
+# 127.0.0.1:9), all open until killed; per netns what it got in
+# $T/NAME.json: {"pid", "ns": {PATH: {"tcp": [ports], "udp": [ports]}}}.
+hold_in_netns() {
+	local name=$1
+	shift
+	python3 - "$T/$name.json" "$T/hold.fifo" "$@" <<'PY' &
+import ctypes, json, os, socket, sys
+out, hold, specs = sys.argv[1], sys.argv[2], sys.argv[3:]
+libc = ctypes.CDLL(None, use_errno=True)
+keep, got = [], {}
+for spec in specs:
+    path, n = spec.rsplit(":", 1)
+    fd = os.open(path, os.O_RDONLY)
+    if libc.setns(fd, 0x40000000) != 0:     # CLONE_NEWNET
+        sys.exit("setns %s: %s" % (path, os.strerror(ctypes.get_errno())))
+    os.close(fd)
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 8080))
+    ls.listen(512)
+    keep.append(ls)
+    tcp, udp = [], []
+    for _ in range(int(n)):
+        c = socket.create_connection(("127.0.0.1", 8080))
+        a, _ = ls.accept()
+        keep += [c, a]
+        tcp.append(c.getsockname()[1])
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.connect(("127.0.0.1", 9))         # autobind from the range
+        keep.append(u)
+        udp.append(u.getsockname()[1])
+    got[path] = {"tcp": tcp, "udp": udp}
+with open(out + ".tmp", "w") as f:
+    json.dump({"pid": os.getpid(), "ns": got}, f)
+os.rename(out + ".tmp", out)
+open(hold).read()                   # blocks in open() until killed
+PY
+	defer "kill $!; wait $!"
+	wait_for "$T/$name.json" '"ns"' 30 || exit 1
+}
+
+# A tenant with user namespaces can make netns with a 1-port range, each
+# holding its port (usage 1.0). 21 of them must not hide a netns that
+# really holds ports (120 of 200, 0.6): the tops rank by ports held, and
+# say how many pairs / netns they left out. Exactly (the tops' exact counts
+# from made-up censuses): tests/unit/test_pressure.c. Here, whatever else
+# the host holds: the big netns exported with its own figures, TCP and UDP
+# (unless 20 series hold 120 or more: then it is outranked, said), 20
+# series each, and every one of the tenant's netns either exported or
+# counted in the folded gauge.
+t_census_top_by_held() {
+	command -v python3 > /dev/null || skip "no python3"
+	mkfifo "$T/hold.fifo"
+	local tiny=() specs=() i big
+	for i in $(seq 21); do
+		mk_netns 40000 40000
+		tiny+=("$NS_INO")
+		specs+=("/run/netns/$NS:1")
+	done
+	mk_netns 40000 40199
+	big=$NS_INO
+	specs+=("/run/netns/$NS:120")
+	hold_in_netns held "${specs[@]}"
+	check_eq "setup: each tiny netns got its one port, TCP and UDP" 21 \
+		"$(jq '[.ns[] | select(.tcp == [40000] and .udp == [40000])] | length' "$T/held.json")"
+	check_eq "setup: the big netns, 120 distinct ports of its range each (TCP, UDP)" "[120,120]" \
+		"$(jq -c --arg p "/run/netns/$NS" '.ns[$p] | [(.tcp, .udp) | map(select(. >= 40000 and . <= 40199)) | unique | length]' "$T/held.json")"
+	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
+	# a census every second (-i 1): wait for one that has the big netns,
+	# or 20 series all of 120 ports or more (bounded)
+	local end=$((SECONDS + $(waited 30))) tcp udp
+	tcp="portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"8080\",netns=\"$big\"}"
+	udp="portwatch_udp_ephemeral_ports_in_use{netns=\"$big\"}"
+	until scrape > "$T/m"; { grep -qF "$tcp" "$T/m" && grep -qF "$udp" "$T/m"; } ||
+		[ $SECONDS -ge $end ]; do
+		sleep 0.2
+	done
+	pw_stop
+	local fam f in_top n lab
+	for fam in ephemeral udp_ephemeral; do
+		n=$(grep -c "^portwatch_${fam}_ports_in_use{" "$T/m")
+		check_eq "$fam: 20 series (22 netns of this test alone hold ports)" 20 "$n"
+		if [ "$fam" = ephemeral ]; then
+			f=$(awk '/^portwatch_ephemeral_port_pairs_folded / { print $2 }' "$T/m")
+			lab='daddr="127.0.0.1",dport="8080",netns='
+		else
+			f=$(awk '/^portwatch_udp_ephemeral_netns_folded / { print $2 }' "$T/m")
+			lab='netns='
+		fi
+		in_top=0
+		for i in "${tiny[@]}"; do
+			grep -qxF "portwatch_${fam}_ports_in_use{$lab\"$i\"} 1" "$T/m" && in_top=$((in_top + 1))
+		done
+		# the tenant's netns not exported are among the folded (the
+		# host's other netns may add to it, never take from it)
+		check_eq "$fam: folded ($f) >= the tenant's netns not exported (21 - $in_top)" 1 \
+			"$([ -n "$f" ] && [ "$f" -ge $((21 - in_top)) ] && [ "$f" -ge 2 ] && echo 1)"
+		if ! grep -q "^portwatch_${fam}_ports_in_use{.*netns=\"$big\"} 120$" "$T/m"; then
+			# outranked only if every exported series holds 120 or more
+			if [ "$(grep "^portwatch_${fam}_ports_in_use{" "$T/m" | awk '$NF < 120' | wc -l)" = 0 ]; then
+				echo "    info: $fam: the big netns outranked by 20 series of 120+ ports on this host"
+			else
+				fail "$fam: the big netns (120 ports held) not exported, series holding fewer are"
+			fi
+		fi
+	done
+	# a destination is per netns: the tiny netns's ports are towards 127.0.0.1:8080 too
+	check_eq "TCP: the big netns's ratio" 1 \
+		"$(grep -cxF "portwatch_ephemeral_port_usage_ratio{daddr=\"127.0.0.1\",dport=\"8080\",netns=\"$big\"} 0.6" "$T/m")"
+	check_eq "UDP: the big netns's ratio" 1 \
+		"$(grep -cxF "portwatch_udp_ephemeral_port_usage_ratio{netns=\"$big\"} 0.6" "$T/m")"
+	[ "$_failed" = 0 ] || grep -E '^portwatch_(udp_)?ephemeral' "$T/m" | sed 's/^/      m: /'
+}
