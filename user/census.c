@@ -545,7 +545,7 @@ int pw_census_replay(const struct pw_census_replay_in *in, struct pw_census_ns *
 	if (!r && in->udp) {
 		int u = udp_start(c, true);
 
-		if (!u)
+		if (!u && c->udp)	/* none with one_dest */
 			u = pw_sockdiag_replay(in->udp, in->udp_len, pw_census_udp_on_socket, c->udp);
 		if (u)
 			udp_failed(c, u, NULL);
