@@ -524,21 +524,37 @@ namespace=\"\",pod=\"(no process)\",container=\"\",unit=\"\" $net.1 18210 TIME_W
 	pw_stop
 }
 
-# census_udp_client N PORTS NAME: a python3 in $NS autobinding N UDP sockets
-# (connect to 127.0.0.1:9) then binding one to each port of PORTS (comma
+# census_udp_client N PORTS NAME [MORE]: a python3 in $NS autobinding N UDP
+# sockets (connect to 127.0.0.1:9), with MORE also one IPv6 socket (connect
+# to [::1]:9) and a SO_REUSEPORT pair (one autobound by bind to port 0, the
+# other bound to its port), then binding one to each port of PORTS (comma
 # separated, may be empty), all open until killed; "{pid, ports}" of what
-# it got in $T/NAME.json.
+# it got in $T/NAME.json (ports: one per socket autobound or of the pair:
+# the pair's port twice).
 census_udp_client() {
 	# not through in_ns (see census_httpd): $! is the python3 itself
-	ip netns exec "$NS" python3 - "$1" "$2" "$T/$3.json" "$T/udp.hold" <<'PY' &
+	ip netns exec "$NS" python3 - "$1" "$2" "$T/$3.json" "$T/udp.hold" "${4:-}" <<'PY' &
 import json, os, socket, sys
-n, extra, out, hold = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+n, extra, out, hold, more = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 socks, auto = [], []
 for _ in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect(("127.0.0.1", 9))     # autobind from ip_local_port_range
     socks.append(s)
     auto.append(s.getsockname()[1])
+if more:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.connect(("::1", 9))
+    socks.append(s)
+    auto.append(s.getsockname()[1])
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    a.bind(("127.0.0.1", 0))
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    b.bind(("127.0.0.1", a.getsockname()[1]))
+    socks += [a, b]
+    auto += [a.getsockname()[1], b.getsockname()[1]]
 for p in filter(None, extra.split(",")):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", int(p)))
@@ -559,12 +575,15 @@ census_tcp_objects() {
 
 # UDP's port space is apart from TCP's: in the scenario's netns (range
 # 40000-40009, 40008 reserved; TCP holding 8 ports and a listener on
-# 40005), two processes autobind 4 + 2 UDP sockets (6 more ports than TCP
-# leaves: only UDP's own space has them) and bind 2 outside the range
-# (5000) or on the reserved port (40008): the census counts exactly the 6
-# as UDP holders, per process, and the TCP objects do not change.
+# 40005), two processes autobind 4 + 2 UDP sockets, the first also an IPv6
+# one and a SO_REUSEPORT pair on one port (7 or 8 ports, more than TCP
+# leaves: only UDP's own space has them), and bind 2 outside the range
+# (5000) or on the reserved port (40008): the census counts exactly the
+# ports (7 or 8) and the 9 sockets on them as UDP holders, per process, as
+# the clients recorded them, and the TCP objects do not change.
 t_census_udp_holders() {
 	command -v python3 > /dev/null || skip "no python3"
+	[ -e /proc/net/if_inet6 ] || skip "no IPv6 in this kernel"
 	census_scenario
 	mkfifo "$T/udp.hold"
 	census --netns="/run/netns/$NS" -j
@@ -572,15 +591,24 @@ t_census_udp_holders() {
 	census_tcp_objects > "$T/tcp.before"
 	check_eq "before: UDP held" 0 \
 		"$(jq -s '[.[] | select(.type == "census_udp")] | map(.held) | add' "$T/census.out")"
-	census_udp_client 4 5000 udp1
+	census_udp_client 4 5000 udp1 more
 	census_udp_client 2 40008 udp2
 
-	local p1 p2 ports u
+	local p1 p2 ports u n1 n2
 	p1=$(jq .pid "$T/udp1.json")
 	p2=$(jq .pid "$T/udp2.json")
+	n1=$(jq '.ports | length' "$T/udp1.json")
+	n2=$(jq '.ports | length' "$T/udp2.json")
 	ports=$(jq -s '[.[].ports[]] | unique | length' "$T/udp1.json" "$T/udp2.json")
-	check_eq "setup: the clients' autobound ports, distinct" 6 "$ports"
-	check_eq "setup: all in the range, none reserved" 6 \
+	check_eq "setup: the clients' sockets (4 + IPv6 + a pair, 2)" "7 2" "$n1 $n2"
+	check_eq "setup: the pair on one port" 1 \
+		"$(jq '.ports[5:7] | unique | length' "$T/udp1.json")"
+	# the IPv6 socket (connected: [::1]) and the pair (127.0.0.1) may share
+	# a port (the addresses do not conflict): 7 or 8 ports, the census
+	# counts it once either way
+	check_eq "setup: the IPv4 autobound ports, distinct" 6 \
+		"$(jq -s '[.[0].ports[0:4][], .[1].ports[]] | unique | length' "$T/udp1.json" "$T/udp2.json")"
+	check_eq "setup: all in the range, none reserved" 9 \
 		"$(jq -s '[.[].ports[] | select(. >= 40000 and . <= 40009 and . != 40008)] | length' \
 			"$T/udp1.json" "$T/udp2.json")"
 	census --netns="/run/netns/$NS" -j
@@ -590,12 +618,12 @@ t_census_udp_holders() {
 	check_eq "netns, range, reserved, range_size" "[$NS_INO,[40000,40009],1,9]" \
 		"$(jq -c '[.netns, .port_range, .reserved, .range_size]' <<<"$u")"
 	check_eq "held: the clients' ports" "$ports" "$(jq .held <<<"$u")"
-	check_eq "usage" 0.6667 "$(jq .usage <<<"$u")"
-	check_eq "sockets in the range (not 5000, not the reserved 40008)" 6 \
+	check_eq "usage" "$(awk -v h="$ports" 'BEGIN { printf "%.4f", h / 9 }')" "$(jq .usage <<<"$u")"
+	check_eq "sockets in the range (not 5000, not the reserved 40008)" $((n1 + n2)) \
 		"$(jq .sockets_in_range <<<"$u")"
-	check_eq "UDP sockets in all" 8 "$(jq .sockets <<<"$u")"
+	check_eq "UDP sockets in all" $((n1 + n2 + 2)) "$(jq .sockets <<<"$u")"
 	check_eq "holders: each client, its in-range sockets" \
-		"[{\"pid\":$p1,\"comm\":\"python3\",\"sockets\":4},{\"pid\":$p2,\"comm\":\"python3\",\"sockets\":2}]" \
+		"[{\"pid\":$p1,\"comm\":\"python3\",\"sockets\":$n1},{\"pid\":$p2,\"comm\":\"python3\",\"sockets\":$n2}]" \
 		"$(jq -c .holders <<<"$u")"
 	census_tcp_objects > "$T/tcp.after"
 	check_eq "TCP objects unchanged by the UDP sockets" "" \
@@ -606,7 +634,7 @@ t_census_udp_holders() {
 	census --netns="/run/netns/$NS"
 	check_eq "text: exit code" 0 "$CENSUS_RC"
 	check_eq "text: the UDP line" \
-		"netns $NS_INO udp: 6/9 ports of the range held (66.7%; 1 reserved), 6 of 8 UDP sockets in it, holders $p1/python3 x4, $p2/python3 x2" \
+		"netns $NS_INO udp: $ports/9 ports of the range held ($(awk -v h="$ports" 'BEGIN { printf "%.1f", h * 100 / 9 }')%; 1 reserved), 9 of 11 UDP sockets in it, holders $p1/python3 x7, $p2/python3 x2" \
 		"$(grep "^netns $NS_INO udp: " "$T/census.out")"
 	census_show_on_fail
 }
@@ -636,10 +664,14 @@ t_census_udp_gauges() {
 		sleep 0.2
 	done
 	pw_stop
-	check_eq "UDP ports in use, the test netns" 1 \
-		"$(grep -cx "portwatch_udp_ephemeral_ports_in_use{netns=\"$ino\"} 4" "$T/m")"
+	local held
+	held=$(jq '.ports | unique | length' "$T/udp1.json")
+	check_eq "setup: the client's ports, distinct, in the range, not reserved" 4 \
+		"$(jq '[.ports | unique[] | select(. >= 40000 and . <= 40009 and . != 40008)] | length' "$T/udp1.json")"
+	check_eq "UDP ports in use, the test netns (the client's)" 1 \
+		"$(grep -cx "portwatch_udp_ephemeral_ports_in_use{netns=\"$ino\"} $held" "$T/m")"
 	check_eq "UDP usage ratio, the test netns" 1 \
-		"$(grep -cx "portwatch_udp_ephemeral_port_usage_ratio{netns=\"$ino\"} 0.444444" "$T/m")"
+		"$(grep -cx "portwatch_udp_ephemeral_port_usage_ratio{netns=\"$ino\"} $(awk -v h="$held" 'BEGIN { printf "%.6g", h / 9 }')" "$T/m")"
 	check_eq "TCP ports in use towards :$port (UDP not added)" 1 \
 		"$(grep -cx "portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"$port\",netns=\"$ino\"} 5" "$T/m")"
 	check_eq "TCP usage ratio towards :$port" 1 \
@@ -650,5 +682,122 @@ t_census_udp_gauges() {
 		promtool check metrics < "$T/m" > /dev/null 2>&1
 		check_eq "promtool check metrics" 0 $?
 	fi
+	[ "$_failed" = 0 ] || grep -E '^portwatch_(udp_)?ephemeral' "$T/m" | sed 's/^/      m: /'
+}
+
+# hold_in_netns NAME SPEC...: one python3 holding sockets in several netns
+# (setns per netns; the sockets stay in theirs), each SPEC "PATH:N": in
+# that netns, a listener on 127.0.0.1:8080 (outside the ranges), N TCP
+# connections to it (accepted) and N UDP sockets autobound (connect to
+# 127.0.0.1:9), all open until killed; per netns what it got in
+# $T/NAME.json: {"pid", "ns": {PATH: {"tcp": [ports], "udp": [ports]}}}.
+hold_in_netns() {
+	local name=$1
+	shift
+	python3 - "$T/$name.json" "$T/hold.fifo" "$@" <<'PY' &
+import ctypes, json, os, socket, sys
+out, hold, specs = sys.argv[1], sys.argv[2], sys.argv[3:]
+libc = ctypes.CDLL(None, use_errno=True)
+keep, got = [], {}
+for spec in specs:
+    path, n = spec.rsplit(":", 1)
+    fd = os.open(path, os.O_RDONLY)
+    if libc.setns(fd, 0x40000000) != 0:     # CLONE_NEWNET
+        sys.exit("setns %s: %s" % (path, os.strerror(ctypes.get_errno())))
+    os.close(fd)
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 8080))
+    ls.listen(512)
+    keep.append(ls)
+    tcp, udp = [], []
+    for _ in range(int(n)):
+        c = socket.create_connection(("127.0.0.1", 8080))
+        a, _ = ls.accept()
+        keep += [c, a]
+        tcp.append(c.getsockname()[1])
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.connect(("127.0.0.1", 9))         # autobind from the range
+        keep.append(u)
+        udp.append(u.getsockname()[1])
+    got[path] = {"tcp": tcp, "udp": udp}
+with open(out + ".tmp", "w") as f:
+    json.dump({"pid": os.getpid(), "ns": got}, f)
+os.rename(out + ".tmp", out)
+open(hold).read()                   # blocks in open() until killed
+PY
+	defer "kill $!; wait $!"
+	wait_for "$T/$name.json" '"ns"' 30 || exit 1
+}
+
+# A tenant with user namespaces can make netns with a 1-port range, each
+# holding its port (usage 1.0). 21 of them must not hide a netns that
+# really holds ports (120 of 200, 0.6): the tops rank by ports held, and
+# say how many pairs / netns they left out. Exactly (the tops' exact counts
+# from made-up censuses): tests/unit/test_pressure.c. Here, whatever else
+# the host holds: the big netns exported with its own figures, TCP and UDP
+# (unless 20 series hold 120 or more: then it is outranked, said), 20
+# series each, and every one of the tenant's netns either exported or
+# counted in the folded gauge.
+t_census_top_by_held() {
+	command -v python3 > /dev/null || skip "no python3"
+	mkfifo "$T/hold.fifo"
+	local tiny=() specs=() i big
+	for i in $(seq 21); do
+		mk_netns 40000 40000
+		tiny+=("$NS_INO")
+		specs+=("/run/netns/$NS:1")
+	done
+	mk_netns 40000 40199
+	big=$NS_INO
+	specs+=("/run/netns/$NS:120")
+	hold_in_netns held "${specs[@]}"
+	check_eq "setup: each tiny netns got its one port, TCP and UDP" 21 \
+		"$(jq '[.ns[] | select(.tcp == [40000] and .udp == [40000])] | length' "$T/held.json")"
+	check_eq "setup: the big netns, 120 distinct ports of its range each (TCP, UDP)" "[120,120]" \
+		"$(jq -c --arg p "/run/netns/$NS" '.ns[$p] | [(.tcp, .udp) | map(select(. >= 40000 and . <= 40199)) | unique | length]' "$T/held.json")"
+	pw_start -q -i 1 -l "127.0.0.1:$METRICS_PORT"
+	# a census every second (-i 1): wait for one that has the big netns,
+	# or 20 series all of 120 ports or more (bounded)
+	local end=$((SECONDS + $(waited 30))) tcp udp
+	tcp="portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"8080\",netns=\"$big\"}"
+	udp="portwatch_udp_ephemeral_ports_in_use{netns=\"$big\"}"
+	until scrape > "$T/m"; { grep -qF "$tcp" "$T/m" && grep -qF "$udp" "$T/m"; } ||
+		[ $SECONDS -ge $end ]; do
+		sleep 0.2
+	done
+	pw_stop
+	local fam f in_top n lab
+	for fam in ephemeral udp_ephemeral; do
+		n=$(grep -c "^portwatch_${fam}_ports_in_use{" "$T/m")
+		check_eq "$fam: 20 series (22 netns of this test alone hold ports)" 20 "$n"
+		if [ "$fam" = ephemeral ]; then
+			f=$(awk '/^portwatch_ephemeral_port_pairs_folded / { print $2 }' "$T/m")
+			lab='daddr="127.0.0.1",dport="8080",netns='
+		else
+			f=$(awk '/^portwatch_udp_ephemeral_netns_folded / { print $2 }' "$T/m")
+			lab='netns='
+		fi
+		in_top=0
+		for i in "${tiny[@]}"; do
+			grep -qxF "portwatch_${fam}_ports_in_use{$lab\"$i\"} 1" "$T/m" && in_top=$((in_top + 1))
+		done
+		# the tenant's netns not exported are among the folded (the
+		# host's other netns may add to it, never take from it)
+		check_eq "$fam: folded ($f) >= the tenant's netns not exported (21 - $in_top)" 1 \
+			"$([ -n "$f" ] && [ "$f" -ge $((21 - in_top)) ] && [ "$f" -ge 2 ] && echo 1)"
+		if ! grep -q "^portwatch_${fam}_ports_in_use{.*netns=\"$big\"} 120$" "$T/m"; then
+			# outranked only if every exported series holds 120 or more
+			if [ "$(grep "^portwatch_${fam}_ports_in_use{" "$T/m" | awk '$NF < 120' | wc -l)" = 0 ]; then
+				echo "    info: $fam: the big netns outranked by 20 series of 120+ ports on this host"
+			else
+				fail "$fam: the big netns (120 ports held) not exported, series holding fewer are"
+			fi
+		fi
+	done
+	# a destination is per netns: the tiny netns's ports are towards 127.0.0.1:8080 too
+	check_eq "TCP: the big netns's ratio" 1 \
+		"$(grep -cxF "portwatch_ephemeral_port_usage_ratio{daddr=\"127.0.0.1\",dport=\"8080\",netns=\"$big\"} 0.6" "$T/m")"
+	check_eq "UDP: the big netns's ratio" 1 \
+		"$(grep -cxF "portwatch_udp_ephemeral_port_usage_ratio{netns=\"$big\"} 0.6" "$T/m")"
 	[ "$_failed" = 0 ] || grep -E '^portwatch_(udp_)?ephemeral' "$T/m" | sed 's/^/      m: /'
 }

@@ -364,8 +364,10 @@ t_image_daemonset_runc() {
 			| awk 'NR == FNR { mine[$1] = 1; next } $1 in mine' "$T/curl.pids" - | sort -n | tr '\n' ' ')"
 	# (the gauges are per netns: another netns's 127.0.0.1:8080 is a
 	# series of its own)
+	# (the 20 series rank by ports held: on a shared host, 20 pairs
+	# holding 10 or more may outrank it, said as info)
 	check_eq "scrape: gauge ports in use for the pod's 127.0.0.1:8080" 1 \
-		"$(grep -cx "portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"8080\",netns=\"$NS_INO\"} 10" "$T/m")"
+		"$(in_top_or_outranked "$T/m" "portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"8080\",netns=\"$NS_INO\"} 10" 10)"
 	check_eq "scrape: no netns skipped by the census" 1 \
 		"$(grep -cx 'portwatch_census_netns_skipped_total 0' "$T/m")"
 	echo "    info: $(grep '^portwatch_census_processes_skipped_total' "$T/m") (processes the host's root cannot ptrace either: $(for p in /proc/[0-9]*; do [ -L "$p/ns/net" ] && ! stat -L "$p/ns/net" >/dev/null 2>&1 && echo; done | wc -l))"

@@ -8,6 +8,25 @@ PROM_PORT=${PROM_PORT:-19090}	# likewise
 
 scrape() { curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT${1:-/metrics}"; }
 
+# in_top_or_outranked FILE LINE HELD: 1 if the scrape in FILE has LINE (a
+# portwatch_ephemeral_* sample of a pair holding HELD ports), or if the
+# pair was left out honestly: the 20 exported pairs each hold HELD ports or
+# more (the top ranks by ports held; the host's other netns, e.g. TIME_WAIT
+# from other runs' scrapes, may hold more) and some pair was folded (said
+# as info). 0 otherwise.
+in_top_or_outranked() {
+	if grep -qxF "$2" "$1"; then
+		echo 1
+	elif [ "$(grep -c '^portwatch_ephemeral_ports_in_use{' "$1")" = 20 ] &&
+	     [ "$(grep '^portwatch_ephemeral_ports_in_use{' "$1" | awk -v h="$3" '$NF < h' | wc -l)" = 0 ] &&
+	     [ "$(awk '/^portwatch_ephemeral_port_pairs_folded / { print $2 }' "$1")" -ge 1 ]; then
+		echo "    info: outranked by 20 pairs holding $3 ports or more on this host: $2" >&2
+		echo 1
+	else
+		echo 0
+	fi
+}
+
 t_metrics_exposition_and_escaping() {
 	command -v promtool >/dev/null || skip "promtool not installed (package prometheus)"
 	mk_netns $RANGE_LO $RANGE_HI
@@ -210,9 +229,9 @@ t_pressure_warning_and_gauges() {
 	check_eq "warnings for :18096 (70% < 80%)" 0 \
 		"$(jq -c 'select(.type == "warning" and .pressure.dport == 18096)' "$T/pw.out" | wc -l)"
 	check_eq "gauge ports in use, :18095" 1 \
-		"$(grep -cx "portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"18095\",netns=\"$NS_INO\"} 9" "$T/m")"
+		"$(in_top_or_outranked "$T/m" "portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"18095\",netns=\"$NS_INO\"} 9" 9)"
 	check_eq "gauge usage ratio, :18096" 1 \
-		"$(grep -cx "portwatch_ephemeral_port_usage_ratio{daddr=\"127.0.0.1\",dport=\"18096\",netns=\"$NS_INO\"} 0.7" "$T/m")"
+		"$(in_top_or_outranked "$T/m" "portwatch_ephemeral_port_usage_ratio{daddr=\"127.0.0.1\",dport=\"18096\",netns=\"$NS_INO\"} 0.7" 7)"
 	check_eq "gauge series at most 20" 1 \
 		"$([ "$(grep -c '^portwatch_ephemeral_port_usage_ratio{' "$T/m")" -le 20 ] && echo 1)"
 	if command -v promtool >/dev/null; then
@@ -239,8 +258,11 @@ t_pressure_gauges_per_netns() {
 	pw_start -j -q -i 1 --warn-at=95 -l "127.0.0.1:$METRICS_PORT"
 	# a scrape after a periodic census that saw all three
 	local end=$((SECONDS + $(waited 15)))
+	# (or one whose 20 series all hold 8 ports or more: the tops rank by
+	# ports held, and the host's other netns may hold more than ours)
 	until scrape > "$T/m" 2>/dev/null &&
-		[ "$(grep -c '^portwatch_ephemeral_ports_in_use{daddr="127.0.0.1",dport="18097",' "$T/m")" -ge 3 ]; do
+		{ [ "$(grep -c '^portwatch_ephemeral_ports_in_use{daddr="127.0.0.1",dport="18097",' "$T/m")" -ge 3 ] ||
+		  [ "$(in_top_or_outranked "$T/m" "(none)" 8 2>/dev/null)" = 1 ]; }; do
 		[ $SECONDS -ge $end ] && { fail "no scrape with the three netns's series in $(waited 15) s"; break; }
 		sleep 0.2
 	done
@@ -250,6 +272,11 @@ t_pressure_gauges_per_netns() {
 		# the ss count: client sockets towards 127.0.0.1:18097 in the netns
 		held=$(ip netns exec "$ns" ss -Htan state all dst 127.0.0.1:18097 | wc -l)
 		n=$(ip netns exec "$ns" cat /proc/sys/net/ipv4/ip_local_port_range | awk '{print $2 - $1 + 1}')
+		if ! grep -q "^portwatch_ephemeral_ports_in_use{daddr=\"127.0.0.1\",dport=\"18097\",netns=\"$ino\"} " "$T/m"; then
+			check_eq "netns $ns ($held held) not exported: outranked" 1 \
+				"$(in_top_or_outranked "$T/m" "(netns $ino)" "$held")"
+			continue
+		fi
 		check_eq "gauge ports in use, netns $ns = its ss count" "$held" \
 			"$(sed -nE "s/^portwatch_ephemeral_ports_in_use\{daddr=\"127.0.0.1\",dport=\"18097\",netns=\"$ino\"\} ([0-9]+)$/\1/p" "$T/m")"
 		want=$(awk -v h="$held" -v n="$n" 'BEGIN {printf "%.6g", h / n}')

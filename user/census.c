@@ -78,6 +78,8 @@ struct census_ctx {
 	struct pw_inode_tab itab;	/* socket inode -> row, for holders */
 	bool owners_pass;
 	struct pw_udp_acc *udp;		/* the UDP part, after the TCP passes */
+	int udp_err;			/* the UDP part failed: not taken (why) */
+	char udp_why[128];
 };
 
 /* ---- one socket from a dump ---- */
@@ -235,8 +237,12 @@ static void finish(struct census_ctx *c)
 		qsort(o->dests, o->ndests, sizeof(*o->dests), cmp_dest);
 	if (o->range_size)
 		o->other.usage = (double)o->other.held / o->range_size;
-	if (c->udp)
+	if (c->udp_err) {
+		o->udp.err = c->udp_err;
+		snprintf(o->udp.why, sizeof(o->udp.why), "%s", c->udp_why);
+	} else if (c->udp) {
 		pw_census_udp_finish(c->udp, &o->udp);
+	}
 }
 
 static struct census_ctx *ctx_new(const struct pw_census_filter *f, struct pw_census_ns *out)
@@ -268,23 +274,34 @@ static int udp_start(struct census_ctx *c, bool udp)
 	return 0;
 }
 
-/* The UDP dump, after the TCP passes (none of it is theirs to count): no
- * UDP sock_diag in the kernel (udp_diag) leaves out->udp not taken. */
-static int take_udp(struct census_ctx *c, int sk, char *err, size_t errsz)
+/* The UDP part could not be counted (r: -errno, why): not taken, said in
+ * out->udp.err and why; the TCP part stays whole. The accumulator stays
+ * (the inode table may name its row for the holder scan). */
+static void udp_failed(struct census_ctx *c, int r, const char *why)
 {
+	c->udp_err = r;
+	snprintf(c->udp_why, sizeof(c->udp_why), "%s", why && *why ? why : strerror(-r));
+}
+
+/* The UDP dump, after the TCP passes (none of it is theirs to count): any
+ * failure (no UDP sock_diag in the kernel, udp_diag; a dump refused or cut)
+ * leaves out->udp not taken and the census whole. */
+static void take_udp(struct census_ctx *c, int sk, char *err, size_t errsz)
+{
+	char why[128] = "";
 	int r = udp_start(c, c->f && c->f->udp);
 
-	if (r || !c->udp)
-		return r;
-	r = pw_sockdiag_dump_udp(sk, pw_census_udp_on_socket, c->udp, err, errsz);
-	if (r == -ENOENT && !c->udp->sockets) {
-		free(c->udp);
-		c->udp = NULL;
-		if (errsz)
-			err[0] = '\0';
-		return 0;
+	if (r) {
+		udp_failed(c, r, "out of memory");
+		return;
 	}
-	return r;
+	if (!c->udp)
+		return;
+	r = pw_sockdiag_dump_udp(sk, pw_census_udp_on_socket, c->udp, why, sizeof(why));
+	if (r)
+		udp_failed(c, r, why);
+	if (errsz)
+		err[0] = '\0';
 }
 
 /* The holders of row dest, for pw_holders_scan(). */
@@ -481,7 +498,7 @@ int pw_census_take(int nsfd, const struct pw_census_filter *f, struct pw_census_
 		out->tw_reuse = c->set.tw_reuse;
 		r = census_passes(c, live_dumps, &l);
 		if (!r)
-			r = take_udp(c, sk, err, errsz);
+			take_udp(c, sk, err, errsz);
 		if (r == -ENOMEM)
 			snprintf(err, errsz, "out of memory");
 	}
@@ -525,10 +542,14 @@ int pw_census_replay(const struct pw_census_replay_in *in, struct pw_census_ns *
 	out->range_hi = in->hi;
 	out->tw_reuse = in->tw_reuse;
 	r = census_passes(c, replay_all, (void *)in);
-	if (!r && in->udp)
-		r = udp_start(c, true);
-	if (!r && c->udp)
-		r = pw_sockdiag_replay(in->udp, in->udp_len, pw_census_udp_on_socket, c->udp);
+	if (!r && in->udp) {
+		int u = udp_start(c, true);
+
+		if (!u && c->udp)	/* none with one_dest */
+			u = pw_sockdiag_replay(in->udp, in->udp_len, pw_census_udp_on_socket, c->udp);
+		if (u)
+			udp_failed(c, u, NULL);
+	}
 	if (!r)
 		finish(c);
 	return ctx_end(c, r);

@@ -49,6 +49,10 @@ struct pw_census_dest {
  * apart from TCP's, so none of this is in the TCP figures. */
 struct pw_census_udp {
 	bool taken;		/* asked for and the kernel has UDP sock_diag */
+	/* asked for and not taken: -errno (-ENOENT: no udp_diag in the
+	 * kernel) and why; the TCP part is whole all the same. 0 otherwise. */
+	int err;
+	char why[128];
 	uint32_t reserved;	/* ip_local_reserved_ports inside the range */
 	uint32_t range_size;	/* range - reserved: what UDP autobind draws from */
 	uint32_t held;		/* distinct ports of it some UDP socket has */
@@ -136,7 +140,8 @@ struct pw_census_replay_in {
 	size_t owners_len;
 	const void *others;
 	size_t others_len;
-	const void *udp;	/* the UDP dump, or NULL: out->udp not taken */
+	const void *udp;	/* the UDP dump, or NULL: out->udp not taken (a bad
+				 * one: not taken, out->udp.err set, TCP's kept) */
 	size_t udp_len;
 };
 int pw_census_replay(const struct pw_census_replay_in *in, struct pw_census_ns *out);

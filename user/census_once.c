@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* --census: see census_once.h. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ int pw_census_once(const struct env *env, const struct pw_privs *privs)
 	struct pw_census_ns ns;
 	uint64_t *inodes = NULL;
 	int *fds = NULL, n, shown = 0, ret = PW_EXIT_OK;
-	bool no_udp = false;
+	bool no_udp = false, udp_said = false;
 	char err[256];
 
 	if (env->netns) {
@@ -51,7 +52,13 @@ int pw_census_once(const struct env *env, const struct pw_privs *privs)
 			ret = PW_EXIT_CANNOT_RUN;
 		} else if (env->netns || ns.sockets || ns.udp.sockets) {
 			/* every netns with TCP or UDP sockets, or the one asked for */
-			no_udp |= !ns.udp.taken;
+			no_udp |= ns.udp.err == -ENOENT;
+			if (ns.udp.err && ns.udp.err != -ENOENT && !udp_said) {
+				/* once: the first netns's reason (its TCP part is shown) */
+				fprintf(stderr, "portwatch: --census: UDP sockets not counted in netns "
+					"%llu: %s\n", (unsigned long long)ns.netns, ns.udp.why);
+				udp_said = true;
+			}
 			if (env->json)
 				pw_census_print_json(stdout, &ns);
 			else

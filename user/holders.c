@@ -126,10 +126,15 @@ int pw_census_socket_inode(const char *link, uint32_t *ino)
 	return 0;
 }
 
+/* One process's sockets of t, each once: a socket it holds through
+ * several descriptors (dup(), SCM_RIGHTS, inherited and kept) is one
+ * socket. The inodes already counted are in seen: at most the distinct
+ * sockets of t this process holds, freed on return. */
 static int scan_pid(const struct pw_inode_tab *t, uint32_t pid,
 		    struct pw_holder_list *(*list)(void *arg, uint32_t dest), void *arg)
 {
 	char path[64], link[64], comm[PW_COMM_LEN] = "";
+	struct pw_inode_tab seen = { 0 };
 	bool have_comm = false;
 	struct dirent *de;
 	DIR *d;
@@ -157,8 +162,11 @@ static int scan_pid(const struct pw_inode_tab *t, uint32_t pid,
 		if (pw_census_socket_inode(link, &ino))
 			continue;
 		di = inode_tab_find(t, ino);
-		if (di < 0)
+		if (di < 0 || inode_tab_find(&seen, ino) >= 0)
 			continue;
+		r = pw_inode_tab_add(&seen, ino, 0);
+		if (r)
+			break;
 		if (!have_comm) {
 			char cpath[64], buf[64];
 
@@ -174,6 +182,7 @@ static int scan_pid(const struct pw_inode_tab *t, uint32_t pid,
 			break;
 	}
 	closedir(d);
+	pw_inode_tab_free(&seen);
 	return r;
 }
 

@@ -5,15 +5,17 @@
 #include <string.h>
 #include "metrics_internal.h"
 
-/* From the last periodic census: the most used destinations (at most 20,
- * so the series stay few), each netns's own: the netns label (its inode)
- * keeps the same address and port in two netns two series. */
+/* From the last periodic census: the destinations with the most ports held
+ * (at most 20, so the series stay few; then by usage), each netns's own:
+ * the netns label (its inode) keeps the same address and port in two netns
+ * two series; how many pairs holding ports were left out, exactly. */
 static void pressure_gauges(FILE *f, const struct pw_metrics_input *in)
 {
 	char addr[64];
 
 	pw_prom_header(f, "portwatch_ephemeral_ports_in_use", "gauge",
-		       "Local ports held towards a destination (top 20 by usage, last census).");
+		       "Local ports held towards a destination (top 20 by ports held, then usage; last "
+		       "census).");
 	for (size_t i = 0; i < in->ntop; i++) {
 		pw_addr_text(addr, sizeof(addr), in->top[i].dest.family, in->top[i].dest.addr);
 		fprintf(f, "portwatch_ephemeral_ports_in_use{daddr=\"%s\",dport=\"%u\",netns=\"%llu\"} %u\n",
@@ -28,6 +30,12 @@ static void pressure_gauges(FILE *f, const struct pw_metrics_input *in)
 			addr, in->top[i].dest.port, (unsigned long long)in->top[i].netns,
 			in->top[i].usage);
 	}
+	pw_prom_header(f, "portwatch_ephemeral_port_pairs_folded", "gauge",
+		       "(netns, destination) pairs holding ports in the last census that are not among "
+		       "the 20 exported by portwatch_ephemeral_ports_in_use.");
+	if (in->top_on)
+		fprintf(f, "portwatch_ephemeral_port_pairs_folded %llu\n",
+			(unsigned long long)in->top_folded);
 }
 
 /* The same for UDP's own port space, per network namespace (UDP autobind
@@ -36,7 +44,8 @@ static void udp_gauges(FILE *f, const struct pw_metrics_input *in)
 {
 	pw_prom_header(f, "portwatch_udp_ephemeral_ports_in_use", "gauge",
 		       "Ports of a network namespace's ephemeral range (minus reserved ports) held by "
-		       "UDP sockets: UDP's port space, apart from TCP's (top 20 by usage, last census).");
+		       "UDP sockets: UDP's port space, apart from TCP's (top 20 by ports held, then usage; "
+		       "last census).");
 	for (size_t i = 0; i < in->nudp_top; i++)
 		fprintf(f, "portwatch_udp_ephemeral_ports_in_use{netns=\"%llu\"} %u\n",
 			(unsigned long long)in->udp_top[i].netns, in->udp_top[i].held);
@@ -46,6 +55,12 @@ static void udp_gauges(FILE *f, const struct pw_metrics_input *in)
 	for (size_t i = 0; i < in->nudp_top; i++)
 		fprintf(f, "portwatch_udp_ephemeral_port_usage_ratio{netns=\"%llu\"} %.6g\n",
 			(unsigned long long)in->udp_top[i].netns, in->udp_top[i].usage);
+	pw_prom_header(f, "portwatch_udp_ephemeral_netns_folded", "gauge",
+		       "Network namespaces whose UDP sockets held ports of the range in the last census "
+		       "that are not among the 20 exported by portwatch_udp_ephemeral_ports_in_use.");
+	if (in->top_on && in->sockets_on)
+		fprintf(f, "portwatch_udp_ephemeral_netns_folded %llu\n",
+			(unsigned long long)in->udp_top_folded);
 }
 
 /* Runs of portwatch's programs the kernel skipped, per program kind; and

@@ -141,6 +141,11 @@ struct pw_metrics_input {
 	size_t ntop;
 	const struct pw_pressure_udp_top *udp_top;	/* most used netns, UDP */
 	size_t nudp_top;
+	/* the periodic census runs (pressure): the folded counts below have
+	 * a sample (the UDP one with sockets_on too) */
+	bool top_on;
+	uint64_t top_folded;		/* pairs holding ports not in top */
+	uint64_t udp_top_folded;	/* netns holding UDP ports not in udp_top */
 	/* the workload of a cgroup id (NULL: unknown now); no workload
 	 * series without it. At most max_pids workload series. */
 	const struct pw_workload *(*workload)(void *ctx, uint64_t cgroup_id);

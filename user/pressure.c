@@ -111,6 +111,8 @@ struct pw_pressure {
 	size_t ntop;
 	struct pw_pressure_udp_top udp_top[PW_TOP_UDP_NETNS];
 	size_t nudp_top;
+	uint64_t top_seen, udp_top_seen;	/* candidates of the last scan */
+	bool udp_said, no_udp_said;	/* stderr: UDP not counted, once each */
 	struct pw_sockgauge *sockets;	/* NULL: no per-workload socket gauge */
 };
 
@@ -274,28 +276,47 @@ void pw_pressure_diagnose(struct pw_pressure *p, struct pw_diag_req *reqs, size_
 	}
 }
 
-/* Keep (netns, destination) among the PW_TOP_DESTS most used: per netns, so
- * a tenant's netns towards the same address and port never stands for
- * another's figures. Full: the least used is replaced by a more used one
- * (on equal usage the one already kept stays). */
+/* The order of the tops: ports actually held first, then usage, then the
+ * netns and destination (deterministic). By held, not by usage: a tenant's
+ * netns with a 1-port range holding its port is at usage 1.0, and 20 of
+ * them must not push a netns holding thousands out of the export. */
+static int top_cmp(const struct pw_pressure_top *a, const struct pw_pressure_top *b)
+{
+	if (a->held != b->held)
+		return a->held < b->held ? -1 : 1;
+	if (a->usage != b->usage)
+		return a->usage < b->usage ? -1 : 1;
+	if (a->netns != b->netns)
+		return a->netns < b->netns ? -1 : 1;
+	if (a->dest.family != b->dest.family)
+		return a->dest.family < b->dest.family ? -1 : 1;
+	if (a->dest.port != b->dest.port)
+		return a->dest.port < b->dest.port ? -1 : 1;
+	return memcmp(a->dest.addr, b->dest.addr, sizeof(a->dest.addr));
+}
+
+/* Keep (netns, destination) among the PW_TOP_DESTS first by top_cmp: per
+ * netns, so a tenant's netns towards the same address and port never
+ * stands for another's figures. Full: the last gives way to one before it;
+ * every candidate is counted (the rest: portwatch_ephemeral_port_pairs_folded). */
 static void top_add(struct pw_pressure *p, uint64_t netns, const struct pw_census_dest *d)
 {
+	struct pw_pressure_top t = { .netns = netns, .dest = d->dest, .held = d->held,
+				     .usage = d->usage };
 	size_t i;
 
+	p->top_seen++;
 	if (p->ntop < PW_TOP_DESTS) {
 		i = p->ntop++;
 	} else {
 		i = 0;
 		for (size_t j = 1; j < p->ntop; j++)
-			if (p->top[j].usage < p->top[i].usage)
+			if (top_cmp(&p->top[j], &p->top[i]) < 0)
 				i = j;
-		if (p->top[i].usage >= d->usage)
+		if (top_cmp(&p->top[i], &t) >= 0)
 			return;
 	}
-	p->top[i].netns = netns;
-	p->top[i].dest = d->dest;
-	p->top[i].held = d->held;
-	p->top[i].usage = d->usage;
+	p->top[i] = t;
 }
 
 static void warn(FILE *out, bool json, const struct pw_census_ns *ns,
@@ -320,26 +341,77 @@ static void warn(FILE *out, bool json, const struct pw_census_ns *ns,
 	pw_text_end(&tb, PW_TEXT_FOLD);
 }
 
-/* A netns's UDP part into the top (the least used one gives way). */
+/* The UDP tops' order: as top_cmp (held, usage, netns). */
+static int udp_top_cmp(const struct pw_pressure_udp_top *a, const struct pw_pressure_udp_top *b)
+{
+	if (a->held != b->held)
+		return a->held < b->held ? -1 : 1;
+	if (a->usage != b->usage)
+		return a->usage < b->usage ? -1 : 1;
+	return a->netns < b->netns ? -1 : a->netns > b->netns;
+}
+
+/* A netns's UDP part into the top (the last by udp_top_cmp gives way);
+ * every candidate counted (the rest: portwatch_udp_ephemeral_netns_folded). */
 static void udp_top_add(struct pw_pressure *p, const struct pw_census_ns *ns)
 {
+	struct pw_pressure_udp_top t = { .netns = ns->netns, .held = ns->udp.held,
+					 .usage = ns->udp.usage };
 	size_t i;
 
 	if (!ns->udp.taken || !ns->udp.held)
 		return;
+	p->udp_top_seen++;
 	if (p->nudp_top < PW_TOP_UDP_NETNS) {
 		i = p->nudp_top++;
 	} else {
 		i = 0;
 		for (size_t j = 1; j < p->nudp_top; j++)
-			if (p->udp_top[j].usage < p->udp_top[i].usage)
+			if (udp_top_cmp(&p->udp_top[j], &p->udp_top[i]) < 0)
 				i = j;
-		if (p->udp_top[i].usage >= ns->udp.usage)
+		if (udp_top_cmp(&p->udp_top[i], &t) >= 0)
 			return;
 	}
-	p->udp_top[i].netns = ns->netns;
-	p->udp_top[i].held = ns->udp.held;
-	p->udp_top[i].usage = ns->udp.usage;
+	p->udp_top[i] = t;
+}
+
+/* A netns whose UDP part was asked for and not taken: said once on stderr
+ * per kind (no udp_diag in the kernel; any other reason), never a 0. */
+static void udp_not_taken(struct pw_pressure *p, const struct pw_census_ns *ns)
+{
+	if (!ns->udp.err)
+		return;
+	if (ns->udp.err == -ENOENT) {
+		if (!p->no_udp_said)
+			fprintf(stderr, "portwatch: census: the kernel has no UDP sock_diag (udp_diag): "
+				"UDP sockets not counted (the UDP port gauges have no "
+				"samples)\n");
+		p->no_udp_said = true;
+		return;
+	}
+	if (!p->udp_said)
+		fprintf(stderr, "portwatch: census: UDP sockets not counted in netns %llu (its UDP "
+			"port gauge samples left out; said once): %s\n",
+			(unsigned long long)ns->netns, ns->udp.why);
+	p->udp_said = true;
+}
+
+void pw_pressure_scan_ns(struct pw_pressure *p, const struct pw_census_ns *ns, uint64_t now_ns,
+			 FILE *out, bool json)
+{
+	udp_not_taken(p, ns);
+	udp_top_add(p, ns);
+	for (size_t j = 0; j < ns->ndests; j++) {
+		const struct pw_census_dest *d = &ns->dests[j];
+
+		if (!d->held)
+			continue;
+		top_add(p, ns->netns, d);
+		if (d->usage * 100 >= p->warn_at &&
+		    pw_dest_limit_due(p->warned, ns->netns, d->dest.family, d->dest.addr,
+				      d->dest.port, now_ns, WARN_EVERY_NS) == 1)
+			warn(out, json, ns, d, p->warn_at);
+	}
 }
 
 void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool json)
@@ -353,8 +425,12 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 	n = pw_census_list_netns(&fds, &inodes);
 	if (n > SCAN_MAX_NETNS)
 		pw_census_count_skipped_netns(n - SCAN_MAX_NETNS);
-	p->ntop = 0;
-	p->nudp_top = 0;
+	if (n >= 0) {	/* else the last scan's tops stay (as the sockets' rows) */
+		p->ntop = 0;
+		p->nudp_top = 0;
+		p->top_seen = 0;
+		p->udp_top_seen = 0;
+	}
 	if (p->sockets) {
 		f.udp = true;	/* the UDP gauges: with --listen only, as the sockets' */
 		pw_sockgauge_begin(p->sockets);
@@ -366,18 +442,7 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 		if (p->sockets && i < SCAN_MAX_NETNS)
 			pw_sockgauge_netns_done(p->sockets, ok, ok ? ns.netns : 0);
 		if (ok) {
-			udp_top_add(p, &ns);
-			for (size_t j = 0; j < ns.ndests; j++) {
-				const struct pw_census_dest *d = &ns.dests[j];
-
-				if (!d->held)
-					continue;
-				top_add(p, ns.netns, d);
-				if (d->usage * 100 >= p->warn_at &&
-				    pw_dest_limit_due(p->warned, ns.netns, d->dest.family, d->dest.addr,
-						      d->dest.port, now_ns, WARN_EVERY_NS) == 1)
-					warn(out, json, &ns, d, p->warn_at);
-			}
+			pw_pressure_scan_ns(p, &ns, now_ns, out, json);
 			pw_census_free(&ns);
 		}
 		close(fds[i]);
@@ -411,6 +476,16 @@ size_t pw_pressure_top(const struct pw_pressure *p, const struct pw_pressure_top
 {
 	*top = p->top;
 	return p->ntop;
+}
+
+uint64_t pw_pressure_top_folded(const struct pw_pressure *p)
+{
+	return p->top_seen - p->ntop;
+}
+
+uint64_t pw_pressure_udp_top_folded(const struct pw_pressure *p)
+{
+	return p->udp_top_seen - p->nudp_top;
 }
 
 void pw_print_remedies(FILE *out, bool json, const struct pw_census_ns *ns,

@@ -76,10 +76,22 @@ int pw_dest_limit_due(struct pw_dest_limit *l, uint64_t netns, uint16_t family,
  * line (text) or object (JSON) for each destination at or above warn_at, at
  * most once a minute each, and the top destinations for the gauges. */
 void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool json);
+/* One netns's census into the scan under way (pw_pressure_scan calls it
+ * for each; tests feed replayed ones): warnings, the tops, the UDP part's
+ * "not counted" line on stderr (once). */
+void pw_pressure_scan_ns(struct pw_pressure *p, const struct pw_census_ns *ns, uint64_t now_ns,
+			 FILE *out, bool json);
+/* Ranked by ports held, then usage, then netns and destination (a netns
+ * with a 1-port range at usage 1.0 never outranks one holding more). */
 size_t pw_pressure_top(const struct pw_pressure *p, const struct pw_pressure_top **top);
-/* The network namespaces whose UDP sockets hold the most of their range,
- * at most PW_TOP_UDP_NETNS, only those holding some (last scan; none
- * unless pw_pressure_enable_sockets()). */
+/* Of the last scan, the (netns, destination) pairs holding ports that are
+ * not in the top (exact), and the netns holding UDP ports not in the UDP
+ * top. */
+uint64_t pw_pressure_top_folded(const struct pw_pressure *p);
+uint64_t pw_pressure_udp_top_folded(const struct pw_pressure *p);
+/* The network namespaces whose UDP sockets hold the most ports of their
+ * range (then usage, then netns), at most PW_TOP_UDP_NETNS, only those
+ * holding some (last scan; none unless pw_pressure_enable_sockets()). */
 size_t pw_pressure_udp_top(const struct pw_pressure *p, const struct pw_pressure_udp_top **top);
 /* The periodic census also counts sockets per workload and destination
  * (sockgauge.h) from now on; false without memory. */

@@ -134,6 +134,9 @@ int pw_worker_render_metrics(void *arg, char **buf, size_t *len)
 
 		in.ntop = pw_pressure_top(w->pressure, &in.top);
 		in.nudp_top = pw_pressure_udp_top(w->pressure, &in.udp_top);
+		in.top_on = true;
+		in.top_folded = pw_pressure_top_folded(w->pressure);
+		in.udp_top_folded = pw_pressure_udp_top_folded(w->pressure);
 		in.sockets_on = sg;
 		if (sg)
 			pw_sockgauge_rows(sg, &in.sock_rows, &in.nsock_rows, &in.sock_folded);

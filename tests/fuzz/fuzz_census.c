@@ -71,13 +71,18 @@ static void check_json(const struct pw_census_ns *ns)
 }
 
 /* The UDP part: within its range, only when asked for (never with
- * one_dest), and its holders (hostile comms) print inert. */
+ * one_dest) and its dump parsed, and its holders (hostile comms) print
+ * inert. */
 static void check_udp(struct pw_census_ns *ns, const struct pw_census_replay_in *in,
 		      const uint8_t *comm)
 {
 	struct pw_census_udp *u = &ns->udp;
 
-	fz_assert(u->taken == (in->udp && !(in->filter && in->filter->one_dest)), "udp taken");
+	bool asked = in->udp && !(in->filter && in->filter->one_dest);
+
+	/* a UDP dump that does not parse: not taken, said why, TCP's kept */
+	fz_assert(u->err <= 0 && (!u->err || (asked && u->why[0])), "udp err %d", u->err);
+	fz_assert(u->taken == (asked && !u->err), "udp taken");
 	if (!u->taken)
 		return;
 	fz_assert(u->held <= u->range_size && u->held <= u->sockets_in_range &&

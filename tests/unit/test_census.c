@@ -427,6 +427,45 @@ static void test_census_udp_apart(void **state)
 	pw_census_free(&alone);
 }
 
+/* A UDP dump that fails (the kernel's NLMSG_ERROR -EPERM after one
+ * socket: refused, or cut short) leaves the UDP part not taken, with its
+ * error and a reason, and the census whole: the TCP part exactly as
+ * without UDP (before: the whole census failed with it). */
+static void test_census_udp_failed_keeps_tcp(void **state)
+{
+	struct {
+		struct diag_rec one;
+		struct nlmsghdr h;
+		struct nlmsgerr e;
+	} udp;
+	struct diag_rec tcp[11];
+	struct pw_census_replay_in in = { .lo = 40000, .hi = 40009 };
+	struct pw_census_ns ns;
+
+	(void)state;
+	for (int i = 0; i < 10; i++)
+		tw_rec(&tcp[i], 0x7f000001, 8080, 40000 + i);
+	tw_dumps(&in, tcp, 10);
+	memset(&udp, 0, sizeof(udp));
+	udp_rec(&udp.one, AF_INET, 40003, 100);
+	udp.h.nlmsg_len = sizeof(udp.h) + sizeof(udp.e);
+	udp.h.nlmsg_type = NLMSG_ERROR;
+	udp.h.nlmsg_seq = 7;
+	udp.e.error = -EPERM;
+	in.udp = &udp;
+	in.udp_len = sizeof(udp);
+	assert_int_equal(pw_census_replay(&in, &ns), 0);
+	assert_false(ns.udp.taken);
+	assert_int_equal(ns.udp.err, -EPERM);
+	assert_string_equal(ns.udp.why, strerror(EPERM));
+	assert_int_equal(ns.udp.held, 0);
+	assert_int_equal(ns.udp.sockets, 0);
+	assert_int_equal(ns.range_size, 10);
+	assert_int_equal(ns.ndests, 1);
+	assert_int_equal(ns.dests[0].held, 10);
+	pw_census_free(&ns);
+}
+
 /* The accumulator: a reserved port is neither counted nor offered; holders
  * map each in-range socket's inode to the UDP row, the others not at all;
  * 200,000 sockets on one port (SO_REUSEPORT) hold one port, the counts
@@ -536,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_census_rows_past_cap_pinned),
 		cmocka_unit_test(test_census_udp_apart),
 		cmocka_unit_test(test_census_udp_acc),
+		cmocka_unit_test(test_census_udp_failed_keeps_tcp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

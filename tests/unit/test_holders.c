@@ -119,12 +119,51 @@ static void test_scan_own_sockets(void **state)
 	assert_int_equal(t.n, 0);
 }
 
+/* A socket held through several descriptors (dup(), as a fork or
+ * SCM_RIGHTS leaves them) is one socket of its holder: 1 socket through 3
+ * descriptors and 2 others through one each count 1 and 2, not 3 and 2
+ * (before: one per descriptor). */
+static void test_scan_dup_counts_sockets(void **state)
+{
+	struct pw_inode_tab t = { 0 };
+	int sk[3], d1, d2;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		sk[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		assert_true(sk[i] >= 0);
+	}
+	d1 = dup(sk[0]);
+	d2 = dup(sk[0]);
+	assert_true(d1 >= 0 && d2 >= 0);
+	assert_int_equal(pw_inode_tab_add(&t, inode_of(sk[0]), 0), 0);
+	assert_int_equal(pw_inode_tab_add(&t, inode_of(sk[1]), 1), 0);
+	assert_int_equal(pw_inode_tab_add(&t, inode_of(sk[2]), 1), 0);
+	memset(lists, 0, sizeof(lists));
+	assert_int_equal(pw_holders_scan(&t, list_of, lists), 0);
+	assert_int_equal(lists[0].nh, 1);
+	assert_int_equal(lists[0].h[0].pid, getpid());
+	assert_int_equal(lists[0].h[0].n, 1);
+	assert_int_equal(lists[1].nh, 1);
+	assert_int_equal(lists[1].h[0].n, 2);
+	assert_int_equal(lists[2].nh, 0);
+	for (int i = 0; i < 3; i++) {
+		free(lists[i].h);
+		close(sk[i]);
+	}
+	memset(lists, 0, sizeof(lists));
+	close(d1);
+	close(d2);
+	pw_inode_tab_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_socket_inode),
 		cmocka_unit_test(test_holder_sort),
 		cmocka_unit_test(test_scan_own_sockets),
+		cmocka_unit_test(test_scan_dup_counts_sockets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
