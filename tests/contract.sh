@@ -284,7 +284,7 @@ t_startup_attached_last() {
 	cp "$T/all" "$T/snap"
 	at=$(grep -n '^portwatch: attached in' "$T/snap" | cut -d: -f1)
 	check_eq "attach lines" 1 "$(wc -l <<<"$at")"
-	for what in '^portwatch: netns [0-9]+ ' '^portwatch: capabilities after attach: ' \
+	for what in '^portwatch: netns [0-9]+[ :]' '^portwatch: capabilities after attach: ' \
 		"^portwatch: metrics at http://127\\.0\\.0\\.1:$METRICS_PORT/metrics\$" '^TIME +PID +COMM '; do
 		n=$(grep -nE -- "$what" "$T/snap" | cut -d: -f1)
 		check_eq "/$what/: one line, before the attach line" "1 yes" \

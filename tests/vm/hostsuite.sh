@@ -113,7 +113,7 @@ cp "$(command -v busybox)" "$R/bin/busybox" || exit 2
 DEB=$(dirname "$VMLINUZ")/archives/$(basename "$VMLINUZ" .vmlinuz).deb
 MODS=""
 if [ -f "$DEB" ]; then
-	for m in inet_diag tcp_diag; do
+	for m in inet_diag tcp_diag udp_diag; do
 		f=$(dpkg-deb -c "$DEB" | awk '{print $NF}' | grep -m 1 "/net/ipv4/$m\.ko")
 		[ -n "$f" ] || continue
 		dpkg-deb --fsys-tarfile "$DEB" | tar -x -O "$f" > "$R/$m.ko.raw" || continue
