@@ -331,6 +331,18 @@ static const char *client_text(int client)
 
 /* One block: live ("advice", with the failure's time and repeats) or the
  * summary's ("remedies"). */
+/* ,"remedies":[{"id":...,"text":...},...] */
+static void remedies_json(struct sbuf *sb, const struct pw_remedy *rem, int n)
+{
+	sb_lit(sb, ",\"remedies\":[");
+	for (int i = 0; i < n; i++) {
+		sb_printf(sb, "%s{\"id\":\"%s\",\"text\":", i ? "," : "", rem[i].id);
+		sb_json_str(sb, rem[i].text, strlen(rem[i].text));
+		sb_putc(sb, '}');
+	}
+	sb_putc(sb, ']');
+}
+
 static void block(struct pw_advice *a, FILE *out, bool json, bool live, uint64_t real_ns,
 		  uint32_t pid, uint32_t tid, const char *comm, uint64_t cgroup, int client,
 		  uint64_t count, uint32_t bound_conflicts, const struct pw_census_ns *ns,
@@ -375,13 +387,8 @@ static void block(struct pw_advice *a, FILE *out, bool json, bool live, uint64_t
 		sb_u64(&sb, count);
 		sb_lit(&sb, ",\"pressure\":");
 		pw_census_diag_sb(&sb, ns, d);
-		sb_lit(&sb, ",\"remedies\":[");
-		for (int i = 0; i < n; i++) {
-			sb_printf(&sb, "%s{\"id\":\"%s\",\"text\":", i ? "," : "", rem[i].id);
-			sb_json_str(&sb, rem[i].text, strlen(rem[i].text));
-			sb_putc(&sb, '}');
-		}
-		sb_lit(&sb, "]}\n");
+		remedies_json(&sb, rem, n);
+		sb_lit(&sb, "}\n");
 	} else {
 		char line[1024];
 
