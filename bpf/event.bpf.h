@@ -18,9 +18,10 @@
  * event while the last answer was "behind", so falling behind is noticed at
  * most that many events per CPU late (8 KiB of a 4 MiB ring). The per-CPU
  * array lookup is inlined by the verifier. False when the ring buffer had
- * no room: a lost PW_SAMPLED event's key is deleted from `sampled`, so that
- * the key's next failure is written, not one PW_SAMPLE_EVERY_NS later (a
- * tenant filling the ring buffer must not silence another's diagnoses). */
+ * no room: a lost PW_SAMPLED event's key in `sampled` is made due again
+ * PW_SAMPLE_RETRY_NS after it, not PW_SAMPLE_EVERY_NS (a tenant filling the
+ * ring buffer must not silence another's diagnoses; nor is a full ring
+ * buffer tried on every failure). */
 static __always_inline bool send(struct pw_event *e)
 {
 	__u32 zero = 0;
@@ -39,10 +40,18 @@ static __always_inline bool send(struct pw_event *e)
 		return true;
 	if (e->flags & PW_SAMPLED) {
 		struct pw_sample_key k;
+		struct pw_sample_val *v;
 
 		bump(PW_CNT_SAMPLES_LOST);	/* not the stream's */
 		pw_sample_key_of(e, &k);
-		bpf_map_delete_elem(&sampled, &k);
+		v = bpf_map_lookup_elem(&sampled, &k);
+		/* due again PW_SAMPLE_RETRY_NS after this failure, not
+		 * PW_SAMPLE_EVERY_NS: a lost event does not silence its key,
+		 * and a full ring buffer is not tried on every failure (no
+		 * delete and insert either); unless another CPU wrote a later
+		 * sample of it meanwhile */
+		if (v && v->last_ns == e->ts_ns)
+			v->last_ns = e->ts_ns - PW_SAMPLE_EVERY_NS + PW_SAMPLE_RETRY_NS;
 		return false;
 	}
 	bump(PW_CNT_EVENTS_LOST);

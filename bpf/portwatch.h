@@ -190,6 +190,9 @@ enum pw_scan_result {
  * The period is userspace's PW_DIAG_EVERY_NS (user/pressure.h), so a
  * sampled event reaches the diagnoses as often as they can use one. */
 #define PW_SAMPLE_EVERY_NS	(5ull * 1000000000)
+/* a sampled failure whose event was lost, or whose diagnoses were refused
+ * for lack of room: its key is due again this long after it */
+#define PW_SAMPLE_RETRY_NS	(500000000ull)
 #define PW_SAMPLE_ENTRIES	8192
 
 struct pw_sample_key {

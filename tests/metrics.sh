@@ -10,13 +10,15 @@ scrape() { curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT${1:-/metrics}"; 
 
 # in_top_or_outranked FILE LINE HELD: 1 if the scrape in FILE has LINE (a
 # portwatch_ephemeral_* sample of a pair holding HELD ports), or if the
-# pair was left out honestly: the 20 exported pairs each hold HELD ports or
-# more (the top ranks by ports held; the host's other netns, e.g. TIME_WAIT
+# pair was left out honestly: its series is absent, the 20 exported pairs
+# each hold HELD ports or more (the top ranks by ports held; the host's other netns, e.g. TIME_WAIT
 # from other runs' scrapes, may hold more) and some pair was folded (said
 # as info). 0 otherwise.
 in_top_or_outranked() {
 	if grep -qxF "$2" "$1"; then
 		echo 1
+	elif grep -qF "${2% *} " "$1"; then
+		echo 0	# the pair's series is there, with another value: wrong
 	elif [ "$(grep -c '^portwatch_ephemeral_ports_in_use{' "$1")" = 20 ] &&
 	     [ "$(grep '^portwatch_ephemeral_ports_in_use{' "$1" | awk -v h="$3" '$NF < h' | wc -l)" = 0 ] &&
 	     [ "$(awk '/^portwatch_ephemeral_port_pairs_folded / { print $2 }' "$1")" -ge 1 ]; then

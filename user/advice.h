@@ -28,8 +28,8 @@
 #define PW_ADVICE_PER_S		2	/* asks a second per cgroup ... */
 #define PW_ADVICE_BURST		8	/* ... after a burst of this many */
 /* -q: a sampled failure refused for its cgroup's budget is sampled again
- * this soon (the time the budget takes to earn one ask), not 5 s later */
-#define PW_ADVICE_RETRY_NS	(1000000000ull / PW_ADVICE_PER_S)
+ * PW_SAMPLE_RETRY_NS later (bpf/portwatch.h), the time the budget takes to
+ * earn one ask, not 5 s later */
 #define PW_ADVICE_PROC_SLOTS	16384	/* (cgroup, netns, dest, process) remembered */
 #define PW_ADVICE_CG_SLOTS	4096	/* cgroups remembered by the budget */
 

@@ -110,11 +110,15 @@ static void out_write(struct pw_consumer *c, const char *buf, size_t len)
  * cgroup's advice budget, the diagnoses' table), not because they were
  * made within PW_DIAG_EVERY_NS: its key in the kernel's `sampled` map
  * (rebuilt from the event as the kernel builds it) is made due again
- * PW_ADVICE_RETRY_NS after this failure instead of PW_SAMPLE_EVERY_NS, so
+ * PW_SAMPLE_RETRY_NS after this failure instead of PW_SAMPLE_EVERY_NS, so
  * keys that come late in a busy cgroup get their turn. At most a lookup
  * and an update per refused event, and at most one more event per key each
- * PW_ADVICE_RETRY_NS (never one per failure). A key gone (evicted, or
- * deleted for a lost event) is left gone: its next failure is written. */
+ * PW_SAMPLE_RETRY_NS (never one per failure), at most
+ * PW_SAMPLE_RETRIES_PER_S in all. A key gone (evicted) is left gone: its
+ * next failure is written. */
+_Static_assert(PW_SAMPLE_RETRY_NS == 1000000000ull / PW_ADVICE_PER_S,
+	       "a refused sample retried when the budget has earned one ask");
+
 static void sample_retry(struct pw_consumer *c, const struct pw_event *e)
 {
 	struct pw_sample_key k;
@@ -122,11 +126,24 @@ static void sample_retry(struct pw_consumer *c, const struct pw_event *e)
 
 	if (c->sampled_fd < 0 || !(e->flags & PW_SAMPLED))
 		return;
+	/* at most PW_SAMPLE_RETRIES_PER_S a second in all (by event time): a
+	 * tenant's many refused keys cannot keep this thread in bpf() */
+	if ((int64_t)(e->ts_ns - c->retry_window_ns) >= 1000000000ll) {
+		c->retry_window_ns = e->ts_ns;
+		c->retries_in_window = 0;
+	}
+	if (c->retries_in_window >= PW_SAMPLE_RETRIES_PER_S) {
+		c->sample_retries_skipped++;
+		return;
+	}
+	c->retries_in_window++;
 	pw_sample_key_of(e, &k);
-	if (bpf_map_lookup_elem(c->sampled_fd, &k, &v))
+	/* only this event's own sample: a later one the kernel wrote
+	 * meanwhile is not moved back */
+	if (bpf_map_lookup_elem(c->sampled_fd, &k, &v) || v.last_ns != e->ts_ns)
 		return;
 	/* the kernel compares signed: due once now - last_ns >= the period */
-	v.last_ns = e->ts_ns - PW_SAMPLE_EVERY_NS + PW_ADVICE_RETRY_NS;
+	v.last_ns = e->ts_ns - PW_SAMPLE_EVERY_NS + PW_SAMPLE_RETRY_NS;
 	if (!bpf_map_update_elem(c->sampled_fd, &k, &v, BPF_EXIST))
 		c->sample_retries++;
 }

@@ -21,6 +21,9 @@ struct pw_mailbox;
 struct pw_workloads;
 struct ring_buffer;
 
+/* -q: sampled keys made due sooner, at most this many a second in all */
+#define PW_SAMPLE_RETRIES_PER_S	64
+
 struct pw_consumer {
 	/* set up before the worker starts, then read-only */
 	const struct env *env;
@@ -39,6 +42,9 @@ struct pw_consumer {
 	uint64_t sampled;		/* -q: PW_SAMPLED events (not in received) */
 	int sampled_fd;			/* -q: the kernel's `sampled` map; -1: none */
 	uint64_t sample_retries;	/* sampled keys made due sooner (refused asks) */
+	uint64_t sample_retries_skipped;	/* over PW_SAMPLE_RETRIES_PER_S */
+	uint64_t retry_window_ns;	/* the retries' one-second window (event time) */
+	uint32_t retries_in_window;
 	uint64_t diag_skipped;		/* no room in the rate limit table */
 	uint32_t bound_conflicts;	/* seen in events, for the remedies */
 	unsigned int batch;		/* events in this pass */

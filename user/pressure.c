@@ -112,6 +112,7 @@ struct pw_pressure {
 	struct pw_pressure_udp_top udp_top[PW_TOP_UDP_NETNS];
 	size_t nudp_top;
 	uint64_t top_seen, udp_top_seen;	/* candidates of the last scan */
+	bool scanned;		/* a scan listed the netns: the tops mean something */
 	bool udp_said, no_udp_said;	/* stderr: UDP not counted, once each */
 	struct pw_sockgauge *sockets;	/* NULL: no per-workload socket gauge */
 };
@@ -426,6 +427,7 @@ void pw_pressure_scan(struct pw_pressure *p, uint64_t now_ns, FILE *out, bool js
 	if (n > SCAN_MAX_NETNS)
 		pw_census_count_skipped_netns(n - SCAN_MAX_NETNS);
 	if (n >= 0) {	/* else the last scan's tops stay (as the sockets' rows) */
+		p->scanned = true;
 		p->ntop = 0;
 		p->nudp_top = 0;
 		p->top_seen = 0;
@@ -476,6 +478,11 @@ size_t pw_pressure_top(const struct pw_pressure *p, const struct pw_pressure_top
 {
 	*top = p->top;
 	return p->ntop;
+}
+
+bool pw_pressure_scanned(const struct pw_pressure *p)
+{
+	return p->scanned;
 }
 
 uint64_t pw_pressure_top_folded(const struct pw_pressure *p)

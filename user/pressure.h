@@ -83,6 +83,9 @@ void pw_pressure_scan_ns(struct pw_pressure *p, const struct pw_census_ns *ns, u
 			 FILE *out, bool json);
 /* Ranked by ports held, then usage, then netns and destination (a netns
  * with a 1-port range at usage 1.0 never outranks one holding more). */
+/* Whether a periodic scan has listed the namespaces yet (before it, the
+ * tops and their folded counts are unknown, not 0). */
+bool pw_pressure_scanned(const struct pw_pressure *p);
 size_t pw_pressure_top(const struct pw_pressure *p, const struct pw_pressure_top **top);
 /* Of the last scan, the (netns, destination) pairs holding ports that are
  * not in the top (exact), and the netns holding UDP ports not in the UDP

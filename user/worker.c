@@ -134,7 +134,7 @@ int pw_worker_render_metrics(void *arg, char **buf, size_t *len)
 
 		in.ntop = pw_pressure_top(w->pressure, &in.top);
 		in.nudp_top = pw_pressure_udp_top(w->pressure, &in.udp_top);
-		in.top_on = true;
+		in.top_on = pw_pressure_scanned(w->pressure);
 		in.top_folded = pw_pressure_top_folded(w->pressure);
 		in.udp_top_folded = pw_pressure_udp_top_folded(w->pressure);
 		in.sockets_on = sg;

@@ -292,7 +292,7 @@ static void test_sample_key_of(void **state)
 }
 
 /* -q: a sampled failure whose advice its cgroup's budget refused has its
- * key in the kernel's map made due again PW_ADVICE_RETRY_NS after it (not
+ * key in the kernel's map made due again PW_SAMPLE_RETRY_NS after it (not
  * PW_SAMPLE_EVERY_NS), its writes kept; one refused for having been asked
  * within the period, one not sampled, or one whose key is gone, leave the
  * map as it is. */
@@ -327,7 +327,7 @@ static void test_quiet_refused_sample_retried(void **state)
 	assert_int_equal(feed(x, e), 0);
 	assert_int_equal(pw_advice_limit_skipped(x->c.advice_limit), 1);
 	assert_true(sampled_get(fd, &e, &v));
-	assert_int_equal(v.last_ns, t - PW_SAMPLE_EVERY_NS + PW_ADVICE_RETRY_NS);
+	assert_int_equal(v.last_ns, t - PW_SAMPLE_EVERY_NS + PW_SAMPLE_RETRY_NS);
 	assert_int_equal(v.writes, 3);
 	assert_int_equal(x->c.sample_retries, 1);
 	/* an advised process failing again within the period: not due, kept */
@@ -353,6 +353,62 @@ static void test_quiet_refused_sample_retried(void **state)
 	assert_false(sampled_get(fd, &e, &v));
 	assert_int_equal(x->c.sample_retries, 1);
 	assert_int_equal(x->c.sampled, PW_ADVICE_BURST + 3);
+	close(fd);
+	fx_free(x);
+}
+
+/* -q: the retries are bounded, PW_SAMPLE_RETRIES_PER_S a second in all (by
+ * event time), the rest counted; a key whose sample the kernel wrote again
+ * after the event (a later last_ns) is not moved back. */
+static void test_quiet_sample_retries_bounded(void **state)
+{
+	struct fx *x = fx_new(true);
+	struct pw_sample_val v;
+	uint64_t t = 100 * 1000000000ull;
+	uint32_t n = PW_ADVICE_BURST + PW_SAMPLE_RETRIES_PER_S + 20;
+	struct pw_event e;
+	int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "pw_test_sampled",
+				sizeof(struct pw_sample_key), sizeof(struct pw_sample_val),
+				1024, NULL);
+
+	(void)state;
+	if (fd < 0) {
+		if (geteuid() != 0)
+			skip();
+		fail_msg("bpf_map_create(BPF_MAP_TYPE_LRU_HASH) as root: %s", strerror(errno));
+	}
+	x->env.quiet = true;
+	assert_true(pw_consumer_enable_diagnosis(&x->c));
+	x->c.sampled_fd = fd;
+	/* one cgroup's processes: the burst advised, the rest refused */
+	for (uint32_t i = 0; i < n; i++) {
+		e = ev(1000 + i, -EADDRNOTAVAIL, t + i);
+		e.flags = PW_SAMPLED;
+		e.cgroup_id = 9;
+		sampled_put(fd, &e, 1);
+		assert_int_equal(feed(x, e), 0);
+	}
+	assert_int_equal(x->c.sample_retries, PW_SAMPLE_RETRIES_PER_S);
+	assert_int_equal(x->c.sample_retries_skipped, 20);
+	/* the last one was skipped: its key as the kernel left it */
+	assert_true(sampled_get(fd, &e, &v));
+	assert_int_equal(v.last_ns, t + n - 1);
+	/* a second later (event time): a refused key whose map time is later
+	 * than its event (the kernel wrote it again): left as it is */
+	e = ev(5000, -EADDRNOTAVAIL, t + 1000000000ull + n);
+	e.flags = PW_SAMPLED;
+	e.cgroup_id = 9;
+	{
+		struct pw_sample_key k;
+		struct pw_sample_val later = { .last_ns = e.ts_ns + 7, .writes = 2 };
+
+		pw_sample_key_of(&e, &k);
+		assert_int_equal(bpf_map_update_elem(fd, &k, &later, BPF_NOEXIST), 0);
+	}
+	assert_int_equal(feed(x, e), 0);
+	assert_true(sampled_get(fd, &e, &v));
+	assert_int_equal(v.last_ns, e.ts_ns + 7);
+	assert_int_equal(x->c.sample_retries, PW_SAMPLE_RETRIES_PER_S);
 	close(fd);
 	fx_free(x);
 }
@@ -436,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_quiet_sampled),
 		cmocka_unit_test(test_sample_key_of),
 		cmocka_unit_test(test_quiet_refused_sample_retried),
+		cmocka_unit_test(test_quiet_sample_retries_bounded),
 		cmocka_unit_test(test_fold_counts),
 		cmocka_unit_test(test_worker_output_and_end),
 		cmocka_unit_test(test_workload_deferred),
