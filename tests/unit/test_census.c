@@ -275,6 +275,9 @@ static void tw_dumps(struct pw_census_replay_in *in, struct diag_rec *rec, size_
 	} owners;
 
 	memcpy(&rec[n], &done, sizeof(done));
+	/* the DONE message's error field: 0 (read by the parser; the caller's
+	 * array is not zeroed) */
+	memset((char *)&rec[n] + sizeof(done), 0, 4);
 	owners.h = done;
 	in->owners = &owners;
 	in->owners_len = sizeof(owners);
