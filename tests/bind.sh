@@ -288,6 +288,24 @@ bind_port_holder() {
 	wait_for "$T/h" '"pid"' 20 || exit 1
 }
 
+# ephemeral_holder PORT: a process of $NS holding one port of the range by
+# a connection to its own listener on 127.0.0.1:PORT, until the test ends;
+# its {"pid", "port"} line in $T/h
+ephemeral_holder() {
+	bind_port_holder "$1" <<-'EOF2'
+	import json, os, socket, sys, time
+	lsn = socket.socket()
+	lsn.bind(("127.0.0.1", int(sys.argv[2])))
+	lsn.listen(8)
+	c = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=5)
+	a, _ = lsn.accept()
+	print(json.dumps({"pid": os.getpid(), "port": c.getsockname()[1]}), flush=True)
+	end = time.time() + 120
+	while not os.path.exists(sys.argv[1]) and time.time() < end:
+	    time.sleep(0.05)
+	EOF2
+}
+
 # bind_port_server ADDR PORT N: a server trying N times to bind(ADDR,
 # PORT) with no SO_REUSEADDR (a fresh socket each time); its
 # {"pid", "ok", "errors"} line in $T/s
@@ -332,18 +350,7 @@ t_bind_port_ephemeral_holder() {
 	mk_netns $RANGE_LO $RANGE_HI
 	must in_ns sysctl -qw net.ipv4.ip_local_reserved_ports=18000-18002,40009
 	pw_start -j --ops bind --cgroup "$OWN_CG"
-	bind_port_holder <<-'EOF2'
-	import json, os, socket, sys, time
-	lsn = socket.socket()
-	lsn.bind(("127.0.0.1", 18096))
-	lsn.listen(8)
-	c = socket.create_connection(("127.0.0.1", 18096), timeout=5)
-	a, _ = lsn.accept()
-	print(json.dumps({"pid": os.getpid(), "port": c.getsockname()[1]}), flush=True)
-	end = time.time() + 120
-	while not os.path.exists(sys.argv[1]) and time.time() < end:
-	    time.sleep(0.05)
-	EOF2
+	ephemeral_holder 18096
 	local hpid port spid want expect
 	hpid=$(jq .pid "$T/h")
 	port=$(jq .port "$T/h")

@@ -152,18 +152,7 @@ t_quiet_bind_port_holder() {
 	own_cgroup
 	mk_netns $RANGE_LO $RANGE_HI
 	pw_start -j -q --ops bind --cgroup "$OWN_CG"
-	bind_port_holder <<-'EOF2'
-	import json, os, socket, sys, time
-	lsn = socket.socket()
-	lsn.bind(("127.0.0.1", 18097))
-	lsn.listen(8)
-	c = socket.create_connection(("127.0.0.1", 18097), timeout=5)
-	a, _ = lsn.accept()
-	print(json.dumps({"pid": os.getpid(), "port": c.getsockname()[1]}), flush=True)
-	end = time.time() + 120
-	while not os.path.exists(sys.argv[1]) and time.time() < end:
-	    time.sleep(0.05)
-	EOF2
+	ephemeral_holder 18097
 	local hpid port spid dump writes bound
 	hpid=$(jq .pid "$T/h")
 	port=$(jq .port "$T/h")
